@@ -1,0 +1,138 @@
+/**
+ * An opened appliance directory: config, database, transparency log, signing keys and the session
+ * recorder. The owner (the gateway, or a CLI command that writes) holds the directory lock, seals
+ * archives a crashed predecessor left open, and runs the periodic anchors, checkpoints and heartbeats.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { toHex, utf8 } from '../shared/bytes.ts';
+import { sha256 } from '../shared/crypto/hash.ts';
+import { VigilError } from '../shared/errors.ts';
+import { parseAuditorPublicKey } from '../shared/evidence/auditor-key.ts';
+import { loadConfig, type LoadedConfig } from './config/load-config.ts';
+import type { AuditorRecipient } from './evidence/archive-writer.ts';
+import { SessionRecorder, type RecoveredSession } from './evidence/session-recorder.ts';
+import { KeyRing } from './keys/key-ring.ts';
+import { TransparencyLog } from './log/transparency-log.ts';
+import { getMeta, openDatabase, setMeta, type Db } from './store/database.ts';
+import { tryLock, type DirectoryLock } from './store/lock.ts';
+
+export interface OpenOptions {
+  /** Take the directory lock and act as the writer (default). `false` opens read-only for export. */
+  owner?: boolean;
+  now?: () => Date;
+}
+
+export class Appliance {
+  readonly recovered: RecoveredSession[] = [];
+  private timers: NodeJS.Timeout[] = [];
+
+  private constructor(
+    readonly loaded: LoadedConfig,
+    readonly db: Db,
+    readonly log: TransparencyLog,
+    readonly keys: KeyRing,
+    readonly recorder: SessionRecorder,
+    readonly dataDir: string,
+    private readonly lock: DirectoryLock | undefined,
+  ) {}
+
+  get id(): string {
+    return this.loaded.config.appliance.id;
+  }
+
+  get isOwner(): boolean {
+    return this.lock !== undefined;
+  }
+
+  static async open(configPath: string, opts: OpenOptions = {}): Promise<Appliance> {
+    const loaded = loadConfig(configPath);
+    const { config } = loaded;
+    const dataDir = loaded.resolvePath(config.appliance.dataDir);
+    const keysDir = loaded.resolvePath(config.appliance.keysDir);
+    const owner = opts.owner ?? true;
+    let lock: DirectoryLock | undefined;
+    if (owner) {
+      const l = tryLock(dataDir);
+      if ('heldBy' in l) {
+        throw new VigilError('E_LOCKED', `the appliance directory ${dataDir} is in use by process ${l.heldBy}`, {
+          hint: 'stop the running appliance first, or use a read-only command',
+        });
+      }
+      lock = l;
+    }
+    try {
+      const db = openDatabase(join(dataDir, 'vigil.db'), { readonly: !owner });
+      const keys = new KeyRing(db, keysDir);
+      const log = new TransparencyLog(db, config.appliance.id, keys.signer, opts.now);
+      const recorder = new SessionRecorder({
+        db,
+        log,
+        keys,
+        recipients: loadRecipients(loaded),
+        dataDir,
+        applianceId: config.appliance.id,
+        frameTargetBytes: config.evidence.frameTargetKiB * 1024,
+        ...(opts.now ? { now: opts.now } : {}),
+      });
+      const appliance = new Appliance(loaded, db, log, keys, recorder, dataDir, lock);
+      if (owner) {
+        appliance.recordConfig();
+        appliance.recovered.push(...(await recorder.recoverInterrupted()));
+      }
+      return appliance;
+    } catch (e) {
+      lock?.release();
+      throw e;
+    }
+  }
+
+  /** Logs config.changed when vigil.yaml differs from the last one this appliance ran with. */
+  private recordConfig(): void {
+    const digest = toHex(sha256(utf8(this.loaded.text)));
+    if (getMeta(this.db, 'config_digest') === digest) return;
+    this.db.transaction(() => {
+      this.log.append('config.changed', { digest, path: this.loaded.path });
+      setMeta(this.db, 'config_digest', digest);
+    })();
+  }
+
+  /** Starts the anchor, checkpoint and heartbeat timers (the gateway's long-running mode). */
+  startTimers(): void {
+    const e = this.loaded.config.evidence;
+    this.log.append('appliance.started', { pid: process.pid, recovered: this.recovered.length });
+    const every = (seconds: number, fn: () => unknown) => {
+      const t = setInterval(() => void Promise.resolve().then(fn).catch(() => undefined), seconds * 1000);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(e.anchorIntervalSeconds, () => this.recorder.anchorAll());
+    every(e.checkpointIntervalSeconds, () => this.log.checkpoint());
+    every(e.heartbeatIntervalSeconds, () => this.log.append('heartbeat', { liveSessions: this.recorder.liveSessions().length }));
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    if (this.isOwner) {
+      if (this.timers.length) this.log.append('appliance.stopped', { liveSessions: this.recorder.liveSessions().length });
+      this.log.checkpoint();
+    }
+    this.timers = [];
+    this.db.close();
+    this.lock?.release();
+  }
+}
+
+function loadRecipients(loaded: LoadedConfig): AuditorRecipient[] {
+  return loaded.config.evidence.auditors.map((p) => {
+    const path = loaded.resolvePath(p);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      throw new VigilError('E_CONFIG', `${loaded.path}: evidence.auditors: cannot read ${path}`, { hint: 'make one with `vigil keys auditor --out PATH`' });
+    }
+    const key = parseAuditorPublicKey(text);
+    return { keyId: key.keyId, publicKey: key.raw };
+  });
+}

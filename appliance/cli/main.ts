@@ -1,0 +1,74 @@
+/**
+ * The `vigil` command. Exit status: 0 ok, 1 verification or operation failed, 2 usage or config error.
+ */
+import { useCryptoBackend } from '../../shared/crypto/backend.ts';
+import { VigilError } from '../../shared/errors.ts';
+import { nativeBackend } from '../crypto/native-backend.ts';
+import { EXIT } from './command.ts';
+import { demo } from './commands/demo.ts';
+import { demoEvidence } from './commands/demo-evidence.ts';
+import { exportCommand } from './commands/export.ts';
+import { init } from './commands/init.ts';
+import { keysAuditor, keysRotate } from './commands/keys.ts';
+import { recover } from './commands/recover.ts';
+import { trust } from './commands/trust.ts';
+import { verify } from './commands/verify.ts';
+
+type Run = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Run; summary: string }> = {
+  demo: { run: demo, summary: 'run the end-to-end demo (what `npm run demo` does)' },
+  'demo-evidence': { run: demoEvidence, summary: 'write a sample evidence bundle, trust file and auditor keys' },
+  init: { run: init, summary: 'make an appliance directory (config, signing key, trust.json)' },
+  'keys auditor': { run: keysAuditor, summary: 'make an auditor key pair (optionally passphrase-protected)' },
+  'keys rotate': { run: keysRotate, summary: 'rotate the appliance signing key' },
+  export: { run: exportCommand, summary: 'write an evidence bundle for auditors' },
+  verify: { run: verify, summary: 'verify a bundle offline against a trust file' },
+  trust: { run: trust, summary: 'write a fresh trust file (keys + latest checkpoint)' },
+  recover: { run: recover, summary: 'seal archives a crash left open as interrupted' },
+};
+
+const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_EXISTS']);
+
+function usage(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length)) + 2;
+  return (
+    'Usage: vigil <command> [options]\n\nVigil: an access gateway for non-human identities, with offline-verifiable evidence.\n\nCommands:\n' +
+    Object.entries(COMMANDS)
+      .map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`)
+      .join('\n') +
+    '\n\nRun `vigil <command> --help` for a command\'s options.\n'
+  );
+}
+
+export async function main(argv: string[]): Promise<number> {
+  useCryptoBackend(nativeBackend());
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(usage());
+    return argv.length === 0 ? EXIT.usage : EXIT.ok;
+  }
+  const two = `${argv[0]} ${argv[1] ?? ''}`;
+  const name = COMMANDS[two] ? two : argv[0]!;
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    const group = Object.keys(COMMANDS).filter((k) => k.startsWith(`${argv[0]} `));
+    process.stderr.write(
+      group.length
+        ? `vigil: '${argv[0]}' needs a subcommand: ${group.map((g) => g.split(' ')[1]).join(', ')}\n`
+        : `vigil: unknown command '${argv[0]}'\n\n${usage()}`,
+    );
+    return EXIT.usage;
+  }
+  try {
+    return await cmd.run(argv.slice(name.split(' ').length));
+  } catch (e) {
+    if (e instanceof VigilError) {
+      process.stderr.write(`vigil: error: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
+      return USAGE_CODES.has(e.code) ? EXIT.usage : EXIT.failed;
+    }
+    process.stderr.write(`vigil: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

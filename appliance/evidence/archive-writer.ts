@@ -1,0 +1,298 @@
+/**
+ * Writes one session archive: events in, one encrypted, signed file out (format in
+ * shared/evidence/archive-format.ts). Memory stays bounded: events are batched into frames of about
+ * `frameTargetBytes` and written as soon as a frame is full.
+ *
+ * The per-session stream key exists only in memory while the session runs; the file holds it sealed
+ * to the auditors' public keys, so once the archive is closed the appliance cannot read it back.
+ */
+import { closeSync, fdatasync, fsyncSync, openSync, writeSync, writevSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { toBase64, toHex, writeU32 } from '../../shared/bytes.ts';
+import { crypto, type SecretStreamPush } from '../../shared/crypto/backend.ts';
+import { sha256Parts } from '../../shared/crypto/hash.ts';
+import {
+  ARCHIVE_MAGIC,
+  LIMITS,
+  RECORD_FRAME,
+  RECORD_PREFIX_BYTES,
+  RECORD_TRAILER,
+  chainStep,
+  encodeHeaderRecord,
+  encodeRecord,
+  frameAd,
+  headerDigestOf,
+  type ArchiveHeader,
+  type ArchiveManifest,
+  type SessionContext,
+} from '../../shared/evidence/archive-format.ts';
+import { EventEncoder, type EvidenceEvent } from '../../shared/evidence/events.ts';
+import { SIGNED_LABELS, signStatement, type SignedEnvelope, type Signer } from '../../shared/evidence/signed.ts';
+import { utf8 } from '../../shared/bytes.ts';
+import { VigilError } from '../../shared/errors.ts';
+import { isoTime } from '../time.ts';
+
+export interface AuditorRecipient {
+  keyId: string;
+  publicKey: Uint8Array;
+}
+
+export interface ArchiveWriterOptions {
+  path: string;
+  sessionId: string;
+  sessionSeq: number;
+  applianceId: string;
+  /** The signer current at the moment of signing (keys may rotate while a session runs). */
+  signer: () => Signer;
+  recipients: readonly AuditorRecipient[];
+  context: SessionContext;
+  frameTargetBytes?: number;
+  now?: () => Date;
+}
+
+/** Chain position after a frame: what the transparency log anchors. */
+export interface ChainState {
+  frames: number;
+  chainHead: string;
+}
+
+export interface SealedArchive {
+  manifest: ArchiveManifest;
+  envelope: SignedEnvelope;
+  /** SHA-256 of the manifest's signed text, as recorded in the transparency log. */
+  manifestDigest: string;
+}
+
+/** Event fields a caller supplies; the writer assigns seq and t. */
+export type EventInput = Omit<EvidenceEvent, 'seq' | 't'>;
+
+export class ArchiveWriter {
+  readonly path: string;
+  readonly sessionId: string;
+  readonly startedAt: Date;
+  private readonly opts: ArchiveWriterOptions;
+  private readonly now: () => Date;
+  private readonly frameTarget: number;
+  private readonly headerDigest: Uint8Array;
+  private readonly stream: SecretStreamPush;
+  private readonly encoder = new EventEncoder();
+  private fd: number;
+  private offset: number;
+  private frames = 0;
+  private events = 0;
+  private chain: Uint8Array;
+  private durable: ChainState;
+  private context: SessionContext;
+  private readonly stats: Record<string, number> = {};
+  private syncing: Promise<void> | undefined;
+  private syncQueued: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(opts: ArchiveWriterOptions, fd: number, header: ArchiveHeader, headerRecord: Uint8Array, stream: SecretStreamPush) {
+    this.opts = opts;
+    this.path = opts.path;
+    this.sessionId = opts.sessionId;
+    this.now = opts.now ?? (() => new Date());
+    this.startedAt = new Date(header.createdAt);
+    this.frameTarget = Math.min(opts.frameTargetBytes ?? 64 * 1024, LIMITS.framePlaintextBytes);
+    this.fd = fd;
+    this.stream = stream;
+    this.context = opts.context;
+    this.headerDigest = headerDigestOf(headerRecord);
+    this.chain = this.headerDigest;
+    this.offset = ARCHIVE_MAGIC.length + headerRecord.length;
+    this.durable = { frames: 0, chainHead: toHex(this.chain) };
+  }
+
+  /** Creates the archive file (never overwrites) and makes its header durable. */
+  static create(opts: ArchiveWriterOptions): ArchiveWriter {
+    if (opts.recipients.length === 0) {
+      throw new VigilError('E_NO_AUDITOR', 'no auditor public key configured', { hint: 'add one under `auditors:` in vigil.yaml' });
+    }
+    const c = crypto();
+    const key = c.secretstreamKeygen();
+    const { header: ssHeader, stream } = c.secretstreamInitPush(key);
+    const now = (opts.now ?? (() => new Date()))();
+    const header: ArchiveHeader = {
+      format: 'vigil-session-archive',
+      version: 1,
+      sessionId: opts.sessionId,
+      sessionSeq: opts.sessionSeq,
+      applianceId: opts.applianceId,
+      keyId: opts.signer().keyId,
+      createdAt: isoTime(now),
+      recipients: opts.recipients.map((r) => ({ keyId: r.keyId, sealedKey: toBase64(c.boxSeal(key, r.publicKey)) })),
+      stream: { cipher: 'xchacha20poly1305-secretstream', header: toBase64(ssHeader) },
+      context: opts.context,
+    };
+    key.fill(0);
+    const headerRecord = encodeHeaderRecord(header);
+    const fd = openSync(opts.path, 'wx', 0o640);
+    try {
+      writevSync(fd, [ARCHIVE_MAGIC, headerRecord]);
+      fsyncSync(fd);
+      syncDirectory(dirname(opts.path));
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return new ArchiveWriter(opts, fd, header, headerRecord, stream);
+  }
+
+  /** Records an event; returns its sequence number. Written to disk when its frame fills or on flush(). */
+  append(event: EventInput): number {
+    if (this.closed) throw new VigilError('E_ARCHIVE_CLOSED', `archive ${this.sessionId} is already closed`);
+    const seq = this.events++;
+    const full = { ...event, seq, t: this.elapsedMs() } as EvidenceEvent;
+    this.count(full);
+    const size = this.encoder.add(full);
+    if (size >= this.frameTarget) this.writeFrame(false);
+    return seq;
+  }
+
+  /** Updates what the manifest will say about identity, target or client (e.g. once identity is proven). */
+  setContext(update: Partial<SessionContext>): void {
+    this.context = { ...this.context, ...update };
+  }
+
+  /** Seals buffered events into a frame and hands it to the OS (survives a process crash, not power loss). */
+  flush(): void {
+    if (this.encoder.eventCount > 0) this.writeFrame(false);
+  }
+
+  /**
+   * flush() + fdatasync: afterwards every event appended so far survives a crash. Concurrent callers share
+   * one fdatasync (group commit): a call made while one is in flight waits for the next round.
+   */
+  sync(): Promise<void> {
+    this.flush();
+    if (!this.syncing) {
+      this.syncing = this.fdatasyncNow().finally(() => (this.syncing = undefined));
+      return this.syncing;
+    }
+    this.syncQueued ??= this.syncing.then(() => {
+      this.syncQueued = undefined;
+      return this.sync();
+    });
+    return this.syncQueued;
+  }
+
+  private fdatasyncNow(): Promise<void> {
+    const upTo: ChainState = { frames: this.frames, chainHead: toHex(this.chain) };
+    return new Promise<void>((resolve, reject) => {
+      fdatasync(this.fd, (err) => {
+        if (err) return reject(new VigilError('E_RECORDING_FAILED', `cannot make archive durable: ${err.message}`, { cause: err }));
+        if (upTo.frames >= this.durable.frames) this.durable = upTo;
+        resolve();
+      });
+    });
+  }
+
+  /** Position of the last frame known to be on disk (what may be anchored in the log). */
+  durableState(): ChainState {
+    return this.durable;
+  }
+
+  get headerDigestHex(): string {
+    return toHex(this.headerDigest);
+  }
+
+  get frameCount(): number {
+    return this.frames;
+  }
+
+  get eventCount(): number {
+    return this.events;
+  }
+
+  /** Writes the final frame (TAG_FINAL) and the signed trailer, makes the file durable and closes it. */
+  async close(closeReason: string, extraStats: Record<string, number> = {}): Promise<SealedArchive> {
+    if (this.closed) throw new VigilError('E_ARCHIVE_CLOSED', `archive ${this.sessionId} is already closed`);
+    this.append({ type: 'session.close', reason: closeReason });
+    this.closed = true;
+    await this.syncQueued;
+    await this.syncing;
+    this.writeFrame(true);
+    const endedAt = this.now();
+    const signer = this.opts.signer();
+    const manifest: ArchiveManifest = {
+      format: 'vigil-archive-manifest',
+      version: 1,
+      sessionId: this.sessionId,
+      sessionSeq: this.opts.sessionSeq,
+      applianceId: this.opts.applianceId,
+      headerDigest: toHex(this.headerDigest),
+      chainHead: toHex(this.chain),
+      frames: this.frames,
+      events: this.events,
+      archiveBytes: this.offset,
+      outcome: 'complete',
+      closeReason,
+      startedAt: isoTime(this.startedAt),
+      endedAt: isoTime(endedAt),
+      sealedAt: isoTime(endedAt),
+      context: this.context,
+      stats: { ...this.stats, ...extraStats },
+    };
+    const envelope = signStatement(SIGNED_LABELS.archiveManifest, manifest, signer);
+    const trailer = encodeRecord(RECORD_TRAILER, utf8(JSON.stringify(envelope)));
+    writeSync(this.fd, trailer);
+    await new Promise<void>((resolve, reject) => fdatasync(this.fd, (e) => (e ? reject(e) : resolve())));
+    closeSync(this.fd);
+    this.fd = -1;
+    return { manifest, envelope, manifestDigest: toHex(sha256Parts(utf8(envelope.signed))) };
+  }
+
+  /** Closes the file without a trailer, as a crash would; used to hand the archive to recovery. */
+  abandon(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    this.closed = true;
+  }
+
+  private writeFrame(final: boolean): void {
+    const plain = this.encoder.take();
+    const ct = this.stream.push(plain, frameAd(this.headerDigest, this.frames), final);
+    const prefix = new Uint8Array(RECORD_PREFIX_BYTES);
+    prefix[0] = RECORD_FRAME;
+    writeU32(prefix, 1, ct.length);
+    try {
+      writevAll(this.fd, prefix, ct);
+    } catch (e) {
+      throw new VigilError('E_RECORDING_FAILED', `cannot write archive ${this.path}: ${(e as Error).message}`, { cause: e });
+    }
+    this.chain = chainStep(this.chain, sha256Parts(prefix, ct));
+    this.frames++;
+    this.offset += prefix.length + ct.length;
+  }
+
+  private elapsedMs(): number {
+    return Math.round((this.now().getTime() - this.startedAt.getTime()) * 1000) / 1000;
+  }
+
+  private count(e: EvidenceEvent): void {
+    const bump = (k: string, n = 1) => (this.stats[k] = (this.stats[k] ?? 0) + n);
+    bump(e.type);
+    if (e.type === 'decision' && typeof e.decision === 'string') bump(`decision.${e.decision}`);
+    if (e.type === 'masking' && typeof e.count === 'number' && Number.isSafeInteger(e.count)) bump('masked', e.count);
+  }
+}
+
+function writevAll(fd: number, a: Uint8Array, b: Uint8Array): void {
+  const total = a.length + b.length;
+  let done = writevSync(fd, [a, b]);
+  // Short writes are rare on regular files but legal; finish what is left.
+  while (done < total) {
+    done += done < a.length ? writevSync(fd, [a.subarray(done), b]) : writeSync(fd, b, done - a.length);
+  }
+}
+
+/** fsync a directory so a newly created file's entry survives a crash. */
+export function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

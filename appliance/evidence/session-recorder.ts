@@ -1,0 +1,244 @@
+/**
+ * The recorder tap of the session pipeline: one encrypted archive per session plus the log entries that
+ * make sessions impossible to drop silently — started (with sequence number and header digest), anchored
+ * chain heads while running, ended/interrupted (with the manifest digest).
+ */
+import { mkdirSync, readdirSync, renameSync, existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { describeError } from '../../shared/errors.ts';
+import { ARCHIVE_FILE_EXTENSION, type SessionContext } from '../../shared/evidence/archive-format.ts';
+import type { TransparencyLog } from '../log/transparency-log.ts';
+import type { KeyRing } from '../keys/key-ring.ts';
+import type { Db } from '../store/database.ts';
+import { isoTime } from '../time.ts';
+import { ArchiveWriter, type AuditorRecipient, type ChainState, type EventInput, type SealedArchive } from './archive-writer.ts';
+import { scanArchive, sealInterrupted } from './recovery.ts';
+
+export interface RecorderOptions {
+  db: Db;
+  log: TransparencyLog;
+  keys: KeyRing;
+  recipients: readonly AuditorRecipient[];
+  dataDir: string;
+  applianceId: string;
+  frameTargetBytes: number;
+  now?: () => Date;
+}
+
+export interface RecoveredSession {
+  sessionId: string;
+  seq: number;
+  frames: number;
+  manifestDigest: string;
+}
+
+export class SessionRecorder {
+  private readonly live = new Map<string, RecordedSession>();
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: RecorderOptions) {
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  get archivesDir(): string {
+    return join(this.opts.dataDir, 'archives');
+  }
+
+  /** Opens a session: allocates its sequence number, creates its archive and logs `session.started`. */
+  start(context: SessionContext): RecordedSession {
+    const { db, log } = this.opts;
+    const started = this.now();
+    const day = isoTime(started).slice(0, 10);
+    const dir = join(this.archivesDir, day);
+    mkdirSync(dir, { recursive: true });
+    const sessionId = randomUUID();
+    return db.transaction(() => {
+      const seq = ((db.prepare('SELECT MAX(seq) AS s FROM sessions').get() as { s: number | null }).s ?? 0) + 1;
+      const path = join(dir, `${String(seq).padStart(8, '0')}-${sessionId}${ARCHIVE_FILE_EXTENSION}`);
+      const writer = ArchiveWriter.create({
+        path,
+        sessionId,
+        sessionSeq: seq,
+        applianceId: this.opts.applianceId,
+        signer: this.opts.keys.signer,
+        recipients: this.opts.recipients,
+        context,
+        frameTargetBytes: this.opts.frameTargetBytes,
+        now: this.now,
+      });
+      const rel = relative(this.opts.dataDir, path);
+      const entry = log.append('session.started', {
+        sessionId,
+        seq,
+        protocol: context.protocol,
+        subject: context.identity?.subject ?? null,
+        target: context.target?.name ?? null,
+        headerDigest: writer.headerDigestHex,
+        archive: rel,
+      });
+      db.prepare('INSERT INTO sessions (id, seq, state, path, protocol, started_at, start_entry) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+        sessionId,
+        seq,
+        'open',
+        rel,
+        context.protocol,
+        entry.t,
+        entry.i,
+      );
+      const session = new RecordedSession(this, writer, seq);
+      this.live.set(sessionId, session);
+      return session;
+    })();
+  }
+
+  /** Makes every live session durable and anchors chain heads that moved since their last anchor. */
+  async anchorAll(): Promise<number> {
+    let anchored = 0;
+    for (const s of [...this.live.values()]) {
+      try {
+        await s.sync();
+      } catch {
+        continue; // the session's own command path reports recording failures
+      }
+      if (this.anchor(s.id, s.durableState())) anchored++;
+    }
+    return anchored;
+  }
+
+  private readonly lastAnchor = new Map<string, number>();
+
+  private anchor(sessionId: string, state: ChainState): boolean {
+    if (!this.live.has(sessionId) || state.frames <= (this.lastAnchor.get(sessionId) ?? 0)) return false;
+    this.opts.log.append('session.anchor', { sessionId, frames: state.frames, chainHead: state.chainHead });
+    this.lastAnchor.set(sessionId, state.frames);
+    return true;
+  }
+
+  /** @internal called by RecordedSession.close */
+  finish(session: RecordedSession, sealed: SealedArchive): void {
+    const { db, log } = this.opts;
+    db.transaction(() => {
+      const entry = log.append('session.ended', {
+        sessionId: session.id,
+        seq: session.seq,
+        outcome: sealed.manifest.outcome,
+        manifestDigest: sealed.manifestDigest,
+        frames: sealed.manifest.frames,
+        events: sealed.manifest.events,
+      });
+      db.prepare("UPDATE sessions SET state = 'complete', ended_at = ?, end_entry = ?, frames = ?, manifest_digest = ? WHERE id = ?").run(
+        sealed.manifest.endedAt,
+        entry.i,
+        sealed.manifest.frames,
+        sealed.manifestDigest,
+        session.id,
+      );
+    })();
+    this.live.delete(session.id);
+    this.lastAnchor.delete(session.id);
+  }
+
+  liveSessions(): RecordedSession[] {
+    return [...this.live.values()];
+  }
+
+  /**
+   * At start-up: seals every archive a previous process left open as interrupted and logs it. Archive
+   * files the database never heard of (a crash between creating the file and committing its log entry)
+   * hold no events; they are moved aside to data/orphans/.
+   */
+  async recoverInterrupted(): Promise<RecoveredSession[]> {
+    const { db, log, keys, dataDir } = this.opts;
+    const rows = db.prepare("SELECT id, seq, path FROM sessions WHERE state = 'open' ORDER BY seq").all() as { id: string; seq: number; path: string }[];
+    const out: RecoveredSession[] = [];
+    for (const row of rows) {
+      if (this.live.has(row.id)) continue;
+      const path = join(dataDir, row.path);
+      let sealed: SealedArchive;
+      try {
+        sealed = await sealInterrupted(path, keys.current, 'the appliance stopped before the session ended; sealed at start-up', this.now());
+      } catch (e) {
+        log.append('session.interrupted', { sessionId: row.id, seq: row.seq, outcome: 'interrupted', lost: true, error: describeError(e) });
+        db.prepare("UPDATE sessions SET state = 'interrupted', ended_at = ? WHERE id = ?").run(isoTime(this.now()), row.id);
+        continue;
+      }
+      db.transaction(() => {
+        const entry = log.append('session.interrupted', {
+          sessionId: row.id,
+          seq: row.seq,
+          outcome: sealed.manifest.outcome,
+          manifestDigest: sealed.manifestDigest,
+          frames: sealed.manifest.frames,
+        });
+        db.prepare("UPDATE sessions SET state = 'interrupted', ended_at = ?, end_entry = ?, frames = ?, manifest_digest = ? WHERE id = ?").run(
+          sealed.manifest.endedAt,
+          entry.i,
+          sealed.manifest.frames,
+          sealed.manifestDigest,
+          row.id,
+        );
+      })();
+      out.push({ sessionId: row.id, seq: row.seq, frames: sealed.manifest.frames, manifestDigest: sealed.manifestDigest });
+    }
+    await this.quarantineOrphans();
+    return out;
+  }
+
+  private async quarantineOrphans(): Promise<void> {
+    if (!existsSync(this.archivesDir)) return;
+    const known = new Set((this.opts.db.prepare('SELECT path FROM sessions').pluck().all() as string[]).map((p) => join(this.opts.dataDir, p)));
+    for (const day of readdirSync(this.archivesDir)) {
+      const dir = join(this.archivesDir, day);
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (!name.endsWith(ARCHIVE_FILE_EXTENSION) || known.has(path)) continue;
+        const scan = await scanArchive(path).catch(() => undefined);
+        if (scan && scan.frames > 0) continue; // has content: leave it for a human, never destroy evidence
+        const orphans = join(this.opts.dataDir, 'orphans');
+        mkdirSync(orphans, { recursive: true });
+        renameSync(path, join(orphans, name));
+      }
+    }
+  }
+}
+
+export class RecordedSession {
+  readonly id: string;
+
+  constructor(
+    private readonly recorder: SessionRecorder,
+    private readonly writer: ArchiveWriter,
+    readonly seq: number,
+  ) {
+    this.id = writer.sessionId;
+  }
+
+  record(event: EventInput): number {
+    return this.writer.append(event);
+  }
+
+  setContext(update: Partial<SessionContext>): void {
+    this.writer.setContext(update);
+  }
+
+  /** Everything recorded so far is on disk when this resolves (record, then forward). */
+  sync(): Promise<void> {
+    return this.writer.sync();
+  }
+
+  durableState(): ChainState {
+    return this.writer.durableState();
+  }
+
+  async close(reason: string, stats?: Record<string, number>): Promise<SealedArchive> {
+    const sealed = await this.writer.close(reason, stats);
+    this.recorder.finish(this, sealed);
+    return sealed;
+  }
+
+  /** Test/crash simulation: drop the session as a crash would (no trailer, no log entry). */
+  abandon(): void {
+    this.writer.abandon();
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The appliance's SQLite database (better-sqlite3, WAL): transparency log, Merkle nodes, checkpoints,
+ * the session index and keys. One file under the data directory; the schema is versioned.
+ */
+import Database from 'better-sqlite3';
+import { VigilError } from '../../shared/errors.ts';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE log_entries (idx INTEGER PRIMARY KEY, time TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL);
+   CREATE INDEX log_entries_time ON log_entries (time);
+   CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, time TEXT NOT NULL, key_id TEXT NOT NULL, envelope TEXT NOT NULL,
+                             exported INTEGER NOT NULL DEFAULT 0);
+   CREATE TABLE sessions (id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE,
+                          state TEXT NOT NULL CHECK (state IN ('open', 'complete', 'interrupted')),
+                          path TEXT NOT NULL, protocol TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
+                          start_entry INTEGER NOT NULL, end_entry INTEGER, frames INTEGER, manifest_digest TEXT);
+   CREATE INDEX sessions_started ON sessions (started_at);
+   CREATE TABLE signing_keys (key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, created_at TEXT NOT NULL,
+                              retired_at TEXT, rotation TEXT);`,
+];
+
+export function openDatabase(path: string, opts: { readonly?: boolean } = {}): Db {
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  } catch (e) {
+    throw new VigilError('E_STORE', `cannot open the appliance database ${path}: ${(e as Error).message}`, {
+      hint: 'check the path in vigil.yaml (appliance.dataDir) and that `vigil init` ran',
+    });
+  }
+  db.pragma('busy_timeout = 5000');
+  if (opts.readonly) return db;
+  db.pragma('journal_mode = WAL');
+  // FULL: a committed log entry survives power loss, not only a process crash.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new VigilError('E_STORE', `database schema version ${version} is newer than this Vigil (${MIGRATIONS.length})`, {
+      hint: 'upgrade Vigil',
+    });
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+export function getMeta(db: Db, key: string): string | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value;
+}
+
+export function setMeta(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+}

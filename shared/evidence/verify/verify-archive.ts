@@ -1,0 +1,210 @@
+/**
+ * Verifies one session archive. Without an auditor key: structure, header digest, frame chain, frame
+ * count, manifest signature (key valid at sealing time), and the chain positions the transparency log
+ * anchored. With a key: also decrypts every frame (associated data binds header and position), enforces
+ * TAG_FINAL on complete archives, checks event numbering and re-scans the plaintext for clear card data.
+ */
+import { fromBase64, toHex, utf8 } from '../../bytes.ts';
+import { crypto, type SecretStreamPull } from '../../crypto/backend.ts';
+import { sha256Parts } from '../../crypto/hash.ts';
+import { describeError } from '../../errors.ts';
+import { findCardData, maskPanDigits } from '../../pan/index.ts';
+import { chainStep, frameAd, type ArchiveHeader, type ArchiveManifest } from '../archive-format.ts';
+import { readArchiveRecords } from '../archive-reader.ts';
+import type { ByteSource } from '../byte-source.ts';
+import { decodeEvents, type EvidenceEvent } from '../events.ts';
+import type { KeyChain } from '../key-chain.ts';
+import { SIGNED_LABELS, verifyEnvelopeSignature } from '../signed.ts';
+import type { Failure } from './checks.ts';
+
+export interface AuditorSecret {
+  keyId: string;
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+}
+
+/** A chain position the transparency log attests for this session. */
+export interface Anchor {
+  frames: number;
+  chainHead: string;
+  logIndex?: number;
+}
+
+export interface ArchiveVerifyOptions {
+  keys: KeyChain;
+  auditor?: AuditorSecret;
+  anchors?: readonly Anchor[];
+  onEvents?: (events: EvidenceEvent[], frame: number) => void;
+  onProgress?: (bytesDone: number) => void;
+}
+
+export interface ArchiveVerification {
+  status: 'complete' | 'interrupted' | 'failed';
+  failures: Failure[];
+  header?: ArchiveHeader;
+  manifest?: ArchiveManifest;
+  /** SHA-256 of the manifest's signed text; what the log's session end entry names. */
+  manifestDigest?: string;
+  frames: number;
+  bytes: number;
+  /** Events decrypted and checked (with a key). */
+  events?: number;
+  /** Clear card data found by the re-scan, masked. */
+  clearCardData: string[];
+}
+
+const MAX_REPORTED_FINDINGS = 10;
+
+export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions): Promise<ArchiveVerification> {
+  const out: ArchiveVerification = { status: 'failed', failures: [], frames: 0, bytes: src.size, clearCardData: [] };
+  const fail = (check: Failure['check'], message: string) => out.failures.push({ check, message });
+  const anchors = new Map<number, Anchor[]>();
+  for (const a of opts.anchors ?? []) anchors.set(a.frames, [...(anchors.get(a.frames) ?? []), a]);
+
+  let header: ArchiveHeader | undefined;
+  let headerDigest: Uint8Array = new Uint8Array(0);
+  let chain: Uint8Array = new Uint8Array(0);
+  let pull: SecretStreamPull | undefined;
+  let decrypting = opts.auditor !== undefined;
+  let lastFinal = false;
+  let finalAt = -1;
+  let nextSeq = 0;
+  let cardFindings = 0;
+
+  try {
+    for await (const rec of readArchiveRecords(src)) {
+      if (rec.kind === 'header') {
+        header = out.header = rec.header;
+        headerDigest = rec.digest;
+        chain = rec.digest;
+        checkAnchors(0);
+        if (opts.auditor) pull = openStream(rec.header, opts.auditor, fail);
+        decrypting = pull !== undefined;
+      } else if (rec.kind === 'frame') {
+        chain = chainStep(chain, sha256Parts(rec.prefix, rec.body));
+        out.frames = rec.index + 1;
+        checkAnchors(out.frames);
+        if (decrypting && pull) decryptFrame(rec.index, rec.body);
+        opts.onProgress?.(rec.offset + rec.prefix.length + rec.body.length);
+      } else {
+        out.manifest = rec.manifest;
+        out.manifestDigest = toHex(sha256Parts(utf8(rec.envelope.signed)));
+        checkManifest(rec.manifest, rec.offset, rec.envelope);
+      }
+    }
+  } catch (e) {
+    fail('digests', describeError(e));
+  }
+
+  for (const [frames, list] of anchors) {
+    if (frames > out.frames) {
+      fail('digests', `the log attests ${frames} frames (entry ${list[0]!.logIndex ?? '?'}) but the archive has ${out.frames}: frames the log saw are missing`);
+    }
+  }
+  if (opts.auditor && pull && out.manifest && decrypting) {
+    if (out.manifest.outcome === 'complete' && !lastFinal) {
+      fail('tag-final', `the last frame (${out.frames - 1}) is not TAG_FINAL: the archive was cut short`);
+    }
+    if (out.manifest.events !== undefined && nextSeq !== out.manifest.events && out.manifest.outcome === 'complete') {
+      fail('decryption', `the manifest counts ${out.manifest.events} events but the frames hold ${nextSeq}`);
+    }
+    out.events = nextSeq;
+  }
+  if (cardFindings > out.clearCardData.length) out.clearCardData.push(`… and ${cardFindings - out.clearCardData.length} more`);
+  out.status = out.failures.length > 0 ? 'failed' : out.manifest!.outcome;
+  return out;
+
+  function checkAnchors(frames: number): void {
+    for (const a of anchors.get(frames) ?? []) {
+      if (a.chainHead !== toHex(chain)) {
+        fail('digests', `frame ${frames - 1}: chain head differs from the one the log anchored (entry ${a.logIndex ?? '?'}): frames up to here were altered`);
+      }
+    }
+  }
+
+  function decryptFrame(index: number, body: Uint8Array): void {
+    if (finalAt >= 0) {
+      fail('tag-final', `frame ${finalAt} carries TAG_FINAL but frame ${index} follows it`);
+      decrypting = false;
+      return;
+    }
+    let plain: Uint8Array;
+    try {
+      const r = pull!.pull(body, frameAd(headerDigest, index));
+      plain = r.message;
+      lastFinal = r.final;
+      if (r.final) finalAt = index;
+    } catch {
+      fail('decryption', `frame ${index}: decryption failed (frame altered, reordered, dropped before it, or spliced from another archive)`);
+      decrypting = false;
+      return;
+    }
+    let events: EvidenceEvent[];
+    try {
+      events = decodeEvents(plain);
+    } catch (e) {
+      fail('decryption', `frame ${index}: ${describeError(e)}`);
+      decrypting = false;
+      return;
+    }
+    for (const ev of events) {
+      if (ev.seq !== nextSeq) {
+        fail('decryption', `frame ${index}: event ${ev.seq} where ${nextSeq} was expected`);
+        decrypting = false;
+        return;
+      }
+      nextSeq++;
+    }
+    for (const m of findCardData(plain)) {
+      cardFindings++;
+      if (out.clearCardData.length < MAX_REPORTED_FINDINGS) {
+        const what = m.kind === 'pan' ? `${m.brand ?? 'card'} number ${maskPanDigits(digitsOf(plain, m.start, m.end))}` : `${m.kind === 'track1' ? 'track 1' : 'track 2'} data`;
+        out.clearCardData.push(`frame ${index}: clear ${what}`);
+        fail('pan-rescan', `frame ${index}: clear ${what} in recorded content`);
+      }
+    }
+    opts.onEvents?.(events, index);
+  }
+
+  function checkManifest(m: ArchiveManifest, trailerOffset: number, env: { keyId: string; signed: string; sig: string }): void {
+    if (!header) return;
+    const key = opts.keys.resolve(env.keyId, m.sealedAt);
+    if (!key.ok) fail('key-chain', `manifest: ${key.reason}`);
+    else if (!verifyEnvelopeSignature(SIGNED_LABELS.archiveManifest, env, key.key.publicKey)) {
+      fail('signatures', 'manifest signature does not verify (trailer altered or signed by another key)');
+    }
+    if (m.sessionId !== header.sessionId || m.sessionSeq !== header.sessionSeq || m.applianceId !== header.applianceId) {
+      fail('digests', 'manifest names another session than the header (archive spliced)');
+    }
+    if (m.headerDigest !== toHex(headerDigest)) fail('digests', 'header digest differs from the signed manifest: the header was altered');
+    if (m.frames !== out.frames) {
+      fail('digests', `the signed manifest counts ${m.frames} frames, the archive holds ${out.frames}: frames were ${m.frames > out.frames ? 'removed' : 'added'}`);
+    } else if (m.chainHead !== toHex(chain)) {
+      fail('digests', 'frame chain differs from the signed manifest: a frame was altered, reordered, replaced or duplicated');
+    }
+    if (m.archiveBytes !== trailerOffset) fail('digests', `manifest says the trailer starts at ${m.archiveBytes}, found at ${trailerOffset}`);
+  }
+}
+
+function openStream(header: ArchiveHeader, auditor: AuditorSecret, fail: (c: Failure['check'], m: string) => void): SecretStreamPull | undefined {
+  const recipient = header.recipients.find((r) => r.keyId === auditor.keyId);
+  if (!recipient) {
+    fail('decryption', `not sealed to auditor key ${auditor.keyId} (sealed to ${header.recipients.map((r) => r.keyId).join(', ')})`);
+    return undefined;
+  }
+  try {
+    const key = crypto().boxSealOpen(fromBase64(recipient.sealedKey), auditor.publicKey, auditor.secretKey);
+    const pull = crypto().secretstreamInitPull(key, fromBase64(header.stream.header));
+    key.fill(0);
+    return pull;
+  } catch {
+    fail('decryption', `the session key sealed to auditor key ${auditor.keyId} does not open (header altered or wrong key)`);
+    return undefined;
+  }
+}
+
+function digitsOf(b: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) if (b[i]! >= 48 && b[i]! <= 57) s += String.fromCharCode(b[i]!);
+  return s;
+}
