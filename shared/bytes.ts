@@ -82,6 +82,10 @@ export function fromBase64(s: string): Uint8Array {
     if (o < out.length) out[o++] = (n >> 16) & 255;
     if (o < out.length) out[o++] = (n >> 8) & 255;
     if (o < out.length) out[o++] = n & 255;
+    // Canonical only: bits beyond the data must be zero, so no two strings decode to the same bytes.
+    if (i + 4 === s.length && ((pad === 2 && (n & 0xffff) !== 0) || (pad === 1 && (n & 0xff) !== 0))) {
+      throw new TypeError('not a canonical base64 string');
+    }
   }
   return out;
 }

@@ -222,6 +222,15 @@ export class RecordedSession {
     this.writer.setContext(update);
   }
 
+  /** Hands buffered events to the OS as a frame (survives a process crash, not power loss). */
+  flush(): void {
+    this.writer.flush();
+  }
+
+  get archivePath(): string {
+    return this.writer.path;
+  }
+
   /** Everything recorded so far is on disk when this resolves (record, then forward). */
   sync(): Promise<void> {
     return this.writer.sync();

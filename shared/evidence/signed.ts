@@ -43,7 +43,13 @@ export function signStatement(label: SignedLabel, statement: object, signer: Sig
 }
 
 export function verifyEnvelopeSignature(label: SignedLabel, env: SignedEnvelope, publicKey: Uint8Array): boolean {
-  return crypto().verifyDetached(fromBase64(env.sig), signedMessage(label, env.signed), publicKey);
+  let sig: Uint8Array;
+  try {
+    sig = fromBase64(env.sig);
+  } catch {
+    return false;
+  }
+  return crypto().verifyDetached(sig, signedMessage(label, env.signed), publicKey);
 }
 
 /** Parses the signed text of an envelope against a schema; `what` names it in errors. */

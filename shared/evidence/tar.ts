@@ -56,7 +56,10 @@ export async function readTarIndex(src: ByteSource): Promise<TarMember[]> {
   while (true) {
     if (offset + TAR_BLOCK > src.size) throw bad(members.length ? `truncated after ${members[members.length - 1]!.name}` : 'too short');
     const h = await src.read(offset, TAR_BLOCK);
-    if (h.every((b) => b === 0)) return members;
+    if (h.every((b) => b === 0)) {
+      await expectZeros(src, offset, src.size - offset, 'after the end-of-archive marker');
+      return members;
+    }
     if (!checksumOk(h)) throw bad(`header checksum mismatch at offset ${offset}`);
     const type = h[156]!;
     const prefix = field(h, 345, 155);
@@ -71,5 +74,15 @@ export async function readTarIndex(src: ByteSource): Promise<TarMember[]> {
     names.add(name);
     if (members.length > TAR_MAX_MEMBERS) throw bad('too many members');
     offset = content + Math.ceil(size / TAR_BLOCK) * TAR_BLOCK;
+    // Padding carries no data: require zeros so that not even an unused byte of a bundle can change.
+    await expectZeros(src, content + size, Math.min(offset, src.size) - content - size, `in the padding after ${name}`);
+  }
+}
+
+async function expectZeros(src: ByteSource, offset: number, length: number, where: string): Promise<void> {
+  for (let o = 0; o < length; o += 1 << 20) {
+    const chunk = await src.read(offset + o, Math.min(1 << 20, length - o));
+    const i = chunk.findIndex((b) => b !== 0);
+    if (i >= 0) throw bad(`unexpected data at offset ${offset + o + i} ${where}`);
   }
 }

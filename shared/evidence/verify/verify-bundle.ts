@@ -265,6 +265,12 @@ async function* lines(src: ByteSource, m: TarMember): AsyncGenerator<Uint8Array>
 
 function checkConsistency(raw: unknown, cp: Checkpoint, pinned: Checkpoint, rb: ReportBuilder): void {
   const proofs = parseWith(consistencyProofsSchema, raw, BUNDLE_FILES.consistency);
+  // Every proof shipped must hold, not only the one the pinned checkpoint needs.
+  for (const p of proofs) {
+    if (p.fromSize > cp.size || !verifyConsistency(p.fromSize, cp.size, fromHex(p.fromRoot), fromHex(cp.root), p.proof.map(fromHex))) {
+      rb.fail('log-consistency', `the consistency proof from checkpoint size ${p.fromSize} does not verify`);
+    }
+  }
   if (pinned.applianceId !== cp.applianceId) return; // reported as a key-chain failure already
   if (pinned.size > cp.size) {
     if (cp.time > pinned.time) {
