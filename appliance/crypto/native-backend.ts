@@ -49,6 +49,9 @@ export function nativeBackend(): CryptoBackend {
             sodium.crypto_secretstream_xchacha20poly1305_push(state, c, m, ad, final ? TAG_FINAL : TAG_MESSAGE);
             return c;
           },
+          pushInto(out, m, ad, final) {
+            sodium.crypto_secretstream_xchacha20poly1305_push(state, out, m, ad, final ? TAG_FINAL : TAG_MESSAGE);
+          },
         },
       };
     },

@@ -9,8 +9,8 @@
 import { closeSync, fdatasync, fsyncSync, openSync, writeSync, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { toBase64, toHex, writeU32 } from '../../shared/bytes.ts';
-import { crypto, type SecretStreamPush } from '../../shared/crypto/backend.ts';
-import { sha256Parts } from '../../shared/crypto/hash.ts';
+import { crypto, SECRETSTREAM_ABYTES, type SecretStreamPush } from '../../shared/crypto/backend.ts';
+import { sha256, sha256Parts } from '../../shared/crypto/hash.ts';
 import {
   ARCHIVE_MAGIC,
   LIMITS,
@@ -251,19 +251,22 @@ export class ArchiveWriter {
   }
 
   private writeFrame(final: boolean): void {
-    const plain = this.encoder.take();
-    const ct = this.stream.push(plain, frameAd(this.headerDigest, this.frames), final);
-    const prefix = new Uint8Array(RECORD_PREFIX_BYTES);
-    prefix[0] = RECORD_FRAME;
-    writeU32(prefix, 1, ct.length);
+    const plain = this.encoder.view();
+    // One buffer per record: prefix, then the ciphertext encrypted straight into place.
+    const record = new Uint8Array(RECORD_PREFIX_BYTES + plain.length + SECRETSTREAM_ABYTES);
+    record[0] = RECORD_FRAME;
+    writeU32(record, 1, plain.length + SECRETSTREAM_ABYTES);
+    this.stream.pushInto(record.subarray(RECORD_PREFIX_BYTES), plain, frameAd(this.headerDigest, this.frames), final);
+    this.encoder.reset();
     try {
-      writevAll(this.fd, prefix, ct);
+      let done = 0;
+      while (done < record.length) done += writeSync(this.fd, record, done);
     } catch (e) {
       throw new VigilError('E_RECORDING_FAILED', `cannot write archive ${this.path}: ${(e as Error).message}`, { cause: e });
     }
-    this.chain = chainStep(this.chain, sha256Parts(prefix, ct));
+    this.chain = chainStep(this.chain, sha256(record));
     this.frames++;
-    this.offset += prefix.length + ct.length;
+    this.offset += record.length;
   }
 
   private elapsedMs(): number {
@@ -275,15 +278,6 @@ export class ArchiveWriter {
     bump(e.type);
     if (e.type === 'decision' && typeof e.decision === 'string') bump(`decision.${e.decision}`);
     if (e.type === 'masking' && typeof e.count === 'number' && Number.isSafeInteger(e.count)) bump('masked', e.count);
-  }
-}
-
-function writevAll(fd: number, a: Uint8Array, b: Uint8Array): void {
-  const total = a.length + b.length;
-  let done = writevSync(fd, [a, b]);
-  // Short writes are rare on regular files but legal; finish what is left.
-  while (done < total) {
-    done += done < a.length ? writevSync(fd, [a.subarray(done), b]) : writeSync(fd, b, done - a.length);
   }
 }
 

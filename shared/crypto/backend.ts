@@ -9,6 +9,8 @@ import { VigilError } from '../errors.ts';
 export interface SecretStreamPush {
   /** Encrypts one message; `final` marks the last frame (TAG_FINAL). Returns message.length + 17 bytes. */
   push(message: Uint8Array, ad: Uint8Array, final: boolean): Uint8Array;
+  /** Same, into `out` (exactly message.length + 17 bytes): lets a writer build a record without a copy. */
+  pushInto(out: Uint8Array, message: Uint8Array, ad: Uint8Array, final: boolean): void;
 }
 
 export interface SecretStreamPull {

@@ -23,8 +23,8 @@ export async function loadWasmBackend(): Promise<CryptoBackend> {
       return {
         header,
         stream: {
-          push: (m, ad, final) =>
-            s.crypto_secretstream_xchacha20poly1305_push(state, m, ad, final ? TAG_FINAL : TAG_MESSAGE),
+          push: (m, ad, final) => s.crypto_secretstream_xchacha20poly1305_push(state, m, ad, final ? TAG_FINAL : TAG_MESSAGE),
+          pushInto: (out, m, ad, final) => out.set(s.crypto_secretstream_xchacha20poly1305_push(state, m, ad, final ? TAG_FINAL : TAG_MESSAGE)),
         },
       };
     },

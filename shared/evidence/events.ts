@@ -39,21 +39,29 @@ export type EventType =
 
 const PREFIX = 8;
 
+const textEncoder = new TextEncoder();
+
+/**
+ * Encodes a batch of events straight into one reusable buffer: no per-event arrays, no copy when the
+ * batch is handed to the cipher.
+ */
 export class EventEncoder {
-  private parts: Uint8Array[] = [];
+  private buf = new Uint8Array(64 * 1024);
   private size = 0;
   private count = 0;
 
   /** Adds one event; returns the encoded size of the batch so far. */
   add(event: EvidenceEvent): number {
     const { data, ...fields } = event;
-    const json = utf8(JSON.stringify(fields));
-    const head = new Uint8Array(PREFIX);
-    writeU32(head, 0, json.length);
-    writeU32(head, 4, data ? data.length : 0);
-    this.parts.push(head, json);
-    if (data && data.length) this.parts.push(data);
-    this.size += PREFIX + json.length + (data ? data.length : 0);
+    const json = JSON.stringify(fields);
+    const dataLength = data ? data.length : 0;
+    this.reserve(PREFIX + json.length * 3 + dataLength);
+    const at = this.size;
+    const { written } = textEncoder.encodeInto(json, this.buf.subarray(at + PREFIX));
+    writeU32(this.buf, at, written);
+    writeU32(this.buf, at + 4, dataLength);
+    if (data && dataLength) this.buf.set(data, at + PREFIX + written);
+    this.size = at + PREFIX + written + dataLength;
     this.count++;
     return this.size;
   }
@@ -66,18 +74,30 @@ export class EventEncoder {
     return this.count;
   }
 
-  /** The batch as one plaintext, and a fresh empty encoder state. */
-  take(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    this.parts = [];
+  /** The batch so far, as a view valid until the next add() or reset(). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.size);
+  }
+
+  reset(): void {
     this.size = 0;
     this.count = 0;
+  }
+
+  /** The batch as an independent copy, and a fresh empty batch. */
+  take(): Uint8Array {
+    const out = this.view().slice();
+    this.reset();
     return out;
+  }
+
+  private reserve(extra: number): void {
+    if (this.size + extra <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.size + extra) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.size));
+    this.buf = next;
   }
 }
 

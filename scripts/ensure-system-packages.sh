@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian packages the tests use (real PostgreSQL, sshd, PgBouncer, Chromium…), only those
+# missing. As root (CI) it runs apt-get; otherwise it prints the command to run.
+set -eu
+missing=""
+need() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ] || missing="$missing $2"; }
+
+need /usr/lib/postgresql/15/bin/initdb postgresql
+need /usr/sbin/sshd openssh-server
+need pgbouncer pgbouncer
+need /usr/bin/chromium chromium
+need xvfb-run xvfb
+need kubectl kubernetes-client
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing system packages:$missing" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+  echo "missing system packages:$missing" >&2
+  echo "install them with: sudo apt-get install -y$missing" >&2
+  exit 1
+fi
