@@ -1,0 +1,71 @@
+/**
+ * Policy configuration: who (subjects, groups, providers) may reach which targets, and what each class of
+ * command gets there — allow, block, or require-approval — with finer named rules evaluated first.
+ */
+import { z } from 'zod';
+
+export const ACTIONS = ['allow', 'block', 'require-approval'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+const action = z.enum(ACTIONS);
+const names = z.array(z.string().min(1)).min(1);
+const approvers = z.strictObject({ groups: names, required: z.number().int().min(1).max(10).default(1) });
+
+export const ruleSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'a rule name is letters, digits, dots, dashes'),
+  when: z
+    .strictObject({
+      /** Statement/command classes (e.g. read, write, ddl, role-change, unknown; shell, exec for SSH). */
+      classes: names.optional(),
+      /** Any of these tags (e.g. drop, truncate, cte-write, dangerous-function:pg_read_file). */
+      tags: names.optional(),
+      /** Any of these tables (as written in the statement; '*' globs allowed). */
+      tables: names.optional(),
+      /** Any of these command labels (e.g. 'DROP TABLE', 'SET ROLE'). */
+      commands: names.optional(),
+    })
+    .default({}),
+  action,
+  reason: z.string().max(500).optional(),
+  /** For require-approval: who may approve and how many distinct approvers are needed. */
+  approvers: approvers.optional(),
+});
+export type RuleConfig = z.infer<typeof ruleSchema>;
+
+export const policySchema = z
+  .strictObject({
+    name: z.string().min(1),
+    /** Who this policy is for: every listed criterion that is present must match (globs with '*'). */
+    match: z
+      .strictObject({ subjects: names.optional(), groups: names.optional(), providers: names.optional() })
+      .refine((m) => m.subjects || m.groups || m.providers, 'match needs at least one of subjects, groups, providers'),
+    targets: names,
+    rules: z.array(ruleSchema).default([]),
+    /** Action per command class; `default` covers classes not listed. Unlisted and no default → block. */
+    statements: z.record(z.string(), action).default({}),
+    /** Who approves what `statements` sends to require-approval (rules may name their own). */
+    approvers: approvers.optional(),
+    masking: z
+      .strictObject({
+        /** Extra columns whose values are redacted entirely (card-security columns always are). */
+        redactColumns: z.array(z.string()).default([]),
+        /** Columns whose PANs are shown unmasked: a documented exception, logged with every use. */
+        unmaskColumns: z.array(z.string()).default([]),
+      })
+      .default({ redactColumns: [], unmaskColumns: [] }),
+    /** May the client set GUCs with the startup `options` parameter (e.g. -c role=…)? */
+    allowStartupOptions: z.boolean().default(false),
+  })
+  .superRefine((p, ctx) => {
+    for (const [i, r] of p.rules.entries()) {
+      if (r.action === 'require-approval' && !r.approvers && !p.approvers) {
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'approvers'], message: 'require-approval needs approvers: { groups: [...] } (here or on the policy)' });
+      }
+    }
+    for (const [cls, a] of Object.entries(p.statements)) {
+      if (a === 'require-approval' && !p.approvers) {
+        ctx.addIssue({ code: 'custom', path: ['statements', cls], message: 'require-approval needs the policy to name approvers: { groups: [...] }' });
+      }
+    }
+  });
+export type PolicyConfig = z.infer<typeof policySchema>;

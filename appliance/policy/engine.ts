@@ -1,0 +1,91 @@
+/**
+ * Least-privilege policy. For an identity and a target, the first policy (in file order) whose `match`
+ * and `targets` fit governs the session; none → no access. For each command, the policy's rules are
+ * tried in order (first match wins), then its per-class actions, then `default`; anything unlisted —
+ * including the class `unknown` — is blocked.
+ */
+import type { Action, PolicyConfig, RuleConfig } from './config.ts';
+import { anyGlob, globMatch } from './glob.ts';
+
+export interface PolicySubject {
+  provider: string;
+  subject: string;
+  groups: readonly string[];
+}
+
+/** What policy needs to know about one command (one SQL statement, one shell line, one k8s request). */
+export interface CommandFacts {
+  class: string;
+  command: string;
+  tags: readonly string[];
+  tables: readonly string[];
+}
+
+export type Decision =
+  | { action: 'allow'; rule: string }
+  | { action: 'block'; rule: string; reason: string }
+  | { action: 'require-approval'; rule: string; reason: string; approvers: { groups: string[]; required: number } };
+
+const SEVERITY: Record<Action, number> = { allow: 0, 'require-approval': 1, block: 2 };
+
+export type Grant = { ok: true; policy: BoundPolicy } | { ok: false; reason: string };
+
+export class PolicyEngine {
+  constructor(private readonly policies: readonly PolicyConfig[]) {}
+
+  grant(who: PolicySubject, target: string): Grant {
+    for (const p of this.policies) {
+      const m = p.match;
+      if (!anyGlob(m.subjects, [who.subject]) || !anyGlob(m.groups, who.groups) || !anyGlob(m.providers, [who.provider])) continue;
+      if (!p.targets.some((t) => globMatch(t, target))) continue;
+      return { ok: true, policy: new BoundPolicy(p) };
+    }
+    return { ok: false, reason: `no policy grants ${who.subject} access to target ${target}` };
+  }
+}
+
+export class BoundPolicy {
+  constructor(readonly config: PolicyConfig) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  decide(f: CommandFacts): Decision {
+    for (const r of this.config.rules) if (ruleMatches(r, f)) return fromRule(this.config, r, f);
+    const byClass = this.config.statements[f.class];
+    const action = byClass ?? this.config.statements['default'] ?? 'block';
+    const rule = `${this.config.name}/${byClass ? f.class : this.config.statements['default'] ? 'default' : 'unlisted'}`;
+    if (action === 'allow') return { action, rule };
+    const reason = `${f.command} (${f.class}) is ${action === 'block' ? 'not allowed' : 'allowed only with approval'} for this identity on this target`;
+    if (action === 'block') return { action, rule, reason };
+    return { action, rule, reason, approvers: this.config.approvers! };
+  }
+
+  /** One decision for several statements sent together: the most restrictive wins. */
+  decideAll(statements: readonly CommandFacts[]): Decision {
+    let worst: Decision | undefined;
+    for (const s of statements) {
+      const d = this.decide(s);
+      if (!worst || SEVERITY[d.action] > SEVERITY[worst.action]) worst = d;
+    }
+    return worst ?? { action: 'allow', rule: `${this.config.name}/empty` };
+  }
+}
+
+function ruleMatches(r: RuleConfig, f: CommandFacts): boolean {
+  const w = r.when;
+  if (w.classes && !w.classes.includes(f.class)) return false;
+  if (w.tags && !w.tags.some((t) => f.tags.includes(t))) return false;
+  if (w.commands && !w.commands.some((c) => c.toUpperCase() === f.command.toUpperCase())) return false;
+  if (w.tables && !anyGlob(w.tables, f.tables)) return false;
+  return true;
+}
+
+function fromRule(policy: PolicyConfig, r: RuleConfig, f: CommandFacts): Decision {
+  const rule = `${policy.name}/${r.name}`;
+  if (r.action === 'allow') return { action: 'allow', rule };
+  const reason = r.reason ?? `${f.command} matches rule ${r.name}`;
+  if (r.action === 'block') return { action: 'block', rule, reason };
+  return { action: 'require-approval', rule, reason, approvers: (r.approvers ?? policy.approvers)! };
+}

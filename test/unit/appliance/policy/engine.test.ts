@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { policySchema } from '../../../../appliance/policy/config.ts';
+import { PolicyEngine, type CommandFacts } from '../../../../appliance/policy/engine.ts';
+
+const policies = [
+  policySchema.parse({
+    name: 'ci-readonly',
+    match: { subjects: ['repo:acme/*'], groups: ['ci-readonly'] },
+    targets: ['payments-db'],
+    rules: [
+      { name: 'no-destructive', when: { classes: ['ddl'], tags: ['drop', 'truncate'] }, action: 'block', reason: 'never on the CDE database' },
+      { name: 'refunds', when: { classes: ['write'], tables: ['refund*'] }, action: 'require-approval', approvers: { groups: ['dba'], required: 2 } },
+    ],
+    statements: { read: 'allow', transaction: 'allow', write: 'require-approval', default: 'block' },
+    approvers: { groups: ['payments-approvers'] },
+  }),
+  policySchema.parse({ name: 'ops', match: { groups: ['ops'] }, targets: ['*'], statements: { read: 'allow' } }),
+];
+const engine = new PolicyEngine(policies);
+const bot = { provider: 'github', subject: 'repo:acme/payments:ref:refs/heads/main', groups: ['ci-readonly'] };
+const facts = (c: Partial<CommandFacts>): CommandFacts => ({ class: 'read', command: 'SELECT', tags: [], tables: [], ...c });
+
+describe('policy', () => {
+  it('grants by subject glob and group, per target; otherwise denies with a reason', () => {
+    expect(engine.grant(bot, 'payments-db')).toMatchObject({ ok: true, policy: { name: 'ci-readonly' } });
+    expect(engine.grant(bot, 'hr-db')).toEqual({ ok: false, reason: 'no policy grants repo:acme/payments:ref:refs/heads/main access to target hr-db' });
+    expect(engine.grant({ ...bot, groups: [] }, 'payments-db').ok).toBe(false);
+    expect(engine.grant({ ...bot, subject: 'repo:evil/x', groups: ['ops'] }, 'hr-db')).toMatchObject({ ok: true, policy: { name: 'ops' } });
+  });
+
+  it('rules first, then the class, then default; unlisted is blocked', () => {
+    const p = (engine.grant(bot, 'payments-db') as { policy: import('../../../../appliance/policy/engine.ts').BoundPolicy }).policy;
+    expect(p.decide(facts({}))).toEqual({ action: 'allow', rule: 'ci-readonly/read' });
+    expect(p.decide(facts({ class: 'ddl', command: 'DROP TABLE', tags: ['drop'] }))).toEqual({ action: 'block', rule: 'ci-readonly/no-destructive', reason: 'never on the CDE database' });
+    expect(p.decide(facts({ class: 'ddl', command: 'CREATE TABLE' }))).toMatchObject({ action: 'block', rule: 'ci-readonly/default' });
+    expect(p.decide(facts({ class: 'write', command: 'UPDATE', tables: ['refunds'] }))).toMatchObject({ action: 'require-approval', rule: 'ci-readonly/refunds', approvers: { groups: ['dba'], required: 2 } });
+    expect(p.decide(facts({ class: 'write', command: 'UPDATE', tables: ['accounts'] }))).toMatchObject({ action: 'require-approval', rule: 'ci-readonly/write', approvers: { groups: ['payments-approvers'], required: 1 } });
+    const ops = (engine.grant({ ...bot, groups: ['ops'] , subject: 'x'}, 'any') as { policy: import('../../../../appliance/policy/engine.ts').BoundPolicy }).policy;
+    expect(ops.decide(facts({ class: 'unknown', command: '?' }))).toMatchObject({ action: 'block', rule: 'ops/unlisted' });
+  });
+
+  it('several statements: the most restrictive decision wins', () => {
+    const p = (engine.grant(bot, 'payments-db') as { policy: import('../../../../appliance/policy/engine.ts').BoundPolicy }).policy;
+    expect(p.decideAll([facts({}), facts({ class: 'write', command: 'UPDATE' }), facts({})]).action).toBe('require-approval');
+    expect(p.decideAll([facts({}), facts({ class: 'ddl', command: 'DROP TABLE', tags: ['drop'] }), facts({ class: 'write', command: 'UPDATE' })]).action).toBe('block');
+  });
+
+  it('config: require-approval needs approvers', () => {
+    const r = policySchema.safeParse({ name: 'x', match: { groups: ['g'] }, targets: ['t'], statements: { write: 'require-approval' } });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.message).toMatch(/require-approval needs the policy to name approvers/);
+    expect(policySchema.safeParse({ name: 'x', match: {}, targets: ['t'] }).success).toBe(false);
+  });
+});
