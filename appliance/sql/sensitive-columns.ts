@@ -1,0 +1,35 @@
+/**
+ * Column names that hold sensitive authentication data (PCI DSS 3.3: never stored after authorisation): card
+ * verification codes, magnetic-stripe track data, PINs and PIN blocks. Literals and parameters bound to
+ * them are redacted from recordings entirely.
+ *
+ * The name is split into words (on _, other non-alphanumerics and camelCase boundaries, lower-cased), and
+ * is sensitive when its words contain one of these sequences:
+ *   cvv, cvv2, cvc, cvc2, cid, cvn, cvd, csc          card verification codes (cid: Amex)
+ *   security code, card verification …                 security_code, card_security_code, card_verification_value…
+ *   track1, track 1, track2, track 2, track data       track_1, track2, track_data
+ *   magstripe, mag stripe                              stripe data
+ *   pin, pin block, pinblock                           pin, pin_code, pin_block, pinblock
+ * So card_cvv, cvv_code, CardCVV and "cardCvc2" match; pinned, spin, cidr and cvvx do not. Over-matching
+ * only costs a redacted value in a recording, so words such as `cid` are matched even though some schemas
+ * use them for other things.
+ */
+const SINGLE = new Set(['cvv', 'cvv2', 'cvc', 'cvc2', 'cid', 'cvn', 'cvd', 'csc', 'track1', 'track2', 'magstripe', 'pin', 'pinblock', 'trackdata']);
+const PAIRS = new Set(['security code', 'track 1', 'track 2', 'track data', 'mag stripe', 'pin block']);
+
+export function isSensitiveColumn(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w !== '');
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (SINGLE.has(w)) return true;
+    if (w === 'card' && words[i + 1]?.startsWith('verification')) return true;
+    if (w.startsWith('cardverification')) return true;
+    if (i + 1 < words.length && PAIRS.has(`${w} ${words[i + 1]!}`)) return true;
+  }
+  return false;
+}
