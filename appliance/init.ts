@@ -5,11 +5,14 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { toHex, utf8 } from '../shared/bytes.ts';
 import { sha256 } from '../shared/crypto/hash.ts';
 import { VigilError } from '../shared/errors.ts';
 import { parseAuditorPublicKey } from '../shared/evidence/auditor-key.ts';
+import { loadOrCreateFingerprintKey } from './keys/fingerprint-key.ts';
 import { KeyRing } from './keys/key-ring.ts';
+import { makeSelfSignedCertificate } from './tls/self-signed.ts';
 import { buildTrustFile } from './keys/trust-file.ts';
 import { TransparencyLog } from './log/transparency-log.ts';
 import { openDatabase, setMeta } from './store/database.ts';
@@ -23,7 +26,7 @@ export interface InitResult {
   fingerprint: string;
 }
 
-export function initAppliance(opts: { dir: string; auditors: readonly string[]; now?: Date }): InitResult {
+export function initAppliance(opts: { dir: string; auditors: readonly string[]; now?: Date; tls?: boolean }): InitResult {
   const dir = resolve(opts.dir);
   if (existsSync(join(dir, 'vigil.yaml'))) {
     throw new VigilError('E_EXISTS', `${dir} already holds an appliance (vigil.yaml exists)`, { hint: 'choose another --dir' });
@@ -43,7 +46,8 @@ export function initAppliance(opts: { dir: string; auditors: readonly string[]; 
   });
 
   const now = opts.now ?? new Date();
-  for (const d of ['', 'keys', 'keys/auditors', 'data', 'data/archives']) mkdirSync(join(dir, d), { recursive: true });
+  for (const d of ['', 'keys', 'keys/auditors', 'data', 'data/archives', 'tls', 'secrets']) mkdirSync(join(dir, d), { recursive: true });
+  chmodSync(join(dir, 'secrets'), 0o700);
   chmodSync(join(dir, 'keys'), 0o700);
   chmodSync(join(dir, 'data'), 0o700);
   const auditorFiles = auditorKeys.map(({ path, key }) => {
@@ -53,13 +57,15 @@ export function initAppliance(opts: { dir: string; auditors: readonly string[]; 
   });
 
   const applianceId = randomUUID();
-  const configText = renderConfig(applianceId, auditorFiles);
+  if (opts.tls !== false) makeSelfSignedCertificate(join(dir, 'tls'), { commonName: 'vigil', hosts: ['localhost', '127.0.0.1', '::1', hostname()] });
+  const configText = renderConfig(applianceId, auditorFiles, opts.tls !== false);
   const configPath = join(dir, 'vigil.yaml');
   writeFileSync(configPath, configText, { mode: 0o640 });
 
   const db = openDatabase(join(dir, 'data', 'vigil.db'));
   try {
     const key = KeyRing.create(db, join(dir, 'keys'), now);
+    loadOrCreateFingerprintKey(join(dir, 'keys'));
     const keys = new KeyRing(db, join(dir, 'keys'));
     const log = new TransparencyLog(db, applianceId, keys.signer, () => now);
     db.transaction(() => {
@@ -79,7 +85,7 @@ export function initAppliance(opts: { dir: string; auditors: readonly string[]; 
   }
 }
 
-function renderConfig(applianceId: string, auditors: readonly string[]): string {
+function renderConfig(applianceId: string, auditors: readonly string[], tls: boolean): string {
   return `# Vigil appliance configuration (docs/configuration.md). Paths are relative to this file.
 version: 1
 
@@ -96,5 +102,38 @@ ${auditors.map((a) => `    - ${a}`).join('\n')}
   checkpointIntervalSeconds: 60   # signed log checkpoints
   heartbeatIntervalSeconds: 300
   frameTargetKiB: 64
+  durability: fsync               # fsync | write (see docs/configuration.md)
+  resultRows: 100                 # masked result rows recorded per statement
+
+listeners:
+  postgres:
+    address: 127.0.0.1:6432
+${tls ? '    tls: { cert: tls/server.crt, key: tls/server.key }   # self-signed by vigil init; replace with your CA\'s\n' : ''}
+# Who may connect: OIDC identity providers (tokens are sent as the PostgreSQL password, over TLS).
+identityProviders: []
+#  - name: github
+#    issuer: https://token.actions.githubusercontent.com
+#    audiences: [vigil]
+#    jwks: { file: keys/github-jwks.json }     # or { url: https://…/.well-known/jwks }
+#    algorithms: [RS256]
+#    profile: github-actions
+
+# What they may reach. Credentials come from a file or the environment, never from this file.
+targets: []
+#  - name: payments-db
+#    protocol: postgres
+#    host: 10.0.0.5
+#    port: 5432
+#    database: payments
+#    user: svc_reporting
+#    credential: { file: secrets/payments-db.password }
+#    tls: { mode: verify-full, ca: tls/payments-db-ca.crt }
+
+# And what they may do there (docs/policy.md).
+policies: []
+#  - name: ci-readonly
+#    match: { subjects: ['repo:acme/*'] }
+#    targets: [payments-db]
+#    statements: { read: allow, transaction: allow, default: block }
 `;
 }

@@ -11,6 +11,7 @@ import { exportCommand } from './commands/export.ts';
 import { init } from './commands/init.ts';
 import { keysAuditor, keysRotate } from './commands/keys.ts';
 import { recover } from './commands/recover.ts';
+import { serve } from './commands/serve.ts';
 import { trust } from './commands/trust.ts';
 import { verify } from './commands/verify.ts';
 
@@ -19,6 +20,7 @@ type Run = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Run; summary: string }> = {
   demo: { run: demo, summary: 'run the end-to-end demo (what `npm run demo` does)' },
   'demo-evidence': { run: demoEvidence, summary: 'write a sample evidence bundle, trust file and auditor keys' },
+  serve: { run: serve, summary: 'run the gateway (PostgreSQL listener, identity, policy, masking, recording)' },
   init: { run: init, summary: 'make an appliance directory (config, signing key, trust.json)' },
   'keys auditor': { run: keysAuditor, summary: 'make an auditor key pair (optionally passphrase-protected)' },
   'keys rotate': { run: keysRotate, summary: 'rotate the appliance signing key' },

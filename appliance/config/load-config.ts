@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isNode, isPair, isScalar, visit, type Document } from 'yaml';
 import { VigilError } from '../../shared/errors.ts';
 import { configSchema, type VigilConfig } from './schema.ts';
 
@@ -37,6 +37,7 @@ export function parseConfig(text: string, path: string): LoadedConfig {
     const line = yamlError.linePos?.[0]?.line ?? lines.linePos(yamlError.pos[0]).line;
     throw new VigilError('E_CONFIG', `${path}:${line}: YAML syntax error: ${yamlError.message.split('\n')[0]}`);
   }
+  refuseSecrets(doc, lines, path);
   const result = configSchema.safeParse(doc.toJS());
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -47,6 +48,23 @@ export function parseConfig(text: string, path: string): LoadedConfig {
   }
   const dir = dirname(path);
   return { path, dir, text, config: result.data, resolvePath: (p) => (isAbsolute(p) ? p : resolve(dir, p)) };
+}
+
+/** Keys that would hold a secret: secrets live in files or the environment, never in vigil.yaml. */
+const SECRET_KEY = /^(password|passwd|pass|secret|client_?secret|token|api_?key|private_?key|credentials?)$/i;
+
+function refuseSecrets(doc: Document, lines: LineCounter, path: string): void {
+  visit(doc, {
+    Pair(_, pair, ancestry) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : '';
+      if (!SECRET_KEY.test(key) || !isScalar(pair.value) || pair.value.value === null || typeof pair.value.value === 'object') return;
+      const where = ancestry.flatMap((a) => (isPair(a) && isScalar(a.key) ? [String(a.key.value)] : [])).concat(key).join('.');
+      const line = pair.value.range ? lines.linePos(pair.value.range[0]).line : 1;
+      throw new VigilError('E_CONFIG', `${path}:${line}: ${where}: secrets are never written in vigil.yaml`, {
+        hint: 'put it in a file readable only by the appliance (credential: { file: PATH }) or an environment variable (credential: { env: NAME })',
+      });
+    },
+  });
 }
 
 /** The line of the deepest node along `path` that exists (the key itself when the value is missing). */

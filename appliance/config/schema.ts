@@ -3,6 +3,10 @@
  * identity providers, targets, policies) extend this schema.
  */
 import { z } from 'zod';
+import { identityProvidersSchema, mtlsSchema } from '../identity/config.ts';
+import { policySchema } from '../policy/config.ts';
+import { postgresListenerSchema } from '../protocols/postgres/config.ts';
+import { targetSchema } from '../targets/config.ts';
 
 const seconds = (def: number, min = 1) => z.number().int().min(min).max(86_400).default(def);
 
@@ -15,7 +19,23 @@ export const evidenceSchema = z.strictObject({
   heartbeatIntervalSeconds: seconds(300),
   /** Events are batched into encrypted frames of about this size. */
   frameTargetKiB: z.number().int().min(1).max(16 * 1024).default(64),
+  /**
+   * Record, then forward: 'fsync' puts each command on disk before it reaches the target (survives power
+   * loss; costs one fdatasync per command round); 'write' hands it to the OS first (survives a crash of the
+   * appliance process, not of the host). See docs/performance.md.
+   */
+  durability: z.enum(['fsync', 'write']).default('fsync'),
+  /** Masked result rows recorded per statement (the rest are counted). */
+  resultRows: z.number().int().min(0).max(100_000).default(100),
 });
+
+const unique = <T extends { name: string }>(what: string) => (list: T[], ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  list.forEach((x, i) => {
+    if (seen.has(x.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${what} ${x.name} is defined twice` });
+    seen.add(x.name);
+  });
+};
 
 export const configSchema = z.strictObject({
   version: z.literal(1),
@@ -25,6 +45,23 @@ export const configSchema = z.strictObject({
     keysDir: z.string().default('keys'),
   }),
   evidence: evidenceSchema,
+  listeners: z.strictObject({ postgres: postgresListenerSchema.optional() }).default({}),
+  identityProviders: identityProvidersSchema.default([]),
+  mtls: mtlsSchema.optional(),
+  targets: z.array(targetSchema).default([]).superRefine(unique('target')),
+  policies: z.array(policySchema).default([]).superRefine(unique('policy')),
+}).superRefine((c, ctx) => {
+  const targets = new Set(c.targets.map((t) => t.name));
+  c.policies.forEach((p, i) =>
+    p.targets.forEach((t, j) => {
+      if (!t.includes('*') && !t.includes('?') && !targets.has(t)) {
+        ctx.addIssue({ code: 'custom', path: ['policies', i, 'targets', j], message: `no target named ${t} (targets: ${[...targets].join(', ') || 'none'})` });
+      }
+    }),
+  );
+  if (c.listeners.postgres?.clientCertificates && !c.mtls) {
+    ctx.addIssue({ code: 'custom', path: ['listeners', 'postgres', 'clientCertificates'], message: 'client certificates need an mtls: section (which CA, how to read the identity)' });
+  }
 });
 
 export type VigilConfig = z.infer<typeof configSchema>;

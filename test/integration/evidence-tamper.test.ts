@@ -345,7 +345,7 @@ describe('keys', () => {
     await recordSession(app, 'after', 2);
     await app.close();
     rotated = await exportTo(C.configPath, join(C.dir, 'c.vigil'));
-    expect(readdirSync(keysDir).filter((f) => f.endsWith('.key'))).toHaveLength(1);
+    expect(readdirSync(keysDir).filter((f) => f.startsWith('appliance-'))).toHaveLength(1); // the rotated-out key file is gone
   });
 
   it('the verifier follows a rotation from the pinned key', async () => {

@@ -1,0 +1,31 @@
+/** `vigil serve`: run the gateway until SIGINT/SIGTERM. */
+import { Gateway } from '../../gateway.ts';
+import { createLogger } from '../../logger.ts';
+import { EXIT, defineCommand, parseCommand } from '../command.ts';
+
+const spec = defineCommand({
+  name: 'serve',
+  summary: 'Run the gateway: listeners, identity, policy, masking and recording, until SIGINT or SIGTERM.',
+  options: {
+    config: { type: 'string', value: 'FILE', description: 'the appliance config (DIR/vigil.yaml)', required: true },
+  },
+  examples: ['vigil serve --config /var/lib/vigil/vigil.yaml'],
+});
+
+export async function serve(argv: string[]): Promise<number> {
+  const a = parseCommand(spec, argv);
+  if (!a) return EXIT.ok;
+  // Concurrent fdatasyncs and file reads of many sessions share libuv's thread pool.
+  process.env['UV_THREADPOOL_SIZE'] ??= '16';
+  const logger = createLogger();
+  const gw = await Gateway.start(a.values.config!, { logger });
+  const pg = gw.addresses.postgres;
+  process.stdout.write(`vigil: serving${pg ? ` PostgreSQL on ${pg.host}:${pg.port}` : ''} (appliance ${gw.appliance.id}); stop with Ctrl-C\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await gw.stop();
+  logger.flush();
+  return EXIT.ok;
+}

@@ -1,0 +1,212 @@
+/**
+ * The session pipeline every protocol adapter drives: identity → target grant → per-command policy →
+ * (approval hold) → forward, with the recorder and masker as taps. Adapters translate their wire
+ * protocol into these calls; nothing here knows about PostgreSQL, SSH or Kubernetes.
+ *
+ * Record, then forward: `decide()` records the command and the decision; the adapter then awaits
+ * `commit()` before a byte of the command reaches the target.
+ */
+import { createHash } from 'node:crypto';
+import type { SessionContext } from '../../shared/evidence/archive-format.ts';
+import type { EventInput } from '../evidence/archive-writer.ts';
+import type { RecordedSession, SessionRecorder } from '../evidence/session-recorder.ts';
+import type { BoundPolicy, CommandFacts, Decision, PolicyEngine } from '../policy/engine.ts';
+import { noApprovals, type ApprovalGate, type ApprovalOutcome } from './approval-gate.ts';
+import { MaskCounter } from './masking.ts';
+
+/** What the identity step proved (a subset of appliance/identity's VerifiedIdentity). */
+export interface SessionIdentity {
+  method: string;
+  provider: string;
+  issuer: string;
+  subject: string;
+  groups: string[];
+  tokenId?: string | undefined;
+  tokenHash?: string | undefined;
+  expiresAt?: string | undefined;
+  claims?: Record<string, unknown>;
+}
+
+export interface PipelineOptions {
+  recorder: SessionRecorder;
+  policy: PolicyEngine;
+  approvals?: ApprovalGate;
+  /** 'fsync': commands are on disk before forwarding; 'write': in the OS (survives a process crash). */
+  durability: 'fsync' | 'write';
+}
+
+export interface CommandInput {
+  kind: string;
+  /** The command as it will be recorded: already masked/redacted by the adapter. */
+  text: string;
+  statements: readonly CommandFacts[];
+  params?: readonly (string | null)[];
+  fingerprint?: string;
+  extra?: Record<string, unknown>;
+}
+
+export interface CommandDecision {
+  id: number;
+  decision: Decision;
+}
+
+export class SessionPipeline {
+  constructor(readonly opts: PipelineOptions) {}
+
+  open(protocol: string, client: { address: string; tls?: string }): PipelineSession {
+    return new PipelineSession(this.opts, protocol, client);
+  }
+}
+
+export class PipelineSession {
+  readonly masks = new MaskCounter();
+  identity: SessionIdentity | undefined;
+  policy: BoundPolicy | undefined;
+  target: string | undefined;
+  private readonly recorded: RecordedSession;
+  private nextId = 1;
+  private closed = false;
+  /** Aborted when the client goes away: cancels pending approval requests. */
+  private readonly gone = new AbortController();
+
+  constructor(
+    private readonly opts: PipelineOptions,
+    readonly protocol: string,
+    readonly client: { address: string; tls?: string },
+  ) {
+    const context: SessionContext = { protocol, identity: null, target: null, client: { address: client.address, ...(client.tls ? { tls: client.tls } : {}) } };
+    this.recorded = opts.recorder.start(context);
+    this.recorded.record({ type: 'session.open', protocol, client: context.client });
+  }
+
+  get id(): string {
+    return this.recorded.id;
+  }
+
+  get seq(): number {
+    return this.recorded.seq;
+  }
+
+  identityVerified(id: SessionIdentity): void {
+    this.identity = id;
+    this.recorded.setContext({
+      identity: {
+        subject: id.subject,
+        issuer: id.issuer,
+        method: id.method,
+        groups: id.groups,
+        ...(id.tokenId ? { tokenId: id.tokenId } : {}),
+        ...(id.tokenHash ? { tokenHash: id.tokenHash } : {}),
+      },
+    });
+    this.recorded.record({ type: 'identity.verified', ...stripUndefined(id) });
+  }
+
+  /** `reason` is the internal description (never the token or a secret). */
+  identityRejected(method: string, reason: string, code: string): void {
+    this.recorded.record({ type: 'identity.rejected', method, reason, code });
+  }
+
+  /** Asks policy whether the proven identity may reach `target`; records the answer. */
+  grantTarget(target: string, details: { address?: string; user?: string; credentialRef?: string }): { ok: true } | { ok: false; reason: string } {
+    const id = this.identity;
+    if (!id) return { ok: false, reason: 'no identity' };
+    const g = this.opts.policy.grant({ provider: id.provider, subject: id.subject, groups: id.groups }, target);
+    this.target = target;
+    this.recorded.setContext({ target: { name: target, ...stripUndefined(details) } });
+    if (!g.ok) {
+      this.recorded.record({ type: 'decision', decision: 'block', rule: 'access', reason: g.reason, scope: 'session' });
+      return g;
+    }
+    this.policy = g.policy;
+    this.recorded.record({ type: 'decision', decision: 'allow', rule: `${g.policy.name}/access`, scope: 'session', target });
+    return { ok: true };
+  }
+
+  /** Classifies nothing itself: records the command (as given, masked) and the policy's decision. */
+  decide(cmd: CommandInput): CommandDecision {
+    const id = this.nextId++;
+    const decision: Decision = this.policy ? this.policy.decideAll(cmd.statements) : { action: 'block', rule: 'access', reason: 'no policy governs this session' };
+    this.recorded.record({
+      type: 'command',
+      id,
+      kind: cmd.kind,
+      text: cmd.text,
+      ...(cmd.params ? { params: cmd.params } : {}),
+      ...(cmd.fingerprint ? { fingerprint: cmd.fingerprint } : {}),
+      classification: cmd.statements.map((s) => ({ class: s.class, command: s.command, tags: s.tags, tables: s.tables })),
+      ...cmd.extra,
+    });
+    this.recorded.record({
+      type: 'decision',
+      command: id,
+      decision: decision.action === 'require-approval' ? 'hold' : decision.action,
+      rule: decision.rule,
+      ...('reason' in decision ? { reason: decision.reason } : {}),
+    });
+    return { id, decision };
+  }
+
+  /** Holds a command until the approval gate decides; records the outcome. */
+  async hold(command: CommandDecision, req: { display: string; exactBytes: Uint8Array; justification?: string; classification: unknown }, onPending: Parameters<ApprovalGate['request']>[2]): Promise<ApprovalOutcome> {
+    const d = command.decision;
+    if (d.action !== 'require-approval' || !this.identity) throw new Error('hold() needs a require-approval decision');
+    const commandHash = createHash('sha256').update(this.id).update('\0').update(req.exactBytes).digest('hex');
+    const gate = this.opts.approvals ?? noApprovals;
+    const outcome = await gate.request(
+      {
+        sessionId: this.id,
+        commandId: command.id,
+        display: req.display,
+        commandHash,
+        rule: d.rule,
+        reason: d.reason,
+        approvers: d.approvers,
+        requester: { subject: this.identity.subject, issuer: this.identity.issuer, groups: this.identity.groups },
+        target: this.target ?? '',
+        classification: req.classification,
+        ...(req.justification ? { justification: req.justification } : {}),
+      },
+      this.gone.signal,
+      onPending,
+    );
+    this.recorded.record({
+      type: 'decision',
+      command: command.id,
+      decision: outcome.approved ? 'approved' : outcome.kind === 'expired' ? 'expired' : 'denied',
+      rule: d.rule,
+      commandHash,
+      ...(outcome.approved ? { approvedBy: outcome.approvers } : { reason: outcome.reason }),
+      requestId: outcome.requestId,
+    });
+    return outcome;
+  }
+
+  record(event: EventInput): void {
+    if (!this.closed) this.recorded.record(event);
+  }
+
+  /** Records pending mask counts for a command as one `masking` event. */
+  recordMasking(command: number | undefined): void {
+    const m = this.masks.take();
+    if (m) this.record({ type: 'masking', ...(command !== undefined ? { command } : {}), count: m.pan + m.redacted, kinds: { pan: m.pan, redacted: m.redacted } });
+  }
+
+  /** The durability barrier before forwarding. */
+  commit(): Promise<void> {
+    if (this.opts.durability === 'fsync') return this.recorded.sync();
+    this.recorded.flush();
+    return Promise.resolve();
+  }
+
+  async close(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.gone.abort();
+    await this.recorded.close(reason);
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,21 @@
+/** The PostgreSQL listener's configuration (listeners.postgres in vigil.yaml). */
+import { z } from 'zod';
+
+export const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:6432');
+
+export const postgresListenerSchema = z.strictObject({
+  address: hostPort.default('127.0.0.1:6432'),
+  /** Server certificate for client TLS (vigil init makes a self-signed one). */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** Accept client certificates (the `mtls:` section says which CA and how to read the identity). */
+  clientCertificates: z.boolean().default(false),
+  /**
+   * Tokens travel as PostgreSQL passwords, so they are accepted only over TLS. This loopback-only escape
+   * hatch exists for benchmarks against plaintext clients on the same host; it is off by default.
+   */
+  allowTokenWithoutTlsOnLoopback: z.boolean().default(false),
+  maxConnections: z.number().int().min(1).max(100_000).default(2_000),
+  /** How long a client may take from connecting to authenticating. */
+  authenticationTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+});
+export type PostgresListenerConfig = z.infer<typeof postgresListenerSchema>;

@@ -1,0 +1,213 @@
+/**
+ * One client connection, from the first byte to the query phase: startup → identity (mTLS certificate,
+ * or an OIDC token sent as the password, over TLS) → target and policy grant → login to the target with
+ * the appliance's credential → hand over to the proxy. Every failure after the startup packet is
+ * recorded as a session; the client gets the matching SQLSTATE and a message that helps without leaking.
+ */
+import { isIP, type Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { describeError, VigilError } from '../../../shared/errors.ts';
+import { clientMessageFor, identityFromCertificate, isIdentityError, sqlstateFor, type JwtVerifierRegistry, type MtlsConfig, type VerifiedIdentity } from '../../identity/index.ts';
+import type { PipelineSession, SessionPipeline } from '../../pipeline/session.ts';
+import type { SqlClassifier } from '../../sql/index.ts';
+import type { PostgresTarget } from '../../targets/config.ts';
+import { readCredential } from '../../targets/credentials.ts';
+import type { CancelRegistry } from './cancel-registry.ts';
+import { fatal } from './client-errors.ts';
+import type { PostgresListenerConfig } from './config.ts';
+import { readFrame } from './frame-io.ts';
+import { clientHandshake, type ClientTls } from './handshake.ts';
+import { PgProxy } from './proxy.ts';
+import { cancelUpstream, connectUpstream } from './upstream-connect.ts';
+import { decodePasswordMessage, protocolNegotiation, toClient, type FrontendReader, type StartupMessage } from './wire/index.ts';
+
+export interface Logger {
+  info(o: object, msg: string): void;
+  warn(o: object, msg: string): void;
+}
+
+export interface ConnectionDeps {
+  listener: PostgresListenerConfig;
+  secureContext: SecureContext | undefined;
+  targets: ReadonlyMap<string, PostgresTarget>;
+  pipeline: SessionPipeline;
+  identity: JwtVerifierRegistry;
+  mtls: MtlsConfig | undefined;
+  fingerprintKey: Uint8Array;
+  classifier: SqlClassifier;
+  resultRows: number;
+  cancels: CancelRegistry;
+  resolvePath: (p: string) => string;
+  logger: Logger;
+}
+
+/** Startup parameters passed on to the target; everything else is dropped (and `options` needs policy). */
+const FORWARDED_PARAMS = new Set(['application_name', 'client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits', 'search_path', 'lc_messages']);
+
+/** Thrown to end the connection with a FATAL the client may read. */
+class Refusal extends Error {
+  constructor(
+    readonly sqlstate: string,
+    readonly clientMessage: string,
+    readonly internal: string,
+    readonly hint?: string,
+  ) {
+    super(internal);
+  }
+}
+
+export async function handleConnection(raw: Socket, deps: ConnectionDeps): Promise<void> {
+  raw.setNoDelay(true);
+  const address = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? 0}`;
+  let socket: Socket = raw;
+  let session: PipelineSession | undefined;
+  const timer = setTimeout(() => {
+    if (!socket.destroyed) socket.end(fatal('08006', 'authentication timed out'));
+    socket.destroy();
+    void session?.close('authentication timed out');
+  }, deps.listener.authenticationTimeoutMs);
+  try {
+    const hs = await clientHandshake(raw, { secureContext: deps.secureContext, requestCert: deps.listener.clientCertificates });
+    if (hs.kind === 'gone') return;
+    if (hs.kind === 'cancel') {
+      await deps.cancels.find(hs.request.pid, hs.request.secret)?.cancel();
+      raw.destroy();
+      return;
+    }
+    socket = hs.socket;
+    const { reader, startup, tls } = hs;
+    const neg = protocolNegotiation(startup, 0);
+    if (neg) socket.write(toClient.negotiateProtocolVersion(neg.version, neg.unrecognized));
+    if (startup.params.has('replication')) throw new Refusal('0A000', 'replication connections are not supported through Vigil', 'replication requested');
+
+    session = deps.pipeline.open('postgres', { address, ...(tls ? { tls: `${tls.protocol} ${tls.cipher}` } : {}) });
+    const identity = await authenticateClient(socket, reader, tls, deps, session, raw.remoteAddress ?? '');
+    session.identityVerified(identity);
+
+    const targetName = startup.params.get('database') ?? startup.params.get('user') ?? '';
+    const target = deps.targets.get(targetName);
+    const grant = session.grantTarget(targetName, target ? { address: `${target.host}:${target.port}`, user: target.user, ...credentialRef(target) } : {});
+    if (!grant.ok || !target) {
+      const msg = `no policy grants ${identity.subject} access to target "${targetName}"`;
+      throw new Refusal('28000', msg, msg, 'connect with dbname=<target name> for a target your policy names');
+    }
+    const params = forwardedParams(startup, session);
+    clearTimeout(timer);
+    await startProxy(socket, reader, target, params, session, deps);
+  } catch (e) {
+    clearTimeout(timer);
+    await refuse(socket, session, e, deps, address);
+  }
+}
+
+async function authenticateClient(socket: Socket, reader: FrontendReader, tls: ClientTls | undefined, deps: ConnectionDeps, session: PipelineSession, remote: string): Promise<VerifiedIdentity> {
+  if (deps.mtls && deps.listener.clientCertificates && tls?.peerCertificate) {
+    try {
+      return identityFromCertificate(tls.peerCertificate, tls.authorized, deps.mtls, { fingerprintKey: deps.fingerprintKey, authorizationError: tls.authorizationError });
+    } catch (e) {
+      throw identityRefusal(e, 'mtls', session);
+    }
+  }
+  if (!tls && !(deps.listener.allowTokenWithoutTlsOnLoopback && isLoopback(remote))) {
+    session.identityRejected('oidc-jwt', 'client did not use TLS; a token is never accepted in cleartext', 'E_TLS_REQUIRED');
+    throw new Refusal('28000', 'Vigil accepts identity tokens only over TLS', 'no TLS', 'connect with sslmode=require (or verify-full) and your token as the password');
+  }
+  socket.write(toClient.authenticationCleartextPassword());
+  const frame = await readFrame(socket, reader);
+  if (!frame) throw new Refusal('08006', 'client went away', 'client closed before sending its token');
+  if (frame.type !== 'p') throw new Refusal('08P01', 'expected a password message holding your identity token', `got ${String(frame.type)} instead of a password message`);
+  const token = decodePasswordMessage(frame.body).password;
+  try {
+    return await deps.identity.verify(token);
+  } catch (e) {
+    throw identityRefusal(e, 'oidc-jwt', session);
+  }
+}
+
+function identityRefusal(e: unknown, method: string, session: PipelineSession): Refusal {
+  const code = isIdentityError(e) ? e.code : 'E_ID_INTERNAL';
+  session.identityRejected(method, describeError(e), code);
+  return new Refusal(sqlstateFor(e), clientMessageFor(e), `identity rejected: ${describeError(e)}`);
+}
+
+function forwardedParams(startup: StartupMessage, session: PipelineSession): Record<string, string> {
+  const out: Record<string, string> = {};
+  const dropped: string[] = [];
+  for (const [k, v] of startup.params) {
+    const key = k.toLowerCase();
+    if (key === 'user' || key === 'database') continue;
+    if (key === 'options') {
+      if (!session.policy?.config.allowStartupOptions) {
+        session.record({ type: 'decision', decision: 'block', rule: `${session.policy?.name ?? 'policy'}/startup-options`, reason: 'the startup parameter options (which can set GUCs such as role) is not allowed', scope: 'session' });
+        throw new Refusal('42501', 'the startup parameter "options" is not allowed by the Vigil policy for this identity', 'options refused', 'remove PGOPTIONS / options= from the connection');
+      }
+      out[k] = v;
+    } else if (FORWARDED_PARAMS.has(key)) out[k] = v;
+    else dropped.push(k);
+  }
+  if (dropped.length) session.record({ type: 'notice', kind: 'startup-parameters-dropped', names: dropped });
+  return out;
+}
+
+async function startProxy(socket: Socket, reader: FrontendReader, target: PostgresTarget, params: Record<string, string>, session: PipelineSession, deps: ConnectionDeps): Promise<void> {
+  let upstream;
+  try {
+    const password = readCredential(target.credential, deps.resolvePath, target.name);
+    upstream = await connectUpstream(target, { password, params, resolvePath: deps.resolvePath });
+  } catch (e) {
+    const why = describeError(e);
+    session.record({ type: 'error', code: '08006', message: `could not open the session on target ${target.name}: ${why}` });
+    throw new Refusal('08006', `could not connect to target "${target.name}"`, `target ${target.name} unavailable: ${why}`, 'the target may be down; the attempt was recorded');
+  }
+  const up = upstream.session;
+  const key = deps.cancels.issue({
+    cancel: async () => {
+      session.record({ type: 'notice', kind: 'cancel-request', message: 'the client asked to cancel the running command' });
+      await cancelUpstream(target, up.backendKey).catch(() => undefined);
+    },
+  });
+  session.record({ type: 'notice', kind: 'target-connected', method: up.method, ...(upstream.tls ? { tls: upstream.tls } : {}), serverVersion: up.parameters.get('server_version') });
+  const hello = [toClient.authenticationOk(), ...[...up.parameters].map(([k, v]) => toClient.parameterStatus(k, v)), toClient.backendKeyData(key.pid, key.secret), toClient.readyForQuery(up.transactionStatus)];
+  socket.write(Buffer.concat(hello));
+  const policy = session.policy!.config;
+  const proxy = new PgProxy({
+    client: socket,
+    upstream: upstream.socket,
+    clientReader: reader,
+    session,
+    classifier: deps.classifier,
+    maskPolicy: policy.masking,
+    resultRowsCap: deps.resultRows,
+    upstreamLeftover: up.leftover,
+    logger: deps.logger,
+    onClose: (reason) => {
+      deps.cancels.release(key.pid);
+      session.close(reason).catch((e) => deps.logger.warn({ sessionId: session.id, err: describeError(e) }, 'could not seal the session archive'));
+    },
+  });
+  proxy.start();
+}
+
+async function refuse(socket: Socket, session: PipelineSession | undefined, e: unknown, deps: ConnectionDeps, address: string): Promise<void> {
+  const r =
+    e instanceof Refusal
+      ? e
+      : new Refusal((e as { sqlstate?: string }).sqlstate ?? '08P01', e instanceof VigilError ? e.message : 'internal error', describeError(e));
+  deps.logger.info({ client: address, sessionId: session?.id, sqlstate: r.sqlstate, reason: r.internal }, 'connection refused');
+  if (!socket.destroyed) socket.end(fatal(r.sqlstate, r.clientMessage, r.hint));
+  socket.destroySoon?.();
+  if (session) {
+    session.record({ type: 'error', code: r.sqlstate, message: r.clientMessage });
+    await session.close(`refused: ${r.clientMessage}`).catch(() => undefined);
+  }
+}
+
+function credentialRef(t: PostgresTarget): { credentialRef?: string } {
+  if (!t.credential) return {};
+  return { credentialRef: 'file' in t.credential ? `file:${t.credential.file}` : `env:${t.credential.env}` };
+}
+
+function isLoopback(addr: string): boolean {
+  if (!isIP(addr)) return false;
+  return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.');
+}

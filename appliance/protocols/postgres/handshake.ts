@@ -1,0 +1,80 @@
+/**
+ * The client's startup phase: SSLRequest (TLS when configured, 'N' otherwise), GSSENCRequest (always
+ * refused: the client then falls back), CancelRequest, and the StartupMessage with protocol negotiation.
+ */
+import type { Socket } from 'node:net';
+import { TLSSocket, type PeerCertificate, type SecureContext } from 'node:tls';
+import { readFrame } from './frame-io.ts';
+import { FrontendReader, PgProtocolError, toClient, type CancelRequest, type StartupMessage } from './wire/index.ts';
+
+export interface ClientTls {
+  protocol: string;
+  cipher: string;
+  peerCertificate: PeerCertificate | undefined;
+  authorized: boolean;
+  authorizationError: Error | null;
+}
+
+export type HandshakeOutcome =
+  | { kind: 'startup'; socket: Socket; reader: FrontendReader; startup: StartupMessage; tls: ClientTls | undefined }
+  | { kind: 'cancel'; request: CancelRequest }
+  | { kind: 'gone' };
+
+export interface HandshakeOptions {
+  secureContext: SecureContext | undefined;
+  requestCert: boolean;
+}
+
+export async function clientHandshake(raw: Socket, opts: HandshakeOptions): Promise<HandshakeOutcome> {
+  let socket: Socket = raw;
+  let tls: ClientTls | undefined;
+  const reader = new FrontendReader();
+  for (;;) {
+    const frame = await readFrame(socket, reader);
+    if (!frame) return { kind: 'gone' };
+    const packet = frame.decode();
+    switch (packet.type) {
+      case 'ssl':
+        if (!opts.secureContext || tls) {
+          socket.write(toClient.SSL_REFUSED);
+          continue;
+        }
+        // Bytes sent before the TLS handshake would be trusted as if encrypted (CVE-2021-23214): refuse.
+        if (reader.buffered > 0) throw new PgProtocolError('unencrypted data after an SSLRequest');
+        socket.write(toClient.SSL_ACCEPTED);
+        ({ socket, tls } = await upgrade(socket, opts));
+        continue;
+      case 'gssenc':
+        socket.write(toClient.GSSENC_REFUSED);
+        continue;
+      case 'cancel':
+        return { kind: 'cancel', request: packet };
+      case 'startup':
+        return { kind: 'startup', socket, reader, startup: packet, tls };
+      default:
+        throw new PgProtocolError(`unexpected ${String(frame.type)} message before the startup packet`);
+    }
+  }
+}
+
+function upgrade(socket: Socket, opts: HandshakeOptions): Promise<{ socket: Socket; tls: ClientTls }> {
+  return new Promise((resolve, reject) => {
+    const t = new TLSSocket(socket, { isServer: true, secureContext: opts.secureContext!, requestCert: opts.requestCert, rejectUnauthorized: false });
+    t.once('secure', () => {
+      const cipher = t.getCipher();
+      const peer = opts.requestCert ? t.getPeerCertificate(true) : undefined;
+      resolve({
+        socket: t,
+        tls: {
+          protocol: t.getProtocol() ?? 'TLS',
+          cipher: cipher.standardName ?? cipher.name,
+          peerCertificate: peer && Object.keys(peer).length > 0 ? peer : undefined,
+          authorized: t.authorized,
+          authorizationError: t.authorizationError ? new Error(String(t.authorizationError)) : null,
+        },
+      });
+    });
+    t.once('error', (e) => reject(new PgProtocolError(`TLS handshake failed: ${e.message}`)));
+    t.once('close', () => reject(new PgProtocolError('client closed during the TLS handshake')));
+  });
+}

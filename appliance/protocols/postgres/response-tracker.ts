@@ -1,0 +1,64 @@
+/**
+ * Which server responses belong to which client message. The gateway forwards messages as the client
+ * pipelines them; the server answers in order, and after an error in the extended protocol it skips
+ * everything up to the next Sync. Tracking that lets the gateway attribute rows to commands, swallow the
+ * answers to Describes it injected itself, and rewrite the error of a command it substituted.
+ */
+import type { ColumnPlan } from './row-masker.ts';
+
+/** A command whose results are being recorded. */
+export interface CommandResult {
+  id: number;
+  startedAt: number;
+  plan: ColumnPlan[] | undefined;
+  columns: string[] | undefined;
+  rows: (string | null)[][];
+  rowCount: number;
+  /** Set when a row could not be masked: everything up to ReadyForQuery is withheld. */
+  failed?: boolean;
+}
+
+export type Pending =
+  | { kind: 'query'; cmd: CommandResult | undefined; rewrite?: Map<string, string> }
+  | { kind: 'parse'; rewrite?: Map<string, string> }
+  | { kind: 'bind' }
+  | { kind: 'describe'; target: 'S' | 'P'; name: string; swallow: boolean }
+  | { kind: 'execute'; cmd: CommandResult; portal: string; rewrite?: Map<string, string> }
+  | { kind: 'close' }
+  | { kind: 'sync' }
+  | { kind: 'function'; cmd: CommandResult | undefined; rewrite?: Map<string, string> };
+
+export class ResponseTracker {
+  private readonly queue: Pending[] = [];
+  private head = 0;
+
+  push(p: Pending): void {
+    this.queue.push(p);
+  }
+
+  get current(): Pending | undefined {
+    return this.queue[this.head];
+  }
+
+  get size(): number {
+    return this.queue.length - this.head;
+  }
+
+  pop(): Pending | undefined {
+    const p = this.queue[this.head];
+    if (p === undefined) return undefined;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    return p;
+  }
+
+  /** After an ErrorResponse in the extended protocol: the server skips to the next Sync. */
+  skipToSync(): Pending[] {
+    const skipped: Pending[] = [];
+    while (this.current && this.current.kind !== 'sync') skipped.push(this.pop()!);
+    return skipped;
+  }
+}
