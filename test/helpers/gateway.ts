@@ -103,6 +103,8 @@ export interface FixtureOptions {
   evidence?: string;
   listener?: string;
   extraConfig?: string;
+  /** More entries for the targets list (YAML, indented as list items). */
+  extraTargets?: string;
   approvals?: ApprovalGate;
   pgTls?: boolean;
 }
@@ -160,7 +162,7 @@ targets:
     database: payments
     user: svc_reporting
     credential: { file: secrets/payments.password }
-${o.pgTls ? '    tls: { mode: require }\n' : ''}${o.policies ?? DEFAULT_POLICIES}
+${o.pgTls ? '    tls: { mode: require }\n' : ''}${o.extraTargets ?? ''}${o.policies ?? DEFAULT_POLICIES}
 ${o.extraConfig ?? ''}`;
   writeFileSync(init.configPath, config);
   let logText = '';
@@ -178,7 +180,7 @@ ${o.extraConfig ?? ''}`;
       repository: t.repository ?? 'acme/payments',
       audience: t.audience ?? AUDIENCE,
       ...(t.lifetimeSeconds ? { lifetimeSeconds: t.lifetimeSeconds } : {}),
-    } as Parameters<TestIdentityProvider['mintGithubActions']>[0]);
+    });
   const defaultToken = await token();
   return {
     pg,

@@ -32,6 +32,7 @@ import {
   decodeQuery,
   decodeRowDescription,
   formatOf,
+  PgProtocolError,
   toClient,
   toServer,
   type BackendFrame,
@@ -146,7 +147,8 @@ export class PgProxy {
       }
       await this.flushToUpstream();
     } catch (e) {
-      this.recordingFailure(e);
+      if (e instanceof PgProtocolError) this.protocolFailure(e);
+      else this.recordingFailure(e);
       return;
     } finally {
       this.processing = false;
