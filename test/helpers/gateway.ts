@@ -107,13 +107,16 @@ export interface FixtureOptions {
   extraTargets?: string;
   approvals?: ApprovalGate;
   pgTls?: boolean;
+  pgAuth?: 'scram-sha-256' | 'md5';
+  /** Runs against the target cluster after the schema is in place. */
+  beforeStart?: (pg: PostgresServer) => void | Promise<void>;
 }
 
 export const DEFAULT_POLICIES = `
 policies:
   - name: ci-readonly
     match: { subjects: ['repo:acme/*'] }
-    targets: [payments]
+    targets: ['payments*', 'archive-*']
     rules:
       - name: no-destructive-ddl
         when: { classes: [ddl], tags: [drop, truncate] }
@@ -122,14 +125,15 @@ policies:
     statements: { read: allow, transaction: allow, session: allow, copy-out: allow, copy-in: allow, write: allow, default: block }
   - name: readonly-only
     match: { subjects: ['repo:other/*'] }
-    targets: [payments]
+    targets: ['payments*']
     statements: { read: allow, default: block }
 `;
 
 export async function startGatewayFixture(o: FixtureOptions = {}): Promise<GatewayFixture> {
-  const pg = await startPostgres({ ...(o.pgTls ? { tls: true } : {}) });
+  const pg = await startPostgres({ ...(o.pgTls ? { tls: true } : {}), ...(o.pgAuth ? { auth: o.pgAuth } : {}) });
   pg.psql('CREATE DATABASE payments');
   pg.psql(SCHEMA, { database: 'payments' });
+  await o.beforeStart?.(pg);
   const dir = tempDir('vigil-gw-');
   const key = createAuditorKey({ label: 'test auditor' });
   writeFileSync(join(dir, 'auditor.pub'), key.publicFile);
@@ -164,7 +168,8 @@ targets:
     credential: { file: secrets/payments.password }
 ${o.pgTls ? '    tls: { mode: require }\n' : ''}${o.extraTargets ?? ''}${o.policies ?? DEFAULT_POLICIES}
 ${o.extraConfig ?? ''}`;
-  writeFileSync(init.configPath, config);
+  if (pg.certificate) writeFileSync(join(dir, 'appliance', 'tls', 'target-ca.crt'), pg.certificate);
+  writeFileSync(init.configPath, config.replaceAll('PGPORT', String(pg.port)).replaceAll('PGCA', 'tls/target-ca.crt'));
   let logText = '';
   const sink = new Writable({
     write(chunk, _enc, cb) {

@@ -160,6 +160,12 @@ async function startProxy(socket: Socket, reader: FrontendReader, target: Postgr
     throw new Refusal('08006', `could not connect to target "${target.name}"`, `target ${target.name} unavailable: ${why}`, 'the target may be down; the attempt was recorded');
   }
   const up = upstream.session;
+  if (up.parameters.get('standard_conforming_strings') !== 'on') {
+    upstream.socket.destroy();
+    // With it off, backslashes in '…' strings change how the server reads SQL from how Vigil parses it.
+    session.record({ type: 'error', code: '0A000', message: `target ${target.name} runs with standard_conforming_strings off` });
+    throw new Refusal('0A000', `target "${target.name}" runs with standard_conforming_strings off, which Vigil cannot police safely`, 'standard_conforming_strings off', 'the target\'s administrator must turn it on');
+  }
   const key = deps.cancels.issue({
     cancel: async () => {
       session.record({ type: 'notice', kind: 'cancel-request', message: 'the client asked to cancel the running command' });

@@ -63,18 +63,30 @@ function upgrade(socket: Socket, opts: HandshakeOptions): Promise<{ socket: Sock
     t.once('secure', () => {
       const cipher = t.getCipher();
       const peer = opts.requestCert ? t.getPeerCertificate(true) : undefined;
+      const verifyError = opts.requestCert ? chainVerifyError(t) : null;
       resolve({
         socket: t,
         tls: {
           protocol: t.getProtocol() ?? 'TLS',
           cipher: cipher.standardName ?? cipher.name,
           peerCertificate: peer && Object.keys(peer).length > 0 ? peer : undefined,
-          authorized: t.authorized,
-          authorizationError: t.authorizationError ? new Error(String(t.authorizationError)) : null,
+          authorized: opts.requestCert && verifyError === null,
+          authorizationError: verifyError,
         },
       });
     });
     t.once('error', (e) => reject(new PgProtocolError(`TLS handshake failed: ${e.message}`)));
     t.once('close', () => reject(new PgProtocolError('client closed during the TLS handshake')));
   });
+}
+
+/**
+ * Whether the client's certificate chain verified against the context's CAs. A TLSSocket built around an
+ * existing socket (as after SSLRequest) never sets `authorized` — only tls.Server does, by asking the
+ * handle exactly this — so ask it the same way. Anything unexpected counts as not verified (fail closed).
+ */
+function chainVerifyError(t: TLSSocket): Error | null {
+  const handle = (t as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+  if (typeof handle?.verifyError !== 'function') return new Error('cannot check the client certificate chain');
+  return handle.verifyError() ?? null;
 }

@@ -479,9 +479,18 @@ export class PgProxy {
       case 'V':
         out.push(f.raw);
         return;
-      case 'S':
+      case 'S': {
+        const m = f.decode() as { name: string; value: string };
+        if (m.name === 'standard_conforming_strings' && m.value !== 'on') {
+          // The server would now read SQL differently from the parser Vigil classifies with: stop.
+          this.o.session.record({ type: 'error', code: '0A000', message: 'standard_conforming_strings was turned off: session stopped' });
+          this.o.client.write(Buffer.concat([...out.splice(0), fatal('0A000', 'standard_conforming_strings must stay on through Vigil; the session was stopped')]));
+          this.close('standard_conforming_strings turned off');
+          return;
+        }
         out.push(f.raw);
         return;
+      }
       default:
         throw new Error(`unexpected ${String(f.type)} message from the target in the query phase`);
     }

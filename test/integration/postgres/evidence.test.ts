@@ -14,7 +14,7 @@ import type { VerificationReport } from '../../../shared/evidence/verify/report.
 import { Appliance } from '../../../appliance/appliance.ts';
 import { openFileSource } from '../../../appliance/evidence/file-source.ts';
 import { exportBundle } from '../../../appliance/export/export-bundle.ts';
-import { DEFAULT_POLICIES, TARGET_PASSWORD, startGatewayFixture, type GatewayFixture } from '../../helpers/gateway.ts';
+import { TARGET_PASSWORD, startGatewayFixture, type GatewayFixture } from '../../helpers/gateway.ts';
 
 let f: GatewayFixture;
 let report: VerificationReport;
@@ -32,7 +32,6 @@ beforeAll(async () => {
     user: nobody
     connectTimeoutMs: 500
 `,
-    policies: DEFAULT_POLICIES.replace('targets: [payments]\n    rules:', 'targets: [payments, archive-db]\n    rules:'),
   });
   const good = await f.token();
   tokens.push(good);
