@@ -1,46 +1,73 @@
 /**
- * `vigil demo` (the README's first command): until the gateway lands, it walks through the evidence
- * core — sample sessions written by the real writer, exported, then verified offline with the key.
+ * `vigil demo` (the README's first command): the gateway end to end on an embedded PostgreSQL, then the
+ * evidence exported and verified offline; the gateway then stays up for trying psql by hand.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAuditorSecretKey } from '../../../shared/evidence/auditor-key.ts';
-import { parseTrustFile } from '../../../shared/evidence/trust.ts';
-import { verifyBundle } from '../../../shared/evidence/verify/verify-bundle.ts';
-import { writeDemoEvidence } from '../../demo/evidence-demo.ts';
-import { openFileSource } from '../../evidence/file-source.ts';
+import { exportAndVerify, runBot, startDemoEnvironment } from '../../demo/gateway-demo.ts';
+import { Gateway } from '../../gateway.ts';
+import { createLogger } from '../../logger.ts';
 import { EXIT, defineCommand, parseCommand } from '../command.ts';
 import { formatReport } from '../format-report.ts';
 
 const spec = defineCommand({
   name: 'demo',
-  summary: 'Run the end-to-end demo: record sample sessions, export a bundle, verify it offline.',
+  summary: 'Run the end-to-end demo: embedded PostgreSQL, gateway, a CI bot with an OIDC token, masked rows, a blocked DROP, verified evidence.',
+  description: 'Needs nothing but Node. With a terminal it keeps the gateway running afterwards so you can try psql; --exit stops at the end.',
   options: {
-    out: { type: 'string', value: 'DIR', description: 'where to keep the demo files (default: a new temp directory)' },
+    dir: { type: 'string', value: 'DIR', description: 'where to keep the demo files (default: a new temp directory)' },
+    exit: { type: 'boolean', description: 'stop after verifying instead of serving for psql' },
   },
 });
 
 export async function demo(argv: string[]): Promise<number> {
   const a = parseCommand(spec, argv);
   if (!a) return EXIT.ok;
-  const dir = a.values.out ?? mkdtempSync(join(tmpdir(), 'vigil-demo-'));
-  process.stdout.write(`1. Recording five sample sessions through the archive writer into ${dir}/appliance …\n`);
-  const d = await writeDemoEvidence(dir);
-  process.stdout.write(`2. Exported them as one bundle: ${d.bundle}\n3. Verifying it offline with the auditor key:\n\n`);
-  const src = openFileSource(d.bundle);
-  try {
-    const auditor = parseAuditorSecretKey(readFileSync(d.auditorKey, 'utf8')).unlock();
-    const report = await verifyBundle(src, parseTrustFile(readFileSync(d.trust, 'utf8')), { auditor });
-    process.stdout.write(formatReport(report, d.bundle));
-    process.stdout.write(
-      `\nTry it yourself:\n` +
-        `  npx vigil verify ${d.bundle} --trust ${d.trust}                       # no key: integrity only\n` +
-        `  npx vigil verify ${d.bundle} --trust ${d.trust} --key ${d.auditorKey} --json\n` +
-        `  VIGIL_PASSPHRASE='${d.passphrase}' npx vigil verify ${d.bundle} --trust ${d.trust} --key ${d.protectedKey}\n`,
-    );
+  const out = (s = '') => process.stdout.write(s + '\n');
+  out('1. Starting an embedded PostgreSQL (PGlite) whose customers table holds card numbers and CVVs.');
+  const logFile = (dir: string) => createLogger({ destination: join(dir, 'gateway.log') });
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = a.values.dir ?? mkdtempSync(join(tmpdir(), 'vigil-demo-'));
+  const logger = logFile(dir);
+  const env = await startDemoEnvironment({ dir, logger });
+  out(`2. Vigil is serving PostgreSQL on 127.0.0.1:${env.port} (TLS), in front of it, with a policy for CI bots.`);
+  out(`3. A CI bot holding only its OIDC token (from a local test identity provider) connects with node-postgres:`);
+  const token = (await import('node:fs')).readFileSync(env.tokenPath, 'utf8').trim();
+  await runBot(
+    env,
+    token,
+    [
+      { say: 'it reads customers — card numbers come back masked, CVVs redacted:', sql: 'SELECT id, name, card_number, cvv FROM customers ORDER BY id' },
+      { say: 'it tries to drop the table — policy blocks it, and the session goes on:', sql: 'DROP TABLE customers' },
+      { say: 'it counts the rows — still all there:', sql: 'SELECT count(*) FROM customers' },
+    ],
+    out,
+  );
+  out('4. The sessions are sealed, exported as one bundle and verified offline with the auditor key:');
+  out();
+  const { bundle, report } = await exportAndVerify(env);
+  out(formatReport(report, bundle).replace(/^/gm, '   '));
+  const keep = !a.values.exit && process.stdin.isTTY;
+  const verifyCmd = `npx vigil verify ${bundle} --trust ${env.trustPath} --key ${env.auditorKeyPath}`;
+  if (!keep) {
+    await env.stopTarget();
+    out(`Files are in ${env.dir}. Verify again with:\n  ${verifyCmd}`);
+    out(`Run it with a terminal (or without --exit) to keep the gateway up and try psql by hand.`);
+    logger.flush();
     return report.ok ? EXIT.ok : EXIT.failed;
-  } finally {
-    src.close();
   }
+  const gateway = await Gateway.start(env.configPath, { logger });
+  out(`5. The gateway is running again on 127.0.0.1:${gateway.addresses.postgres!.port}. Try it by hand (Ctrl-C to stop):`);
+  out(`     PGPASSWORD=$(cat ${env.tokenPath}) psql "host=127.0.0.1 port=${gateway.addresses.postgres!.port} dbname=payments user=ci-bot sslmode=require"`);
+  out(`   afterwards, export and verify what you did:`);
+  out(`     npx vigil export --config ${env.configPath} --out ${join(env.dir, 'mine.vigil')}`);
+  out(`     npx vigil verify ${join(env.dir, 'mine.vigil')} --trust ${env.trustPath} --key ${env.auditorKeyPath}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await gateway.stop();
+  await env.stopTarget();
+  logger.flush();
+  return report.ok ? EXIT.ok : EXIT.failed;
 }

@@ -412,7 +412,7 @@ async function verifySessions(
   report.sessions = [...reports.values()].sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
   const counts = count(report.sessions.map((s) => s.status));
   rb.summary('digests', `${verified} of ${manifest.archives.length} archives intact (${frames} frames)`);
-  rb.summary('session-sequence', `${report.sessions.length} sessions in the window: ${counts}`);
+  rb.summary('session-sequence', `${report.sessions.length} session(s) in the window: ${counts}`);
   rb.summary('decryption', `every frame of ${manifest.archives.length} archives authenticated`);
   rb.summary('tag-final', 'every complete archive ends with TAG_FINAL');
   rb.summary('pan-rescan', clearFindings ? `${clearFindings} finding(s)` : 'no clear card numbers or track data found');
