@@ -11,6 +11,7 @@ import { VigilError } from '../shared/errors.ts';
 import { parseAuditorPublicKey } from '../shared/evidence/auditor-key.ts';
 import { loadConfig, type LoadedConfig } from './config/load-config.ts';
 import type { AuditorRecipient } from './evidence/archive-writer.ts';
+import { EvidenceJournal } from './evidence/journal.ts';
 import { SessionRecorder, type RecoveredSession } from './evidence/session-recorder.ts';
 import { KeyRing } from './keys/key-ring.ts';
 import { TransparencyLog } from './log/transparency-log.ts';
@@ -35,6 +36,7 @@ export class Appliance {
     readonly recorder: SessionRecorder,
     readonly dataDir: string,
     private readonly lock: DirectoryLock | undefined,
+    private readonly journal: EvidenceJournal | undefined,
   ) {}
 
   get id(): string {
@@ -65,6 +67,7 @@ export class Appliance {
       const db = openDatabase(join(dataDir, 'vigil.db'), { readonly: !owner });
       const keys = new KeyRing(db, keysDir);
       const log = new TransparencyLog(db, config.appliance.id, keys.signer, opts.now);
+      const journal = owner ? new EvidenceJournal(join(dataDir, 'journal'), config.evidence.durability) : undefined;
       const recorder = new SessionRecorder({
         db,
         log,
@@ -74,8 +77,9 @@ export class Appliance {
         applianceId: config.appliance.id,
         frameTargetBytes: config.evidence.frameTargetKiB * 1024,
         ...(opts.now ? { now: opts.now } : {}),
+        ...(journal ? { journal } : {}),
       });
-      const appliance = new Appliance(loaded, db, log, keys, recorder, dataDir, lock);
+      const appliance = new Appliance(loaded, db, log, keys, recorder, dataDir, lock, journal);
       if (owner) {
         appliance.recordConfig();
         appliance.recovered.push(...(await recorder.recoverInterrupted()));
@@ -118,6 +122,7 @@ export class Appliance {
       this.log.checkpoint();
     }
     this.timers = [];
+    this.journal?.close({ discard: this.recorder.liveSessions().length === 0 });
     this.db.close();
     this.lock?.release();
   }

@@ -39,7 +39,6 @@ export class Gateway {
       const pipeline = new SessionPipeline({
         recorder: appliance.recorder,
         policy: new PolicyEngine(config.policies),
-        durability: config.evidence.durability,
         ...(opts.approvals ? { approvals: opts.approvals } : {}),
       });
       let postgres: PostgresListener | undefined;

@@ -6,9 +6,9 @@
  * The per-session stream key exists only in memory while the session runs; the file holds it sealed
  * to the auditors' public keys, so once the archive is closed the appliance cannot read it back.
  */
-import { closeSync, fdatasync, fsyncSync, openSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { toBase64, toHex, writeU32 } from '../../shared/bytes.ts';
+import { concatBytes, toBase64, toHex, writeU32 } from '../../shared/bytes.ts';
 import { crypto, SECRETSTREAM_ABYTES, type SecretStreamPush } from '../../shared/crypto/backend.ts';
 import { sha256, sha256Parts } from '../../shared/crypto/hash.ts';
 import {
@@ -31,6 +31,7 @@ import { SIGNED_LABELS, signStatement, type SignedEnvelope, type Signer } from '
 import { utf8 } from '../../shared/bytes.ts';
 import { VigilError } from '../../shared/errors.ts';
 import { isoTime } from '../time.ts';
+import { DirectSink, writeAll, type ArchiveSink } from './archive-sink.ts';
 
 export interface AuditorRecipient {
   keyId: string;
@@ -48,6 +49,8 @@ export interface ArchiveWriterOptions {
   context: SessionContext;
   frameTargetBytes?: number;
   now?: () => Date;
+  /** Where the bytes go (default: straight to the archive file, fsynced on sync()). */
+  sink?: (fd: number, path: string, sessionId: string) => ArchiveSink;
 }
 
 /** Chain position after a frame: what the transparency log anchors. */
@@ -76,7 +79,7 @@ export class ArchiveWriter {
   private readonly headerDigest: Uint8Array;
   private readonly stream: SecretStreamPush;
   private readonly encoder = new EventEncoder();
-  private fd: number;
+  private readonly sink: ArchiveSink;
   private offset: number;
   private frames = 0;
   private events = 0;
@@ -84,18 +87,16 @@ export class ArchiveWriter {
   private durable: ChainState;
   private context: SessionContext;
   private readonly stats: Record<string, number> = {};
-  private syncing: Promise<void> | undefined;
-  private syncQueued: Promise<void> | undefined;
   private closed = false;
 
-  private constructor(opts: ArchiveWriterOptions, fd: number, header: ArchiveHeader, headerRecord: Uint8Array, stream: SecretStreamPush) {
+  private constructor(opts: ArchiveWriterOptions, sink: ArchiveSink, header: ArchiveHeader, headerRecord: Uint8Array, stream: SecretStreamPush) {
     this.opts = opts;
     this.path = opts.path;
     this.sessionId = opts.sessionId;
     this.now = opts.now ?? (() => new Date());
     this.startedAt = new Date(header.createdAt);
     this.frameTarget = Math.min(opts.frameTargetBytes ?? 64 * 1024, LIMITS.framePlaintextBytes);
-    this.fd = fd;
+    this.sink = sink;
     this.stream = stream;
     this.context = opts.context;
     this.headerDigest = headerDigestOf(headerRecord);
@@ -128,15 +129,23 @@ export class ArchiveWriter {
     key.fill(0);
     const headerRecord = encodeHeaderRecord(header);
     const fd = openSync(opts.path, 'wx', 0o640);
+    let sink: ArchiveSink;
     try {
-      writevSync(fd, [ARCHIVE_MAGIC, headerRecord]);
-      fsyncSync(fd);
-      syncDirectory(dirname(opts.path));
+      if (opts.sink) {
+        // The journal makes the header durable with the session's first commit (and can recreate the file).
+        sink = opts.sink(fd, opts.path, opts.sessionId);
+        sink.append(concatBytes(ARCHIVE_MAGIC, headerRecord), 0);
+      } else {
+        writeAll(fd, concatBytes(ARCHIVE_MAGIC, headerRecord));
+        fsyncSync(fd);
+        syncDirectory(dirname(opts.path));
+        sink = new DirectSink(fd, opts.path);
+      }
     } catch (e) {
       closeSync(fd);
       throw e;
     }
-    return new ArchiveWriter(opts, fd, header, headerRecord, stream);
+    return new ArchiveWriter(opts, sink, header, headerRecord, stream);
   }
 
   /** Records an event; returns its sequence number. Written to disk when its frame fills or on flush(). */
@@ -164,28 +173,17 @@ export class ArchiveWriter {
    * flush() + fdatasync: afterwards every event appended so far survives a crash. Concurrent callers share
    * one fdatasync (group commit): a call made while one is in flight waits for the next round.
    */
-  sync(): Promise<void> {
+  async sync(): Promise<void> {
     this.flush();
-    if (!this.syncing) {
-      this.syncing = this.fdatasyncNow().finally(() => (this.syncing = undefined));
-      return this.syncing;
-    }
-    this.syncQueued ??= this.syncing.then(() => {
-      this.syncQueued = undefined;
-      return this.sync();
-    });
-    return this.syncQueued;
+    const upTo: ChainState = { frames: this.frames, chainHead: toHex(this.chain) };
+    await this.sink.commit();
+    if (upTo.frames >= this.durable.frames) this.durable = upTo;
   }
 
-  private fdatasyncNow(): Promise<void> {
-    const upTo: ChainState = { frames: this.frames, chainHead: toHex(this.chain) };
-    return new Promise<void>((resolve, reject) => {
-      fdatasync(this.fd, (err) => {
-        if (err) return reject(new VigilError('E_RECORDING_FAILED', `cannot make archive durable: ${err.message}`, { cause: err }));
-        if (upTo.frames >= this.durable.frames) this.durable = upTo;
-        resolve();
-      });
-    });
+  /** For a journal sink: writes and fsyncs the archive file itself, so the journal can be rotated. */
+  async makeFileDurable(): Promise<void> {
+    const s = this.sink as ArchiveSink & { makeDurable?: () => Promise<void> };
+    if (s.makeDurable && !this.closed) await s.makeDurable();
   }
 
   /** Position of the last frame known to be on disk (what may be anchored in the log). */
@@ -210,8 +208,6 @@ export class ArchiveWriter {
     if (this.closed) throw new VigilError('E_ARCHIVE_CLOSED', `archive ${this.sessionId} is already closed`);
     this.append({ type: 'session.close', reason: closeReason });
     this.closed = true;
-    await this.syncQueued;
-    await this.syncing;
     this.writeFrame(true);
     const endedAt = this.now();
     const signer = this.opts.signer();
@@ -236,17 +232,14 @@ export class ArchiveWriter {
     };
     const envelope = signStatement(SIGNED_LABELS.archiveManifest, manifest, signer);
     const trailer = encodeRecord(RECORD_TRAILER, utf8(JSON.stringify(envelope)));
-    writeSync(this.fd, trailer);
-    await new Promise<void>((resolve, reject) => fdatasync(this.fd, (e) => (e ? reject(e) : resolve())));
-    closeSync(this.fd);
-    this.fd = -1;
+    await this.sink.finish(trailer, this.offset);
     return { manifest, envelope, manifestDigest: toHex(sha256Parts(utf8(envelope.signed))) };
   }
 
   /** Closes the file without a trailer, as a crash would; used to hand the archive to recovery. */
   abandon(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
+    if (this.closed) return;
+    this.sink.abandon();
     this.closed = true;
   }
 
@@ -258,12 +251,7 @@ export class ArchiveWriter {
     writeU32(record, 1, plain.length + SECRETSTREAM_ABYTES);
     this.stream.pushInto(record.subarray(RECORD_PREFIX_BYTES), plain, frameAd(this.headerDigest, this.frames), final);
     this.encoder.reset();
-    try {
-      let done = 0;
-      while (done < record.length) done += writeSync(this.fd, record, done);
-    } catch (e) {
-      throw new VigilError('E_RECORDING_FAILED', `cannot write archive ${this.path}: ${(e as Error).message}`, { cause: e });
-    }
+    this.sink.append(record, this.offset);
     this.chain = chainStep(this.chain, sha256(record));
     this.frames++;
     this.offset += record.length;

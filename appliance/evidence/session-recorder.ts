@@ -13,6 +13,7 @@ import type { KeyRing } from '../keys/key-ring.ts';
 import type { Db } from '../store/database.ts';
 import { isoTime } from '../time.ts';
 import { ArchiveWriter, type AuditorRecipient, type ChainState, type EventInput, type SealedArchive } from './archive-writer.ts';
+import { replayJournal, type EvidenceJournal } from './journal.ts';
 import { scanArchive, sealInterrupted } from './recovery.ts';
 
 export interface RecorderOptions {
@@ -24,7 +25,12 @@ export interface RecorderOptions {
   applianceId: string;
   frameTargetBytes: number;
   now?: () => Date;
+  /** Group commit across sessions (the gateway); without it each archive fsyncs on its own. */
+  journal?: EvidenceJournal;
 }
+
+/** Rotate the journal once its current file is this large (at the next anchor round). */
+const JOURNAL_ROTATE_BYTES = 32 * 1024 * 1024;
 
 export interface RecoveredSession {
   sessionId: string;
@@ -66,6 +72,7 @@ export class SessionRecorder {
         context,
         frameTargetBytes: this.opts.frameTargetBytes,
         now: this.now,
+        ...(this.opts.journal ? { sink: (fd: number, p: string, id: string) => this.opts.journal!.sink(id, fd, p) } : {}),
       });
       const rel = relative(this.opts.dataDir, path);
       const entry = log.append('session.started', {
@@ -94,15 +101,17 @@ export class SessionRecorder {
 
   /** Makes every live session durable and anchors chain heads that moved since their last anchor. */
   async anchorAll(): Promise<number> {
-    let anchored = 0;
-    for (const s of [...this.live.values()]) {
-      try {
-        await s.sync();
-      } catch {
-        continue; // the session's own command path reports recording failures
-      }
-      if (this.anchor(s.id, s.durableState())) anchored++;
+    const live = [...this.live.values()];
+    const synced = await Promise.allSettled(live.map((s) => s.sync())); // one journal commit for all
+    const journal = this.opts.journal;
+    if (journal) {
+      await journal.sync(); // in write mode, what was committed is only now on disk
+      if (journal.currentBytes > JOURNAL_ROTATE_BYTES) await journal.rotate(() => Promise.all(live.map((s) => s.makeFileDurable())).then(() => undefined));
     }
+    let anchored = 0;
+    live.forEach((s, i) => {
+      if (synced[i]!.status === 'fulfilled' && this.anchor(s.id, s.durableState())) anchored++;
+    });
     return anchored;
   }
 
@@ -152,6 +161,10 @@ export class SessionRecorder {
     const { db, log, keys, dataDir } = this.opts;
     const rows = db.prepare("SELECT id, seq, path FROM sessions WHERE state = 'open' ORDER BY seq").all() as { id: string; seq: number; path: string }[];
     const out: RecoveredSession[] = [];
+    const journal = this.opts.journal;
+    const open = rows.filter((r) => !this.live.has(r.id));
+    // Bytes the journal acknowledged may not have reached the archive files: put them there first.
+    if (journal && open.length) replayJournal(journal.dir, new Map(open.map((r) => [r.id, join(dataDir, r.path)])));
     for (const row of rows) {
       if (this.live.has(row.id)) continue;
       const path = join(dataDir, row.path);
@@ -182,6 +195,7 @@ export class SessionRecorder {
       out.push({ sessionId: row.id, seq: row.seq, frames: sealed.manifest.frames, manifestDigest: sealed.manifestDigest });
     }
     await this.quarantineOrphans();
+    journal?.removeOlderFiles();
     return out;
   }
 
@@ -229,6 +243,11 @@ export class RecordedSession {
 
   get archivePath(): string {
     return this.writer.path;
+  }
+
+  /** Writes and fsyncs the archive file itself (before the journal holding its bytes is rotated). */
+  makeFileDurable(): Promise<void> {
+    return this.writer.makeFileDurable();
   }
 
   /** Everything recorded so far is on disk when this resolves (record, then forward). */

@@ -31,8 +31,6 @@ export interface PipelineOptions {
   recorder: SessionRecorder;
   policy: PolicyEngine;
   approvals?: ApprovalGate;
-  /** 'fsync': commands are on disk before forwarding; 'write': in the OS (survives a process crash). */
-  durability: 'fsync' | 'write';
 }
 
 export interface CommandInput {
@@ -192,11 +190,9 @@ export class PipelineSession {
     if (m) this.record({ type: 'masking', ...(command !== undefined ? { command } : {}), count: m.pan + m.redacted, kinds: { pan: m.pan, redacted: m.redacted } });
   }
 
-  /** The durability barrier before forwarding. */
+  /** The durability barrier before forwarding (fsync or write, as evidence.durability says). */
   commit(): Promise<void> {
-    if (this.opts.durability === 'fsync') return this.recorded.sync();
-    this.recorded.flush();
-    return Promise.resolve();
+    return this.recorded.sync();
   }
 
   async close(reason: string): Promise<void> {

@@ -1,16 +1,22 @@
 /**
- * Durability: a writer killed with SIGKILL leaves an archive without trailer. Recovery seals it as
- * interrupted, every durable frame verifies, and cutting it back below what the log anchored is caught.
+ * Durability: a writer killed with SIGKILL leaves its commands in the evidence journal (and perhaps
+ * partly in its archive). Recovery replays the journal, seals the archive as interrupted, and every
+ * committed frame verifies; an archive cut back below what the log anchored is caught even then.
  */
-import { readFileSync, statSync, truncateSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { replayJournal } from '../../appliance/evidence/journal.ts';
 import { archiveRecords, newAppliance } from '../helpers/evidence.ts';
 import { startScript, vigil } from '../helpers/cli.ts';
 
+function journalFiles(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)) : [];
+}
+
 describe('crash recovery', () => {
-  it('seals a killed session as interrupted; durable frames verify; the log records it', async () => {
+  it('seals a killed session as interrupted from the journal; committed frames verify; the log records it', async () => {
     const A = newAppliance();
     const child = await startScript('test/fixtures/crash-writer.ts', [A.configPath, '3', '2']);
     expect(child.line.ready).toBe(true);
@@ -19,11 +25,14 @@ describe('crash recovery', () => {
     expect(locked.code).toBe(1);
     expect(locked.stderr).toMatch(new RegExp(`in use by process ${child.pid}`));
     await child.kill('SIGKILL');
+    // The archive file itself may hold little or nothing yet: the journal has the committed bytes.
+    expect(statSync(String(child.line.archive)).size).toBeLessThan(600);
 
     const rec = vigil(['recover', '--config', A.configPath]);
     expect(rec.stderr).toBe('');
     expect(rec.stdout).toMatch(/sealed session #1 \(.+\) as interrupted: 5 durable frame\(s\)/);
     expect(vigil(['recover', '--config', A.configPath]).stdout).toMatch(/nothing to recover/);
+    expect(journalFiles(String(child.line.journal)).length).toBe(0); // replayed, then removed (the new run's own file closed empty)
 
     const out = join(A.dir, 'crash.vigil');
     expect(vigil(['export', '--config', A.configPath, '--out', out]).code).toBe(0);
@@ -40,17 +49,23 @@ describe('crash recovery', () => {
     expect(types).not.toContain('session.ended');
   });
 
-  it('a torn last frame is cut off; cutting below the anchored frames is detected', async () => {
+  it('an archive cut back below the anchored frames (and its journal destroyed) fails verification', async () => {
     const A = newAppliance();
     const child = await startScript('test/fixtures/crash-writer.ts', [A.configPath, '4', '2']);
     await child.kill('SIGKILL');
     const archive = String(child.line.archive);
+    const journal = String(child.line.journal);
     const anchored = Number(child.line.anchored);
     expect(anchored).toBe(4);
+    // An attacker with disk access: writes the journal's bytes into the archive, cuts it after frame 1,
+    // and removes the journal, so that nothing can restore it.
+    const db = new Database(join(A.dir, 'appliance', 'data', 'vigil.db'), { readonly: true });
+    const id = db.prepare('SELECT id FROM sessions').pluck().get() as string;
+    db.close();
+    replayJournal(journal, new Map([[id, archive]]));
     const { records } = archiveRecords(new Uint8Array(readFileSync(archive)));
-    // Tear the last frame (a crash in the middle of a write), then also remove two anchored frames.
-    truncateSync(archive, records[anchored - 1]!.offset + 7);
-    expect(statSync(archive).size).toBeLessThan(records[anchored]!.offset);
+    truncateSync(archive, records[3]!.offset + 7);
+    for (const f of journalFiles(journal)) rmSync(f);
 
     expect(vigil(['recover', '--config', A.configPath]).stdout).toMatch(/as interrupted: 2 durable frame\(s\)/);
     const out = join(A.dir, 'cut.vigil');
@@ -61,13 +76,13 @@ describe('crash recovery', () => {
     expect(v.stdout).toMatch(/the log attests 4 frames \(entry \d+\) but the archive has 2: frames the log saw are missing/);
   });
 
-  it('a torn frame that was never anchored costs only itself', async () => {
+  it('a torn journal write (never acknowledged) costs only itself', async () => {
     const A = newAppliance();
     const child = await startScript('test/fixtures/crash-writer.ts', [A.configPath, '2', '3']);
     await child.kill('SIGKILL');
-    const archive = String(child.line.archive);
-    const { records } = archiveRecords(new Uint8Array(readFileSync(archive)));
-    truncateSync(archive, records[records.length - 1]!.offset + 10);
+    const files = journalFiles(String(child.line.journal));
+    const last = files[files.length - 1]!;
+    truncateSync(last, statSync(last).size - 10); // the last entry's tail never reached the disk
     expect(vigil(['recover', '--config', A.configPath]).stdout).toMatch(/as interrupted: 4 durable frame\(s\)/);
     const out = join(A.dir, 'torn.vigil');
     vigil(['export', '--config', A.configPath, '--out', out]);

@@ -1,0 +1,290 @@
+/**
+ * The evidence journal: group commit across sessions. "Record, then forward" needs every command on disk
+ * before it reaches the target; one fdatasync per command per session would cost a disk flush each (and
+ * concurrent flushes of many files do not batch well). Instead every session appends its new archive
+ * bytes to one shared journal; all commits that arrive within one event-loop turn share one write and,
+ * in fsync mode, one fdatasync. Archive files then receive the same bytes in large, lazy writes.
+ *
+ * After a crash, recovery replays the journal into the archives of the sessions that were open (bytes at
+ * their recorded offsets, so replay is idempotent) before sealing them as interrupted. The journal is
+ * rotated once every live archive has been made durable on its own.
+ *
+ * Journal file: magic "VIGILJNL" then entries
+ *   u32 length of the rest | u32 CRC-32 of the rest | u8 kind (1 = archive bytes) | 16-byte session id |
+ *   u64 archive offset | bytes
+ * A torn or corrupt entry ends the file for replay (it was never acknowledged).
+ */
+import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writevSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { VigilError } from '../../shared/errors.ts';
+import { fdatasyncAsync, writeAll, type ArchiveSink } from './archive-sink.ts';
+
+const MAGIC = Buffer.from('VIGILJNL');
+const KIND_ARCHIVE_BYTES = 1;
+const ENTRY_HEAD = 4 + 4 + 1 + 16 + 8;
+/** Pending archive bytes per session before they are written to the archive file itself. */
+const ARCHIVE_WRITE_BATCH = 64 * 1024;
+
+export type JournalMode = 'fsync' | 'write';
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export class EvidenceJournal {
+  private fd: number;
+  private seq: number;
+  private queue: Buffer[] = [];
+  private waiters: Waiter[] = [];
+  private scheduled = false;
+  private inflight: Promise<void> | undefined;
+  private failed: unknown;
+
+  constructor(
+    readonly dir: string,
+    readonly mode: JournalMode,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    this.seq = Math.max(0, ...journalFiles(dir).map((f) => f.seq)) + 1;
+    this.fd = this.openFile(this.seq);
+  }
+
+  private openFile(seq: number): number {
+    const fd = openSync(join(this.dir, `${String(seq).padStart(8, '0')}.wal`), 'wx', 0o600);
+    writeAll(fd, MAGIC);
+    return fd;
+  }
+
+  /** Queues archive bytes; durable once a commit() issued after it resolves. */
+  add(sessionId: string, offset: number, bytes: Uint8Array): void {
+    const head = Buffer.allocUnsafe(ENTRY_HEAD);
+    head.writeUInt32BE(ENTRY_HEAD - 8 + bytes.length, 0);
+    head[8] = KIND_ARCHIVE_BYTES;
+    Buffer.from(sessionId.replaceAll('-', ''), 'hex').copy(head, 9);
+    head.writeBigUInt64BE(BigInt(offset), 25);
+    const crc = crc32(bytes, crc32(head.subarray(8)));
+    head.writeUInt32BE(crc, 4);
+    this.queue.push(head, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  /**
+   * Everything queued so far reaches the journal (and, in fsync mode, the disk) before this resolves.
+   * Callers in the same event-loop turn share one write and one fdatasync.
+   */
+  commit(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    // One flush at a time: commits arriving meanwhile form the next group.
+    await this.inflight;
+    this.scheduled = false;
+    const batch = this.queue;
+    const waiters = this.waiters;
+    this.queue = [];
+    this.waiters = [];
+    if (waiters.length === 0 && batch.length === 0) return;
+    this.inflight = (async () => {
+      try {
+        if (batch.length) writevAll(this.fd, batch);
+        if (this.mode === 'fsync') await fdatasyncAsync(this.fd);
+        for (const w of waiters) w.resolve();
+      } catch (e) {
+        this.failed = new VigilError('E_RECORDING_FAILED', `the evidence journal cannot be written: ${(e as Error).message}`, { cause: e });
+        for (const w of waiters) w.reject(this.failed);
+      }
+    })();
+    await this.inflight;
+    this.inflight = undefined;
+  }
+
+  /** fdatasync now (write mode's periodic durability point, before anchoring). */
+  async sync(): Promise<void> {
+    await this.commit();
+    if (this.mode === 'write') await fdatasyncAsync(this.fd);
+  }
+
+  /**
+   * Starts a new journal file and deletes the old ones once `makeArchivesDurable` has fsynced every live
+   * archive (whose bytes the old files held).
+   */
+  async rotate(makeArchivesDurable: () => Promise<void>): Promise<void> {
+    await this.sync();
+    const old = journalFiles(this.dir).filter((f) => f.seq <= this.seq);
+    const previous = this.fd;
+    this.seq++;
+    this.fd = this.openFile(this.seq);
+    closeSync(previous);
+    await makeArchivesDurable();
+    for (const f of old) unlinkSync(f.path);
+  }
+
+  /** Bytes in the current journal file. */
+  get currentBytes(): number {
+    return fstatSync(this.fd).size;
+  }
+
+  /** Deletes journal files of earlier runs (after recovery replayed them). */
+  removeOlderFiles(): void {
+    for (const f of journalFiles(this.dir)) if (f.seq < this.seq) unlinkSync(f.path);
+  }
+
+  /** Closes the journal; `discard` deletes its files too (every archive they covered is sealed). */
+  close(opts: { discard?: boolean } = {}): void {
+    closeSync(this.fd);
+    if (opts.discard) for (const f of journalFiles(this.dir)) unlinkSync(f.path);
+  }
+
+  sink(sessionId: string, archiveFd: number, path: string): ArchiveSink {
+    return new JournalSink(this, sessionId, archiveFd, path);
+  }
+}
+
+/** Archive bytes go to the journal at once and to the archive file in batches. */
+class JournalSink implements ArchiveSink {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private pendingOffset = -1;
+
+  constructor(
+    private readonly journal: EvidenceJournal,
+    private readonly sessionId: string,
+    private readonly fd: number,
+    private readonly path: string,
+  ) {}
+
+  append(record: Uint8Array, offset: number): void {
+    this.journal.add(this.sessionId, offset, record);
+    if (this.pendingOffset < 0) this.pendingOffset = offset;
+    this.pending.push(Buffer.from(record.buffer, record.byteOffset, record.byteLength));
+    this.pendingBytes += record.length;
+    if (this.pendingBytes >= ARCHIVE_WRITE_BATCH) this.writePending();
+  }
+
+  commit(): Promise<void> {
+    return this.journal.commit();
+  }
+
+  /** Writes the batched bytes to the archive file (not on the command path: the journal has them). */
+  writePending(): void {
+    if (!this.pending.length) return;
+    try {
+      writevAll(this.fd, this.pending, this.pendingOffset);
+    } catch (e) {
+      throw new VigilError('E_RECORDING_FAILED', `cannot write archive ${this.path}: ${(e as Error).message}`, { cause: e });
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingOffset = -1;
+  }
+
+  /** Makes the archive file itself durable (before the journal that holds its bytes is rotated away). */
+  async makeDurable(): Promise<void> {
+    this.writePending();
+    await fdatasyncAsync(this.fd);
+  }
+
+  async finish(trailer: Uint8Array, offset: number): Promise<void> {
+    this.writePending();
+    writeAll(this.fd, trailer, offset);
+    await fdatasyncAsync(this.fd);
+    closeSync(this.fd);
+  }
+
+  abandon(): void {
+    // A crash would lose what only the journal holds: keep it that way, recovery replays it.
+    closeSync(this.fd);
+  }
+}
+
+export type { JournalSink };
+
+function writevAll(fd: number, parts: Buffer[], position?: number): void {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  let done = position === undefined ? writevSync(fd, parts) : writevSync(fd, parts, position);
+  if (done === total) return;
+  const rest = Buffer.concat(parts).subarray(done);
+  writeAll(fd, rest, position === undefined ? undefined : position + done);
+}
+
+export interface JournalFile {
+  seq: number;
+  path: string;
+}
+
+export function journalFiles(dir: string): JournalFile[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .flatMap((n) => {
+      const m = /^(\d{8})\.wal$/.exec(n);
+      return m ? [{ seq: Number(m[1]), path: join(dir, n) }] : [];
+    })
+    .sort((a, b) => a.seq - b.seq);
+}
+
+export interface JournalEntry {
+  sessionId: string;
+  offset: number;
+  bytes: Buffer;
+}
+
+/** Every intact entry of every journal file, oldest first; a torn or corrupt entry ends its file. */
+export function* readJournal(dir: string): Generator<JournalEntry> {
+  for (const f of journalFiles(dir)) {
+    const b = readFileSync(f.path);
+    if (b.length < MAGIC.length || !b.subarray(0, MAGIC.length).equals(MAGIC)) continue;
+    let o = MAGIC.length;
+    while (o + ENTRY_HEAD <= b.length) {
+      const len = b.readUInt32BE(o);
+      if (len < ENTRY_HEAD - 8 || o + 8 + len > b.length) break;
+      const body = b.subarray(o + 8, o + 8 + len);
+      if (crc32(body) !== b.readUInt32BE(o + 4) || body[0] !== KIND_ARCHIVE_BYTES) break;
+      const id = body.subarray(1, 17).toString('hex');
+      yield {
+        sessionId: `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`,
+        offset: Number(body.readBigUInt64BE(17)),
+        bytes: body.subarray(25),
+      };
+      o += 8 + len;
+    }
+  }
+}
+
+/** Replays journal entries into the archives of `sessions` (id → path); returns how many entries applied. */
+export function replayJournal(dir: string, sessions: ReadonlyMap<string, string>): number {
+  const fds = new Map<string, number>();
+  let applied = 0;
+  try {
+    for (const e of readJournal(dir)) {
+      const path = sessions.get(e.sessionId);
+      if (!path) continue;
+      let fd = fds.get(e.sessionId);
+      if (fd === undefined) {
+        fd = openSync(path, existsSync(path) ? 'r+' : 'w+', 0o640);
+        fds.set(e.sessionId, fd);
+      }
+      writeAll(fd, e.bytes, e.offset);
+      applied++;
+    }
+  } finally {
+    for (const fd of fds.values()) {
+      fdatasyncSync(fd);
+      closeSync(fd);
+    }
+  }
+  return applied;
+}
+
+export function removeJournals(dir: string): void {
+  for (const f of journalFiles(dir)) unlinkSync(f.path);
+}

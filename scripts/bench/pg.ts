@@ -1,0 +1,235 @@
+/**
+ * PostgreSQL gateway benchmark, one run, everything measured side by side on this machine:
+ *
+ *   pgbench -S -c 8 -j 2 -T N   direct · through PgBouncer (session mode) · through Vigil (policy, masking and
+ *                               recording on; durability fsync and write; client TLS off, as for the others,
+ *                               and on)
+ *   pgbench -S -c 1             latency added by Vigil
+ *   pgbench -S -C               new connection per transaction (token check + target login each time)
+ *   1,000 idle sessions         gateway RSS growth per session
+ *
+ * Usage: node bin/run-ts.mjs scripts/bench/pg.ts [--seconds 15] [--scale 10] [--idle 1000]
+ * Prints a table, then one JSON line.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { initCrypto } from '../../shared/crypto/backend.ts';
+import { createAuditorKey } from '../../shared/evidence/auditor-key.ts';
+import { TestIdentityProvider } from '../../appliance/identity/test-identity-provider.ts';
+import { initAppliance } from '../../appliance/init.ts';
+import { PGBIN, startPostgres, type PostgresServer } from '../../test/helpers/postgres.ts';
+
+await initCrypto();
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '15' }, scale: { type: 'string', default: '10' }, idle: { type: 'string', default: '1000' } } });
+const SECONDS = Number(values.seconds);
+const IDLE = Number(values.idle);
+const ROOT = join(import.meta.dirname, '..', '..');
+
+interface PgbenchResult {
+  tps: number;
+  latencyMs: number;
+  failed: number;
+}
+
+function pgbench(port: number, password: string, args: string[], sslmode = 'disable'): Promise<PgbenchResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(join(PGBIN, 'pgbench'), ['-n', '-S', '-T', String(SECONDS), '-h', '127.0.0.1', '-p', String(port), '-U', 'bench', ...args, 'payments'], {
+      env: { ...process.env, PGPASSWORD: password, PGSSLMODE: sslmode },
+    });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.on('close', (code) => {
+      const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1]);
+      const lat = Number(/latency average = ([\d.]+) ms/.exec(out)?.[1]);
+      const failed = Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0);
+      if (code !== 0 || !tps) reject(new Error(`pgbench failed (${code}): ${out}`));
+      else resolve({ tps, latencyMs: lat, failed });
+    });
+  });
+}
+
+async function startPgbouncer(server: PostgresServer): Promise<{ port: number; stop: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-pgb-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  writeFileSync(join(dir, 'userlist.txt'), `"bench" "${server.password}"\n`);
+  writeFileSync(
+    join(dir, 'pgb.ini'),
+    `[databases]\npayments = host=127.0.0.1 port=${server.port} dbname=payments\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${port}\nauth_type = scram-sha-256\nauth_file = ${join(dir, 'userlist.txt')}\npool_mode = session\nmax_client_conn = 2000\ndefault_pool_size = 50\nunix_socket_dir =\nlogfile = ${join(dir, 'pgb.log')}\npidfile = ${join(dir, 'pgb.pid')}\n`,
+  );
+  const asPostgres = process.getuid?.() === 0;
+  if (asPostgres) {
+    const pw = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim();
+    const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim();
+    for (const f of ['', 'userlist.txt', 'pgb.ini']) chownSync(join(dir, f), Number(pw), Number(gid));
+  }
+  const cmd = asPostgres ? ['runuser', '-u', 'postgres', '--', 'pgbouncer', '-d', join(dir, 'pgb.ini')] : ['pgbouncer', '-d', join(dir, 'pgb.ini')];
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pgbouncer did not start: ${r.stderr}`);
+  await new Promise((res) => setTimeout(res, 500));
+  return {
+    port,
+    stop: () => {
+      const pid = Number(readFileSync(join(dir, 'pgb.pid'), 'utf8'));
+      process.kill(pid, 'SIGTERM');
+    },
+  };
+}
+
+interface RunningGateway {
+  port: number;
+  pid: number;
+  child: ChildProcess;
+  stop: () => Promise<void>;
+}
+
+async function startVigil(server: PostgresServer, durability: 'fsync' | 'write'): Promise<{ gw: RunningGateway; token: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-gw-'));
+  const key = createAuditorKey();
+  writeFileSync(join(dir, 'auditor.pub'), key.publicFile);
+  const init = initAppliance({ dir: join(dir, 'appliance'), auditors: [join(dir, 'auditor.pub')] });
+  const idp = await TestIdentityProvider.create({ issuer: 'https://bench-idp.invalid' });
+  idp.writeJwks(join(dir, 'appliance', 'keys', 'jwks.json'));
+  writeFileSync(join(dir, 'appliance', 'secrets', 'pw'), server.password + '\n', { mode: 0o600 });
+  const base = readFileSync(init.configPath, 'utf8').split('\nlisteners:')[0]!.replace('durability: fsync', `durability: ${durability}`);
+  writeFileSync(
+    init.configPath,
+    `${base}
+listeners:
+  postgres:
+    address: 127.0.0.1:0
+    tls: { cert: tls/server.crt, key: tls/server.key }
+    allowTokenWithoutTlsOnLoopback: true
+    maxConnections: 5000
+identityProviders:
+  - { name: bench, issuer: 'https://bench-idp.invalid', audiences: [vigil-bench], jwks: { file: keys/jwks.json }, algorithms: [ES256], profile: github-actions }
+targets:
+  - { name: payments, protocol: postgres, host: 127.0.0.1, port: ${server.port}, database: payments, user: bench, credential: { file: secrets/pw } }
+policies:
+  - name: bench
+    match: { subjects: ['repo:acme/*'] }
+    targets: [payments]
+    statements: { read: allow, transaction: allow, session: allow, default: block }
+`,
+  );
+  const token = await idp.mintGithubActions({ repository: 'acme/bench', audience: 'vigil-bench', lifetimeSeconds: 3600 });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'vigil.mjs'), 'serve', '--config', init.configPath], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /PostgreSQL on [\d.]+:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (c) => reject(new Error(`vigil serve exited with ${c}: ${out}`)));
+  });
+  return {
+    token,
+    gw: {
+      port,
+      pid: child.pid!,
+      child,
+      stop: () =>
+        new Promise((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    },
+  };
+}
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1]);
+}
+
+async function idleSessions(gw: RunningGateway, token: string, n: number): Promise<number> {
+  // Warm up allocator and code paths with a few sessions, then measure the growth for n more.
+  const warm = await openClients(gw.port, token, 20);
+  await new Promise((r) => setTimeout(r, 500));
+  global.gc?.();
+  const before = rssKiB(gw.pid);
+  const clients = await openClients(gw.port, token, n);
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = rssKiB(gw.pid);
+  await Promise.all([...clients, ...warm].map((c) => c.end().catch(() => undefined)));
+  return (after - before) / n;
+}
+
+async function openClients(port: number, token: string, n: number): Promise<pg.Client[]> {
+  const out: pg.Client[] = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = Array.from({ length: Math.min(50, n - i) }, () => new pg.Client({ host: '127.0.0.1', port, user: 'bench', database: 'payments', password: token }));
+    await Promise.all(batch.map((c) => c.connect()));
+    out.push(...batch);
+  }
+  return out;
+}
+
+const server = await startPostgres({ conf: { max_connections: String(IDLE + 100), shared_buffers: '128MB' } });
+try {
+  server.psql('CREATE DATABASE payments');
+  server.psql(`CREATE ROLE bench LOGIN SUPERUSER PASSWORD '${server.password}'`);
+  const init = spawnSync(join(PGBIN, 'pgbench'), ['-i', '-q', '-s', values.scale!, '-h', '127.0.0.1', '-p', String(server.port), '-U', 'bench', 'payments'], { env: { ...process.env, PGPASSWORD: server.password }, encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(init.stderr);
+  const rows: [string, PgbenchResult][] = [];
+  const run = async (label: string, p: Promise<PgbenchResult>) => {
+    const r = await p;
+    rows.push([label, r]);
+    console.log(`${label.padEnd(44)} ${r.tps.toFixed(0).padStart(8)} tps  ${r.latencyMs.toFixed(3).padStart(7)} ms  failed ${r.failed}`);
+    return r;
+  };
+  console.log(`pgbench -S, ${SECONDS} s each, scale ${values.scale}, on ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores`);
+  const direct = await run('direct  -c 8 -j 2', pgbench(server.port, server.password, ['-c', '8', '-j', '2']));
+  const bouncer = await startPgbouncer(server);
+  const viaBouncer = await run('pgbouncer (session)  -c 8 -j 2', pgbench(bouncer.port, server.password, ['-c', '8', '-j', '2']));
+  bouncer.stop();
+  const fsync = await startVigil(server, 'fsync');
+  const vigil = await run('vigil fsync  -c 8 -j 2', pgbench(fsync.gw.port, fsync.token, ['-c', '8', '-j', '2']));
+  const vigilTls = await run('vigil fsync, client TLS  -c 8 -j 2', pgbench(fsync.gw.port, fsync.token, ['-c', '8', '-j', '2'], 'require'));
+  const directC1 = await run('direct  -c 1', pgbench(server.port, server.password, ['-c', '1']));
+  const vigilC1 = await run('vigil fsync  -c 1', pgbench(fsync.gw.port, fsync.token, ['-c', '1']));
+  const directConnect = await run('direct  -C -c 8 -j 2', pgbench(server.port, server.password, ['-C', '-c', '8', '-j', '2']));
+  const vigilConnect = await run('vigil fsync  -C -c 8 -j 2', pgbench(fsync.gw.port, fsync.token, ['-C', '-c', '8', '-j', '2']));
+  const idleKiB = IDLE > 0 ? await idleSessions(fsync.gw, fsync.token, IDLE) : NaN;
+  console.log(`vigil idle sessions: ${IDLE}, RSS growth ${idleKiB.toFixed(1)} KiB per session`);
+  await fsync.gw.stop();
+  const write = await startVigil(server, 'write');
+  const vigilWrite = await run('vigil write  -c 8 -j 2', pgbench(write.gw.port, write.token, ['-c', '8', '-j', '2']));
+  const vigilWriteC1 = await run('vigil write  -c 1', pgbench(write.gw.port, write.token, ['-c', '1']));
+  await write.gw.stop();
+
+  const r = (x: number) => Number(x.toFixed(3));
+  console.log(
+    `vigil/direct ${r(vigil.tps / direct.tps)} (write mode ${r(vigilWrite.tps / direct.tps)}), vigil/pgbouncer ${r(vigil.tps / viaBouncer.tps)}, ` +
+      `added latency at -c 1: ${r(vigilC1.latencyMs - directC1.latencyMs)} ms (write mode ${r(vigilWriteC1.latencyMs - directC1.latencyMs)} ms)`,
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'pg',
+      seconds: SECONDS,
+      direct_tps: r(direct.tps),
+      pgbouncer_tps: r(viaBouncer.tps),
+      vigil_tps: r(vigil.tps),
+      ratio_vs_direct: r(vigil.tps / direct.tps),
+      ratio_vs_pgbouncer: r(vigil.tps / viaBouncer.tps),
+      vigil_tls_tps: r(vigilTls.tps),
+      direct_latency_ms_c1: r(directC1.latencyMs),
+      vigil_latency_ms_c1: r(vigilC1.latencyMs),
+      added_latency_ms_c1: r(vigilC1.latencyMs - directC1.latencyMs),
+      direct_connect_tps: r(directConnect.tps),
+      vigil_connect_tps: r(vigilConnect.tps),
+      idle_session_kib: r(idleKiB),
+      durability: 'fsync',
+      vigil_write_tps: r(vigilWrite.tps),
+      ratio_vs_direct_write: r(vigilWrite.tps / direct.tps),
+      added_latency_ms_c1_write: r(vigilWriteC1.latencyMs - directC1.latencyMs),
+    }),
+  );
+} finally {
+  await server.stop();
+}
