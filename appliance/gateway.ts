@@ -13,6 +13,20 @@ import { PolicyEngine } from './policy/engine.ts';
 import { CancelRegistry } from './protocols/postgres/cancel-registry.ts';
 import { PostgresListener } from './protocols/postgres/listener.ts';
 import { SqlClassifier } from './sql/index.ts';
+import { AdminServer } from './admin/server.ts';
+import { ApprovalService } from './approvals/service.ts';
+import { WebhookNotifier } from './approvals/webhooks.ts';
+import type { PolicyConfig } from './policy/config.ts';
+
+/** Every group any policy names as approvers: membership in one of them opens the admin API. */
+function approverGroups(policies: readonly PolicyConfig[]): Set<string> {
+  const out = new Set<string>();
+  for (const p of policies) {
+    for (const g of p.approvers?.groups ?? []) out.add(g);
+    for (const r of p.rules) for (const g of r.approvers?.groups ?? []) out.add(g);
+  }
+  return out;
+}
 
 export interface GatewayOptions {
   logger: AppLogger;
@@ -24,7 +38,10 @@ export class Gateway {
     readonly appliance: Appliance,
     readonly pipeline: SessionPipeline,
     readonly postgres: PostgresListener | undefined,
-    readonly addresses: { postgres?: { host: string; port: number } },
+    readonly admin: AdminServer | undefined,
+    readonly approvals: ApprovalService,
+    readonly webhooks: WebhookNotifier,
+    readonly addresses: { postgres?: { host: string; port: number }; admin?: { host: string; port: number } },
     private readonly logger: AppLogger,
   ) {}
 
@@ -36,13 +53,27 @@ export class Gateway {
       const fingerprintKey = loadOrCreateFingerprintKey(resolvePath(config.appliance.keysDir));
       const identity = new JwtVerifierRegistry(config.identityProviders, { fingerprintKey, resolvePath });
       for (const f of await identity.warmUp()) opts.logger.warn({ provider: f.provider, err: describeError(f.error) }, 'identity provider keys unavailable at start-up (will retry on use)');
+      const addresses: Gateway['addresses'] = {};
+      const adminUrl = () => (addresses.admin ? `https://${addresses.admin.host}:${addresses.admin.port}` : undefined);
+      const howTo = (id: string) => {
+        const url = adminUrl();
+        return url ? `an approver runs: vigil approvals approve ${id} --url ${url}` : `approvals need listeners.admin in vigil.yaml (request ${id})`;
+      };
+      const webhooks = new WebhookNotifier(config.approvals.webhooks, opts.logger, resolvePath, howTo);
+      const approvals = new ApprovalService({ db: appliance.db, log: appliance.log, expirySeconds: config.approvals.expirySeconds, webhooks, howTo });
+      const orphans = approvals.cancelOrphans();
+      if (orphans) opts.logger.warn({ cancelled: orphans }, 'approval requests left pending by the previous run were cancelled');
       const pipeline = new SessionPipeline({
         recorder: appliance.recorder,
-        policy: new PolicyEngine(config.policies),
-        ...(opts.approvals ? { approvals: opts.approvals } : {}),
+        policy: new PolicyEngine(config.policies, { schedules: config.schedules }),
+        approvals: opts.approvals ?? approvals,
       });
+      let admin: AdminServer | undefined;
+      if (config.listeners.admin) {
+        admin = new AdminServer({ config: config.listeners.admin, resolvePath, identity, approvals, approverGroups: approverGroups(config.policies), logger: opts.logger });
+        addresses.admin = await admin.listen();
+      }
       let postgres: PostgresListener | undefined;
-      const addresses: Gateway['addresses'] = {};
       if (config.listeners.postgres) {
         postgres = new PostgresListener({
           listener: config.listeners.postgres,
@@ -62,7 +93,7 @@ export class Gateway {
       appliance.startTimers();
       for (const r of appliance.recovered) opts.logger.warn({ sessionId: r.sessionId, seq: r.seq, frames: r.frames }, 'sealed an interrupted session left by the previous run');
       opts.logger.info({ applianceId: appliance.id, ...addresses }, 'vigil gateway started');
-      return new Gateway(appliance, pipeline, postgres, addresses, opts.logger);
+      return new Gateway(appliance, pipeline, postgres, admin, approvals, webhooks, addresses, opts.logger);
     } catch (e) {
       await appliance.close();
       throw e;
@@ -70,12 +101,21 @@ export class Gateway {
   }
 
   /** Stops listening, ends every session (sealing its archive), then closes the appliance. */
-  async stop(): Promise<void> {
+  private stopped: Promise<void> | undefined;
+
+  stop(): Promise<void> {
+    this.stopped ??= this.stopOnce();
+    return this.stopped;
+  }
+
+  private async stopOnce(): Promise<void> {
     await this.postgres?.close();
+    await this.admin?.close();
     const deadline = Date.now() + 10_000;
     while (this.appliance.recorder.liveSessions().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.appliance.recorder.liveSessions()) await s.close('the appliance is shutting down').catch(() => undefined);
     await this.appliance.close();
+    await Promise.race([this.webhooks.idle(), new Promise((r) => setTimeout(r, 2000))]);
     this.logger.info({}, 'vigil gateway stopped');
   }
 }

@@ -108,7 +108,7 @@ ${auditors.map((a) => `    - ${a}`).join('\n')}
 listeners:
   postgres:
     address: 127.0.0.1:6432
-${tls ? '    tls: { cert: tls/server.crt, key: tls/server.key }   # self-signed by vigil init; replace with your CA\'s\n' : ''}
+${tls ? '    tls: { cert: tls/server.crt, key: tls/server.key }   # self-signed by vigil init; replace with your CA\'s\n' : ''}${tls ? '  admin:                # the approvers\' HTTPS API (vigil approvals …)\n    address: 127.0.0.1:8443\n    tls: { cert: tls/server.crt, key: tls/server.key }\n' : ''}
 # Who may connect: OIDC identity providers (tokens are sent as the PostgreSQL password, over TLS).
 identityProviders: []
 #  - name: github
@@ -134,6 +134,12 @@ policies: []
 #  - name: ci-readonly
 #    match: { subjects: ['repo:acme/*'] }
 #    targets: [payments-db]
-#    statements: { read: allow, transaction: allow, default: block }
+#    statements: { read: allow, transaction: allow, write: require-approval, default: block }
+#    approvers: { groups: [dba], required: 1 }   # docs/approvals.md
+
+approvals:
+  expirySeconds: 600     # an undecided request is denied after this
+  webhooks: []
+#  - { url: https://hooks.slack.com/services/…, format: slack }
 `;
 }

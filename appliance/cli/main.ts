@@ -5,6 +5,7 @@ import { useCryptoBackend } from '../../shared/crypto/backend.ts';
 import { VigilError } from '../../shared/errors.ts';
 import { nativeBackend } from '../crypto/native-backend.ts';
 import { EXIT } from './command.ts';
+import { approvals } from './commands/approvals.ts';
 import { demo } from './commands/demo.ts';
 import { demoEvidence } from './commands/demo-evidence.ts';
 import { exportCommand } from './commands/export.ts';
@@ -24,6 +25,10 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
   init: { run: init, summary: 'make an appliance directory (config, signing key, trust.json)' },
   'keys auditor': { run: keysAuditor, summary: 'make an auditor key pair (optionally passphrase-protected)' },
   'keys rotate': { run: keysRotate, summary: 'rotate the appliance signing key' },
+  'approvals list': { run: (a) => approvals(['list', ...a]), summary: 'list approval requests (admin API)' },
+  'approvals show': { run: (a) => approvals(['show', ...a]), summary: 'show one approval request' },
+  'approvals approve': { run: (a) => approvals(['approve', ...a]), summary: 'approve exactly one held command' },
+  'approvals deny': { run: (a) => approvals(['deny', ...a]), summary: 'deny a held command, with a reason' },
   export: { run: exportCommand, summary: 'write an evidence bundle for auditors' },
   verify: { run: verify, summary: 'verify a bundle offline against a trust file' },
   trust: { run: trust, summary: 'write a fresh trust file (keys + latest checkpoint)' },

@@ -3,8 +3,10 @@
  * identity providers, targets, policies) extend this schema.
  */
 import { z } from 'zod';
+import { adminListenerSchema } from '../admin/config.ts';
+import { approvalsSchema } from '../approvals/config.ts';
 import { identityProvidersSchema, mtlsSchema } from '../identity/config.ts';
-import { policySchema } from '../policy/config.ts';
+import { policySchema, schedulesSchema } from '../policy/config.ts';
 import { postgresListenerSchema } from '../protocols/postgres/config.ts';
 import { targetSchema } from '../targets/config.ts';
 
@@ -45,12 +47,23 @@ export const configSchema = z.strictObject({
     keysDir: z.string().default('keys'),
   }),
   evidence: evidenceSchema,
-  listeners: z.strictObject({ postgres: postgresListenerSchema.optional() }).default({}),
+  listeners: z.strictObject({ postgres: postgresListenerSchema.optional(), admin: adminListenerSchema.optional() }).default({}),
   identityProviders: identityProvidersSchema.default([]),
   mtls: mtlsSchema.optional(),
   targets: z.array(targetSchema).default([]).superRefine(unique('target')),
   policies: z.array(policySchema).default([]).superRefine(unique('policy')),
+  /** Named time windows policy rules can refer to (when: { outside: business-hours }). */
+  schedules: schedulesSchema.default({}),
+  approvals: approvalsSchema.default({ expirySeconds: 600, webhooks: [] }),
 }).superRefine((c, ctx) => {
+  c.policies.forEach((p, i) =>
+    p.rules.forEach((r, j) => {
+      for (const k of ['within', 'outside'] as const) {
+        const name = r.when[k];
+        if (name && !c.schedules[name]) ctx.addIssue({ code: 'custom', path: ['policies', i, 'rules', j, 'when', k], message: `no schedule named ${name} (define it under schedules:)` });
+      }
+    }),
+  );
   const targets = new Set(c.targets.map((t) => t.name));
   c.policies.forEach((p, i) =>
     p.targets.forEach((t, j) => {

@@ -1,9 +1,12 @@
 /**
- * Where a held command waits for a human decision. The approval service (approvals/) implements it;
- * without one, a command that needs approval is refused.
+ * Where a held command waits for a human decision. The approval service (appliance/approvals/)
+ * implements it; without one, a command that needs approval is refused.
  */
+import type { ApprovalDecision } from '../approvals/types.ts';
+
 export interface ApprovalRequest {
   sessionId: string;
+  sessionSeq: number;
   commandId: number;
   /** The command as recorded (masked) — what the approver sees. */
   display: string;
@@ -11,7 +14,7 @@ export interface ApprovalRequest {
   commandHash: string;
   rule: string;
   reason: string;
-  approvers: { groups: string[]; required: number };
+  approvers: { groups: string[]; required: number; expirySeconds?: number | undefined };
   requester: { subject: string; issuer: string; groups: readonly string[] };
   target: string;
   classification: unknown;
@@ -22,9 +25,15 @@ export type ApprovalOutcome =
   | { approved: true; requestId: string; approvers: string[] }
   | { approved: false; requestId: string | null; reason: string; kind: 'denied' | 'expired' | 'cancelled' | 'unavailable' };
 
+/** What the waiting session hears while its command is held (to tell the client and to record). */
+export interface ApprovalListener {
+  pending(info: { requestId: string; expiresAt: string; howTo: string }): void;
+  decided(requestId: string, d: ApprovalDecision, remaining: number): void;
+}
+
 export interface ApprovalGate {
-  /** Resolves when the request is decided, expires, or `signal` aborts (client gone). */
-  request(req: ApprovalRequest, signal: AbortSignal, onPending: (info: { requestId: string; expiresAt: string; howTo: string }) => void): Promise<ApprovalOutcome>;
+  /** Resolves when the request is decided, expires, or `signal` aborts (the client went away). */
+  request(req: ApprovalRequest, signal: AbortSignal, listener: ApprovalListener): Promise<ApprovalOutcome>;
 }
 
 export const noApprovals: ApprovalGate = {

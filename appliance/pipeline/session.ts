@@ -66,6 +66,8 @@ export class PipelineSession {
   private closed = false;
   /** Aborted when the client goes away: cancels pending approval requests. */
   private readonly gone = new AbortController();
+  /** Commands waiting for approval: closing waits for them to record how they ended. */
+  private readonly holds = new Set<Promise<unknown>>();
 
   constructor(
     private readonly opts: PipelineOptions,
@@ -145,15 +147,23 @@ export class PipelineSession {
     return { id, decision };
   }
 
-  /** Holds a command until the approval gate decides; records the outcome. */
-  async hold(command: CommandDecision, req: { display: string; exactBytes: Uint8Array; justification?: string; classification: unknown }, onPending: Parameters<ApprovalGate['request']>[2]): Promise<ApprovalOutcome> {
+  /**
+   * Holds a command until the approval gate decides, recording the request, every approver's decision and
+   * the outcome. Resolves with the outcome; the adapter then forwards the command or refuses it.
+   */
+  async hold(
+    command: CommandDecision,
+    req: { display: string; exactBytes: Uint8Array; justification?: string; classification: unknown },
+    tellClient: (info: { requestId: string; expiresAt: string; howTo: string }) => void,
+  ): Promise<ApprovalOutcome> {
     const d = command.decision;
     if (d.action !== 'require-approval' || !this.identity) throw new Error('hold() needs a require-approval decision');
     const commandHash = createHash('sha256').update(this.id).update('\0').update(req.exactBytes).digest('hex');
     const gate = this.opts.approvals ?? noApprovals;
-    const outcome = await gate.request(
+    const pending = gate.request(
       {
         sessionId: this.id,
+        sessionSeq: this.seq,
         commandId: command.id,
         display: req.display,
         commandHash,
@@ -166,9 +176,48 @@ export class PipelineSession {
         ...(req.justification ? { justification: req.justification } : {}),
       },
       this.gone.signal,
-      onPending,
+      {
+        pending: (info) => {
+          this.record({
+            type: 'approval.requested',
+            command: command.id,
+            requestId: info.requestId,
+            rule: d.rule,
+            commandHash,
+            approvers: d.approvers,
+            expiresAt: info.expiresAt,
+            ...(req.justification ? { justification: req.justification } : {}),
+          });
+          // The request must be on disk before anyone can act on it.
+          void this.commit().catch(() => undefined);
+          tellClient(info);
+        },
+        decided: (requestId, dec, remaining) =>
+          this.record({
+            type: 'approval.decided',
+            command: command.id,
+            requestId,
+            decision: dec.decision === 'approve' ? 'approved' : 'denied',
+            approver: dec.approver,
+            reason: dec.reason,
+            address: dec.address,
+            at: dec.at,
+            commandHash,
+            remaining,
+          }),
+      },
     );
-    this.recorded.record({
+    this.holds.add(pending);
+    let outcome: ApprovalOutcome;
+    try {
+      outcome = await pending;
+    } finally {
+      this.holds.delete(pending);
+    }
+    if (!outcome.approved && (outcome.kind === 'expired' || outcome.kind === 'cancelled')) {
+      this.record({ type: outcome.kind === 'expired' ? 'approval.expired' : 'approval.cancelled', command: command.id, requestId: outcome.requestId, reason: outcome.reason, commandHash });
+    }
+    this.record({
       type: 'decision',
       command: command.id,
       decision: outcome.approved ? 'approved' : outcome.kind === 'expired' ? 'expired' : 'denied',
@@ -195,10 +244,19 @@ export class PipelineSession {
     return this.recorded.sync();
   }
 
-  async close(reason: string): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  private closing: Promise<void> | undefined;
+
+  close(reason: string): Promise<void> {
+    this.closing ??= this.closeOnce(reason);
+    return this.closing;
+  }
+
+  private async closeOnce(reason: string): Promise<void> {
     this.gone.abort();
+    // Held commands are cancelled by the abort; let them record that before the archive is sealed.
+    await Promise.allSettled([...this.holds]);
+    await new Promise((r) => setImmediate(r));
+    this.closed = true;
     await this.recorded.close(reason);
   }
 }

@@ -9,7 +9,12 @@ export type Action = (typeof ACTIONS)[number];
 
 const action = z.enum(ACTIONS);
 const names = z.array(z.string().min(1)).min(1);
-const approvers = z.strictObject({ groups: names, required: z.number().int().min(1).max(10).default(1) });
+const approvers = z.strictObject({
+  groups: names,
+  required: z.number().int().min(1).max(10).default(1),
+  /** Overrides approvals.expirySeconds for requests under this rule. */
+  expirySeconds: z.number().int().min(5).max(7 * 24 * 3600).optional(),
+});
 
 export const ruleSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'a rule name is letters, digits, dots, dashes'),
@@ -23,6 +28,9 @@ export const ruleSchema = z.strictObject({
       tables: names.optional(),
       /** Any of these command labels (e.g. 'DROP TABLE', 'SET ROLE'). */
       commands: names.optional(),
+      /** Only inside / outside a named schedule (schedules: in vigil.yaml), e.g. outside: business-hours. */
+      within: z.string().optional(),
+      outside: z.string().optional(),
     })
     .default({}),
   action,
@@ -31,6 +39,29 @@ export const ruleSchema = z.strictObject({
   approvers: approvers.optional(),
 });
 export type RuleConfig = z.infer<typeof ruleSchema>;
+
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24 h)');
+
+export const scheduleSchema = z
+  .strictObject({
+    days: z.array(z.enum(DAYS)).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']),
+    from: hhmm,
+    to: hhmm,
+    /** IANA time zone, e.g. Europe/Berlin (default UTC). */
+    timezone: z.string().default('UTC'),
+  })
+  .refine((s) => s.from < s.to, 'from must be earlier than to')
+  .refine((s) => {
+    try {
+      new Intl.DateTimeFormat('en-GB', { timeZone: s.timezone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'unknown time zone');
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+export const schedulesSchema = z.record(z.string(), scheduleSchema);
 
 export const policySchema = z
   .strictObject({

@@ -4,7 +4,7 @@
  * tried in order (first match wins), then its per-class actions, then `default`; anything unlisted —
  * including the class `unknown` — is blocked.
  */
-import type { Action, PolicyConfig, RuleConfig } from './config.ts';
+import type { Action, PolicyConfig, RuleConfig, ScheduleConfig } from './config.ts';
 import { anyGlob, globMatch } from './glob.ts';
 
 export interface PolicySubject {
@@ -24,35 +24,46 @@ export interface CommandFacts {
 export type Decision =
   | { action: 'allow'; rule: string }
   | { action: 'block'; rule: string; reason: string }
-  | { action: 'require-approval'; rule: string; reason: string; approvers: { groups: string[]; required: number } };
+  | { action: 'require-approval'; rule: string; reason: string; approvers: { groups: string[]; required: number; expirySeconds?: number | undefined } };
 
 const SEVERITY: Record<Action, number> = { allow: 0, 'require-approval': 1, block: 2 };
 
 export type Grant = { ok: true; policy: BoundPolicy } | { ok: false; reason: string };
 
+export interface PolicyContext {
+  schedules?: Readonly<Record<string, ScheduleConfig>>;
+  now?: () => Date;
+}
+
 export class PolicyEngine {
-  constructor(private readonly policies: readonly PolicyConfig[]) {}
+  constructor(
+    private readonly policies: readonly PolicyConfig[],
+    private readonly ctx: PolicyContext = {},
+  ) {}
 
   grant(who: PolicySubject, target: string): Grant {
     for (const p of this.policies) {
       const m = p.match;
       if (!anyGlob(m.subjects, [who.subject]) || !anyGlob(m.groups, who.groups) || !anyGlob(m.providers, [who.provider])) continue;
       if (!p.targets.some((t) => globMatch(t, target))) continue;
-      return { ok: true, policy: new BoundPolicy(p) };
+      return { ok: true, policy: new BoundPolicy(p, this.ctx) };
     }
     return { ok: false, reason: `no policy grants ${who.subject} access to target ${target}` };
   }
 }
 
 export class BoundPolicy {
-  constructor(readonly config: PolicyConfig) {}
+  constructor(
+    readonly config: PolicyConfig,
+    private readonly ctx: PolicyContext = {},
+  ) {}
 
   get name(): string {
     return this.config.name;
   }
 
   decide(f: CommandFacts): Decision {
-    for (const r of this.config.rules) if (ruleMatches(r, f)) return fromRule(this.config, r, f);
+    for (const r of this.config.rules) if (ruleMatches(r, f) && this.inWindow(r)) return fromRule(this.config, r, f);
     const byClass = this.config.statements[f.class];
     const action = byClass ?? this.config.statements['default'] ?? 'block';
     const rule = `${this.config.name}/${byClass ? f.class : this.config.statements['default'] ? 'default' : 'unlisted'}`;
@@ -60,6 +71,17 @@ export class BoundPolicy {
     const reason = `${f.command} (${f.class}) is ${action === 'block' ? 'not allowed' : 'allowed only with approval'} for this identity on this target`;
     if (action === 'block') return { action, rule, reason };
     return { action, rule, reason, approvers: this.config.approvers! };
+  }
+
+  private inWindow(r: RuleConfig): boolean {
+    const { within, outside } = r.when;
+    if (!within && !outside) return true;
+    const now = (this.ctx.now ?? (() => new Date()))();
+    const check = (name: string) => {
+      const s = this.ctx.schedules?.[name];
+      return s ? inSchedule(s, now) : false;
+    };
+    return (!within || check(within)) && (!outside || !check(outside));
   }
 
   /** One decision for several statements sent together: the most restrictive wins. */
@@ -88,4 +110,15 @@ function fromRule(policy: PolicyConfig, r: RuleConfig, f: CommandFacts): Decisio
   const reason = r.reason ?? `${f.command} matches rule ${r.name}`;
   if (r.action === 'block') return { action: 'block', rule, reason };
   return { action: 'require-approval', rule, reason, approvers: (r.approvers ?? policy.approvers)! };
+}
+
+const WEEKDAY: Record<string, string> = { Mon: 'mon', Tue: 'tue', Wed: 'wed', Thu: 'thu', Fri: 'fri', Sat: 'sat', Sun: 'sun' };
+
+/** Whether `at` falls inside the schedule's days and hours, in the schedule's time zone. */
+export function inSchedule(s: ScheduleConfig, at: Date): boolean {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: s.timezone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  const day = WEEKDAY[get('weekday')];
+  const time = `${get('hour')}:${get('minute')}`;
+  return day !== undefined && (s.days as readonly string[]).includes(day) && time >= s.from && time < s.to;
 }

@@ -20,6 +20,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX sessions_started ON sessions (started_at);
    CREATE TABLE signing_keys (key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, created_at TEXT NOT NULL,
                               retired_at TEXT, rotation TEXT);`,
+  `CREATE TABLE approvals (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, command_id INTEGER NOT NULL,
+                           command_hash TEXT NOT NULL, request TEXT NOT NULL,
+                           status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired', 'cancelled')),
+                           created_at TEXT NOT NULL, expires_at TEXT NOT NULL, decided_at TEXT,
+                           decisions TEXT NOT NULL DEFAULT '[]', outcome_reason TEXT);
+   CREATE INDEX approvals_status ON approvals (status, created_at);`,
 ];
 
 export function openDatabase(path: string, opts: { readonly?: boolean } = {}): Db {

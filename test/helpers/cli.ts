@@ -45,3 +45,16 @@ export function startScript(file: string, args: string[]): Promise<{ pid: number
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready: ${err}`)));
   });
 }
+
+/** Runs `vigil` without blocking this process (for tests whose gateway runs in-process). */
+export function vigilAsync(args: string[], opts: { env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'vigil.mjs'), ...args], { cwd: ROOT, env: { ...process.env, VIGIL_PASSPHRASE: '', ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.end();
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}

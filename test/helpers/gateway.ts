@@ -20,6 +20,7 @@ import { tempDir } from './evidence.ts';
 
 export const TARGET_PASSWORD = 'target-Secret-9f3k2';
 export const AUDIENCE = 'vigil-test';
+export const STAFF_ISSUER = 'https://login.acme.test';
 
 /** Card data the tests expect to come back masked: real test PANs, CVVs, one track. */
 export const CARD_ROWS = [
@@ -51,6 +52,12 @@ export interface GatewayFixture {
   auditor: AuditorSecret;
   auditorKeyPath: string;
   port: number;
+  /** A staff (human) identity provider for approvers: tokens carry `groups`. */
+  staff: TestIdentityProvider;
+  staffToken: (subject: string, groups: string[]) => Promise<string>;
+  /** The admin API. */
+  adminUrl: string;
+  adminCa: string;
   /** Everything the appliance logged (JSON lines). */
   logs: () => string;
   /** A GitHub-Actions-shaped token for `repo` (default: the read-only CI bot). */
@@ -142,6 +149,8 @@ export async function startGatewayFixture(o: FixtureOptions = {}): Promise<Gatew
   const init = initAppliance({ dir: join(dir, 'appliance'), auditors: [join(dir, 'auditor.pub')] });
   const idp = await TestIdentityProvider.create({ issuer: 'https://token.actions.githubusercontent.com' });
   idp.writeJwks(join(dir, 'appliance', 'keys', 'idp-jwks.json'));
+  const staff = await TestIdentityProvider.create({ issuer: STAFF_ISSUER });
+  staff.writeJwks(join(dir, 'appliance', 'keys', 'staff-jwks.json'));
   writeFileSync(join(dir, 'appliance', 'secrets', 'payments.password'), TARGET_PASSWORD + '\n', { mode: 0o600 });
   const base = readFileSync(init.configPath, 'utf8').split('\nlisteners:')[0]!;
   const config = `${base.replace('durability: fsync', 'durability: fsync').trimEnd()}
@@ -150,8 +159,17 @@ listeners:
   postgres:
     address: 127.0.0.1:0
     tls: { cert: tls/server.crt, key: tls/server.key }
-${o.listener ?? ''}
+${o.listener ?? ''}  admin:
+    address: 127.0.0.1:0
+    tls: { cert: tls/server.crt, key: tls/server.key }
 identityProviders:
+  - name: staff
+    issuer: ${STAFF_ISSUER}
+    audiences: [vigil-admin]
+    jwks: { file: keys/staff-jwks.json }
+    algorithms: [ES256]
+    profile: generic
+    groupsClaim: groups
   - name: github
     issuer: https://token.actions.githubusercontent.com
     audiences: [${AUDIENCE}]
@@ -198,6 +216,10 @@ ${o.extraConfig ?? ''}`;
     auditor: parseAuditorSecretKey(key.secretFile).unlock(),
     auditorKeyPath,
     port,
+    staff,
+    staffToken: (subject, groups) => staff.mint({ sub: subject, aud: 'vigil-admin', groups }),
+    adminUrl: `https://127.0.0.1:${gateway.addresses.admin!.port}`,
+    adminCa: join(dir, 'appliance', 'tls', 'server.crt'),
     logs: () => logText,
     token,
     psql: (sql, p = {}) => runPsql(port, sql, defaultToken, p),

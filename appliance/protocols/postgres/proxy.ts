@@ -338,7 +338,7 @@ export class PgProxy {
       { display, exactBytes: Buffer.concat(exact.flatMap((b) => [lengthPrefix(b.length), b])), classification: classification?.statements ?? [], ...(justification ? { justification } : {}) },
       (info) => {
         // Tell the waiting client, in its own protocol, what is going on and how to get it approved.
-        this.o.client.write(
+        if (!this.o.client.destroyed) this.o.client.write(
           toClient.noticeResponse({
             severity: 'NOTICE',
             code: '01000',

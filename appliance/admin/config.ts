@@ -1,0 +1,9 @@
+/** The admin API listener (listeners.admin in vigil.yaml): HTTPS only. */
+import { z } from 'zod';
+import { hostPort } from '../protocols/postgres/config.ts';
+
+export const adminListenerSchema = z.strictObject({
+  address: hostPort.default('127.0.0.1:8443'),
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }),
+});
+export type AdminListenerConfig = z.infer<typeof adminListenerSchema>;

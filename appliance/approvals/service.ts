@@ -1,0 +1,186 @@
+/**
+ * Just-in-time approval of exactly one held command. A request binds session id + a hash of the exact
+ * command bytes and parameters; approvers are identities in the rule's approver groups, never the
+ * requester; N-of-M distinct approvals release it, one denial refuses it, silence until expiry refuses it,
+ * and a client that goes away cancels it. Every step is stored, logged in the transparency log, recorded
+ * in the session archive (through the waiting session) and announced to webhooks.
+ */
+import { randomBytes } from 'node:crypto';
+import { VigilError } from '../../shared/errors.ts';
+import type { TransparencyLog } from '../log/transparency-log.ts';
+import type { ApprovalGate, ApprovalListener, ApprovalOutcome, ApprovalRequest } from '../pipeline/approval-gate.ts';
+import type { Db } from '../store/database.ts';
+import { isoTime } from '../time.ts';
+import type { ApprovalDecision, ApprovalRecord, ApproverRef } from './types.ts';
+import type { WebhookNotifier } from './webhooks.ts';
+
+export interface Approver extends ApproverRef {
+  groups: readonly string[];
+}
+
+interface Waiting {
+  resolve: (o: ApprovalOutcome) => void;
+  listener: ApprovalListener;
+  timer: NodeJS.Timeout;
+}
+
+export class ApprovalError extends VigilError {
+  constructor(
+    code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(code, message);
+  }
+}
+
+export interface ApprovalServiceOptions {
+  db: Db;
+  log: TransparencyLog;
+  expirySeconds: number;
+  webhooks?: WebhookNotifier;
+  /** How approvers reach the admin API, for the message the held client receives. */
+  howTo: (id: string) => string;
+  now?: () => Date;
+}
+
+export class ApprovalService implements ApprovalGate {
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly now: () => Date;
+
+  constructor(private readonly o: ApprovalServiceOptions) {
+    this.now = o.now ?? (() => new Date());
+  }
+
+  /**
+   * At start-up: requests left pending by a previous run lost their held connection; they are marked
+   * cancelled (and logged), never left to be approved for a command nobody is waiting to run.
+   */
+  cancelOrphans(): number {
+    const ids = this.o.db.prepare("SELECT id FROM approvals WHERE status = 'pending'").pluck().all() as string[];
+    for (const id of ids) this.finish(id, 'cancelled', 'the appliance restarted while the request was pending; the held connection was lost');
+    return ids.length;
+  }
+
+  request(req: ApprovalRequest, signal: AbortSignal, listener: ApprovalListener): Promise<ApprovalOutcome> {
+    if (signal.aborted) return Promise.resolve({ approved: false, requestId: null, kind: 'cancelled', reason: 'the client went away' });
+    const id = `apr_${randomBytes(9).toString('base64url')}`;
+    const createdAt = this.now();
+    const expiresAt = new Date(createdAt.getTime() + (req.approvers.expirySeconds ?? this.o.expirySeconds) * 1000);
+    const record: ApprovalRecord = {
+      id,
+      status: 'pending',
+      sessionId: req.sessionId,
+      sessionSeq: req.sessionSeq,
+      commandId: req.commandId,
+      commandHash: req.commandHash,
+      command: req.display,
+      classification: req.classification,
+      rule: req.rule,
+      reason: req.reason,
+      requester: req.requester,
+      target: req.target,
+      justification: req.justification ?? null,
+      approvers: req.approvers,
+      createdAt: isoTime(createdAt),
+      expiresAt: isoTime(expiresAt),
+      decidedAt: null,
+      decisions: [],
+      outcomeReason: null,
+    };
+    this.o.db.transaction(() => {
+      this.o.db
+        .prepare('INSERT INTO approvals (id, session_id, command_id, command_hash, request, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(id, req.sessionId, req.commandId, req.commandHash, JSON.stringify(record), 'pending', record.createdAt, record.expiresAt);
+      this.o.log.append('approval.requested', {
+        requestId: id,
+        sessionId: req.sessionId,
+        command: req.commandId,
+        commandHash: req.commandHash,
+        rule: req.rule,
+        requester: req.requester.subject,
+        target: req.target,
+        required: req.approvers.required,
+        expiresAt: record.expiresAt,
+      });
+    })();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.finish(id, 'expired', `no decision before ${record.expiresAt}`), expiresAt.getTime() - createdAt.getTime());
+      timer.unref();
+      this.waiting.set(id, { resolve, listener, timer });
+      signal.addEventListener('abort', () => this.finish(id, 'cancelled', 'the client went away while the request was pending'), { once: true });
+      listener.pending({ requestId: id, expiresAt: record.expiresAt, howTo: this.o.howTo(id) });
+      this.o.webhooks?.notify('requested', record);
+    });
+  }
+
+  /** One approver's decision. Throws ApprovalError (with an HTTP status) when it is not allowed. */
+  decide(id: string, who: Approver, decision: 'approve' | 'deny', reason: string | null, address: string | null): ApprovalRecord {
+    const rec = this.get(id);
+    if (!rec) throw new ApprovalError('E_APPROVAL_NOT_FOUND', `no approval request ${id}`, 404);
+    if (rec.status !== 'pending') throw new ApprovalError('E_APPROVAL_DECIDED', `request ${id} is already ${rec.status}; an approval is used once, for its own command`, 409);
+    if (!this.waiting.has(id)) throw new ApprovalError('E_APPROVAL_NOT_WAITING', `request ${id} has no waiting command on this appliance`, 409);
+    if (who.subject === rec.requester.subject && who.issuer === rec.requester.issuer) {
+      throw new ApprovalError('E_APPROVAL_SELF', 'the requester cannot approve or deny its own request (separation of duties)', 403);
+    }
+    if (!who.groups.some((g) => rec.approvers.groups.includes(g))) {
+      throw new ApprovalError('E_APPROVAL_NOT_APPROVER', `you are not in an approver group for rule ${rec.rule} (${rec.approvers.groups.join(', ')})`, 403);
+    }
+    if (rec.decisions.some((d) => d.approver.subject === who.subject && d.approver.issuer === who.issuer)) {
+      throw new ApprovalError('E_APPROVAL_TWICE', `you already decided request ${id}; it needs ${rec.approvers.required} different approvers`, 409);
+    }
+    if (decision === 'deny' && !reason) throw new ApprovalError('E_APPROVAL_REASON', 'a denial needs a reason', 400);
+    const d: ApprovalDecision = { approver: { subject: who.subject, issuer: who.issuer }, decision, reason, at: isoTime(this.now()), address };
+    rec.decisions.push(d);
+    const approvals = rec.decisions.filter((x) => x.decision === 'approve').length;
+    const remaining = decision === 'deny' ? 0 : Math.max(0, rec.approvers.required - approvals);
+    this.o.db.transaction(() => {
+      this.o.db.prepare('UPDATE approvals SET decisions = ?, request = ? WHERE id = ?').run(JSON.stringify(rec.decisions), JSON.stringify(rec), id);
+      this.o.log.append('approval.decided', { requestId: id, sessionId: rec.sessionId, commandHash: rec.commandHash, approver: who.subject, approverIssuer: who.issuer, decision, reason, remaining });
+    })();
+    this.waiting.get(id)?.listener.decided(id, d, remaining);
+    this.o.webhooks?.notify('decided', rec, d);
+    if (decision === 'deny') this.finish(id, 'denied', reason ?? 'denied', rec);
+    else if (remaining === 0) this.finish(id, 'approved', null, rec);
+    return this.get(id)!;
+  }
+
+  get(id: string): ApprovalRecord | undefined {
+    const row = this.o.db.prepare('SELECT request, status, decided_at, decisions, outcome_reason FROM approvals WHERE id = ?').get(id) as
+      | { request: string; status: ApprovalRecord['status']; decided_at: string | null; decisions: string; outcome_reason: string | null }
+      | undefined;
+    if (!row) return undefined;
+    return { ...(JSON.parse(row.request) as ApprovalRecord), status: row.status, decidedAt: row.decided_at, decisions: JSON.parse(row.decisions), outcomeReason: row.outcome_reason };
+  }
+
+  list(status?: ApprovalRecord['status']): ApprovalRecord[] {
+    const ids = (status
+      ? this.o.db.prepare('SELECT id FROM approvals WHERE status = ? ORDER BY created_at DESC LIMIT 1000').pluck().all(status)
+      : this.o.db.prepare('SELECT id FROM approvals ORDER BY created_at DESC LIMIT 1000').pluck().all()) as string[];
+    return ids.map((id) => this.get(id)!);
+  }
+
+  private finish(id: string, status: 'approved' | 'denied' | 'expired' | 'cancelled', reason: string | null, rec = this.get(id)): void {
+    if (!rec || rec.status !== 'pending') return;
+    const w = this.waiting.get(id);
+    this.waiting.delete(id);
+    if (w) clearTimeout(w.timer);
+    const at = isoTime(this.now());
+    this.o.db.transaction(() => {
+      this.o.db.prepare('UPDATE approvals SET status = ?, decided_at = ?, outcome_reason = ? WHERE id = ?').run(status, at, reason, id);
+      if (status === 'expired' || status === 'cancelled') {
+        this.o.log.append(status === 'expired' ? 'approval.expired' : 'approval.cancelled', { requestId: id, sessionId: rec.sessionId, commandHash: rec.commandHash, reason });
+      }
+    })();
+    const done = { ...rec, status, decidedAt: at, outcomeReason: reason };
+    if (status !== 'approved') this.o.webhooks?.notify(status, done);
+    if (!w) return;
+    if (status === 'approved') {
+      w.resolve({ approved: true, requestId: id, approvers: rec.decisions.filter((d) => d.decision === 'approve').map((d) => d.approver.subject) });
+    } else {
+      const denial = rec.decisions.find((d) => d.decision === 'deny');
+      const why = status === 'denied' ? `denied by ${denial?.approver.subject ?? 'an approver'}: ${reason}` : reason ?? status;
+      w.resolve({ approved: false, requestId: id, kind: status, reason: why });
+    }
+  }
+}
