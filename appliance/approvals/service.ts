@@ -22,6 +22,8 @@ interface Waiting {
   resolve: (o: ApprovalOutcome) => void;
   listener: ApprovalListener;
   timer: NodeJS.Timeout;
+  /** Removes the abort listener from the session's signal (a long session may hold many commands). */
+  detach: () => void;
 }
 
 export class ApprovalError extends VigilError {
@@ -107,8 +109,9 @@ export class ApprovalService implements ApprovalGate {
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.finish(id, 'expired', `no decision before ${record.expiresAt}`), expiresAt.getTime() - createdAt.getTime());
       timer.unref();
-      this.waiting.set(id, { resolve, listener, timer });
-      signal.addEventListener('abort', () => this.finish(id, 'cancelled', 'the client went away while the request was pending'), { once: true });
+      const onAbort = () => this.finish(id, 'cancelled', 'the client went away while the request was pending');
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.set(id, { resolve, listener, timer, detach: () => signal.removeEventListener('abort', onAbort) });
       listener.pending({ requestId: id, expiresAt: record.expiresAt, howTo: this.o.howTo(id) });
       this.o.webhooks?.notify('requested', record);
     });
@@ -164,7 +167,10 @@ export class ApprovalService implements ApprovalGate {
     if (!rec || rec.status !== 'pending') return;
     const w = this.waiting.get(id);
     this.waiting.delete(id);
-    if (w) clearTimeout(w.timer);
+    if (w) {
+      clearTimeout(w.timer);
+      w.detach();
+    }
     const at = isoTime(this.now());
     this.o.db.transaction(() => {
       this.o.db.prepare('UPDATE approvals SET status = ?, decided_at = ?, outcome_reason = ? WHERE id = ?').run(status, at, reason, id);

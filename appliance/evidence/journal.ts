@@ -38,7 +38,6 @@ export class EvidenceJournal {
   private seq: number;
   private queue: Buffer[] = [];
   private waiters: Waiter[] = [];
-  private scheduled = false;
   private inflight: Promise<void> | undefined;
   private failed: unknown;
 
@@ -71,40 +70,48 @@ export class EvidenceJournal {
 
   /**
    * Everything queued so far reaches the journal (and, in fsync mode, the disk) before this resolves.
-   * Callers in the same event-loop turn share one write and one fdatasync.
+   * Group commit, leader style: with no flush in flight the caller's group is written at once; commits
+   * arriving while a flush is in flight (its fdatasync, mostly) form the next group, written as soon as
+   * it completes — one write and one fdatasync for all of them.
    */
   commit(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
+      if (!this.inflight) this.flush();
     });
   }
 
-  private async flush(): Promise<void> {
-    // One flush at a time: commits arriving meanwhile form the next group.
-    await this.inflight;
-    this.scheduled = false;
+  private flush(): void {
     const batch = this.queue;
     const waiters = this.waiters;
     this.queue = [];
     this.waiters = [];
-    if (waiters.length === 0 && batch.length === 0) return;
-    this.inflight = (async () => {
-      try {
-        if (batch.length) writevAll(this.fd, batch);
-        if (this.mode === 'fsync') await fdatasyncAsync(this.fd);
+    try {
+      if (batch.length) writevAll(this.fd, batch);
+    } catch (e) {
+      return this.fail(e, waiters);
+    }
+    if (this.mode === 'write') {
+      for (const w of waiters) w.resolve();
+      return;
+    }
+    this.inflight = fdatasyncAsync(this.fd).then(
+      () => {
+        this.inflight = undefined;
         for (const w of waiters) w.resolve();
-      } catch (e) {
-        this.failed = new VigilError('E_RECORDING_FAILED', `the evidence journal cannot be written: ${(e as Error).message}`, { cause: e });
-        for (const w of waiters) w.reject(this.failed);
-      }
-    })();
-    await this.inflight;
-    this.inflight = undefined;
+        if (this.waiters.length) this.flush();
+      },
+      (e) => {
+        this.inflight = undefined;
+        this.fail(e, [...waiters, ...this.waiters.splice(0)]);
+      },
+    );
+  }
+
+  private fail(e: unknown, waiters: Waiter[]): void {
+    this.failed = new VigilError('E_RECORDING_FAILED', `the evidence journal cannot be written: ${(e as Error).message}`, { cause: e });
+    for (const w of waiters) w.reject(this.failed);
   }
 
   /** fdatasync now (write mode's periodic durability point, before anchoring). */

@@ -115,6 +115,7 @@ export interface FixtureOptions {
   approvals?: ApprovalGate;
   pgTls?: boolean;
   pgAuth?: 'scram-sha-256' | 'md5';
+  durability?: 'fsync' | 'write';
   /** Runs against the target cluster after the schema is in place. */
   beforeStart?: (pg: PostgresServer) => void | Promise<void>;
 }
@@ -153,7 +154,7 @@ export async function startGatewayFixture(o: FixtureOptions = {}): Promise<Gatew
   staff.writeJwks(join(dir, 'appliance', 'keys', 'staff-jwks.json'));
   writeFileSync(join(dir, 'appliance', 'secrets', 'payments.password'), TARGET_PASSWORD + '\n', { mode: 0o600 });
   const base = readFileSync(init.configPath, 'utf8').split('\nlisteners:')[0]!;
-  const config = `${base.replace('durability: fsync', 'durability: fsync').trimEnd()}
+  const config = `${base.replace('durability: fsync', `durability: ${o.durability ?? 'fsync'}`).trimEnd()}
 ${o.evidence ?? ''}
 listeners:
   postgres:

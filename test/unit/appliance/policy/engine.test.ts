@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { policySchema } from '../../../../appliance/policy/config.ts';
+import { policySchema, scheduleSchema } from '../../../../appliance/policy/config.ts';
 import { PolicyEngine, type CommandFacts } from '../../../../appliance/policy/engine.ts';
 
 const policies = [
@@ -50,5 +50,34 @@ describe('policy', () => {
     expect(r.success).toBe(false);
     expect(r.error!.issues[0]!.message).toMatch(/require-approval needs the policy to name approvers/);
     expect(policySchema.safeParse({ name: 'x', match: {}, targets: ['t'] }).success).toBe(false);
+  });
+});
+
+describe('time windows', () => {
+  const schedules = { 'business-hours': scheduleSchema.parse({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '18:00', timezone: 'Europe/Berlin' }) };
+  const p = policySchema.parse({
+    name: 'after-hours',
+    match: { groups: ['ops'] },
+    targets: ['db'],
+    rules: [{ name: 'writes-after-hours', when: { classes: ['write'], outside: 'business-hours' }, action: 'require-approval', approvers: { groups: ['dba'] } }],
+    statements: { write: 'allow', read: 'allow' },
+  });
+  const at = (iso: string) => new PolicyEngine([p], { schedules, now: () => new Date(iso) });
+  const decideAt = (iso: string) => {
+    const g = at(iso).grant({ provider: 'x', subject: 's', groups: ['ops'] }, 'db');
+    if (!g.ok) throw new Error(g.reason);
+    return g.policy.decide({ class: 'write', command: 'UPDATE', tags: [], tables: [] }).action;
+  };
+
+  it('holds writes outside business hours in the schedule\'s time zone', () => {
+    expect(decideAt('2026-11-30T09:30:00Z')).toBe('allow'); // Monday 10:30 in Berlin
+    expect(decideAt('2026-11-30T17:30:00Z')).toBe('require-approval'); // Monday 18:30 in Berlin
+    expect(decideAt('2026-11-30T06:59:00Z')).toBe('require-approval'); // Monday 07:59 in Berlin
+    expect(decideAt('2026-11-29T12:00:00Z')).toBe('require-approval'); // Sunday
+  });
+
+  it('rejects a bad schedule', () => {
+    expect(scheduleSchema.safeParse({ from: '18:00', to: '08:00' }).success).toBe(false);
+    expect(scheduleSchema.safeParse({ from: '08:00', to: '18:00', timezone: 'Mars/Olympus' }).success).toBe(false);
   });
 });
