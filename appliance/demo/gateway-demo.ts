@@ -5,6 +5,7 @@
  * TABLE is blocked. Then the evidence is exported and verified offline, and the gateway stays up for
  * anyone who wants to try psql by hand.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ import { readFileSync } from 'node:fs';
 
 export const DEMO_ISSUER = 'https://idp.vigil-demo.invalid';
 export const DEMO_AUDIENCE = 'vigil-demo';
+export const DEMO_STAFF_ISSUER = 'https://login.vigil-demo.invalid';
+export const DEMO_APPROVER = 'alice@acme.example';
 
 const CUSTOMERS = `
 CREATE TABLE customers (id int PRIMARY KEY, name text, card_number text, cvv text, note text);
@@ -45,6 +48,8 @@ export interface DemoEnvironment {
   trustPath: string;
   auditorKeyPath: string;
   tokenPath: string;
+  /** An approver's token (alice@acme.example, group payments-leads). */
+  approverTokenPath: string;
   idp: TestIdentityProvider;
   gateway: Gateway;
   port: number;
@@ -79,7 +84,10 @@ export async function startDemoEnvironment(opts: { dir?: string; logger: AppLogg
   const init = initAppliance({ dir: join(dir, 'appliance'), auditors: [join(dir, 'auditor.pub')] });
   const idp = await TestIdentityProvider.create({ issuer: DEMO_ISSUER });
   idp.writeJwks(join(dir, 'appliance', 'keys', 'demo-idp-jwks.json'));
+  const staff = await TestIdentityProvider.create({ issuer: DEMO_STAFF_ISSUER });
+  staff.writeJwks(join(dir, 'appliance', 'keys', 'demo-staff-jwks.json'));
   const port = await freePort(6432);
+  const adminPort = await freePort(8443);
   const base = readFileSync(init.configPath, 'utf8').split('\nlisteners:')[0]!.trimEnd();
   writeFileSync(
     init.configPath,
@@ -89,8 +97,18 @@ listeners:
   postgres:
     address: 127.0.0.1:${port}
     tls: { cert: tls/server.crt, key: tls/server.key }
+  admin:
+    address: 127.0.0.1:${adminPort}
+    tls: { cert: tls/server.crt, key: tls/server.key }
 
 identityProviders:
+  - name: demo-staff
+    issuer: ${DEMO_STAFF_ISSUER}
+    audiences: [vigil-admin]
+    jwks: { file: keys/demo-staff-jwks.json }
+    algorithms: [ES256]
+    profile: generic
+    groupsClaim: groups
   - name: demo-ci
     issuer: ${DEMO_ISSUER}
     audiences: [${DEMO_AUDIENCE}]
@@ -115,9 +133,11 @@ policies:
         when: { classes: [ddl], tags: [drop, truncate] }
         action: block
         reason: DROP and TRUNCATE are never allowed on the CDE database
-${opts.extraConfig ?? '    statements: { read: allow, transaction: allow, session: allow, default: block }\n'}`,
+${opts.extraConfig ?? '    statements: { read: allow, transaction: allow, session: allow, write: require-approval, default: block }\n    approvers: { groups: [payments-leads] }\n'}`,
   );
   const gateway = await Gateway.start(init.configPath, { logger: opts.logger, ...(opts.approvals ? { approvals: opts.approvals } : {}) });
+  const approverTokenPath = join(dir, 'approver-token.jwt');
+  writeFileSync(approverTokenPath, (await staff.mint({ sub: DEMO_APPROVER, aud: 'vigil-admin', groups: ['payments-leads'] }, { lifetimeSeconds: 3600 })) + '\n', { mode: 0o600 });
   const tokenPath = join(dir, 'bot-token.jwt');
   writeFileSync(tokenPath, (await idp.mintGithubActions({ repository: 'acme/payments', audience: DEMO_AUDIENCE, lifetimeSeconds: 3600 })) + '\n', { mode: 0o600 });
   return {
@@ -126,6 +146,7 @@ ${opts.extraConfig ?? '    statements: { read: allow, transaction: allow, sessio
     trustPath: init.trustPath,
     auditorKeyPath: join(dir, 'auditor.key'),
     tokenPath,
+    approverTokenPath,
     idp,
     gateway,
     port: gateway.addresses.postgres!.port,
@@ -139,6 +160,8 @@ ${opts.extraConfig ?? '    statements: { read: allow, transaction: allow, sessio
 export interface BotStep {
   say: string;
   sql: string;
+  /** The command will be held: have the demo approver approve it with `vigil approvals approve`. */
+  approve?: string;
 }
 
 /** The scripted bot: what a CI job holding only its OIDC token does. Returns printable lines. */
@@ -149,17 +172,48 @@ export async function runBot(env: DemoEnvironment, token: string, steps: readonl
     for (const step of steps) {
       print(`   ${step.say}`);
       print(`     > ${step.sql}`);
+      let onNotice: ((m: { message?: string | undefined }) => void) | undefined;
+      const approval = step.approve
+        ? new Promise<void>((resolve) => {
+            onNotice = (n) => {
+              const id = /request (apr_[\w-]+)/.exec(n.message ?? '')?.[1];
+              if (!id) return;
+              print(`       NOTICE: ${n.message}`);
+              print(`       ${DEMO_APPROVER} (an approver, with her own token) runs:`);
+              print(`       $ vigil approvals approve ${id} --reason "${step.approve}"`);
+              void approveWithCli(env, id, step.approve!).then((out) => {
+                print(`         ${out}`);
+                resolve();
+              });
+            };
+            client.on('notice', onNotice);
+          })
+        : undefined;
       try {
         const r = await client.query(step.sql);
+        await approval;
         for (const row of r.rows.slice(0, 5)) print(`       ${Object.values(row as Record<string, unknown>).map(String).join(' | ')}`);
         if (!r.rows.length) print(`       ${r.command} ${r.rowCount ?? ''}`.trimEnd());
       } catch (e) {
         print(`       ERROR ${(e as { code?: string }).code ?? ''}: ${(e as Error).message}`);
+      } finally {
+        if (onNotice) client.off('notice', onNotice);
       }
     }
   } finally {
     await client.end();
   }
+}
+
+/** The real `vigil approvals approve` command, as an approver would run it. */
+function approveWithCli(env: DemoEnvironment, id: string, reason: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'vigil.mjs'), 'approvals', 'approve', id, '--reason', reason, '--config', env.configPath, '--token-file', env.approverTokenPath]);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', () => resolve(out.trim()));
+  });
 }
 
 /** Stops the gateway (sealing every archive), exports one bundle and verifies it with the auditor key. */

@@ -40,6 +40,11 @@ export async function demo(argv: string[]): Promise<number> {
       { say: 'it reads customers — card numbers come back masked, CVVs redacted:', sql: 'SELECT id, name, card_number, cvv FROM customers ORDER BY id' },
       { say: 'it tries to drop the table — policy blocks it, and the session goes on:', sql: 'DROP TABLE customers' },
       { say: 'it counts the rows — still all there:', sql: 'SELECT count(*) FROM customers' },
+      {
+        say: 'it closes an account — a write, so the command is held until a human approves exactly it:',
+        sql: "UPDATE accounts SET status = 'closed' WHERE id = 88231 -- vigil:justification=CHG-4411 customer request",
+        approve: 'matches CHG-4411',
+      },
     ],
     out,
   );
@@ -59,6 +64,9 @@ export async function demo(argv: string[]): Promise<number> {
   const gateway = await Gateway.start(env.configPath, { logger });
   out(`5. The gateway is running again on 127.0.0.1:${gateway.addresses.postgres!.port}. Try it by hand (Ctrl-C to stop):`);
   out(`     PGPASSWORD=$(cat ${env.tokenPath}) psql "host=127.0.0.1 port=${gateway.addresses.postgres!.port} dbname=payments user=ci-bot sslmode=require"`);
+  out(`   a write waits for approval; approve it as ${'alice@acme.example'} from another terminal:`);
+  out(`     npx vigil approvals list --config ${env.configPath} --token-file ${env.approverTokenPath}`);
+  out(`     npx vigil approvals approve <apr_id> --config ${env.configPath} --token-file ${env.approverTokenPath}`);
   out(`   afterwards, export and verify what you did:`);
   out(`     npx vigil export --config ${env.configPath} --out ${join(env.dir, 'mine.vigil')}`);
   out(`     npx vigil verify ${join(env.dir, 'mine.vigil')} --trust ${env.trustPath} --key ${env.auditorKeyPath}`);
