@@ -8,7 +8,7 @@
  */
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { concatBytes, toBase64, toHex, writeU32 } from '../../shared/bytes.ts';
+import { concatBytes, toBase64, toHex, u64, writeU32 } from '../../shared/bytes.ts';
 import { crypto, SECRETSTREAM_ABYTES, type SecretStreamPush } from '../../shared/crypto/backend.ts';
 import { sha256, sha256Parts } from '../../shared/crypto/hash.ts';
 import {
@@ -73,8 +73,13 @@ export class ArchiveWriter {
   readonly path: string;
   readonly sessionId: string;
   readonly startedAt: Date;
+  private readonly startedAtMs: number;
   private readonly opts: ArchiveWriterOptions;
   private readonly now: () => Date;
+  /** Milliseconds now: Date.now() unless a clock was injected (demos, tests). */
+  private readonly nowMs: () => number;
+  /** Associated data of the next frame: header digest ‖ u64 frame index (see frameAd), reused. */
+  private readonly ad: Uint8Array;
   private readonly frameTarget: number;
   private readonly headerDigest: Uint8Array;
   private readonly stream: SecretStreamPush;
@@ -94,12 +99,16 @@ export class ArchiveWriter {
     this.path = opts.path;
     this.sessionId = opts.sessionId;
     this.now = opts.now ?? (() => new Date());
+    const injected = opts.now;
+    this.nowMs = injected ? () => injected().getTime() : Date.now;
     this.startedAt = new Date(header.createdAt);
+    this.startedAtMs = this.startedAt.getTime();
     this.frameTarget = Math.min(opts.frameTargetBytes ?? 64 * 1024, LIMITS.framePlaintextBytes);
     this.sink = sink;
     this.stream = stream;
     this.context = opts.context;
     this.headerDigest = headerDigestOf(headerRecord);
+    this.ad = frameAd(this.headerDigest, 0);
     this.chain = this.headerDigest;
     this.offset = ARCHIVE_MAGIC.length + headerRecord.length;
     this.durable = { frames: 0, chainHead: toHex(this.chain) };
@@ -249,7 +258,8 @@ export class ArchiveWriter {
     const record = new Uint8Array(RECORD_PREFIX_BYTES + plain.length + SECRETSTREAM_ABYTES);
     record[0] = RECORD_FRAME;
     writeU32(record, 1, plain.length + SECRETSTREAM_ABYTES);
-    this.stream.pushInto(record.subarray(RECORD_PREFIX_BYTES), plain, frameAd(this.headerDigest, this.frames), final);
+    this.ad.set(u64(this.frames), this.headerDigest.length);
+    this.stream.pushInto(record.subarray(RECORD_PREFIX_BYTES), plain, this.ad, final);
     this.encoder.reset();
     this.sink.append(record, this.offset);
     this.chain = chainStep(this.chain, sha256(record));
@@ -258,7 +268,7 @@ export class ArchiveWriter {
   }
 
   private elapsedMs(): number {
-    return Math.round((this.now().getTime() - this.startedAt.getTime()) * 1000) / 1000;
+    return Math.round((this.nowMs() - this.startedAtMs) * 1000) / 1000;
   }
 
   private count(e: EvidenceEvent): void {

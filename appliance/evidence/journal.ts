@@ -56,12 +56,12 @@ export class EvidenceJournal {
     return fd;
   }
 
-  /** Queues archive bytes; durable once a commit() issued after it resolves. */
-  add(sessionId: string, offset: number, bytes: Uint8Array): void {
+  /** Queues archive bytes; durable once a commit() issued after it resolves. `sessionId`: 16 bytes. */
+  add(sessionId: Uint8Array, offset: number, bytes: Uint8Array): void {
     const head = Buffer.allocUnsafe(ENTRY_HEAD);
     head.writeUInt32BE(ENTRY_HEAD - 8 + bytes.length, 0);
     head[8] = KIND_ARCHIVE_BYTES;
-    Buffer.from(sessionId.replaceAll('-', ''), 'hex').copy(head, 9);
+    head.set(sessionId, 9);
     head.writeBigUInt64BE(BigInt(offset), 25);
     const crc = crc32(bytes, crc32(head.subarray(8)));
     head.writeUInt32BE(crc, 4);
@@ -152,7 +152,7 @@ export class EvidenceJournal {
   }
 
   sink(sessionId: string, archiveFd: number, path: string): ArchiveSink {
-    return new JournalSink(this, sessionId, archiveFd, path);
+    return new JournalSink(this, Buffer.from(sessionId.replaceAll('-', ''), 'hex'), archiveFd, path);
   }
 }
 
@@ -164,7 +164,7 @@ class JournalSink implements ArchiveSink {
 
   constructor(
     private readonly journal: EvidenceJournal,
-    private readonly sessionId: string,
+    private readonly sessionId: Uint8Array,
     private readonly fd: number,
     private readonly path: string,
   ) {}

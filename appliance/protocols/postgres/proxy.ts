@@ -496,10 +496,23 @@ export class PgProxy {
     }
   }
 
+  /** Plans by RowDescription bytes: a hot loop sends the same description again and again. */
+  private readonly plans = new Map<string, { plan: ColumnPlan[]; columns: string[] }>();
+
+  private planOf(body: Buffer): { plan: ColumnPlan[]; columns: string[] } {
+    const key = body.toString('latin1');
+    let p = this.plans.get(key);
+    if (!p) {
+      const fields = decodeRowDescription(body);
+      p = { plan: planColumns(fields, this.o.maskPolicy), columns: fields.map((x) => x.name) };
+      if (this.plans.size >= 256) this.plans.clear();
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
   private onRowDescription(f: BackendFrame, head: Pending | undefined, out: Buffer[]): void {
-    const fields = decodeRowDescription(f.body);
-    const plan = planColumns(fields, this.o.maskPolicy);
-    const columns = fields.map((x) => x.name);
+    const { plan, columns } = this.planOf(f.body);
     if (head?.kind === 'describe') {
       this.tracker.pop();
       if (head.target === 'P') this.portalPlans.set(head.name, { plan, columns });
