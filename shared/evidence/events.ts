@@ -46,7 +46,8 @@ const textEncoder = new TextEncoder();
  * batch is handed to the cipher.
  */
 export class EventEncoder {
-  private buf = new Uint8Array(64 * 1024);
+  /** Starts small (an idle session costs little) and grows with the largest batch; see reset(). */
+  private buf = new Uint8Array(4 * 1024);
   private size = 0;
   private count = 0;
 
@@ -82,6 +83,8 @@ export class EventEncoder {
   reset(): void {
     this.size = 0;
     this.count = 0;
+    // One huge batch (a large output burst) should not pin its buffer for the rest of the session.
+    if (this.buf.length > 256 * 1024) this.buf = new Uint8Array(4 * 1024);
   }
 
   /** The batch as an independent copy, and a fresh empty batch. */
