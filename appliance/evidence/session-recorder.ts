@@ -126,26 +126,31 @@ export class SessionRecorder {
 
   /** @internal called by RecordedSession.close */
   finish(session: RecordedSession, sealed: SealedArchive): void {
-    const { db, log } = this.opts;
-    db.transaction(() => {
-      const entry = log.append('session.ended', {
-        sessionId: session.id,
-        seq: session.seq,
-        outcome: sealed.manifest.outcome,
-        manifestDigest: sealed.manifestDigest,
-        frames: sealed.manifest.frames,
-        events: sealed.manifest.events,
-      });
-      db.prepare("UPDATE sessions SET state = 'complete', ended_at = ?, end_entry = ?, frames = ?, manifest_digest = ? WHERE id = ?").run(
-        sealed.manifest.endedAt,
-        entry.i,
-        sealed.manifest.frames,
-        sealed.manifestDigest,
-        session.id,
-      );
-    })();
+    this.logEnd('session.ended', session.id, session.seq, sealed);
     this.live.delete(session.id);
     this.lastAnchor.delete(session.id);
+  }
+
+  /** Logs a session's end (sealed, or lost when `sealed` is an error) and records it in the index. */
+  private logEnd(type: 'session.ended' | 'session.interrupted', id: string, seq: number, sealed: SealedArchive | Error): void {
+    const { db, log } = this.opts;
+    db.transaction(() => {
+      if (sealed instanceof Error) {
+        const entry = log.append(type, { sessionId: id, seq, outcome: 'interrupted', lost: true, error: describeError(sealed) });
+        db.prepare("UPDATE sessions SET state = 'interrupted', ended_at = ?, end_entry = ? WHERE id = ?").run(entry.t, entry.i, id);
+        return;
+      }
+      const m = sealed.manifest;
+      const entry = log.append(type, { sessionId: id, seq, outcome: m.outcome, manifestDigest: sealed.manifestDigest, frames: m.frames, ...(m.events !== undefined ? { events: m.events } : {}) });
+      db.prepare('UPDATE sessions SET state = ?, ended_at = ?, end_entry = ?, frames = ?, manifest_digest = ? WHERE id = ?').run(
+        type === 'session.ended' ? 'complete' : 'interrupted',
+        m.endedAt,
+        entry.i,
+        m.frames,
+        sealed.manifestDigest,
+        id,
+      );
+    })();
   }
 
   liveSessions(): RecordedSession[] {
@@ -158,41 +163,19 @@ export class SessionRecorder {
    * hold no events; they are moved aside to data/orphans/.
    */
   async recoverInterrupted(): Promise<RecoveredSession[]> {
-    const { db, log, keys, dataDir } = this.opts;
+    const { db, keys, dataDir } = this.opts;
     const rows = db.prepare("SELECT id, seq, path FROM sessions WHERE state = 'open' ORDER BY seq").all() as { id: string; seq: number; path: string }[];
     const out: RecoveredSession[] = [];
     const journal = this.opts.journal;
     const open = rows.filter((r) => !this.live.has(r.id));
     // Bytes the journal acknowledged may not have reached the archive files: put them there first.
     if (journal && open.length) replayJournal(journal.dir, new Map(open.map((r) => [r.id, join(dataDir, r.path)])));
-    for (const row of rows) {
-      if (this.live.has(row.id)) continue;
-      const path = join(dataDir, row.path);
-      let sealed: SealedArchive;
-      try {
-        sealed = await sealInterrupted(path, keys.current, 'the appliance stopped before the session ended; sealed at start-up', this.now());
-      } catch (e) {
-        log.append('session.interrupted', { sessionId: row.id, seq: row.seq, outcome: 'interrupted', lost: true, error: describeError(e) });
-        db.prepare("UPDATE sessions SET state = 'interrupted', ended_at = ? WHERE id = ?").run(isoTime(this.now()), row.id);
-        continue;
-      }
-      db.transaction(() => {
-        const entry = log.append('session.interrupted', {
-          sessionId: row.id,
-          seq: row.seq,
-          outcome: sealed.manifest.outcome,
-          manifestDigest: sealed.manifestDigest,
-          frames: sealed.manifest.frames,
-        });
-        db.prepare("UPDATE sessions SET state = 'interrupted', ended_at = ?, end_entry = ?, frames = ?, manifest_digest = ? WHERE id = ?").run(
-          sealed.manifest.endedAt,
-          entry.i,
-          sealed.manifest.frames,
-          sealed.manifestDigest,
-          row.id,
-        );
-      })();
-      out.push({ sessionId: row.id, seq: row.seq, frames: sealed.manifest.frames, manifestDigest: sealed.manifestDigest });
+    for (const row of open) {
+      const sealed = await sealInterrupted(join(dataDir, row.path), keys.current, 'the appliance stopped before the session ended; sealed at start-up', this.now()).catch(
+        (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+      );
+      this.logEnd('session.interrupted', row.id, row.seq, sealed);
+      if (!(sealed instanceof Error)) out.push({ sessionId: row.id, seq: row.seq, frames: sealed.manifest.frames, manifestDigest: sealed.manifestDigest });
     }
     await this.quarantineOrphans();
     journal?.removeOlderFiles();
