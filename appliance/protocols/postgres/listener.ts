@@ -59,8 +59,10 @@ export class PostgresListener {
 
   /** Stops accepting; ends every connection (their sessions are sealed by their own close handlers). */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    // server.close() waits for every connection to end: stop accepting, then end them.
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     for (const s of this.sockets) s.destroy();
+    await closed;
   }
 }
 

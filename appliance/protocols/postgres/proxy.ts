@@ -222,6 +222,16 @@ export class PgProxy {
     }
   }
 
+  /** A function that puts `map`'s entry for `key` back as it is now. */
+  private remember<V>(map: Map<string, V>, key: string): () => void {
+    const had = map.has(key);
+    const before = map.get(key);
+    return () => {
+      if (had) map.set(key, before!);
+      else map.delete(key);
+    };
+  }
+
   private classify(sql: string): { classification: Classification; facts: CommandFacts[]; text: string } {
     const classification = this.o.classifier.classify(sql);
     const facts = classification.statements.map((s) => ({ class: s.class, command: s.command, tags: s.tags, tables: s.tables }));
@@ -241,6 +251,9 @@ export class PgProxy {
     this.o.session.recordMasking(cmd.id);
     this.needsCommit = true;
     const d = cmd.decision;
+    // SQL-level PREPARE, DEALLOCATE and DISCARD change what statement names mean behind the protocol's back:
+    // forget them all, so a Bind to any of them is judged as unknown until the client prepares it again.
+    if (d.action !== 'block' && facts.some((x) => /^(PREPARE|DEALLOCATE|DISCARD)\b/.test(x.command))) this.statements.clear();
     if (d.action === 'allow') return this.forward(frame.raw, { kind: 'query', cmd: this.newResult(cmd.id) });
     if (d.action === 'block') return this.forward(toServer.query(REFUSED_SQL), { kind: 'query', cmd: undefined, rewrite: policyErrorFields(d.rule, d.reason) });
     const outcome = await this.holdForApproval(cmd, text, [Buffer.from(sql)], classification, justificationOf(sql));
@@ -260,14 +273,17 @@ export class PgProxy {
     });
     this.o.session.recordMasking(cmd.id);
     this.needsCommit = true;
+    // What a name means changes only if the server accepts this Parse (a named statement that already
+    // exists makes it fail): keep the old meaning to restore if it does not.
+    const undo = this.remember(this.statements, m.name);
     this.statements.set(m.name, { sql: m.sql, text, classification, facts, decision: cmd.decision });
     if (cmd.decision.action === 'block') {
       // The server fails this Parse and skips to the next Sync, exactly as if it had refused it.
-      this.forward(toServer.parse(m.name, REFUSED_SQL), { kind: 'parse', rewrite: policyErrorFields(cmd.decision.rule, cmd.decision.reason) });
+      this.forward(toServer.parse(m.name, REFUSED_SQL), { kind: 'parse', rewrite: policyErrorFields(cmd.decision.rule, cmd.decision.reason), undo });
       return;
     }
     // Preparing runs nothing: a statement that needs approval is held at Execute, with its parameters.
-    this.forward(frame.raw, { kind: 'parse' });
+    this.forward(frame.raw, { kind: 'parse', undo });
   }
 
   private onBind(frame: FrontendFrame): void {
@@ -275,6 +291,7 @@ export class PgProxy {
     const st = this.statements.get(m.statement);
     const sensitive = new Set(st?.classification.statements.flatMap((s) => s.sensitive.flatMap((b) => (b.kind === 'param' ? [b.index] : []))) ?? []);
     const params = m.params.map((v, i) => (sensitive.has(i + 1) ? (v === null ? null : this.o.session.masks.redact()) : recordValue(v, formatOf(m.paramFormats, i), this.o.session.masks)));
+    const undo = this.remember(this.portals, m.portal);
     this.portals.set(m.portal, {
       statement: m.statement,
       params,
@@ -283,7 +300,7 @@ export class PgProxy {
       resultFormats: m.resultFormats,
     });
     this.portalPlans.delete(m.portal);
-    this.forward(frame.raw, { kind: 'bind' });
+    this.forward(frame.raw, { kind: 'bind', undo });
   }
 
   private async onExecute(frame: FrontendFrame): Promise<void> {
@@ -610,7 +627,8 @@ export class PgProxy {
       out.push(this.maskNotice(f, 'error', cmd?.id));
     }
     if (head && head.kind !== 'query' && head.kind !== 'function') {
-      // Extended protocol: the server now skips to the next Sync.
+      // Extended protocol: the failed message and all up to the next Sync take no effect (skipToSync undoes
+      // what they would have named).
       this.tracker.skipToSync();
     }
   }

@@ -20,8 +20,8 @@ export interface CommandResult {
 
 export type Pending =
   | { kind: 'query'; cmd: CommandResult | undefined; rewrite?: Map<string, string> }
-  | { kind: 'parse'; rewrite?: Map<string, string> }
-  | { kind: 'bind' }
+  | { kind: 'parse'; rewrite?: Map<string, string>; undo?: () => void }
+  | { kind: 'bind'; undo?: () => void }
   | { kind: 'describe'; target: 'S' | 'P'; name: string; swallow: boolean }
   | { kind: 'execute'; cmd: CommandResult; portal: string; rewrite?: Map<string, string> }
   | { kind: 'close' }
@@ -55,10 +55,14 @@ export class ResponseTracker {
     return p;
   }
 
-  /** After an ErrorResponse in the extended protocol: the server skips to the next Sync. */
+  /**
+   * After an ErrorResponse in the extended protocol: the server skips to the next Sync. Parses and Binds it
+   * skipped never took effect, so the gateway's view of statement and portal names is rolled back.
+   */
   skipToSync(): Pending[] {
     const skipped: Pending[] = [];
     while (this.current && this.current.kind !== 'sync') skipped.push(this.pop()!);
+    for (const p of [...skipped].reverse()) if ((p.kind === 'parse' || p.kind === 'bind') && p.undo) p.undo();
     return skipped;
   }
 }
