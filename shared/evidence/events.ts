@@ -124,7 +124,8 @@ export function decodeEvents(plain: Uint8Array): EvidenceEvent[] {
     if (!Number.isSafeInteger(e.seq) || typeof e.t !== 'number' || typeof e.type !== 'string') {
       throw bad(o, 'event lacks seq, t or type');
     }
-    if (dl > 0) e.data = plain.slice(o + PREFIX + jl, o + PREFIX + jl + dl);
+    // A view, not a copy: the frame's plaintext is a fresh buffer that only its events reference.
+    if (dl > 0) e.data = plain.subarray(o + PREFIX + jl, o + PREFIX + jl + dl);
     out.push(e);
     o += PREFIX + jl + dl;
   }

@@ -27,6 +27,12 @@ export const signedEnvelopeSchema = z.object({
 });
 export type SignedEnvelope = z.infer<typeof signedEnvelopeSchema>;
 
+/**
+ * The bundle manifest lists every archive (about 200 bytes each): a bundle of 100,000 sessions signs
+ * ~20 MB of text, far above what other statements need. Its envelope may carry up to 256 MiB.
+ */
+export const bundleManifestEnvelopeSchema = signedEnvelopeSchema.extend({ signed: z.string().max(256 * 1024 * 1024) });
+
 /** Something that signs with the appliance's current Ed25519 key. */
 export interface Signer {
   readonly keyId: string;

@@ -7,6 +7,7 @@
 import { fromBase64, toHex, utf8 } from '../../bytes.ts';
 import { crypto, type SecretStreamPull } from '../../crypto/backend.ts';
 import { sha256Parts } from '../../crypto/hash.ts';
+import { webCryptoSha256 } from '../../crypto/web-digest.ts';
 import { describeError } from '../../errors.ts';
 import { findCardData, maskPanDigits } from '../../pan/index.ts';
 import { chainStep, frameAd, type ArchiveHeader, type ArchiveManifest } from '../archive-format.ts';
@@ -36,6 +37,12 @@ export interface ArchiveVerifyOptions {
   anchors?: readonly Anchor[];
   onEvents?: (events: EvidenceEvent[], frame: number) => void;
   onProgress?: (bytesDone: number) => void;
+  /**
+   * Hash frames with WebCrypto (`crypto.subtle.digest`) instead of the crypto backend: the same SHA-256,
+   * computed asynchronously — in a browser on another thread, while this one decrypts. The viewer sets it;
+   * `vigil verify` keeps the backend's synchronous hash.
+   */
+  webCryptoDigests?: boolean;
 }
 
 export interface ArchiveVerification {
@@ -70,6 +77,17 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
   let finalAt = -1;
   let nextSeq = 0;
   let cardFindings = 0;
+  // Frame digests in flight (webCryptoDigests): folded into the chain in frame order by drain().
+  let pending: Promise<Uint8Array>[] = [];
+  let hashed = 0;
+  const drain = async (): Promise<void> => {
+    const list = pending;
+    pending = [];
+    for (const p of list) {
+      chain = chainStep(chain, await p);
+      checkAnchors(++hashed);
+    }
+  };
 
   try {
     for await (const rec of readArchiveRecords(src)) {
@@ -81,17 +99,28 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
         if (opts.auditor) pull = openStream(rec.header, opts.auditor, fail);
         decrypting = pull !== undefined;
       } else if (rec.kind === 'frame') {
-        chain = chainStep(chain, sha256Parts(rec.prefix, rec.body));
         out.frames = rec.index + 1;
-        checkAnchors(out.frames);
+        if (opts.webCryptoDigests) {
+          pending.push(webCryptoSha256(...contiguous(rec.prefix, rec.body)));
+          if (pending.length >= 64) await drain();
+        } else {
+          chain = chainStep(chain, sha256Parts(rec.prefix, rec.body));
+          checkAnchors(++hashed);
+        }
         if (decrypting && pull) decryptFrame(rec.index, rec.body);
         opts.onProgress?.(rec.offset + rec.prefix.length + rec.body.length);
       } else {
+        await drain();
         out.manifest = rec.manifest;
         out.manifestDigest = toHex(sha256Parts(utf8(rec.envelope.signed)));
         checkManifest(rec.manifest, rec.offset, rec.envelope);
       }
     }
+  } catch (e) {
+    fail('digests', describeError(e));
+  }
+  try {
+    await drain();
   } catch (e) {
     fail('digests', describeError(e));
   }
@@ -184,6 +213,18 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
     }
     if (m.archiveBytes !== trailerOffset) fail('digests', `manifest says the trailer starts at ${m.archiveBytes}, found at ${trailerOffset}`);
   }
+}
+
+/** prefix ‖ body as one view when the reader's buffer holds them side by side (it usually does), else both parts. */
+function contiguous(prefix: Uint8Array, body: Uint8Array): Uint8Array[] {
+  const p = prefix.length;
+  if (body.byteOffset >= p) {
+    const whole = new Uint8Array(body.buffer, body.byteOffset - p, body.length + p);
+    let same = true;
+    for (let i = 0; i < p; i++) same &&= whole[i] === prefix[i];
+    if (same) return [whole];
+  }
+  return [prefix, body];
 }
 
 function openStream(header: ArchiveHeader, auditor: AuditorSecret, fail: (c: Failure['check'], m: string) => void): SecretStreamPull | undefined {

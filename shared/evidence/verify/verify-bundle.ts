@@ -25,11 +25,11 @@ import {
   sessionStartedSchema,
   type LogEntry,
 } from '../log-entry.ts';
-import { SIGNED_LABELS, parseJson, parseSigned, parseWith, signedEnvelopeSchema, verifyEnvelopeSignature, type SignedEnvelope, type SignedLabel } from '../signed.ts';
+import { SIGNED_LABELS, bundleManifestEnvelopeSchema, parseJson, parseSigned, parseWith, signedEnvelopeSchema, verifyEnvelopeSignature, type SignedEnvelope, type SignedLabel } from '../signed.ts';
 import { readTarIndex, type TarMember } from '../tar.ts';
 import type { TrustFile } from '../trust.ts';
 import { ReportBuilder, type SessionReport, type VerificationReport } from './report.ts';
-import { verifyArchive, type Anchor, type AuditorSecret } from './verify-archive.ts';
+import { verifyArchive, type Anchor, type ArchiveVerification, type AuditorSecret } from './verify-archive.ts';
 
 export interface BundleVerifyOptions {
   auditor?: AuditorSecret;
@@ -37,6 +37,29 @@ export interface BundleVerifyOptions {
   /** Receives every decrypted event (viewer replay, search). */
   onEvents?: (sessionId: string, events: EvidenceEvent[]) => void;
   now?: () => Date;
+  /** Frame digests through WebCrypto (see ArchiveVerifyOptions.webCryptoDigests); the viewer sets it. */
+  webCryptoDigests?: boolean;
+  /**
+   * Verifies archives somewhere else, several at a time: the viewer runs `verifyArchive` on the same bytes
+   * in a pool of Web Workers. Each result must be what `verifyArchive` returns for the job (with the
+   * bundle's key chain and the job's anchors); events then go wherever the pool sends them (not onEvents).
+   * Without it, archives are verified here, one after another.
+   */
+  archivePool?: ArchivePool;
+}
+
+/** One archive to verify: where it is in the bundle and the chain heads the log anchored for it. */
+export interface ArchiveJob {
+  sessionId: string;
+  file: string;
+  offset: number;
+  size: number;
+  anchors: Anchor[];
+}
+
+export interface ArchivePool {
+  concurrency: number;
+  verify(job: ArchiveJob, onProgress: (bytesDone: number) => void): Promise<ArchiveVerification>;
 }
 
 const MAX_JSON_MEMBER = 256 * 1024 * 1024;
@@ -120,7 +143,7 @@ async function verifyInto(
     rb.fail('signatures', 'the trust file\'s pinned checkpoint is not signed by a pinned key');
   }
 
-  const manifestEnv = parseWith(signedEnvelopeSchema, await readJson(BUNDLE_FILES.manifest), BUNDLE_FILES.manifest);
+  const manifestEnv = parseWith(bundleManifestEnvelopeSchema, await readJson(BUNDLE_FILES.manifest), BUNDLE_FILES.manifest);
   const manifest = parseSigned(manifestEnv, bundleManifestSchema, 'bundle manifest');
   checkSigned(SIGNED_LABELS.bundleManifest, manifestEnv, manifest.createdAt, 'bundle manifest');
   const cpEnv = parseWith(signedEnvelopeSchema, await readJson(BUNDLE_FILES.checkpoint), BUNDLE_FILES.checkpoint);
@@ -352,7 +375,45 @@ async function verifySessions(
   let frames = 0;
   let clearFindings = 0;
   let verified = 0;
-  for (const a of manifest.archives) {
+  // Archives are verified up to `concurrency` at a time (by default one, here); results are taken in
+  // manifest order, so the report is the same whatever the concurrency.
+  const pool = opts.archivePool;
+  const concurrency = Math.max(1, pool?.concurrency ?? 1);
+  const inFlight = new Map<number, number>();
+  const progress = () => {
+    let n = done;
+    for (const x of inFlight.values()) n += x;
+    opts.onProgress?.(n, total);
+  };
+  const jobs = manifest.archives.map((a): ArchiveJob | undefined => {
+    const member = byName.get(a.file);
+    return member ? { sessionId: a.sessionId, file: a.file, offset: member.offset, size: member.size, anchors: logged.get(a.sessionId)?.anchors ?? [] } : undefined;
+  });
+  const running: (Promise<ArchiveVerification> | undefined)[] = [];
+  let launched = 0;
+  const launch = (taken: number) => {
+    for (; launched < jobs.length && launched < taken + concurrency; launched++) {
+      const job = jobs[launched];
+      if (!job) continue;
+      const i = launched;
+      const onProgress = (n: number) => {
+        inFlight.set(i, n);
+        progress();
+      };
+      running[i] = pool
+        ? pool.verify(job, onProgress).catch((e: unknown) => failedJob(job, e))
+        : verifyArchive(sliceSource(src, job.offset, job.size), {
+            keys,
+            anchors: job.anchors,
+            ...(opts.auditor ? { auditor: opts.auditor } : {}),
+            ...(opts.webCryptoDigests ? { webCryptoDigests: true } : {}),
+            onProgress,
+            ...(opts.onEvents ? { onEvents: (evs: EvidenceEvent[]) => opts.onEvents!(job.sessionId, evs) } : {}),
+          });
+    }
+  };
+  for (const [index, a] of manifest.archives.entries()) {
+    launch(index);
     const r = reportFor(a.sessionId, a.seq);
     r.file = a.file;
     r.bytes = a.bytes;
@@ -366,16 +427,11 @@ async function verifySessions(
     if (member.size !== a.bytes) rb.fail('digests', `archive is ${member.size} bytes, the bundle manifest says ${a.bytes}`, r);
     if (!log?.started) rb.fail('log-inclusion', 'archive has no session.started entry in the log excerpt', r);
     else if (!inWindow(log.started.t)) rb.fail('log-inclusion', 'archive started outside the bundle\'s export window', r);
-    const base = done;
-    const v = await verifyArchive(sliceSource(src, member.offset, member.size), {
-      keys,
-      anchors: log?.anchors ?? [],
-      ...(opts.auditor ? { auditor: opts.auditor } : {}),
-      onProgress: (n) => opts.onProgress?.(base + n, total),
-      ...(opts.onEvents ? { onEvents: (evs: EvidenceEvent[]) => opts.onEvents!(a.sessionId, evs) } : {}),
-    });
+    const v = await running[index]!;
+    running[index] = undefined;
+    inFlight.delete(index);
     done += member.size;
-    opts.onProgress?.(done, total);
+    progress();
     frames += v.frames;
     clearFindings += v.clearCardData.length;
     rb.failAll(v.failures, r);
@@ -416,6 +472,11 @@ async function verifySessions(
   rb.summary('decryption', `every frame of ${manifest.archives.length} archives authenticated`);
   rb.summary('tag-final', 'every complete archive ends with TAG_FINAL');
   rb.summary('pan-rescan', clearFindings ? `${clearFindings} finding(s)` : 'no clear card numbers or track data found');
+}
+
+/** A pool that could not verify an archive (its worker died): the archive fails with the reason, the run goes on. */
+function failedJob(job: ArchiveJob, e: unknown): ArchiveVerification {
+  return { status: 'failed', failures: [{ check: 'digests', message: `could not be verified: ${describeError(e)}` }], frames: 0, bytes: job.size, clearCardData: [] };
 }
 
 function count(statuses: string[]): string {
