@@ -1,0 +1,45 @@
+/**
+ * The chronological log as CSV (RFC 4180): one line per command, across all sessions, in time order —
+ * who, when, target, command, status. Cells that a spreadsheet would run as a formula (=, +, -, @, tab,
+ * CR at the start) are prefixed with an apostrophe: the bundle is untrusted, the auditor's spreadsheet
+ * must not execute it.
+ */
+import type { SessionDigest, SessionReport } from './types.ts';
+
+export const CSV_COLUMNS = ['time', 'session', 'session_id', 'protocol', 'identity', 'client', 'target', 'command', 'decision', 'rule', 'approved_by', 'result', 'masked', 'session_status'] as const;
+
+export function csvCell(v: string | number | null | undefined): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function absoluteTime(startedAt: string | undefined, t: number): string {
+  const base = startedAt ? Date.parse(startedAt) : NaN;
+  return Number.isFinite(base) ? new Date(base + t).toISOString() : `+${(t / 1000).toFixed(3)}s`;
+}
+
+export function chronologicalCsv(sessions: readonly SessionReport[], digests: ReadonlyMap<string, SessionDigest>): string {
+  const rows: { at: string; cells: (string | number)[] }[] = [];
+  for (const s of sessions) {
+    const d = digests.get(s.sessionId);
+    const base = [s.protocol ?? '', s.context?.identity?.subject ?? '', s.context?.client?.address ?? '', s.context?.target?.name ?? ''];
+    if (!d || d.commands.length === 0) {
+      const at = s.startedAt ?? '';
+      rows.push({ at, cells: [at, s.seq ?? '', s.sessionId, ...base, d ? '(no commands)' : '(not decrypted)', '', '', '', s.closeReason ?? '', s.stats?.masked ?? '', s.status] });
+      continue;
+    }
+    for (const c of d.commands) {
+      const at = absoluteTime(s.startedAt, c.t);
+      const approvedBy = c.decisions.flatMap((x) => x.approvedBy ?? []);
+      const result = c.errors.length ? `error: ${c.errors.map((e) => (e.code ? `${e.code} ` : '') + e.message).join('; ')}` : [c.tag ?? c.status ?? '', c.rowCount !== undefined ? `${c.rowCount} rows` : ''].filter(Boolean).join(', ');
+      const decision = c.decisions.at(-1);
+      rows.push({
+        at,
+        cells: [at, s.seq ?? '', s.sessionId, ...base, c.text + (c.truncated ? ` … (${c.truncated} more characters)` : ''), c.decision ?? '', decision?.rule ?? '', approvedBy.join(' '), result, c.masked, s.status],
+      });
+    }
+  }
+  rows.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  return [CSV_COLUMNS.join(','), ...rows.map((r) => r.cells.map(csvCell).join(','))].join('\r\n') + '\r\n';
+}

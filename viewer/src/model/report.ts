@@ -1,0 +1,201 @@
+/**
+ * The audit report as a small document model, rendered twice from the same blocks: HTML (a single
+ * self-contained file with a CSP that allows no script) and PDF (pdf-lib, report-pdf.ts). Every string
+ * from the bundle is data: escaped in HTML, drawn as text in the PDF.
+ */
+import { formatFingerprint } from '../../../shared/evidence/key-id.ts';
+import { PCI_NOTE, figures, pciRows } from './pci.ts';
+import { formatBytes, formatTime } from './sessions.ts';
+import type { ApprovalRow, SessionDigest, VerificationReport } from './types.ts';
+import { absoluteTime } from './csv.ts';
+
+export type Tone = 'pass' | 'fail' | 'warn' | 'muted';
+
+export type Block =
+  | { kind: 'title'; text: string }
+  | { kind: 'h'; text: string }
+  | { kind: 'p'; text: string; tone?: Tone }
+  | { kind: 'kv'; rows: [string, string][] }
+  | { kind: 'table'; columns: string[]; widths: number[]; rows: string[][]; tones?: (Tone | undefined)[]; note?: string };
+
+export interface ReportInput {
+  report: VerificationReport;
+  digests: ReadonlyMap<string, SessionDigest>;
+  fileName: string;
+  auditor: string;
+  /** When the auditor generated the report (ISO). */
+  generatedAt: string;
+  keyId?: string;
+  viewerVersion: string;
+  /** Sessions listed at most (the CSV has all); failed, interrupted and in-progress ones always are. */
+  maxSessions?: number;
+}
+
+export const STATUS_WORDS: Record<string, string> = { complete: 'complete', interrupted: 'interrupted', 'in-progress': 'in progress', failed: 'FAILED' };
+
+export function approvalsOf(digests: ReadonlyMap<string, SessionDigest>, report: VerificationReport): ApprovalRow[] {
+  const out: ApprovalRow[] = [];
+  for (const s of report.sessions) for (const a of digests.get(s.sessionId)?.approvals ?? []) out.push(a);
+  return out;
+}
+
+export function hashCheckWords(a: ApprovalRow): string {
+  if (a.outcome !== 'approved') return a.outcome === 'pending' ? 'no decision recorded' : 'not executed';
+  return a.hashCheck === 'match' ? 'MATCH: executed command = approved hash' : a.hashCheck === 'mismatch' ? 'MISMATCH: executed command differs from the approved one' : 'hash of the executed command not recorded';
+}
+
+export function buildReport(input: ReportInput): Block[] {
+  const { report: r, digests } = input;
+  const f = figures(r, digests);
+  const blocks: Block[] = [];
+  blocks.push({ kind: 'title', text: 'Vigil evidence verification report' });
+  const opened = { by: input.auditor.trim(), at: input.generatedAt };
+  blocks.push({
+    kind: 'p',
+    text: `The evidence bundle ${input.fileName} was opened and verified offline by ${opened.by || '(auditor name not entered)'} with Vigil Evidence Viewer ${input.viewerVersion}. Verification ran at ${r.verifiedAt}; this report was generated at ${input.generatedAt}. ${r.withKey ? `Content was decrypted with auditor key ${input.keyId ?? ''} and re-scanned for clear card data.` : 'No auditor key was loaded: content checks (decryption, TAG_FINAL, card-number re-scan) did not run.'}`,
+  });
+  const verdict = r.fatal ? `FAIL: the bundle could not be read (${r.fatal})` : r.ok ? `PASS: every check passed. ${sessionCounts(f)}` : `FAIL: ${r.checks.filter((c) => c.status === 'fail').length} check(s) failed. ${sessionCounts(f)}`;
+  blocks.push({ kind: 'p', text: verdict, tone: r.ok ? 'pass' : 'fail' });
+
+  blocks.push({ kind: 'h', text: 'Verification checks' });
+  blocks.push({
+    kind: 'table',
+    columns: ['Check', 'Result', 'Detail'],
+    widths: [0.3, 0.1, 0.6],
+    rows: r.checks.map((c) => [c.title, c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'not run', [c.summary, ...c.failures.slice(0, 50), ...(c.failures.length > 50 ? [`… and ${c.failures.length - 50} more`] : [])].filter(Boolean).join('\n')]),
+    tones: r.checks.map((c) => (c.status === 'pass' ? 'pass' : c.status === 'fail' ? 'fail' : 'muted')),
+  });
+
+  blocks.push({ kind: 'h', text: 'Bundle and trust' });
+  const b = r.bundle;
+  blocks.push({
+    kind: 'kv',
+    rows: [
+      ['File', `${input.fileName}${b ? ` (${formatBytes(b.bytes)})` : ''}`],
+      ...(b
+        ? ([
+            ['Bundle id', b.bundleId],
+            ['Appliance', b.applianceId],
+            ['Exported', formatTime(b.createdAt)],
+            ['Export window', `${b.range.since ? formatTime(b.range.since) : 'from the beginning'} – ${b.range.until ? formatTime(b.range.until) : 'to the export'}`],
+            ['Checkpoint', `${b.checkpoint.size} log entries at ${formatTime(b.checkpoint.time)}, signed by key ${b.checkpoint.keyId}`],
+            ['Checkpoint root', b.checkpoint.root],
+            ['Log excerpt', `entries ${b.log.from} to ${b.log.to - 1}`],
+          ] as [string, string][])
+        : []),
+      ['Pinned checkpoint', `${r.trust.pinnedCheckpoint.size} entries at ${formatTime(r.trust.pinnedCheckpoint.time)}`],
+      ...r.trust.keys.map((k): [string, string] => [`Appliance key ${k.keyId}`, `${formatFingerprint(k.fingerprint)}; valid ${formatTime(k.validFrom)} – ${k.validUntil ? formatTime(k.validUntil) : 'now'}; ${k.source}`]),
+    ],
+  });
+
+  blocks.push({ kind: 'h', text: 'PCI DSS v4.0.1: requirement → evidence in this bundle' });
+  blocks.push({
+    kind: 'table',
+    columns: ['Requirement', 'In short', 'Evidence in this bundle'],
+    widths: [0.14, 0.36, 0.5],
+    rows: pciRows(r, digests, opened).map((p) => [p.req, p.short, p.evidence]),
+    note: PCI_NOTE,
+  });
+
+  blocks.push({ kind: 'h', text: 'Sessions' });
+  const max = input.maxSessions ?? Infinity;
+  const listed = r.sessions.length <= max ? r.sessions : [...r.sessions.filter((s) => s.status !== 'complete'), ...r.sessions.filter((s) => s.status === 'complete')].slice(0, max).sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
+  blocks.push({
+    kind: 'table',
+    columns: ['#', 'Status', 'Protocol', 'Identity', 'Target', 'Started', 'Cmds', 'Blocks', 'Approvals', 'Masked', 'Notes'],
+    widths: [0.05, 0.08, 0.07, 0.22, 0.1, 0.13, 0.05, 0.05, 0.06, 0.06, 0.13],
+    rows: listed.map((s) => {
+      const d = digests.get(s.sessionId);
+      const st = s.stats ?? {};
+      return [
+        String(s.seq ?? '?'),
+        STATUS_WORDS[s.status] ?? s.status,
+        s.protocol ?? '',
+        s.context?.identity?.subject ?? '',
+        s.context?.target?.name ?? '',
+        formatTime(s.startedAt),
+        String(d ? d.commands.length : (st.command ?? 0)),
+        String(d ? d.blocks : (st['decision.block'] ?? 0)),
+        String(d ? d.approvals.length : (st['approval.requested'] ?? 0)),
+        String(d ? d.masked : (st.masked ?? 0)),
+        s.reasons.join('; '),
+      ];
+    }),
+    tones: listed.map((s) => (s.status === 'failed' ? 'fail' : s.status === 'complete' ? undefined : 'warn')),
+    ...(listed.length < r.sessions.length ? { note: `${listed.length} of ${r.sessions.length} sessions listed (every failed, interrupted and in-progress one); the CSV export lists every command of every session.` } : {}),
+  });
+
+  blocks.push({ kind: 'h', text: 'Approvals register' });
+  const approvals = approvalsOf(digests, r);
+  if (!r.withKey) blocks.push({ kind: 'p', text: 'The approvals register is read from the decrypted sessions: load the auditor key to fill it.', tone: 'muted' });
+  else if (approvals.length === 0) blocks.push({ kind: 'p', text: 'No approval was requested in this bundle.', tone: 'muted' });
+  else {
+    const startOf = new Map(r.sessions.map((s) => [s.sessionId, s.startedAt]));
+    blocks.push({
+      kind: 'table',
+      columns: ['Request', 'Session', 'Requested', 'Requester', 'Command', 'Justification', 'Approver(s)', 'Outcome', 'Hash check'],
+      widths: [0.09, 0.05, 0.11, 0.13, 0.18, 0.1, 0.16, 0.07, 0.11],
+      rows: approvals.map((a) => [
+        a.requestId,
+        `#${a.seq ?? '?'}`,
+        formatTime(absoluteTime(startOf.get(a.sessionId), a.requestedT)),
+        a.requester,
+        a.commandText,
+        a.justification ?? '',
+        a.approvers.map((p) => `${p.subject} (${p.decision}${p.reason ? `: ${p.reason}` : ''}, ${formatTime(absoluteTime(startOf.get(a.sessionId), p.t))})`).join('\n') || '—',
+        a.outcome,
+        hashCheckWords(a),
+      ]),
+      tones: approvals.map((a) => (a.outcome === 'approved' && a.hashCheck === 'match' ? 'pass' : a.hashCheck === 'mismatch' ? 'fail' : undefined)),
+    });
+  }
+  blocks.push({ kind: 'p', text: 'All times are UTC. Card numbers appear only as the appliance masked them; this report and its exports contain no decrypted secret.', tone: 'muted' });
+  return blocks;
+}
+
+function sessionCounts(f: ReturnType<typeof figures>): string {
+  return `${f.sessions} session(s): ${f.complete} complete, ${f.interrupted} interrupted, ${f.inProgress} in progress, ${f.failed} failed.`;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(s: string): string {
+  // Control characters (terminal escapes) are shown, not passed through.
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function renderHtml(blocks: readonly Block[]): string {
+  const body = blocks
+    .map((b) => {
+      switch (b.kind) {
+        case 'title':
+          return `<h1>${escapeHtml(b.text)}</h1>`;
+        case 'h':
+          return `<h2>${escapeHtml(b.text)}</h2>`;
+        case 'p':
+          return `<p${b.tone ? ` class="${b.tone}"` : ''}>${escapeHtml(b.text)}</p>`;
+        case 'kv':
+          return `<table class="kv">${b.rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
+        case 'table':
+          return `<table><thead><tr>${b.columns.map((c, i) => `<th style="width:${Math.round(b.widths[i]! * 100)}%">${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${b.rows
+            .map((row, i) => `<tr${b.tones?.[i] ? ` class="${b.tones[i]}"` : ''}>${row.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
+            .join('\n')}</tbody></table>${b.note ? `<p class="muted">${escapeHtml(b.note)}</p>` : ''}`;
+      }
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>Vigil evidence verification report</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2733;margin:2rem auto;max-width:1200px;padding:0 1rem}
+h1{font-size:1.6rem;margin:0 0 .6rem}h2{font-size:1.15rem;margin:1.8rem 0 .5rem;border-bottom:1px solid #d5dde6;padding-bottom:.2rem}
+table{border-collapse:collapse;width:100%;table-layout:fixed;font-size:12px}th,td{border:1px solid #d5dde6;padding:4px 6px;text-align:left;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere}
+thead th{background:#eef2f6}.kv th{width:22%;background:#f5f7fa;font-weight:600}
+p.pass{background:#e6f4ea;border-left:4px solid #1e7b3a;padding:.5rem .8rem;font-weight:600}p.fail{background:#fdecea;border-left:4px solid #b3261e;padding:.5rem .8rem;font-weight:600}
+tr.pass td:nth-child(2){color:#1e7b3a;font-weight:600}tr.fail td{background:#fdecea}tr.warn td{background:#fff8e1}.muted{color:#5b6773;font-size:12px}
+</style></head><body>
+${body}
+</body></html>
+`;
+}

@@ -1,0 +1,109 @@
+/**
+ * What the viewer knows about a bundle beyond the verification report: per-session digests built from
+ * the decrypted events (commands, decisions, approvals, masking) — in memory only, never stored.
+ * This module and everything under model/ is DOM-free so it can be unit-tested in Node.
+ */
+import type { SessionReport, VerificationReport } from '../../../shared/evidence/verify/report.ts';
+
+export type { SessionReport, VerificationReport };
+
+export interface DecisionRow {
+  t: number;
+  decision: string;
+  rule?: string;
+  reason?: string;
+  approvedBy?: string[];
+  commandHash?: string;
+}
+
+export interface CommandRow {
+  /** The command id within its session (null when an event lacked it). */
+  id: number | null;
+  t: number;
+  kind: string;
+  /** The recorded (masked) text, capped for display and search. */
+  text: string;
+  /** Characters cut from `text` because it exceeded the cap. */
+  truncated: number;
+  params?: string[];
+  classification?: string;
+  decisions: DecisionRow[];
+  /** The final decision (the last one recorded for this command). */
+  decision: string | null;
+  status?: string;
+  tag?: string;
+  rowCount?: number;
+  durationMs?: number;
+  errors: { code?: string; message: string }[];
+  masked: number;
+}
+
+export interface ApproverRow {
+  subject: string;
+  issuer?: string;
+  decision: string;
+  reason?: string;
+  address?: string;
+  t: number;
+}
+
+export type HashCheck = 'match' | 'mismatch' | 'not-recorded';
+
+export interface ApprovalRow {
+  sessionId: string;
+  seq: number | null;
+  requestId: string;
+  command: number | null;
+  commandText: string;
+  requester: string;
+  requesterIssuer?: string;
+  target?: string;
+  rule?: string;
+  justification?: string;
+  /** Milliseconds since session start. */
+  requestedT: number;
+  expiresAt?: string;
+  approvers: ApproverRow[];
+  outcome: 'approved' | 'denied' | 'expired' | 'cancelled' | 'pending';
+  requestedHash?: string;
+  executedHash?: string;
+  hashCheck: HashCheck;
+  /** A result or error was recorded for the command after the decision. */
+  executed: boolean;
+}
+
+export interface SessionDigest {
+  sessionId: string;
+  events: number;
+  lastT: number;
+  terminal: boolean;
+  pty?: { cols: number; rows: number; term?: string };
+  outputBytes: number;
+  commands: CommandRow[];
+  approvals: ApprovalRow[];
+  masked: number;
+  maskingKinds: Record<string, number>;
+  errors: number;
+  blocks: number;
+  identityRejected: string[];
+  closeReason?: string;
+  /** The events could not all be decoded (decryption failed part-way): what is shown is partial. */
+  partial: boolean;
+}
+
+/** One row of the sessions table: the report's session plus what decryption added. */
+export interface SessionRow {
+  index: number;
+  report: SessionReport;
+  digest?: SessionDigest;
+  identity: string;
+  target: string;
+  protocol: string;
+  startedMs: number;
+  approvals: number;
+  blocks: number;
+  masked: number;
+  commands: number;
+  /** Lower-cased command texts, joined: the full-text search haystack. */
+  haystack: string;
+}

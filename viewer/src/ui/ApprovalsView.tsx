@@ -1,0 +1,115 @@
+import { absoluteTime } from '../model/csv.ts';
+import { approvalsOf, hashCheckWords } from '../model/report.ts';
+import { formatTime } from '../model/sessions.ts';
+import type { ApprovalRow, SessionDigest, VerificationReport } from '../model/types.ts';
+import { Txt, oneLine } from './Text.tsx';
+
+function HashMark({ a }: { a: ApprovalRow }) {
+  const words = hashCheckWords(a);
+  if (a.outcome === 'approved' && a.hashCheck === 'match')
+    return (
+      <span className="hash match" title={words} data-hash="match">
+        ✓ matches
+      </span>
+    );
+  if (a.hashCheck === 'mismatch')
+    return (
+      <span className="hash mismatch" title={words} data-hash="mismatch">
+        ✗ differs
+      </span>
+    );
+  return (
+    <span className="hash none" title={words} data-hash="none">
+      — {words}
+    </span>
+  );
+}
+
+/** Every approval request in the bundle: who asked, who decided, why, when, and whether what ran is what was approved. */
+export function ApprovalsView({ report, digests, onOpenSession }: { report: VerificationReport; digests: ReadonlyMap<string, SessionDigest>; onOpenSession: (id: string) => void }) {
+  if (!report.withKey) return <div className="notice">The approvals register is read from the decrypted sessions: load the auditor key (Verification → step 3).</div>;
+  const rows = approvalsOf(digests, report);
+  const startOf = new Map(report.sessions.map((s) => [s.sessionId, s.startedAt]));
+  return (
+    <section className="card">
+      <h2>Approvals register</h2>
+      <p className="muted small">
+        A check mark means the command that ran carries the same hash (session id + exact command bytes) as the one the approver approved.
+      </p>
+      {rows.length === 0 ? (
+        <p className="empty">No approval was requested in this bundle.</p>
+      ) : (
+        <table className="plain" data-testid="approvals">
+          <thead>
+            <tr>
+              <th>Request</th>
+              <th>Session</th>
+              <th>Requested (UTC)</th>
+              <th>Requester</th>
+              <th>Command and justification</th>
+              <th>Approver(s)</th>
+              <th>Outcome</th>
+              <th>Executed command</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((a, i) => (
+              <tr key={i} data-request={oneLine(a.requestId, 64)}>
+                <td className="mono nowrap">{oneLine(a.requestId, 64)}</td>
+                <td>
+                  <button className="link" onClick={() => onOpenSession(a.sessionId)}>
+                    #{a.seq ?? '?'}
+                  </button>
+                </td>
+                <td className="nowrap">{formatTime(absoluteTime(startOf.get(a.sessionId), a.requestedT))}</td>
+                <td>
+                  <Txt text={a.requester} max={200} />
+                  {a.requesterIssuer && <div className="muted small">{oneLine(a.requesterIssuer, 120)}</div>}
+                  {a.target && <div className="muted small">on {oneLine(a.target, 80)}</div>}
+                </td>
+                <td>
+                  <pre className="cmd">
+                    <Txt text={a.commandText || '(command not recorded)'} max={2000} />
+                  </pre>
+                  {a.justification && (
+                    <div className="small">
+                      Justification: <Txt text={a.justification} max={500} />
+                    </div>
+                  )}
+                  {a.rule && <div className="muted small">rule {oneLine(a.rule, 80)}</div>}
+                </td>
+                <td>
+                  {a.approvers.length === 0 && <span className="muted">—</span>}
+                  {a.approvers.map((p, j) => (
+                    <div key={j}>
+                      <strong>
+                        <Txt text={p.subject} max={200} />
+                      </strong>{' '}
+                      <span className={`badge ${oneLine(p.decision, 20)}`}>{oneLine(p.decision, 20)}</span>
+                      <div className="muted small">
+                        {formatTime(absoluteTime(startOf.get(a.sessionId), p.t))}
+                        {p.address ? ` from ${oneLine(p.address, 60)}` : ''}
+                      </div>
+                      {p.reason && (
+                        <div className="small">
+                          <Txt text={p.reason} max={500} />
+                        </div>
+                      )}
+                    </div>
+                  ))}
+                </td>
+                <td>
+                  <span className={`badge ${oneLine(a.outcome, 20)}`}>{a.outcome}</span>
+                  {a.expiresAt && <div className="muted small">expires {formatTime(a.expiresAt)}</div>}
+                </td>
+                <td>
+                  <HashMark a={a} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

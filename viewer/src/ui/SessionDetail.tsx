@@ -1,0 +1,296 @@
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
+import { describeError } from '../../../shared/errors.ts';
+import { asciicast, castFileName } from '../model/asciicast.ts';
+import { absoluteTime } from '../model/csv.ts';
+import { STATUS_WORDS } from '../model/report.ts';
+import { isTerminal, statements, type Statement } from '../model/replay.ts';
+import { formatBytes, formatDuration, formatTime } from '../model/sessions.ts';
+import type { SessionRow } from '../model/types.ts';
+import { saveFile } from '../platform.ts';
+import type { VerifierClient } from '../worker/client.ts';
+import { StatementPlayer } from './StatementPlayer.tsx';
+import { TerminalPlayer } from './TerminalPlayer.tsx';
+import { Txt, oneLine } from './Text.tsx';
+
+type Loaded = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; events: EvidenceEvent[]; note?: string | undefined };
+
+export function SessionDetail(props: { row: SessionRow; withKey: boolean; client: VerifierClient; onBack: () => void }) {
+  const s = props.row.report;
+  const [loaded, setLoaded] = useState<Loaded>({ state: 'loading' });
+  const [tab, setTab] = useState<'timeline' | 'replay'>('timeline');
+  const [saved, setSaved] = useState('');
+  useEffect(() => {
+    if (!props.withKey) return;
+    let live = true;
+    props.client
+      .call('events', { sessionId: s.sessionId })
+      .then((r) => live && setLoaded({ state: 'ready', events: r.events, note: r.note }))
+      .catch((e) => live && setLoaded({ state: 'error', message: describeError(e) }));
+    return () => {
+      live = false;
+    };
+  }, [props.client, props.withKey, s.sessionId]);
+
+  const events = loaded.state === 'ready' ? loaded.events : undefined;
+  const stmts = useMemo(() => (events ? statements(events) : []), [events]);
+  const terminal = useMemo(() => (events ? isTerminal(events) : false), [events]);
+  const identity = s.context?.identity;
+  const target = s.context?.target;
+  const client = s.context?.client;
+  const started = s.startedAt ? Date.parse(s.startedAt) : NaN;
+  const ended = s.endedAt ? Date.parse(s.endedAt) : NaN;
+  const d = props.row.digest;
+  const sessionEvents = useMemo(() => (events ?? []).filter((e) => e.type === 'identity.verified' || e.type === 'identity.rejected' || (e.type === 'decision' && e.scope === 'session') || e.type === 'session.close'), [events]);
+
+  return (
+    <div data-testid="session-detail">
+      <div className="actions" style={{ marginBottom: 12 }}>
+        <button onClick={props.onBack}>← All sessions</button>
+        <h2 style={{ margin: 0, fontSize: 18 }}>
+          Session #{s.seq ?? '?'} <span className={`status ${s.status}`}>{STATUS_WORDS[s.status] ?? s.status}</span>
+        </h2>
+        <span className="muted small mono">{s.sessionId}</span>
+      </div>
+      {s.reasons.length > 0 && (
+        <div className={s.status === 'failed' ? 'error' : 'notice'} role="alert">
+          {s.reasons.map((r, i) => (
+            <div key={i}>
+              <Txt text={r} max={600} />
+            </div>
+          ))}
+        </div>
+      )}
+      {s.status === 'interrupted' && s.reasons.length === 0 && <div className="notice">The appliance stopped before this session ended; the archive was sealed at start-up and every durable frame verifies.</div>}
+      <div className="grid2">
+        <section className="card">
+          <h2>Who</h2>
+          <dl className="kv">
+            <dt>Identity</dt>
+            <dd data-testid="identity">
+              <Txt text={identity?.subject ?? '—'} max={300} />
+            </dd>
+            <dt>Issuer</dt>
+            <dd>
+              <Txt text={identity?.issuer ?? '—'} max={300} />
+            </dd>
+            <dt>Method</dt>
+            <dd>{oneLine(identity?.method ?? '—', 64)}</dd>
+            <dt>Groups</dt>
+            <dd>{identity?.groups?.length ? identity.groups.map((g) => oneLine(g, 80)).join(', ') : '—'}</dd>
+            <dt>Token id</dt>
+            <dd className="mono">{oneLine(identity?.tokenId ?? '—', 120)}</dd>
+            <dt>Token fingerprint</dt>
+            <dd className="mono" title="a keyed hash of the token, never the token">
+              {oneLine(identity?.tokenHash ?? '—', 130)}
+            </dd>
+          </dl>
+        </section>
+        <section className="card">
+          <h2>Where and when</h2>
+          <dl className="kv">
+            <dt>From</dt>
+            <dd>
+              {oneLine(client?.address ?? '—', 100)}
+              {client?.tls ? <span className="muted small"> · {oneLine(client.tls, 100)}</span> : null}
+            </dd>
+            <dt>Target</dt>
+            <dd data-testid="target">
+              {oneLine(target?.name ?? '—', 120)}
+              {target?.address ? <span className="muted small"> · {oneLine(target.address, 120)}</span> : null}
+            </dd>
+            <dt>As user</dt>
+            <dd>{oneLine(target?.user ?? '—', 120)}</dd>
+            <dt>Credential</dt>
+            <dd className="mono" title="a reference to where the appliance keeps the credential; the secret itself is never recorded">
+              {oneLine(target?.credentialRef ?? '—', 200)}
+            </dd>
+            <dt>Protocol</dt>
+            <dd>{oneLine(s.protocol ?? '—', 32)}</dd>
+            <dt>Started</dt>
+            <dd>{formatTime(s.startedAt)}</dd>
+            <dt>Ended</dt>
+            <dd>
+              {formatTime(s.endedAt)} {Number.isFinite(started) && Number.isFinite(ended) && <span className="muted small">({formatDuration(ended - started)})</span>}
+            </dd>
+            <dt>Closed because</dt>
+            <dd>
+              <Txt text={s.closeReason ?? '—'} max={300} />
+            </dd>
+          </dl>
+        </section>
+        <section className="card">
+          <h2>Evidence</h2>
+          <dl className="kv">
+            <dt>Archive</dt>
+            <dd className="mono small">{oneLine(s.file ?? '—', 120)}</dd>
+            <dt>Size</dt>
+            <dd>
+              {s.bytes !== undefined ? formatBytes(s.bytes) : '—'} · {s.frames ?? '?'} frames · {s.events ?? '?'} events
+            </dd>
+            <dt>Commands</dt>
+            <dd>{props.row.commands}</dd>
+            <dt>Blocked / denied</dt>
+            <dd>{props.row.blocks}</dd>
+            <dt>Approvals</dt>
+            <dd>{props.row.approvals}</dd>
+            <dt>Values masked</dt>
+            <dd data-testid="masked-count">
+              {props.row.masked}
+              {d && Object.keys(d.maskingKinds).length > 0 && (
+                <span className="muted small">
+                  {' '}
+                  ({Object.entries(d.maskingKinds)
+                    .map(([k, n]) => `${oneLine(k, 32)} ${n}`)
+                    .join(', ')}
+                  )
+                </span>
+              )}
+            </dd>
+            <dt>Errors</dt>
+            <dd>{d ? d.errors : (s.stats?.error ?? 0)}</dd>
+          </dl>
+        </section>
+      </div>
+
+      {!props.withKey && <div className="notice">Load the auditor key (Verification → step 3) to see the commands, results and the replay of this session.</div>}
+      {props.withKey && loaded.state === 'loading' && <p className="muted">Decrypting the session…</p>}
+      {loaded.state === 'error' && (
+        <div className="error" role="alert">
+          {loaded.message}
+        </div>
+      )}
+      {events && (
+        <>
+          {loaded.state === 'ready' && loaded.note && <div className="notice">{loaded.note}</div>}
+          <div className="tabs" role="tablist">
+            <button role="tab" aria-selected={tab === 'timeline'} onClick={() => setTab('timeline')}>
+              Timeline
+            </button>
+            <button role="tab" aria-selected={tab === 'replay'} onClick={() => setTab('replay')}>
+              Replay
+            </button>
+            <span style={{ flex: 1 }} />
+            {terminal && (
+              <button
+                onClick={async () =>
+                  setSaved(
+                    await saveFile(
+                      castFileName(s.seq, s.sessionId),
+                      'application/x-asciicast',
+                      asciicast(events, { seq: s.seq, sessionId: s.sessionId, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(identity?.subject ? { identity: identity.subject } : {}), ...(target?.name ? { target: target.name } : {}) }),
+                    ),
+                  )
+                }
+              >
+                Save replay (.cast)
+              </button>
+            )}
+          </div>
+          {saved && <p className="muted small">{saved}</p>}
+          {tab === 'timeline' && <Timeline statements={stmts} sessionEvents={sessionEvents} startedAt={s.startedAt} />}
+          {tab === 'replay' && (terminal ? <TerminalPlayer events={events} /> : <StatementPlayer statements={stmts} startedAt={s.startedAt} />)}
+        </>
+      )}
+    </div>
+  );
+}
+
+export function DecisionBadge({ s }: { s: Pick<Statement, 'decision' | 'approvedBy'> }) {
+  if (!s.decision) return <span className="badge">no decision</span>;
+  const label = s.decision === 'approved' ? `approved by ${(s.approvedBy ?? []).map((a) => oneLine(a, 60)).join(', ') || '?'}` : s.decision === 'allow' ? 'allowed' : s.decision === 'block' ? 'blocked' : s.decision === 'hold' ? 'held for approval' : oneLine(s.decision, 32);
+  return <span className={`badge ${oneLine(s.decision, 32)}`}>{label}</span>;
+}
+
+export function ResultTable({ r }: { r: NonNullable<Statement['result']> }) {
+  return (
+    <div>
+      <div className="muted small">
+        {oneLine(r.tag ?? r.status ?? 'result', 80)}
+        {r.rowCount !== undefined && ` · ${r.rowCount} row(s)`}
+        {r.durationMs !== undefined && ` · ${r.durationMs} ms`}
+        {r.rowsOmitted ? ` · ${r.rowsOmitted} row(s) not recorded` : ''}
+      </div>
+      {r.columns.length > 0 && r.rows.length > 0 && (
+        <div style={{ overflowX: 'auto' }}>
+          <table className="result">
+            <thead>
+              <tr>
+                {r.columns.map((c, i) => (
+                  <th key={i}>{oneLine(c, 80)}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {r.rows.map((row, i) => (
+                <tr key={i}>
+                  {row.map((c, j) => (
+                    <td key={j} title={oneLine(c, 2000)}>
+                      {oneLine(c, 200)}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Timeline({ statements: list, sessionEvents, startedAt }: { statements: Statement[]; sessionEvents: EvidenceEvent[]; startedAt: string | undefined }) {
+  const items: { t: number; node: ReactNode }[] = [];
+  sessionEvents.forEach((e, i) => {
+    const text =
+      e.type === 'identity.verified'
+        ? `Identity verified: ${String(e.subject ?? '?')} (${String(e.method ?? '')})`
+        : e.type === 'identity.rejected'
+          ? `Identity rejected: ${String(e.reason ?? '')}`
+          : e.type === 'session.close'
+            ? `Session closed: ${String(e.reason ?? '')}`
+            : `Access to ${String(e.target ?? 'the target')}: ${String(e.decision ?? '')}${e.rule ? ` (rule ${String(e.rule)})` : ''}${e.reason ? `: ${String(e.reason)}` : ''}`;
+    items.push({
+      t: typeof e.t === 'number' ? e.t : 0,
+      node: (
+        <li key={`s${i}`} className={e.type === 'identity.rejected' || e.decision === 'block' ? 'block' : ''}>
+          <div className="when">{formatTime(absoluteTime(startedAt, e.t))}</div>
+          <div>
+            <Txt text={text} max={600} />
+          </div>
+        </li>
+      ),
+    });
+  });
+  list.forEach((s, i) =>
+    items.push({
+      t: s.t,
+      node: (
+        <li key={`c${i}`} className={s.decision ?? ''} data-testid="timeline-command">
+          <div className="when">
+            {formatTime(absoluteTime(startedAt, s.t))} · {oneLine(s.kind, 20)} #{s.id ?? '?'} <DecisionBadge s={s} />
+            {s.rule && <span className="muted small"> rule {oneLine(s.rule, 80)}</span>}
+            {s.masked > 0 && <span className="badge" style={{ marginLeft: 6 }}>{s.masked} masked</span>}
+          </div>
+          <pre>
+            <Txt text={s.text} max={20_000} total={s.length} />
+          </pre>
+          {s.reason && (
+            <div className="small">
+              Reason: <Txt text={s.reason} max={600} />
+            </div>
+          )}
+          {s.result && <ResultTable r={s.result} />}
+          {s.errors.map((e, j) => (
+            <div key={j} className="error small">
+              <Txt text={e} max={1000} />
+            </div>
+          ))}
+        </li>
+      ),
+    }),
+  );
+  items.sort((a, b) => a.t - b.t);
+  if (items.length === 0) return <p className="empty">No commands were recorded in this session.</p>;
+  return <ol className="timeline">{items.map((x) => x.node)}</ol>;
+}

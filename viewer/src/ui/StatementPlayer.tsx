@@ -1,0 +1,93 @@
+import { useEffect, useState } from 'react';
+import { absoluteTime } from '../model/csv.ts';
+import type { Statement } from '../model/replay.ts';
+import { formatTime } from '../model/sessions.ts';
+import { DecisionBadge, ResultTable } from './SessionDetail.tsx';
+import { Txt, oneLine } from './Text.tsx';
+
+/** A database session, statement by statement: step, play with the recorded pacing (capped), jump. */
+export function StatementPlayer({ statements, startedAt }: { statements: Statement[]; startedAt: string | undefined }) {
+  const [i, setI] = useState(0);
+  const [playing, setPlaying] = useState(false);
+  const [speed, setSpeed] = useState(1);
+  const cur = statements[i];
+  useEffect(() => {
+    if (!playing) return;
+    if (i >= statements.length - 1) {
+      setPlaying(false);
+      return;
+    }
+    const gap = Math.min(3000, Math.max(400, (statements[i + 1]!.t - statements[i]!.t) / speed));
+    const timer = setTimeout(() => setI((x) => x + 1), gap);
+    return () => clearTimeout(timer);
+  }, [playing, i, speed, statements]);
+  if (statements.length === 0) return <p className="empty">No statements were recorded in this session.</p>;
+  return (
+    <div className="player" data-testid="statement-player">
+      <div className="controls" style={{ marginTop: 0, marginBottom: 10 }}>
+        <button onClick={() => setI(0)} disabled={i === 0}>
+          First
+        </button>
+        <button onClick={() => setI((x) => Math.max(0, x - 1))} disabled={i === 0}>
+          ◀ Previous
+        </button>
+        <button className="primary" onClick={() => setPlaying((p) => !p)} aria-label={playing ? 'Pause' : 'Play'}>
+          {playing ? '❚❚ Pause' : '▶ Play'}
+        </button>
+        <button onClick={() => setI((x) => Math.min(statements.length - 1, x + 1))} disabled={i >= statements.length - 1}>
+          Next ▶
+        </button>
+        <label className="small muted">
+          Speed{' '}
+          <select value={speed} onChange={(e) => setSpeed(Number(e.target.value))} aria-label="Speed">
+            {[0.5, 1, 2, 4, 8].map((x) => (
+              <option key={x} value={x}>
+                {x}×
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="time" data-testid="statement-position">
+          Statement {i + 1} of {statements.length}
+        </span>
+      </div>
+      <div style={{ display: 'grid', gridTemplateColumns: 'minmax(220px, 1fr) 2fr', gap: 14 }}>
+        <ol className="stmt-list" aria-label="Statements">
+          {statements.map((s, j) => (
+            <li key={j} aria-selected={j === i} onClick={() => (setI(j), setPlaying(false))} title={oneLine(s.text, 500)}>
+              {j + 1}. {oneLine(s.text, 120)}
+            </li>
+          ))}
+        </ol>
+        {cur && (
+          <div data-testid="current-statement">
+            <div className="when muted small">
+              {formatTime(absoluteTime(startedAt, cur.t))} · #{cur.id ?? '?'} <DecisionBadge s={cur} />
+              {cur.rule && <> · rule {oneLine(cur.rule, 80)}</>}
+              {cur.masked > 0 && <> · {cur.masked} value(s) masked</>}
+            </div>
+            <pre className="cmd">
+              <Txt text={cur.text} max={20_000} total={cur.length} />
+            </pre>
+            {cur.reason && (
+              <p className="small">
+                Reason: <Txt text={cur.reason} max={600} />
+              </p>
+            )}
+            {cur.result && <ResultTable r={cur.result} />}
+            {cur.errors.map((e, j) => (
+              <div key={j} className="error small">
+                <Txt text={e} max={1000} />
+              </div>
+            ))}
+            {cur.notices.map((e, j) => (
+              <div key={j} className="notice small">
+                <Txt text={e} max={1000} />
+              </div>
+            ))}
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,23 @@
+/** Messages between the renderer and the verification worker. */
+import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
+import type { SessionDigest, VerificationReport } from '../model/types.ts';
+
+export type WorkerRequest =
+  | { id: number; op: 'open'; bundle: Blob | { url: string; size: number }; trustText: string }
+  | { id: number; op: 'unlock'; keyText: string; passphrase?: string }
+  | { id: number; op: 'lock' }
+  | { id: number; op: 'verify' }
+  | { id: number; op: 'events'; sessionId: string };
+
+export interface WorkerResults {
+  open: { size: number };
+  unlock: { keyId: string };
+  lock: Record<string, never>;
+  verify: { report: VerificationReport; digests: SessionDigest[]; ms: number };
+  events: { events: EvidenceEvent[]; note?: string };
+}
+
+export type WorkerResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: string; message: string } }
+  | { id: number; progress: { done: number; total: number } };
