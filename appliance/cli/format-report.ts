@@ -41,6 +41,14 @@ export function formatReport(r: VerificationReport, file: string): string {
     if (s.status === 'failed') for (const reason of s.reasons) out.push(`         ${reason}`);
     else if (s.status === 'interrupted') out.push(`         ${s.closeReason ?? 'interrupted'}; every durable frame verifies`);
   }
+  if (r.approvals?.length) {
+    out.push('', 'Approvals');
+    for (const a of r.approvals) {
+      const seq = r.sessions.find((x) => x.sessionId === a.sessionId)?.seq ?? '?';
+      const who = a.decisions.map((d) => `${d.decision} by ${d.approver}${d.reason ? ` (${d.reason})` : ''}`).join('; ') || 'no decision';
+      out.push(`  ${a.requestId.padEnd(20)} session #${seq} command ${a.command}: ${a.outcome.toUpperCase()}${a.ran ? ', ran' : ''} — ${who}${a.hashMatches ? '' : ' — HASH MISMATCH'}`);
+    }
+  }
   const counts = new Map<string, number>();
   for (const s of r.sessions) counts.set(STATUS[s.status], (counts.get(STATUS[s.status]) ?? 0) + 1);
   const tally = [...counts].map(([k, v]) => `${v} ${k}`).join(', ');

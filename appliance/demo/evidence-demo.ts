@@ -47,7 +47,7 @@ export async function writeDemoEvidence(outDir: string, opts: { kdf?: { opsLimit
     clock.advance(300_000);
     await blockedDropSession(app.recorder, clock);
     clock.advance(240_000);
-    await approvalSession(app.recorder, clock);
+    await approvalSession(app.recorder, clock, app.log);
     clock.advance(120_000);
     await sshSession(app.recorder, clock);
     clock.advance(600_000);

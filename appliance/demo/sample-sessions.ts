@@ -5,7 +5,9 @@
  */
 import { utf8 } from '../../shared/bytes.ts';
 import type { SessionContext } from '../../shared/evidence/archive-format.ts';
+import { createHash } from 'node:crypto';
 import type { SessionRecorder } from '../evidence/session-recorder.ts';
+import type { TransparencyLog } from '../log/transparency-log.ts';
 
 export class DemoClock {
   constructor(private t: number) {}
@@ -77,28 +79,31 @@ export async function blockedDropSession(rec: SessionRecorder, clock: DemoClock)
   await s.close('client terminated the session (Terminate)');
 }
 
-/** A privileged UPDATE held until a human approves exactly that statement. */
-export async function approvalSession(rec: SessionRecorder, clock: DemoClock): Promise<void> {
+/** A privileged UPDATE held until a human approves exactly that statement (as the approval service logs it). */
+export async function approvalSession(rec: SessionRecorder, clock: DemoClock, log: TransparencyLog): Promise<void> {
   const identity = { ...ciBot, subject: 'spiffe://acme.internal/ns/billing/sa/refund-worker', issuer: 'https://spire.acme.internal', groups: ['billing-workers'], tokenId: 'svid-77f0' };
   const s = rec.start(pgContext(identity));
   s.record({ type: 'session.open', protocol: 'postgres', client: { address: '10.20.3.8:38822' } });
   s.record({ type: 'identity.verified', ...identity });
   clock.advance(15);
   const text = "UPDATE accounts SET status = 'closed' WHERE id = 88231 -- vigil:justification=CHG-4411 customer request";
-  s.record({ type: 'command', id: 1, kind: 'sql', text, classification: { class: 'write', tables: ['accounts'] } });
-  s.record({ type: 'decision', command: 1, decision: 'hold', rule: 'writes-need-approval' });
-  s.record({
-    type: 'approval.requested',
-    command: 1,
-    requestId: 'apr_7Q2M9X',
-    rule: 'writes-need-approval',
-    commandHash: '9a4c0e6b3f2d1c8e7b6a5d4c3b2a19087f6e5d4c3b2a19087f6e5d4c3b2a1908',
-    justification: 'CHG-4411 customer request',
-    expiresAt: new Date(clock.now().getTime() + 600_000).toISOString(),
-  });
+  // As the gateway binds it: SHA-256(session id, NUL, length-prefixed exact command bytes).
+  const exact = Buffer.from(text);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(exact.length);
+  const commandHash = createHash('sha256').update(s.id).update('\0').update(len).update(exact).digest('hex');
+  const requestId = 'apr_7Q2M9Xdemo01';
+  const rule = 'billing-workers/writes-need-approval';
+  s.record({ type: 'command', id: 1, kind: 'sql', text, classification: [{ class: 'write', command: 'UPDATE', tags: [], tables: ['accounts'] }] });
+  s.record({ type: 'decision', command: 1, decision: 'hold', rule, reason: 'UPDATE (write) is allowed only with approval for this identity on this target' });
+  const expiresAt = new Date(clock.now().getTime() + 600_000).toISOString();
+  s.record({ type: 'approval.requested', command: 1, requestId, rule, commandHash, approvers: { groups: ['payments-leads'], required: 1 }, justification: 'CHG-4411 customer request', expiresAt });
+  log.append('approval.requested', { requestId, sessionId: s.id, command: 1, commandHash, rule, requester: identity.subject, target: 'payments-db', required: 1, expiresAt });
   clock.advance(94_000);
-  s.record({ type: 'approval.decided', command: 1, requestId: 'apr_7Q2M9X', decision: 'approved', approver: { subject: 'alice@acme.example', issuer: 'https://login.acme.example' }, reason: 'matches CHG-4411', address: '10.1.0.22' });
-  s.record({ type: 'decision', command: 1, decision: 'approved', rule: 'writes-need-approval', approvedBy: ['alice@acme.example'] });
+  const at = clock.now().toISOString();
+  s.record({ type: 'approval.decided', command: 1, requestId, decision: 'approved', approver: { subject: 'alice@acme.example', issuer: 'https://login.acme.example' }, reason: 'matches CHG-4411', address: '10.1.0.22', at, commandHash, remaining: 0 });
+  log.append('approval.decided', { requestId, sessionId: s.id, commandHash, approver: 'alice@acme.example', approverIssuer: 'https://login.acme.example', decision: 'approve', reason: 'matches CHG-4411', remaining: 0 });
+  s.record({ type: 'decision', command: 1, decision: 'approved', rule, commandHash, approvedBy: ['alice@acme.example'], requestId });
   clock.advance(12);
   s.record({ type: 'result', command: 1, status: 'ok', tag: 'UPDATE 1', rowCount: 1, rowsOmitted: 0, durationMs: 4.2 });
   clock.advance(40);

@@ -177,16 +177,15 @@ describe('replay', () => {
 describe('approvals register', () => {
   it('lists the request with requester, approver, reasons, times and the hash check', async () => {
     await nav(page, 'Approvals');
-    const row = page.locator('[data-testid=approvals] tbody tr[data-request=apr_7Q2M9X]');
+    const row = page.locator('[data-testid=approvals] tbody tr[data-request=apr_7Q2M9Xdemo01]');
     const text = await row.innerText();
-    expect(text).toMatch(/apr_7Q2M9X\s+#3/);
+    expect(text).toMatch(/apr_7Q2M9Xdemo01\s+#3/);
     expect(text).toMatch(/spiffe:\/\/acme\.internal\/ns\/billing\/sa\/refund-worker/);
     expect(text).toMatch(/UPDATE accounts SET status = 'closed' WHERE id = 88231/);
     expect(text).toMatch(/Justification: CHG-4411 customer request/);
     expect(text).toMatch(/alice@acme\.example\s+approved[\s\S]*from 10\.1\.0\.22[\s\S]*matches CHG-4411/);
-    // The demo's approved decision carries no hash of the executed command: no check mark is claimed.
-    expect(await row.locator('[data-hash]').getAttribute('data-hash')).toBe('none');
-    expect(text).toMatch(/hash of the executed command not recorded/);
+    // The approved decision carries the same command hash as the request: the check mark is earned.
+    expect(await row.locator('[data-hash]').getAttribute('data-hash')).toBe('match');
     await screenshot(page, '06-approvals', { fullPage: true });
   });
 });
@@ -210,7 +209,7 @@ describe('audit handoff', () => {
     expect(text).toMatch(/8\.6\.1 .*1 approval request\(s\): 1 approved, 0 denied or expired/);
     expect(text).toMatch(/7\.2\.5 .*2 command\(s\) refused by policy/);
     expect(text).toMatch(/10\.7\.2 \/ 10\.7\.3 .*1 session\(s\) interrupted/);
-    expect(text).toMatch(/apr_7Q2M9X/);
+    expect(text).toMatch(/apr_7Q2M9X/); // the PDF's column may shorten the id
     expect(text).toMatch(/deploy-bot/);
     expect(text).not.toMatch(/4111111111111111/);
     // The same figures through the JS reader (what runs where poppler is not installed).
@@ -231,7 +230,7 @@ describe('audit handoff', () => {
     const times = lines.slice(1).map((l) => l.split(',')[0]!);
     expect([...times].sort()).toEqual(times);
     expect(csv).toMatch(/,1,[0-9a-f-]{36},postgres,repo:acme\/payments:ref:refs\/heads\/main,10\.20\.0\.14:51544,payments-db,"SELECT id, name, card_number, cvv FROM customers WHERE country = \$1 LIMIT 3",allow,ci-readonly-select,,"SELECT 3, 3 rows",6,complete/);
-    expect(csv).toMatch(/,UPDATE accounts SET status = 'closed' WHERE id = 88231 -- vigil:justification=CHG-4411 customer request,approved,writes-need-approval,alice@acme\.example,"UPDATE 1, 1 rows",0,complete/);
+    expect(csv).toMatch(/,UPDATE accounts SET status = 'closed' WHERE id = 88231 -- vigil:justification=CHG-4411 customer request,approved,billing-workers\/writes-need-approval,alice@acme\.example,"UPDATE 1, 1 rows",0,complete/);
     expect(csv).toMatch(/sudo systemctl restart settlement,block,no-sudo,/);
   });
 

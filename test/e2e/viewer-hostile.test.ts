@@ -18,6 +18,7 @@ const BIDI = 'SELECT 1 -- \u202Eevil\u202C \x1b[2J';
 const HUGE = 'SELECT ' + 'x'.repeat(1_000_000);
 const GIANT_MIB = 48;
 
+const HOSTILE_HASH = 'ab'.repeat(32);
 let viewer: ViewerSession;
 let A: TestAppliance;
 let bundle: string;
@@ -26,7 +27,7 @@ let page: Page;
 beforeAll(async () => {
   A = newAppliance();
   const app = await Appliance.open(A.configPath);
-  await recordSessions(app, [
+  const [hostileId] = await recordSessions(app, [
     {
       subject: XSS,
       context: { target: { name: `<b>${XSS}</b>`, address: 'javascript:alert(1)', credentialRef: '"><svg onload=alert(1)>' }, client: { address: '<i>10.0.0.1</i>' } },
@@ -37,8 +38,8 @@ beforeAll(async () => {
         { type: 'command', id: 2, kind: 'sql', text: BIDI },
         { type: 'decision', command: 2, decision: 'allow', rule: 'r' },
         { type: 'result', command: 2, columns: [XSS, 'b'], rows: [[XSS, '=cmd|"/c calc"!A1'], [null, { nested: XSS }]], rowCount: 2 },
-        { type: 'approval.requested', command: 2, requestId: XSS, justification: XSS },
-        { type: 'approval.decided', command: 2, requestId: XSS, decision: 'approved', approver: { subject: XSS }, reason: XSS },
+        { type: 'approval.requested', command: 2, requestId: XSS, justification: XSS, commandHash: HOSTILE_HASH },
+        { type: 'approval.decided', command: 2, requestId: XSS, decision: 'approved', approver: { subject: XSS }, reason: XSS, commandHash: HOSTILE_HASH },
         { type: 'command', id: 3, kind: 'sql', text: HUGE },
         { type: 'decision', command: 3, decision: 'allow', rule: 'r' },
       ],
@@ -55,6 +56,9 @@ beforeAll(async () => {
       ],
     },
   ]);
+  // The approval service logs what it records; so does this hand-made session (the verifier cross-checks).
+  app.log.append('approval.requested', { requestId: XSS, sessionId: hostileId, commandHash: HOSTILE_HASH });
+  app.log.append('approval.decided', { requestId: XSS, sessionId: hostileId, commandHash: HOSTILE_HASH, approver: XSS, decision: 'approve' });
   // A gigantic terminal recording: tens of MiB of output in one session.
   const s = app.recorder.start({ protocol: 'ssh', identity: { subject: 'firehose' }, target: { name: 'host' }, client: { address: '127.0.0.1:1' } });
   s.record({ type: 'session.open', protocol: 'ssh', pty: { cols: 120, rows: 30 } });

@@ -9,10 +9,11 @@ export const CHECKS = {
   'decryption': 'Decryption (every frame authenticates under the auditor key)',
   'tag-final': 'TAG_FINAL (complete archives end with the final frame)',
   'pan-rescan': 'Clear card-number re-scan (no clear PAN or track data in content)',
+  'approvals': 'Approvals (every held command ran only when approved, bound by its command hash)',
 } as const;
 
 export type CheckId = keyof typeof CHECKS;
-export const KEY_ONLY_CHECKS: readonly CheckId[] = ['decryption', 'tag-final', 'pan-rescan'];
+export const KEY_ONLY_CHECKS: readonly CheckId[] = ['decryption', 'tag-final', 'pan-rescan', 'approvals'];
 
 export interface Failure {
   check: CheckId;

@@ -1,5 +1,6 @@
 /** The verification report: what `vigil verify --json` prints and what the viewer shows. */
 import type { SessionContext } from '../archive-format.ts';
+import type { ApprovalEvidence } from './approval-evidence.ts';
 import { CHECKS, KEY_ONLY_CHECKS, type CheckId, type Failure } from './checks.ts';
 
 export type SessionStatus = 'complete' | 'interrupted' | 'in-progress' | 'failed';
@@ -52,6 +53,8 @@ export interface VerificationReport {
   };
   checks: CheckResult[];
   sessions: SessionReport[];
+  /** With the auditor key: every held command, its decisions and whether its hash binds them all. */
+  approvals?: ApprovalEvidence[];
 }
 
 /** Collects failures per check and per session while verifying. */

@@ -16,6 +16,7 @@ import type { ByteSource } from '../byte-source.ts';
 import { decodeEvents, type EvidenceEvent } from '../events.ts';
 import type { KeyChain } from '../key-chain.ts';
 import { SIGNED_LABELS, verifyEnvelopeSignature } from '../signed.ts';
+import { ApprovalCollector, type ApprovalEvidence } from './approval-evidence.ts';
 import type { Failure } from './checks.ts';
 
 export interface AuditorSecret {
@@ -58,12 +59,15 @@ export interface ArchiveVerification {
   events?: number;
   /** Clear card data found by the re-scan, masked. */
   clearCardData: string[];
+  /** Held commands and their approvals (with a key). */
+  approvals: ApprovalEvidence[];
 }
 
 const MAX_REPORTED_FINDINGS = 10;
 
 export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions): Promise<ArchiveVerification> {
-  const out: ArchiveVerification = { status: 'failed', failures: [], frames: 0, bytes: src.size, clearCardData: [] };
+  const out: ArchiveVerification = { status: 'failed', failures: [], frames: 0, bytes: src.size, clearCardData: [], approvals: [] };
+  let approvals: ApprovalCollector | undefined;
   const fail = (check: Failure['check'], message: string) => out.failures.push({ check, message });
   const anchors = new Map<number, Anchor[]>();
   for (const a of opts.anchors ?? []) anchors.set(a.frames, [...(anchors.get(a.frames) ?? []), a]);
@@ -97,6 +101,7 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
         chain = rec.digest;
         checkAnchors(0);
         if (opts.auditor) pull = openStream(rec.header, opts.auditor, fail);
+        approvals = new ApprovalCollector(rec.header.sessionId);
         decrypting = pull !== undefined;
       } else if (rec.kind === 'frame') {
         out.frames = rec.index + 1;
@@ -138,6 +143,11 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
       fail('decryption', `the manifest counts ${out.manifest.events} events but the frames hold ${nextSeq}`);
     }
     out.events = nextSeq;
+    if (approvals) {
+      const reg = approvals.finish();
+      out.approvals = reg.approvals;
+      for (const p of reg.problems) fail('approvals', p);
+    }
   }
   if (cardFindings > out.clearCardData.length) out.clearCardData.push(`… and ${cardFindings - out.clearCardData.length} more`);
   out.status = out.failures.length > 0 ? 'failed' : out.manifest!.outcome;
@@ -192,6 +202,7 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
         fail('pan-rescan', `frame ${index}: clear ${what} in recorded content`);
       }
     }
+    approvals?.add(events);
     opts.onEvents?.(events, index);
   }
 

@@ -29,6 +29,7 @@ import { SIGNED_LABELS, bundleManifestEnvelopeSchema, parseJson, parseSigned, pa
 import { readTarIndex, type TarMember } from '../tar.ts';
 import type { TrustFile } from '../trust.ts';
 import { ReportBuilder, type SessionReport, type VerificationReport } from './report.ts';
+import type { ApprovalEvidence } from './approval-evidence.ts';
 import { verifyArchive, type Anchor, type ArchiveVerification, type AuditorSecret } from './verify-archive.ts';
 
 export interface BundleVerifyOptions {
@@ -68,6 +69,8 @@ interface SessionLog {
   started?: LogEntry & { sessionId: string; seq: number; headerDigest: string; protocol: string };
   anchors: Anchor[];
   ended?: LogEntry & { outcome: string; manifestDigest?: string; frames?: number; lost?: boolean; error?: string };
+  /** Approval requests the log names for this session: request id → command hash and decisions. */
+  approvals: Map<string, { commandHash: string; decided: { approver: string; decision: string }[] }>;
 }
 
 export async function verifyBundle(src: ByteSource, trust: TrustFile, opts: BundleVerifyOptions = {}): Promise<VerificationReport> {
@@ -185,7 +188,7 @@ async function verifyLog(
   const sessions = new Map<string, SessionLog>();
   const get = (id: string): SessionLog => {
     let s = sessions.get(id);
-    if (!s) sessions.set(id, (s = { anchors: [] }));
+    if (!s) sessions.set(id, (s = { anchors: [], approvals: new Map() }));
     return s;
   };
   if (prefix.size !== manifest.log.from) {
@@ -244,6 +247,17 @@ function collect(e: LogEntry, get: (id: string) => SessionLog): void {
     case 'session.anchor': {
       const f = entryFields(e, sessionAnchorSchema);
       get(f.sessionId).anchors.push({ frames: f.frames, chainHead: f.chainHead, logIndex: e.i });
+      break;
+    }
+    case 'approval.requested':
+    case 'approval.decided': {
+      const id = typeof e.sessionId === 'string' ? e.sessionId : '';
+      const requestId = typeof e.requestId === 'string' ? e.requestId : '';
+      const hash = typeof e.commandHash === 'string' ? e.commandHash : '';
+      const log = get(id).approvals;
+      const a = log.get(requestId) ?? { commandHash: hash, decided: [] };
+      log.set(requestId, a);
+      if (e.type === 'approval.decided') a.decided.push({ approver: String(e.approver), decision: e.decision === 'approve' ? 'approved' : 'denied' });
       break;
     }
     case 'session.ended':
@@ -374,6 +388,8 @@ async function verifySessions(
   let done = 0;
   let frames = 0;
   let clearFindings = 0;
+  let decrypted = 0;
+  const approvals: ApprovalEvidence[] = [];
   let verified = 0;
   // Archives are verified up to `concurrency` at a time (by default one, here); results are taken in
   // manifest order, so the report is the same whatever the concurrency.
@@ -462,21 +478,48 @@ async function verifySessions(
       r.protocol = h.context.protocol;
     }
     if (v.events !== undefined) r.events = v.events;
+    if (opts.auditor) {
+      if (v.events !== undefined && !v.failures.some((f) => f.check === 'decryption')) decrypted++;
+      checkApprovalsAgainstLog(v.approvals, log, r, rb);
+      approvals.push(...v.approvals);
+    }
     if (r.status !== 'failed' && v.status === 'failed') r.status = 'failed';
     if (v.failures.length === 0) verified++;
   }
+  if (opts.auditor) report.approvals = approvals;
   report.sessions = [...reports.values()].sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
   const counts = count(report.sessions.map((s) => s.status));
   rb.summary('digests', `${verified} of ${manifest.archives.length} archives intact (${frames} frames)`);
   rb.summary('session-sequence', `${report.sessions.length} session(s) in the window: ${counts}`);
-  rb.summary('decryption', `every frame of ${manifest.archives.length} archives authenticated`);
-  rb.summary('tag-final', 'every complete archive ends with TAG_FINAL');
+  rb.summary('decryption', `every frame of ${decrypted} of ${manifest.archives.length} archive(s) authenticated`);
+  rb.summary('tag-final', `${report.sessions.filter((x) => x.status === 'complete').length} complete archive(s) end with TAG_FINAL`);
+  const held = approvals.length;
+  rb.summary('approvals', held ? `${held} held command(s): ${approvals.filter((a) => a.outcome === 'approved').length} approved, each bound by its hash` : 'no command was held for approval');
   rb.summary('pan-rescan', clearFindings ? `${clearFindings} finding(s)` : 'no clear card numbers or track data found');
 }
 
 /** A pool that could not verify an archive (its worker died): the archive fails with the reason, the run goes on. */
 function failedJob(job: ArchiveJob, e: unknown): ArchiveVerification {
-  return { status: 'failed', failures: [{ check: 'digests', message: `could not be verified: ${describeError(e)}` }], frames: 0, bytes: job.size, clearCardData: [] };
+  return { status: 'failed', failures: [{ check: 'digests', message: `could not be verified: ${describeError(e)}` }], frames: 0, bytes: job.size, clearCardData: [], approvals: [] };
+}
+
+/** The archive's approval events must agree with what the transparency log recorded about them. */
+function checkApprovalsAgainstLog(inArchive: readonly ApprovalEvidence[], log: SessionLog | undefined, r: SessionReport, rb: ReportBuilder): void {
+  const logged = log?.approvals ?? new Map<string, { commandHash: string; decided: { approver: string; decision: string }[] }>();
+  for (const a of inArchive) {
+    const l = logged.get(a.requestId);
+    if (!l) {
+      rb.fail('approvals', `request ${a.requestId} is not in the transparency log`, r);
+      continue;
+    }
+    if (l.commandHash !== a.commandHash) rb.fail('approvals', `request ${a.requestId}: the log names another command hash than the archive`, r);
+    const fromArchive = a.decisions.map((d) => `${d.approver}:${d.decision}`).sort().join(',');
+    const fromLog = l.decided.map((d) => `${d.approver}:${d.decision}`).sort().join(',');
+    if (fromArchive !== fromLog) rb.fail('approvals', `request ${a.requestId}: the log's decisions (${fromLog || 'none'}) differ from the archive's (${fromArchive || 'none'})`, r);
+  }
+  for (const id of logged.keys()) {
+    if (!inArchive.some((a) => a.requestId === id)) rb.fail('approvals', `the log has request ${id} for this session, the archive does not`, r);
+  }
 }
 
 function count(statuses: string[]): string {

@@ -270,6 +270,11 @@ describe('evidence of approvals', () => {
     const report = await verifyBundle(src, f.trust, { auditor: f.auditor, onEvents: (_, evs) => events.push(...evs) });
     src.close();
     expect(report.ok).toBe(true);
+    expect(report.checks.find((c) => c.id === 'approvals')).toMatchObject({ status: 'pass', summary: expect.stringMatching(/held command\(s\): \d+ approved, each bound by its hash/) });
+    const register = report.approvals ?? [];
+    expect(register.every((a) => a.hashMatches)).toBe(true);
+    expect(register.filter((a) => a.outcome === 'approved').every((a) => a.ran)).toBe(true);
+    expect(new Set(register.map((a) => a.outcome))).toEqual(new Set(['approved', 'denied', 'expired', 'cancelled']));
     const requests = events.filter((e) => e.type === 'approval.requested');
     expect(requests.length).toBeGreaterThanOrEqual(7);
     for (const r of requests) {

@@ -55,14 +55,14 @@ describe('BundleEngine', () => {
     expect(by.get(2)!.commands[0]!.errors[0]!.message).toMatch(/blocked by Vigil policy/);
     const [a] = by.get(3)!.approvals;
     expect(a).toMatchObject({
-      requestId: 'apr_7Q2M9X',
+      requestId: 'apr_7Q2M9Xdemo01',
       seq: 3,
       requester: 'spiffe://acme.internal/ns/billing/sa/refund-worker',
       target: 'payments-db',
       justification: 'CHG-4411 customer request',
       outcome: 'approved',
       executed: true,
-      hashCheck: 'not-recorded', // the demo's approved decision does not carry the executed command's hash
+      hashCheck: 'match', // the approved decision carries the request's command hash
     });
     expect(a!.approvers).toEqual([expect.objectContaining({ subject: 'alice@acme.example', decision: 'approved', reason: 'matches CHG-4411', address: '10.1.0.22' })]);
     expect(a!.commandText).toMatch(/^UPDATE accounts SET status = 'closed'/);

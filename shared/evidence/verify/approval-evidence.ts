@@ -1,0 +1,131 @@
+/**
+ * The approvals register, rebuilt from decrypted events: for every held command, who asked, who decided,
+ * and whether everything about it names the same command hash (session id + exact command bytes). A held
+ * command that produced a result without an approval is a failure, as is a decision bound to another hash.
+ */
+import type { EvidenceEvent } from '../events.ts';
+
+export interface ApprovalDecisionEvidence {
+  approver: string;
+  decision: 'approved' | 'denied';
+  reason: string | null;
+  at: string | null;
+}
+
+export interface ApprovalEvidence {
+  requestId: string;
+  sessionId: string;
+  command: number;
+  commandHash: string;
+  rule: string;
+  justification: string | null;
+  expiresAt: string | null;
+  decisions: ApprovalDecisionEvidence[];
+  outcome: 'approved' | 'denied' | 'expired' | 'cancelled' | 'pending';
+  approvedBy: string[];
+  /** The held command produced a result (it ran). */
+  ran: boolean;
+  /** Every event about this request carries the request's command hash. */
+  hashMatches: boolean;
+  problems: string[];
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export class ApprovalCollector {
+  private readonly byId = new Map<string, ApprovalEvidence>();
+  private readonly byCommand = new Map<number, ApprovalEvidence>();
+  private readonly held = new Set<number>();
+  private readonly problems: string[] = [];
+
+  constructor(private readonly sessionId: string) {}
+
+  add(events: readonly EvidenceEvent[]): void {
+    for (const e of events) {
+      const command = typeof e.command === 'number' ? e.command : undefined;
+      switch (e.type) {
+        case 'approval.requested': {
+          const requestId = str(e.requestId);
+          if (!requestId || command === undefined) break;
+          const a: ApprovalEvidence = {
+            requestId,
+            sessionId: this.sessionId,
+            command,
+            commandHash: str(e.commandHash) ?? '',
+            rule: str(e.rule) ?? '',
+            justification: str(e.justification),
+            expiresAt: str(e.expiresAt),
+            decisions: [],
+            outcome: 'pending',
+            approvedBy: [],
+            ran: false,
+            hashMatches: Boolean(str(e.commandHash)),
+            problems: str(e.commandHash) ? [] : [`request ${requestId} records no command hash`],
+          };
+          this.byId.set(requestId, a);
+          this.byCommand.set(command, a);
+          break;
+        }
+        case 'approval.decided': {
+          const a = this.request(e);
+          if (!a) break;
+          this.checkHash(a, e, 'a decision');
+          const who = (e.approver as { subject?: unknown } | undefined)?.subject;
+          a.decisions.push({ approver: str(who) ?? '?', decision: e.decision === 'approved' ? 'approved' : 'denied', reason: str(e.reason), at: str(e.at) });
+          break;
+        }
+        case 'approval.expired':
+        case 'approval.cancelled': {
+          const a = this.request(e);
+          if (!a) break;
+          this.checkHash(a, e, 'the outcome');
+          a.outcome = e.type === 'approval.expired' ? 'expired' : 'cancelled';
+          break;
+        }
+        case 'decision': {
+          if (command === undefined) break;
+          if (e.decision === 'hold') this.held.add(command);
+          const requestId = str(e.requestId);
+          const a = requestId ? this.byId.get(requestId) : undefined;
+          if (!a || !['approved', 'denied', 'expired'].includes(String(e.decision))) break;
+          this.checkHash(a, e, 'the final decision');
+          if (e.decision === 'approved') a.outcome = 'approved';
+          else if (a.outcome === 'pending') a.outcome = e.decision === 'expired' ? 'expired' : 'denied';
+          if (Array.isArray(e.approvedBy)) a.approvedBy = e.approvedBy.map(String);
+          break;
+        }
+        case 'result': {
+          if (command === undefined || !this.held.has(command)) break;
+          const a = this.byCommand.get(command);
+          if (a) a.ran = true;
+          if (!a || a.outcome !== 'approved') this.problems.push(`command ${command} was held for approval but ran without one`);
+          break;
+        }
+      }
+    }
+  }
+
+  /** The register, and problems that fail the `approvals` check. */
+  finish(): { approvals: ApprovalEvidence[]; problems: string[] } {
+    const approvals = [...this.byId.values()];
+    for (const a of approvals) {
+      if (a.outcome === 'approved' && a.decisions.filter((d) => d.decision === 'approved').length === 0) {
+        a.problems.push(`request ${a.requestId} is marked approved without any approver's decision`);
+      }
+    }
+    return { approvals, problems: [...this.problems, ...approvals.flatMap((a) => a.problems)] };
+  }
+
+  private request(e: EvidenceEvent): ApprovalEvidence | undefined {
+    const requestId = str(e.requestId);
+    const a = requestId ? this.byId.get(requestId) : undefined;
+    if (requestId && !a) this.problems.push(`${e.type} for request ${requestId}, which this session never requested`);
+    return a;
+  }
+
+  private checkHash(a: ApprovalEvidence, e: EvidenceEvent, what: string): void {
+    if (str(e.commandHash) === a.commandHash) return;
+    a.hashMatches = false;
+    a.problems.push(`request ${a.requestId}: ${what} names another command hash than the request`);
+  }
+}
