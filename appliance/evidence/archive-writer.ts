@@ -272,10 +272,13 @@ export class ArchiveWriter {
   }
 
   private count(e: EvidenceEvent): void {
-    const bump = (k: string, n = 1) => (this.stats[k] = (this.stats[k] ?? 0) + n);
-    bump(e.type);
-    if (e.type === 'decision' && typeof e.decision === 'string') bump(`decision.${e.decision}`);
-    if (e.type === 'masking' && typeof e.count === 'number' && Number.isSafeInteger(e.count)) bump('masked', e.count);
+    this.bump(e.type, 1);
+    if (e.type === 'decision' && typeof e.decision === 'string') this.bump(`decision.${e.decision}`, 1);
+    if (e.type === 'masking' && typeof e.count === 'number' && Number.isSafeInteger(e.count)) this.bump('masked', e.count);
+  }
+
+  private bump(key: string, n: number): void {
+    this.stats[key] = (this.stats[key] ?? 0) + n;
   }
 }
 

@@ -39,6 +39,7 @@ export class EvidenceJournal {
   private queue: Buffer[] = [];
   private waiters: Waiter[] = [];
   private inflight: Promise<void> | undefined;
+  private scheduled = false;
   private failed: unknown;
 
   constructor(
@@ -78,7 +79,13 @@ export class EvidenceJournal {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      if (!this.inflight) this.flush();
+      if (this.inflight || this.scheduled) return;
+      // Let every session served in this event-loop turn join the group: one write for all of them.
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        if (!this.inflight) this.flush();
+      });
     });
   }
 
