@@ -16,6 +16,7 @@ import { chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { initCrypto } from '../../shared/crypto/backend.ts';
 import { createAuditorKey } from '../../shared/evidence/auditor-key.ts';
@@ -185,6 +186,18 @@ try {
   };
   console.log(`pgbench -S, ${SECONDS} s each, scale ${values.scale}, on ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores`);
   const direct = await run('direct  -c 8 -j 2', pgbench(server.port, server.password, ['-c', '8', '-j', '2']));
+  // The floor of any proxy written in Node on this machine: bytes piped both ways, nothing else.
+  const pipe = createServer({ noDelay: true }, (c) => {
+    const u = connect({ host: '127.0.0.1', port: server.port, noDelay: true });
+    c.pipe(u);
+    u.pipe(c);
+    c.on('error', () => u.destroy());
+    u.on('error', () => c.destroy());
+  });
+  await new Promise<void>((r) => pipe.listen(0, '127.0.0.1', () => r()));
+  const viaPipe = await run('plain Node socket pipe  -c 8 -j 2', pgbench((pipe.address() as AddressInfo).port, server.password, ['-c', '8', '-j', '2']));
+  const pipeC1 = await run('plain Node socket pipe  -c 1', pgbench((pipe.address() as AddressInfo).port, server.password, ['-c', '1']));
+  pipe.close();
   const bouncer = await startPgbouncer(server);
   const viaBouncer = await run('pgbouncer (session)  -c 8 -j 2', pgbench(bouncer.port, server.password, ['-c', '8', '-j', '2']));
   bouncer.stop();
@@ -218,6 +231,8 @@ try {
       ratio_vs_direct: r(vigil.tps / direct.tps),
       ratio_vs_pgbouncer: r(vigil.tps / viaBouncer.tps),
       vigil_tls_tps: r(vigilTls.tps),
+      node_pipe_tps: r(viaPipe.tps),
+      node_pipe_added_latency_ms_c1: r(pipeC1.latencyMs - directC1.latencyMs),
       direct_latency_ms_c1: r(directC1.latencyMs),
       vigil_latency_ms_c1: r(vigilC1.latencyMs),
       added_latency_ms_c1: r(vigilC1.latencyMs - directC1.latencyMs),
