@@ -21,6 +21,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { containsCardData, findCardData } from '../../shared/pan/index.ts';
+import { rng } from '../../test/helpers/seeded-random.ts';
 
 const RUNS = 10;
 
@@ -39,18 +40,6 @@ export interface PanScanBench {
   matches_found: number;
 }
 
-/** xorshift32: reproducible noise without a dependency. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 const PANS = [
   '4111111111111111',

@@ -6,26 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, extname, join, normalize, resolve, sep } from 'node:path';
+import { CSP } from './content-policy.ts';
 
 export const SCHEME = 'app';
 export const HOST = 'viewer';
 export const ORIGIN = `${SCHEME}://${HOST}`;
 export const START_URL = `${ORIGIN}/index.html`;
 
-/** The same policy `npm run viewer` sends (viewer/serve.ts): no remote anything, no inline script, no eval but wasm. */
-export const CSP = [
-  "default-src 'none'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' data: blob:",
-  "style-src 'self' 'unsafe-inline'",
-  "font-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
+export { CSP };
 
 export const RESPONSE_HEADERS: Record<string, string> = {
   'Content-Security-Policy': CSP,

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SqlClassifier, type Classification } from '../../../../appliance/sql/index.ts';
 import { lexShape } from '../../../../appliance/sql/shape-lexer.ts';
+import { rng } from '../../../helpers/seeded-random.ts';
 
 let uncached: SqlClassifier;
 
@@ -260,16 +261,3 @@ describe('cache safety', () => {
     expect(hits).toBeGreaterThan(25); // the cache did serve a share of them
   });
 });
-
-/** xorshift32: the same statements on every run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CardBrand } from '../../../../shared/pan/index.ts';
+import { rng } from '../../../helpers/seeded-random.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../../../fixtures/pan/', import.meta.url));
 
@@ -9,17 +10,7 @@ export function fixture<T>(name: string): T {
   return JSON.parse(readFileSync(FIXTURES + name, 'utf8')) as T;
 }
 
-export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
+export { rng };
 
 /** Appends the Luhn check digit, computed independently of shared/pan. */
 export function withCheckDigit(body: string): string {
