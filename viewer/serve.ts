@@ -12,29 +12,13 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CSP } from './electron/content-policy.ts';
+import { contentType, PAGE_HEADERS } from './electron/content-policy.ts';
 
 export const DEFAULT_DIR = fileURLToPath(new URL('./dist/renderer', import.meta.url));
 
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json',
-};
-
 export const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': CSP,
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Resource-Policy': 'same-origin',
+  ...PAGE_HEADERS,
   'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), usb=(), serial=(), hid=(), clipboard-read=(), clipboard-write=(self)',
-  'Cache-Control': 'no-store',
 };
 
 export interface ViewerServer {
@@ -65,7 +49,7 @@ export function serveViewer(opts: { dir?: string; port?: number; host?: string }
       res.writeHead(404, { 'Content-Type': 'text/plain', ...SECURITY_HEADERS }).end('not found');
       return;
     }
-    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': statSync(file).size, ...SECURITY_HEADERS });
+    res.writeHead(200, { 'Content-Type': contentType(extname(file)), 'Content-Length': statSync(file).size, ...SECURITY_HEADERS });
     if (req.method === 'HEAD') res.end();
     else createReadStream(file).pipe(res);
   });

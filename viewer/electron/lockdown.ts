@@ -6,23 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, extname, join, normalize, resolve, sep } from 'node:path';
-import { CSP } from './content-policy.ts';
+import { contentType, PAGE_HEADERS } from './content-policy.ts';
 
 export const SCHEME = 'app';
 export const HOST = 'viewer';
 export const ORIGIN = `${SCHEME}://${HOST}`;
 export const START_URL = `${ORIGIN}/index.html`;
-
-export { CSP };
-
-export const RESPONSE_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': CSP,
-  'X-Content-Type-Options': 'nosniff',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-  'Referrer-Policy': 'no-referrer',
-  'Cache-Control': 'no-store',
-};
 
 /** True only for the app's own origin: every other request (http, https, ws, file, ftp, data, …) is cancelled. */
 export function isAllowedUrl(url: string): boolean {
@@ -55,16 +44,6 @@ export function webPreferences(preload: string) {
   } as const;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json',
-};
-
 /** Bundle files the OS handed to the app, readable by the renderer at app://viewer/opened/<token>. */
 export class OpenedFiles {
   private readonly files = new Map<string, string>();
@@ -83,7 +62,7 @@ export class OpenedFiles {
 }
 
 function respond(status: number, body: string | Uint8Array<ArrayBuffer> | null, headers: Record<string, string> = {}): Response {
-  return new Response(body, { status, headers: { ...RESPONSE_HEADERS, ...headers } });
+  return new Response(body, { status, headers: { ...PAGE_HEADERS, ...headers } });
 }
 
 /**
@@ -108,7 +87,7 @@ export function handleAppRequest(req: { url: string; method: string; headers: { 
   const root = resolve(rendererDir);
   const file = normalize(join(root, path === '/' ? 'index.html' : path));
   if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) return respond(404, 'not found');
-  return respond(200, new Uint8Array(readFileSync(file)), { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+  return respond(200, new Uint8Array(readFileSync(file)), { 'Content-Type': contentType(extname(file)) });
 }
 
 const MAX_RANGE = 64 * 1024 * 1024;

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IPC } from '../../../viewer/electron/api.ts';
 import { ViewerMain, lockDownContents } from '../../../viewer/electron/app.ts';
-import { CSP, START_URL, bundlesInArgv, isAllowedUrl, safeFileName } from '../../../viewer/electron/lockdown.ts';
+import { CSP } from '../../../viewer/electron/content-policy.ts';
+import { START_URL, bundlesInArgv, isAllowedUrl, safeFileName } from '../../../viewer/electron/lockdown.ts';
 import { tempDir } from '../../helpers/evidence.ts';
 import { FakeWebContents, electronDouble } from './electron-double.ts';
 
