@@ -89,6 +89,7 @@ export class PgProxy {
   private needsCommit = false;
   private processing = false;
   private closed = false;
+  private lastActivity = Date.now();
   /** Set while COPY FROM STDIN data flows from the client. */
   private copyIn: { cmd: number; bytes: number; rows: string[] } | undefined;
 
@@ -115,14 +116,36 @@ export class PgProxy {
     upstream.resume();
   }
 
-  /** Asks the target to cancel the running query (CancelRequest from the client, verified by the caller). */
   get transactionStatus(): TransactionStatus {
     return this.txStatus;
+  }
+
+  /** When the client last sent a message (Date.now() milliseconds): what idle timeouts measure. */
+  get lastClientActivity(): number {
+    return this.lastActivity;
+  }
+
+  /** Whether the target still owes answers (a command is running or results are on their way). */
+  get busy(): boolean {
+    return this.tracker.size > 0;
+  }
+
+  /**
+   * Ends the session from the gateway's side (token expired, idle or maximum duration reached): the
+   * client gets a FATAL with `sqlstate` and `message`, the target connection is closed, and `reason` is
+   * what the archive records as the close reason.
+   */
+  terminate(sqlstate: string, message: string, reason: string, hint?: string): void {
+    if (this.closed) return;
+    this.o.session.record({ type: 'error', code: sqlstate, message });
+    if (!this.o.client.destroyed) this.o.client.end(fatal(sqlstate, message, hint));
+    this.close(reason);
   }
 
   // ── client → target ────────────────────────────────────────────────────────────────────────────
 
   private fromClient(chunk: Buffer): void {
+    this.lastActivity = Date.now();
     try {
       this.o.clientReader.push(chunk);
     } catch (e) {
