@@ -67,6 +67,7 @@ export class Gateway {
         recorder: appliance.recorder,
         policy: new PolicyEngine(config.policies, { schedules: config.schedules }),
         approvals: opts.approvals ?? approvals,
+        commandKey: fingerprintKey,
       });
       let admin: AdminServer | undefined;
       if (config.listeners.admin) {

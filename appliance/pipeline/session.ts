@@ -6,7 +6,7 @@
  * Record, then forward: `decide()` records the command and the decision; the adapter then awaits
  * `commit()` before a byte of the command reaches the target.
  */
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { SessionContext } from '../../shared/evidence/archive-format.ts';
 import type { EventInput } from '../evidence/archive-writer.ts';
 import type { RecordedSession, SessionRecorder } from '../evidence/session-recorder.ts';
@@ -31,6 +31,11 @@ export interface PipelineOptions {
   recorder: SessionRecorder;
   policy: PolicyEngine;
   approvals?: ApprovalGate;
+  /**
+   * Keys the command hash an approval binds (HMAC-SHA-256): the exact bytes may hold a card number whose
+   * masked display would make an unkeyed hash easy to invert. The appliance's fingerprint key.
+   */
+  commandKey: Uint8Array;
 }
 
 export interface CommandInput {
@@ -41,6 +46,11 @@ export interface CommandInput {
   params?: readonly (string | null)[];
   fingerprint?: string;
   extra?: Record<string, unknown>;
+  /**
+   * Set by the adapter when the gateway itself cannot let the command run, whatever policy says (it could
+   * not tell what the target would execute): recorded as a block by rule `vigil/<rule>`.
+   */
+  refusal?: { rule: string; reason: string };
 }
 
 export interface CommandDecision {
@@ -126,7 +136,11 @@ export class PipelineSession {
   /** Classifies nothing itself: records the command (as given, masked) and the policy's decision. */
   decide(cmd: CommandInput): CommandDecision {
     const id = this.nextId++;
-    const decision: Decision = this.policy ? this.policy.decideAll(cmd.statements) : { action: 'block', rule: 'access', reason: 'no policy governs this session' };
+    const decision: Decision = cmd.refusal
+      ? { action: 'block', rule: `vigil/${cmd.refusal.rule}`, reason: cmd.refusal.reason }
+      : this.policy
+        ? this.policy.decideAll(cmd.statements)
+        : { action: 'block', rule: 'access', reason: 'no policy governs this session' };
     this.recorded.record({
       type: 'command',
       id,
@@ -158,7 +172,7 @@ export class PipelineSession {
   ): Promise<ApprovalOutcome> {
     const d = command.decision;
     if (d.action !== 'require-approval' || !this.identity) throw new Error('hold() needs a require-approval decision');
-    const commandHash = createHash('sha256').update(this.id).update('\0').update(req.exactBytes).digest('hex');
+    const commandHash = createHmac('sha256', this.opts.commandKey).update(this.id).update('\0').update(req.exactBytes).digest('hex');
     const gate = this.opts.approvals ?? noApprovals;
     const pending = gate.request(
       {

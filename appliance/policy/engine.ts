@@ -65,8 +65,10 @@ export class BoundPolicy {
   decide(f: CommandFacts): Decision {
     for (const r of this.config.rules) if (ruleMatches(r, f) && this.inWindow(r)) return fromRule(this.config, r, f);
     const byClass = this.config.statements[f.class];
-    const action = byClass ?? this.config.statements['default'] ?? 'block';
-    const rule = `${this.config.name}/${byClass ? f.class : this.config.statements['default'] ? 'default' : 'unlisted'}`;
+    // `default` never covers `unknown`: what Vigil could not classify runs only where a policy names it.
+    const byDefault = f.class === 'unknown' ? undefined : this.config.statements['default'];
+    const action = byClass ?? byDefault ?? 'block';
+    const rule = `${this.config.name}/${byClass ? f.class : byDefault ? 'default' : 'unlisted'}`;
     if (action === 'allow') return { action, rule };
     const reason = `${f.command} (${f.class}) is ${action === 'block' ? 'not allowed' : 'allowed only with approval'} for this identity on this target`;
     if (action === 'block') return { action, rule, reason };

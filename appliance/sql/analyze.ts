@@ -31,6 +31,10 @@ export interface StatementFacts {
   roleChange: 'literal' | 'dynamic' | undefined;
   /** set_config('standard_conforming_strings', …): later statements would lex differently from this parser. */
   changesLexing: boolean;
+  /** set_config('client_encoding', …): later statements would be decoded differently. */
+  changesEncoding: boolean;
+  /** set_config with a setting name that is not a constant: it could be any of the above. */
+  dynamicSetting: boolean;
   /** INSERT/UPDATE/DELETE/MERGE nodes anywhere in the tree, the top one included. */
   dataModifying: number;
   /** Some SELECT in the tree has INTO (SELECT INTO creates a table). */
@@ -61,6 +65,8 @@ const RELATION_OBJECTS = new Set([
 const ROLE_SETTINGS = new Set(['role', 'session_authorization']);
 /** With it off, a backslash escapes a quote in '…': the server would split the text differently from this parser. */
 export const LEXING_SETTING = 'standard_conforming_strings';
+/** Pinned to UTF8: other client encodings make the server read other characters than this parser. */
+export const ENCODING_SETTING = 'client_encoding';
 /** Nodes examined when looking for a sensitive column on one side of a comparison. */
 const MENTION_BUDGET = 256;
 
@@ -81,6 +87,8 @@ class Analyzer {
     dangerous: [],
     roleChange: undefined,
     changesLexing: false,
+    changesEncoding: false,
+    dynamicSetting: false,
     dataModifying: 0,
     selectInto: false,
     rowLock: false,
@@ -308,8 +316,10 @@ class Analyzer {
       this.#facts.valueDependent = true;
       if (setting !== undefined && ROLE_SETTINGS.has(setting.toLowerCase())) this.#facts.roleChange = 'literal';
       if (setting?.toLowerCase() === LEXING_SETTING) this.#facts.changesLexing = true;
-    } else if (this.#facts.roleChange === undefined) {
-      this.#facts.roleChange = 'dynamic';
+      if (setting?.toLowerCase() === ENCODING_SETTING) this.#facts.changesEncoding = true;
+    } else {
+      this.#facts.roleChange ??= 'dynamic';
+      this.#facts.dynamicSetting = true;
     }
   }
 

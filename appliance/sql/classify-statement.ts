@@ -6,7 +6,7 @@
  * listed in README.md beside this file.
  */
 import { asNode, isObj, list, nodeBody, num, type Obj, str } from './ast.ts';
-import { LEXING_SETTING, type StatementFacts } from './analyze.ts';
+import { ENCODING_SETTING, LEXING_SETTING, type StatementFacts } from './analyze.ts';
 import type { StatementClass } from './types.ts';
 
 export interface Verdict {
@@ -199,7 +199,7 @@ function base(stmt: unknown, facts: StatementFacts): Verdict {
     case 'FetchStmt':
       return { class: 'read', command: body.ismove === true ? 'MOVE' : 'FETCH', tags: [] };
     case 'VariableSetStmt':
-      return variableSet(body);
+      return variableSet(body, facts);
     case 'DiscardStmt': {
       const target = str(body.target)?.replace(/^DISCARD_/, '') ?? 'ALL';
       // DISCARD ALL includes SET SESSION AUTHORIZATION DEFAULT: back to the login role.
@@ -320,10 +320,12 @@ function copy(body: Obj, facts: StatementFacts): Verdict {
   return { class: 'copy-out', command: 'COPY TO STDOUT', tags: [] };
 }
 
-function variableSet(body: Obj): Verdict {
+function variableSet(body: Obj, facts: StatementFacts): Verdict {
   const kind = str(body.kind);
   const name = str(body.name);
   const setting = name?.toLowerCase();
+  // The verdict for these two reads the value: statements of the same shape may classify differently.
+  if (setting === LEXING_SETTING || setting === ENCODING_SETTING) facts.valueDependent = true;
   const local = body.is_local === true ? 'LOCAL ' : '';
   // GUC names are case-insensitive: SET "ROLE" = … changes the role too.
   if (setting === 'role' || setting === 'session_authorization') {
@@ -332,8 +334,15 @@ function variableSet(body: Obj): Verdict {
   }
   // This parser reads '…' with standard_conforming_strings on; a session that changes it would have the
   // server split later statements differently (SELECT 'a\', '; DROP TABLE t; --' hides a DROP when off).
-  if (setting === LEXING_SETTING && kind !== 'VAR_RESET') {
+  // RESET returns to the value the target was checked to run with at login.
+  if (setting === LEXING_SETTING && kind !== 'VAR_RESET' && !(kind === 'VAR_SET_VALUE' && constantIs(body.args, isOn))) {
     return { class: 'unknown', command: `SET${local ? ' LOCAL' : ''}`, tags: [`setting:${setting}`, 'changes-lexing'] };
+  }
+  // Client encodings such as SJIS or GBK have multibyte characters whose second byte is a backslash or a
+  // letter: the server would read other characters than Vigil parsed. Only UTF8 is accepted, and RESET or
+  // DEFAULT (whose value Vigil does not control) are refused with the rest.
+  if (setting === ENCODING_SETTING && !(kind === 'VAR_SET_VALUE' && constantIs(body.args, isUtf8Name))) {
+    return { class: 'unknown', command: kind === 'VAR_RESET' ? 'RESET' : `SET${local ? ' LOCAL' : ''}`, tags: [`setting:${setting}`, 'changes-encoding'] };
   }
   if (kind === 'VAR_SET_MULTI' && name === 'TRANSACTION') return { class: 'transaction', command: 'SET TRANSACTION', tags: [] };
   if (kind === 'VAR_SET_MULTI') return { class: 'session', command: `SET ${name ?? ''}`.trim(), tags: [] };
@@ -357,8 +366,10 @@ function escalate(v: Verdict, facts: StatementFacts): Verdict {
   const tags = [...v.tags];
   let cls = v.class;
   for (const f of facts.dangerous) tags.push(`dangerous-function:${f}`);
-  if (facts.changesLexing) {
-    tags.push('changes-lexing');
+  if (facts.changesLexing || facts.changesEncoding || facts.dynamicSetting) {
+    if (facts.changesLexing) tags.push('changes-lexing');
+    if (facts.changesEncoding) tags.push('changes-encoding');
+    if (facts.dynamicSetting) tags.push('dynamic-setting');
     if (!FINAL.has(cls)) tags.push(`escalated-from:${cls}`);
     return { class: 'unknown', command: v.command, tags };
   }
@@ -371,4 +382,25 @@ function escalate(v: Verdict, facts: StatementFacts): Verdict {
     cls = 'procedural';
   }
   return { class: cls, command: v.command, tags };
+}
+
+/** The SET value is exactly one constant for which `test` holds. */
+function constantIs(args: unknown, test: (v: string) => boolean): boolean {
+  const items = list(args);
+  if (items.length !== 1) return false;
+  const c = nodeBody(items[0], 'A_Const');
+  if (!c) return false;
+  const value = isObj(c.sval) ? str(c.sval.sval) : isObj(c.ival) ? String(num(c.ival.ival) ?? 0) : isObj(c.boolval) ? String(c.boolval.boolval === true) : undefined;
+  return value !== undefined && test(value);
+}
+
+/** PostgreSQL's parse_bool true spellings (unique prefixes of true/yes/on, and 1). */
+function isOn(v: string): boolean {
+  return /^(t|tr|tru|true|y|ye|yes|on|1)$/i.test(v.trim());
+}
+
+/** PostgreSQL compares encoding names ignoring case and anything but letters and digits; UNICODE is UTF8. */
+export function isUtf8Name(v: string): boolean {
+  const n = v.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return n === 'utf8' || n === 'unicode';
 }

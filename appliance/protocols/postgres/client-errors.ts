@@ -23,6 +23,18 @@ export function policyErrorFields(rule: string, reason: string): Map<string, str
   ]);
 }
 
+/** Error fields for a command the gateway refuses whatever policy says (integrity.ts). */
+export function refusalErrorFields(r: { sqlstate: string; reason: string; hint?: string }): Map<string, string> {
+  const fields = new Map([
+    ['S', 'ERROR'],
+    ['V', 'ERROR'],
+    ['C', r.sqlstate],
+    ['M', `refused by Vigil: ${r.reason}`],
+  ]);
+  if (r.hint) fields.set('H', r.hint);
+  return fields;
+}
+
 export function deniedErrorFields(rule: string, reason: string): Map<string, string> {
   return new Map([
     ['S', 'ERROR'],

@@ -16,6 +16,7 @@ import type { CancelRegistry } from './cancel-registry.ts';
 import { fatal } from './client-errors.ts';
 import type { PostgresListenerConfig } from './config.ts';
 import { readFrame } from './frame-io.ts';
+import { isRefusal, reviewStartup } from './startup-settings.ts';
 import { clientHandshake, type ClientTls } from './handshake.ts';
 import { PgProxy } from './proxy.ts';
 import { cancelUpstream, connectUpstream } from './upstream-connect.ts';
@@ -41,8 +42,6 @@ export interface ConnectionDeps {
   logger: Logger;
 }
 
-/** Startup parameters passed on to the target; everything else is dropped (and `options` needs policy). */
-const FORWARDED_PARAMS = new Set(['application_name', 'client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits', 'search_path', 'lc_messages']);
 
 /** Thrown to end the connection with a FATAL the client may read. */
 class Refusal extends Error {
@@ -131,22 +130,14 @@ function identityRefusal(e: unknown, method: string, session: PipelineSession): 
 }
 
 function forwardedParams(startup: StartupMessage, session: PipelineSession): Record<string, string> {
-  const out: Record<string, string> = {};
-  const dropped: string[] = [];
-  for (const [k, v] of startup.params) {
-    const key = k.toLowerCase();
-    if (key === 'user' || key === 'database') continue;
-    if (key === 'options') {
-      if (!session.policy?.config.allowStartupOptions) {
-        session.record({ type: 'decision', decision: 'block', rule: `${session.policy?.name ?? 'policy'}/startup-options`, reason: 'the startup parameter options (which can set GUCs such as role) is not allowed', scope: 'session' });
-        throw new Refusal('42501', 'the startup parameter "options" is not allowed by the Vigil policy for this identity', 'options refused', 'remove PGOPTIONS / options= from the connection');
-      }
-      out[k] = v;
-    } else if (FORWARDED_PARAMS.has(key)) out[k] = v;
-    else dropped.push(k);
+  const reviewed = reviewStartup(startup.params, session.policy?.config.allowStartupOptions ?? false);
+  if (isRefusal(reviewed)) {
+    session.record({ type: 'decision', decision: 'block', rule: `vigil/startup-parameters`, reason: reviewed.message, scope: 'session' });
+    throw new Refusal(reviewed.sqlstate, reviewed.message, `startup parameters refused: ${reviewed.message}`, reviewed.hint);
   }
-  if (dropped.length) session.record({ type: 'notice', kind: 'startup-parameters-dropped', names: dropped });
-  return out;
+  const settings = Object.fromEntries(Object.entries(reviewed.requested).map(([k, v]) => [k, session.masks.text(v)]));
+  if (Object.keys(settings).length) session.record({ type: 'notice', kind: 'startup-parameters', settings });
+  return reviewed.params;
 }
 
 async function startProxy(socket: Socket, reader: FrontendReader, target: PostgresTarget, params: Record<string, string>, session: PipelineSession, deps: ConnectionDeps): Promise<void> {
@@ -160,6 +151,11 @@ async function startProxy(socket: Socket, reader: FrontendReader, target: Postgr
     throw new Refusal('08006', `could not connect to target "${target.name}"`, `target ${target.name} unavailable: ${why}`, 'the target may be down; the attempt was recorded');
   }
   const up = upstream.session;
+  if (up.parameters.get('client_encoding')?.toUpperCase() !== 'UTF8') {
+    upstream.socket.destroy();
+    session.record({ type: 'error', code: '0A000', message: `target ${target.name} did not accept client_encoding UTF8 (it reports ${up.parameters.get('client_encoding') ?? 'nothing'})` });
+    throw new Refusal('0A000', `target "${target.name}" did not accept client_encoding UTF8, which Vigil requires`, 'client_encoding not UTF8');
+  }
   if (up.parameters.get('standard_conforming_strings') !== 'on') {
     upstream.socket.destroy();
     // With it off, backslashes in '…' strings change how the server reads SQL from how Vigil parses it.

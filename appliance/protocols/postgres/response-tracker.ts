@@ -4,7 +4,9 @@
  * everything up to the next Sync. Tracking that lets the gateway attribute rows to commands, swallow the
  * answers to Describes it injected itself, and rewrite the error of a command it substituted.
  */
+import type { PendingName } from './name-table.ts';
 import type { ColumnPlan } from './row-masker.ts';
+import type { BoundPortal } from './statements.ts';
 
 /** A command whose results are being recorded. */
 export interface CommandResult {
@@ -18,13 +20,17 @@ export interface CommandResult {
   failed?: boolean;
 }
 
+/**
+ * One message the server will answer. `name` is the name-table operation the message carries: settled ok
+ * when the server completes the message, failed when it reports an error or skips it.
+ */
 export type Pending =
   | { kind: 'query'; cmd: CommandResult | undefined; rewrite?: Map<string, string> }
-  | { kind: 'parse'; rewrite?: Map<string, string>; undo?: () => void }
-  | { kind: 'bind'; undo?: () => void }
-  | { kind: 'describe'; target: 'S' | 'P'; name: string; swallow: boolean }
-  | { kind: 'execute'; cmd: CommandResult; portal: string; rewrite?: Map<string, string> }
-  | { kind: 'close' }
+  | { kind: 'parse'; rewrite?: Map<string, string>; name: PendingName }
+  | { kind: 'bind'; name: PendingName }
+  | { kind: 'describe'; target: 'S' | 'P'; portal: BoundPortal | undefined; swallow: boolean }
+  | { kind: 'execute'; cmd: CommandResult; portal: BoundPortal | undefined; rewrite?: Map<string, string> }
+  | { kind: 'close'; name: PendingName }
   | { kind: 'sync' }
   | { kind: 'function'; cmd: CommandResult | undefined; rewrite?: Map<string, string> };
 
@@ -55,14 +61,21 @@ export class ResponseTracker {
     return p;
   }
 
+  /** Pops the message the server just completed; its name operation took effect. */
+  complete(): Pending | undefined {
+    const p = this.pop();
+    if (p && 'name' in p) p.name.settle(true);
+    return p;
+  }
+
   /**
-   * After an ErrorResponse in the extended protocol: the server skips to the next Sync. Parses and Binds it
-   * skipped never took effect, so the gateway's view of statement and portal names is rolled back.
+   * After an ErrorResponse in the extended protocol: the server skips to the next Sync. The failed message
+   * and every one it skipped never took effect: their name operations fail.
    */
   skipToSync(): Pending[] {
     const skipped: Pending[] = [];
     while (this.current && this.current.kind !== 'sync') skipped.push(this.pop()!);
-    for (const p of [...skipped].reverse()) if ((p.kind === 'parse' || p.kind === 'bind') && p.undo) p.undo();
+    for (const p of skipped) if ('name' in p) p.name.settle(false);
     return skipped;
   }
 }

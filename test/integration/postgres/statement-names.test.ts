@@ -61,7 +61,7 @@ describe('statement names follow the server', () => {
     const mark = c.messages.length;
     c.send(Buffer.concat([toServer.bind({ statement: 's2' }), toServer.execute(), toServer.sync()]));
     await waitFor(() => c.messages.slice(mark).some((m) => m.type === 'Z'));
-    expect(noticeOrError(c, mark)).toEqual([expect.stringMatching(/^E:42501:blocked by Vigil policy rule "ci\/default": EXECUTE \(unknown\) is not allowed/)]);
+    expect(noticeOrError(c, mark)).toEqual([expect.stringMatching(/^E:42501:blocked by Vigil policy rule "ci\/unlisted": EXECUTE \(unknown\) is not allowed/)]);
     expect(f.pg.psql('SELECT count(*) FROM audit_scratch', { database: 'payments' }).trim()).toBe('0');
     c.close();
   });

@@ -52,13 +52,21 @@ export class BodyReader {
     return v;
   }
 
-  /** A NUL-terminated string, decoded as UTF-8 (the gateway requires client_encoding UTF8). */
-  cstring(): string {
+  /**
+   * A NUL-terminated string, decoded as UTF-8 (the gateway requires client_encoding UTF8), or as latin1 for
+   * a byte-exact key: two names that differ only in invalid UTF-8 bytes must never look the same.
+   */
+  cstring(encoding: 'utf8' | 'latin1' = 'utf8'): string {
+    return this.cstringBytes().toString(encoding);
+  }
+
+  /** A NUL-terminated string's bytes, as a view (without the NUL). */
+  cstringBytes(): Buffer {
     const end = this.buf.indexOf(0, this.pos);
     if (end < 0) throw this.error('a string is not NUL-terminated');
-    const s = this.buf.toString('utf8', this.pos, end);
+    const v = this.buf.subarray(this.pos, end);
     this.pos = end + 1;
-    return s;
+    return v;
   }
 
   /** `n` bytes, as a view (no copy). */

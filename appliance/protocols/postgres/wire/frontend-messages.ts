@@ -11,13 +11,20 @@ export type Format = number; // 0 text, 1 binary
 export interface QueryMessage {
   type: 'Q';
   sql: string;
+  /** The text exactly as sent (a view): what is validated as UTF-8 and what an approval binds. */
+  sqlBytes: Buffer;
 }
 
+/**
+ * Statement and portal names are byte-exact keys (decoded as latin1): the server tells names apart by
+ * their bytes, so the gateway must too. `displayName` renders one for humans.
+ */
 export interface ParseMessage {
   type: 'P';
   /** Prepared statement name; '' is the unnamed statement. */
   name: string;
   sql: string;
+  sqlBytes: Buffer;
   /** Parameter type OIDs the client specified; 0 leaves the type to the server. */
   paramTypes: number[];
 }
@@ -128,26 +135,31 @@ export function decodeFrontendMessage(type: FrontendMessageType, body: Buffer): 
 
 export function decodeQuery(body: Buffer): QueryMessage {
   const r = new BodyReader(body, 'Query');
-  const sql = r.cstring();
+  const sqlBytes = r.cstringBytes();
   r.end();
-  return { type: 'Q', sql };
+  return { type: 'Q', sql: sqlBytes.toString('utf8'), sqlBytes };
+}
+
+/** A byte-exact name key as humans read it. */
+export function displayName(key: string): string {
+  return Buffer.from(key, 'latin1').toString('utf8');
 }
 
 export function decodeParse(body: Buffer): ParseMessage {
   const r = new BodyReader(body, 'Parse');
-  const name = r.cstring();
-  const sql = r.cstring();
+  const name = r.cstring('latin1');
+  const sqlBytes = r.cstringBytes();
   const n = r.uint16();
   const paramTypes = new Array<number>(n);
   for (let i = 0; i < n; i++) paramTypes[i] = r.uint32();
   r.end();
-  return { type: 'P', name, sql, paramTypes };
+  return { type: 'P', name, sql: sqlBytes.toString('utf8'), sqlBytes, paramTypes };
 }
 
 export function decodeBind(body: Buffer): BindMessage {
   const r = new BodyReader(body, 'Bind');
-  const portal = r.cstring();
-  const statement = r.cstring();
+  const portal = r.cstring('latin1');
+  const statement = r.cstring('latin1');
   const paramFormats = formats(r);
   const n = r.uint16();
   if (paramFormats.length > 1 && paramFormats.length !== n) {
@@ -162,7 +174,7 @@ export function decodeBind(body: Buffer): BindMessage {
 
 export function decodeExecute(body: Buffer): ExecuteMessage {
   const r = new BodyReader(body, 'Execute');
-  const portal = r.cstring();
+  const portal = r.cstring('latin1');
   const maxRows = r.int32();
   r.end();
   return { type: 'E', portal, maxRows };
@@ -212,7 +224,7 @@ function decodeTarget(type: 'D' | 'C', body: Buffer): DescribeMessage | CloseMes
   const r = new BodyReader(body, type === 'D' ? 'Describe' : 'Close');
   const kind = r.uint8();
   if (kind !== 0x53 && kind !== 0x50) throw r.error(`invalid ${type === 'D' ? 'DESCRIBE' : 'CLOSE'} message subtype ${kind}`);
-  const name = r.cstring();
+  const name = r.cstring('latin1');
   r.end();
   return { type, kind: kind === 0x53 ? 'S' : 'P', name };
 }

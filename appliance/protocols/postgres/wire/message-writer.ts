@@ -47,11 +47,11 @@ export class MessageWriter {
   }
 
   /** A string then NUL. A string holding NUL cannot be sent: PostgreSQL would read it as two. */
-  cstring(s: string): this {
+  cstring(s: string, encoding: 'utf8' | 'latin1' = 'utf8'): this {
     if (s.includes('\0')) throw new RangeError('a protocol string cannot contain NUL');
-    const n = Buffer.byteLength(s, 'utf8');
+    const n = Buffer.byteLength(s, encoding);
     this.ensure(n + 1);
-    this.buf.write(s, this.pos, 'utf8');
+    this.buf.write(s, this.pos, encoding);
     this.pos += n;
     this.buf[this.pos++] = 0;
     return this;

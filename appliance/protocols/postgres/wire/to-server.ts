@@ -67,6 +67,15 @@ export function bind(o: BindOptions = {}): Buffer {
 
 export const execute = (portal = '', maxRows = 0): Buffer => new MessageWriter().cstring(portal).int32(maxRows).typed('E');
 export const describe = (kind: 'S' | 'P', name = ''): Buffer => new MessageWriter().uint8(kind.charCodeAt(0)).cstring(name).typed('D');
+
+/**
+ * The gateway's own messages about a client's names: names are byte-exact keys (frontend-messages.ts), so
+ * they go back out byte for byte.
+ */
+export const byName = {
+  describePortal: (key: string): Buffer => new MessageWriter().uint8(0x50).cstring(key, 'latin1').typed('D'),
+  parse: (key: string, sql: string): Buffer => new MessageWriter().cstring(key, 'latin1').cstring(sql).uint16(0).typed('P'),
+};
 export const close = (kind: 'S' | 'P', name = ''): Buffer => new MessageWriter().uint8(kind.charCodeAt(0)).cstring(name).typed('C');
 
 export function functionCall(oid: number, args: readonly (Uint8Array | string | null)[], argFormats: readonly Format[] = [], resultFormat: Format = 0): Buffer {

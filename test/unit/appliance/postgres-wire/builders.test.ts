@@ -88,6 +88,13 @@ describe('frontend builders', () => {
         toServer.copyFail(e[9].message),
       ]);
       const frames: FrontendFrame[] = drain(new FrontendReader(), randomChunks(stream, rand, 64));
+      // Statement and portal names decode as byte-exact keys (latin1); SQL text also comes as its bytes.
+      const key = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+      e[1].sqlBytes = Buffer.from(e[1].sql);
+      Object.assign(e[2], { name: key(e[2].name), sqlBytes: Buffer.from(e[2].sql) });
+      Object.assign(e[3], { portal: key(e[3].portal), statement: key(e[3].statement) });
+      for (const i of [4]) e[i].portal = key(e[i].portal);
+      for (const i of [5, 6]) e[i].name = key(e[i].name);
       expect(frames.map((f) => f.decode()), `seed ${seed}`).toEqual(expected);
     }
   });

@@ -49,8 +49,8 @@ function checkDecoded(frames: FrontendFrame[]): void {
   ]);
   expect([...startup.protocolOptions]).toEqual([['_pq_.compression', 'on']]);
   expect(decodePasswordMessage(frames[2]!.body)).toEqual({ password: 's3cret' });
-  expect(frames[3]!.decode()).toEqual({ type: 'Q', sql: "select 'héllo' as greeting" });
-  expect(frames[4]!.decode()).toEqual({ type: 'P', name: 's1', sql: 'select $1::int + $2', paramTypes: [23, 0] });
+  expect(frames[3]!.decode()).toEqual({ type: 'Q', sql: "select 'héllo' as greeting", sqlBytes: Buffer.from("select 'héllo' as greeting") });
+  expect(frames[4]!.decode()).toEqual({ type: 'P', name: 's1', sql: 'select $1::int + $2', sqlBytes: Buffer.from('select $1::int + $2'), paramTypes: [23, 0] });
   const bind = frames[5]!.decode();
   expect(bind).toMatchObject({ type: 'B', portal: 'p1', statement: 's1', paramFormats: [0], resultFormats: [1] });
   expect((bind as { params: unknown[] }).params).toEqual([Buffer.from('41'), null]);
@@ -111,7 +111,7 @@ describe('FrontendReader framing', () => {
     }
     expect(reader.buffered).toBe(q.length - 1);
     reader.push(q.subarray(q.length - 1));
-    expect(reader.next()?.decode()).toEqual({ type: 'Q', sql: 'select 1' });
+    expect(reader.next()?.decode()).toEqual({ type: 'Q', sql: 'select 1', sqlBytes: Buffer.from('select 1') });
     expect(reader.buffered).toBe(0);
   });
 

@@ -171,7 +171,7 @@ describe('node-postgres through the framing relay', () => {
     // node-postgres puts "*" as the SCRAM user name where libpq leaves it empty.
     expect(decodeSASLInitialResponse(client[1]!.body).data!.toString()).toMatch(/^n,,n=\*,r=/);
     const c = decoded<FrontendMessage>(client);
-    expect(c[3]).toEqual({ type: 'P', name: '', sql: 'select $1::int + 1 as n, $2::text as t', paramTypes: [] });
+    expect(c[3]).toEqual({ type: 'P', name: '', sql: 'select $1::int + 1 as n, $2::text as t', sqlBytes: Buffer.from('select $1::int + 1 as n, $2::text as t'), paramTypes: [] });
     expect(c[4]).toEqual({ type: 'B', portal: '', statement: '', paramFormats: [0, 0], params: [Buffer.from('41'), Buffer.from('hi')], resultFormats: [0] });
     expect(c[5]).toEqual({ type: 'D', kind: 'P', name: '' });
     expect(c[6]).toEqual({ type: 'E', portal: '', maxRows: 0 });

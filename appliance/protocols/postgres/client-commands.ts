@@ -1,0 +1,244 @@
+/**
+ * Client → target: every statement (Query, Parse) is checked for what the gateway can police, classified
+ * on its parse tree and decided by policy; every execution (Query, Execute) is recorded with its masked
+ * parameters and decided on what it will really run — a portal on the statement it was bound to, with the
+ * names resolved as they are now. Nothing is forwarded before the pipeline's durability barrier (the core
+ * flushes). A refused command is never sent: a command that fails harmlessly takes its place and its
+ * failure is rewritten into the refusal, so the server itself keeps transaction and pipeline state exact.
+ */
+import { randomBytes } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import type { CommandFacts } from '../../policy/engine.ts';
+import type { CommandDecision } from '../../pipeline/session.ts';
+import type { Classification } from '../../sql/index.ts';
+import { deniedErrorFields, policyErrorFields, refusalErrorFields } from './client-errors.ts';
+import { exactCommandBytes } from './command-bytes.ts';
+import { INVALID_UTF8, type Refusal } from './integrity.ts';
+import type { ProxyCore } from './proxy-core.ts';
+import { MAX_RECORDED_PARAM_CHARS, recordValue } from './record-values.ts';
+import type { CommandResult } from './response-tracker.ts';
+import { SessionAnalyzer, type AnalyzedCommand } from './statement-analysis.ts';
+import { copyParams, type BoundPortal, type PreparedStatement } from './statements.ts';
+import {
+  decodeBind,
+  decodeExecute,
+  decodeFrontendMessage,
+  decodeParse,
+  decodeQuery,
+  displayName,
+  formatOf,
+  toClient,
+  toServer,
+  type FrontendFrame,
+} from './wire/index.ts';
+
+/** A statement no server can run: sent in place of a refused one so the server itself reports the error. */
+export const REFUSED_SQL = 'VIGIL REFUSED THIS STATEMENT';
+
+/** What a refused simple Query turns into (its error is rewritten). */
+const refusedQuery = () => toServer.query(REFUSED_SQL);
+/** Executing a portal that does not exist fails harmlessly; that failure becomes the refusal. */
+const refusedExecute = () => toServer.execute(`vigil-refused-${randomBytes(6).toString('hex')}`);
+
+export class ClientCommands {
+  readonly analyzer = new SessionAnalyzer();
+
+  constructor(private readonly core: ProxyCore) {}
+
+  async onQuery(frame: FrontendFrame): Promise<void> {
+    const c = this.core;
+    const m = decodeQuery(frame.body);
+    const { classification, text } = this.classify(m.sql, m.sqlBytes);
+    if (isUtf8(m.sqlBytes)) await this.analyzer.prepare(classification);
+    const analyzed = this.analyzedFor(classification, m.sqlBytes);
+    const cmd = this.decide({ kind: 'sql', text, classification, analyzed });
+    const d = cmd.decision;
+    if (d.action !== 'block' && analyzed.facts.some((x) => /^(PREPARE|DEALLOCATE|DISCARD)\b/.test(x.command))) {
+      // SQL-level PREPARE, DEALLOCATE and DISCARD change what statement names mean behind the protocol's
+      // back: forget them all, so a Bind to any of them is judged unknown until the client prepares it again.
+      c.statements.clear();
+      if (analyzed.facts.some((x) => x.command === 'DISCARD ALL')) c.portals.clear();
+    }
+    if (d.action === 'allow') return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id) });
+    if (d.action === 'block') return c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: this.blockFields(d, analyzed.refusal) });
+    const outcome = await this.hold(cmd, text, exactCommandBytes('Q', m.sqlBytes), classification, justificationOf(m.sql));
+    if (outcome.approved) return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id) });
+    c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: deniedErrorFields(d.rule, outcome.reason) });
+  }
+
+  async onParse(frame: FrontendFrame): Promise<void> {
+    const c = this.core;
+    const m = decodeParse(frame.body);
+    const { classification, text } = this.classify(m.sql, m.sqlBytes);
+    if (isUtf8(m.sqlBytes)) await this.analyzer.prepare(classification);
+    const analyzed = this.analyzedFor(classification, m.sqlBytes);
+    const cmd = this.decide({ kind: 'sql-prepare', text, classification, analyzed, extra: { statement: displayName(m.name) } });
+    const refused = cmd.decision.action === 'block';
+    const statement: PreparedStatement = { name: displayName(m.name), sql: m.sql, sqlBytes: Buffer.from(m.sqlBytes), text, classification, commandId: cmd.id, refused };
+    // PostgreSQL drops the unnamed statement before parsing the new one, so a failed Parse leaves it empty.
+    const name = c.statements.set(m.name, statement, m.name === '' ? 'absent' : 'vanish');
+    if (refused) {
+      // The server fails this Parse and skips to the next Sync, exactly as if it had refused it.
+      const d = cmd.decision as Extract<CommandDecision['decision'], { action: 'block' }>;
+      c.forward(toServer.byName.parse(m.name, REFUSED_SQL), { kind: 'parse', rewrite: this.blockFields(d, analyzed.refusal), name });
+      return;
+    }
+    // Preparing runs nothing: a statement that needs approval is held at Execute, with its parameters.
+    c.forward(frame.raw, { kind: 'parse', name });
+  }
+
+  onBind(frame: FrontendFrame): void {
+    const c = this.core;
+    const m = decodeBind(frame.body);
+    const statement = c.statements.get(m.statement);
+    const sensitive = new Set(statement?.classification.statements.flatMap((s) => s.sensitive.flatMap((b) => (b.kind === 'param' ? [b.index] : []))) ?? []);
+    const masks = c.o.session.masks;
+    const recordedParams = m.params.map((v, i) =>
+      sensitive.has(i + 1) ? (v === null ? null : masks.redact()) : recordValue(v, formatOf(m.paramFormats, i), masks, MAX_RECORDED_PARAM_CHARS),
+    );
+    const portal: BoundPortal = {
+      name: displayName(m.portal),
+      statement,
+      params: copyParams(m.params),
+      paramFormats: m.paramFormats,
+      resultFormats: m.resultFormats,
+      recordedParams,
+      fields: undefined,
+      describing: false,
+      boundAt: c.syncsSent,
+    };
+    c.forward(frame.raw, { kind: 'bind', name: c.portals.set(m.portal, portal) });
+  }
+
+  async onExecute(frame: FrontendFrame): Promise<void> {
+    const c = this.core;
+    const m = decodeExecute(frame.body);
+    const portal = c.portals.get(m.portal);
+    const st = portal?.statement;
+    if (st) await this.analyzer.prepare(st.classification);
+    // Decided now, on the statement the portal was bound to, with names as they resolve now.
+    const analyzed: AnalyzedCommand = st
+      ? this.analyzer.analyze(st.classification)
+      : { facts: [{ class: 'unknown', command: 'EXECUTE', tags: ['unknown-statement'], tables: [] }], refusal: undefined };
+    const cmd = this.decide({
+      kind: 'sql',
+      text: st?.text ?? `<execute portal "${displayName(m.portal)}" of a statement Vigil did not see prepared>`,
+      classification: st?.classification,
+      analyzed,
+      ...(portal ? { params: portal.recordedParams } : {}),
+      extra: { portal: displayName(m.portal), statement: st?.name ?? null, ...(st ? { prepared: st.commandId } : {}), ...(m.maxRows ? { maxRows: m.maxRows } : {}) },
+    });
+    const d = cmd.decision;
+    const result = this.result(cmd.id);
+    let rewrite: Map<string, string> | undefined;
+    if (d.action === 'block') {
+      rewrite = this.blockFields(d, analyzed.refusal);
+    } else if (d.action === 'require-approval') {
+      const exact = exactCommandBytes('E', st?.sqlBytes ?? Buffer.alloc(0), portal?.params, portal?.paramFormats);
+      const outcome = await this.hold(cmd, st?.text ?? '', exact, st?.classification, st ? justificationOf(st.sql) : undefined);
+      if (!outcome.approved) rewrite = deniedErrorFields(d.rule, outcome.reason);
+    }
+    if (rewrite) return c.forward(refusedExecute(), { kind: 'execute', cmd: result, portal, rewrite });
+    if (portal && !portal.fields && !portal.describing) {
+      // The masker needs the row layout; ask the server for it without showing the answer to the client.
+      portal.describing = true;
+      c.forward(toServer.byName.describePortal(m.portal), { kind: 'describe', target: 'P', portal, swallow: true });
+    }
+    c.forward(frame.raw, { kind: 'execute', cmd: result, portal });
+  }
+
+  onDescribe(frame: FrontendFrame): void {
+    const c = this.core;
+    const m = decodeFrontendMessage('D', frame.body) as { kind: 'S' | 'P'; name: string };
+    const portal = m.kind === 'P' ? c.portals.get(m.name) : undefined;
+    if (portal) portal.describing = true;
+    c.forward(frame.raw, { kind: 'describe', target: m.kind, portal, swallow: false });
+  }
+
+  onClose(frame: FrontendFrame): void {
+    const c = this.core;
+    const m = decodeFrontendMessage('C', frame.body) as { kind: 'S' | 'P'; name: string };
+    const name = m.kind === 'S' ? c.statements.set(m.name, undefined) : c.portals.set(m.name, undefined);
+    c.forward(frame.raw, { kind: 'close', name });
+  }
+
+  onFunctionCall(frame: FrontendFrame): void {
+    const c = this.core;
+    const facts: CommandFacts = { class: 'procedural', command: 'FUNCTION CALL', tags: ['fastpath'], tables: [] };
+    const cmd = c.o.session.decide({ kind: 'sql', text: '<fastpath function call>', statements: [facts] });
+    c.recorded();
+    if (cmd.decision.action === 'allow') return c.forward(frame.raw, { kind: 'function', cmd: this.result(cmd.id) });
+    const reason = cmd.decision.action === 'block' ? cmd.decision.reason : 'fastpath function calls cannot be held for approval';
+    c.forward(refusedQuery(), { kind: 'function', cmd: undefined, rewrite: policyErrorFields(cmd.decision.rule, reason) });
+  }
+
+  result(id: number): CommandResult {
+    return { id, startedAt: performance.now(), plan: undefined, columns: undefined, rows: [], rowCount: 0 };
+  }
+
+  private classify(sql: string, bytes: Buffer): { classification: Classification; text: string } {
+    const classifier = this.core.o.classifier;
+    const classification = classifier.classify(sql);
+    // Invalid UTF-8 is refused whole: nothing of what Vigil decoded can be trusted to be what the server reads.
+    const redacted = isUtf8(bytes) ? classifier.redactForRecording(sql, classification) : '<statement text is not valid UTF-8>';
+    return { classification, text: this.core.o.session.masks.text(redacted) };
+  }
+
+  private analyzedFor(c: Classification, bytes: Buffer): AnalyzedCommand {
+    const analyzed = this.analyzer.analyze(c);
+    return isUtf8(bytes) ? analyzed : { ...analyzed, refusal: INVALID_UTF8 };
+  }
+
+  private decide(cmd: {
+    kind: string;
+    text: string;
+    classification: Classification | undefined;
+    analyzed: AnalyzedCommand;
+    params?: readonly (string | null)[];
+    extra?: Record<string, unknown>;
+  }): CommandDecision {
+    const { session } = this.core.o;
+    const parseError = cmd.classification?.parseError;
+    const decided = session.decide({
+      kind: cmd.kind,
+      text: cmd.text,
+      statements: cmd.analyzed.facts,
+      ...(cmd.params ? { params: cmd.params } : {}),
+      ...(cmd.classification ? { fingerprint: cmd.classification.fingerprint } : {}),
+      ...(cmd.analyzed.refusal ? { refusal: { rule: cmd.analyzed.refusal.rule, reason: cmd.analyzed.refusal.reason } } : {}),
+      extra: { ...cmd.extra, ...(parseError ? { parseError } : {}) },
+    });
+    session.recordMasking(decided.id);
+    this.core.recorded();
+    return decided;
+  }
+
+  private blockFields(d: { rule: string; reason: string }, refusal: Refusal | undefined): Map<string, string> {
+    return refusal ? refusalErrorFields(refusal) : policyErrorFields(d.rule, d.reason);
+  }
+
+  private async hold(cmd: CommandDecision, display: string, exactBytes: Buffer, classification: Classification | undefined, justification: string | undefined) {
+    const c = this.core;
+    await c.flush();
+    return c.o.session.hold(
+      cmd,
+      { display, exactBytes, classification: classification?.statements ?? [], ...(justification ? { justification } : {}) },
+      (info) =>
+        // Tell the waiting client, in its own protocol, what is going on and how to get it approved.
+        c.tellClient(
+          toClient.noticeResponse({
+            severity: 'NOTICE',
+            code: '01000',
+            message: `Vigil is holding this command for approval (request ${info.requestId}); it runs once approved, until ${info.expiresAt}`,
+            hint: info.howTo,
+          }),
+        ),
+    );
+  }
+}
+
+/** The documented justification convention: a SQL comment `-- vigil:justification=…` (or `/* vigil:justification=… *\/`). */
+export function justificationOf(sql: string): string | undefined {
+  const m = /vigil:justification=([^\n*]{1,500})/.exec(sql);
+  return m ? m[1]!.trim() : undefined;
+}

@@ -1,0 +1,299 @@
+/**
+ * Target → client: frames are relayed as received, except result rows (masked column by column when the
+ * plan says so), errors, notices and notifications (card numbers masked), the answers to Describes the
+ * gateway injected (swallowed), and the errors of commands it substituted (rewritten into the refusal).
+ * Every answer is attributed to the message it answers (response-tracker.ts), which is how results are
+ * recorded per command and how name operations learn whether they took effect.
+ */
+import { MaskCounter } from '../../pipeline/masking.ts';
+import { error as errorMessage } from './client-errors.ts';
+import type { ProxyCore } from './proxy-core.ts';
+import { recordValue, truncateMessage } from './record-values.ts';
+import type { CommandResult, Pending } from './response-tracker.ts';
+import { MaskingError, maskDataRow, planColumns, planNeedsWork, rowValues, type ColumnPlan } from './row-masker.ts';
+import { decodeNoticeFields, decodeRowDescription, toClient, type BackendFrame, type TransactionStatus } from './wire/index.ts';
+
+/** Session settings the gateway relies on: if the server ever reports another value, the session stops. */
+const PINNED: Record<string, (v: string) => boolean> = {
+  standard_conforming_strings: (v) => v === 'on',
+  client_encoding: (v) => v.toUpperCase() === 'UTF8',
+};
+
+export class ServerResponses {
+  private readonly recordMasks = new MaskCounter();
+  /** Plans by RowDescription bytes: a hot loop sends the same description again and again. */
+  private readonly plans = new Map<string, { plan: ColumnPlan[]; columns: string[] }>();
+
+  constructor(private readonly core: ProxyCore) {}
+
+  /** Handles one frame; what goes to the client is appended to `out`. Returns false when the session must stop. */
+  handle(f: BackendFrame, out: Buffer[]): boolean {
+    const c = this.core;
+    const head = c.tracker.current;
+    const withhold = head && 'cmd' in head && head.cmd?.failed;
+    switch (f.type) {
+      case '1':
+      case '2':
+      case '3':
+        c.tracker.complete();
+        out.push(f.raw);
+        return true;
+      case 't':
+        if (!(head?.kind === 'describe' && head.swallow)) out.push(f.raw);
+        return true;
+      case 'n':
+        c.tracker.pop();
+        if (head?.kind === 'describe') this.described(head, []);
+        if (!(head?.kind === 'describe' && head.swallow)) out.push(f.raw);
+        return true;
+      case 'T':
+        this.onRowDescription(f, head, out);
+        return true;
+      case 'D':
+        if (!withhold) this.onDataRow(f, head, out);
+        return true;
+      case 'C':
+      case 'I':
+      case 's':
+        if (!withhold) {
+          this.onCommandDone(f, head);
+          out.push(f.raw);
+        }
+        if (head?.kind === 'execute') c.tracker.pop();
+        return true;
+      case 'E':
+        this.onError(f, head, out);
+        return true;
+      case 'N':
+        out.push(this.maskNotice(f, 'notice'));
+        return true;
+      case 'A': {
+        const m = f.decode() as { pid: number; channel: string; payload: string };
+        const payload = c.o.session.masks.text(m.payload);
+        c.o.session.record({ type: 'notice', kind: 'notification', channel: m.channel, payload: truncateMessage(payload) });
+        out.push(payload === m.payload ? f.raw : toClient.notificationResponse(m.pid, m.channel, payload));
+        return true;
+      }
+      case 'Z':
+        this.onReady(f);
+        out.push(f.raw);
+        return true;
+      case 'G': {
+        const cmd = head && 'cmd' in head ? head.cmd : undefined;
+        this.copyIn = { cmd: cmd?.id ?? 0, bytes: 0, rows: [] };
+        out.push(f.raw);
+        return true;
+      }
+      case 'H':
+      case 'W':
+        this.onCopyOut(f, head, out);
+        return true;
+      case 'd':
+        if (!withhold) this.onCopyData(f, head, out);
+        return true;
+      case 'c':
+        if (!withhold) out.push(f.raw);
+        return true;
+      case 'V':
+        out.push(f.raw);
+        return true;
+      case 'S':
+        return this.onParameterStatus(f, out);
+      default:
+        throw new Error(`unexpected ${String(f.type)} message from the target in the query phase`);
+    }
+  }
+
+  /** Set while COPY FROM STDIN data flows from the client (client-side messages feed it). */
+  copyIn: { cmd: number; bytes: number; rows: string[] } | undefined;
+
+  private onReady(f: BackendFrame): void {
+    const c = this.core;
+    const m = f.decode() as { status: TransactionStatus };
+    c.txStatus = m.status;
+    c.tracker.pop();
+    this.syncsAnswered++;
+    // Outside a transaction no portal survives (WITH HOLD cursors are not protocol portals Vigil knows).
+    if (m.status === 'I') {
+      const answered = this.syncsAnswered;
+      c.portals.retain((p) => p.boundAt >= answered);
+    }
+  }
+
+  private syncsAnswered = 0;
+
+  private onParameterStatus(f: BackendFrame, out: Buffer[]): boolean {
+    const c = this.core;
+    const m = f.decode() as { name: string; value: string };
+    const pinned = PINNED[m.name];
+    if (pinned && !pinned(m.value)) {
+      // The server would now read SQL differently from the parser Vigil classifies with: stop at once.
+      const message = `${m.name} changed to ${m.value}; Vigil requires ${m.name === 'client_encoding' ? 'UTF8' : 'on'} and stopped the session`;
+      c.o.client.write(Buffer.concat(out.splice(0)));
+      c.terminate('0A000', message, `${m.name} changed to ${m.value}`);
+      return false;
+    }
+    out.push(f.raw);
+    return true;
+  }
+
+  private planOf(body: Buffer): { plan: ColumnPlan[]; columns: string[] } {
+    const key = body.toString('latin1');
+    let p = this.plans.get(key);
+    if (!p) {
+      const fields = decodeRowDescription(body);
+      p = { plan: planColumns(fields, this.core.o.maskPolicy), columns: fields.map((x) => x.name) };
+      if (this.plans.size >= 256) this.plans.clear();
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  private described(head: Extract<Pending, { kind: 'describe' }>, fields: ReturnType<typeof decodeRowDescription>): void {
+    if (head.target !== 'P' || !head.portal) return;
+    head.portal.fields = fields;
+    head.portal.describing = false;
+  }
+
+  private onRowDescription(f: BackendFrame, head: Pending | undefined, out: Buffer[]): void {
+    if (head?.kind === 'describe') {
+      this.core.tracker.pop();
+      this.described(head, decodeRowDescription(f.body));
+      if (!head.swallow) out.push(f.raw);
+      return;
+    }
+    if (head?.kind === 'query' && head.cmd) {
+      const { plan, columns } = this.planOf(f.body);
+      head.cmd.plan = plan;
+      head.cmd.columns = columns;
+    }
+    out.push(f.raw);
+  }
+
+  private planFor(head: Pending | undefined): { cmd: CommandResult; plan: ColumnPlan[] } | undefined {
+    if (!head || !('cmd' in head) || !head.cmd) return undefined;
+    const cmd = head.cmd;
+    if (!cmd.plan && head.kind === 'execute' && head.portal?.fields) {
+      cmd.plan = planColumns(head.portal.fields, this.core.o.maskPolicy);
+      cmd.columns = head.portal.fields.map((x) => x.name);
+    }
+    return cmd.plan ? { cmd, plan: cmd.plan } : undefined;
+  }
+
+  private onDataRow(f: BackendFrame, head: Pending | undefined, out: Buffer[]): void {
+    const found = this.planFor(head);
+    const raw = f.raw;
+    if (!found) {
+      // No row layout means no masking plan: fail closed.
+      return this.withholdRows(head, out, 'Vigil could not determine the columns of this result, so it cannot mask it');
+    }
+    const { cmd, plan } = found;
+    let message = raw;
+    let values: (Buffer | null)[] | undefined;
+    if (planNeedsWork(plan)) {
+      try {
+        ({ message, values } = maskDataRow(raw, plan, this.core.o.session.masks));
+      } catch (e) {
+        if (e instanceof MaskingError) return this.withholdRows(head, out, e.message);
+        throw e;
+      }
+    }
+    cmd.rowCount++;
+    if (cmd.rows.length < this.core.o.resultRowsCap) {
+      const vals = values ?? rowValues(raw);
+      cmd.rows.push(vals.map((v, i) => recordValue(v, plan[i]?.format ?? 0, this.recordMasks)));
+    }
+    out.push(message);
+  }
+
+  private withholdRows(head: Pending | undefined, out: Buffer[], why: string): void {
+    if (!head || !('cmd' in head) || !head.cmd || head.cmd.failed) return;
+    head.cmd.failed = true;
+    out.push(errorMessage('0A000', `result withheld: ${why}`));
+    this.core.o.session.record({ type: 'error', command: head.cmd.id, code: '0A000', message: `result withheld: ${why}` });
+  }
+
+  private onCopyOut(f: BackendFrame, head: Pending | undefined, out: Buffer[]): void {
+    const m = f.decode() as { format: number };
+    if (m.format !== 0 && head && 'cmd' in head && head.cmd) {
+      // Binary COPY output cannot be scanned for card numbers: withhold it (fail closed).
+      head.cmd.failed = true;
+      out.push(errorMessage('0A000', 'binary COPY TO STDOUT cannot be masked by Vigil; use text or CSV format'));
+      this.core.o.session.record({ type: 'error', command: head.cmd.id, code: '0A000', message: 'binary COPY output withheld: it cannot be masked' });
+      return;
+    }
+    out.push(f.raw);
+  }
+
+  private onCopyData(f: BackendFrame, head: Pending | undefined, out: Buffer[]): void {
+    const cmd = head && 'cmd' in head ? head.cmd : undefined;
+    const m = this.core.o.session.masks.bytes(f.body);
+    if (cmd) {
+      cmd.rowCount++;
+      if (cmd.rows.length < this.core.o.resultRowsCap) cmd.rows.push([recordValue(Buffer.from(m), 0, this.recordMasks)]);
+    }
+    out.push(m === f.body ? f.raw : toClient.copyData(m));
+  }
+
+  private onCommandDone(f: BackendFrame, head: Pending | undefined): void {
+    if (!head || !('cmd' in head) || !head.cmd) return;
+    const cmd = head.cmd;
+    const tag = f.type === 'C' ? (f.decode() as { tag: string }).tag : f.type === 'I' ? '' : 'SUSPENDED';
+    const { session } = this.core.o;
+    session.record({
+      type: 'result',
+      command: cmd.id,
+      status: 'ok',
+      tag,
+      ...(cmd.columns ? { columns: cmd.columns } : {}),
+      ...(cmd.rows.length ? { rows: cmd.rows } : {}),
+      rowCount: cmd.rowCount,
+      rowsOmitted: Math.max(0, cmd.rowCount - cmd.rows.length),
+      durationMs: Math.round((performance.now() - cmd.startedAt) * 1000) / 1000,
+    });
+    session.recordMasking(cmd.id);
+    // A simple Query may hold several statements: each gets its own result.
+    cmd.plan = undefined;
+    cmd.columns = undefined;
+    cmd.rows = [];
+    cmd.rowCount = 0;
+    cmd.startedAt = performance.now();
+  }
+
+  private onError(f: BackendFrame, head: Pending | undefined, out: Buffer[]): void {
+    const rewrite = head && 'rewrite' in head ? head.rewrite : undefined;
+    const cmd = head && 'cmd' in head ? head.cmd : undefined;
+    if (rewrite) {
+      out.push(toClient.errorResponse(rewrite));
+      this.core.o.session.record({ type: 'error', ...(cmd ? { command: cmd.id } : {}), code: rewrite.get('C'), message: rewrite.get('M') });
+    } else if (!cmd?.failed) {
+      out.push(this.maskNotice(f, 'error', cmd?.id));
+    }
+    // Extended protocol: the failed message and all up to the next Sync take no effect.
+    if (head && head.kind !== 'query' && head.kind !== 'function') this.core.tracker.skipToSync();
+  }
+
+  /** Masks card numbers in an ErrorResponse/NoticeResponse, records it, returns what to send. */
+  private maskNotice(f: BackendFrame, kind: 'error' | 'notice', command?: number): Buffer {
+    const fields = decodeNoticeFields(f.body, kind === 'error' ? 'ErrorResponse' : 'NoticeResponse');
+    const masks = this.core.o.session.masks;
+    let changed = false;
+    for (const [k, v] of fields) {
+      const m = masks.text(v);
+      if (m !== v) {
+        fields.set(k, m);
+        changed = true;
+      }
+    }
+    this.core.o.session.record({
+      type: kind,
+      ...(command !== undefined ? { command } : {}),
+      severity: fields.get('V') ?? fields.get('S'),
+      code: fields.get('C'),
+      message: truncateMessage(fields.get('M') ?? ''),
+      ...(fields.has('D') ? { detail: truncateMessage(fields.get('D')!) } : {}),
+    });
+    if (!changed) return f.raw;
+    return kind === 'error' ? toClient.errorResponse(fields) : toClient.noticeResponse(fields);
+  }
+}
