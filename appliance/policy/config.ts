@@ -63,6 +63,9 @@ export const scheduleSchema = z
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 export const schedulesSchema = z.record(z.string(), scheduleSchema);
 
+/** PCI DSS 8.2.8: re-authenticate after 15 minutes idle. */
+export const DEFAULT_IDLE_SECONDS = 900;
+
 export const policySchema = z
   .strictObject({
     name: z.string().min(1),
@@ -86,6 +89,19 @@ export const policySchema = z
       .default({ redactColumns: [], unmaskColumns: [] }),
     /** May the client set GUCs with the startup `options` parameter (e.g. -c role=…)? */
     allowStartupOptions: z.boolean().default(false),
+    /**
+     * How long a session may last (docs/policy.md, "Session limits"). idleSeconds: no client message for
+     * that long while nothing runs ends the session (PCI DSS 8.2.8: 15 minutes, the default).
+     * maxSessionSeconds: the session ends this long after it started (no default: a token's session already
+     * ends when the token expires). maxStatementSeconds: a statement running longer is cancelled.
+     */
+    limits: z
+      .strictObject({
+        idleSeconds: z.number().int().min(1).max(86_400).default(DEFAULT_IDLE_SECONDS),
+        maxSessionSeconds: z.number().int().min(1).max(7 * 86_400).optional(),
+        maxStatementSeconds: z.number().int().min(1).max(86_400).optional(),
+      })
+      .default({ idleSeconds: DEFAULT_IDLE_SECONDS }),
   })
   .superRefine((p, ctx) => {
     for (const [i, r] of p.rules.entries()) {
