@@ -13,6 +13,7 @@ import { PolicyEngine } from './policy/engine.ts';
 import { CancelRegistry } from './protocols/postgres/cancel-registry.ts';
 import { PostgresListener } from './protocols/postgres/listener.ts';
 import { SqlClassifier } from './sql/index.ts';
+import { SqliteTokenReplayStore } from './store/token-replay-store.ts';
 import { AdminServer } from './admin/server.ts';
 import { ApprovalService } from './approvals/service.ts';
 import { WebhookNotifier } from './approvals/webhooks.ts';
@@ -51,7 +52,9 @@ export class Gateway {
       const { config } = appliance.loaded;
       const resolvePath = appliance.loaded.resolvePath;
       const fingerprintKey = loadOrCreateFingerprintKey(resolvePath(config.appliance.keysDir));
-      const identity = new JwtVerifierRegistry(config.identityProviders, { fingerprintKey, resolvePath });
+      // Single-use tokens' ids live in the appliance database, so a restart does not reopen the replay window.
+      const replayStore = new SqliteTokenReplayStore(appliance.db);
+      const identity = new JwtVerifierRegistry(config.identityProviders, { fingerprintKey, resolvePath, replayStore });
       for (const f of await identity.warmUp()) opts.logger.warn({ provider: f.provider, err: describeError(f.error) }, 'identity provider keys unavailable at start-up (will retry on use)');
       const addresses: Gateway['addresses'] = {};
       const adminUrl = () => (addresses.admin ? `https://${addresses.admin.host}:${addresses.admin.port}` : undefined);

@@ -102,6 +102,11 @@ export const identityProviderSchema = z
     /** Longest accepted `exp - iat`: long-lived tokens are refused even when still valid. */
     maxTokenLifetimeSeconds: z.number().int().min(1).max(86_400).default(3_600),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    /**
+     * Each token is accepted once: its `jti` (then required) is remembered until the token expires, durably,
+     * and a second presentation is refused (E_ID_TOKEN_REPLAYED).
+     */
+    singleUseTokens: z.boolean().default(false),
   })
   .superRefine((p, ctx) => {
     if (p.profile === 'spiffe' && p.subjectClaim !== undefined && p.subjectClaim !== 'sub')
@@ -125,6 +130,7 @@ export const identityProviderSchema = z
       summaryClaims: p.summaryClaims ?? [],
       maxTokenLifetimeSeconds: p.maxTokenLifetimeSeconds,
       clockToleranceSeconds: p.clockToleranceSeconds,
+      singleUseTokens: p.singleUseTokens,
     };
   });
 

@@ -8,7 +8,8 @@
  *
  * SQLSTATE for the PostgreSQL listener (`sqlstateFor`):
  *   28P01 invalid_password — a token was presented for a trusted issuer and is not acceptable as it stands
- *         (bad signature, expired, not yet valid, too long-lived, wrong audience or algorithm, not a JWT).
+ *         (bad signature, expired, not yet valid, too long-lived, wrong audience or algorithm, not a JWT,
+ *         a single-use token presented again).
  *         The fix is a different token; libpq reports "password authentication failed".
  *   28000 invalid_authorization_specification — nothing here can establish an identity: no token, an
  *         issuer this gateway does not trust, keys that cannot be fetched, and every mTLS failure (the
@@ -33,6 +34,7 @@ export const IDENTITY_ERRORS = {
   E_ID_EXPIRED: P,
   E_ID_NOT_YET_VALID: P,
   E_ID_LIFETIME: P,
+  E_ID_TOKEN_REPLAYED: P,
   E_ID_JWKS_UNAVAILABLE: A,
   E_ID_INTERNAL: A,
   E_MTLS_NO_CERT: A,

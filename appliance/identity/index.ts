@@ -16,6 +16,7 @@ export {
 export { clientMessageFor, IDENTITY_ERRORS, IdentityError, isIdentityError, SQLSTATE, sqlstateFor, type IdentityErrorCode, type IdentitySqlstate } from './errors.ts';
 export { JwtVerifier, type JwtVerifierOptions, type VerifyOptions } from './jwt-verifier.ts';
 export { JwtVerifierRegistry } from './registry.ts';
+export type { TokenReplayStore } from './replay-store.ts';
 export { identityFromCertificate, mtlsServerOptions, type CertificateContext } from './mtls.ts';
 export { tokenHash, TOKEN_HASH_PREFIX } from './token-hash.ts';
 export type { ClaimValue, VerifiedIdentity } from './verified-identity.ts';

@@ -13,6 +13,8 @@ export interface JwtErrorContext {
   header: ProtectedHeaderParameters;
 }
 
+export const JTI_REQUIRED_CLIENT = 'token has no jti claim; tokens from this issuer are single-use and must carry one';
+
 const SIGNATURE_CLIENT = "token signature could not be verified with the issuer's keys; request a fresh token from the issuer";
 
 export function idError(code: IdentityErrorCode, ctx: JwtErrorContext, internal: string, client: string): IdentityError {
@@ -50,6 +52,8 @@ export function fromJoseError(e: unknown, ctx: JwtErrorContext): IdentityError {
 function fromClaimError(e: InstanceType<typeof errors.JWTClaimValidationFailed>, ctx: JwtErrorContext): IdentityError {
   const p = ctx.provider;
   if (e.claim === 'aud' && e.reason === 'missing') return audience(ctx, 'no audience');
+  if (e.claim === 'jti' && e.reason === 'missing')
+    return malformed(ctx, 'token has no jti claim (required: singleUseTokens)', JTI_REQUIRED_CLIENT);
   if (e.reason === 'missing') return malformed(ctx, `token has no ${e.claim} claim`, `token has no ${e.claim} claim`);
   if (e.reason === 'invalid') return malformed(ctx, `token claim ${e.claim} is not of the right type`, `token claim ${e.claim} is malformed`);
   switch (e.claim) {

@@ -1,17 +1,21 @@
 /**
  * Verifies one provider's JWTs: shape, algorithm allow-list, signature (jose, against the provider's
  * JWKS), issuer, audience, exp/nbf/iat with tolerance, required `sub` and `exp`, and a maximum lifetime;
- * then the profile maps the payload to an identity. Every failure is an IdentityError carrying the
+ * then the profile maps the payload to an identity. For a provider with `singleUseTokens`, `jti` is
+ * required too and, once everything else has passed, claimed in the replay store: a second presentation is
+ * refused (a token refused for any other reason claims nothing). Every failure is an IdentityError carrying the
  * token's keyed hash; the token itself is never logged, returned or kept.
  */
 import { decodeProtectedHeader, errors, jwtVerify, type FetchImplementation, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { resolve } from 'node:path';
+import { VigilError } from '../../shared/errors.ts';
 import { ClaimProblem, groupsFromClaim, identityText, uniq } from './claims.ts';
 import type { IdentityProviderConfig } from './config.ts';
 import { IdentityError, isoSeconds, logValue } from './errors.ts';
-import { algorithmClient, fromJoseError, idError, malformed, type JwtErrorContext } from './jwt-errors.ts';
+import { algorithmClient, fromJoseError, idError, JTI_REQUIRED_CLIENT, malformed, type JwtErrorContext } from './jwt-errors.ts';
 import { keySource, type KeySource } from './jwks.ts';
 import { PROFILE_MAPPERS } from './profiles/index.ts';
+import type { TokenReplayStore } from './replay-store.ts';
 import { checkFingerprintKey, tokenHash } from './token-hash.ts';
 import type { VerifiedIdentity } from './verified-identity.ts';
 
@@ -26,6 +30,8 @@ export interface JwtVerifierOptions {
   resolvePath?: (p: string) => string;
   /** Replaces the HTTPS GET for a remote JWKS (tests). */
   fetch?: FetchImplementation;
+  /** Where single-use tokens' ids are remembered; required when a provider sets `singleUseTokens`. */
+  replayStore?: TokenReplayStore;
 }
 
 export interface VerifyOptions {
@@ -37,11 +43,15 @@ export class JwtVerifier {
   readonly provider: IdentityProviderConfig;
   private readonly keys: KeySource;
   private readonly fingerprintKey: Uint8Array;
+  private readonly replay: TokenReplayStore | undefined;
 
   constructor(provider: IdentityProviderConfig, options: JwtVerifierOptions) {
     checkFingerprintKey(options.fingerprintKey);
+    if (provider.singleUseTokens && !options.replayStore)
+      throw new VigilError('E_CONFIG', `identity provider ${provider.name}: singleUseTokens needs a token replay store, and none was given`);
     this.provider = provider;
     this.fingerprintKey = options.fingerprintKey;
+    this.replay = options.replayStore;
     this.keys = keySource(provider.name, provider.jwks, {
       resolvePath: options.resolvePath ?? ((p) => resolve(p)),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
@@ -89,14 +99,27 @@ export class JwtVerifier {
         issuer: p.issuer,
         audience: p.audiences,
         clockTolerance: p.clockToleranceSeconds,
-        requiredClaims: ['sub', 'exp'],
+        requiredClaims: p.singleUseTokens ? ['sub', 'exp', 'jti'] : ['sub', 'exp'],
         currentDate: now,
       }));
     } catch (e) {
       throw fromJoseError(e, ctx);
     }
     checkTimes(payload, now, ctx);
-    return this.identity(payload, hash, ctx);
+    const identity = this.identity(payload, hash, ctx);
+    if (p.singleUseTokens) this.claimOnce(identity.tokenId, payload.exp!, now, ctx);
+    return identity;
+  }
+
+  /** The last check: a single-use token's jti is claimed only once the token is otherwise acceptable. */
+  private claimOnce(jti: string | undefined, exp: number, now: Date, ctx: JwtErrorContext): void {
+    const p = this.provider;
+    // jose required the claim and identity() checked it is usable text; this is the type's guarantee.
+    if (jti === undefined) throw malformed(ctx, 'token has no jti claim', JTI_REQUIRED_CLIENT);
+    // Forgettable once the token can no longer pass verification: exp plus the tolerance it was accepted with.
+    const until = new Date((exp + p.clockToleranceSeconds) * 1000);
+    if (!this.replay!.claim(p.issuer, jti, until, now))
+      throw idError('E_ID_TOKEN_REPLAYED', ctx, `token jti ${logValue(jti)} was already used (singleUseTokens)`, 'this token was already used, and tokens from this issuer are single-use; request a fresh token');
   }
 
   private identity(payload: JWTPayload, hash: string, ctx: JwtErrorContext): VerifiedIdentity {

@@ -28,6 +28,14 @@ export class JwtVerifierRegistry {
     return [...this.byIssuer.values()];
   }
 
+  /**
+   * The clock tolerance the named provider verifies with: a session on its token lasts until `exp` plus
+   * this (appliance/pipeline/session-limits.ts). Undefined for a name that is not a configured provider.
+   */
+  clockToleranceSeconds(provider: string): number | undefined {
+    return this.verifiers.find((v) => v.provider.name === provider)?.provider.clockToleranceSeconds;
+  }
+
   /** Fetches every remote JWKS now; resolves to the failures (empty when all are reachable). */
   async warmUp(): Promise<{ provider: string; error: unknown }[]> {
     const results = await Promise.allSettled(this.verifiers.map((v) => v.warmUp()));

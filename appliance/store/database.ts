@@ -1,6 +1,6 @@
 /**
  * The appliance's SQLite database (better-sqlite3, WAL): transparency log, Merkle nodes, checkpoints,
- * the session index and keys. One file under the data directory; the schema is versioned.
+ * the session index, keys, approvals and single-use token ids. One file under the data directory; the schema is versioned.
  */
 import Database from 'better-sqlite3';
 import { VigilError } from '../../shared/errors.ts';
@@ -26,6 +26,10 @@ const MIGRATIONS: readonly string[] = [
                            created_at TEXT NOT NULL, expires_at TEXT NOT NULL, decided_at TEXT,
                            decisions TEXT NOT NULL DEFAULT '[]', outcome_reason TEXT);
    CREATE INDEX approvals_status ON approvals (status, created_at);`,
+  // Single-use tokens (token-replay-store.ts): ids claimed, kept until the token could no longer pass (ms).
+  `CREATE TABLE token_replay (issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL, claimed_at INTEGER NOT NULL,
+                              PRIMARY KEY (issuer, jti)) WITHOUT ROWID;
+   CREATE INDEX token_replay_expiry ON token_replay (expires_at);`,
 ];
 
 export function openDatabase(path: string, opts: { readonly?: boolean } = {}): Db {

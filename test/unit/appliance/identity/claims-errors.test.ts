@@ -60,7 +60,7 @@ describe('groups and claims', () => {
 describe('errors', () => {
   it('map every code to 28P01 or 28000', () => {
     const p = Object.entries(IDENTITY_ERRORS).filter(([, s]) => s === '28P01').map(([c]) => c);
-    expect(p.sort()).toEqual(['E_ID_ALGORITHM', 'E_ID_AUDIENCE', 'E_ID_BAD_SIGNATURE', 'E_ID_EXPIRED', 'E_ID_LIFETIME', 'E_ID_MALFORMED', 'E_ID_NOT_YET_VALID']);
+    expect(p.sort()).toEqual(['E_ID_ALGORITHM', 'E_ID_AUDIENCE', 'E_ID_BAD_SIGNATURE', 'E_ID_EXPIRED', 'E_ID_LIFETIME', 'E_ID_MALFORMED', 'E_ID_NOT_YET_VALID', 'E_ID_TOKEN_REPLAYED']);
     for (const [code, s] of Object.entries(IDENTITY_ERRORS)) if (code.startsWith('E_MTLS_')) expect(s).toBe('28000');
   });
 

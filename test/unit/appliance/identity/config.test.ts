@@ -23,6 +23,7 @@ describe('identity provider schema', () => {
       summaryClaims: [],
       maxTokenLifetimeSeconds: 3600,
       clockToleranceSeconds: 30,
+      singleUseTokens: false,
     });
     const generic = identityProviderSchema.parse(base);
     expect(generic).toMatchObject({ profile: 'generic', subjectClaim: 'sub', groupsClaim: 'groups', algorithms: ['RS256', 'ES256'] });
