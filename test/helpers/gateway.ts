@@ -112,6 +112,8 @@ export interface FixtureOptions {
   extraConfig?: string;
   /** More entries for the targets list (YAML, indented as list items). */
   extraTargets?: string;
+  /** More keys for the `github` identity provider (YAML, indented as its keys), e.g. clockToleranceSeconds. */
+  githubProvider?: string;
   approvals?: ApprovalGate;
   pgTls?: boolean;
   pgAuth?: 'scram-sha-256' | 'md5';
@@ -177,7 +179,7 @@ identityProviders:
     jwks: { file: keys/idp-jwks.json }
     algorithms: [ES256]
     profile: github-actions
-targets:
+${o.githubProvider ?? ''}targets:
   - name: payments
     protocol: postgres
     host: 127.0.0.1

@@ -9,6 +9,8 @@ import type { SecureContext } from 'node:tls';
 import { describeError, VigilError } from '../../../shared/errors.ts';
 import { clientMessageFor, identityFromCertificate, isIdentityError, sqlstateFor, type JwtVerifierRegistry, type MtlsConfig, type VerifiedIdentity } from '../../identity/index.ts';
 import type { PipelineSession, SessionPipeline } from '../../pipeline/session.ts';
+import { startSessionLimits, type SessionLimits } from '../../pipeline/session-limits.ts';
+import type { PolicyConfig } from '../../policy/config.ts';
 import type { SqlClassifier } from '../../sql/index.ts';
 import type { PostgresTarget } from '../../targets/config.ts';
 import { readCredential } from '../../targets/credentials.ts';
@@ -172,6 +174,8 @@ async function startProxy(socket: Socket, reader: FrontendReader, target: Postgr
   const hello = [toClient.authenticationOk(), ...[...up.parameters].map(([k, v]) => toClient.parameterStatus(k, v)), toClient.backendKeyData(key.pid, key.secret), toClient.readyForQuery(up.transactionStatus)];
   socket.write(Buffer.concat(hello));
   const policy = session.policy!.config;
+  let limits: SessionLimits | undefined;
+  let ended = false;
   const proxy = new PgProxy({
     client: socket,
     upstream: upstream.socket,
@@ -183,11 +187,43 @@ async function startProxy(socket: Socket, reader: FrontendReader, target: Postgr
     upstreamLeftover: up.leftover,
     logger: deps.logger,
     onClose: (reason) => {
+      ended = true;
+      limits?.cancel();
       deps.cancels.release(key.pid);
       session.close(reason).catch((e) => deps.logger.warn({ sessionId: session.id, err: describeError(e) }, 'could not seal the session archive'));
     },
   });
   proxy.start();
+  limits = enforceSessionLimits(proxy, session, target, up.backendKey, policy.limits, deps);
+  if (ended) limits.cancel();
+}
+
+/**
+ * Ends the session when its token or certificate expires (plus the tolerance it was verified with), when
+ * it idles longer than the policy allows, or at its maximum duration (docs/policy.md, "Session limits").
+ * PostgreSQL has no re-authentication: ending the session is the only answer.
+ */
+function enforceSessionLimits(proxy: PgProxy, session: PipelineSession, target: PostgresTarget, backendKey: { pid: number; secret: Buffer }, policy: PolicyConfig['limits'], deps: ConnectionDeps): SessionLimits {
+  const id = session.identity!;
+  const mtls = id.method === 'mtls';
+  const limits = startSessionLimits({
+    expiresAt: id.expiresAt,
+    // The certificate check allows no clock tolerance (mtls.ts), so a certificate's session gets none either.
+    toleranceSeconds: mtls ? 0 : (deps.identity.clockToleranceSeconds(id.provider) ?? 0),
+    credential: mtls ? 'client certificate' : 'identity token',
+    limits: { idleSeconds: policy.idleSeconds, maxSessionSeconds: policy.maxSessionSeconds },
+    busy: () => proxy.busy,
+    lastActivity: () => proxy.lastClientActivity,
+    terminate: (kind, message, reason) => {
+      // Closing the target connection does not stop a running statement: PostgreSQL only notices a vanished
+      // client when it next writes to it, so a statement would run (and commit) to its end. Cancel it.
+      if (proxy.busy) void cancelUpstream(target, backendKey).catch(() => undefined);
+      deps.logger.info({ sessionId: session.id, kind, reason }, 'session ended by the gateway');
+      proxy.terminate(kind === 'idle' ? '57P05' : '57P01', message, `ended by the gateway: ${reason}`);
+    },
+  });
+  session.record({ type: 'notice', kind: 'session-limits', ...limits.summary });
+  return limits;
 }
 
 async function refuse(socket: Socket, session: PipelineSession | undefined, e: unknown, deps: ConnectionDeps, address: string): Promise<void> {
