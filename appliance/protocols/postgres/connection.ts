@@ -8,6 +8,7 @@ import { isIP, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { describeError, VigilError } from '../../../shared/errors.ts';
 import { clientMessageFor, identityFromCertificate, isIdentityError, sqlstateFor, type JwtVerifierRegistry, type MtlsConfig, type VerifiedIdentity } from '../../identity/index.ts';
+import type { AdmissionTicket } from '../../net/admission.ts';
 import type { PipelineSession, SessionPipeline } from '../../pipeline/session.ts';
 import { startSessionLimits, type SessionLimits } from '../../pipeline/session-limits.ts';
 import type { PolicyConfig } from '../../policy/config.ts';
@@ -57,16 +58,19 @@ class Refusal extends Error {
   }
 }
 
-export async function handleConnection(raw: Socket, deps: ConnectionDeps): Promise<void> {
+/** `admission` is the connection's place in the listener's admission (appliance/net/admission.ts). */
+export async function handleConnection(raw: Socket, deps: ConnectionDeps, admission: AdmissionTicket): Promise<void> {
   raw.setNoDelay(true);
   const address = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? 0}`;
   let socket: Socket = raw;
   let session: PipelineSession | undefined;
-  const timer = setTimeout(() => {
-    if (!socket.destroyed) socket.end(fatal('08006', 'authentication timed out'));
+  // The pre-authentication deadline (listeners.postgres.authenticationTimeoutMs, from accept), or an
+  // eviction to make room for a client from a less busy address: FATAL, close, and the session says why.
+  admission.onEnd((end) => {
+    if (!socket.destroyed) socket.end(fatal(end.kind === 'deadline' ? '08006' : '53300', end.message));
     socket.destroy();
-    void session?.close('authentication timed out');
-  }, deps.listener.authenticationTimeoutMs);
+    void session?.close(end.message);
+  });
   try {
     const hs = await clientHandshake(raw, { secureContext: deps.secureContext, requestCert: deps.listener.clientCertificates });
     if (hs.kind === 'gone') return;
@@ -93,10 +97,14 @@ export async function handleConnection(raw: Socket, deps: ConnectionDeps): Promi
       throw new Refusal('28000', msg, msg, 'connect with dbname=<target name> for a target your policy names');
     }
     const params = forwardedParams(startup, session);
-    clearTimeout(timer);
+    if (!admission.authenticate()) {
+      if (admission.state === 'ended') return; // closed meanwhile by its deadline or an eviction, which said why
+      const msg = `too many sessions on this Vigil listener (limit ${deps.listener.maxConnections}, listeners.postgres.maxConnections)`;
+      throw new Refusal('53300', msg, 'authenticated session capacity full', 'retry later, or ask the Vigil operator to raise maxConnections');
+    }
     await startProxy(socket, reader, target, params, session, deps);
   } catch (e) {
-    clearTimeout(timer);
+    admission.cancelDeadline();
     await refuse(socket, session, e, deps, address);
   }
 }

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { normalizeAddress } from '../../../../appliance/net/address.ts';
 import { Admission, type AdmissionEnd, type AdmissionEvent, type AdmissionLimits, type AdmissionTicket } from '../../../../appliance/net/admission.ts';
 import { AdmissionLog } from '../../../../appliance/net/admission-log.ts';
+import { postgresListenerSchema } from '../../../../appliance/protocols/postgres/config.ts';
 
 const LIMITS: AdmissionLimits = { maxAuthenticated: 3, maxUnauthenticated: 6, maxUnauthenticatedPerAddress: 3, deadlineMs: 1_000 };
 
@@ -188,6 +189,10 @@ describe('Admission', () => {
     expect(admission.unauthenticated).toBe(1);
     w[1]!.release();
     expect(admission.authenticated).toBe(1);
+  });
+
+  it('the PostgreSQL listener\'s defaults: 2000 sessions, 512 waiting, 64 waiting per address, 10 s to authenticate', () => {
+    expect(postgresListenerSchema.parse({})).toMatchObject({ maxConnections: 2000, maxUnauthenticated: 512, maxUnauthenticatedPerAddress: 64, authenticationTimeoutMs: 10_000 });
   });
 
   it('rejects limits that are not positive integers', () => {
