@@ -1,11 +1,12 @@
 /**
  * The client's startup phase: SSLRequest (TLS when configured, 'N' otherwise), GSSENCRequest (always
  * refused: the client then falls back), CancelRequest, and the StartupMessage with protocol negotiation.
+ * An SSLRequest with a Terminate right behind it in the same packet is answered and closed quietly.
  */
 import type { Socket } from 'node:net';
 import { TLSSocket, type PeerCertificate, type SecureContext } from 'node:tls';
 import { readFrame } from './frame-io.ts';
-import { FrontendReader, PgProtocolError, toClient, type CancelRequest, type StartupMessage } from './wire/index.ts';
+import { FrontendReader, PgProtocolError, toClient, type CancelRequest, type FrontendFrame, type StartupMessage } from './wire/index.ts';
 
 export interface ClientTls {
   protocol: string;
@@ -35,6 +36,13 @@ export async function clientHandshake(raw: Socket, opts: HandshakeOptions): Prom
     const packet = frame.decode();
     switch (packet.type) {
       case 'ssl':
+        if (onlyTerminateFollows(frame, reader)) {
+          // SSLRequest and Terminate in one packet: the client is leaving. PostgreSQL answers the request
+          // and sees the client close; answer it the same way and close, with no FATAL in plaintext.
+          socket.write(opts.secureContext && !tls ? toClient.SSL_ACCEPTED : toClient.SSL_REFUSED);
+          socket.destroySoon();
+          return { kind: 'gone' };
+        }
         if (!opts.secureContext || tls) {
           socket.write(toClient.SSL_REFUSED);
           continue;
@@ -55,6 +63,20 @@ export async function clientHandshake(raw: Socket, opts: HandshakeOptions): Prom
         throw new PgProtocolError(`unexpected ${String(frame.type)} message before the startup packet`);
     }
   }
+}
+
+const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
+
+/**
+ * Whether the bytes received after this SSLRequest are exactly one Terminate message ('X', length 4).
+ * They can only be the rest of the chunk the request arrived in (frame-io stops reading at a complete
+ * frame), which the frame is a view of; if the request itself spanned chunks the frame is a copy and
+ * this says no, and the bytes are refused as any others would be.
+ */
+function onlyTerminateFollows(frame: FrontendFrame, reader: FrontendReader): boolean {
+  if (reader.buffered !== TERMINATE.length) return false;
+  const rest = frame.source.subarray(frame.end);
+  return rest.length === TERMINATE.length && rest.equals(TERMINATE);
 }
 
 function upgrade(socket: Socket, opts: HandshakeOptions): Promise<{ socket: Socket; tls: ClientTls }> {

@@ -1,8 +1,8 @@
 /**
  * Admission at the PostgreSQL listener, against a real gateway and PostgreSQL 15: the per-address limit
  * for connections still authenticating, the pre-authentication deadline (a slowloris client is cut off),
- * authenticated capacity (FATAL 53300 after authentication, over TLS), and pgbench -C -c 50 from one host
- * with the default limits.
+ * authenticated capacity (FATAL 53300 after authentication, over TLS), pgbench -C -c 50 from one host with
+ * the default limits, and the startup edge of SSLRequest followed by Terminate or by other bytes.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -60,6 +60,9 @@ async function until(cond: () => boolean, what: string, timeoutMs = 3_000): Prom
   }
 }
 
+const SSL_REQUEST = toServer.sslRequest();
+const TERMINATE = toServer.terminate();
+
 function client(f: GatewayFixture, token: string): pg.Client {
   return new pg.Client({ host: '127.0.0.1', port: f.port, user: 'bot', database: 'payments', password: token, ssl: { rejectUnauthorized: false } });
 }
@@ -71,6 +74,25 @@ describe('with the default limits', () => {
   }, 120_000);
   afterAll(async () => {
     await f?.stop();
+  });
+
+  it('SSLRequest and Terminate in one packet: the request is answered, then the connection closes quietly', async () => {
+    const p = await probe(f.port, Buffer.concat([SSL_REQUEST, TERMINATE]));
+    const after = await p.closed;
+    // Exactly what PostgreSQL 15 with ssl=on sends (it then sees the client close): 'S', and no FATAL.
+    expect(p.bytes().toString('latin1')).toBe('S');
+    expect(after).toBeLessThan(2_000);
+    p.socket.destroy();
+  });
+
+  it('SSLRequest followed by other plaintext bytes is still refused before TLS (CVE-2021-23214)', async () => {
+    for (const extra of [toServer.startupMessage({ user: 'x', database: 'payments' }), Buffer.concat([TERMINATE, TERMINATE]), TERMINATE.subarray(0, 3)]) {
+      const p = await probe(f.port, Buffer.concat([SSL_REQUEST, extra]));
+      await p.closed;
+      const e = fatalOf(p.bytes());
+      expect([e.get('S'), e.get('C'), e.get('M')]).toEqual(['FATAL', '08P01', 'unencrypted data after an SSLRequest']);
+      expect(p.bytes()[0]).toBe(0x45); // 'E' first: no 'S', no TLS with injected bytes behind it
+    }
   });
 
   it('pgbench -C -c 50 (a new connection per transaction) from one host works', async () => {
