@@ -32,7 +32,7 @@ export function endsClean(w: Uint8Array, n: number, e: number): boolean {
 }
 
 /** w[dash] = '-' closes a 4-hex-digit group opened by another '-', as in a UUID `…-a5aa-`. */
-function afterUuidGroup(w: Uint8Array, n: number, dash: number): boolean {
+export function afterUuidGroup(w: Uint8Array, n: number, dash: number): boolean {
   for (let k = dash - 4; k < dash; k++) if (!isHexDigit(at(w, n, k))) return false;
   return at(w, n, dash - 5) === DASH;
 }

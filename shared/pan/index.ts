@@ -1,7 +1,10 @@
 /**
- * Card data detector: PANs and magnetic-stripe track data in JS strings or UTF-8 bytes, scanned in place.
+ * Card data detector: PANs and magnetic-stripe track data in JS strings or UTF-8 bytes, scanned in place. Two
+ * modes: normal (the default) for ordinary result values, strict (`{ strict: true }`) for values of columns
+ * that hold cardholder data, error and notice messages, NOTIFY payloads, everything recorded as evidence and the
+ * verifier's re-scan. docs/pan-detection.md has the rules with examples and the measured false positives.
  *
- * A PAN is all of:
+ * Normal mode. A PAN is all of:
  *   - 12–19 digits whose IIN prefix and length fit a brand (brands.ts, the PCI.md table) and pass Luhn;
  *   - written without separators, or grouped by single spaces or single dashes (never mixed) at the boundaries
  *     for its length: 12 4-4-4, 13 4-4-5, 14 4-6-4, 15 4-6-5, 16 4-4-4-4, 17–19 4-4-4-4-1/2/3 (grouping.ts);
@@ -18,31 +21,67 @@
  * Track 2 and track 1 (track.ts): a valid PAN followed by `=YYMMSSS`, or preceded by `B` and followed by
  * `^NAME^YYMMSSS`, sentinels optional; the match takes the whole track with its discretionary data, up to the
  * end sentinel or the first character that cannot belong to the track, at most 40 / 79 characters.
- * Not detected (each would cost false positives): PANs split by '.', '/', '+', tabs, double spaces or URL-encoded
- * spaces; letters glued to a PAN (`PAN4111…`); full-width digits; a space-grouped PAN right after a 4-digit
- * number (`1234 4111 1111 1111 1111`).
+ * Not detected in normal mode (each would cost false positives): PANs split by '.', '/', '+', tabs, double
+ * spaces or URL-encoded spaces; letters glued to a PAN (`PAN4111…`); full-width digits; a space-grouped PAN
+ * right after a 4-digit number (`1234 4111 1111 1111 1111`).
+ *
+ * Strict mode (strict-chain.ts; brand, length and Luhn still required):
+ *   - digits: every Unicode decimal digit (Nd: full-width, Arabic-Indic, Devanagari, mathematical…);
+ *   - glue does not protect: letters, '_' or other digits touching a PAN. Windows anchored at either end of a
+ *     digit run are candidates (`x4111…`, `00004111…` from lpad, `4111…7`), windows with both ends inside a
+ *     run are not (they double the false positives on long ids for forms that `lpad`/`||` do not produce);
+ *   - groups of any sizes joined by one kind of separator: any ASCII punctuation ('*' included), whitespace
+ *     runs (tabs, double spaces, Unicode spaces, zero-width joiners; a line break is a kind of its own), or
+ *     one punctuation character padded by whitespace (` - `); JSON escapes `\t` `\n` `\r` `\"` `\\` `\/`
+ *     count as what they encode. Mixed separators do not join (`4111 1111-1111 1111`): joining them would
+ *     match about 4 in 10 rows of text tables (dates, times, amounts in a row);
+ *   - float8 text: the mantissa of `4.111111111111111e+15`, with the zeros a shorter mantissa implies;
+ *   - money text (`$4,111,111,111,111,111.00`), uuid (`00000000-0000-4111-1111-111111111111`), point
+ *     (`(4111111111111111,0)`) follow from the rules above;
+ *   - not PANs: the fraction of a decimal number (`0.4532…`), the 12-digit last group of a UUID, digits
+ *     inside an IBAN whose mod-97 check holds; overlapping candidates merge into one match.
+ * Strict masking keeps the first 6 and last 4 digits of a match as written and makes every other digit one
+ * '*' (strict-mask.ts); it repeats on its own output until nothing is found, so masking is idempotent.
  *
  * Speed: the byte scanner classifies 8 bytes per step with two 32-bit loads and a table (scan-bytes.ts); the
- * string scanner samples every 4th code unit (scan-text.ts). Only matches allocate.
+ * string scanner samples every 4th code unit (scan-text.ts). Strict mode looks at every character (one table
+ * look-up) and at windows only for chains of 12 digits or more. Only matches allocate.
  */
 import { scanBytes } from './scan-bytes.ts';
 import { scanText } from './scan-text.ts';
-import type { CardDataMatch } from './types.ts';
+import { scanBytesStrict } from './strict-bytes.ts';
+import { displayDigits, matchDigits } from './strict-mask.ts';
+import { scanTextStrict } from './strict-text.ts';
+import type { CardDataMatch, CardDataOptions } from './types.ts';
 
 export { brandOf, type CardBrand } from './brands.ts';
 export { luhnValid } from './luhn.ts';
 export { maskCardData, maskCardDataBytes, maskPanDigits, TRACK_REDACTION } from './mask.ts';
-export type { CardDataMatch } from './types.ts';
+export type { CardDataMatch, CardDataOptions } from './types.ts';
 
 /** Every PAN and track, in input order, non-overlapping. */
-export function findCardData(input: string | Uint8Array): CardDataMatch[] {
+export function findCardData(input: string | Uint8Array, opts?: CardDataOptions): CardDataMatch[] {
   const out: CardDataMatch[] = [];
-  if (typeof input === 'string') scanText(input, out);
+  if (opts?.strict === true) {
+    if (typeof input === 'string') scanTextStrict(input, out, false);
+    else scanBytesStrict(input, out, false);
+  } else if (typeof input === 'string') scanText(input, out);
   else scanBytes(input, out);
   return out;
 }
 
 /** Whether there is any card data; stops at the first match. */
-export function containsCardData(input: string | Uint8Array): boolean {
+export function containsCardData(input: string | Uint8Array, opts?: CardDataOptions): boolean {
+  if (opts?.strict === true) {
+    return typeof input === 'string' ? scanTextStrict(input, [], true) : scanBytesStrict(input, [], true);
+  }
   return typeof input === 'string' ? scanText(input, null) : scanBytes(input, null);
+}
+
+/**
+ * A PAN match of either mode as it may be shown: its digits (any script, as ASCII, with the zeros a float's
+ * exponent implies) with all but the first 6 and last 4 masked, e.g. `411111******1111`.
+ */
+export function maskedMatchDigits(input: string | Uint8Array, match: CardDataMatch): string {
+  return displayDigits(matchDigits(input, match));
 }

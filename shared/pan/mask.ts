@@ -6,7 +6,8 @@
 import { isDigit } from './chars.ts';
 import { scanBytes } from './scan-bytes.ts';
 import { scanText } from './scan-text.ts';
-import type { CardDataMatch } from './types.ts';
+import { maskBytesStrict, maskTextStrict } from './strict-mask.ts';
+import type { CardDataMatch, CardDataOptions } from './types.ts';
 
 export const TRACK_REDACTION = '[REDACTED TRACK DATA]';
 const TRACK_REDACTION_BYTES = Uint8Array.from(TRACK_REDACTION, (ch) => ch.charCodeAt(0));
@@ -39,7 +40,8 @@ function maskPanText(pan: string): string {
 }
 
 /** Masks every PAN and redacts every track; the same string instance comes back when there is nothing. */
-export function maskCardData(input: string): { text: string; masked: number } {
+export function maskCardData(input: string, opts?: CardDataOptions): { text: string; masked: number } {
+  if (opts?.strict === true) return maskTextStrict(input, TRACK_REDACTION);
   const matches: CardDataMatch[] = [];
   if (!scanText(input, matches)) return { text: input, masked: 0 };
   let text = '';
@@ -53,7 +55,8 @@ export function maskCardData(input: string): { text: string; masked: number } {
 }
 
 /** maskCardData for UTF-8 bytes; the input is never modified and comes back as is when there is nothing. */
-export function maskCardDataBytes(input: Uint8Array): { bytes: Uint8Array; masked: number } {
+export function maskCardDataBytes(input: Uint8Array, opts?: CardDataOptions): { bytes: Uint8Array; masked: number } {
+  if (opts?.strict === true) return maskBytesStrict(input, TRACK_REDACTION_BYTES);
   const matches: CardDataMatch[] = [];
   if (!scanBytes(input, matches)) return { bytes: input, masked: 0 };
   let size = input.length;

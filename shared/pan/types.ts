@@ -13,3 +13,8 @@ export interface CardDataMatch {
 export function cardMatch(start: number, end: number, kind: CardDataMatch['kind'], brand?: CardBrand): CardDataMatch {
   return { start, end, kind, brand };
 }
+
+/** How hard to look: `strict` applies the rules of strict mode (index.ts), for cardholder-data columns, messages and evidence. */
+export interface CardDataOptions {
+  strict?: boolean;
+}
