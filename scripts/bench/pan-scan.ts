@@ -17,11 +17,22 @@
  * on the same text as a JS string (MiB of its UTF-8 size, to compare), a plain JS loop comparing every byte
  * with 0x7f, and the digit share.
  *
+ * Strict mode (docs/pan-detection.md):
+ *   strict_mib_s, strict_cpu_mib_s, strict_string_mib_s  findCardData(…, { strict: true }) over the same bytes
+ *                   and string; strict_matches counts its matches (the inserted PANs plus its false positives)
+ *   fp_rate_normal, fp_rate_strict  share of values with a false match over the seeded corpus of realistic
+ *                   non-card values (test/unit/shared/pan/fp-corpus.ts, 2000 per category, categories weighted
+ *                   equally); fp_normal, fp_strict per category; fp_strict_interior and fp_strict_mixed for the
+ *                   two rule variants strict mode does not use (windows inside runs, mixed separators)
+ *   detect_normal, detect_strict  share of the attack forms (test/unit/shared/pan/attack-forms.ts, every
+ *                   public test PAN) found; detect_strict_forms per form
+ *
  * Usage: node bin/run-ts.mjs scripts/bench/pan-scan.ts [MiB]   (prints a line, then JSON as the last line)
  */
 import { pathToFileURL } from 'node:url';
 import { containsCardData, findCardData } from '../../shared/pan/index.ts';
 import { rng } from '../../test/helpers/seeded-random.ts';
+import { detectionRates, fpRates, overall } from '../../test/unit/shared/pan/measure.ts';
 
 const RUNS = 10;
 
@@ -38,7 +49,22 @@ export interface PanScanBench {
   mib: number;
   pans_inserted: number;
   matches_found: number;
+  strict_mib_s: number;
+  strict_cpu_mib_s: number;
+  strict_string_mib_s: number;
+  strict_matches: number;
+  fp_rate_normal: number;
+  fp_rate_strict: number;
+  fp_normal: Record<string, number>;
+  fp_strict: Record<string, number>;
+  fp_strict_interior: Record<string, number>;
+  fp_strict_mixed: Record<string, number>;
+  detect_normal: number;
+  detect_strict: number;
+  detect_strict_forms: Record<string, number>;
 }
+
+const STRICT = { strict: true } as const;
 
 
 const PANS = [
@@ -171,6 +197,8 @@ export function benchPanScan(opts: { mib?: number } = {}): PanScanBench {
     findCardData(warm);
     containsCardData(warm);
     findCardData(warmText);
+    findCardData(warm, STRICT);
+    findCardData(warmText, STRICT);
   }
 
   let found = 0;
@@ -197,7 +225,24 @@ export function benchPanScan(opts: { mib?: number } = {}): PanScanBench {
     while (k < dirty.length && dirty[k] !== 0x7f) k++;
     if (k !== dirty.length) throw new Error('the buffer holds 0x7f');
   });
+  let strictFound = 0;
+  const strictCpu = { mib_s: 0 };
+  const strict_mib_s = best(
+    RUNS,
+    dirty.length,
+    () => {
+      strictFound = findCardData(dirty, STRICT).length;
+    },
+    strictCpu,
+  );
+  const strict_string_mib_s = best(RUNS, dirty.length, () => {
+    if (findCardData(text, STRICT).length !== strictFound) throw new Error('strict string and byte scans disagree');
+  });
   if (found !== pans) throw new Error(`found ${found} matches, ${pans} PANs were inserted`);
+  if (strictFound < pans) throw new Error(`strict mode found ${strictFound} matches, ${pans} PANs were inserted`);
+  const fp_normal = fpRates('normal');
+  const fp_strict = fpRates('strict');
+  const detectStrict = detectionRates('strict');
   let digits = 0;
   for (let k = 0; k < dirty.length; k++) if (dirty[k]! >= 0x30 && dirty[k]! <= 0x39) digits++;
   const round = (v: number) => Math.round(v);
@@ -213,6 +258,19 @@ export function benchPanScan(opts: { mib?: number } = {}): PanScanBench {
     mib,
     pans_inserted: pans,
     matches_found: found,
+    strict_mib_s: round(strict_mib_s),
+    strict_cpu_mib_s: round(strictCpu.mib_s),
+    strict_string_mib_s: round(strict_string_mib_s),
+    strict_matches: strictFound,
+    fp_rate_normal: overall(fp_normal),
+    fp_rate_strict: overall(fp_strict),
+    fp_normal,
+    fp_strict,
+    fp_strict_interior: fpRates('strict_interior'),
+    fp_strict_mixed: fpRates('strict_mixed'),
+    detect_normal: detectionRates('normal').expected,
+    detect_strict: detectStrict.expected,
+    detect_strict_forms: detectStrict.perForm,
   };
 }
 
@@ -224,6 +282,15 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       `(${r.matches_found} matches, ${r.pans_inserted} inserted); ` +
       `indexOf ceiling ${r.indexof_mib_s} MiB/s (ratio ${r.ratio}); contains on clean ${r.contains_clean_mib_s} MiB/s; ` +
       `string scan ${r.string_scan_mib_s} MiB/s; plain JS loop ${r.js_loop_mib_s} MiB/s; ${r.digits_pct}% digits`,
+  );
+  const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  const perCategory = Object.keys(r.fp_strict)
+    .map((c) => `${c} ${pct(r.fp_normal[c]!)}/${pct(r.fp_strict[c]!)}`)
+    .join(', ');
+  console.log(
+    `strict scan ${r.strict_mib_s} MiB/s (${r.strict_cpu_mib_s} by CPU time), string ${r.strict_string_mib_s} MiB/s, ` +
+      `${r.strict_matches} matches; false positives normal ${pct(r.fp_rate_normal)}, strict ${pct(r.fp_rate_strict)} ` +
+      `(normal/strict: ${perCategory}); attack forms found: normal ${pct(r.detect_normal)}, strict ${pct(r.detect_strict)}`,
   );
   console.log(JSON.stringify(r));
 }

@@ -158,11 +158,14 @@ export class StrictChain {
     if (this.state === TOKEN) {
       const kind = this.tokenPunct !== 0 ? this.tokenPunct : this.tokenSpace;
       if (this.kind !== 0 && kind !== this.kind && !this.rules.mixed) {
+        // A decimal's fraction stays out of the next chain too (`0.4532… 1234`).
+        const decimal = this.isDecimal();
         const from = this.runStart;
         this.evaluate();
-        this.carry(from);
+        if (decimal) this.k = this.groups = 0;
+        else this.carry(from);
       }
-      this.kind = kind;
+      this.kind = this.groups === 0 ? 0 : kind;
     } else {
       this.k = 0;
       this.groups = 0;
@@ -210,13 +213,18 @@ export class StrictChain {
     this.state = IDLE;
   }
 
-  private evaluate(): void {
-    // A decimal number (`4111111111111111.50`, `0.4532…`): only its integer part, as normal mode reads it.
-    // (Both parts in one script: `𝟒.5864…` is no number.)
+  /** Two groups, one '.' between them, one script (`𝟒.5864…` is no number). */
+  private isDecimal(): boolean {
     const f = this.firstGroupEnd;
-    const decimal = this.groups === 2 && this.kind === DOT && this.ds[f]! - this.de[f - 1]! === 1 && this.da[f] === this.da[f - 1];
-    const k = decimal ? this.firstGroupEnd : this.k;
-    const groups = decimal ? 1 : this.groups;
+    return this.groups === 2 && this.kind === DOT && this.ds[f]! - this.de[f - 1]! === 1 && this.da[f] === this.da[f - 1];
+  }
+
+  private evaluate(): void {
+    // A decimal number (`4111111111111111.50`, `0.4532…`) holds PANs in its integer part only, as normal mode
+    // reads it; what reaches into the fraction counts only when it is track data.
+    const panEnd = this.isDecimal() ? this.firstGroupEnd : this.k;
+    const k = this.k;
+    const groups = this.groups;
     if (k < MIN) return;
     const { dv, ds, de, gs, sumA, sumB } = this;
     for (let q = 0; q < k; q++) {
@@ -260,7 +268,7 @@ export class StrictChain {
         // matches disjoint, and the track takes its sentinel before a longer window covers it). The last group
         // of a UUID is no PAN, but track data all the same.
         const uuid = len === MIN && gs[i] === 1 && endAligned && this.uuidTail(ds[i]!);
-        this.found(ds[i]!, de[j - 1]!, brand, !uuid);
+        this.found(ds[i]!, de[j - 1]!, brand, !uuid && j <= panEnd);
       }
     }
     gs[k] = gk;

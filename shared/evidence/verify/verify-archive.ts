@@ -9,7 +9,7 @@ import { crypto, type SecretStreamPull } from '../../crypto/backend.ts';
 import { sha256Parts } from '../../crypto/hash.ts';
 import { webCryptoSha256 } from '../../crypto/web-digest.ts';
 import { describeError } from '../../errors.ts';
-import { findCardData, maskPanDigits } from '../../pan/index.ts';
+import { findCardData, maskedMatchDigits } from '../../pan/index.ts';
 import { chainStep, frameAd, type ArchiveHeader, type ArchiveManifest } from '../archive-format.ts';
 import { readArchiveRecords } from '../archive-reader.ts';
 import type { ByteSource } from '../byte-source.ts';
@@ -194,10 +194,11 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
       }
       nextSeq++;
     }
-    for (const m of findCardData(plain)) {
+    // Strict mode: at least as strict as the recorder, which masks in strict mode (docs/pan-detection.md).
+    for (const m of findCardData(plain, { strict: true })) {
       cardFindings++;
       if (out.clearCardData.length < MAX_REPORTED_FINDINGS) {
-        const what = m.kind === 'pan' ? `${m.brand ?? 'card'} number ${maskPanDigits(digitsOf(plain, m.start, m.end))}` : `${m.kind === 'track1' ? 'track 1' : 'track 2'} data`;
+        const what = m.kind === 'pan' ? `${m.brand ?? 'card'} number ${maskedMatchDigits(plain, m)}` : `${m.kind === 'track1' ? 'track 1' : 'track 2'} data`;
         out.clearCardData.push(`frame ${index}: clear ${what}`);
         fail('pan-rescan', `frame ${index}: clear ${what} in recorded content`);
       }
@@ -253,10 +254,4 @@ function openStream(header: ArchiveHeader, auditor: AuditorSecret, fail: (c: Fai
     fail('decryption', `the session key sealed to auditor key ${auditor.keyId} does not open (header altered or wrong key)`);
     return undefined;
   }
-}
-
-function digitsOf(b: Uint8Array, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end; i++) if (b[i]! >= 48 && b[i]! <= 57) s += String.fromCharCode(b[i]!);
-  return s;
 }

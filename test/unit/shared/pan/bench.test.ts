@@ -21,6 +21,11 @@ describe('pan-scan benchmark', () => {
     expect(r.pan_scan_mib_s).toBeGreaterThan(0);
     expect(r.indexof_mib_s).toBeGreaterThan(0);
     expect(r.ratio).toBeCloseTo(r.pan_scan_mib_s / r.indexof_mib_s, 1);
+    expect(r.strict_mib_s).toBeGreaterThan(0);
+    expect(r.strict_matches).toBeGreaterThanOrEqual(r.pans_inserted);
+    expect(r.fp_rate_strict).toBeGreaterThan(r.fp_rate_normal);
+    expect(Object.keys(r.fp_strict)).toEqual(Object.keys(r.fp_normal));
+    expect(r.detect_strict).toBe(1);
   });
 
   it('prints a JSON line last when run directly', () => {
@@ -28,7 +33,10 @@ describe('pan-scan benchmark', () => {
     const lines = out.trim().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(lines[0]).toMatch(/^pan scan \d+ MiB\/s/);
-    const json = JSON.parse(lines.at(-1)!) as Record<string, number>;
-    expect(Object.keys(json)).toEqual(expect.arrayContaining(['pan_scan_mib_s', 'indexof_mib_s', 'ratio']));
+    expect(lines[1]).toMatch(/^strict scan \d+ MiB\/s/);
+    const json = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+    expect(Object.keys(json)).toEqual(
+      expect.arrayContaining(['pan_scan_mib_s', 'indexof_mib_s', 'ratio', 'strict_mib_s', 'fp_rate_normal', 'fp_rate_strict', 'fp_strict']),
+    );
   });
 });

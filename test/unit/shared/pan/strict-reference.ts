@@ -129,15 +129,16 @@ export function referenceStrict(t: string): CardDataMatch[] {
       if (kind === 0) kind = l;
       else if (l !== kind) break;
     }
-    chain(groups.slice(a, b + 1), kind);
-    if (b < links.length && links[b] !== 0) {
+    const decimal = chain(groups.slice(a, b + 1), kind);
+    if (b < links.length && links[b] !== 0 && !decimal) {
       let r = b;
       while (links[r - 1] === GLUE) r--;
       a = r;
     } else a = b + 1;
   }
 
-  function chain(gs: [number, number][], kind: number): void {
+  /** Finds the chain's PANs; says whether it is a decimal number (whose fraction no other chain takes). */
+  function chain(gs: [number, number][], kind: number): boolean {
     const digits: Ch[] = [];
     const starts = new Set<number>();
     for (const [i, j] of gs) {
@@ -159,19 +160,18 @@ export function referenceStrict(t: string): CardDataMatch[] {
           const brand = brandOf(str);
           if (brand && luhnValid(str)) {
             found(digits[0]!.start, written < total - 4 ? after.start + m[0].length : digits[written - 1]!.end, brand, true);
-            return;
+            return false;
           }
         }
       }
     }
-    let k = digits.length;
-    let groupCount = gs.length;
+    const k = digits.length;
+    const groupCount = gs.length;
     const f = gs[0]![1] - gs[0]![0];
     const sameScript = gs.length === 2 && digits[f]!.code < 0x80 === digits[f - 1]!.code < 0x80;
-    if (gs.length === 2 && kind === 0x2e && digits[f]!.start - digits[f - 1]!.end === 1 && sameScript) {
-      k = gs[0]![1] - gs[0]![0];
-      groupCount = 1;
-    }
+    const decimal = gs.length === 2 && kind === 0x2e && digits[f]!.start - digits[f - 1]!.end === 1 && sameScript;
+    // A decimal's fraction: only track data.
+    const panEnd = decimal ? f : k;
     const firstEnd = groupCount > 1 ? gs[0]![1] - gs[0]![0] : k;
     const lastStart = groupCount > 1 ? digits.length - (last[1] - last[0]) : 0;
     const isStart = (q: number) => q === k || starts.has(q);
@@ -205,9 +205,10 @@ export function referenceStrict(t: string): CardDataMatch[] {
         if (!brand || !luhnValid(str)) continue;
         const s = digits[i]!.start;
         const uuid = len === 12 && starts.has(i) && endAligned && w[s - 1] === 0x2d && afterUuidGroup(w, n, s - 1);
-        found(s, digits[j - 1]!.end, brand, !uuid);
+        found(s, digits[j - 1]!.end, brand, !uuid && j <= panEnd);
       }
     }
+    return decimal;
   }
 
   return out;
