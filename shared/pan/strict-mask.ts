@@ -4,8 +4,9 @@
  * code units in the supplementary planes, so the output can be shorter), everything between digits stays.
  * A float match (`3.5301113333e+15`) counts the zeros its exponent implies as its last digits; when some of
  * them fall where '*' goes, the match holds the exponent and its digits become '*' too (`6.304e+**`).
- * Masking runs again on its own output until nothing is found, so that masking masked output finds nothing
- * even where a redacted track changes what its neighbours glue to (in practice the second pass finds nothing).
+ * Masking runs again on its own output until nothing is found, so that masking masked output finds nothing: the
+ * '*'s end a digit run, and a PAN glued to other digits can leave a new anchored window before them (3 of the
+ * 2 045 values strict mode masks in the measured corpora needed a second pass).
  */
 import { classAt, exponentAt as exponentInBytes, lastDecodedLength, scanBytesStrict } from './strict-bytes.ts';
 import { BMP_CLASS } from './strict-classes.ts';
