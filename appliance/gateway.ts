@@ -11,6 +11,7 @@ import type { ApprovalGate } from './pipeline/approval-gate.ts';
 import { SessionPipeline } from './pipeline/session.ts';
 import { PolicyEngine } from './policy/engine.ts';
 import { CancelRegistry } from './protocols/postgres/cancel-registry.ts';
+import { CatalogRegistry } from './protocols/postgres/catalog/catalog-registry.ts';
 import { PostgresListener } from './protocols/postgres/listener.ts';
 import { SqlClassifier } from './sql/index.ts';
 import { SqliteTokenReplayStore } from './store/token-replay-store.ts';
@@ -44,6 +45,7 @@ export class Gateway {
     readonly webhooks: WebhookNotifier,
     readonly addresses: { postgres?: { host: string; port: number }; admin?: { host: string; port: number } },
     private readonly logger: AppLogger,
+    private readonly catalogs: CatalogRegistry,
   ) {}
 
   static async start(configPath: string, opts: GatewayOptions): Promise<Gateway> {
@@ -77,6 +79,7 @@ export class Gateway {
         admin = new AdminServer({ config: config.listeners.admin, resolvePath, identity, approvals, approverGroups: approverGroups(config.policies), logger: opts.logger });
         addresses.admin = await admin.listen();
       }
+      const catalogs = new CatalogRegistry(resolvePath);
       let postgres: PostgresListener | undefined;
       if (config.listeners.postgres) {
         postgres = new PostgresListener({
@@ -89,6 +92,7 @@ export class Gateway {
           classifier: await SqlClassifier.create(),
           resultRows: config.evidence.resultRows,
           cancels: new CancelRegistry(),
+          catalogs,
           resolvePath,
           logger: opts.logger,
         });
@@ -97,7 +101,7 @@ export class Gateway {
       appliance.startTimers();
       for (const r of appliance.recovered) opts.logger.warn({ sessionId: r.sessionId, seq: r.seq, frames: r.frames }, 'sealed an interrupted session left by the previous run');
       opts.logger.info({ applianceId: appliance.id, ...addresses }, 'vigil gateway started');
-      return new Gateway(appliance, pipeline, postgres, admin, approvals, webhooks, addresses, opts.logger);
+      return new Gateway(appliance, pipeline, postgres, admin, approvals, webhooks, addresses, opts.logger, catalogs);
     } catch (e) {
       await appliance.close();
       throw e;
@@ -114,6 +118,7 @@ export class Gateway {
 
   private async stopOnce(): Promise<void> {
     await this.postgres?.close();
+    this.catalogs.close();
     await this.admin?.close();
     const deadline = Date.now() + 10_000;
     while (this.appliance.recorder.liveSessions().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

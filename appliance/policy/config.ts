@@ -24,8 +24,19 @@ export const ruleSchema = z.strictObject({
       classes: names.optional(),
       /** Any of these tags (e.g. drop, truncate, cte-write, dangerous-function:pg_read_file). */
       tags: names.optional(),
-      /** Any of these tables (as written in the statement; '*' globs allowed). */
+      /**
+       * Relations, resolved as the target resolves them (`schema.name`): a pattern without a dot names a
+       * relation in any schema (`refunds`), with one a schema and name (`payments.*`); '*' globs allowed.
+       * See tablesMatch for how many of the statement's relations must match.
+       */
       tables: names.optional(),
+      /**
+       * `all`: the rule applies only when every relation the statement touches matches `tables`; `any`:
+       * when one does. Default: `all` for allow rules (an allow for payments.* must not let a join with
+       * another schema through), `any` for block and require-approval rules (a block on refunds must catch a
+       * join that touches refunds).
+       */
+      tablesMatch: z.enum(['all', 'any']).optional(),
       /** Any of these command labels (e.g. 'DROP TABLE', 'SET ROLE'). */
       commands: names.optional(),
       /** Only inside / outside a named schedule (schedules: in vigil.yaml), e.g. outside: business-hours. */

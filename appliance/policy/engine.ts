@@ -102,8 +102,19 @@ function ruleMatches(r: RuleConfig, f: CommandFacts): boolean {
   if (w.classes && !w.classes.includes(f.class)) return false;
   if (w.tags && !w.tags.some((t) => f.tags.includes(t))) return false;
   if (w.commands && !w.commands.some((c) => c.toUpperCase() === f.command.toUpperCase())) return false;
-  if (w.tables && !anyGlob(w.tables, f.tables)) return false;
+  if (w.tables && !tablesMatch(w.tables, w.tablesMatch ?? (r.action === 'allow' ? 'all' : 'any'), f.tables)) return false;
   return true;
+}
+
+/** A pattern without a dot names a relation in any schema. */
+function objectMatches(pattern: string, object: string): boolean {
+  return globMatch(pattern.includes('.') ? pattern : `*.${pattern}`, object) || globMatch(pattern, object);
+}
+
+function tablesMatch(patterns: readonly string[], mode: 'all' | 'any', objects: readonly string[]): boolean {
+  if (objects.length === 0) return false;
+  const matches = (o: string) => patterns.some((p) => objectMatches(p, o));
+  return mode === 'all' ? objects.every(matches) : objects.some(matches);
 }
 
 function fromRule(policy: PolicyConfig, r: RuleConfig, f: CommandFacts): Decision {

@@ -18,7 +18,9 @@ import {
   rangeVarParts,
   str,
 } from './ast.ts';
+import { builtinFunction } from './builtin-functions.ts';
 import type { FunctionMatcher } from './dangerous-functions.ts';
+import type { FunctionRef, RelationRef } from './types.ts';
 
 /** A binding before offsets are resolved: a literal is known by its A_Const location (a byte offset). */
 export type BindingRef = { kind: 'literal'; location: number; column: string } | { kind: 'param'; index: number; column: string };
@@ -46,6 +48,10 @@ export interface StatementFacts {
   sensitive: BindingRef[];
   /** Locations of every literal-valued A_Const, in tree order (duplicates kept). */
   constLocations: number[];
+  /** The relations of `tables`, as name parts. */
+  relations: RelationRef[];
+  functions: FunctionRef[];
+  operators: string[];
 }
 
 export interface AnalyzeOptions {
@@ -79,7 +85,9 @@ export function analyzeStatement(stmt: unknown, opts: AnalyzeOptions): Statement
 
 class Analyzer {
   readonly #opts: AnalyzeOptions;
-  readonly #tables = new Set<string>();
+  readonly #tables = new Map<string, readonly string[]>();
+  readonly #functions = new Map<string, FunctionRef>();
+  readonly #operators = new Set<string>();
   readonly #dangerous = new Set<string>();
   readonly #sensitive = new Map<string, BindingRef>();
   readonly #facts: StatementFacts = {
@@ -95,6 +103,9 @@ class Analyzer {
     valueDependent: false,
     sensitive: [],
     constLocations: [],
+    relations: [],
+    functions: [],
+    operators: [],
   };
 
   constructor(opts: AnalyzeOptions) {
@@ -104,7 +115,10 @@ class Analyzer {
   run(stmt: unknown): StatementFacts {
     this.#visit(stmt, EMPTY_SCOPE);
     const f = this.#facts;
-    f.tables = [...this.#tables];
+    f.tables = [...this.#tables.keys()];
+    f.relations = [...this.#tables.values()].map((parts) => ({ parts }));
+    f.functions = [...this.#functions.values()];
+    f.operators = [...this.#operators];
     f.dangerous = [...this.#dangerous];
     f.sensitive = [...this.#sensitive.values()];
     return f;
@@ -142,9 +156,12 @@ class Analyzer {
         case 'FuncCall':
           this.#funcCall(body);
           break;
-        case 'A_Expr':
+        case 'A_Expr': {
           this.#comparison(body.lexpr, body.rexpr);
+          const op = nameList(body.name);
+          if (op) this.#operators.add(op[op.length - 1]!);
           break;
+        }
         case 'CaseExpr':
           this.#caseExpr(body);
           break;
@@ -306,6 +323,7 @@ class Analyzer {
     const names = nameList(body.funcname);
     const name = names?.[names.length - 1];
     if (name === undefined) return;
+    this.#recordCall(names!, body);
     if (this.#opts.dangerous(name)) this.#dangerous.add(name.toLowerCase());
     if (name.toLowerCase() !== 'set_config') return;
     const first = list(body.args)[0];
@@ -331,7 +349,32 @@ class Analyzer {
   }
 
   #addName(parts: readonly string[] | undefined): void {
-    if (parts && parts.length > 0) this.#tables.add(qualifiedName(parts));
+    if (parts && parts.length > 0) {
+      const key = qualifiedName(parts);
+      if (!this.#tables.has(key)) this.#tables.set(key, parts);
+    }
+  }
+
+  /** Records the call; built-ins whose effect depends on an argument get its constants (and no cache). */
+  #recordCall(names: readonly string[], body: Obj): void {
+    const args = list(body.args);
+    const key = `${names.join('.')}/${args.length}`;
+    const ref: FunctionRef = { parts: names, args: args.length };
+    const effect = builtinFunction(names[names.length - 1]!, args.length);
+    if (effect && (effect.sqlArgs || effect.relationArg || effect.schemaArg || effect.cursorArg)) {
+      const positional: (string | null)[] = [];
+      const named: Record<string, string | null> = {};
+      for (const a of args) {
+        const n = nodeBody(a, 'NamedArgExpr');
+        if (n) named[str(n.name) ?? ''] = constantText(n.arg);
+        else positional.push(constantText(a));
+      }
+      ref.constants = { positional, named };
+      this.#facts.valueDependent = true;
+      this.#functions.set(`${key}#${this.#functions.size}`, ref);
+      return;
+    }
+    if (!this.#functions.has(key)) this.#functions.set(key, ref);
   }
 }
 
@@ -377,4 +420,12 @@ function withScope(body: Obj, scope: Scope, skip?: string): Array<[unknown, Scop
 
 function targetNames(targets: unknown): (string | undefined)[] {
   return list(targets).map((t) => str(nodeBody(t, 'ResTarget')?.name));
+}
+
+/** A string constant (possibly cast, e.g. 'cards'::regclass), or null. */
+function constantText(v: unknown): string | null {
+  const cast = nodeBody(v, 'TypeCast');
+  if (cast) return constantText(cast.arg);
+  const c = nodeBody(v, 'A_Const');
+  return c && isObj(c.sval) ? (str(c.sval.sval) ?? null) : null;
 }

@@ -47,6 +47,10 @@ interface CachedStatement {
   command: string;
   tags: readonly string[];
   tables: readonly string[];
+  relations: ClassifiedStatement['relations'];
+  functions: ClassifiedStatement['functions'];
+  operators: ClassifiedStatement['operators'];
+  tree: unknown;
   start: RelOffset;
   end: RelOffset;
   sensitive: ReadonlyArray<
@@ -177,6 +181,10 @@ export class SqlClassifier {
         tables: facts.tables,
         location: { start, end },
         sensitive: sortBindings(facts.sensitive.map((b) => literals.resolve(b, end))),
+        relations: facts.relations,
+        functions: facts.functions,
+        operators: facts.operators,
+        tree: raw.stmt,
       });
       allFacts.push(facts);
     }
@@ -348,7 +356,7 @@ function cacheEntry(sql: string, shape: Shape, result: Classification, facts: re
       if (signed && !signStart) return undefined;
       sensitive.push({ kind: 'literal', ordinal, signStart, column: b.column });
     }
-    statements.push({ class: s.class, command: s.command, tags: [...s.tags], tables: [...s.tables], start, end, sensitive });
+    statements.push({ class: s.class, command: s.command, tags: [...s.tags], tables: [...s.tables], relations: s.relations, functions: s.functions, operators: s.operators, tree: s.tree, start, end, sensitive });
   }
   return { literalCount: count, fingerprint: result.fingerprint, statements };
 }
@@ -360,6 +368,10 @@ function fromCache(entry: CacheEntry, shape: Shape): Classification {
     command: s.command,
     tags: s.tags.slice(),
     tables: s.tables.slice(),
+    relations: s.relations,
+    functions: s.functions,
+    operators: s.operators,
+    tree: s.tree,
     location: { start: fromRel(lits, s.start), end: fromRel(lits, s.end) },
     sensitive: s.sensitive.map((b) =>
       b.kind === 'param'
@@ -389,7 +401,7 @@ function refused(sql: string, why: string, tag: string, parser: PgParser | undef
       ? [{ kind: 'literal', start: 0, end, column: '*' }]
       : [];
   return {
-    statements: [{ class: 'unknown', command: 'UNKNOWN', tags: [tag], tables: [], location: { start: 0, end }, sensitive }],
+    statements: [{ class: 'unknown', command: 'UNKNOWN', tags: [tag], tables: [], location: { start: 0, end }, sensitive, relations: [], functions: [], operators: [], tree: undefined }],
     fingerprint: 'unparsed',
     cacheHit: false,
     parseError: why,

@@ -5,6 +5,8 @@ export { isSensitiveColumn } from './sensitive-columns.ts';
 export type {
   Classification,
   ClassifiedStatement,
+  FunctionRef,
+  RelationRef,
   SensitiveBinding,
   SqlClassifierOptions,
   StatementClass,

@@ -11,6 +11,8 @@ export type StatementClass =
   | 'copy-in'
   | 'program'
   | 'procedural'
+  /** Holds server resources or waits: pg_sleep, advisory locks, notifications (escalated from a read by the gateway). */
+  | 'resource'
   | 'admin'
   /** Unparsable, refused, or a node type the classifier does not know: policy treats it as the most restrictive. */
   | 'unknown';
@@ -19,6 +21,22 @@ export type StatementClass =
 export type SensitiveBinding =
   | { kind: 'literal'; start: number; end: number; column: string }
   | { kind: 'param'; index: number; column: string };
+
+/** A relation as written: [catalog, schema,] name, folded as PostgreSQL folds them. CTE names are left out. */
+export interface RelationRef {
+  parts: readonly string[];
+}
+
+/** A function call as written: name parts, argument count, and the constant arguments that decide its effect. */
+export interface FunctionRef {
+  parts: readonly string[];
+  args: number;
+  /**
+   * For built-ins whose effect depends on an argument (SQL text, a relation, a schema or cursor name): the
+   * string constants by position and by parameter name (named notation); null where it is not a constant.
+   */
+  constants?: { positional: readonly (string | null)[]; named: Readonly<Record<string, string | null>> };
+}
 
 export interface ClassifiedStatement {
   class: StatementClass;
@@ -32,6 +50,17 @@ export interface ClassifiedStatement {
   location: { start: number; end: number };
   /** Literals and parameters bound to card-security columns (CVV, track data, PIN): the recorder redacts them entirely. */
   sensitive: SensitiveBinding[];
+  /** The relations `tables` names, as name parts (for resolution against the target's search_path). */
+  relations: readonly RelationRef[];
+  /** Every function called, in order of first appearance (duplicates removed). */
+  functions: readonly FunctionRef[];
+  /** Every operator name used (`+`, `||`, `@@`…): user-defined operators call functions too. */
+  operators: readonly string[];
+  /**
+   * The statement's parse tree (libpg_query JSON, read-only; shared by every statement of the same shape,
+   * so literal values in it are those of the first one): what output provenance is computed from.
+   */
+  tree: unknown;
 }
 
 export interface Classification {

@@ -29,6 +29,21 @@ export const postgresTargetSchema = z.strictObject({
     .default({ mode: 'disable' })
     .refine((t) => t.mode !== 'verify-full' || t.ca, 'verify-full needs ca: the CA certificate file'),
   connectTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+  /**
+   * Columns that hold cardholder data, beyond what their names say (card_number, pan…; cvv, track…):
+   * `schema.table.column` globs. `pan` values are masked first 6 + last 4, `sad` (card-security data)
+   * values are never shown; derived values of either are redacted whole. See docs/postgres-gateway.md.
+   */
+  cardholderData: z
+    .strictObject({ pan: z.array(z.string().min(1)).default([]), sad: z.array(z.string().min(1)).default([]) })
+    .default({ pan: [], sad: [] }),
+  /**
+   * User-defined functions (`schema.name` globs) declared harmless: without this, a call to any function
+   * that is not a reviewed built-in counts as a write (Vigil cannot see what its body does).
+   */
+  trustedFunctions: z.array(z.string().min(1)).default([]),
+  /** How long what Vigil read of the target's catalog is trusted before it is read again. */
+  catalogTtlSeconds: z.number().int().min(0).max(3600).default(5),
 });
 export type PostgresTarget = z.infer<typeof postgresTargetSchema>;
 

@@ -132,7 +132,7 @@ policies:
         when: { classes: [ddl], tags: [drop, truncate] }
         action: block
         reason: DROP and TRUNCATE are never allowed on the CDE database
-    statements: { read: allow, transaction: allow, session: allow, copy-out: allow, copy-in: allow, write: allow, default: block }
+    statements: { read: allow, transaction: allow, session: allow, copy-out: allow, copy-in: allow, write: allow, resource: allow, default: block }
   - name: readonly-only
     match: { subjects: ['repo:other/*'] }
     targets: ['payments*']

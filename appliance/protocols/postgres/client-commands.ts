@@ -13,11 +13,12 @@ import type { CommandDecision } from '../../pipeline/session.ts';
 import type { Classification } from '../../sql/index.ts';
 import { deniedErrorFields, policyErrorFields, refusalErrorFields } from './client-errors.ts';
 import { exactCommandBytes } from './command-bytes.ts';
-import { INVALID_UTF8, type Refusal } from './integrity.ts';
+import { needsSearchPath } from './catalog/path-effects.ts';
+import { integrityRefusal, INVALID_UTF8, type Refusal } from './integrity.ts';
 import type { ProxyCore } from './proxy-core.ts';
 import { MAX_RECORDED_PARAM_CHARS, recordValue } from './record-values.ts';
 import type { CommandResult } from './response-tracker.ts';
-import { SessionAnalyzer, type AnalyzedCommand } from './statement-analysis.ts';
+import { CATALOG_UNAVAILABLE, SESSION_SETTINGS_UNKNOWN, SessionAnalyzer, type AnalyzedCommand } from './statement-analysis.ts';
 import { copyParams, type BoundPortal, type PreparedStatement } from './statements.ts';
 import {
   decodeBind,
@@ -41,28 +42,38 @@ const refusedQuery = () => toServer.query(REFUSED_SQL);
 const refusedExecute = () => toServer.execute(`vigil-refused-${randomBytes(6).toString('hex')}`);
 
 export class ClientCommands {
-  readonly analyzer = new SessionAnalyzer();
+  readonly analyzer: SessionAnalyzer;
 
-  constructor(private readonly core: ProxyCore) {}
+  constructor(private readonly core: ProxyCore) {
+    const o = core.o;
+    this.analyzer = new SessionAnalyzer({
+      classifier: o.classifier,
+      catalog: o.catalog,
+      settings: core.settings,
+      trustedFunctions: o.trustedFunctions,
+      // SQL names a portal by its identifier; the protocol by its bytes.
+      portalStatement: (name) => core.portals.get(Buffer.from(name, 'utf8').toString('latin1'))?.statement?.classification,
+    });
+  }
 
   async onQuery(frame: FrontendFrame): Promise<void> {
     const c = this.core;
     const m = decodeQuery(frame.body);
     const { classification, text } = this.classify(m.sql, m.sqlBytes);
-    if (isUtf8(m.sqlBytes)) await this.analyzer.prepare(classification);
-    const analyzed = this.analyzedFor(classification, m.sqlBytes);
+    const analyzed = await this.analyzeText(classification, m.sqlBytes);
     const cmd = this.decide({ kind: 'sql', text, classification, analyzed });
     const d = cmd.decision;
+    if (d.action !== 'block') this.takesEffect(analyzed);
     if (d.action !== 'block' && analyzed.facts.some((x) => /^(PREPARE|DEALLOCATE|DISCARD)\b/.test(x.command))) {
       // SQL-level PREPARE, DEALLOCATE and DISCARD change what statement names mean behind the protocol's
       // back: forget them all, so a Bind to any of them is judged unknown until the client prepares it again.
       c.statements.clear();
       if (analyzed.facts.some((x) => x.command === 'DISCARD ALL')) c.portals.clear();
     }
-    if (d.action === 'allow') return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id) });
+    if (d.action === 'allow') return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed) });
     if (d.action === 'block') return c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: this.blockFields(d, analyzed.refusal) });
     const outcome = await this.hold(cmd, text, exactCommandBytes('Q', m.sqlBytes), classification, justificationOf(m.sql));
-    if (outcome.approved) return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id) });
+    if (outcome.approved) return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed) });
     c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: deniedErrorFields(d.rule, outcome.reason) });
   }
 
@@ -70,8 +81,7 @@ export class ClientCommands {
     const c = this.core;
     const m = decodeParse(frame.body);
     const { classification, text } = this.classify(m.sql, m.sqlBytes);
-    if (isUtf8(m.sqlBytes)) await this.analyzer.prepare(classification);
-    const analyzed = this.analyzedFor(classification, m.sqlBytes);
+    const analyzed = await this.analyzeText(classification, m.sqlBytes);
     const cmd = this.decide({ kind: 'sql-prepare', text, classification, analyzed, extra: { statement: displayName(m.name) } });
     const refused = cmd.decision.action === 'block';
     const statement: PreparedStatement = { name: displayName(m.name), sql: m.sql, sqlBytes: Buffer.from(m.sqlBytes), text, classification, commandId: cmd.id, refused };
@@ -115,11 +125,10 @@ export class ClientCommands {
     const m = decodeExecute(frame.body);
     const portal = c.portals.get(m.portal);
     const st = portal?.statement;
-    if (st) await this.analyzer.prepare(st.classification);
     // Decided now, on the statement the portal was bound to, with names as they resolve now.
     const analyzed: AnalyzedCommand = st
-      ? this.analyzer.analyze(st.classification)
-      : { facts: [{ class: 'unknown', command: 'EXECUTE', tags: ['unknown-statement'], tables: [] }], refusal: undefined };
+      ? await this.analyzeStatement(st.classification, false)
+      : { facts: [{ class: 'unknown', command: 'EXECUTE', tags: ['unknown-statement'], tables: [] }], refusal: undefined, opaque: false, pathAfter: undefined, changesCatalog: false };
     const cmd = this.decide({
       kind: 'sql',
       text: st?.text ?? `<execute portal "${displayName(m.portal)}" of a statement Vigil did not see prepared>`,
@@ -139,6 +148,7 @@ export class ClientCommands {
       if (!outcome.approved) rewrite = deniedErrorFields(d.rule, outcome.reason);
     }
     if (rewrite) return c.forward(refusedExecute(), { kind: 'execute', cmd: result, portal, rewrite });
+    this.takesEffect(analyzed, result);
     if (portal && !portal.fields && !portal.describing) {
       // The masker needs the row layout; ask the server for it without showing the answer to the client.
       portal.describing = true;
@@ -167,13 +177,16 @@ export class ClientCommands {
     const facts: CommandFacts = { class: 'procedural', command: 'FUNCTION CALL', tags: ['fastpath'], tables: [] };
     const cmd = c.o.session.decide({ kind: 'sql', text: '<fastpath function call>', statements: [facts] });
     c.recorded();
-    if (cmd.decision.action === 'allow') return c.forward(frame.raw, { kind: 'function', cmd: this.result(cmd.id) });
+    if (cmd.decision.action === 'allow') {
+      c.settings.opaque(c.syncsSent);
+      return c.forward(frame.raw, { kind: 'function', cmd: this.result(cmd.id) });
+    }
     const reason = cmd.decision.action === 'block' ? cmd.decision.reason : 'fastpath function calls cannot be held for approval';
     c.forward(refusedQuery(), { kind: 'function', cmd: undefined, rewrite: policyErrorFields(cmd.decision.rule, reason) });
   }
 
-  result(id: number): CommandResult {
-    return { id, startedAt: performance.now(), plan: undefined, columns: undefined, rows: [], rowCount: 0 };
+  result(id: number, analyzed?: AnalyzedCommand): CommandResult {
+    return { id, startedAt: performance.now(), plan: undefined, columns: undefined, rows: [], rowCount: 0, ...(analyzed?.changesCatalog ? { changesCatalog: true } : {}) };
   }
 
   private classify(sql: string, bytes: Buffer): { classification: Classification; text: string } {
@@ -184,9 +197,52 @@ export class ClientCommands {
     return { classification, text: this.core.o.session.masks.text(redacted) };
   }
 
-  private analyzedFor(c: Classification, bytes: Buffer): AnalyzedCommand {
-    const analyzed = this.analyzer.analyze(c);
-    return isUtf8(bytes) ? analyzed : { ...analyzed, refusal: INVALID_UTF8 };
+  /** A statement text the client sent: refused when not valid UTF-8, analysed with the session as it is now. */
+  private async analyzeText(c: Classification, bytes: Buffer): Promise<AnalyzedCommand> {
+    if (!isUtf8(bytes)) return { ...this.analyzer.analyze(c), refusal: INVALID_UTF8 };
+    if (integrityRefusal(c)) return this.analyzer.analyze(c);
+    return this.analyzeStatement(c, true);
+  }
+
+  /**
+   * Reads the session settings again when they may have changed (after code Vigil cannot see into: before
+   * any text; after a path change: before a statement whose names depend on it), then loads what the
+   * catalog must tell and analyses. `text`: the statement arrives as text now (not an Execute).
+   */
+  private async analyzeStatement(c: Classification, text: boolean): Promise<AnalyzedCommand> {
+    const core = this.core;
+    const st = core.settings;
+    const needsPath = c.statements.some(needsSearchPath);
+    let gate: Refusal | undefined;
+    let fallback = false;
+    if ((text && st.uncertainty === 'all') || ((st.uncertainty !== 'none' || !st.known) && needsPath)) {
+      if (!core.canReachIdle()) gate = SESSION_SETTINGS_UNKNOWN;
+      else if (!(await core.probe())) {
+        // In an aborted transaction the probe fails as every statement does, and the server refuses them all.
+        if (core.txStatus === 'E') fallback = true;
+        else gate = SESSION_SETTINGS_UNKNOWN;
+      }
+    }
+    try {
+      await this.analyzer.prepare(c);
+    } catch (e) {
+      core.o.logger.warn({ sessionId: core.o.session.id, err: String(e) }, 'could not read the target catalog');
+      return { ...this.analyzer.analyze(c, { fallback }), refusal: CATALOG_UNAVAILABLE };
+    }
+    const analyzed = this.analyzer.analyze(c, { fallback });
+    return gate ? { ...analyzed, refusal: analyzed.refusal ?? gate } : analyzed;
+  }
+
+  /** A command goes to the server: what it does to the session's settings and to the catalog. */
+  private takesEffect(a: AnalyzedCommand, result?: CommandResult): void {
+    const c = this.core;
+    if (a.opaque) c.settings.opaque(c.syncsSent);
+    if (Array.isArray(a.pathAfter)) c.settings.pathSet(a.pathAfter, c.syncsSent);
+    else if (a.pathAfter === 'unknown') c.settings.pathUnknown(c.syncsSent);
+    if (a.changesCatalog) {
+      c.o.catalog.invalidate();
+      if (result) result.changesCatalog = true;
+    }
   }
 
   private decide(cmd: {
@@ -220,7 +276,9 @@ export class ClientCommands {
   private async hold(cmd: CommandDecision, display: string, exactBytes: Buffer, classification: Classification | undefined, justification: string | undefined) {
     const c = this.core;
     await c.flush();
-    return c.o.session.hold(
+    c.holds++;
+    try {
+      return await c.o.session.hold(
       cmd,
       { display, exactBytes, classification: classification?.statements ?? [], ...(justification ? { justification } : {}) },
       (info) =>
@@ -233,7 +291,10 @@ export class ClientCommands {
             hint: info.howTo,
           }),
         ),
-    );
+      );
+    } finally {
+      c.holds--;
+    }
   }
 }
 

@@ -18,6 +18,7 @@ import { readCredential } from '../../targets/credentials.ts';
 import type { CancelRegistry } from './cancel-registry.ts';
 import { fatal } from './client-errors.ts';
 import type { PostgresListenerConfig } from './config.ts';
+import type { CatalogRegistry } from './catalog/catalog-registry.ts';
 import { readFrame } from './frame-io.ts';
 import { isRefusal, reviewStartup } from './startup-settings.ts';
 import { clientHandshake, type ClientTls } from './handshake.ts';
@@ -43,6 +44,7 @@ export interface ConnectionDeps {
   cancels: CancelRegistry;
   resolvePath: (p: string) => string;
   logger: Logger;
+  catalogs: CatalogRegistry;
 }
 
 
@@ -194,6 +196,8 @@ async function startProxy(socket: Socket, reader: FrontendReader, target: Postgr
     resultRowsCap: deps.resultRows,
     upstreamLeftover: up.leftover,
     logger: deps.logger,
+    catalog: deps.catalogs.for(target),
+    trustedFunctions: target.trustedFunctions,
     onClose: (reason) => {
       ended = true;
       limits?.cancel();

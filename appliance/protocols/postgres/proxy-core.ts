@@ -5,6 +5,8 @@
 import type { Socket } from 'node:net';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import type { SqlClassifier } from '../../sql/index.ts';
+import type { TargetCatalog } from './catalog/target-catalog.ts';
+import type { SessionSettings } from './session-settings.ts';
 import type { NameTable } from './name-table.ts';
 import type { Pending, ResponseTracker } from './response-tracker.ts';
 import type { MaskPolicy } from './row-masker.ts';
@@ -24,6 +26,10 @@ export interface ProxyOptions {
   upstreamLeftover: Buffer;
   logger: { warn(o: object, msg: string): void };
   onClose: (reason: string) => void;
+  /** The target's catalog (names, functions, views) as the gateway knows it. */
+  catalog: TargetCatalog;
+  /** Functions (schema.name globs) the target's owner declared harmless. */
+  trustedFunctions: readonly string[];
 }
 
 export interface ProxyCore {
@@ -34,6 +40,17 @@ export interface ProxyCore {
   /** How many Syncs (and simple Queries, which end with one) have been forwarded. */
   readonly syncsSent: number;
   txStatus: TransactionStatus;
+  readonly settings: SessionSettings;
+  /** Commands held for approval right now (a held session is not idle). */
+  holds: number;
+  /** Whether the server will become idle without more client messages (nothing owed but up to a ReadyForQuery). */
+  canReachIdle(): boolean;
+  /** Resolves once the server has answered everything forwarded. */
+  idle(): Promise<void>;
+  /** Reads the session settings from the server (session-settings.ts); false when it could not. */
+  probe(): Promise<boolean>;
+  /** The server answered the `answered`-th Sync (ReadyForQuery). */
+  answered(answered: number): void;
   /** Queues bytes for the target (written at the next flush) and what the target will answer. */
   forward(b: Buffer, expect?: Pending): void;
   /** The recording changed: the next flush commits before it forwards (record, then forward). */

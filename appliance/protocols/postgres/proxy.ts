@@ -12,8 +12,9 @@ import type { ProxyCore, ProxyOptions } from './proxy-core.ts';
 import { recordValue } from './record-values.ts';
 import { ResponseTracker, type Pending } from './response-tracker.ts';
 import { ServerResponses } from './server-responses.ts';
+import { PROBE_SQL, SessionSettings } from './session-settings.ts';
 import type { BoundPortal, PreparedStatement } from './statements.ts';
-import { BackendReader, PgProtocolError, type FrontendFrame, type TransactionStatus } from './wire/index.ts';
+import { BackendReader, PgProtocolError, toServer, type FrontendFrame, type TransactionStatus } from './wire/index.ts';
 
 export type { ProxyOptions } from './proxy-core.ts';
 export { justificationOf } from './client-commands.ts';
@@ -25,6 +26,9 @@ export class PgProxy implements ProxyCore {
   readonly portals = new NameTable<BoundPortal>();
   txStatus: TransactionStatus = 'I';
   syncsSent = 0;
+  readonly settings = new SessionSettings();
+  holds = 0;
+  private idleWaiters: (() => void)[] = [];
   private readonly backend = new BackendReader();
   private readonly commands: ClientCommands;
   private readonly responses: ServerResponses;
@@ -68,9 +72,9 @@ export class PgProxy implements ProxyCore {
     return this.lastActivity;
   }
 
-  /** Whether the target still owes answers (a command is running or results are on their way). */
+  /** Whether the session is working: the target owes answers, or a command waits for approval. */
   get busy(): boolean {
-    return this.tracker.size > 0;
+    return this.tracker.size > 0 || this.holds > 0;
   }
 
   /**
@@ -91,7 +95,7 @@ export class PgProxy implements ProxyCore {
     this.outbound.push(b);
     if (!expect) return;
     this.tracker.push(expect);
-    if (expect.kind === 'sync' || expect.kind === 'query' || expect.kind === 'function') this.syncsSent++;
+    if (expect.kind === 'sync' || expect.kind === 'query' || expect.kind === 'function' || expect.kind === 'probe') this.syncsSent++;
   }
 
   recorded(): void {
@@ -114,6 +118,49 @@ export class PgProxy implements ProxyCore {
 
   tellClient(b: Buffer): void {
     if (!this.o.client.destroyed) this.o.client.write(b);
+  }
+
+  canReachIdle(): boolean {
+    const last = this.tracker.last;
+    return !last || last.kind === 'sync' || last.kind === 'query' || last.kind === 'function' || last.kind === 'probe';
+  }
+
+  async idle(): Promise<void> {
+    await this.flush();
+    if (this.tracker.size === 0 || this.closed) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Called by the server side after each ReadyForQuery. */
+  answered(answered: number): void {
+    this.settings.synced(answered);
+    if (this.tracker.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  async probe(): Promise<boolean> {
+    await this.idle();
+    if (this.closed) return false;
+    const probe = { kind: 'probe' as const, rows: [] as (string | null)[][], error: undefined as string | undefined, done: () => undefined as void };
+    const done = new Promise<void>((resolve) => (probe.done = resolve));
+    this.forward(toServer.query(PROBE_SQL), probe);
+    await this.flush();
+    await done;
+    const row = probe.rows[0];
+    if (probe.error !== undefined || !row) {
+      this.o.session.record({ type: 'notice', kind: 'session-settings', error: probe.error ?? 'no row' });
+      return false;
+    }
+    const stop = this.settings.learn(row);
+    if (stop) {
+      this.terminate('0A000', `${stop}: the session was stopped`, stop);
+      return false;
+    }
+    this.o.session.record({ type: 'notice', kind: 'session-settings', searchPath: this.settings.known!.searchPath, role: this.settings.known!.role });
+    this.recorded();
+    return true;
   }
 
   // ── client → target ────────────────────────────────────────────────────────────────────────────
@@ -262,6 +309,7 @@ export class PgProxy implements ProxyCore {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    for (const w of this.idleWaiters.splice(0)) w();
     this.o.upstream.destroy();
     if (!this.o.client.destroyed) this.o.client.end();
     this.o.onClose(reason);

@@ -18,6 +18,8 @@ export interface CommandResult {
   rowCount: number;
   /** Set when a row could not be masked: everything up to ReadyForQuery is withheld. */
   failed?: boolean;
+  /** The command changes the catalog: what Vigil knows of it is stale once it completes. */
+  changesCatalog?: boolean;
 }
 
 /**
@@ -32,6 +34,8 @@ export type Pending =
   | { kind: 'execute'; cmd: CommandResult; portal: BoundPortal | undefined; rewrite?: Map<string, string> }
   | { kind: 'close'; name: PendingName }
   | { kind: 'sync' }
+  /** The gateway's own query (session-settings.ts): nothing of its answer reaches the client. */
+  | { kind: 'probe'; rows: (string | null)[][]; error: string | undefined; done: () => void }
   | { kind: 'function'; cmd: CommandResult | undefined; rewrite?: Map<string, string> };
 
 export class ResponseTracker {
@@ -48,6 +52,11 @@ export class ResponseTracker {
 
   get size(): number {
     return this.queue.length - this.head;
+  }
+
+  /** The last message sent, which the server answers last. */
+  get last(): Pending | undefined {
+    return this.size > 0 ? this.queue[this.queue.length - 1] : undefined;
   }
 
   pop(): Pending | undefined {

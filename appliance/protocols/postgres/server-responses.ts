@@ -11,7 +11,7 @@ import type { ProxyCore } from './proxy-core.ts';
 import { recordValue, truncateMessage } from './record-values.ts';
 import type { CommandResult, Pending } from './response-tracker.ts';
 import { MaskingError, maskDataRow, planColumns, planNeedsWork, rowValues, type ColumnPlan } from './row-masker.ts';
-import { decodeNoticeFields, decodeRowDescription, toClient, type BackendFrame, type TransactionStatus } from './wire/index.ts';
+import { decodeDataRow, decodeNoticeFields, decodeRowDescription, toClient, type BackendFrame, type TransactionStatus } from './wire/index.ts';
 
 /** Session settings the gateway relies on: if the server ever reports another value, the session stops. */
 const PINNED: Record<string, (v: string) => boolean> = {
@@ -30,6 +30,7 @@ export class ServerResponses {
   handle(f: BackendFrame, out: Buffer[]): boolean {
     const c = this.core;
     const head = c.tracker.current;
+    if (head?.kind === 'probe' && this.probeFrame(f, head)) return true;
     const withhold = head && 'cmd' in head && head.cmd?.failed;
     switch (f.type) {
       case '1':
@@ -107,6 +108,28 @@ export class ServerResponses {
   /** Set while COPY FROM STDIN data flows from the client (client-side messages feed it). */
   copyIn: { cmd: number; bytes: number; rows: string[] } | undefined;
 
+  /** The gateway's own query: its rows and errors are consumed here; true when the frame was its. */
+  private probeFrame(f: BackendFrame, head: Extract<Pending, { kind: 'probe' }>): boolean {
+    switch (f.type) {
+      case 'T':
+      case 'C':
+      case 'I':
+        return true;
+      case 'D':
+        head.rows.push(decodeDataRow(f.body).map((v) => (v === null ? null : v.toString('utf8'))));
+        return true;
+      case 'E':
+        head.error = decodeNoticeFields(f.body).get('M') ?? 'error';
+        return true;
+      case 'Z':
+        this.onReady(f);
+        head.done();
+        return true;
+      default:
+        return false;
+    }
+  }
+
   private onReady(f: BackendFrame): void {
     const c = this.core;
     const m = f.decode() as { status: TransactionStatus };
@@ -118,6 +141,7 @@ export class ServerResponses {
       const answered = this.syncsAnswered;
       c.portals.retain((p) => p.boundAt >= answered);
     }
+    c.answered(this.syncsAnswered);
   }
 
   private syncsAnswered = 0;
@@ -252,6 +276,7 @@ export class ServerResponses {
       durationMs: Math.round((performance.now() - cmd.startedAt) * 1000) / 1000,
     });
     session.recordMasking(cmd.id);
+    if (cmd.changesCatalog) this.core.o.catalog.invalidate();
     // A simple Query may hold several statements: each gets its own result.
     cmd.plan = undefined;
     cmd.columns = undefined;

@@ -9,7 +9,8 @@ beforeAll(async () => {
   uncached = await SqlClassifier.create({ cacheSize: 0 });
 });
 
-const strip = (c: Classification) => ({ statements: c.statements, fingerprint: c.fingerprint, parseError: c.parseError });
+// The tree is the first statement of a shape's (literal values and offsets in it are that one's): not compared.
+const strip = (c: Classification) => ({ statements: c.statements.map(({ tree: _tree, ...s }) => s), fingerprint: c.fingerprint, parseError: c.parseError });
 
 describe('shape lexer', () => {
   it('keys pgbench-style statements by shape, with exact literal offsets', () => {
