@@ -16,6 +16,23 @@ export class MaskCounter {
     return r.text;
   }
 
+  /**
+   * Strict mode (docs/pan-detection.md): digits glued to letters or digits, any consistent separator,
+   * non-ASCII digits. For everything written to evidence, and for server messages (errors, notices,
+   * notifications), where a value can be echoed in any form.
+   */
+  strict(s: string): string {
+    const r = maskCardData(s, { strict: true });
+    this.pan += r.masked;
+    return r.text;
+  }
+
+  strictBytes(b: Uint8Array): Uint8Array {
+    const r = maskCardDataBytes(b, { strict: true });
+    this.pan += r.masked;
+    return r.bytes;
+  }
+
   bytes(b: Uint8Array): Uint8Array {
     const r = maskCardDataBytes(b);
     this.pan += r.masked;

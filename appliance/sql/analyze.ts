@@ -361,7 +361,8 @@ class Analyzer {
     const key = `${names.join('.')}/${args.length}`;
     const ref: FunctionRef = { parts: names, args: args.length };
     const effect = builtinFunction(names[names.length - 1]!, args.length);
-    if (effect && (effect.sqlArgs || effect.relationArg || effect.schemaArg || effect.cursorArg)) {
+    const last = names[names.length - 1]!.toLowerCase();
+    if (last === 'set_config' || (effect && (effect.sqlArgs || effect.relationArg || effect.schemaArg || effect.cursorArg))) {
       const positional: (string | null)[] = [];
       const named: Record<string, string | null> = {};
       for (const a of args) {

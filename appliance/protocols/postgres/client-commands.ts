@@ -52,7 +52,7 @@ export class ClientCommands {
       settings: core.settings,
       trustedFunctions: o.trustedFunctions,
       // SQL names a portal by its identifier; the protocol by its bytes.
-      portalStatement: (name) => core.portals.get(Buffer.from(name, 'utf8').toString('latin1'))?.statement?.classification,
+      portalStatement: (name) => core.portals.get(nameKey(name))?.statement?.classification,
     });
   }
 
@@ -63,7 +63,10 @@ export class ClientCommands {
     const analyzed = await this.analyzeText(classification, m.sqlBytes);
     const cmd = this.decide({ kind: 'sql', text, classification, analyzed });
     const d = cmd.decision;
-    if (d.action !== 'block') this.takesEffect(analyzed);
+    if (d.action !== 'block') {
+      this.takesEffect(analyzed);
+      this.cursorsChange(classification, m, text, cmd.id);
+    }
     if (d.action !== 'block' && analyzed.facts.some((x) => /^(PREPARE|DEALLOCATE|DISCARD)\b/.test(x.command))) {
       // SQL-level PREPARE, DEALLOCATE and DISCARD change what statement names mean behind the protocol's
       // back: forget them all, so a Bind to any of them is judged unknown until the client prepares it again.
@@ -71,10 +74,10 @@ export class ClientCommands {
       if (analyzed.facts.some((x) => x.command === 'DISCARD ALL')) c.portals.clear();
     }
     if (d.action === 'allow') return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed) });
-    if (d.action === 'block') return c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: this.blockFields(d, analyzed.refusal) });
+    if (d.action === 'block') return c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: this.blockFields(d, analyzed.refusal), command: cmd.id });
     const outcome = await this.hold(cmd, text, exactCommandBytes('Q', m.sqlBytes), classification, justificationOf(m.sql));
     if (outcome.approved) return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed) });
-    c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: deniedErrorFields(d.rule, outcome.reason) });
+    c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: deniedErrorFields(d.rule, outcome.reason), command: cmd.id });
   }
 
   async onParse(frame: FrontendFrame): Promise<void> {
@@ -90,7 +93,7 @@ export class ClientCommands {
     if (refused) {
       // The server fails this Parse and skips to the next Sync, exactly as if it had refused it.
       const d = cmd.decision as Extract<CommandDecision['decision'], { action: 'block' }>;
-      c.forward(toServer.byName.parse(m.name, REFUSED_SQL), { kind: 'parse', rewrite: this.blockFields(d, analyzed.refusal), name });
+      c.forward(toServer.byName.parse(m.name, REFUSED_SQL), { kind: 'parse', rewrite: this.blockFields(d, analyzed.refusal), name, command: cmd.id });
       return;
     }
     // Preparing runs nothing: a statement that needs approval is held at Execute, with its parameters.
@@ -194,7 +197,7 @@ export class ClientCommands {
     const classification = classifier.classify(sql);
     // Invalid UTF-8 is refused whole: nothing of what Vigil decoded can be trusted to be what the server reads.
     const redacted = isUtf8(bytes) ? classifier.redactForRecording(sql, classification) : '<statement text is not valid UTF-8>';
-    return { classification, text: this.core.o.session.masks.text(redacted) };
+    return { classification, text: this.core.o.session.masks.strict(redacted) };
   }
 
   /** A statement text the client sent: refused when not valid UTF-8, analysed with the session as it is now. */
@@ -231,6 +234,34 @@ export class ClientCommands {
     }
     const analyzed = this.analyzer.analyze(c, { fallback });
     return gate ? { ...analyzed, refusal: analyzed.refusal ?? gate } : analyzed;
+  }
+
+  /**
+   * SQL CLOSE and DECLARE act on the same portals the protocol's Bind and Execute use: a protocol Execute
+   * of a DECLAREd cursor runs the cursor's query, so the portal table must know it.
+   */
+  private cursorsChange(c: Classification, m: { sql: string; sqlBytes: Buffer }, text: string, commandId: number): void {
+    for (const s of c.statements) {
+      const tree = s.tree as { ClosePortalStmt?: { portalname?: string }; DeclareCursorStmt?: { portalname?: string } } | undefined;
+      if (tree?.ClosePortalStmt) {
+        const name = tree.ClosePortalStmt.portalname;
+        if (name === undefined) this.core.portals.clear();
+        else this.core.portals.set(nameKey(name), undefined).settle(true);
+      } else if (tree?.DeclareCursorStmt?.portalname !== undefined) {
+        const name = tree.DeclareCursorStmt.portalname;
+        const statement: PreparedStatement = {
+          name: `<cursor ${name}>`,
+          sql: m.sql,
+          sqlBytes: Buffer.from(m.sqlBytes),
+          text,
+          classification: { statements: [s], fingerprint: c.fingerprint, cacheHit: c.cacheHit },
+          commandId,
+          refused: false,
+        };
+        const portal: BoundPortal = { name, statement, params: [], paramFormats: [], resultFormats: [], recordedParams: [], fields: undefined, describing: false, boundAt: this.core.syncsSent };
+        this.core.portals.set(nameKey(name), portal).settle(true);
+      }
+    }
   }
 
   /** A command goes to the server: what it does to the session's settings and to the catalog. */
@@ -275,6 +306,9 @@ export class ClientCommands {
 
   private async hold(cmd: CommandDecision, display: string, exactBytes: Buffer, classification: Classification | undefined, justification: string | undefined) {
     const c = this.core;
+    // The hold's NOTICE reaches the client after the answers to what it sent before (tellClient keeps the
+    // order); a Flush makes the server send those now rather than at the next Sync.
+    if (c.tracker.size > 0) c.forward(toServer.flush());
     await c.flush();
     c.holds++;
     try {
@@ -296,6 +330,11 @@ export class ClientCommands {
       c.holds--;
     }
   }
+}
+
+/** The portal-table key of a name SQL gives as an identifier (the protocol's names are byte-exact). */
+function nameKey(identifier: string): string {
+  return Buffer.from(identifier, 'utf8').toString('latin1');
 }
 
 /** The documented justification convention: a SQL comment `-- vigil:justification=…` (or `/* vigil:justification=… *\/`). */

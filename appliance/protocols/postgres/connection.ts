@@ -147,7 +147,7 @@ function forwardedParams(startup: StartupMessage, session: PipelineSession): Rec
     session.record({ type: 'decision', decision: 'block', rule: `vigil/startup-parameters`, reason: reviewed.message, scope: 'session' });
     throw new Refusal(reviewed.sqlstate, reviewed.message, `startup parameters refused: ${reviewed.message}`, reviewed.hint);
   }
-  const settings = Object.fromEntries(Object.entries(reviewed.requested).map(([k, v]) => [k, session.masks.text(v)]));
+  const settings = Object.fromEntries(Object.entries(reviewed.requested).map(([k, v]) => [k, session.masks.strict(v)]));
   if (Object.keys(settings).length) session.record({ type: 'notice', kind: 'startup-parameters', settings });
   return reviewed.params;
 }

@@ -51,6 +51,8 @@ export interface ProxyCore {
   probe(): Promise<boolean>;
   /** The server answered the `answered`-th Sync (ReadyForQuery). */
   answered(answered: number): void;
+  /** After each answer: wakes whoever waits for idle() when nothing is owed any more. */
+  checkIdle(): void;
   /** Queues bytes for the target (written at the next flush) and what the target will answer. */
   forward(b: Buffer, expect?: Pending): void;
   /** The recording changed: the next flush commits before it forwards (record, then forward). */

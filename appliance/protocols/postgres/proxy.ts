@@ -116,12 +116,17 @@ export class PgProxy implements ProxyCore {
     this.outbound = [];
   }
 
+  /** In order: after every answer the client is still owed for what it sent before. */
   tellClient(b: Buffer): void {
-    if (!this.o.client.destroyed) this.o.client.write(b);
+    if (this.tracker.size === 0) {
+      if (!this.o.client.destroyed) this.o.client.write(b);
+      return;
+    }
+    this.tracker.push({ kind: 'notice', bytes: b });
   }
 
   canReachIdle(): boolean {
-    const last = this.tracker.last;
+    const last = this.tracker.lastAnswered;
     return !last || last.kind === 'sync' || last.kind === 'query' || last.kind === 'function' || last.kind === 'probe';
   }
 
@@ -134,7 +139,11 @@ export class PgProxy implements ProxyCore {
   /** Called by the server side after each ReadyForQuery. */
   answered(answered: number): void {
     this.settings.synced(answered);
-    if (this.tracker.size > 0) return;
+  }
+
+  /** Called by the server side after each frame: wakes whoever waits for the server to be idle. */
+  checkIdle(): void {
+    if (this.tracker.size > 0 || this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();

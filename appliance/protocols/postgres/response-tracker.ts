@@ -27,13 +27,15 @@ export interface CommandResult {
  * when the server completes the message, failed when it reports an error or skips it.
  */
 export type Pending =
-  | { kind: 'query'; cmd: CommandResult | undefined; rewrite?: Map<string, string> }
-  | { kind: 'parse'; rewrite?: Map<string, string>; name: PendingName }
+  | { kind: 'query'; cmd: CommandResult | undefined; rewrite?: Map<string, string>; command?: number }
+  | { kind: 'parse'; rewrite?: Map<string, string>; name: PendingName; command?: number }
   | { kind: 'bind'; name: PendingName }
   | { kind: 'describe'; target: 'S' | 'P'; portal: BoundPortal | undefined; swallow: boolean }
   | { kind: 'execute'; cmd: CommandResult; portal: BoundPortal | undefined; rewrite?: Map<string, string> }
   | { kind: 'close'; name: PendingName }
   | { kind: 'sync' }
+  /** A message of the gateway's own for the client, sent once everything before it was answered. */
+  | { kind: 'notice'; bytes: Buffer }
   /** The gateway's own query (session-settings.ts): nothing of its answer reaches the client. */
   | { kind: 'probe'; rows: (string | null)[][]; error: string | undefined; done: () => void }
   | { kind: 'function'; cmd: CommandResult | undefined; rewrite?: Map<string, string> };
@@ -54,9 +56,10 @@ export class ResponseTracker {
     return this.queue.length - this.head;
   }
 
-  /** The last message sent, which the server answers last. */
-  get last(): Pending | undefined {
-    return this.size > 0 ? this.queue[this.queue.length - 1] : undefined;
+  /** The last message sent that the server answers (the gateway's own notices need no answer). */
+  get lastAnswered(): Pending | undefined {
+    for (let i = this.queue.length - 1; i >= this.head; i--) if (this.queue[i]!.kind !== 'notice') return this.queue[i];
+    return undefined;
   }
 
   pop(): Pending | undefined {

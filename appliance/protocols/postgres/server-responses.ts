@@ -28,6 +28,22 @@ export class ServerResponses {
 
   /** Handles one frame; what goes to the client is appended to `out`. Returns false when the session must stop. */
   handle(f: BackendFrame, out: Buffer[]): boolean {
+    const go = this.frame(f, out);
+    this.noticesDue(out);
+    this.core.checkIdle();
+    return go;
+  }
+
+  /** The gateway's own notices whose turn has come (everything sent before them was answered). */
+  noticesDue(out: Buffer[]): void {
+    const t = this.core.tracker;
+    for (let p = t.current; p?.kind === 'notice'; p = t.current) {
+      out.push(p.bytes);
+      t.pop();
+    }
+  }
+
+  private frame(f: BackendFrame, out: Buffer[]): boolean {
     const c = this.core;
     const head = c.tracker.current;
     if (head?.kind === 'probe' && this.probeFrame(f, head)) return true;
@@ -70,7 +86,7 @@ export class ServerResponses {
         return true;
       case 'A': {
         const m = f.decode() as { pid: number; channel: string; payload: string };
-        const payload = c.o.session.masks.text(m.payload);
+        const payload = c.o.session.masks.strict(m.payload);
         c.o.session.record({ type: 'notice', kind: 'notification', channel: m.channel, payload: truncateMessage(payload) });
         out.push(payload === m.payload ? f.raw : toClient.notificationResponse(m.pid, m.channel, payload));
         return true;
@@ -290,12 +306,16 @@ export class ServerResponses {
     const cmd = head && 'cmd' in head ? head.cmd : undefined;
     if (rewrite) {
       out.push(toClient.errorResponse(rewrite));
-      this.core.o.session.record({ type: 'error', ...(cmd ? { command: cmd.id } : {}), code: rewrite.get('C'), message: rewrite.get('M') });
+      const command = cmd?.id ?? (head && 'command' in head ? head.command : undefined);
+      this.core.o.session.record({ type: 'error', ...(command !== undefined ? { command } : {}), code: rewrite.get('C'), message: rewrite.get('M') });
     } else if (!cmd?.failed) {
       out.push(this.maskNotice(f, 'error', cmd?.id));
     }
-    // Extended protocol: the failed message and all up to the next Sync take no effect.
-    if (head && head.kind !== 'query' && head.kind !== 'function') this.core.tracker.skipToSync();
+    // Extended protocol: the failed message and all up to the next Sync take no effect (the gateway's own
+    // notices among them still reach the client, in their place).
+    if (head && head.kind !== 'query' && head.kind !== 'function') {
+      for (const p of this.core.tracker.skipToSync()) if (p.kind === 'notice') out.push(p.bytes);
+    }
   }
 
   /** Masks card numbers in an ErrorResponse/NoticeResponse, records it, returns what to send. */
@@ -304,7 +324,7 @@ export class ServerResponses {
     const masks = this.core.o.session.masks;
     let changed = false;
     for (const [k, v] of fields) {
-      const m = masks.text(v);
+      const m = masks.strict(v);
       if (m !== v) {
         fields.set(k, m);
         changed = true;

@@ -9,7 +9,8 @@ import { crypto, type SecretStreamPull } from '../../crypto/backend.ts';
 import { sha256Parts } from '../../crypto/hash.ts';
 import { webCryptoSha256 } from '../../crypto/web-digest.ts';
 import { describeError } from '../../errors.ts';
-import { findCardData, maskedMatchDigits } from '../../pan/index.ts';
+import { maskedMatchDigits } from '../../pan/index.ts';
+import { rescanFrame } from './pan-rescan.ts';
 import { chainStep, frameAd, type ArchiveHeader, type ArchiveManifest } from '../archive-format.ts';
 import { readArchiveRecords } from '../archive-reader.ts';
 import type { ByteSource } from '../byte-source.ts';
@@ -194,11 +195,11 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
       }
       nextSeq++;
     }
-    // Strict mode: at least as strict as the recorder, which masks in strict mode (docs/pan-detection.md).
-    for (const m of findCardData(plain, { strict: true })) {
+    // At least as strict as the recorder, which masks what it records in strict mode (pan-rescan.ts).
+    for (const { match: m, input } of rescanFrame(plain, events)) {
       cardFindings++;
       if (out.clearCardData.length < MAX_REPORTED_FINDINGS) {
-        const what = m.kind === 'pan' ? `${m.brand ?? 'card'} number ${maskedMatchDigits(plain, m)}` : `${m.kind === 'track1' ? 'track 1' : 'track 2'} data`;
+        const what = m.kind === 'pan' ? `${m.brand ?? 'card'} number ${maskedMatchDigits(input, m)}` : `${m.kind === 'track1' ? 'track 1' : 'track 2'} data`;
         out.clearCardData.push(`frame ${index}: clear ${what}`);
         fail('pan-rescan', `frame ${index}: clear ${what} in recorded content`);
       }

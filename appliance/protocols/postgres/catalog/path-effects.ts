@@ -4,7 +4,7 @@
  * transaction ends that may revert an earlier change.
  */
 import { asNode, isObj, list, nodeBody, str } from '../../../sql/ast.ts';
-import type { ClassifiedStatement } from '../../../sql/index.ts';
+import type { ClassifiedStatement, FunctionRef } from '../../../sql/index.ts';
 
 export type PathEffect = { kind: 'none' } | { kind: 'set'; values: string[] } | { kind: 'unknown' } | { kind: 'may-revert' };
 
@@ -15,7 +15,8 @@ const SETTINGS_OF_PATH = new Set(['search_path', 'role', 'session_authorization'
 export function pathEffect(s: ClassifiedStatement): PathEffect {
   const node = asNode(s.tree);
   if (s.tags.some((t) => t === 'set-config:role' || t === 'dynamic-setting' || t === 'resets-role')) return UNKNOWN;
-  if (s.functions.some((f) => f.parts[f.parts.length - 1] === 'set_config')) return UNKNOWN;
+  const setConfig = s.functions.filter((f) => f.parts[f.parts.length - 1] === 'set_config');
+  if (setConfig.length > 0) return setConfigEffect(setConfig);
   if (!node) return NONE;
   const { type, body } = node;
   if (type === 'VariableSetStmt') {
@@ -45,4 +46,61 @@ export function pathEffect(s: ClassifiedStatement): PathEffect {
 /** Whether resolving the statement's names depends on the search path. */
 export function needsSearchPath(s: ClassifiedStatement): boolean {
   return s.relations.some((r) => r.parts.length === 1) || s.functions.some((f) => f.parts.length === 1) || s.operators.length > 0;
+}
+
+/** set_config('search_path', 'a, "B"', false) with constants is followed; anything else is not. */
+function setConfigEffect(calls: readonly FunctionRef[]): PathEffect {
+  let effect: PathEffect = NONE;
+  for (const f of calls) {
+    const [name, value] = f.constants?.positional ?? [];
+    const setting = name?.toLowerCase();
+    if (setting === undefined || setting === null) return UNKNOWN;
+    if (!SETTINGS_OF_PATH.has(setting)) continue;
+    if (setting !== 'search_path' || typeof value !== 'string' || calls.length > 1) return UNKNOWN;
+    const values = splitIdentifiers(value);
+    if (!values) return UNKNOWN;
+    effect = { kind: 'set', values };
+  }
+  return effect;
+}
+
+/** PostgreSQL's SplitIdentifierString for a search_path value: commas, double quotes, unquoted names folded. */
+export function splitIdentifiers(text: string): string[] | undefined {
+  const out: string[] = [];
+  let i = 0;
+  const skip = () => {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+  };
+  skip();
+  if (i === text.length) return out;
+  for (;;) {
+    let name = '';
+    if (text[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= text.length) return undefined;
+        if (text[i] === '"') {
+          if (text[i + 1] === '"') {
+            name += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        name += text[i++];
+      }
+    } else {
+      const start = i;
+      while (i < text.length && text[i] !== ',' && !/\s/.test(text[i]!)) i++;
+      name = text.slice(start, i).toLowerCase();
+      if (name === '') return undefined;
+    }
+    out.push(name);
+    skip();
+    if (i === text.length) return out;
+    if (text[i] !== ',') return undefined;
+    i++;
+    skip();
+  }
 }

@@ -1,0 +1,254 @@
+/**
+ * Attack class 4 — masking follows the label, not the data.
+ *
+ * The masker plans per RowDescription column: by column NAME for card-security data, by scanning values
+ * for a PAN-shaped digit string. PostgreSQL names a column after an alias or a function ("x", "lower",
+ * "?column?"), keeps the base table's oid/attnum only for plain column references (through aliases,
+ * subqueries and CTEs; a view column reports the VIEW's oid), and any expression can reshape a PAN so that no
+ * scanner sees one (glued letters, padding, reversal, hex, a float, money, two halves in two columns…).
+ *
+ * Expected: a value derived from a card-security column — or a derived value of a PAN column — is
+ * `[REDACTED]` for text types, the JSON string "[REDACTED]" for json/jsonb, NULL for every other type; a
+ * plain PAN column (aliased, through subqueries, CTEs, views) is masked 6+4; row_to_json/to_json/to_jsonb
+ * of a whole row stay valid JSON with the PAN field masked 6+4 and the CVV field "[REDACTED]". No clear card
+ * data reaches the client, errors, notices, notifications, or the evidence.
+ */
+import { describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import type { EvidenceEvent } from '../../shared/evidence/events.ts';
+import { toServer as T } from '../../appliance/protocols/postgres/wire/index.ts';
+import { Adversary, RO, TEST_CVVS, TEST_PANS, attackSuite, cardLeaks, configTest, eventsText, policies, useAdversary, type PgClient } from './harness.ts';
+
+const PROC = { repository: 'acme-proc/x' };
+const adv: Adversary = useAdversary({
+  policies: policies({
+    more: `  - name: proc
+    match: { subjects: ['repo:acme-proc/*'] }
+    targets: [payments]
+    statements: { read: allow, session: allow, transaction: allow, resource: allow, procedural: allow, default: block }
+`,
+  }),
+  targetExtra: "    cardholderData: { pan: ['public.customers.card_as_number'] } # vigil-new\n",
+  beforeStart: (pg) => {
+    pg.psql('CREATE VIEW cust_v AS SELECT id, card_number AS num, cvv AS code FROM customers; GRANT SELECT ON cust_v TO svc_reporting;', { database: 'payments' });
+  },
+});
+const { attack, evidenceSuite } = attackSuite(adv);
+
+const MASKED = ['411111******1111', '555555******4444', '378282*****0005'];
+/** A CVV standing alone in a text (not inside a longer digit run: `(1,…,123,…)`, `{"a" : "123"}`), or as bytea hex. */
+const cvvIn = (s: unknown) =>
+  typeof s === 'string' && TEST_CVVS.some((c) => new RegExp(`(^|[^0-9])${c}([^0-9]|$)`).test(s) || s.includes(`\\x${Buffer.from(c).toString('hex')}`));
+
+type Expect = 'redacted' | 'json-redacted' | 'null' | 'masked' | 'row-json' | 'no-cvv';
+interface Case {
+  name: string;
+  sql: string;
+  expect: Expect;
+  binary?: boolean;
+  /** Derived from the CVV: also scan the values (and the recording) for a standalone CVV. */
+  cvv?: boolean;
+}
+
+const CASES: Case[] = [
+  // derived from the card-security column
+  { name: 'cvv AS x', sql: 'SELECT cvv AS x FROM customers ORDER BY id', expect: 'redacted', cvv: true },
+  { name: "cvv||''", sql: "SELECT cvv||'' FROM customers ORDER BY id", expect: 'redacted', cvv: true },
+  { name: 'cvv::int (keeps the name cvv)', sql: 'SELECT cvv::int FROM customers ORDER BY id', expect: 'null', cvv: true },
+  { name: 'cvv::int AS n', sql: 'SELECT cvv::int AS n FROM customers ORDER BY id', expect: 'null', cvv: true },
+  { name: 'lower(cvv)', sql: 'SELECT lower(cvv) FROM customers ORDER BY id', expect: 'redacted', cvv: true },
+  { name: 'cvv::bytea', sql: 'SELECT cvv::bytea AS b FROM customers ORDER BY id', expect: 'null', cvv: true },
+  { name: "json_build_object('a', cvv)", sql: "SELECT json_build_object('a', cvv) FROM customers ORDER BY id", expect: 'json-redacted', cvv: true },
+  { name: 'ROW(cvv, id)', sql: 'SELECT ROW(cvv, id) FROM customers ORDER BY id', expect: 'null', cvv: true },
+  { name: 'SELECT c FROM customers c', sql: 'SELECT c FROM customers c ORDER BY id', expect: 'null', cvv: true },
+  { name: 'row_to_json(c)', sql: 'SELECT row_to_json(c) FROM customers c ORDER BY id', expect: 'row-json', cvv: true },
+  { name: 'to_json(c)', sql: 'SELECT to_json(c) FROM customers c ORDER BY id', expect: 'row-json', cvv: true },
+  { name: 'to_jsonb(c)', sql: 'SELECT to_jsonb(c) FROM customers c ORDER BY id', expect: 'row-json', cvv: true },
+  { name: 'subquery alias of cvv', sql: 'SELECT x FROM (SELECT cvv AS x FROM customers ORDER BY id) s', expect: 'redacted', cvv: true },
+  { name: 'CTE alias of cvv', sql: 'WITH w AS (SELECT id, cvv AS x FROM customers) SELECT x FROM w ORDER BY id', expect: 'redacted', cvv: true },
+  { name: 'scalar subquery of cvv', sql: 'SELECT (SELECT cvv FROM customers WHERE id = 1) AS v', expect: 'redacted', cvv: true },
+  { name: 'UNION ALL named after note, carrying cvv', sql: 'SELECT note FROM customers UNION ALL SELECT cvv FROM customers', expect: 'no-cvv', cvv: true },
+  { name: 'string_agg(cvv)', sql: "SELECT string_agg(cvv, ',' ORDER BY id) FROM customers", expect: 'redacted', cvv: true },
+  { name: 'view column code (= cvv)', sql: 'SELECT code FROM cust_v ORDER BY id', expect: 'redacted', cvv: true },
+  { name: 'cvv AS x, binary', sql: 'SELECT cvv AS x FROM customers ORDER BY id', expect: 'redacted', binary: true, cvv: true },
+  // the PAN column, plain (masked 6+4) and derived ([REDACTED] / NULL)
+  { name: 'view column num (= card_number)', sql: 'SELECT num FROM cust_v ORDER BY id', expect: 'masked' },
+  { name: 'card_number AS x', sql: 'SELECT card_number AS x FROM customers ORDER BY id', expect: 'masked' },
+  { name: 'card_number AS x, binary', sql: 'SELECT card_number AS x FROM customers ORDER BY id', expect: 'masked', binary: true },
+  { name: "card_number||''", sql: "SELECT card_number||'' FROM customers ORDER BY id", expect: 'redacted' },
+  { name: "'x'||card_number", sql: "SELECT 'x'||card_number FROM customers ORDER BY id", expect: 'redacted' },
+  { name: "lpad(card_number,20,'0')", sql: "SELECT lpad(card_number,20,'0') FROM customers ORDER BY id", expect: 'redacted' },
+  { name: "card_number||'.5'", sql: "SELECT card_number||'.5' FROM customers ORDER BY id", expect: 'redacted' },
+  { name: 'reverse(card_number)', sql: 'SELECT reverse(card_number) FROM customers ORDER BY id', expect: 'redacted' },
+  { name: 'hex of the ASCII', sql: "SELECT encode(convert_to(card_number,'UTF8'),'hex') FROM customers ORDER BY id", expect: 'redacted' },
+  { name: 'md5(card_number)', sql: 'SELECT md5(card_number) FROM customers ORDER BY id', expect: 'redacted' },
+  { name: 'translate digits to letters', sql: "SELECT translate(card_number,'0123456789','abcdefghij') FROM customers ORDER BY id", expect: 'redacted' },
+  { name: 'digits spaced one by one', sql: "SELECT regexp_replace(card_number, '(\\d)', '\\1 ', 'g') AS s FROM customers ORDER BY id", expect: 'redacted' },
+  { name: 'card_as_number::float8', sql: 'SELECT card_as_number::float8 FROM customers ORDER BY id', expect: 'null' },
+  { name: 'card_as_number::float8, binary', sql: 'SELECT card_as_number::float8 FROM customers ORDER BY id', expect: 'null', binary: true },
+  { name: 'card_as_number::numeric, binary', sql: 'SELECT card_as_number::numeric FROM customers ORDER BY id', expect: 'null', binary: true },
+  { name: 'card_as_number::money', sql: 'SELECT card_as_number::money FROM customers ORDER BY id', expect: 'null' },
+  { name: 'to_hex(card_as_number)', sql: 'SELECT to_hex(card_as_number) FROM customers ORDER BY id', expect: 'redacted' },
+  { name: 'array[card_number]', sql: 'SELECT array[card_number] FROM customers ORDER BY id', expect: 'null' },
+  { name: 'json_agg(card_number)', sql: 'SELECT json_agg(card_number ORDER BY id) FROM customers', expect: 'json-redacted' },
+  { name: 'card_as_number (declared in cardholderData), text', sql: 'SELECT card_as_number FROM customers ORDER BY id', expect: 'masked' },
+  { name: 'card_as_number (declared in cardholderData), binary', sql: 'SELECT card_as_number FROM customers ORDER BY id', expect: 'null', binary: true },
+];
+
+const raw = { getTypeParser: () => (v: string | Buffer) => v };
+
+async function query(c: PgClient, k: Case): Promise<(string | Buffer | null)[][]> {
+  const r = await c.q({ text: k.sql, rowMode: 'array', types: raw, ...(k.binary ? { binary: true, queryMode: 'extended' } : {}) } as pg.QueryConfig);
+  expect(r.error, 'the query runs (the gateway may rewrite values, not refuse the read)').toBeUndefined();
+  return (r.rows ?? []) as unknown as (string | Buffer | null)[][];
+}
+
+const text = (v: string | Buffer | null) => (v === null ? null : Buffer.isBuffer(v) ? v.toString('utf8') : v);
+
+function checkValues(k: Case, rows: (string | Buffer | null)[][]): void {
+  const values = rows.map((r) => text(r[0]!));
+  expect(values.length).toBeGreaterThan(0);
+  if (k.cvv) expect(values.filter(cvvIn), 'a clear CVV reached the client').toEqual([]);
+  switch (k.expect) {
+    case 'redacted':
+      // Binary text may carry the marker or NULL.
+      if (k.binary) for (const v of values) expect(v === null || v === '[REDACTED]', `binary value ${v}`).toBe(true);
+      else expect(values).toEqual(values.map(() => '[REDACTED]'));
+      break;
+    case 'json-redacted':
+      expect(values).toEqual(values.map(() => '"[REDACTED]"'));
+      break;
+    case 'null':
+      expect(values).toEqual(values.map(() => null));
+      break;
+    case 'masked':
+      expect(values).toEqual(MASKED);
+      break;
+    case 'row-json':
+      values.forEach((v, i) => {
+        const row = JSON.parse(String(v)) as Record<string, unknown>;
+        expect(row['card_number']).toBe(MASKED[i]);
+        expect(row['cvv']).toBe('[REDACTED]');
+      });
+      break;
+    case 'no-cvv':
+      break;
+  }
+}
+
+const recordedClean = (cvv: boolean) => (evs: EvidenceEvent[]) => {
+  expect(cardLeaks(eventsText(evs)), 'clear card data in the recording').toEqual([]);
+  if (cvv) {
+    const rows = evs.filter((e) => e.type === 'result').flatMap((e) => ((e.rows as unknown[][] | undefined) ?? []).flat());
+    expect(rows.filter(cvvIn), 'a clear CVV in the recorded rows').toEqual([]);
+  }
+};
+
+describe('derived values through node-postgres', () => {
+  configTest(adv);
+
+  attack('proof: PostgreSQL returns every expression in clear', async () => {
+    const d = await adv.directClient();
+    const raw1 = await adv.direct();
+    for (const k of CASES) {
+      let vals: (string | Buffer | null)[];
+      if (k.binary) {
+        // node-postgres decodes even binary values as UTF-8 strings (lossy): read the exact bytes.
+        const m = await raw1.exchange([T.parse('', k.sql), T.bind({ resultFormats: [1] }), T.execute(), T.sync()]);
+        vals = m.flatMap((x) => (x.type === 'D' ? [x.values[0] ? Buffer.from(x.values[0]) : null] : []));
+      } else {
+        const r = await d.q({ text: k.sql, rowMode: 'array', types: raw } as pg.QueryConfig);
+        expect(r.error, k.name).toBeUndefined();
+        vals = (r.rows as unknown as (string | Buffer | null)[][]).map((x) => x[0]!);
+      }
+      expect(vals.length, k.name).toBeGreaterThan(0);
+      // Every case carries a clear PAN form or a clear CVV on the server.
+      expect(cardLeaks(vals).length > 0 || vals.map(text).some(cvvIn), `${k.name}: ${JSON.stringify(vals.map(text))}`).toBe(true);
+    }
+  });
+
+  for (const k of CASES) {
+    const name = k.name;
+    attack(
+      name,
+      async () => {
+        // node-postgres decodes binary values as bytes only with binary set on the client.
+        const c = await adv.client(name, RO, k.binary ? { binary: true } : {});
+        const rows = await query(c, k);
+        expect(cardLeaks([c.received(), rows]), 'clear card data reached the client').toEqual([]);
+        checkValues(k, rows);
+      },
+      recordedClean(Boolean(k.cvv)),
+    );
+  }
+
+  attack(
+    'two halves of the PAN in two columns',
+    async () => {
+      const c = await adv.client('two halves of the PAN in two columns', RO);
+      const r = await c.q({ text: 'SELECT substr(card_number, 1, 8) AS a, substr(card_number, 9) AS b FROM customers ORDER BY id', rowMode: 'array', types: raw } as pg.QueryConfig);
+      const rows = (r.rows ?? []) as unknown as string[][];
+      expect(rows.map(([a, b]) => `${a}${b}`).filter((s) => TEST_PANS.includes(s)), 'the client can glue the halves back').toEqual([]);
+      for (const [a, b] of rows) expect([a, b]).toEqual(['[REDACTED]', '[REDACTED]']);
+    },
+    (evs) => {
+      recordedClean(false)(evs);
+      const rows = evs.filter((e) => e.type === 'result').flatMap((e) => (e.rows as string[][] | undefined) ?? []);
+      expect(rows.map((r) => r.join('')).filter((s) => TEST_PANS.includes(s)), 'the recorded halves glue back into a PAN').toEqual([]);
+    },
+  );
+});
+
+describe('card data in errors, notifications and notices', () => {
+  attack(
+    "an error message echoing ('x'||card_number)::int",
+    async () => {
+      const d = await adv.directClient();
+      const proof = await d.q("SELECT ('x'||card_number)::int FROM customers ORDER BY id");
+      expect(proof.error?.message, 'PostgreSQL echoes the value').toContain('x4111111111111111');
+      const c = await adv.client("an error message echoing ('x'||card_number)::int", RO);
+      const r = await c.q("SELECT ('x'||card_number)::int FROM customers ORDER BY id");
+      expect(r.error?.code).toBe('22P02');
+      expect(cardLeaks([r.error?.message, r.error?.detail, c.received()])).toEqual([]);
+    },
+    recordedClean(false),
+  );
+
+  attack(
+    "a NOTIFY payload: pg_notify('c', 'x'||card_number)",
+    async () => {
+      const c = await adv.client("a NOTIFY payload: pg_notify('c', 'x'||card_number)", PROC);
+      await c.q('LISTEN c');
+      const r = await c.q("SELECT pg_notify('c', 'x'||card_number) FROM customers");
+      expect(r.error).toBeUndefined();
+      await c.q('SELECT 1');
+      expect(c.notifications.length, 'the notifications arrive').toBe(3);
+      expect(cardLeaks([c.notifications.map((n) => n.payload), c.received()])).toEqual([]);
+    },
+    recordedClean(false),
+  );
+
+  attack(
+    'RAISE NOTICE of derived card data in a DO block',
+    async () => {
+      const c = await adv.client('RAISE NOTICE of derived card data in a DO block', PROC);
+      const r = await c.q(`DO $$ DECLARE r record; BEGIN
+        FOR r IN SELECT card_number, cvv FROM customers ORDER BY id LOOP
+          RAISE NOTICE 'pan=% rev=% cvv=%', 'x' || r.card_number, reverse(r.card_number), r.cvv;
+        END LOOP; END $$`);
+      expect(r.error).toBeUndefined();
+      expect(c.notices.length).toBe(3);
+      const texts = c.notices.map((n) => n.message ?? '');
+      expect(cardLeaks([texts, c.received()])).toEqual([]);
+      expect(texts.filter((t) => /cvv=(123|456|7890)\b/.test(t)), 'a clear CVV in a notice').toEqual([]);
+    },
+    (evs) => {
+      recordedClean(false)(evs);
+      expect(evs.filter((e) => e.type === 'notice' && /cvv=(123|456|7890)\b/.test(String(e.message))), 'a clear CVV in a recorded notice').toEqual([]);
+    },
+  );
+});
+
+evidenceSuite((col) => {
+  it('the whole recording holds no clear card data in any event', () => expect(cardLeaks(eventsText(col().all()))).toEqual([]));
+});
