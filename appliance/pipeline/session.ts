@@ -48,7 +48,8 @@ export interface CommandInput {
   extra?: Record<string, unknown>;
   /**
    * Set by the adapter when the gateway itself cannot let the command run, whatever policy says (it could
-   * not tell what the target would execute): recorded as a block by rule `vigil/<rule>`.
+   * not tell what the target would execute), or by a policy limit the adapter checks itself: recorded as a
+   * block by that rule (`vigil/…` for the gateway's own).
    */
   refusal?: { rule: string; reason: string };
 }
@@ -137,7 +138,7 @@ export class PipelineSession {
   decide(cmd: CommandInput): CommandDecision {
     const id = this.nextId++;
     const decision: Decision = cmd.refusal
-      ? { action: 'block', rule: `vigil/${cmd.refusal.rule}`, reason: cmd.refusal.reason }
+      ? { action: 'block', rule: cmd.refusal.rule, reason: cmd.refusal.reason }
       : this.policy
         ? this.policy.decideAll(cmd.statements)
         : { action: 'block', rule: 'access', reason: 'no policy governs this session' };

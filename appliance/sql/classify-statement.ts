@@ -15,6 +15,9 @@ export interface Verdict {
   tags: string[];
 }
 
+/** Settings whose SET is not cached by shape: its value decides (see variableSet). */
+const VALUE_READ_SETTINGS = new Set([LEXING_SETTING, ENCODING_SETTING, 'search_path', 'statement_timeout']);
+
 /** Classes that no other signal overrides: already the most restrictive for what they are. */
 const FINAL = new Set<StatementClass>(['unknown', 'program', 'admin']);
 
@@ -324,8 +327,9 @@ function variableSet(body: Obj, facts: StatementFacts): Verdict {
   const kind = str(body.kind);
   const name = str(body.name);
   const setting = name?.toLowerCase();
-  // The verdict for these two reads the value: statements of the same shape may classify differently.
-  if (setting === LEXING_SETTING || setting === ENCODING_SETTING) facts.valueDependent = true;
+  // The verdict for these reads the value (here, or the gateway from the tree: the search path it follows,
+  // the statement_timeout a policy limits): statements of the same shape may mean different things.
+  if (setting !== undefined && VALUE_READ_SETTINGS.has(setting)) facts.valueDependent = true;
   const local = body.is_local === true ? 'LOCAL ' : '';
   // GUC names are case-insensitive: SET "ROLE" = … changes the role too.
   if (setting === 'role' || setting === 'session_authorization') {

@@ -14,7 +14,8 @@ import type { Classification } from '../../sql/index.ts';
 import { deniedErrorFields, policyErrorFields, refusalErrorFields } from './client-errors.ts';
 import { exactCommandBytes } from './command-bytes.ts';
 import { needsSearchPath } from './catalog/path-effects.ts';
-import { integrityRefusal, INVALID_UTF8, type Refusal } from './integrity.ts';
+import { integrityRefusal, INVALID_UTF8, refusalRule, type Refusal } from './integrity.ts';
+import { setsStatementTimeout, timeoutProblem } from './statement-limits.ts';
 import type { ProxyCore } from './proxy-core.ts';
 import { MAX_RECORDED_PARAM_CHARS, recordValue } from './record-values.ts';
 import type { CommandResult } from './response-tracker.ts';
@@ -233,7 +234,8 @@ export class ClientCommands {
       return { ...this.analyzer.analyze(c, { fallback }), refusal: CATALOG_UNAVAILABLE };
     }
     const analyzed = this.analyzer.analyze(c, { fallback });
-    return gate ? { ...analyzed, refusal: analyzed.refusal ?? gate } : analyzed;
+    const refusal = analyzed.refusal ?? gate ?? this.limitRefusal(c);
+    return refusal ? { ...analyzed, refusal } : analyzed;
   }
 
   /**
@@ -292,7 +294,7 @@ export class ClientCommands {
       statements: cmd.analyzed.facts,
       ...(cmd.params ? { params: cmd.params } : {}),
       ...(cmd.classification ? { fingerprint: cmd.classification.fingerprint } : {}),
-      ...(cmd.analyzed.refusal ? { refusal: { rule: cmd.analyzed.refusal.rule, reason: cmd.analyzed.refusal.reason } } : {}),
+      ...(cmd.analyzed.refusal ? { refusal: { rule: refusalRule(cmd.analyzed.refusal), reason: cmd.analyzed.refusal.reason } } : {}),
       extra: { ...cmd.extra, ...(parseError ? { parseError } : {}) },
     });
     session.recordMasking(decided.id);
@@ -301,7 +303,21 @@ export class ClientCommands {
   }
 
   private blockFields(d: { rule: string; reason: string }, refusal: Refusal | undefined): Map<string, string> {
-    return refusal ? refusalErrorFields(refusal) : policyErrorFields(d.rule, d.reason);
+    return refusal && !refusal.policy ? refusalErrorFields(refusal) : policyErrorFields(d.rule, d.reason);
+  }
+
+  /** The policy's maxStatementSeconds: no statement may lift the server's statement_timeout above it. */
+  private limitRefusal(c: Classification): Refusal | undefined {
+    const policy = this.core.o.session.policy;
+    const max = policy?.config.limits.maxStatementSeconds;
+    if (!policy || max === undefined) return undefined;
+    for (const s of c.statements) {
+      const value = setsStatementTimeout(s);
+      if (value === undefined) continue;
+      const problem = timeoutProblem(value === 'unreadable' ? undefined : value, max);
+      if (problem) return { sqlstate: '42501', rule: `${policy.name}/limits`, reason: problem, policy: true };
+    }
+    return undefined;
   }
 
   private async hold(cmd: CommandDecision, display: string, exactBytes: Buffer, classification: Classification | undefined, justification: string | undefined) {

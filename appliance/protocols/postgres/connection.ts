@@ -142,7 +142,8 @@ function identityRefusal(e: unknown, method: string, session: PipelineSession): 
 }
 
 function forwardedParams(startup: StartupMessage, session: PipelineSession): Record<string, string> {
-  const reviewed = reviewStartup(startup.params, session.policy?.config.allowStartupOptions ?? false);
+  const policy = session.policy?.config;
+  const reviewed = reviewStartup(startup.params, policy?.allowStartupOptions ?? false, policy?.limits.maxStatementSeconds);
   if (isRefusal(reviewed)) {
     session.record({ type: 'decision', decision: 'block', rule: `vigil/startup-parameters`, reason: reviewed.message, scope: 'session' });
     throw new Refusal(reviewed.sqlstate, reviewed.message, `startup parameters refused: ${reviewed.message}`, reviewed.hint);
@@ -198,6 +199,8 @@ async function startProxy(socket: Socket, reader: FrontendReader, target: Postgr
     logger: deps.logger,
     catalog: deps.catalogs.for(target),
     trustedFunctions: target.trustedFunctions,
+    cancelTarget: () => cancelUpstream(target, up.backendKey),
+    maxStatementSeconds: policy.limits.maxStatementSeconds,
     onClose: (reason) => {
       ended = true;
       limits?.cancel();

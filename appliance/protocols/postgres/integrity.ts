@@ -8,10 +8,17 @@ import type { Classification } from '../../sql/index.ts';
 
 export interface Refusal {
   sqlstate: string;
-  /** Recorded as the decision's rule, under `vigil/`. */
+  /** Recorded as the decision's rule, under `vigil/` — or as is, for a policy's own rule (`policy`). */
   rule: string;
   reason: string;
   hint?: string;
+  /** A policy rule (e.g. its limits): the client gets the policy's error, 42501. */
+  policy?: boolean;
+}
+
+/** The decision rule a refusal is recorded under. */
+export function refusalRule(r: Refusal): string {
+  return r.policy ? r.rule : `vigil/${r.rule}`;
 }
 
 const BY_TAG: Record<string, (c: Classification) => Refusal> = {

@@ -30,6 +30,10 @@ export interface ProxyOptions {
   catalog: TargetCatalog;
   /** Functions (schema.name globs) the target's owner declared harmless. */
   trustedFunctions: readonly string[];
+  /** Sends a CancelRequest for this session's target backend. */
+  cancelTarget: () => Promise<void>;
+  /** The policy's limits.maxStatementSeconds, if any. */
+  maxStatementSeconds: number | undefined;
 }
 
 export interface ProxyCore {

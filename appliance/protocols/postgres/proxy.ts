@@ -13,6 +13,7 @@ import { recordValue } from './record-values.ts';
 import { ResponseTracker, type Pending } from './response-tracker.ts';
 import { ServerResponses } from './server-responses.ts';
 import { PROBE_SQL, SessionSettings } from './session-settings.ts';
+import { StatementTimer } from './statement-limits.ts';
 import type { BoundPortal, PreparedStatement } from './statements.ts';
 import { BackendReader, PgProtocolError, toServer, type FrontendFrame, type TransactionStatus } from './wire/index.ts';
 
@@ -29,6 +30,7 @@ export class PgProxy implements ProxyCore {
   readonly settings = new SessionSettings();
   holds = 0;
   private idleWaiters: (() => void)[] = [];
+  private readonly statementTimer: StatementTimer | undefined;
   private readonly backend = new BackendReader();
   private readonly commands: ClientCommands;
   private readonly responses: ServerResponses;
@@ -42,6 +44,18 @@ export class PgProxy implements ProxyCore {
     this.o = o;
     this.commands = new ClientCommands(this);
     this.responses = new ServerResponses(this);
+    const max = o.maxStatementSeconds;
+    if (max !== undefined) this.statementTimer = new StatementTimer(max, (p) => this.overLimit(p, max));
+  }
+
+  /** The command the server is working on ran past the policy's limit: cancel it on the target. */
+  private overLimit(p: Pending, max: number): void {
+    const cmd = 'cmd' in p ? p.cmd : undefined;
+    if (!cmd || this.closed) return;
+    cmd.overLimit = max;
+    this.o.session.record({ type: 'notice', kind: 'statement-limit', command: cmd.id, message: `the statement ran longer than the policy's maxStatementSeconds (${max} s): Vigil cancelled it on the target` });
+    this.recorded();
+    void this.o.cancelTarget().catch((e) => this.o.logger.warn({ sessionId: this.o.session.id, err: describeError(e) }, 'could not cancel a statement over its time limit'));
   }
 
   start(): void {
@@ -114,6 +128,7 @@ export class PgProxy implements ProxyCore {
     for (const b of this.outbound) upstream.write(b);
     upstream.uncork();
     this.outbound = [];
+    this.statementTimer?.check(this.tracker.current);
   }
 
   /** In order: after every answer the client is still owed for what it sent before. */
@@ -283,6 +298,7 @@ export class PgProxy implements ProxyCore {
     } catch (e) {
       return this.upstreamFailure(e);
     }
+    this.statementTimer?.check(this.tracker.current);
     if (out.length === 0 || this.closed) return;
     const { client } = this.o;
     client.cork();
@@ -318,6 +334,10 @@ export class PgProxy implements ProxyCore {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.statementTimer?.stop();
+    // Closing the target connection does not stop a statement: PostgreSQL notices a vanished client only
+    // when it next writes to it, so a running statement would go on (and commit). Cancel it first.
+    if (this.tracker.size > 0) void this.o.cancelTarget().catch(() => undefined);
     for (const w of this.idleWaiters.splice(0)) w();
     this.o.upstream.destroy();
     if (!this.o.client.destroyed) this.o.client.end();

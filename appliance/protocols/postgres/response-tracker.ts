@@ -20,6 +20,8 @@ export interface CommandResult {
   failed?: boolean;
   /** The command changes the catalog: what Vigil knows of it is stale once it completes. */
   changesCatalog?: boolean;
+  /** The gateway cancelled it for running past the policy's maxStatementSeconds. */
+  overLimit?: number;
 }
 
 /**

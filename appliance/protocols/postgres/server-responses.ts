@@ -308,6 +308,12 @@ export class ServerResponses {
       out.push(toClient.errorResponse(rewrite));
       const command = cmd?.id ?? (head && 'command' in head ? head.command : undefined);
       this.core.o.session.record({ type: 'error', ...(command !== undefined ? { command } : {}), code: rewrite.get('C'), message: rewrite.get('M') });
+    } else if (cmd?.overLimit !== undefined) {
+      // The server reports the gateway's cancel as a user's: say what really happened.
+      const fields = decodeNoticeFields(f.body);
+      const message = `canceling statement: it ran longer than the Vigil policy's maxStatementSeconds (${cmd.overLimit} s)`;
+      out.push(toClient.errorResponse(new Map([['S', 'ERROR'], ['V', 'ERROR'], ['C', fields.get('C') ?? '57014'], ['M', message]])));
+      this.core.o.session.record({ type: 'error', command: cmd.id, code: fields.get('C') ?? '57014', message });
     } else if (!cmd?.failed) {
       out.push(this.maskNotice(f, 'error', cmd?.id));
     }

@@ -9,6 +9,7 @@
  * says so, and then each setting in it passes the same review.
  */
 import { isUtf8Name } from '../../sql/classify-statement.ts';
+import { timeoutProblem } from './statement-limits.ts';
 
 /** Passed to the target as given (names are case-insensitive). */
 const PASSED = new Set([
@@ -113,9 +114,16 @@ export function parseOptions(options: string): Array<[string, string]> | undefin
  * The startup parameters to pass to the target, or the refusal. `user` and `database` are Vigil's own
  * (the target's login comes from its config); `replication` is refused before this.
  */
-export function reviewStartup(params: ReadonlyMap<string, string>, allowOptions: boolean): ReviewedSettings | StartupRefusal {
+export function reviewStartup(params: ReadonlyMap<string, string>, allowOptions: boolean, maxStatementSeconds?: number): ReviewedSettings | StartupRefusal {
   const out: Record<string, string> = {};
   const requested: Record<string, string> = {};
+  let timeout = false;
+  const limit = (name: string, value: string): StartupRefusal | undefined => {
+    if (name.toLowerCase() !== 'statement_timeout' || maxStatementSeconds === undefined) return undefined;
+    timeout = true;
+    const problem = timeoutProblem(value, maxStatementSeconds);
+    return problem ? { sqlstate: '42501', message: `${problem} (startup parameter)` } : undefined;
+  };
   for (const [name, value] of params) {
     const key = name.toLowerCase();
     if (key === 'user' || key === 'database') continue;
@@ -127,16 +135,19 @@ export function reviewStartup(params: ReadonlyMap<string, string>, allowOptions:
       const settings = parseOptions(value);
       if (!settings) return { sqlstate: '0A000', message: 'Vigil could not read the startup parameter "options": only -c name=value settings are accepted' };
       for (const [n, v] of settings) {
-        const r = review(n, v);
+        const r = review(n, v) ?? limit(n, v);
         if (r) return { ...r, message: `${r.message} (in options)` };
       }
       out[name] = value;
       continue;
     }
-    const r = review(name, value);
+    const r = review(name, value) ?? limit(name, value);
     if (r) return r;
     if (key !== 'client_encoding') out[name] = value;
   }
+  // Under a statement limit the server enforces it too, a second later: the gateway's own timer is the one
+  // that cannot be lifted, and the one that records why it stopped the statement.
+  if (maxStatementSeconds !== undefined && !timeout) out['statement_timeout'] = String(maxStatementSeconds * 1000 + 1000);
   // Pinned: whatever the client asked for (checked above), the server reads and writes UTF-8.
   out['client_encoding'] = 'UTF8';
   return { params: out, requested };
