@@ -92,12 +92,20 @@ export const policySchema = z
     approvers: approvers.optional(),
     masking: z
       .strictObject({
-        /** Extra columns whose values are redacted entirely (card-security columns always are). */
+        /**
+         * More source columns whose values (and anything derived from them) are redacted, like card-security
+         * columns always are: a column name (`ssn`) or schema.table.column globs.
+         */
         redactColumns: z.array(z.string()).default([]),
-        /** Columns whose PANs are shown unmasked: a documented exception, logged with every use. */
+        /**
+         * PAN columns this role may see in clear (a documented PCI DSS 3.4.1 exception): source columns
+         * (name or schema.table.column), passed through unchanged only; recordings stay masked.
+         */
         unmaskColumns: z.array(z.string()).default([]),
+        /** A derived value of a PAN column (`lpad(pan, …)`, `pan || ''`): redacted (default) or the statement blocked. */
+        derivedPan: z.enum(['redact', 'block']).default('redact'),
       })
-      .default({ redactColumns: [], unmaskColumns: [] }),
+      .default({ redactColumns: [], unmaskColumns: [], derivedPan: 'redact' }),
     /** May the client set GUCs with the startup `options` parameter (e.g. -c role=…)? */
     allowStartupOptions: z.boolean().default(false),
     /**

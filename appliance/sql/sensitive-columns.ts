@@ -33,3 +33,26 @@ export function isSensitiveColumn(name: string): boolean {
   }
   return false;
 }
+
+/**
+ * Column names that hold primary account numbers (PCI DSS 3.4: shown at most as first 6 + last 4): pan,
+ * card number, cc number, credit card (number), primary account number, as words of the name, so
+ * card_number, CardNumber, cc_num, credit_card_no and customer_pan match; panel, japan and card_type do not.
+ */
+const PAN_SINGLE = new Set(['pan', 'ccnum', 'ccnumber', 'cardnumber', 'cardnum', 'cardno', 'creditcard', 'creditcardnumber']);
+const PAN_PAIRS = new Set(['card number', 'card num', 'card no', 'card nr', 'cc number', 'cc num', 'cc no', 'credit card', 'account number pan', 'primary account']);
+
+export function isPanColumn(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w !== '');
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (PAN_SINGLE.has(w)) return true;
+    if (i + 1 < words.length && PAN_PAIRS.has(`${w} ${words[i + 1]!}`)) return true;
+  }
+  return false;
+}

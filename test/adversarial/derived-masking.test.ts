@@ -25,7 +25,7 @@ const adv: Adversary = useAdversary({
     more: `  - name: proc
     match: { subjects: ['repo:acme-proc/*'] }
     targets: [payments]
-    statements: { read: allow, session: allow, transaction: allow, resource: allow, procedural: allow, default: block }
+    statements: { read: allow, session: allow, transaction: allow, resource: allow, procedural: allow, copy-out: allow, default: block }
 `,
   }),
   targetExtra: "    cardholderData: { pan: ['public.customers.card_as_number'] } # vigil-new\n",
@@ -197,6 +197,29 @@ describe('derived values through node-postgres', () => {
       expect(rows.map((r) => r.join('')).filter((s) => TEST_PANS.includes(s)), 'the recorded halves glue back into a PAN').toEqual([]);
     },
   );
+});
+
+describe('COPY TO STDOUT follows the data too', () => {
+  const COPIES = [
+    { name: 'COPY customers TO STDOUT', sql: 'COPY customers TO STDOUT' },
+    { name: 'COPY of a renamed CVV, CSV with header', sql: 'COPY (SELECT id, cvv AS x, card_number AS y FROM customers) TO STDOUT WITH (FORMAT csv, HEADER)' },
+    { name: 'COPY of one column list, custom delimiter', sql: "COPY customers (cvv, card_number) TO STDOUT WITH (DELIMITER '|')" },
+    { name: 'COPY of a derived PAN', sql: "COPY (SELECT lpad(card_number, 20, '0') FROM customers) TO STDOUT" },
+  ];
+  for (const k of COPIES) {
+    attack(
+      k.name,
+      async () => {
+        const c = await adv.raw(k.name, PROC);
+        const m = await c.exchange(T.query(k.sql));
+        const lines = m.filter((x) => x.type === 'd').map((x) => Buffer.from((x as { data: Uint8Array }).data).toString('utf8'));
+        expect(lines.length, 'the rows came through').toBeGreaterThanOrEqual(3);
+        expect(cardLeaks([lines])).toEqual([]);
+        expect(lines.filter((l) => /(^|[^0-9])(123|456|7890)([^0-9]|$)/.test(l.replace(/^\d+\t/, ''))), 'a clear CVV reached the client').toEqual([]);
+      },
+      (evs) => expect(cardLeaks([eventsText(evs)])).toEqual([]),
+    );
+  }
 });
 
 describe('card data in errors, notifications and notices', () => {

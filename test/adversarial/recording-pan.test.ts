@@ -12,7 +12,9 @@ import { toServer as T } from '../../appliance/protocols/postgres/wire/index.ts'
 import { Adversary, RO, attackSuite, cardLeaks, eventsText, fullWidth, policies, rowsOf, useAdversary } from './harness.ts';
 
 const FW = fullWidth('4111111111111111');
-const GLUED = ['x4111111111111111', '4111111111111111x', '4111.1111.1111.1111', FW, '4111/1111/1111/1111', '4111 1111-1111 1111', 'PAN5555555555554444'];
+// Mixed separators ('4111 1111-1111 1111') are a deliberate miss of strict mode: joining groups across
+// separators of different kinds matched 38.7 % of ordinary SQL-result lines (docs/pan-detection.md).
+const GLUED = ['x4111111111111111', '4111111111111111x', '4111.1111.1111.1111', FW, '4111/1111/1111/1111', 'PAN5555555555554444'];
 
 const adv: Adversary = useAdversary({
   policies: policies({ roStatements: '{ read: allow, session: allow, transaction: allow, copy-out: allow, write: require-approval, default: block }' }),

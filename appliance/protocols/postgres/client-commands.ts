@@ -16,6 +16,10 @@ import { exactCommandBytes } from './command-bytes.ts';
 import { needsSearchPath } from './catalog/path-effects.ts';
 import { integrityRefusal, INVALID_UTF8, refusalRule, type Refusal } from './integrity.ts';
 import { setsStatementTimeout, timeoutProblem } from './statement-limits.ts';
+import type { PlanContext } from './provenance/mask-plan.ts';
+import { ResultProvenance } from './provenance/result-provenance.ts';
+import { opaqueCodeReadsCardData } from './provenance/opaque-code.ts';
+import { copyLayout } from './provenance/copy-masker.ts';
 import type { ProxyCore } from './proxy-core.ts';
 import { MAX_RECORDED_PARAM_CHARS, recordValue } from './record-values.ts';
 import type { CommandResult } from './response-tracker.ts';
@@ -34,6 +38,9 @@ import {
   type FrontendFrame,
 } from './wire/index.ts';
 
+/** Where names resolve before the session's settings were read (an aborted transaction). */
+const DEFAULT_PATH = ['pg_catalog', 'public'];
+
 /** A statement no server can run: sent in place of a refused one so the server itself reports the error. */
 export const REFUSED_SQL = 'VIGIL REFUSED THIS STATEMENT';
 
@@ -44,6 +51,8 @@ const refusedExecute = () => toServer.execute(`vigil-refused-${randomBytes(6).to
 
 export class ClientCommands {
   readonly analyzer: SessionAnalyzer;
+  readonly provenance: ResultProvenance;
+  readonly planContext: PlanContext;
 
   constructor(private readonly core: ProxyCore) {
     const o = core.o;
@@ -55,6 +64,8 @@ export class ClientCommands {
       // SQL names a portal by its identifier; the protocol by its bytes.
       portalStatement: (name) => core.portals.get(nameKey(name))?.statement?.classification,
     });
+    this.provenance = new ResultProvenance(o.catalog, o.classRules, (sql) => o.classifier.classify(sql), (name) => core.portals.get(nameKey(name))?.statement?.classification);
+    this.planContext = this.provenance.planContext(o.maskPolicy.unmaskColumns);
   }
 
   async onQuery(frame: FrontendFrame): Promise<void> {
@@ -74,10 +85,10 @@ export class ClientCommands {
       c.statements.clear();
       if (analyzed.facts.some((x) => x.command === 'DISCARD ALL')) c.portals.clear();
     }
-    if (d.action === 'allow') return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed) });
+    if (d.action === 'allow') return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed, classification) });
     if (d.action === 'block') return c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: this.blockFields(d, analyzed.refusal), command: cmd.id });
     const outcome = await this.hold(cmd, text, exactCommandBytes('Q', m.sqlBytes), classification, justificationOf(m.sql));
-    if (outcome.approved) return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed) });
+    if (outcome.approved) return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed, classification) });
     c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: deniedErrorFields(d.rule, outcome.reason), command: cmd.id });
   }
 
@@ -142,7 +153,7 @@ export class ClientCommands {
       extra: { portal: displayName(m.portal), statement: st?.name ?? null, ...(st ? { prepared: st.commandId } : {}), ...(m.maxRows ? { maxRows: m.maxRows } : {}) },
     });
     const d = cmd.decision;
-    const result = this.result(cmd.id);
+    const result = this.result(cmd.id, analyzed, st?.classification);
     let rewrite: Map<string, string> | undefined;
     if (d.action === 'block') {
       rewrite = this.blockFields(d, analyzed.refusal);
@@ -189,8 +200,19 @@ export class ClientCommands {
     c.forward(refusedQuery(), { kind: 'function', cmd: undefined, rewrite: policyErrorFields(cmd.decision.rule, reason) });
   }
 
-  result(id: number, analyzed?: AnalyzedCommand): CommandResult {
-    return { id, startedAt: performance.now(), plan: undefined, columns: undefined, rows: [], rowCount: 0, ...(analyzed?.changesCatalog ? { changesCatalog: true } : {}) };
+  result(id: number, analyzed?: AnalyzedCommand, c?: Classification): CommandResult {
+    return {
+      id,
+      startedAt: performance.now(),
+      plan: undefined,
+      columns: undefined,
+      rows: [],
+      rowCount: 0,
+      ...(analyzed?.changesCatalog ? { changesCatalog: true } : {}),
+      ...(analyzed?.outputs ? { outputs: analyzed.outputs } : {}),
+      ...(c && opaqueCodeReadsCardData(c, this.core.o.classRules) ? { redactMessages: true } : {}),
+      ...(c?.statements.some((s) => s.command === 'COPY TO STDOUT') ? { copyLayouts: c.statements.map((s) => copyLayout(s.tree)) } : {}),
+    };
   }
 
   private classify(sql: string, bytes: Buffer): { classification: Classification; text: string } {
@@ -234,7 +256,8 @@ export class ClientCommands {
       return { ...this.analyzer.analyze(c, { fallback }), refusal: CATALOG_UNAVAILABLE };
     }
     const analyzed = this.analyzer.analyze(c, { fallback });
-    const refusal = analyzed.refusal ?? gate ?? this.limitRefusal(c);
+    analyzed.outputs = this.provenance.outputs(c, core.settings.known?.searchPath ?? DEFAULT_PATH);
+    const refusal = analyzed.refusal ?? gate ?? this.limitRefusal(c) ?? this.derivedPanRefusal(analyzed.outputs);
     return refusal ? { ...analyzed, refusal } : analyzed;
   }
 
@@ -304,6 +327,15 @@ export class ClientCommands {
 
   private blockFields(d: { rule: string; reason: string }, refusal: Refusal | undefined): Map<string, string> {
     return refusal && !refusal.policy ? refusalErrorFields(refusal) : policyErrorFields(d.rule, d.reason);
+  }
+
+  /** `masking.derivedPan: block`: a statement returning a computed value of a PAN column does not run. */
+  private derivedPanRefusal(outputs: AnalyzedCommand['outputs']): Refusal | undefined {
+    const policy = this.core.o.session.policy;
+    if (!policy || this.core.o.maskPolicy.derivedPan !== 'block') return undefined;
+    const derived = outputs?.some((o) => o?.columns.some((f) => f.prov.cls === 'pan' && !f.prov.plain));
+    if (!derived) return undefined;
+    return { sqlstate: '42501', rule: `${policy.name}/masking`, reason: 'the statement returns a value computed from a card-number column, which this policy does not allow (masking.derivedPan: block)', policy: true };
   }
 
   /** The policy's maxStatementSeconds: no statement may lift the server's statement_timeout above it. */

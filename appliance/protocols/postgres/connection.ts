@@ -194,6 +194,7 @@ async function startProxy(socket: Socket, reader: FrontendReader, target: Postgr
     session,
     classifier: deps.classifier,
     maskPolicy: policy.masking,
+    classRules: { pan: target.cardholderData.pan, sad: target.cardholderData.sad, redact: policy.masking.redactColumns },
     resultRowsCap: deps.resultRows,
     upstreamLeftover: up.leftover,
     logger: deps.logger,

@@ -34,13 +34,24 @@ export const OID = {
 } as const;
 
 /**
- * Types whose values can never hold a card number: no run of 12+ digits (int4 has at most 10; floats print
- * with a decimal point or exponent; bit strings are 0/1, and no card brand starts with 0 or 1).
+ * Types whose values can never hold a card number: too few digits (int2/int4/oid at most 10, a date 8),
+ * digits in a fixed layout no PAN fits (times and timestamps: at most 2 digits before the first separator
+ * of a kind, mixed separators), or only 0 and 1 (bit strings; no brand starts with either). Floats, money,
+ * uuids, network and geometric types CAN hold one (4.111111111111111e+15, a PAN spread over uuid groups)
+ * and are checked (row-masker.ts).
  */
 export const CANNOT_HOLD_PAN = new Set<number>([
-  OID.bool, OID.char, OID.int2, OID.int4, OID.oid, OID.float4, OID.float8, OID.date, OID.time, OID.timestamp,
-  OID.timestamptz, OID.interval, OID.timetz, OID.uuid, OID.inet, OID.cidr, OID.macaddr, OID.bit, OID.varbit,
+  OID.bool, OID.char, OID.int2, OID.int4, OID.oid, OID.date, OID.time, OID.timestamp, OID.timestamptz, OID.interval, OID.timetz, OID.bit, OID.varbit,
 ]);
+
+/** Numbers whose value may be a card number: withheld (NULL) when it is one (a masked number is no number). */
+export const NUMERIC = new Set<number>([OID.float4, OID.float8, OID.money]);
+
+/** Types whose text can hide digits in other layouts: scanned in strict mode, withheld (NULL) on a match. */
+export const STRICT_OR_NULL = new Set<number>([OID.uuid, OID.inet, OID.cidr, OID.macaddr, 774 /* macaddr8 */, 600, 601, 602, 603, 604, 628, 718 /* point … circle */]);
+
+/** Text types whose redacted value is the text '[REDACTED]'. */
+export const PLAIN_TEXT = new Set<number>([OID.text, OID.varchar, OID.bpchar, OID.name, OID.unknown]);
 
 /** Types whose binary form is UTF-8 text (jsonb: a version byte, then text). */
 export const TEXT_LIKE = new Set<number>([OID.text, OID.varchar, OID.bpchar, OID.name, OID.json, OID.jsonb, OID.xml, OID.unknown]);

@@ -6,6 +6,8 @@ import type { Socket } from 'node:net';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import type { SqlClassifier } from '../../sql/index.ts';
 import type { TargetCatalog } from './catalog/target-catalog.ts';
+import type { ClassRules } from './provenance/column-classes.ts';
+import type { PlanContext } from './provenance/mask-plan.ts';
 import type { SessionSettings } from './session-settings.ts';
 import type { NameTable } from './name-table.ts';
 import type { Pending, ResponseTracker } from './response-tracker.ts';
@@ -19,7 +21,9 @@ export interface ProxyOptions {
   clientReader: FrontendReader;
   session: PipelineSession;
   classifier: SqlClassifier;
-  maskPolicy: MaskPolicy;
+  maskPolicy: MaskPolicy & { derivedPan: 'redact' | 'block' };
+  /** Which source columns hold cardholder data (target cardholderData + policy redactColumns). */
+  classRules: ClassRules;
   /** Masked rows recorded per statement; the rest are counted. */
   resultRowsCap: number;
   /** Bytes the target sent right after authentication. */
@@ -57,6 +61,8 @@ export interface ProxyCore {
   answered(answered: number): void;
   /** After each answer: wakes whoever waits for idle() when nothing is owed any more. */
   checkIdle(): void;
+  /** How the masker places the columns a RowDescription names. */
+  readonly planContext: PlanContext;
   /** Queues bytes for the target (written at the next flush) and what the target will answer. */
   forward(b: Buffer, expect?: Pending): void;
   /** The recording changed: the next flush commits before it forwards (record, then forward). */

@@ -77,6 +77,10 @@ export class PgProxy implements ProxyCore {
     upstream.resume();
   }
 
+  get planContext() {
+    return this.commands.planContext;
+  }
+
   get transactionStatus(): TransactionStatus {
     return this.txStatus;
   }

@@ -5,6 +5,8 @@
  * answers to Describes it injected itself, and rewrite the error of a command it substituted.
  */
 import type { PendingName } from './name-table.ts';
+import type { CopyLayout } from './provenance/copy-masker.ts';
+import type { StatementOutput } from './provenance/provenance.ts';
 import type { ColumnPlan } from './row-masker.ts';
 import type { BoundPortal } from './statements.ts';
 
@@ -22,6 +24,16 @@ export interface CommandResult {
   changesCatalog?: boolean;
   /** The gateway cancelled it for running past the policy's maxStatementSeconds. */
   overLimit?: number;
+  /** Where each statement's output columns come from (a simple Query may hold several). */
+  outputs?: readonly (StatementOutput | undefined)[];
+  /** The statement of a simple Query whose results are arriving. */
+  statement?: number;
+  /** Runs code that reads cardholder data where Vigil cannot follow it: the messages it raises are redacted. */
+  redactMessages?: boolean;
+  /** Per statement, how a COPY TO STDOUT's rows are laid out (undefined: not a COPY, or not readable). */
+  copyLayouts?: readonly (CopyLayout | undefined)[];
+  /** Rows of the running COPY so far (the first may be its header). */
+  copyRows?: number;
 }
 
 /**

@@ -1,32 +1,18 @@
 /**
- * Inline masking of query results, fail-closed. A RowDescription becomes a per-column plan; each DataRow
- * is scanned column by column (never as one buffer: a length prefix next to a value could glue digits onto
- * a card number) and re-encoded only when something changed. Card-security columns (CVV, track data,
- * PIN…) are withheld whole. A column whose values cannot be masked (an unknown binary type) stops the row.
+ * Inline masking of query results, fail-closed, by the plan provenance/mask-plan.ts made for the result.
+ * Each DataRow is masked column by column (never as one buffer: a length prefix next to a value could glue
+ * digits onto a card number) and re-encoded only when something changed. A column whose values cannot be
+ * masked (an unknown binary type) stops the row.
  */
 import { containsCardData, maskCardDataBytes } from '../../../shared/pan/index.ts';
-import { isSensitiveColumn } from '../../sql/index.ts';
 import type { MaskCounter } from '../../pipeline/masking.ts';
-import { DataRowLayout, type FieldDescription } from './wire/index.ts';
-import { CANNOT_HOLD_PAN, OID, TEXT_LIKE } from './pg-types.ts';
+import type { ColumnClass } from './provenance/column-classes.ts';
+import { redactedValue, type ColumnPlan } from './provenance/mask-plan.ts';
+import { maskJsonRow } from './provenance/structured-values.ts';
+import { OID } from './pg-types.ts';
+import { DataRowLayout } from './wire/index.ts';
 
-const REDACTED = Buffer.from('[REDACTED]');
-
-type ColumnAction =
-  | 'pass' // cannot hold a card number
-  | 'scan' // text, or binary UTF-8: mask in place
-  | 'bytea-hex' // text-format bytea: decode \x…, scan the bytes, re-encode
-  | 'redact-text' // card-security column, text type: '[REDACTED]'
-  | 'redact-null' // card-security column of another type: NULL
-  | 'number-binary' // binary int8 / numeric: a card number here cannot be masked, so it becomes NULL
-  | 'unmaskable'; // binary form of a type we cannot read
-
-export interface ColumnPlan {
-  name: string;
-  typeOid: number;
-  format: number;
-  action: ColumnAction;
-}
+export type { ColumnPlan } from './provenance/mask-plan.ts';
 
 export class MaskingError extends Error {
   readonly sqlstate = '0A000';
@@ -36,23 +22,6 @@ export interface MaskPolicy {
   redactColumns: readonly string[];
   /** Documented exceptions: PANs in these columns reach the client unmasked (the recording stays masked). */
   unmaskColumns: readonly string[];
-}
-
-export function planColumns(fields: readonly FieldDescription[], policy: MaskPolicy): ColumnPlan[] {
-  const redact = new Set(policy.redactColumns.map((c) => c.toLowerCase()));
-  const unmask = new Set(policy.unmaskColumns.map((c) => c.toLowerCase()));
-  return fields.map((f) => ({ name: f.name, typeOid: f.typeOid, format: f.format, action: actionFor(f, redact, unmask) }));
-}
-
-function actionFor(f: FieldDescription, redact: Set<string>, unmask: Set<string>): ColumnAction {
-  const name = f.name.toLowerCase();
-  if (isSensitiveColumn(name) || redact.has(name)) return f.format === 0 && TEXT_LIKE.has(f.typeOid) ? 'redact-text' : 'redact-null';
-  if (unmask.has(name)) return 'pass';
-  if (CANNOT_HOLD_PAN.has(f.typeOid)) return 'pass';
-  if (f.format === 0) return f.typeOid === OID.bytea ? 'bytea-hex' : 'scan';
-  if (TEXT_LIKE.has(f.typeOid) || f.typeOid === OID.bytea) return 'scan';
-  if (f.typeOid === OID.int8 || f.typeOid === OID.numeric || f.typeOid === OID.money) return 'number-binary';
-  return 'unmaskable';
 }
 
 /** True when rows of this plan may need rewriting at all (else they pass untouched, unscanned). */
@@ -76,36 +45,7 @@ export function maskDataRow(raw: Buffer, plan: readonly ColumnPlan[], masks: Mas
     const col = plan[i]!;
     if (col.action === 'pass') continue;
     const value = raw.subarray(layout.starts[i]!, layout.starts[i]! + len);
-    let next: Buffer | null | undefined;
-    switch (col.action) {
-      case 'scan': {
-        const m = maskCardDataBytes(value);
-        if (m.masked) {
-          masks.pan += m.masked;
-          next = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
-        }
-        break;
-      }
-      case 'bytea-hex':
-        next = maskByteaHex(value, masks);
-        break;
-      case 'redact-text':
-        masks.redacted++;
-        next = REDACTED;
-        break;
-      case 'redact-null':
-        masks.redacted++;
-        next = null;
-        break;
-      case 'number-binary':
-        if (containsCardData(binaryNumberText(value, col.typeOid))) {
-          masks.pan++;
-          next = null;
-        }
-        break;
-      case 'unmaskable':
-        throw new MaskingError(`column "${col.name}" (type ${col.typeOid}) is in binary format, which Vigil cannot mask; request text results`);
-    }
+    const next = maskValue(value, col, masks);
     if (next !== undefined) {
       changed ??= rowValues(raw);
       changed[i] = next;
@@ -115,7 +55,112 @@ export function maskDataRow(raw: Buffer, plan: readonly ColumnPlan[], masks: Mas
   return { message: encodeDataRow(changed), values: changed };
 }
 
-/** The column values of a DataRow (views into `raw`). */
+/** The masked value, or undefined when it passes unchanged. */
+function maskValue(value: Buffer, col: ColumnPlan, masks: MaskCounter): Buffer | null | undefined {
+  switch (col.action) {
+    case 'pass':
+      return undefined;
+    case 'scan':
+    case 'scan-strict': {
+      const m = maskCardDataBytes(value, { strict: col.action === 'scan-strict' });
+      if (!m.masked) return undefined;
+      masks.pan += m.masked;
+      return Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+    }
+    case 'bytea-hex':
+      return maskByteaHex(value, masks);
+    case 'number':
+      return panNumber(value.toString('latin1'), masks);
+    case 'number-binary':
+      return panNumber(binaryNumberText(value, col.typeOid), masks);
+    case 'strict-or-null':
+      if (!containsCardData(value, { strict: true })) return undefined;
+      masks.pan++;
+      return null;
+    case 'mask-pan':
+      return maskPanColumn(value, masks);
+    case 'redact':
+      masks.redacted++;
+      return redactedValue(col.typeOid, col.format);
+    case 'json-row': {
+      const text = value.toString('utf8');
+      const out = maskJsonRow(text, col.shape!, fieldMasker(masks), col.typeOid === OID.jsonb);
+      if (out === undefined) {
+        // Not the shape Vigil expected: redact it whole rather than guess.
+        masks.redacted++;
+        return redactedValue(col.typeOid, col.format);
+      }
+      return out === text ? undefined : Buffer.from(out);
+    }
+    case 'unmaskable':
+      throw new MaskingError(`column "${col.name}" (type ${col.typeOid}) is in binary format, which Vigil cannot mask; request text results`);
+  }
+}
+
+/** How a field of a row is masked, by its column's class. */
+function fieldMasker(masks: MaskCounter) {
+  return (v: string, cls: ColumnClass): string => {
+    if (cls === 'sad') {
+      masks.redacted++;
+      return '[REDACTED]';
+    }
+    if (cls === 'pan') {
+      const m = maskPanColumn(Buffer.from(v), masks);
+      return m === undefined || m === null ? v : m.toString('utf8');
+    }
+    return cls === 'cardholder' ? masks.strict(v) : masks.text(v);
+  };
+}
+
+/**
+ * A value of a PAN column: every ASCII digit but the first 6 and the last 4 becomes '*' (all of them when
+ * there are fewer than 12: showing 6 + 4 of a short value would show it whole), whether or not the value
+ * passes a card-number check; then strict mode masks what other digits (full-width…) may hold.
+ */
+export function maskPanColumn(value: Buffer, masks: MaskCounter): Buffer | undefined {
+  let digits = 0;
+  for (const b of value) if (b >= 0x30 && b <= 0x39) digits++;
+  const out = Buffer.from(value);
+  let seen = 0;
+  let changed = false;
+  for (let i = 0; i < out.length; i++) {
+    const b = out[i]!;
+    if (b < 0x30 || b > 0x39) continue;
+    const keep = digits >= 12 && (seen < 6 || seen >= digits - 4);
+    seen++;
+    if (!keep) {
+      out[i] = 0x2a;
+      changed = true;
+    }
+  }
+  const m = maskCardDataBytes(out, { strict: true });
+  if (m.masked) changed = true;
+  if (!changed) return undefined;
+  masks.pan++;
+  return Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+}
+
+/** NULL when a number's digits are a card number (its masked form would not be a number), else unchanged. */
+function panNumber(text: string, masks: MaskCounter): null | undefined {
+  const digits = numberDigits(text);
+  if (!digits || !containsCardData(digits)) return undefined;
+  masks.pan++;
+  return null;
+}
+
+/** The integer digits a number's text stands for: 4.111111111111111e+15 → 4111111111111111, $4,111.00 → 4111. */
+function numberDigits(text: string): string | undefined {
+  const t = text.trim();
+  if (/e/i.test(t)) {
+    const n = Number(t);
+    if (!Number.isFinite(n) || Math.abs(n) < 1e11 || Math.abs(n) > 1e20) return undefined;
+    return BigInt(Math.trunc(Math.abs(n))).toString();
+  }
+  const integer = t.split('.')[0]!.replace(/[^0-9]/g, '');
+  return integer.length >= 12 ? integer : undefined;
+}
+
+/** The values of a DataRow (views into `raw`). */
 export function rowValues(raw: Buffer): (Buffer | null)[] {
   layout.read(raw, 5, raw.length);
   const out: (Buffer | null)[] = new Array(layout.count);
@@ -162,12 +207,19 @@ function maskByteaHex(value: Buffer, masks: MaskCounter): Buffer | undefined {
   return Buffer.from('\\x' + Buffer.from(m.bytes).toString('hex'));
 }
 
-/** Decimal digits of a binary int8 or numeric value (enough to look for a card number). */
+/** Decimal text of a binary int8, numeric, money, float4 or float8 value (enough to look for a card number). */
 function binaryNumberText(v: Buffer, typeOid: number): string {
   if (typeOid === OID.int8 || typeOid === OID.money) return v.length === 8 ? v.readBigInt64BE(0).toString() : '';
+  if (typeOid === OID.float8) return v.length === 8 ? String(v.readDoubleBE(0)) : '';
+  if (typeOid === OID.float4) return v.length === 4 ? String(v.readFloatBE(0)) : '';
   if (v.length < 8) return '';
   const ndigits = v.readUInt16BE(0);
+  const weight = v.readInt16BE(2);
+  // Base-10000 digit groups; the weight counts the groups before the point, trailing zero groups are left out.
   let s = '';
-  for (let i = 0; i < ndigits && 8 + i * 2 + 2 <= v.length; i++) s += String(v.readUInt16BE(8 + i * 2)).padStart(4, '0');
+  for (let i = 0; i <= weight && i < 8; i++) {
+    const group = i < ndigits && 8 + i * 2 + 2 <= v.length ? v.readUInt16BE(8 + i * 2) : 0;
+    s += String(group).padStart(4, '0');
+  }
   return s.replace(/^0+/, '');
 }

@@ -10,7 +10,12 @@ import { error as errorMessage } from './client-errors.ts';
 import type { ProxyCore } from './proxy-core.ts';
 import { recordValue, truncateMessage } from './record-values.ts';
 import type { CommandResult, Pending } from './response-tracker.ts';
-import { MaskingError, maskDataRow, planColumns, planNeedsWork, rowValues, type ColumnPlan } from './row-masker.ts';
+import { planResult } from './provenance/mask-plan.ts';
+import { REDACTED_MESSAGE } from './provenance/opaque-code.ts';
+import { maskCopyRow } from './provenance/copy-masker.ts';
+import type { ColumnClass } from './provenance/column-classes.ts';
+import type { StatementOutput } from './provenance/provenance.ts';
+import { MaskingError, maskDataRow, maskPanColumn, planNeedsWork, rowValues, type ColumnPlan } from './row-masker.ts';
 import { decodeDataRow, decodeNoticeFields, decodeRowDescription, toClient, type BackendFrame, type TransactionStatus } from './wire/index.ts';
 
 /** Session settings the gateway relies on: if the server ever reports another value, the session stops. */
@@ -21,8 +26,9 @@ const PINNED: Record<string, (v: string) => boolean> = {
 
 export class ServerResponses {
   private readonly recordMasks = new MaskCounter();
-  /** Plans by RowDescription bytes: a hot loop sends the same description again and again. */
-  private readonly plans = new Map<string, { plan: ColumnPlan[]; columns: string[] }>();
+  /** Plans by RowDescription bytes, per statement output: a hot loop sends the same description again and again. */
+  private readonly plans = new WeakMap<object, Map<string, { plan: ColumnPlan[]; columns: string[] }>>();
+  private readonly noOutput = {};
 
   constructor(private readonly core: ProxyCore) {}
 
@@ -82,7 +88,7 @@ export class ServerResponses {
         this.onError(f, head, out);
         return true;
       case 'N':
-        out.push(this.maskNotice(f, 'notice'));
+        out.push(this.maskNotice(f, 'notice', undefined, head && 'cmd' in head ? head.cmd?.redactMessages : false));
         return true;
       case 'A': {
         const m = f.decode() as { pid: number; channel: string; payload: string };
@@ -177,14 +183,16 @@ export class ServerResponses {
     return true;
   }
 
-  private planOf(body: Buffer): { plan: ColumnPlan[]; columns: string[] } {
+  private planOf(body: Buffer, output: StatementOutput | undefined): { plan: ColumnPlan[]; columns: string[] } {
+    let byBody = this.plans.get(output ?? this.noOutput);
+    if (!byBody) this.plans.set(output ?? this.noOutput, (byBody = new Map()));
     const key = body.toString('latin1');
-    let p = this.plans.get(key);
+    let p = byBody.get(key);
     if (!p) {
       const fields = decodeRowDescription(body);
-      p = { plan: planColumns(fields, this.core.o.maskPolicy), columns: fields.map((x) => x.name) };
-      if (this.plans.size >= 256) this.plans.clear();
-      this.plans.set(key, p);
+      p = { plan: planResult(fields, output, this.core.planContext), columns: fields.map((x) => this.core.o.session.masks.strict(x.name)) };
+      if (byBody.size >= 64) byBody.clear();
+      byBody.set(key, p);
     }
     return p;
   }
@@ -203,7 +211,7 @@ export class ServerResponses {
       return;
     }
     if (head?.kind === 'query' && head.cmd) {
-      const { plan, columns } = this.planOf(f.body);
+      const { plan, columns } = this.planOf(f.body, head.cmd.outputs?.[head.cmd.statement ?? 0]);
       head.cmd.plan = plan;
       head.cmd.columns = columns;
     }
@@ -214,8 +222,8 @@ export class ServerResponses {
     if (!head || !('cmd' in head) || !head.cmd) return undefined;
     const cmd = head.cmd;
     if (!cmd.plan && head.kind === 'execute' && head.portal?.fields) {
-      cmd.plan = planColumns(head.portal.fields, this.core.o.maskPolicy);
-      cmd.columns = head.portal.fields.map((x) => x.name);
+      cmd.plan = planResult(head.portal.fields, cmd.outputs?.[0], this.core.planContext);
+      cmd.columns = head.portal.fields.map((x) => this.core.o.session.masks.strict(x.name));
     }
     return cmd.plan ? { cmd, plan: cmd.plan } : undefined;
   }
@@ -267,12 +275,33 @@ export class ServerResponses {
 
   private onCopyData(f: BackendFrame, head: Pending | undefined, out: Buffer[]): void {
     const cmd = head && 'cmd' in head ? head.cmd : undefined;
-    const m = this.core.o.session.masks.bytes(f.body);
+    let m: Uint8Array;
+    try {
+      m = this.maskCopyData(f.body, cmd);
+    } catch (e) {
+      if (!(e instanceof MaskingError)) throw e;
+      return this.withholdRows(head, out, e.message);
+    }
     if (cmd) {
       cmd.rowCount++;
       if (cmd.rows.length < this.core.o.resultRowsCap) cmd.rows.push([recordValue(Buffer.from(m), 0, this.recordMasks)]);
     }
     out.push(m === f.body ? f.raw : toClient.copyData(m));
+  }
+
+  /** A COPY TO STDOUT row, masked by the provenance of its columns (copy-masker.ts). */
+  private maskCopyData(body: Buffer, cmd: CommandResult | undefined): Uint8Array {
+    const masks = this.core.o.session.masks;
+    const index = cmd?.statement ?? 0;
+    const columns = cmd?.outputs?.[index]?.exact ? cmd.outputs[index]!.columns : undefined;
+    const sensitive = cmd?.outputs?.[index] ? cmd.outputs[index]!.referenced !== 'none' : false;
+    if (!sensitive) return masks.bytes(body);
+    const layout = cmd?.copyLayouts?.[index];
+    const first = (cmd!.copyRows = (cmd!.copyRows ?? 0) + 1) === 1;
+    const text = body.toString('utf8');
+    const row = layout && columns ? maskCopyRow(text, layout, columns, first, (v, cls, plain) => copyField(v, cls, plain, masks)) : undefined;
+    if (row === undefined) throw new MaskingError('Vigil could not split this COPY output into its columns, some of which hold card data');
+    return row === text ? body : Buffer.from(row);
   }
 
   private onCommandDone(f: BackendFrame, head: Pending | undefined): void {
@@ -294,6 +323,8 @@ export class ServerResponses {
     session.recordMasking(cmd.id);
     if (cmd.changesCatalog) this.core.o.catalog.invalidate();
     // A simple Query may hold several statements: each gets its own result.
+    cmd.statement = (cmd.statement ?? 0) + 1;
+    cmd.copyRows = 0;
     cmd.plan = undefined;
     cmd.columns = undefined;
     cmd.rows = [];
@@ -315,7 +346,7 @@ export class ServerResponses {
       out.push(toClient.errorResponse(new Map([['S', 'ERROR'], ['V', 'ERROR'], ['C', fields.get('C') ?? '57014'], ['M', message]])));
       this.core.o.session.record({ type: 'error', command: cmd.id, code: fields.get('C') ?? '57014', message });
     } else if (!cmd?.failed) {
-      out.push(this.maskNotice(f, 'error', cmd?.id));
+      out.push(this.maskNotice(f, 'error', cmd?.id, cmd?.redactMessages));
     }
     // Extended protocol: the failed message and all up to the next Sync take no effect (the gateway's own
     // notices among them still reach the client, in their place).
@@ -325,12 +356,13 @@ export class ServerResponses {
   }
 
   /** Masks card numbers in an ErrorResponse/NoticeResponse, records it, returns what to send. */
-  private maskNotice(f: BackendFrame, kind: 'error' | 'notice', command?: number): Buffer {
+  private maskNotice(f: BackendFrame, kind: 'error' | 'notice', command?: number, redact?: boolean): Buffer {
     const fields = decodeNoticeFields(f.body, kind === 'error' ? 'ErrorResponse' : 'NoticeResponse');
     const masks = this.core.o.session.masks;
     let changed = false;
     for (const [k, v] of fields) {
-      const m = masks.strict(v);
+      // Message, detail, hint, context and internal query can carry values; severity, code and position cannot.
+      const m = redact && 'MDHWq'.includes(k) ? REDACTED_MESSAGE : masks.strict(v);
       if (m !== v) {
         fields.set(k, m);
         changed = true;
@@ -347,4 +379,11 @@ export class ServerResponses {
     if (!changed) return f.raw;
     return kind === 'error' ? toClient.errorResponse(fields) : toClient.noticeResponse(fields);
   }
+}
+
+/** One COPY field, as its column's class says. */
+function copyField(v: string, cls: ColumnClass, plain: boolean, masks: MaskCounter): string {
+  if (cls === 'sad' || (cls === 'pan' && !plain)) return masks.redact();
+  if (cls === 'pan') return maskPanColumn(Buffer.from(v), masks)?.toString('utf8') ?? v;
+  return cls === 'cardholder' ? masks.strict(v) : masks.text(v);
 }

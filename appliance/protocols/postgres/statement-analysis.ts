@@ -18,6 +18,7 @@ import { needsSearchPath, pathEffect } from './catalog/path-effects.ts';
 import { functionCandidates, resolveRelation } from './catalog/resolve-names.ts';
 import type { CatalogRelation, TargetCatalog } from './catalog/target-catalog.ts';
 import { integrityRefusal, type Refusal } from './integrity.ts';
+import type { StatementOutput } from './provenance/provenance.ts';
 import { computeSearchPath, type SessionSettings } from './session-settings.ts';
 
 export interface AnalyzedCommand {
@@ -29,6 +30,8 @@ export interface AnalyzedCommand {
   pathAfter: readonly string[] | 'unknown' | undefined;
   /** Changes the catalog (DDL and the like): what Vigil knows of it is out of date afterwards. */
   changesCatalog: boolean;
+  /** Where each statement's output columns come from (set by the caller, provenance/result-provenance.ts). */
+  outputs?: readonly (StatementOutput | undefined)[];
 }
 
 export interface AnalyzerOptions {

@@ -111,6 +111,11 @@ export class TargetCatalog {
     this.now = opts.now ?? (() => Date.now());
   }
 
+  /** Changes whenever everything known was declared out of date (memoised analyses key on it). */
+  get version(): number {
+    return this.generation;
+  }
+
   /** DDL ran: everything known may be out of date. */
   invalidate(): void {
     this.generation++;

@@ -1,0 +1,553 @@
+/**
+ * Where each output column of a statement comes from, read from its parse tree — masking follows the data,
+ * not the label. An output column is *plain* when it is a source column passed through unchanged (aliased,
+ * through subqueries, CTEs, views, set operations), *derived* when an expression computed it; its class is
+ * the strictest class of every source column it depends on (provenance/column-classes.ts). A whole-row
+ * reference (`SELECT c FROM cards c`, `row_to_json(c)`) depends on all the row's columns and keeps them, so
+ * the masker can mask the row field by field and keep JSON valid.
+ *
+ * What this cannot follow (documented in docs/postgres-gateway.md): data inside functions Vigil cannot see
+ * into (a user function returning a CVV), data written into another table by an earlier statement, and what
+ * filters reveal (`WHERE cvv = '123'` returns rows, not the CVV). When the shape of the output cannot be
+ * known exactly (`*` over a function or a relation the catalog does not know), `exact` is false and the
+ * masker treats every non-plain column as derived from everything the statement reads.
+ */
+import { asNode, isObj, list, nodeBody, str, type Obj } from '../../../sql/ast.ts';
+import type { CatalogRelation } from '../catalog/target-catalog.ts';
+import { CLASS_RANK, stricter, type ColumnClass } from './column-classes.ts';
+
+export interface Field {
+  name: string;
+  prov: Prov;
+}
+
+export interface Prov {
+  cls: ColumnClass;
+  plain: boolean;
+  /** For a plain column: schema.table.column it comes from (what unmaskColumns names). */
+  source?: string;
+  /** A whole row of these fields (a row value, or a JSON object of the row). */
+  row?: { fields: Field[]; as: 'record' | 'json' };
+}
+
+export interface StatementOutput {
+  columns: Field[];
+  /** The column count and order are certain. */
+  exact: boolean;
+  /** The strictest class of anything the statement reads, anywhere (the fallback for uncertain columns). */
+  referenced: ColumnClass;
+}
+
+export interface ProvenanceContext {
+  /** A relation by its name parts, resolved through the session's search path. */
+  relation(parts: readonly string[]): CatalogRelation | undefined;
+  /** Class of each of a relation's columns (attnum → class). */
+  classes(rel: CatalogRelation): Map<number, ColumnClass>;
+  /** The output columns of a view (its definition analysed), or undefined when it cannot be read. */
+  viewColumns(rel: CatalogRelation): Field[] | undefined;
+  /** The statement behind a cursor or portal name (FETCH). */
+  cursor(name: string): unknown;
+  /** The class a column name alone gives (for columns of relations or functions the catalog cannot list). */
+  nameClass(column: string): ColumnClass;
+}
+
+const NONE: Prov = { cls: 'none', plain: false };
+
+interface FromItem {
+  refname: string | undefined;
+  /** schema.name of a relation item (qualified column references can name it). */
+  qualified: string | undefined;
+  /** Undefined: its columns cannot be listed (a function, an unknown relation). */
+  columns: Field[] | undefined;
+  /** Any column of an item whose columns are unknown: what it could be derived from. */
+  open: Prov;
+}
+
+class Scope {
+  constructor(
+    readonly items: FromItem[],
+    readonly parent: Scope | undefined,
+    readonly ctes: Map<string, Field[]>,
+  ) {}
+
+  cte(name: string): Field[] | undefined {
+    return this.ctes.get(name) ?? this.parent?.cte(name);
+  }
+}
+
+const ROW_JSON = new Set(['row_to_json', 'to_json', 'to_jsonb', 'json_agg', 'jsonb_agg', 'array_to_json']);
+
+export class ProvenanceAnalyzer {
+  private referenced: ColumnClass = 'none';
+  private exact = true;
+  private depth = 0;
+
+  constructor(private readonly ctx: ProvenanceContext) {}
+
+  /** The output of a statement tree, or undefined when it returns no rows Vigil knows of. */
+  statement(tree: unknown): StatementOutput | undefined {
+    const n = asNode(tree);
+    if (!n) return undefined;
+    let columns: Field[] | undefined;
+    switch (n.type) {
+      case 'SelectStmt':
+        columns = this.select(n.body, undefined);
+        break;
+      case 'InsertStmt':
+      case 'UpdateStmt':
+      case 'DeleteStmt':
+        columns = this.returning(n.type, n.body);
+        break;
+      case 'CopyStmt':
+        columns = this.copy(n.body);
+        break;
+      case 'DeclareCursorStmt':
+        return this.statement(n.body.query);
+      case 'ExplainStmt':
+        return undefined;
+      case 'FetchStmt': {
+        const name = str(n.body.portalname);
+        const inner = name === undefined ? undefined : this.ctx.cursor(name);
+        if (inner === undefined) return undefined;
+        return this.statement(inner);
+      }
+      default:
+        return undefined;
+    }
+    if (!columns) return undefined;
+    return { columns, exact: this.exact, referenced: this.referenced };
+  }
+
+  // ── statements ───────────────────────────────────────────────────────────────────────────────
+
+  private select(body: Obj, parent: Scope | undefined): Field[] {
+    if (++this.depth > 64) {
+      this.exact = false;
+      this.depth--;
+      return [];
+    }
+    try {
+      const ctes = this.withClause(body.withClause, parent);
+      const op = str(body.op);
+      if (op && op !== 'SETOP_NONE') return this.setOperation(body, new Scope([], parent, ctes));
+      const values = list(body.valuesLists);
+      if (values.length > 0) return this.values(values, new Scope([], parent, ctes));
+      const scope = new Scope([], parent, ctes);
+      for (const f of list(body.fromClause)) scope.items.push(...this.fromItem(f, scope));
+      // What the statement reads anywhere counts for the fallback, filters included.
+      for (const k of ['whereClause', 'havingClause', 'groupClause', 'sortClause', 'distinctClause', 'windowClause']) this.expr(body[k], scope);
+      return this.targetList(list(body.targetList), scope);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private setOperation(body: Obj, scope: Scope): Field[] {
+    const l = nodeBody({ SelectStmt: body.larg }, 'SelectStmt') ?? (isObj(body.larg) ? body.larg : undefined);
+    const r = nodeBody({ SelectStmt: body.rarg }, 'SelectStmt') ?? (isObj(body.rarg) ? body.rarg : undefined);
+    const left = l ? this.select(l, scope) : [];
+    const right = r ? this.select(r, scope) : [];
+    if (left.length !== right.length) this.exact = false;
+    return left.map((f, i) => {
+      const o = right[i]?.prov ?? NONE;
+      return { name: f.name, prov: { cls: stricter(f.prov.cls, o.cls), plain: f.prov.plain && o.plain } };
+    });
+  }
+
+  private values(rows: readonly unknown[], scope: Scope): Field[] {
+    const out: Field[] = [];
+    for (const row of rows) {
+      list(nodeBody(row, 'List')?.items).forEach((e, i) => {
+        const p = derived(this.expr(e, scope));
+        out[i] = { name: `column${i + 1}`, prov: out[i] ? { cls: stricter(out[i]!.prov.cls, p.cls), plain: false } : p };
+      });
+    }
+    return out;
+  }
+
+  private withClause(w: unknown, parent: Scope | undefined): Map<string, Field[]> {
+    const ctes = new Map<string, Field[]>();
+    if (!isObj(w)) return ctes;
+    for (const c of list(w.ctes)) {
+      const cte = nodeBody(c, 'CommonTableExpr');
+      const name = str(cte?.ctename);
+      if (!cte || name === undefined) continue;
+      const aliases = list(cte.aliascolnames).map((a) => str(nodeBody(a, 'String')?.sval) ?? '?');
+      const scope = new Scope([], parent, ctes);
+      const run = () => this.rename(this.inner(cte.ctequery, scope) ?? [], aliases);
+      let fields = run();
+      if (w.recursive === true) {
+        // The recursive term sees the CTE itself: twice is enough for classes to settle (they only grow).
+        ctes.set(name, fields);
+        fields = run();
+      }
+      ctes.set(name, fields);
+    }
+    return ctes;
+  }
+
+  /** The output of a statement nested in another (a CTE body, a subquery): SELECT or DML with RETURNING. */
+  private inner(tree: unknown, scope: Scope): Field[] | undefined {
+    const n = asNode(tree);
+    if (!n) return undefined;
+    if (n.type === 'SelectStmt') return this.select(n.body, scope);
+    if (n.type === 'InsertStmt' || n.type === 'UpdateStmt' || n.type === 'DeleteStmt') return this.returning(n.type, n.body, scope);
+    this.exact = false;
+    return undefined;
+  }
+
+  private returning(type: string, body: Obj, parent?: Scope): Field[] | undefined {
+    const ctes = this.withClause(body.withClause, parent);
+    const scope = new Scope([], parent, ctes);
+    const target = nodeBody(body.relation, 'RangeVar') ?? (isObj(body.relation) ? body.relation : undefined);
+    if (target) scope.items.push(...this.fromItem({ RangeVar: target }, scope));
+    for (const f of list(type === 'DeleteStmt' ? body.usingClause : body.fromClause)) scope.items.push(...this.fromItem(f, scope));
+    // What is written counts as read too: INSERT … SELECT cvv, UPDATE … SET x = cvv.
+    this.expr(body.selectStmt, scope);
+    this.expr(body.targetList, scope);
+    this.expr(body.whereClause, scope);
+    const ret = list(body.returningList);
+    return ret.length > 0 ? this.targetList(ret, scope) : undefined;
+  }
+
+  private copy(body: Obj): Field[] | undefined {
+    if (body.is_from === true) return undefined;
+    if (body.query !== undefined) return this.inner(body.query, new Scope([], undefined, new Map()));
+    const rv = nodeBody(body.relation, 'RangeVar') ?? (isObj(body.relation) ? body.relation : undefined);
+    if (!rv) return undefined;
+    const scope = new Scope([], undefined, new Map());
+    scope.items.push(...this.fromItem({ RangeVar: rv }, scope));
+    const item = scope.items[0];
+    const names = list(body.attlist).map((a) => str(nodeBody(a, 'String')?.sval));
+    if (!item?.columns) {
+      this.exact = false;
+      return names.map((n) => ({ name: n ?? '?', prov: item?.open ?? NONE }));
+    }
+    const picked = names.length === 0 ? item.columns : names.map((n) => item.columns!.find((c) => c.name === n) ?? { name: n ?? '?', prov: this.unknownColumn() });
+    for (const c of picked) this.note(c.prov);
+    return picked;
+  }
+
+  // ── FROM ─────────────────────────────────────────────────────────────────────────────────────
+
+  private fromItem(v: unknown, scope: Scope): FromItem[] {
+    const n = asNode(v);
+    if (!n) return [];
+    const b = n.body;
+    const alias = isObj(b.alias) ? b.alias : undefined;
+    const aliasName = str(alias?.aliasname);
+    const aliasCols = list(alias?.colnames).map((c) => str(nodeBody(c, 'String')?.sval) ?? '?');
+    switch (n.type) {
+      case 'RangeVar': {
+        const parts = [b.catalogname, b.schemaname, b.relname].filter((p): p is string => typeof p === 'string');
+        const name = parts[parts.length - 1]!;
+        const cte = parts.length === 1 ? scope.cte(name) : undefined;
+        if (cte) return [{ refname: aliasName ?? name, qualified: undefined, columns: this.rename(cte, aliasCols), open: NONE }];
+        const rel = this.ctx.relation(parts);
+        if (!rel) {
+          this.exact = false;
+          return [{ refname: aliasName ?? name, qualified: parts.join('.'), columns: undefined, open: { cls: 'none', plain: true } }];
+        }
+        const columns = this.relationColumns(rel);
+        if (!columns) this.exact = false;
+        return [{ refname: aliasName ?? rel.name, qualified: `${rel.schema}.${rel.name}`, columns: columns ? this.rename(columns, aliasCols) : undefined, open: this.unknownColumn() }];
+      }
+      case 'RangeSubselect': {
+        // Only LATERAL sees the FROM items before it; every subquery sees the CTEs and the outer levels.
+        const cols = this.inner(b.subquery, b.lateral === true ? scope : new Scope([], scope.parent, scope.ctes));
+        return [{ refname: aliasName, qualified: undefined, columns: cols ? this.rename(cols, aliasCols) : undefined, open: this.unknownColumn() }];
+      }
+      case 'RangeFunction': {
+        let open = NONE;
+        for (const f of list(b.functions)) open = merge(open, derived(this.expr(f, scope)));
+        const defs = list(b.coldeflist).map((c) => str(nodeBody(c, 'ColumnDef')?.colname) ?? '?');
+        const names = aliasCols.length > 0 ? aliasCols : defs;
+        const col = (name: string): Field => ({ name, prov: { cls: stricter(open.cls, this.ctx.nameClass(name)), plain: false } });
+        if (names.length > 0) return [{ refname: aliasName, qualified: undefined, columns: names.map(col), open }];
+        const single = singleOutputName(b);
+        if (single !== undefined) return [{ refname: aliasName ?? single, qualified: undefined, columns: [col(aliasName ?? single)], open }];
+        return [{ refname: aliasName, qualified: undefined, columns: undefined, open }];
+      }
+      case 'JoinExpr': {
+        const left = this.fromItem(b.larg, scope);
+        const right = this.fromItem(b.rarg, scope);
+        this.expr(b.quals, new Scope([...scope.items, ...left, ...right], scope.parent, scope.ctes));
+        const using = list(b.usingClause).map((u) => str(nodeBody(u, 'String')?.sval) ?? '');
+        const natural = b.isNatural === true;
+        if (!aliasName && using.length === 0 && !natural) return [...left, ...right];
+        const lcols = allColumns(left);
+        const rcols = allColumns(right);
+        if (!lcols || !rcols) {
+          this.exact = false;
+          return [{ refname: aliasName, qualified: undefined, columns: undefined, open: merge(openOf(left), openOf(right)) }, ...(aliasName ? [] : [...left, ...right])];
+        }
+        const common = natural ? lcols.filter((c) => rcols.some((r) => r.name === c.name)).map((c) => c.name) : using;
+        const merged: Field[] = common.map((name) => {
+          const l = lcols.find((c) => c.name === name)?.prov ?? NONE;
+          const r = rcols.find((c) => c.name === name)?.prov ?? NONE;
+          return { name, prov: { cls: stricter(l.cls, r.cls), plain: l.plain && r.plain } };
+        });
+        const joined = [...merged, ...lcols.filter((c) => !common.includes(c.name)), ...rcols.filter((c) => !common.includes(c.name))];
+        const item: FromItem = { refname: aliasName, qualified: undefined, columns: this.rename(joined, aliasCols), open: NONE };
+        // Without an alias the joined relations stay visible by their own names (for qualified references).
+        return aliasName ? [item] : [{ ...item, refname: undefined }, ...left.map(hidden), ...right.map(hidden)];
+      }
+      default:
+        this.exact = false;
+        return [{ refname: aliasName, qualified: undefined, columns: undefined, open: this.unknownColumn() }];
+    }
+  }
+
+  private relationColumns(rel: CatalogRelation): Field[] | undefined {
+    if (rel.definition !== null) {
+      const view = this.ctx.viewColumns(rel);
+      if (!view) return undefined;
+      return rel.columns.map((c, i) => ({ name: c.name, prov: view[i]?.prov ?? this.unknownColumn() }));
+    }
+    const classes = this.ctx.classes(rel);
+    return rel.columns.map((c) => ({ name: c.name, prov: { cls: classes.get(c.attnum) ?? 'none', plain: true, source: `${rel.schema}.${rel.name}.${c.name}` } }));
+  }
+
+  /** What an unplaceable column could be: nothing Vigil knows, which the fallback covers. */
+  private unknownColumn(): Prov {
+    return NONE;
+  }
+
+  private rename(fields: Field[], names: readonly string[]): Field[] {
+    if (names.length === 0) return fields;
+    return fields.map((f, i) => ({ name: names[i] ?? f.name, prov: f.prov }));
+  }
+
+  // ── target lists and expressions ─────────────────────────────────────────────────────────────
+
+  private targetList(targets: readonly unknown[], scope: Scope): Field[] {
+    const out: Field[] = [];
+    for (const t of targets) {
+      const rt = nodeBody(t, 'ResTarget');
+      if (!rt) continue;
+      const star = this.starExpansion(rt.val, scope);
+      if (star) {
+        out.push(...star);
+        continue;
+      }
+      const prov = this.expr(rt.val, scope);
+      out.push({ name: str(rt.name) ?? outputName(rt.val), prov });
+    }
+    return out;
+  }
+
+  /** `*`, `t.*`, `(c).*`: the columns it stands for, or undefined when the value is not a star. */
+  private starExpansion(v: unknown, scope: Scope): Field[] | undefined {
+    const ref = nodeBody(v, 'ColumnRef');
+    const fields = list(ref?.fields);
+    if (ref && fields.length > 0 && nodeBody(fields[fields.length - 1], 'A_Star')) {
+      const qual = fields.slice(0, -1).map((f) => str(nodeBody(f, 'String')?.sval) ?? '');
+      const items = qual.length === 0 ? scope.items.filter((i) => i.refname !== undefined || i.columns !== undefined).filter(visible) : findItems(scope, qual);
+      const out: Field[] = [];
+      for (const item of items) {
+        if (!item.columns) {
+          this.exact = false;
+          this.referenced = stricter(this.referenced, item.open.cls);
+          continue;
+        }
+        for (const c of item.columns) this.note(c.prov);
+        out.push(...item.columns);
+      }
+      return out;
+    }
+    const ind = nodeBody(v, 'A_Indirection');
+    const last = list(ind?.indirection).at(-1);
+    if (ind && nodeBody(last, 'A_Star')) {
+      const p = this.expr(ind.arg, scope);
+      if (p.row) return p.row.fields;
+      this.exact = false;
+      return [];
+    }
+    return undefined;
+  }
+
+  /** The provenance of an expression. */
+  expr(v: unknown, scope: Scope): Prov {
+    if (Array.isArray(v)) return v.reduce<Prov>((acc, x) => merge(acc, derived(this.expr(x, scope))), NONE);
+    const n = asNode(v);
+    if (!n) return isObj(v) ? this.fields(v, scope) : NONE;
+    const b = n.body;
+    switch (n.type) {
+      case 'ColumnRef':
+        return this.columnRef(list(b.fields), scope);
+      case 'A_Const':
+      case 'ParamRef':
+        return NONE;
+      case 'SubLink': {
+        const sub = nodeBody(b.subselect, 'SelectStmt');
+        const test = b.testexpr === undefined ? NONE : derived(this.expr(b.testexpr, scope));
+        if (!sub) return test;
+        const cols = this.select(sub, scope);
+        if (b.subLinkType === 'EXISTS_SUBLINK') return test;
+        return merge(test, derived(cols.reduce<Prov>((acc, c) => merge(acc, c.prov), NONE)), b.subLinkType === 'EXPR_SUBLINK' && cols.length === 1 ? cols[0]!.prov : undefined);
+      }
+      case 'FuncCall': {
+        const name = list(b.funcname).map((x) => str(nodeBody(x, 'String')?.sval)).at(-1)?.toLowerCase();
+        const args = list(b.args);
+        const inner = args.reduce<Prov>((acc, a) => merge(acc, derived(this.expr(a, scope))), NONE);
+        this.expr(b.agg_filter, scope);
+        this.expr(b.agg_order, scope);
+        this.expr(b.over, scope);
+        if (name && ROW_JSON.has(name) && args.length === 1) {
+          const arg = this.expr(args[0], scope);
+          if (arg.row) return { cls: arg.cls, plain: false, row: { fields: arg.row.fields, as: 'json' } };
+        }
+        return inner;
+      }
+      case 'RowExpr': {
+        const fields = list(b.args).map((a, i) => ({ name: `f${i + 1}`, prov: this.expr(a, scope) }));
+        return { cls: fields.reduce<ColumnClass>((c, f) => stricter(c, f.prov.cls), 'none'), plain: false, row: { fields, as: 'record' } };
+      }
+      case 'SelectStmt': {
+        const cols = this.select(b, scope);
+        return derived(cols.reduce<Prov>((acc, c) => merge(acc, c.prov), NONE));
+      }
+      default:
+        return derived(this.fields(b, scope));
+    }
+  }
+
+  private fields(o: Obj, scope: Scope): Prov {
+    let p = NONE;
+    for (const k in o) {
+      const f = o[k];
+      if (typeof f === 'object' && f !== null) p = merge(p, derived(this.expr(f, scope)));
+    }
+    return p;
+  }
+
+  private columnRef(fields: readonly unknown[], scope: Scope): Prov {
+    const names = fields.map((f) => str(nodeBody(f, 'String')?.sval));
+    if (names.some((n) => n === undefined)) return NONE; // a star inside an expression: count(*) has none
+    const parts = names as string[];
+    for (let s: Scope | undefined = scope; s; s = s.parent) {
+      const p = resolveIn(s, parts, this.ctx.nameClass);
+      if (p) return this.note(p);
+    }
+    // Not found: the server will resolve it against something Vigil does not know (or fail).
+    this.exact = false;
+    return NONE;
+  }
+
+  private note(p: Prov): Prov {
+    if (CLASS_RANK[p.cls] > CLASS_RANK[this.referenced]) this.referenced = p.cls;
+    return p;
+  }
+}
+
+/** A column or whole-row reference resolved in one scope level (PostgreSQL's transformColumnRef, simplified). */
+function resolveIn(scope: Scope, parts: readonly string[], nameClass: (c: string) => ColumnClass): Prov | undefined {
+  // A column of something whose columns Vigil cannot list: what it is derived from, and what its name says.
+  const byName = (open: Prov, column: string): Prov => ({ cls: stricter(open.cls, nameClass(column)), plain: open.plain });
+  const items = scope.items.filter(visible);
+  if (parts.length === 1) {
+    const name = parts[0]!;
+    const hits = items.flatMap((i) => i.columns?.filter((c) => c.name === name) ?? []);
+    if (hits.length > 0) return hits.reduce<Prov>((acc, c) => (acc === NONE ? c.prov : merge(acc, c.prov)), NONE);
+    const openItems = items.filter((i) => !i.columns);
+    const whole = scope.items.find((i) => i.refname === name);
+    if (whole) return wholeRow(whole);
+    if (openItems.length > 0) return openItems.reduce<Prov>((acc, i) => merge(acc, byName(i.open, name)), NONE);
+    return undefined;
+  }
+  const qual = parts.slice(0, -1);
+  const col = parts[parts.length - 1]!;
+  const item = findItems(scope, qual)[0];
+  if (item) return item.columns ? (item.columns.find((c) => c.name === col)?.prov ?? NONE) : byName(item.open, col);
+  // (c).field style references are A_Indirection, not here; a qualified name might be the whole row of a
+  // table named by its two last parts.
+  const whole = findItems(scope, parts)[0];
+  return whole ? wholeRow(whole) : undefined;
+}
+
+function findItems(scope: Scope, qual: readonly string[]): FromItem[] {
+  const want = qual.join('.');
+  return scope.items.filter((i) => i.refname === qual[qual.length - 1] && (qual.length === 1 || i.qualified?.endsWith(want)) || i.qualified === want);
+}
+
+function wholeRow(item: FromItem): Prov {
+  if (!item.columns) return { ...item.open, plain: false };
+  const cls = item.columns.reduce<ColumnClass>((c, f) => stricter(c, f.prov.cls), 'none');
+  return { cls, plain: false, row: { fields: item.columns, as: 'record' } };
+}
+
+/** Hidden items are joined relations behind a JOIN without alias: their columns are the join's, their names stay visible. */
+const HIDDEN = Symbol('hidden');
+function hidden(i: FromItem): FromItem {
+  return Object.assign({ ...i }, { [HIDDEN]: true });
+}
+function visible(i: FromItem): boolean {
+  return !(i as unknown as Record<symbol, unknown>)[HIDDEN];
+}
+
+function allColumns(items: readonly FromItem[]): Field[] | undefined {
+  const out: Field[] = [];
+  for (const i of items.filter(visible)) {
+    if (!i.columns) return undefined;
+    out.push(...i.columns);
+  }
+  return out;
+}
+
+function openOf(items: readonly FromItem[]): Prov {
+  return items.reduce<Prov>((acc, i) => merge(acc, i.open), NONE);
+}
+
+/** A value computed from `p`: no longer the plain column, and no longer a row Vigil can mask field by field. */
+function derived(p: Prov): Prov {
+  return p.plain || p.row ? { cls: p.cls, plain: false } : p;
+}
+
+function merge(a: Prov, b: Prov, keep?: Prov): Prov {
+  if (keep) return keep;
+  if (a === NONE) return b;
+  if (b === NONE) return a;
+  return { cls: stricter(a.cls, b.cls), plain: false };
+}
+
+/** The column name PostgreSQL gives an unnamed target (FigureColname, simplified). */
+function outputName(v: unknown): string {
+  const n = asNode(v);
+  if (!n) return '?column?';
+  switch (n.type) {
+    case 'ColumnRef': {
+      const last = list(n.body.fields).at(-1);
+      return str(nodeBody(last, 'String')?.sval) ?? '?column?';
+    }
+    case 'FuncCall':
+      return list(n.body.funcname).map((x) => str(nodeBody(x, 'String')?.sval)).at(-1) ?? '?column?';
+    case 'TypeCast': {
+      const inner = outputName(n.body.arg);
+      if (inner !== '?column?') return inner;
+      const type = isObj(n.body.typeName) ? n.body.typeName : undefined;
+      return list(type?.names).map((x) => str(nodeBody(x, 'String')?.sval)).at(-1) ?? '?column?';
+    }
+    case 'A_Indirection': {
+      const last = list(n.body.indirection).at(-1);
+      return str(nodeBody(last, 'String')?.sval) ?? outputName(n.body.arg);
+    }
+    case 'SubLink':
+      return n.body.subLinkType === 'EXISTS_SUBLINK' ? 'exists' : n.body.subLinkType === 'ARRAY_SUBLINK' ? 'array' : '?column?';
+    default:
+      return '?column?';
+  }
+}
+
+/** A function in FROM whose output is one column named after it (most scalar and set-returning functions). */
+function singleOutputName(b: Obj): string | undefined {
+  const fns = list(b.functions);
+  if (fns.length !== 1) return undefined;
+  const items = list(nodeBody(fns[0], 'List')?.items);
+  const call = nodeBody(items[0], 'FuncCall');
+  const name = list(call?.funcname).map((x) => str(nodeBody(x, 'String')?.sval)).at(-1);
+  if (!name || MULTI_COLUMN_FUNCTIONS.has(name.toLowerCase())) return undefined;
+  return SINGLE_COLUMN_FUNCTIONS.has(name.toLowerCase()) ? name : undefined;
+}
+
+const SINGLE_COLUMN_FUNCTIONS = new Set(['generate_series', 'unnest', 'generate_subscripts', 'regexp_matches', 'regexp_split_to_table', 'json_array_elements', 'jsonb_array_elements', 'json_array_elements_text', 'jsonb_array_elements_text', 'json_object_keys', 'jsonb_object_keys', 'string_to_table']);
+const MULTI_COLUMN_FUNCTIONS = new Set(['json_each', 'jsonb_each', 'json_each_text', 'jsonb_each_text']);
