@@ -44,6 +44,11 @@ const DEFAULT_PATH = ['pg_catalog', 'public'];
 /** A statement no server can run: sent in place of a refused one so the server itself reports the error. */
 export const REFUSED_SQL = 'VIGIL REFUSED THIS STATEMENT';
 
+/** A name for the gateway's own syntax-check statements (closed right after). */
+const checkName = () => `vigil-check-${randomBytes(6).toString('hex')}`;
+/** The name operation of a message about a name of the gateway's own: nothing to settle. */
+const NO_NAME = { settle: () => undefined };
+
 /** What a refused simple Query turns into (its error is rewritten). */
 const refusedQuery = () => toServer.query(REFUSED_SQL);
 /** Executing a portal that does not exist fails harmlessly; that failure becomes the refusal. */
@@ -86,6 +91,11 @@ export class ClientCommands {
       if (analyzed.facts.some((x) => x.command === 'DISCARD ALL')) c.portals.clear();
     }
     if (d.action === 'allow') return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed, classification) });
+    if (d.action === 'block' && analyzed.refusal?.rule === 'unparsable') {
+      const tmp = checkName();
+      const check = Buffer.concat([toServer.byName.parse(tmp, m.sql), toServer.close('S', tmp), toServer.sync()]);
+      return c.forward(check, { kind: 'check', cmd: undefined, refusal: this.blockFields(d, analyzed.refusal), command: cmd.id, failed: false });
+    }
     if (d.action === 'block') return c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: this.blockFields(d, analyzed.refusal), command: cmd.id });
     const outcome = await this.hold(cmd, text, exactCommandBytes('Q', m.sqlBytes), classification, justificationOf(m.sql));
     if (outcome.approved) return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed, classification) });
@@ -105,6 +115,12 @@ export class ClientCommands {
     if (refused) {
       // The server fails this Parse and skips to the next Sync, exactly as if it had refused it.
       const d = cmd.decision as Extract<CommandDecision['decision'], { action: 'block' }>;
+      if (analyzed.refusal?.rule === 'unparsable') {
+        // First the server parses it (never runs it): a syntax error it reports itself skips the rest.
+        const tmp = checkName();
+        c.forward(toServer.byName.parse(tmp, m.sql), { kind: 'parse', name: NO_NAME, swallow: true });
+        c.forward(toServer.close('S', tmp), { kind: 'close', name: NO_NAME, swallow: true });
+      }
       c.forward(toServer.byName.parse(m.name, REFUSED_SQL), { kind: 'parse', rewrite: this.blockFields(d, analyzed.refusal), name, command: cmd.id });
       return;
     }

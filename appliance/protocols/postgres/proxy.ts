@@ -113,7 +113,7 @@ export class PgProxy implements ProxyCore {
     this.outbound.push(b);
     if (!expect) return;
     this.tracker.push(expect);
-    if (expect.kind === 'sync' || expect.kind === 'query' || expect.kind === 'function' || expect.kind === 'probe') this.syncsSent++;
+    if (expect.kind === 'sync' || expect.kind === 'query' || expect.kind === 'function' || expect.kind === 'probe' || expect.kind === 'check') this.syncsSent++;
   }
 
   recorded(): void {
@@ -146,7 +146,7 @@ export class PgProxy implements ProxyCore {
 
   canReachIdle(): boolean {
     const last = this.tracker.lastAnswered;
-    return !last || last.kind === 'sync' || last.kind === 'query' || last.kind === 'function' || last.kind === 'probe';
+    return !last || last.kind === 'sync' || last.kind === 'query' || last.kind === 'function' || last.kind === 'probe' || last.kind === 'check';
   }
 
   async idle(): Promise<void> {

@@ -42,11 +42,17 @@ export interface CommandResult {
  */
 export type Pending =
   | { kind: 'query'; cmd: CommandResult | undefined; rewrite?: Map<string, string>; command?: number }
-  | { kind: 'parse'; rewrite?: Map<string, string>; name: PendingName; command?: number }
+  | { kind: 'parse'; rewrite?: Map<string, string>; name: PendingName; command?: number; swallow?: boolean }
   | { kind: 'bind'; name: PendingName }
   | { kind: 'describe'; target: 'S' | 'P'; portal: BoundPortal | undefined; swallow: boolean }
   | { kind: 'execute'; cmd: CommandResult; portal: BoundPortal | undefined; rewrite?: Map<string, string> }
-  | { kind: 'close'; name: PendingName }
+  | { kind: 'close'; name: PendingName; swallow?: boolean }
+  /**
+   * A statement Vigil could not parse, sent to the server to be parsed only (Parse, Close, Sync — never
+   * executed), so the client gets PostgreSQL's own syntax error; if the server can parse it, Vigil's
+   * refusal instead.
+   */
+  | { kind: 'check'; cmd: CommandResult | undefined; refusal: Map<string, string>; command: number; failed: boolean }
   | { kind: 'sync' }
   /** A message of the gateway's own for the client, sent once everything before it was answered. */
   | { kind: 'notice'; bytes: Buffer }

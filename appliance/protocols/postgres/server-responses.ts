@@ -53,13 +53,14 @@ export class ServerResponses {
     const c = this.core;
     const head = c.tracker.current;
     if (head?.kind === 'probe' && this.probeFrame(f, head)) return true;
+    if (head?.kind === 'check' && this.checkFrame(f, head, out)) return true;
     const withhold = head && 'cmd' in head && head.cmd?.failed;
     switch (f.type) {
       case '1':
       case '2':
       case '3':
         c.tracker.complete();
-        out.push(f.raw);
+        if (!(head && 'swallow' in head && head.swallow)) out.push(f.raw);
         return true;
       case 't':
         if (!(head?.kind === 'describe' && head.swallow)) out.push(f.raw);
@@ -146,6 +147,29 @@ export class ServerResponses {
       case 'Z':
         this.onReady(f);
         head.done();
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** The answers to a syntax check (see response-tracker.ts): true when the frame was its. */
+  private checkFrame(f: BackendFrame, head: Extract<Pending, { kind: 'check' }>, out: Buffer[]): boolean {
+    switch (f.type) {
+      case '1':
+      case '3':
+        return true;
+      case 'E':
+        head.failed = true;
+        out.push(this.maskNotice(f, 'error', head.command));
+        return true;
+      case 'Z':
+        if (!head.failed) {
+          out.push(toClient.errorResponse(head.refusal));
+          this.core.o.session.record({ type: 'error', command: head.command, code: head.refusal.get('C'), message: head.refusal.get('M') });
+        }
+        this.onReady(f);
+        out.push(f.raw);
         return true;
       default:
         return false;
