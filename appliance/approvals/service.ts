@@ -48,6 +48,9 @@ export interface ApprovalServiceOptions {
 
 export class ApprovalService implements ApprovalGate {
   private readonly waiting = new Map<string, Waiting>();
+  /** Requests stored but not yet in their session's archive: invisible to approvers until they are. */
+  private readonly announcing = new Set<string>();
+  private readonly unannounced = new Map<string, Waiting>();
   private readonly now: () => Date;
 
   constructor(private readonly o: ApprovalServiceOptions) {
@@ -106,14 +109,31 @@ export class ApprovalService implements ApprovalGate {
         expiresAt: record.expiresAt,
       });
     })();
+    // Not offered to anyone (API, CLI, webhooks) until the session's archive holds the request too.
+    this.announcing.add(id);
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.finish(id, 'expired', `no decision before ${record.expiresAt}`), expiresAt.getTime() - createdAt.getTime());
       timer.unref();
       const onAbort = () => this.finish(id, 'cancelled', 'the client went away while the request was pending');
       signal.addEventListener('abort', onAbort, { once: true });
-      this.waiting.set(id, { resolve, listener, timer, detach: () => signal.removeEventListener('abort', onAbort) });
-      listener.pending({ requestId: id, expiresAt: record.expiresAt, howTo: this.o.howTo(id) });
-      this.o.webhooks?.notify('requested', record);
+      const waiting: Waiting = { resolve, listener, timer, detach: () => signal.removeEventListener('abort', onAbort) };
+      // Until it is offered, an expiry or a vanished client still ends it (and resolves the hold).
+      this.unannounced.set(id, waiting);
+      void listener
+        .pending({ requestId: id, expiresAt: record.expiresAt, howTo: this.o.howTo(id) })
+        .then(
+          () => {
+            this.announcing.delete(id);
+            if (this.unannounced.get(id) !== waiting) return; // ended meanwhile
+            this.unannounced.delete(id);
+            this.waiting.set(id, waiting);
+            this.o.webhooks?.notify('requested', record);
+          },
+          (e: unknown) => {
+            this.finish(id, 'cancelled', `the request could not be recorded: ${e instanceof Error ? e.message : String(e)}`);
+            this.announcing.delete(id);
+          },
+        );
     });
   }
 
@@ -122,6 +142,7 @@ export class ApprovalService implements ApprovalGate {
     const rec = this.get(id);
     if (!rec) throw new ApprovalError('E_APPROVAL_NOT_FOUND', `no approval request ${id}`, 404);
     if (rec.status !== 'pending') throw new ApprovalError('E_APPROVAL_DECIDED', `request ${id} is already ${rec.status}; an approval is used once, for its own command`, 409);
+    if (this.announcing.has(id)) throw new ApprovalError('E_APPROVAL_NOT_WAITING', `request ${id} is still being recorded; try again in a moment`, 409);
     if (!this.waiting.has(id)) throw new ApprovalError('E_APPROVAL_NOT_WAITING', `request ${id} has no waiting command on this appliance`, 409);
     if (who.subject === rec.requester.subject && who.issuer === rec.requester.issuer) {
       throw new ApprovalError('E_APPROVAL_SELF', 'the requester cannot approve or deny its own request (separation of duties)', 403);
@@ -160,13 +181,14 @@ export class ApprovalService implements ApprovalGate {
     const ids = (status
       ? this.o.db.prepare('SELECT id FROM approvals WHERE status = ? ORDER BY created_at DESC LIMIT 1000').pluck().all(status)
       : this.o.db.prepare('SELECT id FROM approvals ORDER BY created_at DESC LIMIT 1000').pluck().all()) as string[];
-    return ids.map((id) => this.get(id)!);
+    return ids.filter((id) => !this.announcing.has(id)).map((id) => this.get(id)!);
   }
 
   private finish(id: string, status: 'approved' | 'denied' | 'expired' | 'cancelled', reason: string | null, rec = this.get(id)): void {
     if (!rec || rec.status !== 'pending') return;
-    const w = this.waiting.get(id);
+    const w = this.waiting.get(id) ?? this.unannounced.get(id);
     this.waiting.delete(id);
+    this.unannounced.delete(id);
     if (w) {
       clearTimeout(w.timer);
       w.detach();
@@ -179,7 +201,8 @@ export class ApprovalService implements ApprovalGate {
       }
     })();
     const done = { ...rec, status, decidedAt: at, outcomeReason: reason };
-    if (status !== 'approved') this.o.webhooks?.notify(status, done);
+    // A request nobody was ever offered is not announced as ended either.
+    if (status !== 'approved' && !this.announcing.has(id)) this.o.webhooks?.notify(status, done);
     if (!w) return;
     if (status === 'approved') {
       w.resolve({ approved: true, requestId: id, approvers: rec.decisions.filter((d) => d.decision === 'approve').map((d) => d.approver.subject) });

@@ -47,6 +47,11 @@ export function formatReport(r: VerificationReport, file: string): string {
       const seq = r.sessions.find((x) => x.sessionId === a.sessionId)?.seq ?? '?';
       const who = a.decisions.map((d) => `${d.decision} by ${d.approver}${d.reason ? ` (${d.reason})` : ''}`).join('; ') || 'no decision';
       out.push(`  ${a.requestId.padEnd(20)} session #${seq} command ${a.command}: ${a.outcome.toUpperCase()}${a.ran ? ', ran' : ''} — ${who}${a.hashMatches ? '' : ' — HASH MISMATCH'}`);
+      // The statement the approver was shown, which is the command that ran (checked against its record).
+      if (a.statement !== null) {
+        const text = a.statement.replace(/\s+/g, ' ');
+        out.push(`  ${''.padEnd(20)} ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`);
+      }
     }
   }
   const counts = new Map<string, number>();

@@ -27,7 +27,11 @@ export type ApprovalOutcome =
 
 /** What the waiting session hears while its command is held (to tell the client and to record). */
 export interface ApprovalListener {
-  pending(info: { requestId: string; expiresAt: string; howTo: string }): void;
+  /**
+   * The request exists: record it in the session's archive and resolve once that is durable — only then
+   * is it offered to approvers (API, CLI, webhooks). A rejection cancels the request.
+   */
+  pending(info: { requestId: string; expiresAt: string; howTo: string }): Promise<void>;
   decided(requestId: string, d: ApprovalDecision, remaining: number): void;
 }
 

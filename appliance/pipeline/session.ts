@@ -192,11 +192,13 @@ export class PipelineSession {
       },
       this.gone.signal,
       {
-        pending: (info) => {
+        pending: async (info) => {
           this.record({
             type: 'approval.requested',
             command: command.id,
             requestId: info.requestId,
+            // What the approver is shown: the recorded text of the statement that runs if approved.
+            statement: req.display,
             rule: d.rule,
             commandHash,
             approvers: d.approvers,
@@ -204,7 +206,7 @@ export class PipelineSession {
             ...(req.justification ? { justification: req.justification } : {}),
           });
           // The request must be on disk before anyone can act on it.
-          void this.commit().catch(() => undefined);
+          await this.commit();
           tellClient(info);
         },
         decided: (requestId, dec, remaining) =>

@@ -17,6 +17,8 @@ export interface ApprovalEvidence {
   sessionId: string;
   command: number;
   commandHash: string;
+  /** The statement the approver was shown (the held command's recorded text). */
+  statement: string | null;
   rule: string;
   justification: string | null;
   expiresAt: string | null;
@@ -36,6 +38,8 @@ export class ApprovalCollector {
   private readonly byId = new Map<string, ApprovalEvidence>();
   private readonly byCommand = new Map<number, ApprovalEvidence>();
   private readonly held = new Set<number>();
+  /** Recorded text of every command, to check the approval was shown the statement that ran. */
+  private readonly texts = new Map<number, string>();
   private readonly problems: string[] = [];
 
   constructor(private readonly sessionId: string) {}
@@ -44,6 +48,9 @@ export class ApprovalCollector {
     for (const e of events) {
       const command = typeof e.command === 'number' ? e.command : undefined;
       switch (e.type) {
+        case 'command':
+          if (typeof e.id === 'number' && typeof e.text === 'string') this.texts.set(e.id, e.text);
+          break;
         case 'approval.requested': {
           const requestId = str(e.requestId);
           if (!requestId || command === undefined) break;
@@ -52,6 +59,7 @@ export class ApprovalCollector {
             sessionId: this.sessionId,
             command,
             commandHash: str(e.commandHash) ?? '',
+            statement: str(e.statement),
             rule: str(e.rule) ?? '',
             justification: str(e.justification),
             expiresAt: str(e.expiresAt),
@@ -62,6 +70,10 @@ export class ApprovalCollector {
             hashMatches: Boolean(str(e.commandHash)),
             problems: str(e.commandHash) ? [] : [`request ${requestId} records no command hash`],
           };
+          const text = this.texts.get(command);
+          if (a.statement !== null && text !== undefined && a.statement !== text) {
+            a.problems.push(`request ${requestId} showed approvers another statement than command ${command} records`);
+          }
           this.byId.set(requestId, a);
           this.byCommand.set(command, a);
           break;
