@@ -89,6 +89,9 @@ FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnam
 JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
 WHERE o.oid >= ${FIRST_NORMAL_OID}`;
 
+/** Entries kept per cache before it starts over (a real schema has far fewer names in use). */
+const MAX_NAMES = 20_000;
+
 export interface TargetCatalogOptions {
   ttlMs?: number;
   now?: () => number;
@@ -199,7 +202,15 @@ export class TargetCatalog {
     return this.fresh(this.operators) ? this.operators!.value : undefined;
   }
 
+  /** Names clients made Vigil look up are bounded: a client inventing names cannot grow the caches without end. */
+  private bound(): void {
+    if (this.relations.size > MAX_NAMES) this.relations.clear();
+    if (this.functions.size > MAX_NAMES) this.functions.clear();
+    if (this.byOid.size > MAX_NAMES) this.byOid.clear();
+  }
+
   private entry<T>(value: T[]): Entry<T> {
+    this.bound();
     return { at: this.now(), generation: this.generation, value };
   }
 
