@@ -83,7 +83,8 @@ export function parseOptions(options: string): Array<[string, string]> | undefin
     if (ch === '\\' && i + 1 < options.length) {
       cur += options[++i];
       inWord = true;
-    } else if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') {
+    } else if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f' || ch === '\v') {
+      // C isspace(), as pg_split_opts splits: a form feed or vertical tab separates options too.
       if (inWord) words.push(cur);
       cur = '';
       inWord = false;
