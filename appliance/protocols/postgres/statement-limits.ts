@@ -22,7 +22,9 @@ export function timeoutMs(value: string): number | undefined {
 export function timeoutProblem(value: string | undefined, maxSeconds: number): string | undefined {
   const ms = value === undefined ? undefined : timeoutMs(value);
   if (ms === undefined) return 'statement_timeout is set to a value Vigil cannot read';
+  // PostgreSQL rounds to whole milliseconds (rint: 0.4 and 0.5 become 0), and 0 is no limit at all.
   if (ms <= 0) return `statement_timeout 0 (no limit) is above the policy's maxStatementSeconds (${maxSeconds} s)`;
+  if (ms < 1) return `statement_timeout ${value} is under 1 ms, which PostgreSQL may round to 0 (no limit): not allowed under the policy's maxStatementSeconds (${maxSeconds} s)`;
   if (ms > maxSeconds * 1000) return `statement_timeout ${value} is above the policy's maxStatementSeconds (${maxSeconds} s)`;
   return undefined;
 }
