@@ -36,19 +36,32 @@ export function setsStatementTimeout(s: ClassifiedStatement): string | 'unreadab
   if (v && v.name?.toLowerCase() === 'statement_timeout') {
     // RESET and DEFAULT go back to the value the session started with, which passed the same check.
     if (v.kind !== 'VAR_SET_VALUE') return undefined;
-    const arg = v.args?.[0] as { A_Const?: { ival?: { ival?: number }; sval?: { sval?: string } } } | undefined;
+    const arg = v.args?.[0] as { A_Const?: { ival?: { ival?: number }; fval?: { fval?: string }; sval?: { sval?: string } } } | undefined;
     const c = arg?.A_Const;
     if (v.args?.length !== 1 || !c) return 'unreadable';
     if (c.sval?.sval !== undefined) return c.sval.sval;
-    return String(c.ival?.ival ?? 0);
+    if (c.fval?.fval !== undefined) return c.fval.fval;
+    // The parse tree leaves out a zero ival.
+    return c.ival ? String(c.ival.ival ?? 0) : 'unreadable';
   }
+  // Every set_config of statement_timeout counts (a statement may call it more than once): the one that
+  // lifts the limit most is the value to check.
+  let found: string | undefined;
   for (const f of s.functions) {
     if (f.parts[f.parts.length - 1] !== 'set_config') continue;
     const [name, value] = f.constants?.positional ?? [];
     if (name === null || name === undefined) return 'unreadable';
-    if (name.toLowerCase() === 'statement_timeout') return value ?? 'unreadable';
+    if (name.toLowerCase() !== 'statement_timeout') continue;
+    if (value === null || value === undefined) return 'unreadable';
+    if (found === undefined || lift(value) > lift(found)) found = value;
   }
-  return undefined;
+  return found;
+}
+
+/** How far a value lifts the server's limit: no limit (0, under 1 ms, unreadable) is the most. */
+function lift(value: string): number {
+  const ms = timeoutMs(value);
+  return ms === undefined || ms < 1 ? Infinity : ms;
 }
 
 /**
