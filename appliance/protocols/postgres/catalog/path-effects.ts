@@ -64,12 +64,22 @@ function setConfigEffect(calls: readonly FunctionRef[]): PathEffect {
   return effect;
 }
 
-/** PostgreSQL's SplitIdentifierString for a search_path value: commas, double quotes, unquoted names folded. */
+/** scanner_isspace(): what separates names (\v counts from PostgreSQL 16 on only, so it is never guessed at). */
+const SPACE = /[ \t\n\r\f]/;
+/** NAMEDATALEN - 1: the server truncates longer names (by characters of its own encoding). */
+const MAX_NAME_BYTES = 63;
+
+/**
+ * PostgreSQL's SplitIdentifierString for a search_path value: commas, double quotes, unquoted names folded.
+ * Undefined where Vigil cannot be sure of the server's result, which is then read from the server: an
+ * unquoted name with anything but printable ASCII (folding depends on the server's encoding and locale,
+ * a no-break space is part of a name), a name the server would truncate.
+ */
 export function splitIdentifiers(text: string): string[] | undefined {
   const out: string[] = [];
   let i = 0;
   const skip = () => {
-    while (i < text.length && /\s/.test(text[i]!)) i++;
+    while (i < text.length && SPACE.test(text[i]!)) i++;
   };
   skip();
   if (i === text.length) return out;
@@ -92,10 +102,12 @@ export function splitIdentifiers(text: string): string[] | undefined {
       }
     } else {
       const start = i;
-      while (i < text.length && text[i] !== ',' && !/\s/.test(text[i]!)) i++;
-      name = text.slice(start, i).toLowerCase();
-      if (name === '') return undefined;
+      while (i < text.length && text[i] !== ',' && !SPACE.test(text[i]!)) i++;
+      const raw = text.slice(start, i);
+      if (raw === '' || /[^\x21-\x7e]/.test(raw)) return undefined;
+      name = raw.replace(/[A-Z]+/g, (c) => c.toLowerCase());
     }
+    if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) return undefined;
     out.push(name);
     skip();
     if (i === text.length) return out;
