@@ -17,13 +17,18 @@
 const SINGLE = new Set(['cvv', 'cvv2', 'cvc', 'cvc2', 'cid', 'cvn', 'cvd', 'csc', 'track1', 'track2', 'magstripe', 'pin', 'pinblock', 'trackdata']);
 const PAIRS = new Set(['security code', 'track 1', 'track 2', 'track data', 'mag stripe', 'pin block']);
 
-export function isSensitiveColumn(name: string): boolean {
-  const words = name
+/** A column name's words: split on _, other non-alphanumerics and camelCase boundaries, lower-cased. */
+function nameWords(name: string): string[] {
+  return name
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter((w) => w !== '');
+}
+
+export function isSensitiveColumn(name: string): boolean {
+  const words = nameWords(name);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     if (SINGLE.has(w)) return true;
@@ -43,12 +48,7 @@ const PAN_SINGLE = new Set(['pan', 'ccnum', 'ccnumber', 'cardnumber', 'cardnum',
 const PAN_PAIRS = new Set(['card number', 'card num', 'card no', 'card nr', 'cc number', 'cc num', 'cc no', 'credit card', 'account number pan', 'primary account']);
 
 export function isPanColumn(name: string): boolean {
-  const words = name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((w) => w !== '');
+  const words = nameWords(name);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     if (PAN_SINGLE.has(w)) return true;

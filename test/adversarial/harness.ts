@@ -26,15 +26,11 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceEvent } from '../../shared/evidence/events.ts';
 import type { VerificationReport } from '../../shared/evidence/verify/report.ts';
-import { verifyBundle } from '../../shared/evidence/verify/verify-bundle.ts';
-import { Appliance } from '../../appliance/appliance.ts';
-import { openFileSource } from '../../appliance/evidence/file-source.ts';
-import { exportBundle } from '../../appliance/export/export-bundle.ts';
 import { policySchema } from '../../appliance/policy/config.ts';
 import { postgresTargetSchema } from '../../appliance/targets/config.ts';
 import { approvalsSchema } from '../../appliance/approvals/config.ts';
 import { authenticateUpstream, toServer, type BackendMessage } from '../../appliance/protocols/postgres/wire/index.ts';
-import { CARD_ROWS, TARGET_PASSWORD, startGatewayFixture, type GatewayFixture } from '../helpers/gateway.ts';
+import { CARD_ROWS, TARGET_PASSWORD, exportAndVerify, startGatewayFixture, type GatewayFixture } from '../helpers/gateway.ts';
 import type { PostgresServer } from '../helpers/postgres.ts';
 import { rawConnect, wrap, type RawClient } from '../helpers/pg-raw-client.ts';
 
@@ -258,14 +254,7 @@ export class Adversary {
     await new Promise((r) => setTimeout(r, 200));
     await this.f.gateway.stop();
     this.gatewayStopped = true;
-    const app = await Appliance.open(this.f.configPath);
-    const out = join(this.f.dir, `adv-${randomUUID()}.vigil`);
-    await exportBundle(app, { out });
-    await app.close();
-    const sessions = new Map<string, EvidenceEvent[]>();
-    const src = openFileSource(out);
-    const report = await verifyBundle(src, this.f.trust, { auditor: this.f.auditor, onEvents: (id, evs) => sessions.set(id, [...(sessions.get(id) ?? []), ...evs]) });
-    src.close();
+    const { report, sessions } = await exportAndVerify(this.f, `adv-${randomUUID()}.vigil`);
     const byName = new Map<string, EvidenceEvent[][]>();
     for (const evs of sessions.values()) {
       const id = evs.find((e) => e.type === 'identity.verified' || e.type === 'identity.rejected');

@@ -14,17 +14,12 @@
  * connection that sent no startup packet is no session. The log holds a few lines, not thousands.
  */
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceEvent } from '../../shared/evidence/events.ts';
 import type { VerificationReport } from '../../shared/evidence/verify/report.ts';
-import { verifyBundle } from '../../shared/evidence/verify/verify-bundle.ts';
-import { Appliance } from '../../appliance/appliance.ts';
-import { openFileSource } from '../../appliance/evidence/file-source.ts';
-import { exportBundle } from '../../appliance/export/export-bundle.ts';
 import { BackendReader, toServer } from '../../appliance/protocols/postgres/wire/index.ts';
-import { startGatewayFixture, type GatewayFixture } from '../helpers/gateway.ts';
+import { startGatewayFixture, type GatewayFixture, exportAndVerify } from '../helpers/gateway.ts';
 
 const DEADLINE_MS = 4_000;
 const FLOOD = 2_000;
@@ -193,13 +188,9 @@ describe('the evidence', () => {
   beforeAll(async () => {
     await until(() => admitted().authenticated === 0, 'every session ended');
     await f.gateway.stop();
-    const app = await Appliance.open(f.configPath);
-    const out = join(f.dir, 'flood.vigil');
-    await exportBundle(app, { out });
-    await app.close();
-    const src = openFileSource(out);
-    report = await verifyBundle(src, f.trust, { auditor: f.auditor, onEvents: (id, evs) => events.set(id, [...(events.get(id) ?? []), ...evs]) });
-    src.close();
+    const exported = await exportAndVerify(f, 'flood.vigil');
+    report = exported.report;
+    for (const [id, evs] of exported.sessions) events.set(id, evs);
   }, 60_000);
 
   it('verifies completely with the auditor key', () => {

@@ -4,18 +4,13 @@
  * duration; a statement running at that moment is cancelled on the target; a single-use token is refused
  * the second time, also after the gateway restarts. Real PostgreSQL 15, the real gateway, node-postgres.
  */
-import { join } from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceEvent } from '../../shared/evidence/events.ts';
 import type { VerificationReport } from '../../shared/evidence/verify/report.ts';
-import { verifyBundle } from '../../shared/evidence/verify/verify-bundle.ts';
-import { Appliance } from '../../appliance/appliance.ts';
-import { openFileSource } from '../../appliance/evidence/file-source.ts';
-import { exportBundle } from '../../appliance/export/export-bundle.ts';
 import { Gateway } from '../../appliance/gateway.ts';
-import { AUDIENCE, startGatewayFixture, type GatewayFixture } from '../helpers/gateway.ts';
+import { AUDIENCE, startGatewayFixture, type GatewayFixture, exportAndVerify } from '../helpers/gateway.ts';
 
 const TOLERANCE = 1;
 // pg_sleep is class read today and may become `resource`: both allowed, everything else blocked.
@@ -217,13 +212,9 @@ describe('the evidence', () => {
   beforeAll(async () => {
     await restarted!.stop();
     restarted = undefined;
-    const app = await Appliance.open(f.configPath);
-    const out = join(f.dir, 'bundle.vigil');
-    await exportBundle(app, { out });
-    await app.close();
-    const src = openFileSource(out);
-    report = await verifyBundle(src, f.trust, { auditor: f.auditor, onEvents: (id, evs) => events.set(id, [...(events.get(id) ?? []), ...evs]) });
-    src.close();
+    const exported = await exportAndVerify(f);
+    report = exported.report;
+    for (const [id, evs] of exported.sessions) events.set(id, evs);
   }, 60_000);
 
   it('verifies with the auditor key, every session complete', () => {

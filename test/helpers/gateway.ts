@@ -11,6 +11,12 @@ import pino from 'pino';
 import { createAuditorKey, parseAuditorSecretKey } from '../../shared/evidence/auditor-key.ts';
 import { parseTrustFile, type TrustFile } from '../../shared/evidence/trust.ts';
 import type { AuditorSecret } from '../../shared/evidence/verify/verify-archive.ts';
+import type { EvidenceEvent } from '../../shared/evidence/events.ts';
+import type { VerificationReport } from '../../shared/evidence/verify/report.ts';
+import { verifyBundle } from '../../shared/evidence/verify/verify-bundle.ts';
+import { Appliance } from '../../appliance/appliance.ts';
+import { openFileSource } from '../../appliance/evidence/file-source.ts';
+import { exportBundle } from '../../appliance/export/export-bundle.ts';
 import { Gateway } from '../../appliance/gateway.ts';
 import { initAppliance } from '../../appliance/init.ts';
 import { TestIdentityProvider } from '../../appliance/identity/test-identity-provider.ts';
@@ -231,4 +237,32 @@ ${o.extraConfig ?? ''}`;
       await pg.stop();
     },
   };
+}
+
+export interface ExportedEvidence {
+  report: VerificationReport;
+  /** Every decrypted event, by session id. */
+  sessions: Map<string, EvidenceEvent[]>;
+}
+
+/**
+ * Exports a bundle of everything the (stopped) appliance at `configPath` holds and verifies it with the
+ * auditor key, collecting each session's decrypted events.
+ */
+export async function exportAndVerify(f: Pick<GatewayFixture, 'configPath' | 'dir' | 'trust' | 'auditor'>, name = 'bundle.vigil'): Promise<ExportedEvidence> {
+  const app = await Appliance.open(f.configPath);
+  const out = join(f.dir, name);
+  try {
+    await exportBundle(app, { out });
+  } finally {
+    await app.close();
+  }
+  const sessions: ExportedEvidence['sessions'] = new Map();
+  const src = openFileSource(out);
+  try {
+    const report = await verifyBundle(src, f.trust, { auditor: f.auditor, onEvents: (id, evs) => sessions.set(id, [...(sessions.get(id) ?? []), ...evs]) });
+    return { report, sessions };
+  } finally {
+    src.close();
+  }
 }

@@ -14,6 +14,7 @@ import type { Classification } from '../../sql/index.ts';
 import { deniedErrorFields, policyErrorFields, refusalErrorFields } from './client-errors.ts';
 import { exactCommandBytes } from './command-bytes.ts';
 import { needsSearchPath } from './catalog/path-effects.ts';
+import { DEFINITION_PATH } from './catalog/resolve-names.ts';
 import { integrityRefusal, INVALID_UTF8, refusalRule, type Refusal } from './integrity.ts';
 import { setsStatementTimeout, timeoutProblem } from './statement-limits.ts';
 import type { PlanContext } from './provenance/mask-plan.ts';
@@ -38,8 +39,6 @@ import {
   type FrontendFrame,
 } from './wire/index.ts';
 
-/** Where names resolve before the session's settings were read (an aborted transaction). */
-const DEFAULT_PATH = ['pg_catalog', 'public'];
 
 /** A statement no server can run: sent in place of a refused one so the server itself reports the error. */
 export const REFUSED_SQL = 'VIGIL REFUSED THIS STATEMENT';
@@ -272,7 +271,7 @@ export class ClientCommands {
       return { ...this.analyzer.analyze(c, { fallback }), refusal: CATALOG_UNAVAILABLE };
     }
     const analyzed = this.analyzer.analyze(c, { fallback });
-    analyzed.outputs = this.provenance.outputs(c, core.settings.known?.searchPath ?? DEFAULT_PATH);
+    analyzed.outputs = this.provenance.outputs(c, core.settings.known?.searchPath ?? DEFINITION_PATH);
     const refusal = analyzed.refusal ?? gate ?? this.limitRefusal(c) ?? this.derivedPanRefusal(analyzed.outputs);
     return refusal ? { ...analyzed, refusal } : analyzed;
   }

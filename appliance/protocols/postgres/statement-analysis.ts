@@ -15,7 +15,7 @@ import { globMatch } from '../../policy/glob.ts';
 import type { Classification, ClassifiedStatement, FunctionRef, SqlClassifier, StatementClass } from '../../sql/index.ts';
 import { constantArg, effectOfCall, ESCALATION_RANK, type CallEscalation } from './catalog/function-effects.ts';
 import { needsSearchPath, pathEffect } from './catalog/path-effects.ts';
-import { functionCandidates, resolveRelation } from './catalog/resolve-names.ts';
+import { DEFINITION_PATH, functionCandidates, resolveRelation } from './catalog/resolve-names.ts';
 import type { CatalogRelation, TargetCatalog } from './catalog/target-catalog.ts';
 import { integrityRefusal, type Refusal } from './integrity.ts';
 import type { StatementOutput } from './provenance/provenance.ts';
@@ -46,8 +46,6 @@ export interface AnalyzerOptions {
 
 /** How deep views of views and SQL handed to functions are followed before Vigil gives up (fails closed). */
 const MAX_DEPTH = 4;
-/** The path pg_get_viewdef prints names for: the catalog connection's default. */
-const DEFINITION_PATH = ['pg_catalog', 'public'];
 
 const CATALOG_CHANGING = new Set<StatementClass>(['ddl', 'dcl', 'admin', 'unknown', 'procedural']);
 
@@ -149,17 +147,7 @@ export class SessionAnalyzer {
       out.tags.push('nesting-too-deep');
       return out;
     }
-    for (const r of s.relations) {
-      const resolved = resolveRelation(r.parts, path, catalog);
-      if (!resolved) return 'catalog';
-      out.objects.push(...resolved.names);
-      if (resolved.relation) {
-        const inner = this.relationVerdict(resolved.relation, depth);
-        if (inner === 'catalog') return 'catalog';
-        raise(inner.escalation);
-        out.tags.push(...inner.tags);
-      }
-    }
+    for (const r of s.relations) if (this.readRelation(r.parts, path, depth, out) === 'catalog') return 'catalog';
     for (const f of s.functions) {
       const e = this.callVerdict(f, path, depth);
       if (e === 'catalog') return 'catalog';
@@ -230,15 +218,7 @@ export class SessionAnalyzer {
         out.tags.push(`reads-unnamed-relation:${name}`);
         return out;
       }
-      const resolved = resolveRelation(parts, path, this.o.catalog);
-      if (!resolved) return 'catalog';
-      out.objects.push(...resolved.names);
-      if (resolved.relation) {
-        const inner = this.relationVerdict(resolved.relation, depth);
-        if (inner === 'catalog') return 'catalog';
-        raise(inner.escalation);
-        out.tags.push(...inner.tags);
-      }
+      if (this.readRelation(parts, path, depth, out) === 'catalog') return 'catalog';
     } else if (b.category === 'reads-schema' || b.category === 'reads-database') {
       const schema = b.category === 'reads-schema' ? constantArg(f, b.schemaArg) : '*';
       if (!schema) raise('unknown');
@@ -258,6 +238,19 @@ export class SessionAnalyzer {
       }
     }
     return out;
+  }
+
+  /** A relation the statement reads: its resolved names join the objects, what reading it runs the verdict. */
+  private readRelation(parts: readonly string[], path: readonly string[], depth: number, out: Verdict): 'catalog' | undefined {
+    const resolved = resolveRelation(parts, path, this.o.catalog);
+    if (!resolved) return 'catalog';
+    out.objects.push(...resolved.names);
+    if (!resolved.relation) return undefined;
+    const inner = this.relationVerdict(resolved.relation, depth);
+    if (inner === 'catalog') return 'catalog';
+    if (ESCALATION_RANK[inner.escalation] > ESCALATION_RANK[out.escalation]) out.escalation = inner.escalation;
+    out.tags.push(...inner.tags);
+    return undefined;
   }
 
   /** What reading a relation runs: a view's own query, and the functions its row-security policies call. */

@@ -9,12 +9,8 @@ import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findCardData } from '../../../shared/pan/index.ts';
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
-import { verifyBundle } from '../../../shared/evidence/verify/verify-bundle.ts';
 import type { VerificationReport } from '../../../shared/evidence/verify/report.ts';
-import { Appliance } from '../../../appliance/appliance.ts';
-import { openFileSource } from '../../../appliance/evidence/file-source.ts';
-import { exportBundle } from '../../../appliance/export/export-bundle.ts';
-import { TARGET_PASSWORD, startGatewayFixture, type GatewayFixture } from '../../helpers/gateway.ts';
+import { TARGET_PASSWORD, exportAndVerify, startGatewayFixture, type GatewayFixture } from '../../helpers/gateway.ts';
 
 let f: GatewayFixture;
 let report: VerificationReport;
@@ -49,16 +45,9 @@ beforeAll(async () => {
   await f.psql('SELECT 1', { database: 'archive-db' });
   logs = f.logs();
   await f.gateway.stop();
-  const app = await Appliance.open(f.configPath);
-  const out = join(f.dir, 'bundle.vigil');
-  await exportBundle(app, { out });
-  await app.close();
-  const src = openFileSource(out);
-  report = await verifyBundle(src, f.trust, {
-    auditor: f.auditor,
-    onEvents: (id, evs) => events.set(id, [...(events.get(id) ?? []), ...evs]),
-  });
-  src.close();
+  const exported = await exportAndVerify(f);
+  report = exported.report;
+  for (const [id, evs] of exported.sessions) events.set(id, evs);
   await f.pg.stop();
 }, 180_000);
 

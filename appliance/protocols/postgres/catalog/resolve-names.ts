@@ -6,6 +6,9 @@
  */
 import type { CatalogFunction, CatalogRelation, TargetCatalog } from './target-catalog.ts';
 
+/** The path pg_get_viewdef prints a view's names for: the catalog connection's default. */
+export const DEFINITION_PATH: readonly string[] = ['pg_catalog', 'public'];
+
 export interface ResolvedRelation {
   /** schema.name as recorded and matched by policy; for a name found nowhere, every place it could be. */
   names: string[];

@@ -4,14 +4,12 @@
  * statement's output per (search path, catalog version), so a hot loop analyses a statement shape once.
  */
 import type { Classification } from '../../../sql/index.ts';
-import { resolveRelation } from '../catalog/resolve-names.ts';
+import { DEFINITION_PATH, resolveRelation } from '../catalog/resolve-names.ts';
 import type { CatalogRelation, TargetCatalog } from '../catalog/target-catalog.ts';
 import { ownClass, relationClasses, stricter, type ClassRules, type ColumnClass } from './column-classes.ts';
 import type { PlanContext } from './mask-plan.ts';
 import { ProvenanceAnalyzer, type Field, type Prov, type ProvenanceContext, type StatementOutput } from './provenance.ts';
 
-/** pg_get_viewdef prints names for the catalog connection's default path. */
-const DEFINITION_PATH = ['pg_catalog', 'public'];
 const MAX_VIEW_DEPTH = 8;
 
 interface Memo {
