@@ -49,8 +49,12 @@ export function functionCandidates(parts: readonly string[], path: readonly stri
   const { schema, name } = split(parts);
   const all = catalog.functionsNamed(name);
   if (!all) return undefined;
-  // Functions are never looked up in the temporary schema unless it is named (PostgreSQL's own rule).
-  if (schema !== undefined) return all.filter((f) => f.schema === schema);
+  // Functions are never looked up in the temporary schema unless it is named (PostgreSQL's own rule), as
+  // pg_temp or by its own name.
+  if (schema !== undefined) {
+    const s = schema === 'pg_temp' ? (tempSchema(path) ?? 'pg_temp') : schema;
+    return all.filter((f) => f.schema === s);
+  }
   const searched = path.filter((s) => !s.startsWith('pg_temp_'));
   return all.filter((f) => searched.includes(f.schema));
 }
