@@ -206,7 +206,8 @@ export class ProvenanceAnalyzer {
     this.expr(body.selectStmt, scope);
     this.expr(body.targetList, scope);
     this.expr(body.whereClause, scope);
-    const ret = list(body.returningList);
+    // PostgreSQL 18 trees hold RETURNING as a ReturningClause (its OLD/NEW aliases beside the list).
+    const ret = list(isObj(body.returningClause) ? body.returningClause.exprs : body.returningList);
     return ret.length > 0 ? this.targetList(ret, scope) : undefined;
   }
 
