@@ -424,7 +424,19 @@ export class ProvenanceAnalyzer {
 
   private columnRef(fields: readonly unknown[], scope: Scope): Prov {
     const names = fields.map((f) => str(nodeBody(f, 'String')?.sval));
-    if (names.some((n) => n === undefined)) return NONE; // a star inside an expression: count(*) has none
+    // `t.*` inside an expression (row_to_json(t.*), t.*::text, ROW(t.*)) is t's whole row; count(*) is no
+    // ColumnRef (agg_star), so a bare `*` here stands for every row of the FROM list.
+    if (names.length > 0 && names.slice(0, -1).every((n) => n !== undefined) && nodeBody(fields[fields.length - 1], 'A_Star')) {
+      const qual = names.slice(0, -1) as string[];
+      for (let s: Scope | undefined = scope; s; s = s.parent) {
+        const items = qual.length === 0 ? s.items.filter(visible) : findItems(s, qual);
+        if (items.length === 1) return this.note(wholeRow(items[0]!));
+        if (items.length > 1) return this.note(items.reduce<Prov>((acc, i) => merge(acc, derived(wholeRow(i))), NONE));
+      }
+      this.exact = false;
+      return NONE;
+    }
+    if (names.some((n) => n === undefined)) return NONE;
     const parts = names as string[];
     for (let s: Scope | undefined = scope; s; s = s.parent) {
       const p = resolveIn(s, parts, this.ctx.nameClass);
