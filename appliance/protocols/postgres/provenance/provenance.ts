@@ -343,7 +343,8 @@ export class ProvenanceAnalyzer {
     const fields = list(ref?.fields);
     if (ref && fields.length > 0 && nodeBody(fields[fields.length - 1], 'A_Star')) {
       const qual = fields.slice(0, -1).map((f) => str(nodeBody(f, 'String')?.sval) ?? '');
-      const items = qual.length === 0 ? scope.items.filter((i) => i.refname !== undefined || i.columns !== undefined).filter(visible) : findItems(scope, qual);
+      // Every FROM item counts for `*`, one without a name or known columns too (it makes the shape uncertain).
+      const items = qual.length === 0 ? scope.items.filter(visible) : findItems(scope, qual);
       const out: Field[] = [];
       for (const item of items) {
         if (!item.columns) {
