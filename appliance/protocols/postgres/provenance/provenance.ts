@@ -293,9 +293,17 @@ export class ProvenanceAnalyzer {
         // Without an alias the joined relations stay visible by their own names (for qualified references).
         return aliasName ? [item] : [{ ...item, refname: undefined }, ...left.map(hidden), ...right.map(hidden)];
       }
-      default:
+      case 'RangeTableSample':
+        // The sampled relation (its alias is on it), with the sampling arguments read.
+        this.expr(b.args, scope);
+        this.expr(b.repeatable, scope);
+        return this.fromItem(b.relation, scope);
+      default: {
         this.exact = false;
-        return [{ refname: aliasName, qualified: undefined, columns: undefined, open: this.unknownColumn() }];
+        // XMLTABLE, JSON_TABLE…: what they output is derived from what they read (earlier items included).
+        const open = merge(this.unknownColumn(), derived(this.fields(b, scope)));
+        return [{ refname: aliasName, qualified: undefined, columns: undefined, open }];
+      }
     }
   }
 
