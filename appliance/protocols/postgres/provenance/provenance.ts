@@ -96,6 +96,7 @@ export class ProvenanceAnalyzer {
       case 'InsertStmt':
       case 'UpdateStmt':
       case 'DeleteStmt':
+      case 'MergeStmt':
         columns = this.returning(n.type, n.body);
         break;
       case 'CopyStmt':
@@ -191,7 +192,7 @@ export class ProvenanceAnalyzer {
     const n = asNode(tree);
     if (!n) return undefined;
     if (n.type === 'SelectStmt') return this.select(n.body, scope);
-    if (n.type === 'InsertStmt' || n.type === 'UpdateStmt' || n.type === 'DeleteStmt') return this.returning(n.type, n.body, scope);
+    if (n.type === 'InsertStmt' || n.type === 'UpdateStmt' || n.type === 'DeleteStmt' || n.type === 'MergeStmt') return this.returning(n.type, n.body, scope);
     this.exact = false;
     return undefined;
   }
@@ -202,6 +203,12 @@ export class ProvenanceAnalyzer {
     const target = nodeBody(body.relation, 'RangeVar') ?? (isObj(body.relation) ? body.relation : undefined);
     if (target) scope.items.push(...this.fromItem({ RangeVar: target }, scope));
     for (const f of list(type === 'DeleteStmt' ? body.usingClause : body.fromClause)) scope.items.push(...this.fromItem(f, scope));
+    if (type === 'MergeStmt') {
+      // MERGE … USING source ON …: RETURNING (PostgreSQL 17+) sees the source; its WHEN clauses are written.
+      scope.items.push(...this.fromItem(body.sourceRelation, scope));
+      this.expr(body.joinCondition, scope);
+      this.expr(body.mergeWhenClauses, scope);
+    }
     // What is written counts as read too: INSERT … SELECT cvv, UPDATE … SET x = cvv.
     this.expr(body.selectStmt, scope);
     this.expr(body.targetList, scope);
