@@ -560,12 +560,53 @@ function outputName(v: unknown): string {
       const last = list(n.body.indirection).at(-1);
       return str(nodeBody(last, 'String')?.sval) ?? outputName(n.body.arg);
     }
-    case 'SubLink':
-      return n.body.subLinkType === 'EXISTS_SUBLINK' ? 'exists' : n.body.subLinkType === 'ARRAY_SUBLINK' ? 'array' : '?column?';
+    case 'SubLink': {
+      const kind = n.body.subLinkType;
+      if (kind === 'EXISTS_SUBLINK') return 'exists';
+      if (kind === 'ARRAY_SUBLINK') return 'array';
+      if (kind !== 'EXPR_SUBLINK') return '?column?';
+      // A scalar subquery is named after its single target (the left arm's, for a set operation).
+      let sub = nodeBody(n.body.subselect, 'SelectStmt');
+      while (sub && str(sub.op) !== undefined && sub.op !== 'SETOP_NONE') sub = isObj(sub.larg) ? sub.larg : undefined;
+      const target = nodeBody(list(sub?.targetList)[0], 'ResTarget');
+      return target ? (str(target.name) ?? outputName(target.val)) : '?column?';
+    }
+    case 'CollateClause':
+      return outputName(n.body.arg);
+    case 'A_Expr':
+      return n.body.kind === 'AEXPR_NULLIF' ? 'nullif' : '?column?';
+    case 'MinMaxExpr':
+      return n.body.op === 'IS_LEAST' ? 'least' : 'greatest';
+    case 'SQLValueFunction':
+      // SVFOP_CURRENT_TIMESTAMP_N → current_timestamp, SVFOP_USER → user…
+      return str(n.body.op)?.replace(/^SVFOP_/, '').replace(/_N$/, '').toLowerCase() ?? '?column?';
+    case 'XmlExpr':
+      return n.body.op === 'IS_DOCUMENT' ? '?column?' : (str(n.body.op)?.replace(/^IS_/, '').toLowerCase() ?? '?column?');
+    case 'JsonFuncExpr':
+      return str(n.body.op)?.replace(/_OP$/, '').toLowerCase() ?? '?column?';
     default:
-      return '?column?';
+      return FIXED_NAMES[n.type] ?? '?column?';
   }
 }
+
+/** Expressions PostgreSQL names by their kind (FigureColnameInternal). */
+const FIXED_NAMES: Readonly<Record<string, string>> = {
+  CaseExpr: 'case',
+  RowExpr: 'row',
+  CoalesceExpr: 'coalesce',
+  A_ArrayExpr: 'array',
+  GroupingFunc: 'grouping',
+  XmlSerialize: 'xmlserialize',
+  MergeSupportFunc: 'merge_action',
+  JsonObjectConstructor: 'json_object',
+  JsonArrayConstructor: 'json_array',
+  JsonArrayQueryConstructor: 'json_array',
+  JsonObjectAgg: 'json_objectagg',
+  JsonArrayAgg: 'json_arrayagg',
+  JsonParseExpr: 'json',
+  JsonScalarExpr: 'json_scalar',
+  JsonSerializeExpr: 'json_serialize',
+};
 
 /** A function in FROM whose output is one column named after it (most scalar and set-returning functions). */
 function singleOutputName(b: Obj): string | undefined {
