@@ -26,6 +26,7 @@ export function copyLayout(tree: unknown): CopyLayout | undefined {
   let quote = '"';
   let nullText: string | undefined;
   let header = false;
+  let escape: string | undefined;
   for (const o of list(n.body.options)) {
     const d = nodeBody(o, 'DefElem');
     const name = str(d?.defname);
@@ -37,11 +38,13 @@ export function copyLayout(tree: unknown): CopyLayout | undefined {
     else if (name === 'quote' && value !== undefined) quote = value;
     else if (name === 'null' && value !== undefined) nullText = value;
     else if (name === 'header') header = d?.arg === undefined || !/^(f|false|off|0|no)$/i.test(value ?? optionText(d.arg));
-    else if (name === 'escape' && value !== undefined && value !== quote) return undefined;
+    else if (name === 'escape' && value !== undefined) escape = value;
     else if (name !== 'force_quote' && name !== 'encoding' && name !== 'freeze' && name !== 'force_not_null' && name !== 'force_null') return undefined;
   }
   delimiter ??= csv ? ',' : '\t';
   if (delimiter.length !== 1 || quote.length !== 1) return undefined;
+  // Only the CSV default, the escape being the quote itself (doubled quotes), is read.
+  if (escape !== undefined && escape !== quote) return undefined;
   return { csv, delimiter, quote, nullText: nullText ?? (csv ? '' : '\\N'), header };
 }
 
