@@ -4,7 +4,7 @@
  * (card-security data redacted, a PAN column masked 6+4, other values scanned). Anything that does not
  * parse as such a row is redacted whole by the caller (fail closed).
  */
-import type { ColumnClass } from './column-classes.ts';
+import { stricter, type ColumnClass } from './column-classes.ts';
 
 export type FieldMasker = (value: string, cls: ColumnClass) => string;
 
@@ -131,7 +131,18 @@ function writeJson(v: Json, spaced: boolean): string {
 export function maskJsonRow(text: string, shape: RowShape, mask: FieldMasker, spaced: boolean): string | undefined {
   const root = new JsonReader(text).parse();
   if (!root) return undefined;
-  const byName = new Map(shape.names.map((n, i) => [n, shape.classes[i]!]));
+  // A name can repeat (row_to_json of SELECT cvv AS x, id AS x keeps both keys): such a key is masked as
+  // the stricter of its columns. An object must hold each name exactly as often as the row has it; else
+  // the names Vigil computed are not those the server wrote (or jsonb kept one of two equal keys), and
+  // it is not this row.
+  const byName = new Map<string, ColumnClass>();
+  const counts = new Map<string, number>();
+  shape.names.forEach((n, i) => {
+    const cls = shape.classes[i]!;
+    const known = byName.get(n);
+    byName.set(n, known === undefined ? cls : stricter(known, cls));
+    counts.set(n, (counts.get(n) ?? 0) + 1);
+  });
   const row = (o: Json): Json | undefined => {
     if (o.t === 'a') {
       const items = o.items.map(row);
@@ -140,11 +151,14 @@ export function maskJsonRow(text: string, shape: RowShape, mask: FieldMasker, sp
     if (o.t === 'l') return o;
     if (o.t !== 'o') return undefined;
     const entries: [string, Json][] = [];
+    const seen = new Map<string, number>();
     for (const [k, v] of o.entries) {
       const cls = byName.get(k);
       if (cls === undefined) return undefined;
+      seen.set(k, (seen.get(k) ?? 0) + 1);
       entries.push([k, field(v, cls)]);
     }
+    for (const [n, count] of counts) if (seen.get(n) !== count) return undefined;
     return { t: 'o', entries };
   };
   const field = (v: Json, cls: ColumnClass): Json => {
