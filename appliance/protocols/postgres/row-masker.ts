@@ -142,22 +142,30 @@ export function maskPanColumn(value: Buffer, masks: MaskCounter): Buffer | undef
 
 /** NULL when a number's digits are a card number (its masked form would not be a number), else unchanged. */
 function panNumber(text: string, masks: MaskCounter): null | undefined {
-  const digits = numberDigits(text);
-  if (!digits || !containsCardData(digits)) return undefined;
+  if (!numberDigits(text).some((d) => containsCardData(d))) return undefined;
   masks.pan++;
   return null;
 }
 
-/** The integer digits a number's text stands for: 4.111111111111111e+15 → 4111111111111111, $4,111.00 → 4111. */
-function numberDigits(text: string): string | undefined {
+/**
+ * The integer digits a number's text may stand for: 4.111111111111111e+15 → 4111111111111111. Money is
+ * printed with lc_monetary's separators ($4,111.00, 4.111,00 €, Fr. 4'111.00, ￥4,111), which the text
+ * alone does not tell apart: every reading counts.
+ */
+function numberDigits(text: string): string[] {
   const t = text.trim();
   if (/e/i.test(t)) {
     const n = Number(t);
-    if (!Number.isFinite(n) || Math.abs(n) < 1e11 || Math.abs(n) > 1e20) return undefined;
-    return BigInt(Math.trunc(Math.abs(n))).toString();
+    if (Number.isFinite(n)) return Math.abs(n) < 1e11 || Math.abs(n) > 1e20 ? [] : [BigInt(Math.trunc(Math.abs(n))).toString()];
   }
-  const integer = t.split('.')[0]!.replace(/[^0-9]/g, '');
-  return integer.length >= 12 ? integer : undefined;
+  const digits = (s: string) => s.replace(/[^0-9]/g, '');
+  const readings = [
+    digits(t.split('.')[0]!), // '.' as the decimal point
+    digits(t.split(',')[0]!), // ',' as the decimal point
+    digits(t.replace(/[.,]\d{1,3}(?=\D*$)/, '')), // the last group of 1 to 3 digits as the fraction
+    digits(t), // no fraction at all
+  ];
+  return [...new Set(readings)].filter((d) => d.length >= 12);
 }
 
 /** The values of a DataRow (views into `raw`). */
