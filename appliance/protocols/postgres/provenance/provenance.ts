@@ -176,12 +176,26 @@ export class ProvenanceAnalyzer {
       const aliases = list(cte.aliascolnames).map((a) => str(nodeBody(a, 'String')?.sval) ?? '?');
       const scope = new Scope([], parent, ctes);
       const run = () => this.rename(this.inner(cte.ctequery, scope) ?? [], aliases);
-      let fields = run();
+      let fields: Field[];
       if (w.recursive === true) {
-        // The recursive term sees the CTE itself: twice is enough for classes to settle (they only grow).
-        ctes.set(name, fields);
-        fields = run();
-      }
+        // The recursive term sees the CTE itself (never a table of the same name), first as its
+        // non-recursive term makes it. Classes only grow and plain only turns false, so running it again
+        // until nothing changes carries a class through as many iterations as the server may run.
+        const q = nodeBody(cte.ctequery, 'SelectStmt');
+        const seed = q && str(q.op) !== undefined && q.op !== 'SETOP_NONE' && isObj(q.larg) ? this.select(q.larg, scope) : [];
+        fields = this.rename(seed, aliases);
+        for (let round = 0; ; round++) {
+          ctes.set(name, fields);
+          const next = run();
+          const settled = next.length === fields.length && next.every((f, i) => f.prov.cls === fields[i]!.prov.cls && f.prov.plain === fields[i]!.prov.plain);
+          fields = next;
+          if (settled) break;
+          if (round > 4 * fields.length + 2) {
+            this.exact = false;
+            break;
+          }
+        }
+      } else fields = run();
       ctes.set(name, fields);
     }
     return ctes;
