@@ -185,6 +185,19 @@ describe('set operations and recursion', () => {
     expect(effective(o, 0)).toBe('sad');
   });
 
+  it('a recursive CTE named like a table: the recursive term reads the CTE, not the table, at every step', () => {
+    // customers(id, name, email) exists; with UNION the recursion ends once the rows repeat, id holding the CVV.
+    const sql = "WITH RECURSIVE customers(id, name, email) AS (SELECT 'x', 'y', 'z' UNION SELECT name, email, cvv FROM customers, cards) SELECT id FROM customers";
+    expect(effective(output(sql), 0)).toBe('sad');
+  });
+
+  it('a recursive CTE of a chain longer than two: the class reaches the end of it', () => {
+    const o = output("WITH RECURSIVE r(a, b, c, d, e) AS (SELECT '1', '2', '3', '4', '5' UNION SELECT b, c, d, e, card_number FROM r, cards) SELECT a, e FROM r");
+    expect(o.exact).toBe(true);
+    expect(effective(o, 0)).toBe('pan');
+    expect(o.columns.map((c) => c.prov.plain)).toEqual([false, false]);
+  });
+
   it('a recursive CTE that only passes a column along keeps it plain', () => {
     const o = output('WITH RECURSIVE r(x) AS (SELECT holder FROM cards UNION ALL SELECT x FROM r) SELECT x FROM r');
     expect(o.columns[0]!.prov).toMatchObject({ cls: 'cardholder', plain: true });
