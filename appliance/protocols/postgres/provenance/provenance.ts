@@ -169,34 +169,41 @@ export class ProvenanceAnalyzer {
   private withClause(w: unknown, parent: Scope | undefined): Map<string, Field[]> {
     const ctes = new Map<string, Field[]>();
     if (!isObj(w)) return ctes;
+    const defs: { name: string; query: unknown; aliases: string[] }[] = [];
     for (const c of list(w.ctes)) {
       const cte = nodeBody(c, 'CommonTableExpr');
       const name = str(cte?.ctename);
       if (!cte || name === undefined) continue;
-      const aliases = list(cte.aliascolnames).map((a) => str(nodeBody(a, 'String')?.sval) ?? '?');
-      const scope = new Scope([], parent, ctes);
-      const run = () => this.rename(this.inner(cte.ctequery, scope) ?? [], aliases);
-      let fields: Field[];
-      if (w.recursive === true) {
-        // The recursive term sees the CTE itself (never a table of the same name), first as its
-        // non-recursive term makes it. Classes only grow and plain only turns false, so running it again
-        // until nothing changes carries a class through as many iterations as the server may run.
-        const q = nodeBody(cte.ctequery, 'SelectStmt');
-        const seed = q && str(q.op) !== undefined && q.op !== 'SETOP_NONE' && isObj(q.larg) ? this.select(q.larg, scope) : [];
-        fields = this.rename(seed, aliases);
-        for (let round = 0; ; round++) {
-          ctes.set(name, fields);
-          const next = run();
-          const settled = next.length === fields.length && next.every((f, i) => f.prov.cls === fields[i]!.prov.cls && f.prov.plain === fields[i]!.prov.plain);
-          fields = next;
-          if (settled) break;
-          if (round > 4 * fields.length + 2) {
-            this.exact = false;
-            break;
-          }
-        }
-      } else fields = run();
-      ctes.set(name, fields);
+      defs.push({ name, query: cte.ctequery, aliases: list(cte.aliascolnames).map((a) => str(nodeBody(a, 'String')?.sval) ?? '?') });
+    }
+    const scope = new Scope([], parent, ctes);
+    const run = (d: (typeof defs)[number]) => this.rename(this.inner(d.query, scope) ?? [], d.aliases);
+    if (w.recursive !== true) {
+      // Each CTE sees the ones before it; a name not yet defined is a table.
+      for (const d of defs) ctes.set(d.name, run(d));
+      return ctes;
+    }
+    // WITH RECURSIVE: every name of the list is in scope in every CTE of it, itself and later ones included
+    // (never a table of the same name). Classes are carried round until nothing changes, so a class moves
+    // through as many iterations as the server may run; the last round, with every CTE in place, alone
+    // decides whether the shape is exact.
+    for (const d of defs) ctes.set(d.name, d.aliases.map((name) => ({ name, prov: { cls: 'none', plain: true } })));
+    const exact = this.exact;
+    for (let round = 0; ; round++) {
+      this.exact = exact;
+      let changed = false;
+      for (const d of defs) {
+        const next = run(d);
+        if (!sameFields(next, ctes.get(d.name)!)) changed = true;
+        ctes.set(d.name, next);
+      }
+      if (!changed) break;
+      let width = 0;
+      for (const f of ctes.values()) width += f.length;
+      if (round > 4 * width + 4) {
+        this.exact = false;
+        break;
+      }
     }
     return ctes;
   }
@@ -539,6 +546,10 @@ function allColumns(items: readonly FromItem[]): Field[] | undefined {
 
 function openOf(items: readonly FromItem[]): Prov {
   return items.reduce<Prov>((acc, i) => merge(acc, i.open), NONE);
+}
+
+function sameFields(a: readonly Field[], b: readonly Field[]): boolean {
+  return a.length === b.length && a.every((f, i) => f.name === b[i]!.name && f.prov.cls === b[i]!.prov.cls && f.prov.plain === b[i]!.prov.plain);
 }
 
 /** A value computed from `p`: no longer the plain column, and no longer a row Vigil can mask field by field. */
