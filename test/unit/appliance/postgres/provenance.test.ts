@@ -198,6 +198,28 @@ describe('set operations and recursion', () => {
     expect(o.columns.map((c) => c.prov.plain)).toEqual([false, false]);
   });
 
+  it('WITH RECURSIVE: a CTE reads a later CTE named like a table, not the table (PostgreSQL 18 returns the CVV)', () => {
+    const sql = 'WITH RECURSIVE a AS (SELECT name FROM customers), customers(name) AS (SELECT cvv FROM cards) SELECT name FROM a';
+    expect(effective(output(sql), 0)).toBe('sad');
+  });
+
+  it('WITH (not recursive): the same name before its CTE is the table', () => {
+    const o = output('WITH a AS (SELECT name FROM customers), customers(name) AS (SELECT cvv FROM cards) SELECT name FROM a');
+    expect(summary(o.columns)).toEqual([['name', 'none', true]]);
+    expect(o.exact).toBe(true);
+  });
+
+  it('a recursive CTE without a column list is exact once settled', () => {
+    const o = output('WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r');
+    expect(o.exact).toBe(true);
+    expect(summary(o.columns)).toEqual([['n', 'none', false]]);
+  });
+
+  it('mutually recursive CTEs (which PostgreSQL refuses) still settle', () => {
+    const o = output("WITH RECURSIVE a(x) AS (SELECT 'a'::text UNION SELECT y FROM b), b(y) AS (SELECT cvv FROM cards UNION SELECT x FROM a) SELECT x FROM a");
+    expect(effective(o, 0)).toBe('sad');
+  });
+
   it('a recursive CTE that only passes a column along keeps it plain', () => {
     const o = output('WITH RECURSIVE r(x) AS (SELECT holder FROM cards UNION ALL SELECT x FROM r) SELECT x FROM r');
     expect(o.columns[0]!.prov).toMatchObject({ cls: 'cardholder', plain: true });
