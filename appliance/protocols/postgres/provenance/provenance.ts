@@ -123,7 +123,9 @@ export class ProvenanceAnalyzer {
 
   private select(body: Obj, parent: Scope | undefined): Field[] {
     if (++this.depth > 64) {
+      // What lies deeper is not read: it could be anything, card-security data included.
       this.exact = false;
+      this.referenced = 'sad';
       this.depth--;
       return [];
     }
