@@ -75,12 +75,20 @@ class Scope {
   }
 }
 
+/**
+ * SELECT bodies one statement's analysis may read. Nested WITH RECURSIVE lists multiply the work (each is
+ * analysed round by round until it settles): without a bound, a statement of a few kilobytes would hold the
+ * gateway's event loop for seconds.
+ */
+const MAX_SELECTS = 10_000;
+
 const ROW_JSON = new Set(['row_to_json', 'to_json', 'to_jsonb', 'json_agg', 'jsonb_agg', 'array_to_json']);
 
 export class ProvenanceAnalyzer {
   private referenced: ColumnClass = 'none';
   private exact = true;
   private depth = 0;
+  private selects = 0;
 
   constructor(private readonly ctx: ProvenanceContext) {}
 
@@ -122,8 +130,8 @@ export class ProvenanceAnalyzer {
   // ── statements ───────────────────────────────────────────────────────────────────────────────
 
   private select(body: Obj, parent: Scope | undefined): Field[] {
-    if (++this.depth > 64) {
-      // What lies deeper is not read: it could be anything, card-security data included.
+    if (++this.depth > 64 || ++this.selects > MAX_SELECTS) {
+      // What lies deeper (or past the budget) is not read: it could be anything, card-security data included.
       this.exact = false;
       this.referenced = 'sad';
       this.depth--;
