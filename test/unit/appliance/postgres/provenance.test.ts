@@ -575,6 +575,35 @@ describe('cursors and other statements', () => {
   });
 });
 
+describe('limits of the analysis', () => {
+  it('nesting deeper than the analysis goes: not exact, and what is below counts as card-security data', () => {
+    let sql = 'SELECT cvv FROM cards';
+    for (let i = 0; i < 70; i++) sql = `SELECT (${sql}) AS x`;
+    const o = output(sql);
+    expect(o.exact).toBe(false);
+    expect(effective(o, 0)).toBe('sad');
+  });
+
+  it('nested WITH RECURSIVE lists: the work is bounded, and what was not read counts as card-security data', () => {
+    let sql = 'SELECT cvv AS n FROM cards';
+    for (let i = 0; i < 22; i++) sql = `WITH RECURSIVE r${i}(n) AS (SELECT '1'::text UNION ALL (${sql})) SELECT n FROM r${i}`;
+    const started = performance.now();
+    const o = output(sql);
+    // Unbounded, this took about 26 s (the gateway's event loop held all that time).
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(o.exact).toBe(false);
+    expect(effective(o, 0)).toBe('sad');
+  });
+
+  it('nesting within the limit is followed exactly', () => {
+    let sql = 'SELECT cvv FROM cards';
+    for (let i = 0; i < 30; i++) sql = `SELECT (${sql}) AS x`;
+    const o = output(sql);
+    expect(o.exact).toBe(true);
+    expect(o.columns[0]!.prov.cls).toBe('sad');
+  });
+});
+
 describe('referenced: what the statement reads anywhere', () => {
   it.each<[string, ColumnClass]>([
     ["SELECT id FROM cards WHERE cvv = '123'", 'sad'],
