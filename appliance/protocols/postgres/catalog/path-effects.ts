@@ -16,7 +16,7 @@ export function pathEffect(s: ClassifiedStatement): PathEffect {
   const node = asNode(s.tree);
   if (s.tags.some((t) => t === 'set-config:role' || t === 'dynamic-setting' || t === 'resets-role')) return UNKNOWN;
   const setConfig = s.functions.filter((f) => f.parts[f.parts.length - 1] === 'set_config');
-  if (setConfig.length > 0) return setConfigEffect(setConfig);
+  if (setConfig.length > 0) return runsEveryCall(s.tree, setConfig.length) ? setConfigEffect(setConfig) : UNKNOWN;
   if (!node) return NONE;
   const { type, body } = node;
   if (type === 'VariableSetStmt') {
@@ -46,6 +46,25 @@ export function pathEffect(s: ClassifiedStatement): PathEffect {
 /** Whether resolving the statement's names depends on the search path. */
 export function needsSearchPath(s: ClassifiedStatement): boolean {
   return s.relations.some((r) => r.parts.length === 1) || s.functions.some((f) => f.parts.length === 1) || s.operators.length > 0;
+}
+
+/**
+ * Whether the server surely evaluates every set_config call of the statement when it runs: each is a whole
+ * target of a plain SELECT that returns its one row. Elsewhere it may never run (WHERE false, LIMIT 0, an
+ * empty FROM, a CASE branch, EXPLAIN without ANALYZE, PREPARE, DECLARE, a view's definition…).
+ */
+function runsEveryCall(tree: unknown, calls: number): boolean {
+  const sel = nodeBody(tree, 'SelectStmt');
+  if (!sel) return false;
+  if (str(sel.op) !== undefined && sel.op !== 'SETOP_NONE') return false;
+  for (const k in sel) if (k !== 'targetList' && k !== 'op' && k !== 'limitOption' && k !== 'sortClause') return false;
+  let top = 0;
+  for (const t of list(sel.targetList)) {
+    const call = nodeBody(nodeBody(t, 'ResTarget')?.val, 'FuncCall');
+    const name = list(call?.funcname).at(-1);
+    if (call && str(nodeBody(name, 'String')?.sval) === 'set_config' && call.over === undefined && call.agg_filter === undefined) top++;
+  }
+  return top === calls;
 }
 
 /** set_config('search_path', 'a, "B"', false) with constants is followed; anything else is not. */
