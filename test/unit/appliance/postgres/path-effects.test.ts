@@ -69,6 +69,26 @@ describe('pathEffect: set_config', () => {
     "SELECT set_config('session_authorization', 'admin', false)",
   ])('%s: unknown', (sql) => expect(effect(sql)).toEqual(UNKNOWN));
 
+  // Checked on PostgreSQL 18: none of these changes the path, the set_config is never evaluated.
+  it.each([
+    "SELECT set_config('search_path', 'decoy', false) WHERE false",
+    "SELECT set_config('search_path', 'decoy', false) LIMIT 0",
+    "SELECT CASE WHEN false THEN set_config('search_path', 'decoy', false) END",
+    "SELECT set_config('search_path', 'decoy', false) FROM generate_series(1, 0)",
+    "SELECT 1 WHERE false AND set_config('search_path', 'decoy', false) IS NULL",
+    "SELECT coalesce('x', set_config('search_path', 'decoy', false))",
+    "EXPLAIN SELECT set_config('search_path', 'decoy', false)",
+    "PREPARE p AS SELECT set_config('search_path', 'decoy', false)",
+    "DECLARE c CURSOR FOR SELECT set_config('search_path', 'decoy', false)",
+    "CREATE VIEW v AS SELECT set_config('search_path', 'decoy', false)",
+    "SELECT set_config('search_path', 'decoy', false) UNION ALL SELECT 'x'",
+    "VALUES (set_config('search_path', 'decoy', false))",
+  ])('%s may not run the set_config: unknown, not followed', (sql) => expect(effect(sql)).toEqual(UNKNOWN));
+
+  it('a plain SELECT of set_config among other targets is followed', () => {
+    expect(effect("SELECT 1 AS one, set_config('search_path', 'a', false) ORDER BY 1")).toEqual(set('a'));
+  });
+
   it('set_config of another setting has no effect on the path', () => {
     expect(effect("SELECT set_config('work_mem', '1MB', false)")).toEqual(NONE);
   });
