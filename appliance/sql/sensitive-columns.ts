@@ -44,15 +44,16 @@ export function isSensitiveColumn(name: string): boolean {
  * card number, cc number, credit card (number), primary account number, as words of the name, so
  * card_number, CardNumber, cc_num, credit_card_no and customer_pan match; panel, japan and card_type do not.
  */
-const PAN_SINGLE = new Set(['pan', 'ccnum', 'ccnumber', 'cardnumber', 'cardnum', 'cardno', 'creditcard', 'creditcardnumber']);
-const PAN_PAIRS = new Set(['card number', 'card num', 'card no', 'card nr', 'cc number', 'cc num', 'cc no', 'credit card', 'account number pan', 'primary account']);
+const PAN_SINGLE = new Set(['pan', 'pans', 'ccnum', 'ccnumber', 'ccnumbers', 'cardnumber', 'cardnumbers', 'cardnum', 'cardno', 'creditcard', 'creditcards', 'creditcardnumber']);
+const PAN_PAIRS = new Set(['card number', 'card numbers', 'card num', 'card no', 'card nr', 'cc number', 'cc numbers', 'cc num', 'cc no', 'credit card', 'credit cards', 'primary account']);
 
 export function isPanColumn(name: string): boolean {
   const words = nameWords(name);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
-    if (PAN_SINGLE.has(w)) return true;
-    if (i + 1 < words.length && PAN_PAIRS.has(`${w} ${words[i + 1]!}`)) return true;
+    // A trailing number does not change what a column holds: pan1, card_number_2.
+    if (PAN_SINGLE.has(w.replace(/\d+$/, ''))) return true;
+    if (i + 1 < words.length && PAN_PAIRS.has(`${w} ${words[i + 1]!.replace(/\d+$/, '')}`)) return true;
   }
   return false;
 }

@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import type { EvidenceEvent } from '../../shared/evidence/events.ts';
 import { toServer as T } from '../../appliance/protocols/postgres/wire/index.ts';
-import { Adversary, RO, TEST_CVVS, TEST_PANS, attackSuite, cardLeaks, configTest, eventsText, policies, useAdversary, type PgClient } from './harness.ts';
+import { Adversary, RO, RW, TEST_CVVS, TEST_PANS, attackSuite, cardLeaks, configTest, eventsText, policies, useAdversary, type PgClient } from './harness.ts';
 
 const PROC = { repository: 'acme-proc/x' };
 const adv: Adversary = useAdversary({
@@ -197,6 +197,27 @@ describe('derived values through node-postgres', () => {
       expect(rows.map((r) => r.join('')).filter((s) => TEST_PANS.includes(s)), 'the recorded halves glue back into a PAN').toEqual([]);
     },
   );
+});
+
+describe('RETURNING shows what was written, not what the column is called', () => {
+  const WRITES = [
+    { name: 'INSERT … SELECT cvv … RETURNING', sql: 'INSERT INTO audit_scratch (v) SELECT cvv FROM customers RETURNING v' },
+    { name: 'UPDATE … SET v = card_number … RETURNING', sql: "UPDATE audit_scratch SET v = c.card_number || '' FROM customers c WHERE c.id = audit_scratch.id RETURNING audit_scratch.v" },
+  ];
+  for (const k of WRITES) {
+    attack(
+      k.name,
+      async () => {
+        const c = await adv.client(k.name, RW);
+        const r = await c.q(k.sql);
+        const values = (r.rows ?? []).map((row) => String(Object.values(row)[0]));
+        expect(values.length, 'rows were returned').toBeGreaterThan(0);
+        expect(values.filter(cvvIn), 'a clear CVV reached the client').toEqual([]);
+        expect(cardLeaks([values])).toEqual([]);
+      },
+      (evs) => expect(cardLeaks([eventsText(evs)])).toEqual([]),
+    );
+  }
 });
 
 describe('COPY TO STDOUT follows the data too', () => {

@@ -40,7 +40,9 @@ export class SessionSettings {
     if (scs !== 'on') return `standard_conforming_strings is ${scs ?? 'unknown'}; Vigil requires on`;
     let searchPath: string[];
     try {
-      searchPath = JSON.parse(schemas ?? '[]') as string[];
+      const parsed: unknown = JSON.parse(schemas ?? '[]');
+      if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) return 'could not read the session search path';
+      searchPath = parsed;
     } catch {
       return 'could not read the session search path';
     }

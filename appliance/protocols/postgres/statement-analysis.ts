@@ -123,6 +123,11 @@ export class SessionAnalyzer {
       facts.push({ class: cls, command: s.command, tags, tables: verdict.objects });
       if (verdict.tags.some((t) => t.startsWith('user-function:') || t.startsWith('unknown-function:')) || s.class === 'procedural' || cls === 'unknown') opaque = true;
       if (CATALOG_CHANGING.has(cls) || s.class === 'ddl') changesCatalog = true;
+      // The first temporary object adds the session's temporary schema to the search path.
+      if (s.class === 'ddl' && createsTemporary(s.tree)) {
+        path = undefined;
+        pathAfter = 'unknown';
+      }
       const effect = pathEffect(s);
       if (effect.kind === 'set' && path && settings.known) {
         path = computeSearchPath(effect.values, settings.known);
@@ -402,4 +407,9 @@ function fetchedPortal(s: ClassifiedStatement): string | undefined {
   const t = s.tree as { FetchStmt?: { portalname?: unknown } } | undefined;
   const name = t?.FetchStmt?.portalname;
   return typeof name === 'string' ? name : undefined;
+}
+
+/** A CREATE of a temporary relation (its RangeVar's relpersistence 't', wherever the statement holds it). */
+function createsTemporary(tree: unknown): boolean {
+  return JSON.stringify(tree ?? null).includes('"relpersistence":"t"');
 }

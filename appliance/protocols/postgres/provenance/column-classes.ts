@@ -33,9 +33,13 @@ export interface SourceColumn {
   comment: string | null;
 }
 
+/** A glob names a column (`ssn`), a table's column (`cards.cvv2`, any schema) or a schema's (`public.cards.cvv2`). */
 function matches(globs: readonly string[], s: SourceColumn): boolean {
   const qualified = `${s.schema ?? '*'}.${s.table ?? '*'}.${s.column}`;
-  return globs.some((g) => (g.includes('.') ? globMatch(g, qualified) : globMatch(g, s.column)));
+  return globs.some((g) => {
+    const dots = g.split('.').length - 1;
+    return globMatch(dots === 0 ? `*.*.${g}` : dots === 1 ? `*.${g}` : g, qualified);
+  });
 }
 
 /** The class of one column by itself (without the cardholder-table rule). */

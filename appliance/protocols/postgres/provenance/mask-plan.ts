@@ -48,7 +48,9 @@ export interface PlanContext {
 
 export function planResult(fields: readonly FieldDescription[], output: StatementOutput | undefined, ctx: PlanContext): ColumnPlan[] {
   const aligned = output?.exact === true && output.columns.length === fields.length;
-  const fallback: Prov = { cls: output?.referenced ?? 'none', plain: false };
+  // No output known for a statement that returned rows after all (a FETCH of a cursor Vigil did not see
+  // declared, a procedure's OUT values…): scanned strictly, whatever it is.
+  const fallback: Prov = { cls: output ? output.referenced : 'cardholder', plain: false };
   return fields.map((f, i) => {
     const fromTree = aligned ? output.columns[i]!.prov : undefined;
     const fromServer = f.tableOid !== 0 ? ctx.origin(f.tableOid, f.columnAttr) : undefined;

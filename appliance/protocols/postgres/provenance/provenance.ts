@@ -246,7 +246,62 @@ export class ProvenanceAnalyzer {
     this.expr(body.whereClause, scope);
     // PostgreSQL 18 trees hold RETURNING as a ReturningClause (its OLD/NEW aliases beside the list).
     const ret = list(isObj(body.returningClause) ? body.returningClause.exprs : body.returningList);
-    return ret.length > 0 ? this.targetList(ret, scope) : undefined;
+    if (ret.length === 0) return undefined;
+    // RETURNING shows the target's columns as written: a column holds what was assigned to it (the server
+    // still labels it as the table's column).
+    const item = target ? scope.items[0] : undefined;
+    if (item?.columns) item.columns = this.assigned(type, body, item.columns, scope, parent, ctes);
+    return this.targetList(ret, scope);
+  }
+
+  /** The target's columns after the statement: each one assigned is what was assigned to it. */
+  private assigned(type: string, body: Obj, columns: Field[], scope: Scope, parent: Scope | undefined, ctes: Map<string, Field[]>): Field[] {
+    const values = new Map<string, Prov>();
+    const set = (name: string | undefined, p: Prov) => {
+      if (name === undefined) return;
+      const before = values.get(name);
+      values.set(name, before ? { cls: stricter(before.cls, p.cls), plain: false } : p);
+    };
+    const assignments = (targets: unknown) => {
+      for (const t of list(targets)) {
+        const rt = nodeBody(t, 'ResTarget');
+        if (!rt) continue;
+        const multi = nodeBody(rt.val, 'MultiAssignRef');
+        set(str(rt.name), multi ? derived(this.expr(multi.source, scope)) : this.expr(rt.val, scope));
+      }
+    };
+    if (type === 'InsertStmt') {
+      const names = list(body.cols).map((c) => str(nodeBody(c, 'ResTarget')?.name));
+      const source = this.inner(body.selectStmt, new Scope([], parent, ctes)) ?? [];
+      const order = names.length > 0 ? names : columns.map((c) => c.name);
+      source.forEach((f, i) => set(order[i], f.prov));
+      const conflict = isObj(body.onConflictClause) ? body.onConflictClause : undefined;
+      if (conflict) {
+        const inserted = new Map(values);
+        values.clear();
+        assignments(conflict.targetList);
+        // Either the row was inserted or the conflict updated it: the stricter of both.
+        for (const [k, p] of inserted) set(k, p);
+      }
+    } else if (type === 'UpdateStmt') {
+      assignments(body.targetList);
+    } else if (type === 'MergeStmt') {
+      // Which WHEN clause wrote a row is not known: a column takes the stricter of everything assigned to it.
+      for (const w of list(body.mergeWhenClauses)) {
+        const clause = nodeBody(w, 'MergeWhenClause');
+        if (clause?.commandType === 'CMD_UPDATE') assignments(clause.targetList);
+        if (clause?.commandType === 'CMD_INSERT') {
+          const names = list(clause.targetList).map((c) => str(nodeBody(c, 'ResTarget')?.name));
+          const order = names.length > 0 ? names : columns.map((c) => c.name);
+          list(clause.values).forEach((v, i) => set(order[i], this.expr(v, scope)));
+        }
+      }
+    }
+    return columns.map((c) => {
+      const v = values.get(c.name);
+      // Still the table's column (plain) unless what was assigned is card data computed from elsewhere.
+      return v ? { name: c.name, prov: { cls: stricter(c.prov.cls, v.cls), plain: c.prov.plain && (v.plain || v.cls === 'none') } } : c;
+    });
   }
 
   private copy(body: Obj): Field[] | undefined {

@@ -15,6 +15,7 @@ describe('isPanColumn', () => {
     'pan', 'PAN', 'card_number', 'CardNumber', 'cardNumber', 'CARD_NUMBER', 'card-number', 'cardnumber', 'cc_num', 'CCNum', 'ccnum', 'cc_number',
     'ccnumber', 'cc_no', 'credit_card_no', 'credit_card', 'creditcard', 'CreditCardNumber', 'creditcardnumber', 'customer_pan', 'card_pan',
     'primary_account_number', 'card_no', 'cardNo', 'card_nr', 'card_num', 'cardnum', 'cardno', 'pan_encrypted', 'billing_card_number_v2',
+    'pan1', 'pan_2', 'card_numbers', 'cardnumbers', 'card_number2', 'cc_numbers', 'credit_cards',
   ])('%s holds PANs', (name) => expect(isPanColumn(name)).toBe(true));
 
   it.each([
@@ -70,6 +71,15 @@ describe('ownClass', () => {
     const rules: ClassRules = { pan: ['acct_ref'], sad: ['otp'], redact: [] };
     expect(ownClass(col('acct_ref', { schema: 'a', table: 'b' }), rules)).toBe('pan');
     expect(ownClass(col('otp', { schema: undefined, table: undefined }), rules)).toBe('sad');
+  });
+
+  it('table.column names that column of a table of that name in any schema', () => {
+    const rules: ClassRules = { pan: ['orders.cc'], sad: ['orders.sec*'], redact: ['people.ssn'] };
+    expect(ownClass(col('cc', { schema: 'public', table: 'orders' }), rules)).toBe('pan');
+    expect(ownClass(col('cc', { schema: 'archive', table: 'orders' }), rules)).toBe('pan');
+    expect(ownClass(col('cc', { schema: 'public', table: 'refunds' }), rules)).toBe('none');
+    expect(ownClass(col('sec_code', { schema: 'x', table: 'orders' }), rules)).toBe('sad');
+    expect(ownClass(col('ssn', { schema: 'hr', table: 'people' }), rules)).toBe('sad');
   });
 
   it("the policy's redactColumns are redacted like card-security data", () => {

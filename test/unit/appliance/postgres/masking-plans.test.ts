@@ -131,8 +131,8 @@ describe('planResult: tree and server together', () => {
     expect(actions([field(OID.text), field(OID.int4)], out([prov('none', false)], true, 'cardholder'))).toEqual(['scan-strict', 'pass']);
   });
 
-  it('no output known: class none, placed columns by their origin', () => {
-    expect(actions([field(OID.text), field(OID.text, 0, [100, 3])], undefined)).toEqual(['scan', 'redact']);
+  it('no output known (rows Vigil did not expect): unplaced columns scanned strictly, placed ones by their origin', () => {
+    expect(actions([field(OID.text), field(OID.text, 0, [100, 3])], undefined)).toEqual(['scan-strict', 'redact']);
   });
 
   it('keeps name, type and format', () => {
