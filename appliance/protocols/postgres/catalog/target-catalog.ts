@@ -151,10 +151,13 @@ export class TargetCatalog {
     for (const r of rows.map(relationOf)) this.byOid.set(r.oid, r);
   }
 
-  /** Every relation called `name`, in any schema; undefined when not loaded (or stale). */
+  /**
+   * Every relation called `name`, in any schema, as last loaded; undefined when never loaded. Lookups do not
+   * expire: ensure*() decides when to read again, and an analysis must not find what it just loaded gone
+   * because the clock passed the TTL in between.
+   */
   relationsNamed(name: string): readonly CatalogRelation[] | undefined {
-    const e = this.relations.get(name);
-    return this.fresh(e) ? e!.value : undefined;
+    return this.relations.get(name)?.value;
   }
 
   relation(oid: number): CatalogRelation | undefined {
@@ -187,8 +190,7 @@ export class TargetCatalog {
   }
 
   functionsNamed(name: string): readonly CatalogFunction[] | undefined {
-    const e = this.functions.get(name);
-    return this.fresh(e) ? e!.value : undefined;
+    return this.functions.get(name)?.value;
   }
 
   async ensureOperators(): Promise<void> {
@@ -197,9 +199,9 @@ export class TargetCatalog {
     this.operators = this.entry(rows.map((r) => ({ schema: r[0]!, name: r[1]!, functionSchema: r[2]!, functionName: r[3]! })));
   }
 
-  /** Operators defined outside initdb (by users or extensions); undefined when not loaded. */
+  /** Operators defined outside initdb (by users or extensions), as last loaded; undefined when never loaded. */
   userOperators(): readonly CatalogOperator[] | undefined {
-    return this.fresh(this.operators) ? this.operators!.value : undefined;
+    return this.operators?.value;
   }
 
   /** Names clients made Vigil look up are bounded: a client inventing names cannot grow the caches without end. */
