@@ -118,6 +118,8 @@ export interface FixtureOptions {
   extraConfig?: string;
   /** More entries for the targets list (YAML, indented as list items). */
   extraTargets?: string;
+  /** More keys for the payments target (YAML lines indented by four spaces). */
+  targetExtra?: string;
   /** More keys for the `github` identity provider (YAML, indented as its keys), e.g. clockToleranceSeconds. */
   githubProvider?: string;
   approvals?: ApprovalGate;
@@ -193,7 +195,7 @@ ${o.githubProvider ?? ''}targets:
     database: payments
     user: svc_reporting
     credential: { file: secrets/payments.password }
-${o.pgTls ? '    tls: { mode: require }\n' : ''}${o.extraTargets ?? ''}${o.policies ?? DEFAULT_POLICIES}
+${o.pgTls ? '    tls: { mode: require }\n' : ''}${o.targetExtra ?? ''}${o.extraTargets ?? ''}${o.policies ?? DEFAULT_POLICIES}
 ${o.extraConfig ?? ''}`;
   if (pg.certificate) writeFileSync(join(dir, 'appliance', 'tls', 'target-ca.crt'), pg.certificate);
   writeFileSync(init.configPath, config.replaceAll('PGPORT', String(pg.port)).replaceAll('PGCA', 'tls/target-ca.crt'));
