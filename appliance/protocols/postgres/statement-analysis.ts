@@ -68,6 +68,7 @@ export class SessionAnalyzer {
 
   /** Loads whatever analysis needs from the catalog; resolves at once when nothing is missing. */
   async prepare(c: Classification): Promise<void> {
+    if (this.ready(c)) return;
     const seen = new Set<string>();
     let pending: ClassifiedStatement[] = [...c.statements];
     for (let depth = 0; depth < MAX_DEPTH && pending.length > 0; depth++) {
@@ -99,6 +100,21 @@ export class SessionAnalyzer {
       await catalog.ensureFunctions(extraFunctions);
       pending = next.filter((s) => !pending.includes(s));
     }
+  }
+
+  /**
+   * The hot path: every name of the statement is known and fresh, none is a view or has row-security
+   * functions (whose own names would need loading too), and it hands no SQL to a function.
+   */
+  private ready(c: Classification): boolean {
+    const { catalog } = this.o;
+    for (const s of c.statements) {
+      if (s.functions.some((f) => f.constants)) return false;
+      const relations = s.relations.map((r) => r.parts[r.parts.length - 1]!);
+      if (!catalog.fresh(relations, s.functions.map((f) => f.parts[f.parts.length - 1]!), s.operators.length > 0)) return false;
+      for (const name of relations) if (catalog.relationsNamed(name)?.some((r) => r.definition !== null || r.policyFunctions.length > 0)) return false;
+    }
+    return true;
   }
 
   /** `fallback`: the settings could not be read (an aborted transaction): use what was last known. */

@@ -132,7 +132,7 @@ export class TargetCatalog {
 
   /** Loads the relations named `names` (in every schema) that are not known or not fresh. */
   async ensureRelations(names: Iterable<string>): Promise<void> {
-    const missing = [...new Set(names)].filter((n) => !this.fresh(this.relations.get(n)));
+    const missing = [...new Set(names)].filter((n) => !this.isFresh(this.relations.get(n)));
     if (missing.length === 0) return;
     const rows = await this.connection.query(`${RELATIONS_SQL}c.relname IN (SELECT pg_catalog.json_array_elements_text($1::pg_catalog.json))`, [JSON.stringify(missing)]);
     const found = new Map<string, CatalogRelation[]>(missing.map((n) => [n, []]));
@@ -160,6 +160,13 @@ export class TargetCatalog {
     return this.relations.get(name)?.value;
   }
 
+  /** Whether relations and functions of these names are loaded and fresh (nothing to read before analysis). */
+  fresh(relations: Iterable<string>, functions: Iterable<string>, operators: boolean): boolean {
+    for (const n of relations) if (!this.isFresh(this.relations.get(n))) return false;
+    for (const n of functions) if (!this.isFresh(this.functions.get(n))) return false;
+    return !operators || this.isFresh(this.operators);
+  }
+
   relation(oid: number): CatalogRelation | undefined {
     return this.byOid.get(oid);
   }
@@ -167,7 +174,7 @@ export class TargetCatalog {
   // ── functions and operators ──────────────────────────────────────────────────────────────────
 
   async ensureFunctions(names: Iterable<string>): Promise<void> {
-    const missing = [...new Set(names)].filter((n) => !this.fresh(this.functions.get(n)));
+    const missing = [...new Set(names)].filter((n) => !this.isFresh(this.functions.get(n)));
     if (missing.length === 0) return;
     const rows = await this.connection.query(FUNCTIONS_SQL, [JSON.stringify(missing)]);
     const found = new Map<string, CatalogFunction[]>(missing.map((n) => [n, []]));
@@ -194,7 +201,7 @@ export class TargetCatalog {
   }
 
   async ensureOperators(): Promise<void> {
-    if (this.fresh(this.operators)) return;
+    if (this.isFresh(this.operators)) return;
     const rows = await this.connection.query(OPERATORS_SQL);
     this.operators = this.entry(rows.map((r) => ({ schema: r[0]!, name: r[1]!, functionSchema: r[2]!, functionName: r[3]! })));
   }
@@ -216,7 +223,7 @@ export class TargetCatalog {
     return { at: this.now(), generation: this.generation, value };
   }
 
-  private fresh<T>(e: Entry<T> | undefined): boolean {
+  private isFresh<T>(e: Entry<T> | undefined): boolean {
     return e !== undefined && e.generation === this.generation && this.now() - e.at < this.ttlMs;
   }
 }
