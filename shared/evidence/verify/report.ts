@@ -162,7 +162,7 @@ const UNITS: Record<CheckId, string> = {
 
 /** "4 of 5 archives", "12 log entries": a check's coverage in words ('' when it has none). */
 export function coverageText(c: Pick<CheckResult, 'covered' | 'total' | 'unit'>): string {
-  if (c.covered === null || c.total === null) return '';
+  if (c.covered == null || c.total == null) return ''; // also a report from before coverage existed
   const unit = c.total === 1 ? c.unit : plural(c.unit);
   return c.covered === c.total ? `${c.total} of ${c.total} ${unit}` : `${c.covered} of ${c.total} ${unit}`;
 }

@@ -45,7 +45,7 @@ export function checkLine(c: CheckResult, fatal: boolean): string {
 
 /** The content of this session is readable (decrypted), or at least its signed manifest's counts. */
 export function countsKnown(s: SessionReport, d: SessionDigest | undefined): boolean {
-  return d !== undefined || (s.source === 'archive' && Object.keys(s.stats ?? {}).length > 0);
+  return d !== undefined || (s.source !== 'log' && Object.keys(s.stats ?? {}).length > 0);
 }
 
 /** A count, or "unknown" when neither the content nor a manifest says it. */
