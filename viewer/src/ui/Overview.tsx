@@ -172,7 +172,7 @@ function Summary({ report: r, ms, keyState, onOpenSession }: { report: import('.
       <div className={`banner ${r.verdict.status}`} role="status" data-testid="banner" data-verdict={r.verdict.status} data-verify-ms={Math.round(ms)} data-with-key={r.withKey ? 'yes' : 'no'}>
         {bannerTitle(r)}
         <div className="sub">
-          {r.fatal ? `${r.fatal}. No check ran past this point: nothing was decrypted, re-scanned or counted.` : `${r.sessions.length} session(s)${countText ? `: ${countText}` : ''}.`}{' '}
+          {r.fatal ? `${r.fatal}. No check ran past this point and no content was read.` : `${r.sessions.length} session(s)${countText ? `: ${countText}` : ''}.`}{' '}
           {!r.fatal && contentLine(r, keyState?.keyId)}{' '}
           <span className="muted">{r.fatal ? 'Attempted' : 'Verified'} {formatTime(r.verifiedAt)}.</span>
         </div>
