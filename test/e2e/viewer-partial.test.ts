@@ -70,7 +70,7 @@ describe('a session whose archive is missing', () => {
     await nav(p, 'Sessions');
     const row = p.locator('.vtable .row[data-seq="3"]');
     const text = await row.innerText();
-    expect(text).toMatch(/refund-worker[\s\S]*\(signed log\)/);
+    expect(text).toMatch(/FAILED\s*log only[\s\S]*refund-worker/);
     expect(text).toMatch(/payments-db/);
     expect(text.match(/unknown/g)?.length).toBe(3); // commands, blocks, masked; approvals are in the log
     expect(text).not.toMatch(/\b0\b/);

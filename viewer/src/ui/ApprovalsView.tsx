@@ -68,7 +68,7 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
           </thead>
           <tbody>
             {rows.map((a, i) => (
-              <tr key={i} data-request={oneLine(a.requestId, 64)} data-source={a.fromLog ? 'log' : 'archive'} className={a.fromLog ? 'fromlog' : undefined}>
+              <tr key={i} data-request={oneLine(a.requestId, 64)} data-source={a.fromLog ? 'log' : 'archive'}>
                 <td className="mono nowrap">{oneLine(a.requestId, 64)}</td>
                 <td>
                   <button className="link" onClick={() => onOpenSession(a.sessionId)}>

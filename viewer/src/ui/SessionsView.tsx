@@ -176,17 +176,14 @@ function VirtualRows({ rows, onOpen }: { rows: SessionRow[]; onOpen: (id: string
               <div className="num">{s.seq ?? '?'}</div>
               <div>
                 <span className={`status ${s.status}`}>{STATUS_WORDS[s.status] ?? s.status}</span>
-              </div>
-              <div>{oneLine(r.protocol, 20)}</div>
-              <div title={oneLine(r.identity, 1000)}>
-                {oneLine(r.identity, 200)}
                 {s.source === 'log' && (
-                  <span className="fromlog" title={FROM_LOG} data-testid="from-log">
-                    {' '}
-                    (signed log)
+                  <span className="fromlog" title={`identity, target and times ${FROM_LOG}`} data-testid="from-log">
+                    log only
                   </span>
                 )}
               </div>
+              <div>{oneLine(r.protocol, 20)}</div>
+              <div title={oneLine(r.identity, 1000)}>{oneLine(r.identity, 200)}</div>
               <div title={oneLine(r.target, 500)}>{oneLine(r.target, 100)}</div>
               <div>{formatTime(s.startedAt).replace(' UTC', '')}</div>
               <div className="num">{r.commands ?? <Unknown />}</div>
