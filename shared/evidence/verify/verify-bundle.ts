@@ -165,7 +165,7 @@ async function verifyInto(
   const archiveSigs = await verifySessions(src, byName, manifest, sessions, keys, opts, rb, report);
   // The bundle manifest, the checkpoint and one manifest per listed archive: a missing archive's is not verified.
   const expectedSigs = 2 + manifest.archives.length;
-  rb.summary('signatures', `${signatures + archiveSigs} of ${expectedSigs} signatures verified`);
+  rb.summary('signatures', `bundle manifest and checkpoint: ${signatures} of 2; archive manifests: ${archiveSigs} of ${manifest.archives.length}`);
   rb.cover('signatures', signatures + archiveSigs, expectedSigs, 'signature');
   rb.summary('key-chain', `${keys.list().length} key(s): ${trust.keys.length} pinned, ${keys.rotationsFollowed} rotation(s) followed`);
   rb.cover('key-chain', keys.list().length, keys.list().length, 'key');
