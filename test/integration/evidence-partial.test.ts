@@ -112,6 +112,16 @@ describe('a session whose archive is missing: what the signed log proves', () =>
     expect(r.sessions.filter((x) => x.seq !== 3).every((x) => x.source === 'archive' && x.contentAvailable)).toBe(true);
   });
 
+  it('an unreadable archive (garbage bytes) is treated the same: log facts, its approval from the log', async () => {
+    const garbage = new Uint8Array(4096).fill(0x41);
+    const r = await verifyBytes(await rewriteBundle(bundle, { [approvalArchive]: garbage }), trust, auditor);
+    const s = r.sessions.find((x) => x.seq === 3)!;
+    expect(s).toMatchObject({ status: 'failed', source: 'log', contentAvailable: false });
+    expect(s.context?.target?.name).toBe('payments-db');
+    expect(r.approvals!.filter((a) => a.sessionId === s.sessionId && a.source === 'log')).toHaveLength(1);
+    expect(r.checks.find((c) => c.id === 'approvals')).toMatchObject({ covered: 4, total: 5 });
+  });
+
   it('the CLI says so, with the log facts', () => {
     const dir = tempDir();
     const cut = join(dir, 'cut.vigil');
