@@ -33,7 +33,7 @@ export interface Parsed<O extends Record<string, OptionSpec>> {
   positionals: string[];
 }
 
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, partial: 3 } as const;
 
 export class UsageError extends VigilError {
   constructor(message: string, command: string) {

@@ -1,5 +1,5 @@
 /** Human-readable verification report: checks, then one line per session with the exact reasons. */
-import type { SessionReport, VerificationReport } from '../../shared/evidence/verify/report.ts';
+import { coverageText, type CheckResult, type SessionReport, type VerificationReport } from '../../shared/evidence/verify/report.ts';
 
 const STATUS: Record<SessionReport['status'], string> = {
   complete: 'complete',
@@ -7,6 +7,15 @@ const STATUS: Record<SessionReport['status'], string> = {
   'in-progress': 'in progress',
   failed: 'FAILED',
 };
+
+const TAG: Record<CheckResult['status'], string> = { pass: '[pass]', partial: '[PART]', fail: '[FAIL]', skipped: '[skip]', 'not-run': '[not run]' };
+const VERDICT_WORD: Record<VerificationReport['verdict']['status'], string> = { pass: 'PASS', 'integrity-only': 'PASS (integrity only)', partial: 'PARTIAL', fail: 'FAIL' };
+
+/** What the log proves about a session whose archive is not readable: counts, or "unknown". */
+function logFacts(s: SessionReport): string {
+  const facts = [`${s.events ?? 'unknown'} events`, `${s.frames ?? 'unknown'} frames`, `${s.approvalsLogged ?? 0} approval request(s) logged`];
+  return ` (${facts.join(', ')})`;
+}
 
 export function formatReport(r: VerificationReport, file: string): string {
   const out: string[] = [];
@@ -18,15 +27,12 @@ export function formatReport(r: VerificationReport, file: string): string {
     out.push(`  exported    ${b.createdAt}   window: ${window}`);
     out.push(`  checkpoint  ${b.checkpoint.size} log entries at ${b.checkpoint.time}, key ${b.checkpoint.keyId}`);
   }
-  out.push(`  verified    ${r.withKey ? 'with the auditor key (content decrypted and re-scanned)' : 'without the auditor key (content checks need --key)'}`);
-  if (r.fatal) {
-    out.push('', `FAILED: ${r.fatal}`);
-    return out.join('\n') + '\n';
-  }
+  // Only claim decryption and re-scan when the bundle could be read; the checks below say how far they got.
+  out.push(`  verified    ${r.fatal ? 'nothing: the bundle could not be read' : r.withKey ? 'with the auditor key (content checks below)' : 'without the auditor key (content checks need --key)'}`);
   out.push('', 'Checks');
   for (const c of r.checks) {
-    const tag = c.status === 'pass' ? '[pass]' : c.status === 'fail' ? '[FAIL]' : '[skip]';
-    out.push(`  ${tag} ${c.title}${c.status === 'fail' ? '' : c.summary ? `: ${c.summary}` : ''}`);
+    const cov = coverageText(c);
+    out.push(`  ${TAG[c.status]} ${c.title}${cov ? ` [${cov}]` : ''}${c.status === 'fail' ? '' : c.summary ? `: ${c.summary}` : ''}`);
     for (const f of c.failures.slice(0, 20)) out.push(`         - ${f}`);
     if (c.failures.length > 20) out.push(`         - … ${c.failures.length - 20} more (see --json)`);
   }
@@ -38,6 +44,7 @@ export function formatReport(r: VerificationReport, file: string): string {
     const when = s.startedAt ? s.startedAt.replace('T', ' ').slice(0, 19) : '';
     const size = s.events !== undefined ? `${s.events} events` : s.frames !== undefined ? `${s.frames} frames` : '';
     out.push(`  #${String(s.seq ?? '?').padEnd(5)} ${STATUS[s.status].padEnd(12)} ${(s.protocol ?? '').padEnd(10)} ${who} → ${target}  ${when}  ${size}`.trimEnd());
+    if (s.source === 'log') out.push(`         from the signed log; content unavailable${logFacts(s)}`);
     if (s.status === 'failed') for (const reason of s.reasons) out.push(`         ${reason}`);
     else if (s.status === 'interrupted') out.push(`         ${s.closeReason ?? 'interrupted'}; every durable frame verifies`);
   }
@@ -46,7 +53,9 @@ export function formatReport(r: VerificationReport, file: string): string {
     for (const a of r.approvals) {
       const seq = r.sessions.find((x) => x.sessionId === a.sessionId)?.seq ?? '?';
       const who = a.decisions.map((d) => `${d.decision} by ${d.approver}${d.reason ? ` (${d.reason})` : ''}`).join('; ') || 'no decision';
-      out.push(`  ${a.requestId.padEnd(20)} session #${seq} command ${a.command}: ${a.outcome.toUpperCase()}${a.ran ? ', ran' : ''} — ${who}${a.hashMatches ? '' : ' — HASH MISMATCH'}`);
+      const ran = a.ran === null ? ', ran: unknown' : a.ran ? ', ran' : '';
+      const src = a.source === 'log' ? ' (from the signed log; content unavailable)' : '';
+      out.push(`  ${a.requestId.padEnd(20)} session #${seq} command ${a.command < 0 ? '?' : a.command}: ${a.outcome.toUpperCase()}${ran} — ${who}${a.hashMatches ? '' : ' — HASH MISMATCH'}${src}`);
       // The statement the approver was shown, which is the command that ran (checked against its record).
       if (a.statement !== null) {
         const text = a.statement.replace(/\s+/g, ' ');
@@ -57,6 +66,7 @@ export function formatReport(r: VerificationReport, file: string): string {
   const counts = new Map<string, number>();
   for (const s of r.sessions) counts.set(STATUS[s.status], (counts.get(STATUS[s.status]) ?? 0) + 1);
   const tally = [...counts].map(([k, v]) => `${v} ${k}`).join(', ');
-  out.push('', `${r.ok ? 'PASS' : 'FAIL'}: ${r.sessions.length} session(s)${tally ? ` — ${tally}` : ''}`);
+  if (r.fatal) out.push('', `FAILED: ${r.fatal}`);
+  out.push('', r.verdict.headline, `${VERDICT_WORD[r.verdict.status]}: ${r.sessions.length} session(s)${tally ? ` — ${tally}` : ''}`);
   return out.join('\n') + '\n';
 }

@@ -32,7 +32,7 @@ function swap(table: string, del: string, upd: string, named = true): Buffer[] {
 
 /** approval.requested → decided → the command of the request has `text` → a result with `tag` (or none). */
 function chain(name: string, text: string, outcome: 'approved' | 'denied', tag: string | undefined) {
-  return (evs: EvidenceEvent[], col: { report: { approvals?: { requestId: string; outcome: string; hashMatches: boolean; ran: boolean }[] } }) => {
+  return (evs: EvidenceEvent[], col: { report: { approvals?: { requestId: string; outcome: string; hashMatches: boolean; ran: boolean | null }[] } }) => {
     const id = requests.get(name);
     expect(id, 'the attack was held (a request id was announced)').toBeDefined();
     const req = evs.find((e) => e.type === 'approval.requested' && e.requestId === id);

@@ -19,8 +19,9 @@ const spec = defineCommand({
     'Without --key: signatures, digests, log inclusion of every archive, log consistency with the pinned\n' +
     'checkpoint, session completeness and the key chain. With --key: also decrypts every frame, enforces\n' +
     'TAG_FINAL and re-scans the content for clear card numbers.\n' +
-    'Exit status: 0 when every check passes (interrupted sessions are reported, not failures), 1 when any\n' +
-    'check fails, 2 on a usage error.',
+    'Exit status: 0 when every check passes (interrupted sessions are reported, not failures; without --key\n' +
+    'it means integrity verified, content not checked), 1 when any check fails, 2 on a usage error, 3 when\n' +
+    'nothing failed but a check covered only part of the evidence (partial: it cannot be certified).',
   options: {
     trust: { type: 'string', value: 'FILE', description: 'the trust file you pinned (trust.json)', required: true },
     key: { type: 'string', value: 'FILE', description: 'your auditor secret key (PATH.key)' },
@@ -54,7 +55,8 @@ export async function verify(argv: string[]): Promise<number> {
     const report = await verifyBundle(src, trust, { ...(auditor ? { auditor } : {}), onProgress: progress.update });
     progress.done();
     process.stdout.write(a.values.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, file));
-    return report.ok ? EXIT.ok : EXIT.failed;
+    if (report.verdict.status === 'partial') process.stderr.write('vigil verify: PARTIAL — nothing failed, but some evidence could not be checked (exit 3)\n');
+    return report.ok ? EXIT.ok : report.verdict.status === 'partial' ? EXIT.partial : EXIT.failed;
   } finally {
     src.close();
     auditor?.secretKey.fill(0);

@@ -25,11 +25,17 @@ export interface ApprovalEvidence {
   decisions: ApprovalDecisionEvidence[];
   outcome: 'approved' | 'denied' | 'expired' | 'cancelled' | 'pending';
   approvedBy: string[];
-  /** The held command produced a result (it ran). */
-  ran: boolean;
+  /** The held command produced a result (it ran); null when only the log is known (content unavailable). */
+  ran: boolean | null;
   /** Every event about this request carries the request's command hash. */
   hashMatches: boolean;
   problems: string[];
+  /** 'log': the archive is missing or unreadable; this row is what the signed log proves, content unavailable. */
+  source: 'archive' | 'log';
+  /** From the log's request entry (the archive names the requester in its identity instead). */
+  requester?: string | null;
+  /** The log time of the request (archive events carry offsets, the viewer places them). */
+  requestedAt?: string | null;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -69,6 +75,7 @@ export class ApprovalCollector {
             ran: false,
             hashMatches: Boolean(str(e.commandHash)),
             problems: str(e.commandHash) ? [] : [`request ${requestId} records no command hash`],
+            source: 'archive',
           };
           const text = this.texts.get(command);
           if (a.statement !== null && text !== undefined && a.statement !== text) {

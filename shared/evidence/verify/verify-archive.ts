@@ -58,6 +58,8 @@ export interface ArchiveVerification {
   bytes: number;
   /** Events decrypted and checked (with a key). */
   events?: number;
+  /** Greatest `t` (ms since the header's createdAt) of the decrypted events: when the last durable event happened. */
+  lastEventT?: number;
   /** Clear card data found by the re-scan, masked. */
   clearCardData: string[];
   /** Held commands and their approvals (with a key). */
@@ -194,6 +196,7 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
         return;
       }
       nextSeq++;
+      if (typeof ev.t === 'number' && ev.t > (out.lastEventT ?? -1)) out.lastEventT = ev.t;
     }
     // At least as strict as the recorder, which masks what it records in strict mode (pan-rescan.ts).
     for (const { match: m, input } of rescanFrame(plain, events)) {

@@ -146,10 +146,11 @@ describe('approvals as the gateway records them (N-of-M)', () => {
 describe('exports', () => {
   const report = {
     ok: true,
+    verdict: { status: 'pass', headline: 'Verified', because: [] },
     withKey: true,
     verifiedAt: '2026-11-29T19:00:00.000Z',
     trust: { applianceId: 'app', pinnedCheckpoint: { size: 1, time: '2026-11-29T18:00:00.000Z' }, keys: [{ keyId: 'k1', fingerprint: 'ab'.repeat(32), validFrom: '2026-11-29T18:00:00.000Z', validUntil: null, source: 'pinned in trust file' }] },
-    checks: [{ id: 'signatures', title: 'Signatures', status: 'pass', summary: '3 signatures verified', failures: [] }],
+    checks: [{ id: 'signatures', title: 'Signatures', status: 'pass', summary: '3 signatures verified', failures: [], covered: 3, total: 3, unit: 'signature' }],
     sessions: [
       { sessionId: 'sess-a', seq: 1, status: 'complete', reasons: [], protocol: 'postgres', startedAt: '2026-11-29T18:01:00.000Z', context: { protocol: 'postgres', identity: { subject: '=HYPERLINK("http://evil")' }, target: { name: 'db' }, client: { address: '10.0.0.1:1' } }, stats: { command: 1 } },
       { sessionId: 'sess-b', seq: 2, status: 'failed', reasons: ['frame 2: decryption failed'], protocol: 'postgres', startedAt: '2026-11-29T18:00:30.000Z', context: { protocol: 'postgres', identity: { subject: '<script>alert(1)</script>' }, target: { name: 'db' }, client: null }, stats: {} },

@@ -4,6 +4,7 @@
  * CR at the start) are prefixed with an apostrophe: the bundle is untrusted, the auditor's spreadsheet
  * must not execute it.
  */
+import { FROM_LOG, UNKNOWN, countsKnown } from './evidence-state.ts';
 import type { SessionDigest, SessionReport } from './types.ts';
 
 export const CSV_COLUMNS = ['time', 'session', 'session_id', 'protocol', 'identity', 'client', 'target', 'command', 'decision', 'rule', 'approved_by', 'result', 'masked', 'session_status'] as const;
@@ -26,7 +27,9 @@ export function chronologicalCsv(sessions: readonly SessionReport[], digests: Re
     const base = [s.protocol ?? '', s.context?.identity?.subject ?? '', s.context?.client?.address ?? '', s.context?.target?.name ?? ''];
     if (!d || d.commands.length === 0) {
       const at = s.startedAt ?? '';
-      rows.push({ at, cells: [at, s.seq ?? '', s.sessionId, ...base, d ? '(no commands)' : '(not decrypted)', '', '', '', s.closeReason ?? '', s.stats?.masked ?? '', s.status] });
+      const what = d ? '(no commands)' : s.source === 'log' ? `(${FROM_LOG})` : '(not decrypted)';
+      const masked = countsKnown(s, d) ? (d?.masked ?? s.stats?.masked ?? 0) : UNKNOWN;
+      rows.push({ at, cells: [at, s.seq ?? '', s.sessionId, ...base, what, '', '', '', s.closeReason ?? '', masked, s.status] });
       continue;
     }
     for (const c of d.commands) {

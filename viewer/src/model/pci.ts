@@ -2,6 +2,8 @@
  * PCI DSS v4.0.1 requirement → the evidence this bundle holds, with its figures. Requirement texts are
  * paraphrases (see the note printed with the table), not quotes of the standard.
  */
+import { coverageText } from '../../../shared/evidence/verify/report.ts';
+import { CHECK_WORD, countsKnown } from './evidence-state.ts';
 import type { SessionDigest, VerificationReport } from './types.ts';
 
 export interface PciRow {
@@ -34,6 +36,8 @@ export interface BundleFigures {
   withCredentialRef: number;
   rotations: number;
   decrypted: boolean;
+  /** Sessions whose content counts nobody knows (archive missing or unreadable, no manifest counts). */
+  unknownSessions: number;
   firstStart?: string;
   lastStart?: string;
 }
@@ -63,6 +67,7 @@ export function figures(report: VerificationReport, digests: ReadonlyMap<string,
     withCredentialRef: 0,
     rotations: report.trust.keys.filter((k) => k.source !== 'pinned in trust file').length,
     decrypted: report.withKey,
+    unknownSessions: 0,
   };
   const ids = new Set<string>();
   const targets = new Set<string>();
@@ -99,6 +104,15 @@ export function figures(report: VerificationReport, digests: ReadonlyMap<string,
         else if (a.outcome !== 'pending') f.approvalsDenied++;
         if (a.hashCheck === 'match') f.approvalsHashMatched++;
       }
+    } else if (!countsKnown(s, d)) {
+      // Commands, blocks, masking are unknown; approval requests are still proven by the signed log.
+      f.unknownSessions++;
+      for (const a of report.approvals ?? []) {
+        if (a.sessionId !== s.sessionId || a.source !== 'log') continue;
+        f.approvalsRequested++;
+        if (a.outcome === 'approved') f.approvalsApproved++;
+        else if (a.outcome !== 'pending') f.approvalsDenied++;
+      }
     } else {
       f.commands += st.command ?? 0;
       f.blocks += (st['decision.block'] ?? 0) + (st['decision.denied'] ?? 0);
@@ -118,37 +132,46 @@ export function figures(report: VerificationReport, digests: ReadonlyMap<string,
 function check(report: VerificationReport, id: string): string {
   const c = report.checks.find((x) => x.id === id);
   if (!c) return 'not run';
-  return c.status === 'pass' ? 'passed' : c.status === 'fail' ? `FAILED (${c.failures.length} finding${c.failures.length === 1 ? '' : 's'})` : 'not run (needs the auditor key)';
+  if (c.status === 'pass') return 'passed';
+  if (c.status === 'fail') return `FAILED (${c.failures.length} finding${c.failures.length === 1 ? '' : 's'})`;
+  if (c.status === 'partial') return `PARTIAL (${coverageText(c)})`;
+  return c.status === 'skipped' ? 'not run (needs the auditor key)' : 'not run (bundle unreadable)';
+}
+
+/** A figure, with the sessions it cannot include said as unknown (never folded into a zero). */
+function n(f: BundleFigures, v: number): string {
+  return f.unknownSessions ? `${v} known (unknown for ${f.unknownSessions} session(s) whose content is unavailable)` : String(v);
 }
 
 export function pciRows(report: VerificationReport, digests: ReadonlyMap<string, SessionDigest>, opened: { by: string; at: string }): PciRow[] {
+  if (report.fatal) return pciUnread(report);
   const f = figures(report, digests);
   const key = f.decrypted ? '' : ' (content figures come from the signed manifests; load the auditor key for the decrypted detail)';
   return [
     {
       req: '3.3.1 (.1 track, .2 CVV, .3 PIN)',
       short: 'Sensitive authentication data is not kept after authorization, not even encrypted, including logs',
-      evidence: `${f.maskedRedacted} sensitive values redacted before recording; clear card-number re-scan of all decrypted content: ${check(report, 'pan-rescan')}${key}`,
+      evidence: `${n(f, f.maskedRedacted)} sensitive values redacted before recording; clear card-number re-scan of all decrypted content: ${check(report, 'pan-rescan')}${key}`,
     },
     {
       req: '3.4.1',
       short: 'PAN shown masked (at most BIN + last 4) unless a documented role needs more',
-      evidence: `${f.masked} values masked in responses across ${f.sessions} sessions (${f.maskedPan} card numbers); clear card-number re-scan: ${check(report, 'pan-rescan')}`,
+      evidence: `${n(f, f.masked)} values masked in responses across ${f.sessions} sessions (${f.maskedPan} card numbers); clear card-number re-scan: ${check(report, 'pan-rescan')}`,
     },
     {
       req: '3.5.1 / 3.5.1.1',
       short: 'PAN unreadable wherever stored, audit logs included; hashes keyed',
-      evidence: `all ${report.sessions.filter((s) => s.file).length} session archives encrypted to auditor keys (decryption check: ${check(report, 'decryption')}); token fingerprints are keyed hashes`,
+      evidence: `${archivesPresent(report)} session archives in the bundle, each encrypted to auditor keys (digests: ${check(report, 'digests')}; decryption check: ${check(report, 'decryption')}); token fingerprints are keyed hashes`,
     },
     {
       req: '7.2.5 / 7.2.5.1',
       short: 'System and application accounts get least privilege, reviewed periodically',
-      evidence: `${f.identities} non-human identities used ${f.targets} target(s) in ${f.sessions} sessions; ${f.blocks} command(s) refused by policy (blocked or denied)`,
+      evidence: `${f.identities} non-human identities used ${f.targets} target(s) in ${f.sessions} sessions; ${n(f, f.blocks)} command(s) refused by policy (blocked or denied)`,
     },
     {
       req: '7.2.6',
       short: 'Direct queries to cardholder data only by responsible administrators',
-      evidence: f.decrypted ? `${f.commands} commands recorded, ${f.sqlReads} classified as SQL reads; each bound to its identity and policy rule` : `${f.commands} commands recorded${key}`,
+      evidence: f.decrypted ? `${n(f, f.commands)} commands recorded, ${f.sqlReads} classified as SQL reads; each bound to its identity and policy rule` : `${n(f, f.commands)} commands recorded${key}`,
     },
     {
       req: '8.2.2',
@@ -158,7 +181,7 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
     {
       req: '8.6.1',
       short: 'Interactive use of system/application accounts only by exception: time-limited, approved, attributable',
-      evidence: `${f.approvalsRequested} approval request(s): ${f.approvalsApproved} approved, ${f.approvalsDenied} denied or expired; ${f.approvalsHashMatched} executed command(s) matched the approved command hash; every session recorded`,
+      evidence: `${f.approvalsRequested} approval request(s)${f.unknownSessions ? ' (those of sessions without readable content from the signed log)' : ''}: ${f.approvalsApproved} approved, ${f.approvalsDenied} denied or expired; ${f.approvalsHashMatched} executed command(s) matched the approved command hash; approvals check: ${check(report, 'approvals')}; session sequence: ${check(report, 'session-sequence')}`,
     },
     {
       req: '8.6.2',
@@ -173,12 +196,12 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
     {
       req: '10.2.1.1–.7',
       short: 'Log access to cardholder data, admin actions, audit-log access, invalid access attempts, credential changes, log start/stop, object creation/deletion',
-      evidence: `${f.commands} commands, ${f.errors} errors, ${f.identityRejected} rejected identities recorded; this bundle was opened and verified by ${opened.by || '(name not entered)'} at ${opened.at} (recorded in this report)`,
+      evidence: `${n(f, f.commands)} commands, ${n(f, f.errors)} errors, ${n(f, f.identityRejected)} rejected identities recorded; this bundle was opened and verified by ${opened.by || '(name not entered)'} at ${opened.at} (recorded in this report)`,
     },
     {
       req: '10.2.2',
       short: 'Each record: user id, event type, date/time, success/failure, origination, affected resource',
-      evidence: `every session carries identity, client address, target and times in its signed manifest; ${f.sessions} sessions, ${f.commands} command records with decision and outcome`,
+      evidence: `${f.unknownSessions ? `${f.sessions - f.unknownSessions} of ${f.sessions}` : 'every'} session(s) carry identity, client address, target and times in a signed manifest${f.unknownSessions ? ` (the others only what the signed log records)` : ''}; ${n(f, f.commands)} command records with decision and outcome`,
     },
     {
       req: '10.3.1–10.3.4',
@@ -188,7 +211,7 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
     {
       req: '10.4.1.1',
       short: 'Automated log review',
-      evidence: `this verification: ${report.ok ? 'PASS' : 'FAIL'} on ${report.verifiedAt}, ${report.checks.filter((c) => c.status === 'pass').length} of ${report.checks.length} checks passed`,
+      evidence: `this verification: ${VERDICT[report.verdict.status]} on ${report.verifiedAt}, ${report.checks.filter((c) => c.status === 'pass').length} of ${report.checks.length} checks passed (${report.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id} ${CHECK_WORD[c.status]}`).join(', ') || 'none other'})`,
     },
     {
       req: '10.5.1',
@@ -209,3 +232,16 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
 }
 
 export const PCI_NOTE = 'Requirement texts are paraphrases of PCI DSS v4.0.1, not quotes: check them against the PCI SSC document.';
+
+const VERDICT = { pass: 'PASS', 'integrity-only': 'PASS (integrity only; content not checked)', partial: 'PARTIAL', fail: 'FAILED' } as const;
+
+function archivesPresent(report: VerificationReport): string {
+  const c = report.checks.find((x) => x.id === 'digests');
+  return c && c.total !== null ? `${report.sessions.filter((s) => s.file && s.source === 'archive').length} of ${c.total}` : 'no';
+}
+
+/** A bundle that could not be read proves nothing: every row says so, none carries a figure. */
+function pciUnread(report: VerificationReport): PciRow[] {
+  const rows = pciRows({ ...report, fatal: undefined } as VerificationReport, new Map(), { by: '', at: '' });
+  return rows.map((r) => ({ ...r, evidence: `NOT VERIFIED: the bundle could not be read (${report.fatal ?? ''}); this bundle proves nothing for this requirement` }));
+}

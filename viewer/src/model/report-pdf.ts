@@ -26,7 +26,8 @@ const COLORS = {
 
 const REPLACE: Record<string, string> = { '→': '->', '←': '<-', '✓': 'OK', '✗': 'X', '≥': '>=', '≤': '<=', '‖': '||', '␛': 'ESC' };
 
-export async function renderPdf(blocks: readonly Block[], meta: { title: string; author: string; footer: string }): Promise<Uint8Array> {
+/** `stamp` (see reportStamp) is printed on every page, top and bottom: a failed bundle's pages each say so. */
+export async function renderPdf(blocks: readonly Block[], meta: { title: string; author: string; footer: string; stamp?: string | undefined }): Promise<Uint8Array> {
   const doc = await PDFDocument.create();
   doc.setTitle(meta.title);
   doc.setAuthor(meta.author || 'auditor');
@@ -169,6 +170,11 @@ export async function renderPdf(blocks: readonly Block[], meta: { title: string;
   pages.forEach((p, i) => {
     const text = clean(`${meta.footer} - page ${i + 1} of ${pages.length}`);
     p.drawText(text, { x: MARGIN, y: MARGIN - 18, size: SMALL, font: regular, color: COLORS.muted });
+    if (meta.stamp) {
+      const stamp = clean(meta.stamp);
+      p.drawText(stamp, { x: MARGIN, y: PAGE[1] - MARGIN + 12, size: SMALL + 1, font: bold, color: COLORS.fail });
+      p.drawText(stamp, { x: MARGIN, y: MARGIN - 30, size: SMALL + 1, font: bold, color: COLORS.fail });
+    }
   });
   return doc.save();
 }

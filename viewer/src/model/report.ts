@@ -8,6 +8,8 @@ import { PCI_NOTE, figures, pciRows } from './pci.ts';
 import { formatBytes, formatTime } from './sessions.ts';
 import type { ApprovalRow, SessionDigest, VerificationReport } from './types.ts';
 import { absoluteTime } from './csv.ts';
+import { CHECK_WORD, FROM_LOG, UNKNOWN, countsKnown, logApprovalRow } from './evidence-state.ts';
+import { coverageText } from '../../../shared/evidence/verify/report.ts';
 
 export type Tone = 'pass' | 'fail' | 'warn' | 'muted';
 
@@ -33,15 +35,29 @@ export interface ReportInput {
 
 export const STATUS_WORDS: Record<string, string> = { complete: 'complete', interrupted: 'interrupted', 'in-progress': 'in progress', failed: 'FAILED' };
 
+/** Every approval request: from the decrypted sessions, plus what the signed log proves for sessions whose content is unavailable. */
 export function approvalsOf(digests: ReadonlyMap<string, SessionDigest>, report: VerificationReport): ApprovalRow[] {
   const out: ApprovalRow[] = [];
-  for (const s of report.sessions) for (const a of digests.get(s.sessionId)?.approvals ?? []) out.push(a);
+  const seen = new Set<string>();
+  const bySession = new Map(report.sessions.map((s) => [s.sessionId, s]));
+  for (const s of report.sessions) for (const a of digests.get(s.sessionId)?.approvals ?? []) out.push(a), seen.add(a.requestId);
+  for (const a of report.approvals ?? []) {
+    if (a.source === 'log' && !seen.has(a.requestId) && bySession.has(a.sessionId)) out.push(logApprovalRow(a, bySession.get(a.sessionId)));
+  }
   return out;
 }
 
 export function hashCheckWords(a: ApprovalRow): string {
+  if (a.fromLog) return `unknown: ${FROM_LOG}`;
   if (a.outcome !== 'approved') return a.outcome === 'pending' ? 'no decision recorded' : 'not executed';
   return a.hashCheck === 'match' ? 'MATCH: executed command = approved hash' : a.hashCheck === 'mismatch' ? 'MISMATCH: executed command differs from the approved one' : 'hash of the executed command not recorded';
+}
+
+/** What every page of an export must say when the evidence is not certified ('' when it is). */
+export function reportStamp(r: VerificationReport): string {
+  if (r.verdict.status === 'fail') return r.fatal ? 'VERIFICATION FAILED: the bundle could not be read; nothing here is verified' : 'VERIFICATION FAILED: do not rely on this evidence';
+  if (r.verdict.status === 'partial') return 'PARTIAL: not all of the evidence could be checked';
+  return '';
 }
 
 export function buildReport(input: ReportInput): Block[] {
@@ -52,18 +68,29 @@ export function buildReport(input: ReportInput): Block[] {
   const opened = { by: input.auditor.trim(), at: input.generatedAt };
   blocks.push({
     kind: 'p',
-    text: `The evidence bundle ${input.fileName} was opened and verified offline by ${opened.by || '(auditor name not entered)'} with Vigil Evidence Viewer ${input.viewerVersion}. Verification ran at ${r.verifiedAt}; this report was generated at ${input.generatedAt}. ${r.withKey ? `Content was decrypted with auditor key ${input.keyId ?? ''} and re-scanned for clear card data.` : 'No auditor key was loaded: content checks (decryption, TAG_FINAL, card-number re-scan) did not run.'}`,
+    text: `The evidence bundle ${input.fileName} was opened and verified offline by ${opened.by || '(auditor name not entered)'} with Vigil Evidence Viewer ${input.viewerVersion}. Verification ran at ${r.verifiedAt}; this report was generated at ${input.generatedAt}. ${contentSentence(r, input.keyId)}`,
   });
-  const verdict = r.fatal ? `FAIL: the bundle could not be read (${r.fatal})` : r.ok ? `PASS: every check passed. ${sessionCounts(f)}` : `FAIL: ${r.checks.filter((c) => c.status === 'fail').length} check(s) failed. ${sessionCounts(f)}`;
-  blocks.push({ kind: 'p', text: verdict, tone: r.ok ? 'pass' : 'fail' });
+  // Worded from the verifier's verdict: a fatal bundle gets no counts (there are none to claim).
+  const verdict = r.fatal
+    ? `FAILED: the bundle could not be read (${r.fatal}). No check ran past that point; nothing in this report is verified.`
+    : r.verdict.status === 'pass'
+      ? `PASS: every check passed. ${sessionCounts(f)}`
+      : r.verdict.status === 'fail'
+        ? `FAILED: ${r.checks.filter((c) => c.status === 'fail').length} check(s) failed. ${sessionCounts(f)}`
+        : `${r.verdict.headline}. ${sessionCounts(f)}`;
+  blocks.push({ kind: 'p', text: verdict, tone: r.verdict.status === 'pass' ? 'pass' : r.verdict.status === 'fail' ? 'fail' : 'warn' });
 
   blocks.push({ kind: 'h', text: 'Verification checks' });
   blocks.push({
     kind: 'table',
     columns: ['Check', 'Result', 'Detail'],
     widths: [0.3, 0.1, 0.6],
-    rows: r.checks.map((c) => [c.title, c.status === 'pass' ? 'PASS' : c.status === 'fail' ? 'FAIL' : 'not run', [c.summary, ...c.failures.slice(0, 50), ...(c.failures.length > 50 ? [`… and ${c.failures.length - 50} more`] : [])].filter(Boolean).join('\n')]),
-    tones: r.checks.map((c) => (c.status === 'pass' ? 'pass' : c.status === 'fail' ? 'fail' : 'muted')),
+    rows: r.checks.map((c) => [
+      c.title,
+      CHECK_WORD[c.status],
+      [coverageText(c), c.status === 'not-run' || c.status === 'skipped' ? c.summary || 'not run' : c.summary, ...c.failures.slice(0, 50), ...(c.failures.length > 50 ? [`… and ${c.failures.length - 50} more`] : [])].filter(Boolean).join('\n'),
+    ]),
+    tones: r.checks.map((c) => (c.status === 'pass' ? 'pass' : c.status === 'fail' ? 'fail' : c.status === 'partial' ? 'warn' : 'muted')),
   });
 
   blocks.push({ kind: 'h', text: 'Bundle and trust' });
@@ -107,6 +134,8 @@ export function buildReport(input: ReportInput): Block[] {
     rows: listed.map((s) => {
       const d = digests.get(s.sessionId);
       const st = s.stats ?? {};
+      const known = countsKnown(s, d);
+      const n = (v: number) => (known ? String(v) : UNKNOWN);
       return [
         String(s.seq ?? '?'),
         STATUS_WORDS[s.status] ?? s.status,
@@ -114,11 +143,11 @@ export function buildReport(input: ReportInput): Block[] {
         s.context?.identity?.subject ?? '',
         s.context?.target?.name ?? '',
         formatTime(s.startedAt),
-        String(d ? d.commands.length : (st.command ?? 0)),
-        String(d ? d.blocks : (st['decision.block'] ?? 0)),
-        String(d ? d.approvals.length : (st['approval.requested'] ?? 0)),
-        String(d ? d.masked : (st.masked ?? 0)),
-        s.reasons.join('; '),
+        n(d ? d.commands.length : (st.command ?? 0)),
+        n(d ? d.blocks : (st['decision.block'] ?? 0)),
+        known ? String(d ? d.approvals.length : (st['approval.requested'] ?? 0)) : String(s.approvalsLogged ?? UNKNOWN),
+        n(d ? d.masked : (st.masked ?? 0)),
+        [...(s.source === 'log' ? [`${FROM_LOG} (${s.frames ?? UNKNOWN} frames, ${s.events ?? UNKNOWN} events)`] : []), ...s.reasons].join('; '),
       ];
     }),
     tones: listed.map((s) => (s.status === 'failed' ? 'fail' : s.status === 'complete' ? undefined : 'warn')),
@@ -127,8 +156,9 @@ export function buildReport(input: ReportInput): Block[] {
 
   blocks.push({ kind: 'h', text: 'Approvals register' });
   const approvals = approvalsOf(digests, r);
-  if (!r.withKey) blocks.push({ kind: 'p', text: 'The approvals register is read from the decrypted sessions: load the auditor key to fill it.', tone: 'muted' });
-  else if (approvals.length === 0) blocks.push({ kind: 'p', text: 'No approval was requested in this bundle.', tone: 'muted' });
+  if (r.fatal) blocks.push({ kind: 'p', text: 'Not known: the bundle could not be read.', tone: 'fail' });
+  else if (!r.withKey && approvals.length === 0) blocks.push({ kind: 'p', text: 'The approvals register is read from the decrypted sessions: load the auditor key to fill it.', tone: 'muted' });
+  else if (approvals.length === 0) blocks.push({ kind: 'p', text: r.sessions.some((s) => !s.contentAvailable) ? 'No approval request in the decrypted sessions or in the signed log.' : 'No approval was requested in this bundle.', tone: 'muted' });
   else {
     const startOf = new Map(r.sessions.map((s) => [s.sessionId, s.startedAt]));
     blocks.push({
@@ -140,7 +170,7 @@ export function buildReport(input: ReportInput): Block[] {
         `#${a.seq ?? '?'}`,
         formatTime(absoluteTime(startOf.get(a.sessionId), a.requestedT)),
         a.requester,
-        a.commandText,
+        a.fromLog ? `(${FROM_LOG})` : a.commandText,
         a.justification ?? '',
         a.approvers.map((p) => `${p.subject} (${p.decision}${p.reason ? `: ${p.reason}` : ''}, ${formatTime(absoluteTime(startOf.get(a.sessionId), p.t))})`).join('\n') || '—',
         a.outcome,
@@ -151,6 +181,14 @@ export function buildReport(input: ReportInput): Block[] {
   }
   blocks.push({ kind: 'p', text: 'All times are UTC. Card numbers appear only as the appliance masked them; this report and its exports contain no decrypted secret.', tone: 'muted' });
   return blocks;
+}
+
+/** Claims decryption and re-scan only as far as the decryption check covered them. */
+function contentSentence(r: VerificationReport, keyId: string | undefined): string {
+  if (r.fatal) return 'The bundle could not be read: nothing was verified, decrypted or re-scanned.';
+  if (!r.withKey) return 'No auditor key was loaded: content checks (decryption, TAG_FINAL, card-number re-scan) did not run; integrity verified — content not checked.';
+  const d = r.checks.find((c) => c.id === 'decryption');
+  return `Content of ${d ? coverageText(d) || 'no archive' : 'no archive'} was decrypted with auditor key ${keyId ?? ''} and re-scanned for clear card data.`;
 }
 
 function sessionCounts(f: ReturnType<typeof figures>): string {
@@ -164,7 +202,7 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-export function renderHtml(blocks: readonly Block[]): string {
+export function renderHtml(blocks: readonly Block[], stamp = ''): string {
   const body = blocks
     .map((b) => {
       switch (b.kind) {
@@ -188,6 +226,7 @@ export function renderHtml(blocks: readonly Block[]): string {
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>Vigil evidence verification report</title>
 <style>
+.stamp{position:fixed;left:0;right:0;background:#b3261e;color:#fff;font-weight:700;text-align:center;padding:3px;font-size:12px}.stamp.top{top:0}.stamp.bottom{bottom:0}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2733;margin:2rem auto;max-width:1200px;padding:0 1rem}
 h1{font-size:1.6rem;margin:0 0 .6rem}h2{font-size:1.15rem;margin:1.8rem 0 .5rem;border-bottom:1px solid #d5dde6;padding-bottom:.2rem}
 table{border-collapse:collapse;width:100%;table-layout:fixed;font-size:12px}th,td{border:1px solid #d5dde6;padding:4px 6px;text-align:left;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere}
@@ -195,6 +234,7 @@ thead th{background:#eef2f6}.kv th{width:22%;background:#f5f7fa;font-weight:600}
 p.pass{background:#e6f4ea;border-left:4px solid #1e7b3a;padding:.5rem .8rem;font-weight:600}p.fail{background:#fdecea;border-left:4px solid #b3261e;padding:.5rem .8rem;font-weight:600}
 tr.pass td:nth-child(2){color:#1e7b3a;font-weight:600}tr.fail td{background:#fdecea}tr.warn td{background:#fff8e1}.muted{color:#5b6773;font-size:12px}
 </style></head><body>
+${stamp ? `<div class="stamp top" data-stamp>${escapeHtml(stamp)}</div><div class="stamp bottom" data-stamp>${escapeHtml(stamp)}</div>` : ''}
 ${body}
 </body></html>
 `;

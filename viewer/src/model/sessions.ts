@@ -1,4 +1,5 @@
 /** The sessions table's rows and filters: manifests' stats filter without decrypting; search needs the key. */
+import { countsKnown } from './evidence-state.ts';
 import type { SessionDigest, SessionReport, SessionRow } from './types.ts';
 
 export function sessionRows(sessions: readonly SessionReport[], digests: ReadonlyMap<string, SessionDigest>): SessionRow[] {
@@ -6,6 +7,9 @@ export function sessionRows(sessions: readonly SessionReport[], digests: Readonl
     const d = digests.get(report.sessionId);
     const stats = report.stats ?? {};
     const started = report.startedAt ? Date.parse(report.startedAt) : NaN;
+    const known = countsKnown(report, d);
+    // The signed log counts approval requests even when the archive is gone.
+    const logged = report.approvalsLogged ?? null;
     return {
       index,
       report,
@@ -14,10 +18,10 @@ export function sessionRows(sessions: readonly SessionReport[], digests: Readonl
       target: report.context?.target?.name ?? '',
       protocol: report.protocol ?? report.context?.protocol ?? '',
       startedMs: Number.isFinite(started) ? started : 0,
-      approvals: d ? d.approvals.length : (stats['approval.requested'] ?? 0),
-      blocks: d ? d.blocks : (stats['decision.block'] ?? 0) + (stats['decision.denied'] ?? 0),
-      masked: d ? d.masked : (stats.masked ?? 0),
-      commands: d ? d.commands.length : (stats.command ?? 0),
+      approvals: d ? d.approvals.length : known ? (stats['approval.requested'] ?? 0) : logged,
+      blocks: d ? d.blocks : known ? (stats['decision.block'] ?? 0) + (stats['decision.denied'] ?? 0) : null,
+      masked: d ? d.masked : known ? (stats.masked ?? 0) : null,
+      commands: d ? d.commands.length : known ? (stats.command ?? 0) : null,
       haystack: d ? d.commands.map((c) => c.text.toLowerCase()).join('\n') : '',
     };
   });
@@ -58,9 +62,9 @@ export function applyFilter(rows: readonly SessionRow[], f: SessionFilter): Sess
       (!f.outcome || r.report.status === f.outcome) &&
       (!Number.isFinite(from) || r.startedMs >= from) &&
       (!Number.isFinite(to) || r.startedMs <= to) &&
-      (!f.approvals || r.approvals > 0) &&
-      (!f.blocks || r.blocks > 0) &&
-      (!f.masking || r.masked > 0) &&
+      (!f.approvals || (r.approvals ?? 0) > 0) &&
+      (!f.blocks || (r.blocks ?? 0) > 0) &&
+      (!f.masking || (r.masked ?? 0) > 0) &&
       (!search || r.haystack.includes(search)),
   );
 }

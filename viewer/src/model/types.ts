@@ -68,8 +68,10 @@ export interface ApprovalRow {
   requestedHash?: string;
   executedHash?: string;
   hashCheck: HashCheck;
-  /** A result or error was recorded for the command after the decision. */
+  /** A result or error was recorded for the command after the decision (false and unknown when fromLog). */
   executed: boolean;
+  /** Only the signed log proves this request (its archive is missing or unreadable): what ran is unknown. */
+  fromLog?: boolean;
 }
 
 export interface SessionDigest {
@@ -100,10 +102,11 @@ export interface SessionRow {
   target: string;
   protocol: string;
   startedMs: number;
-  approvals: number;
-  blocks: number;
-  masked: number;
-  commands: number;
+  /** Counts are null when unknown (no readable content and no manifest counts): shown as "unknown", never 0. */
+  approvals: number | null;
+  blocks: number | null;
+  masked: number | null;
+  commands: number | null;
   /** Lower-cased command texts, joined: the full-text search haystack. */
   haystack: string;
 }

@@ -7,6 +7,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { parseTrustFile, type TrustFile } from '../../../shared/evidence/trust.ts';
 import { describeError } from '../../../shared/errors.ts';
 import { onOpenFile } from '../platform.ts';
+import { PILL } from '../model/evidence-state.ts';
+import { approvalsOf } from '../model/report.ts';
 import { sessionRows } from '../model/sessions.ts';
 import type { SessionDigest, SessionRow, VerificationReport } from '../model/types.ts';
 import { VerifierClient, WorkerError } from '../worker/client.ts';
@@ -257,8 +259,9 @@ export function App() {
     };
   }, [loadAny]);
 
-  const verdict = verification.state === 'done' ? (verification.report.ok ? 'pass' : 'fail') : 'idle';
-  const approvals = useMemo(() => [...digests.values()].reduce((n, d) => n + d.approvals.length, 0), [digests]);
+  // The pill follows the verifier's verdict (the worst check), like the banner.
+  const verdict = verification.state === 'done' ? verification.report.verdict.status : 'idle';
+  const approvals = useMemo(() => (report ? approvalsOf(digests, report).length : 0), [digests, report]);
   const selectedRow = selected ? rows.find((r) => r.report.sessionId === selected) : undefined;
 
   return (
@@ -269,7 +272,7 @@ export function App() {
         <span className="spacer" />
         <span className="offline" title="The viewer makes no network connection: everything is verified on this computer">Offline</span>
         <span className={`verdict ${verdict}`} data-testid="verdict">
-          {verification.state === 'done' ? (verification.report.ok ? '✓ Verified' : '✗ Verification failed') : verification.state === 'running' ? 'Verifying…' : 'Not verified'}
+          {verification.state === 'done' ? PILL[verification.report.verdict.status] : verification.state === 'running' ? 'Verifying…' : 'Not verified'}
         </span>
       </header>
       <div className="body">
@@ -278,7 +281,7 @@ export function App() {
             [
               ['overview', 'Verification', ''],
               ['sessions', 'Sessions', report ? String(report.sessions.length) : ''],
-              ['approvals', 'Approvals', report?.withKey ? String(approvals) : ''],
+              ['approvals', 'Approvals', report && (report.withKey || approvals) ? String(approvals) : ''],
               ['report', 'Report & exports', ''],
             ] as [View, string, string][]
           ).map(([v, label, count]) => (

@@ -1,4 +1,5 @@
 import { absoluteTime } from '../model/csv.ts';
+import { FROM_LOG } from '../model/evidence-state.ts';
 import { approvalsOf, hashCheckWords } from '../model/report.ts';
 import { formatTime } from '../model/sessions.ts';
 import type { ApprovalRow, SessionDigest, VerificationReport } from '../model/types.ts';
@@ -6,6 +7,12 @@ import { Txt, oneLine } from './Text.tsx';
 
 function HashMark({ a }: { a: ApprovalRow }) {
   const words = hashCheckWords(a);
+  if (a.fromLog)
+    return (
+      <span className="hash none" title={words} data-hash="unknown">
+        unknown — content unavailable
+      </span>
+    );
   if (a.outcome === 'approved' && a.hashCheck === 'match')
     return (
       <span className="hash match" title={words} data-hash="match">
@@ -27,8 +34,9 @@ function HashMark({ a }: { a: ApprovalRow }) {
 
 /** Every approval request in the bundle: who asked, who decided, why, when, and whether what ran is what was approved. */
 export function ApprovalsView({ report, digests, onOpenSession }: { report: VerificationReport; digests: ReadonlyMap<string, SessionDigest>; onOpenSession: (id: string) => void }) {
-  if (!report.withKey) return <div className="notice">The approvals register is read from the decrypted sessions: load the auditor key (Verification → step 3).</div>;
   const rows = approvalsOf(digests, report);
+  if (!report.withKey && rows.length === 0) return <div className="notice">The approvals register is read from the decrypted sessions: load the auditor key (Verification → step 3).</div>;
+  const fromLog = rows.filter((a) => a.fromLog).length;
   const startOf = new Map(report.sessions.map((s) => [s.sessionId, s.startedAt]));
   return (
     <section className="card">
@@ -36,8 +44,14 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
       <p className="muted small">
         A check mark means the command that ran carries the same hash (session id + exact command bytes) as the one the approver approved.
       </p>
+      {fromLog > 0 && (
+        <div className="notice fromlog" data-testid="approvals-from-log">
+          {fromLog} request(s) {FROM_LOG}: the archive of their session is missing, unreadable or not decrypted, so who asked and who decided come from the verified transparency log; the
+          command text and whether it ran are unknown.
+        </div>
+      )}
       {rows.length === 0 ? (
-        <p className="empty">No approval was requested in this bundle.</p>
+        <p className="empty">{report.sessions.some((s) => !s.contentAvailable) ? 'No approval request in the decrypted sessions or in the signed log.' : 'No approval was requested in this bundle.'}</p>
       ) : (
         <table className="plain" data-testid="approvals">
           <thead>
@@ -54,7 +68,7 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
           </thead>
           <tbody>
             {rows.map((a, i) => (
-              <tr key={i} data-request={oneLine(a.requestId, 64)}>
+              <tr key={i} data-request={oneLine(a.requestId, 64)} data-source={a.fromLog ? 'log' : 'archive'}>
                 <td className="mono nowrap">{oneLine(a.requestId, 64)}</td>
                 <td>
                   <button className="link" onClick={() => onOpenSession(a.sessionId)}>
@@ -69,8 +83,9 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
                 </td>
                 <td>
                   <pre className="cmd">
-                    <Txt text={a.commandText || '(command not recorded)'} max={2000} />
+                    <Txt text={a.fromLog ? `command ${a.command ?? '?'}: text unknown` : a.commandText || '(command not recorded)'} max={2000} />
                   </pre>
+                  {a.fromLog && <div className="muted small fromlog">{FROM_LOG}</div>}
                   {a.justification && (
                     <div className="small">
                       Justification: <Txt text={a.justification} max={500} />

@@ -1,6 +1,7 @@
 import { formatFingerprint } from '../../../shared/evidence/key-id.ts';
 import { readCheckpoint } from '../../../shared/evidence/checkpoint.ts';
 import { formatBytes, formatTime } from '../model/sessions.ts';
+import { CHECK_MARK, FROM_LOG, bannerTitle, checkLine } from '../model/evidence-state.ts';
 import { STATUS_WORDS } from '../model/report.ts';
 import type { BundleState, KeyState, TrustState, Verification } from './App.tsx';
 import { FileButton } from './FileButton.tsx';
@@ -148,6 +149,14 @@ function KeyRow(k: { keyId: string; fingerprint: string; from: string; until: st
   );
 }
 
+/** What the content checks covered, in numbers: "decrypted and re-scanned" only as far as it happened. */
+function contentLine(r: import('../model/types.ts').VerificationReport, keyId: string | undefined): string {
+  if (!r.withKey) return 'Integrity only: content not checked. Load the auditor key for decryption, TAG_FINAL and the card-number re-scan.';
+  const d = r.checks.find((c) => c.id === 'decryption');
+  const of = d && d.covered !== null && d.total !== null ? `${d.covered} of ${d.total} archive(s)` : 'no archive';
+  return `Content of ${of} decrypted with auditor key ${keyId ?? ''} and re-scanned for card data.`;
+}
+
 function Summary({ report: r, ms, keyState, onOpenSession }: { report: import('../model/types.ts').VerificationReport; ms: number; keyState: KeyState | null; onOpenSession: (id: string) => void }) {
   const counts = new Map<string, number>();
   for (const s of r.sessions) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
@@ -159,12 +168,13 @@ function Summary({ report: r, ms, keyState, onOpenSession }: { report: import('.
   const listed = (r.sessions.length <= 50 ? r.sessions : notable).slice(0, MAX_LISTED);
   return (
     <>
-      <div className={`banner ${r.ok ? 'pass' : 'fail'}`} role="status" data-testid="banner" data-verify-ms={Math.round(ms)} data-with-key={r.withKey ? 'yes' : 'no'}>
-        {r.fatal ? '✗ The bundle cannot be read' : r.ok ? '✓ This evidence is intact and complete' : '✗ Verification FAILED: do not rely on this evidence'}
+      {/* The banner follows the verifier's verdict (the worst check), never report.ok alone. */}
+      <div className={`banner ${r.verdict.status}`} role="status" data-testid="banner" data-verdict={r.verdict.status} data-verify-ms={Math.round(ms)} data-with-key={r.withKey ? 'yes' : 'no'}>
+        {bannerTitle(r)}
         <div className="sub">
-          {r.fatal ?? `${r.sessions.length} session(s)${countText ? `: ${countText}` : ''}.`}{' '}
-          {r.withKey ? `Content decrypted with auditor key ${keyState?.keyId ?? ''} and re-scanned for card data.` : 'Integrity only: load the auditor key for decryption, TAG_FINAL and the card-number re-scan.'}{' '}
-          <span className="muted">Verified {formatTime(r.verifiedAt)} in {(ms / 1000).toFixed(1)} s.</span>
+          {r.fatal ? `${r.fatal}. No check ran past this point and no content was read.` : `${r.sessions.length} session(s)${countText ? `: ${countText}` : ''}.`}{' '}
+          {!r.fatal && contentLine(r, keyState?.keyId)}{' '}
+          <span className="muted">{r.fatal ? 'Attempted' : 'Verified'} {formatTime(r.verifiedAt)}.</span>
         </div>
       </div>
       <section className="card" aria-labelledby="checks-title">
@@ -173,11 +183,16 @@ function Summary({ report: r, ms, keyState, onOpenSession }: { report: import('.
           {r.checks.map((c) => (
             <li key={c.id} data-check={c.id} data-status={c.status}>
               <span className={`mark ${c.status}`} aria-label={c.status}>
-                {c.status === 'pass' ? '✓' : c.status === 'fail' ? '✗' : '–'}
+                {CHECK_MARK[c.status]}
               </span>
               <div>
-                <div className="title">{c.title}</div>
-                <div className="summary">{c.status === 'skipped' ? (r.fatal ? 'not run: the bundle could not be read' : 'not run: needs the auditor key') : c.summary}</div>
+                <div className="title">
+                  {c.title}
+                  {c.status === 'partial' && <span className="badge partial"> PARTIAL</span>}
+                </div>
+                <div className="summary" data-covered={c.covered ?? ''} data-total={c.total ?? ''}>
+                  {checkLine(c, !!r.fatal)}
+                </div>
               </div>
               {c.failures.length > 0 && (
                 <ul className="failures">
@@ -238,6 +253,7 @@ function Summary({ report: r, ms, keyState, onOpenSession }: { report: import('.
                   </td>
                   <td>
                     {oneLine(s.context?.identity?.subject ?? '—', 120)} → {oneLine(s.context?.target?.name ?? '—', 60)}
+                    {s.source === 'log' && <div className="muted small fromlog">{FROM_LOG}: {s.frames ?? 'unknown'} frame(s), {s.events ?? 'unknown'} event(s), {s.approvalsLogged ?? 0} approval request(s)</div>}
                   </td>
                   <td>{formatTime(s.startedAt)}</td>
                   <td>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { describeError } from '../../../shared/errors.ts';
 import { chronologicalCsv } from '../model/csv.ts';
-import { buildReport, renderHtml } from '../model/report.ts';
+import { buildReport, renderHtml, reportStamp } from '../model/report.ts';
 import type { SessionDigest, VerificationReport } from '../model/types.ts';
 import { saveFile } from '../platform.ts';
 import { oneLine } from './Text.tsx';
@@ -58,12 +58,12 @@ export function ReportView(props: { report: VerificationReport; digests: Readonl
           <button className="primary" disabled={!!busy || !props.auditor.trim()} onClick={run('PDF report', async () => {
             const { renderPdf } = await import('../model/report-pdf.ts');
             const i = input(PDF_MAX_SESSIONS);
-            const pdf = await renderPdf(buildReport(i), { title: 'Vigil evidence verification report', author: i.auditor, footer: `Vigil evidence report - ${oneLine(props.fileName, 80)} - verified by ${oneLine(i.auditor, 80)} at ${i.generatedAt}` });
+            const pdf = await renderPdf(buildReport(i), { title: 'Vigil evidence verification report', author: i.auditor, footer: `Vigil evidence report - ${oneLine(props.fileName, 80)} - verified by ${oneLine(i.auditor, 80)} at ${i.generatedAt}`, stamp: reportStamp(i.report) });
             return saveFile(`${name}-report.pdf`, 'application/pdf', pdf);
           })}>
             Save PDF report
           </button>
-          <button disabled={!!busy || !props.auditor.trim()} onClick={run('HTML report', async () => saveFile(`${name}-report.html`, 'text/html', renderHtml(buildReport(input()))))}>
+          <button disabled={!!busy || !props.auditor.trim()} onClick={run('HTML report', async () => saveFile(`${name}-report.html`, 'text/html', renderHtml(buildReport(input()), reportStamp(props.report))))}>
             Save HTML report
           </button>
           <button disabled={!!busy} onClick={run('CSV', async () => saveFile(`${name}-log.csv`, 'text/csv', chronologicalCsv(r.sessions, props.digests)))}>

@@ -3,6 +3,7 @@ import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
 import { describeError } from '../../../shared/errors.ts';
 import { asciicast, castFileName } from '../model/asciicast.ts';
 import { absoluteTime } from '../model/csv.ts';
+import { FROM_LOG, countText, countsKnown } from '../model/evidence-state.ts';
 import { STATUS_WORDS } from '../model/report.ts';
 import { isTerminal, statements, type Statement } from '../model/replay.ts';
 import { formatBytes, formatDuration, formatTime } from '../model/sessions.ts';
@@ -13,6 +14,8 @@ import { StatementPlayer } from './StatementPlayer.tsx';
 import { TerminalPlayer } from './TerminalPlayer.tsx';
 import { Txt, oneLine } from './Text.tsx';
 
+const ENDED_SOURCE = { 'last-event': 'time of the last durable event', 'last-anchor': 'time the log last anchored durable frames', 'log-end': 'time of the end entry in the signed log' } as const;
+
 type Loaded = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; events: EvidenceEvent[]; note?: string | undefined };
 
 export function SessionDetail(props: { row: SessionRow; withKey: boolean; client: VerifierClient; onBack: () => void }) {
@@ -21,7 +24,7 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
   const [tab, setTab] = useState<'timeline' | 'replay'>('timeline');
   const [saved, setSaved] = useState('');
   useEffect(() => {
-    if (!props.withKey) return;
+    if (!props.withKey || s.source === 'log') return; // no archive to decrypt
     let live = true;
     props.client
       .call('events', { sessionId: s.sessionId })
@@ -30,7 +33,7 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
     return () => {
       live = false;
     };
-  }, [props.client, props.withKey, s.sessionId]);
+  }, [props.client, props.withKey, s.sessionId, s.source]);
 
   const events = loaded.state === 'ready' ? loaded.events : undefined;
   const stmts = useMemo(() => (events ? statements(events) : []), [events]);
@@ -62,6 +65,12 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
         </div>
       )}
       {s.status === 'interrupted' && s.reasons.length === 0 && <div className="notice">The appliance stopped before this session ended; the archive was sealed at start-up and every durable frame verifies.</div>}
+      {s.source === 'log' && (
+        <div className="notice fromlog" data-testid="from-log-notice">
+          <strong>{FROM_LOG[0]!.toUpperCase() + FROM_LOG.slice(1)}.</strong> The archive of this session is missing or unreadable: identity, target, times, counts
+          and approval requests shown here are what the verified transparency log records; commands and results are unknown.
+        </div>
+      )}
       <div className="grid2">
         <section className="card">
           <h2>Who</h2>
@@ -111,7 +120,8 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
             <dd>{formatTime(s.startedAt)}</dd>
             <dt>Ended</dt>
             <dd>
-              {formatTime(s.endedAt)} {Number.isFinite(started) && Number.isFinite(ended) && <span className="muted small">({formatDuration(ended - started)})</span>}
+              {s.endedAt ? formatTime(s.endedAt) : 'unknown'} {Number.isFinite(started) && Number.isFinite(ended) && <span className="muted small">({formatDuration(ended - started)})</span>}
+              {s.endedAtSource && s.endedAtSource !== 'manifest' && <div className="muted small" data-testid="ended-source">{ENDED_SOURCE[s.endedAtSource]}{s.sealedAt ? `; sealed ${formatTime(s.sealedAt)}` : ''}</div>}
             </dd>
             <dt>Closed because</dt>
             <dd>
@@ -126,17 +136,18 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
             <dd className="mono small">{oneLine(s.file ?? '—', 120)}</dd>
             <dt>Size</dt>
             <dd>
-              {s.bytes !== undefined ? formatBytes(s.bytes) : '—'} · {s.frames ?? '?'} frames · {s.events ?? '?'} events
+              {s.bytes !== undefined ? formatBytes(s.bytes) : '—'} · {countText(s.frames)} frames · {countText(s.events)} events
+              {s.source === 'log' && <span className="muted small"> ({FROM_LOG})</span>}
             </dd>
             <dt>Commands</dt>
-            <dd>{props.row.commands}</dd>
+            <dd>{countText(props.row.commands)}</dd>
             <dt>Blocked / denied</dt>
-            <dd>{props.row.blocks}</dd>
+            <dd>{countText(props.row.blocks)}</dd>
             <dt>Approvals</dt>
-            <dd>{props.row.approvals}</dd>
+            <dd data-testid="approvals-count">{countText(props.row.approvals)}</dd>
             <dt>Values masked</dt>
             <dd data-testid="masked-count">
-              {props.row.masked}
+              {countText(props.row.masked)}
               {d && Object.keys(d.maskingKinds).length > 0 && (
                 <span className="muted small">
                   {' '}
@@ -148,13 +159,13 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
               )}
             </dd>
             <dt>Errors</dt>
-            <dd>{d ? d.errors : (s.stats?.error ?? 0)}</dd>
+            <dd>{d ? d.errors : countsKnown(s, d) ? (s.stats?.error ?? 0) : 'unknown'}</dd>
           </dl>
         </section>
       </div>
 
       {!props.withKey && <div className="notice">Load the auditor key (Verification → step 3) to see the commands, results and the replay of this session.</div>}
-      {props.withKey && loaded.state === 'loading' && <p className="muted">Decrypting the session…</p>}
+      {props.withKey && s.source !== 'log' && loaded.state === 'loading' && <p className="muted">Decrypting the session…</p>}
       {loaded.state === 'error' && (
         <div className="error" role="alert">
           {loaded.message}

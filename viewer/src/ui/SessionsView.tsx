@@ -2,7 +2,16 @@ import { useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { STATUS_WORDS } from '../model/report.ts';
 import { applyFilter, distinct, formatTime, isFiltering, EMPTY_FILTER, type SessionFilter } from '../model/sessions.ts';
 import type { SessionRow } from '../model/types.ts';
+import { FROM_LOG, UNKNOWN } from '../model/evidence-state.ts';
 import { oneLine } from './Text.tsx';
+
+function Unknown() {
+  return (
+    <span className="unknown" title={`not known: ${FROM_LOG}`}>
+      {UNKNOWN}
+    </span>
+  );
+}
 
 const ROW = 36;
 const OVERSCAN = 12;
@@ -18,7 +27,7 @@ export function SessionsView(props: { rows: SessionRow[]; filter: SessionFilter;
     const out = applyFilter(rows, deferred);
     if (sort.key === 'seq' && !sort.desc) return out;
     const val = (r: SessionRow): string | number =>
-      sort.key === 'seq' ? (r.report.seq ?? 0) : sort.key === 'started' ? r.startedMs : sort.key === 'identity' ? r.identity : sort.key === 'target' ? r.target : r[sort.key];
+      sort.key === 'seq' ? (r.report.seq ?? 0) : sort.key === 'started' ? r.startedMs : sort.key === 'identity' ? r.identity : sort.key === 'target' ? r.target : (r[sort.key] ?? -1);
     const dir = sort.desc ? -1 : 1;
     return [...out].sort((a, b) => {
       const x = val(a);
@@ -167,15 +176,20 @@ function VirtualRows({ rows, onOpen }: { rows: SessionRow[]; onOpen: (id: string
               <div className="num">{s.seq ?? '?'}</div>
               <div>
                 <span className={`status ${s.status}`}>{STATUS_WORDS[s.status] ?? s.status}</span>
+                {s.source === 'log' && (
+                  <span className="fromlog" title={`identity, target and times ${FROM_LOG}`} data-testid="from-log">
+                    log only
+                  </span>
+                )}
               </div>
               <div>{oneLine(r.protocol, 20)}</div>
               <div title={oneLine(r.identity, 1000)}>{oneLine(r.identity, 200)}</div>
               <div title={oneLine(r.target, 500)}>{oneLine(r.target, 100)}</div>
               <div>{formatTime(s.startedAt).replace(' UTC', '')}</div>
-              <div className="num">{r.commands}</div>
-              <div className="num">{r.blocks || ''}</div>
-              <div className="num">{r.approvals || ''}</div>
-              <div className="num">{r.masked || ''}</div>
+              <div className="num">{r.commands ?? <Unknown />}</div>
+              <div className="num">{r.blocks === null ? <Unknown /> : r.blocks || ''}</div>
+              <div className="num">{r.approvals === null ? <Unknown /> : r.approvals || ''}</div>
+              <div className="num">{r.masked === null ? <Unknown /> : r.masked || ''}</div>
             </div>
           );
         })}
