@@ -2,6 +2,7 @@
  * The appliance's SQLite database (better-sqlite3, WAL): transparency log, Merkle nodes, checkpoints,
  * the session index, keys, approvals and single-use token ids. One file under the data directory; the schema is versioned.
  */
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { VigilError } from '../../shared/errors.ts';
 
@@ -35,6 +36,7 @@ const MIGRATIONS: readonly string[] = [
 export function openDatabase(path: string, opts: { readonly?: boolean } = {}): Db {
   let db: Db;
   try {
+    if (!opts.readonly) ownerOnly(path);
     db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   } catch (e) {
     throw new VigilError('E_STORE', `cannot open the appliance database ${path}: ${(e as Error).message}`, {
@@ -49,6 +51,16 @@ export function openDatabase(path: string, opts: { readonly?: boolean } = {}): D
   db.pragma('foreign_keys = ON');
   migrate(db);
   return db;
+}
+
+/**
+ * The database holds approvals (commands with their text), the session index and token ids: owner only.
+ * SQLite gives its -wal and -shm files the main file's mode, so creating that file 0600 first covers all three;
+ * an existing, looser file (from an older Vigil) is tightened.
+ */
+function ownerOnly(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
+  else if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
 }
 
 function migrate(db: Db): void {
