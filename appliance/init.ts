@@ -47,9 +47,7 @@ export function initAppliance(opts: { dir: string; auditors: readonly string[]; 
 
   const now = opts.now ?? new Date();
   for (const d of ['', 'keys', 'keys/auditors', 'data', 'data/archives', 'tls', 'secrets']) mkdirSync(join(dir, d), { recursive: true });
-  chmodSync(join(dir, 'secrets'), 0o700);
-  chmodSync(join(dir, 'keys'), 0o700);
-  chmodSync(join(dir, 'data'), 0o700);
+  for (const d of ['secrets', 'keys', 'data', 'data/archives']) chmodSync(join(dir, d), 0o700);
   const auditorFiles = auditorKeys.map(({ path, key }) => {
     const rel = `keys/auditors/${key.keyId}.pub`;
     copyFileSync(path, join(dir, rel));

@@ -65,6 +65,9 @@ describe('keys, init and a config error', () => {
     const keyFile = join(d, 'app', 'keys', `appliance-${trust.keys[0].keyId}.key`);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(existsSync(join(d, 'app', 'data', 'vigil.db'))).toBe(true);
+    // Everything that holds evidence, approvals or keys: owner only (the db holds approval command texts).
+    expect(statSync(join(d, 'app', 'data', 'vigil.db')).mode & 0o777).toBe(0o600);
+    for (const dir of ['data', 'data/archives', 'keys', 'secrets']) expect(statSync(join(d, 'app', dir)).mode & 0o777, dir).toBe(0o700);
     expect(vigil(['init', '--dir', join(d, 'app'), '--auditor', join(d, 'alice.pub')]).stderr).toMatch(/already holds an appliance/);
 
     chmodSync(keyFile, 0o644);

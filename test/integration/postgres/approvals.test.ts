@@ -270,7 +270,9 @@ describe('evidence of approvals', () => {
     const report = await verifyBundle(src, f.trust, { auditor: f.auditor, onEvents: (_, evs) => events.push(...evs) });
     src.close();
     expect(report.ok).toBe(true);
-    expect(report.checks.find((c) => c.id === 'approvals')).toMatchObject({ status: 'pass', summary: expect.stringMatching(/held command\(s\): \d+ approved, each bound by its hash/) });
+    const check = report.checks.find((c) => c.id === 'approvals');
+    expect(check).toMatchObject({ status: 'pass', summary: expect.stringMatching(/held command\(s\) in \d+ decrypted archive\(s\): \d+ approved, each bound by its hash/) });
+    expect(check?.covered).toBe(check?.total);
     const register = report.approvals ?? [];
     expect(register.every((a) => a.hashMatches)).toBe(true);
     expect(register.filter((a) => a.outcome === 'approved').every((a) => a.ran)).toBe(true);
