@@ -1,7 +1,9 @@
 /**
- * Minimal, strict ustar reader: a bundle is a plain tar file, so auditors can also open it with standard
- * tools. Only regular files with safe relative names are accepted; every header checksum is verified;
- * sizes may use GNU base-256 encoding (archives over 8 GiB).
+ * Minimal, strict POSIX ustar reader: a bundle is a plain tar file, so auditors can also open it with
+ * standard tools, and exactly one reading of its bytes exists. Refused, with the reason: a length that is not
+ * whole 512-byte blocks, a header without the POSIX `ustar\0` `00` magic (GNU and pre-POSIX dialects), any
+ * type but a regular file `0`, unsafe names, bad checksums, non-zero padding, and an end-of-archive marker
+ * shorter than two zero blocks. Sizes of 8 GiB and more use GNU base-256 encoding (the one extension kept).
  */
 import { VigilError } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
@@ -49,7 +51,23 @@ function checksumOk(h: Uint8Array): boolean {
   return sum === parseInt(stored, 8);
 }
 
+/** Bytes 257–264 of a header: POSIX writes `ustar\0` then version `00`; GNU tar writes `ustar  \0`. */
+const POSIX_MAGIC = [...'ustar'].map((c) => c.charCodeAt(0)).concat([0, 0x30, 0x30]);
+const GNU_MAGIC = [...'ustar  '].map((c) => c.charCodeAt(0)).concat([0]);
+
+function dialect(h: Uint8Array): 'posix' | 'gnu' | 'none' {
+  const at = (m: number[]): boolean => m.every((b, i) => h[257 + i] === b);
+  return at(POSIX_MAGIC) ? 'posix' : at(GNU_MAGIC) ? 'gnu' : 'none';
+}
+
 export async function readTarIndex(src: ByteSource): Promise<TarMember[]> {
+  if (src.size < TAR_BLOCK) throw bad('too short');
+  // A file that is no tar at all is named as such before its length is held against it.
+  const first = await src.read(0, TAR_BLOCK);
+  if (!first.every((b) => b === 0) && !checksumOk(first)) throw bad('header checksum mismatch at offset 0 (not a tar file)');
+  if (src.size % TAR_BLOCK !== 0) {
+    throw bad(`the file is ${src.size} bytes, not a whole number of ${TAR_BLOCK}-byte tar blocks (truncated or appended to)`);
+  }
   const members: TarMember[] = [];
   const names = new Set<string>();
   let offset = 0;
@@ -57,15 +75,21 @@ export async function readTarIndex(src: ByteSource): Promise<TarMember[]> {
     if (offset + TAR_BLOCK > src.size) throw bad(members.length ? `truncated after ${members[members.length - 1]!.name}` : 'too short');
     const h = await src.read(offset, TAR_BLOCK);
     if (h.every((b) => b === 0)) {
+      const zeroBlocks = (src.size - offset) / TAR_BLOCK;
       await expectZeros(src, offset, src.size - offset, 'after the end-of-archive marker');
+      if (zeroBlocks < 2) throw bad(`the end-of-archive marker is ${zeroBlocks} zero block, 2 are required (truncated)`);
       return members;
     }
     if (!checksumOk(h)) throw bad(`header checksum mismatch at offset ${offset}`);
     const type = h[156]!;
     const prefix = field(h, 345, 155);
     const name = (prefix ? prefix + '/' : '') + field(h, 0, 100);
-    if (type !== 0x30 && type !== 0) throw bad(`member ${JSON.stringify(name.slice(0, 100))} is not a regular file`);
-    if (!SAFE_NAME.test(name) || name.length > 255) throw bad(`unsafe member name ${JSON.stringify(name.slice(0, 100))}`);
+    const shown = JSON.stringify(name.slice(0, 100)).slice(1, -1);
+    const kind = dialect(h);
+    if (kind === 'gnu') throw bad(`member ${shown} is in GNU tar format, not POSIX ustar (re-pack with tar --format=ustar)`);
+    if (kind === 'none') throw bad(`member ${shown} has no ustar magic (a pre-POSIX or foreign tar)`);
+    if (type !== 0x30) throw bad(`member ${shown} is not a regular file (type 0x${type.toString(16).padStart(2, '0')})`);
+    if (!SAFE_NAME.test(name) || name.length > 255) throw bad(`unsafe member name "${shown}"`);
     if (names.has(name)) throw bad(`member ${name} appears twice`);
     const size = parseTarSize(h);
     const content = offset + TAR_BLOCK;

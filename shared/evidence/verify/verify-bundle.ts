@@ -5,6 +5,7 @@
  */
 import { fromHex, fromUtf8, toHex } from '../../bytes.ts';
 import { describeError } from '../../errors.ts';
+import { checkBundleMembers } from '../bundle-members.ts';
 import { CompactRange, leafHash, verifyConsistency } from '../../merkle/index.ts';
 import {
   BUNDLE_FILES,
@@ -140,6 +141,7 @@ async function verifyInto(
 
   const manifestEnv = parseWith(bundleManifestEnvelopeSchema, await readJson(BUNDLE_FILES.manifest), BUNDLE_FILES.manifest);
   const manifest = parseSigned(manifestEnv, bundleManifestSchema, 'bundle manifest');
+  checkBundleMembers(members, manifest);
   checkSigned(SIGNED_LABELS.bundleManifest, manifestEnv, manifest.createdAt, 'bundle manifest');
   const cpEnv = parseWith(signedEnvelopeSchema, await readJson(BUNDLE_FILES.checkpoint), BUNDLE_FILES.checkpoint);
   const cp = readCheckpoint(cpEnv);
