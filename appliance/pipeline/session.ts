@@ -52,6 +52,11 @@ export interface CommandInput {
    * block by that rule (`vigil/…` for the gateway's own).
    */
   refusal?: { rule: string; reason: string };
+  /**
+   * The command only prepares a statement (a PostgreSQL Parse): nothing runs, so one that needs approval is
+   * not held here but recorded as `deferred` — each execution of it is decided, and held, on its own.
+   */
+  prepareOnly?: boolean;
 }
 
 export interface CommandDecision {
@@ -155,7 +160,7 @@ export class PipelineSession {
     this.recorded.record({
       type: 'decision',
       command: id,
-      decision: decision.action === 'require-approval' ? 'hold' : decision.action,
+      decision: decision.action === 'require-approval' ? (cmd.prepareOnly ? 'deferred' : 'hold') : decision.action,
       rule: decision.rule,
       ...('reason' in decision ? { reason: decision.reason } : {}),
     });
