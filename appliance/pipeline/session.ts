@@ -7,11 +7,12 @@
  * `commit()` before a byte of the command reaches the target.
  */
 import { createHmac } from 'node:crypto';
+import { describeError } from '../../shared/errors.ts';
 import type { SessionContext } from '../../shared/evidence/archive-format.ts';
 import type { EventInput } from '../evidence/archive-writer.ts';
 import type { RecordedSession, SessionRecorder } from '../evidence/session-recorder.ts';
 import type { BoundPolicy, CommandFacts, Decision, PolicyEngine } from '../policy/engine.ts';
-import { noApprovals, type ApprovalGate, type ApprovalOutcome } from './approval-gate.ts';
+import { noApprovals, type ApprovalGate, type ApprovalListener, type ApprovalOutcome, type ApprovalRequest } from './approval-gate.ts';
 import { MaskCounter } from './masking.ts';
 
 /** What the identity step proved (a subset of appliance/identity's VerifiedIdentity). */
@@ -180,7 +181,8 @@ export class PipelineSession {
     if (d.action !== 'require-approval' || !this.identity) throw new Error('hold() needs a require-approval decision');
     const commandHash = createHmac('sha256', this.opts.commandKey).update(this.id).update('\0').update(req.exactBytes).digest('hex');
     const gate = this.opts.approvals ?? noApprovals;
-    const pending = gate.request(
+    const pending = ask(
+      gate,
       {
         sessionId: this.id,
         sessionSeq: this.seq,
@@ -280,6 +282,18 @@ export class PipelineSession {
     await new Promise((r) => setImmediate(r));
     this.closed = true;
     await this.recorded.close(reason);
+  }
+}
+
+/**
+ * A gate that cannot even create the request refuses the command (fail closed), and the hold still ends
+ * with a recorded outcome that says why.
+ */
+async function ask(gate: ApprovalGate, req: ApprovalRequest, signal: AbortSignal, listener: ApprovalListener): Promise<ApprovalOutcome> {
+  try {
+    return await gate.request(req, signal, listener);
+  } catch (e) {
+    return { approved: false, requestId: null, kind: 'unavailable', reason: `the approval request could not be created: ${describeError(e)}` };
   }
 }
 
