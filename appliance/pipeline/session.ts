@@ -58,6 +58,11 @@ export interface CommandInput {
    * not held here but recorded as `deferred` — each execution of it is decided, and held, on its own.
    */
   prepareOnly?: boolean;
+  /**
+   * The adapter cannot hold this command (why not): one that needs approval is refused instead, recorded as
+   * a block by the approval rule — never a `hold` that no request follows.
+   */
+  unholdable?: string;
 }
 
 export interface CommandDecision {
@@ -143,11 +148,12 @@ export class PipelineSession {
   /** Classifies nothing itself: records the command (as given, masked) and the policy's decision. */
   decide(cmd: CommandInput): CommandDecision {
     const id = this.nextId++;
-    const decision: Decision = cmd.refusal
+    let decision: Decision = cmd.refusal
       ? { action: 'block', rule: cmd.refusal.rule, reason: cmd.refusal.reason }
       : this.policy
         ? this.policy.decideAll(cmd.statements)
         : { action: 'block', rule: 'access', reason: 'no policy governs this session' };
+    if (decision.action === 'require-approval' && cmd.unholdable) decision = { action: 'block', rule: decision.rule, reason: cmd.unholdable };
     this.recorded.record({
       type: 'command',
       id,

@@ -89,14 +89,14 @@ export class ClientCommands {
       c.statements.clear();
       if (analyzed.facts.some((x) => x.command === 'DISCARD ALL')) c.portals.clear();
     }
-    const result = this.result(cmd.id, analyzed, classification);
-    if (d.action === 'allow') return c.forward(frame.raw, { kind: 'query', cmd: result });
+    if (d.action === 'allow') return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed, classification) });
     if (d.action === 'block' && analyzed.refusal?.rule === 'unparsable') {
       const tmp = checkName();
       const check = Buffer.concat([toServer.byName.parse(tmp, m.sql), toServer.close('S', tmp), toServer.sync()]);
       return c.forward(check, { kind: 'check', cmd: undefined, refusal: this.blockFields(d, analyzed.refusal), command: cmd.id, failed: false });
     }
     if (d.action === 'block') return c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: this.blockFields(d, analyzed.refusal), command: cmd.id });
+    const result = this.result(cmd.id, analyzed, classification);
     const outcome = await this.hold(cmd, result, text, exactCommandBytes('Q', m.sqlBytes), classification, justificationOf(m.sql));
     if (outcome.approved) return c.forward(frame.raw, { kind: 'query', cmd: result });
     c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: deniedErrorFields(d.rule, outcome.reason), command: cmd.id });
@@ -208,14 +208,14 @@ export class ClientCommands {
   onFunctionCall(frame: FrontendFrame): void {
     const c = this.core;
     const facts: CommandFacts = { class: 'procedural', command: 'FUNCTION CALL', tags: ['fastpath'], tables: [] };
-    const cmd = c.o.session.decide({ kind: 'sql', text: '<fastpath function call>', statements: [facts] });
+    const cmd = c.o.session.decide({ kind: 'sql', text: '<fastpath function call>', statements: [facts], unholdable: 'this command needs approval, and fastpath function calls cannot be held for approval' });
     c.recorded();
     if (cmd.decision.action === 'allow') {
       c.settings.opaque(c.syncsSent);
       return c.forward(frame.raw, { kind: 'function', cmd: this.result(cmd.id) });
     }
-    const reason = cmd.decision.action === 'block' ? cmd.decision.reason : 'fastpath function calls cannot be held for approval';
-    c.forward(refusedQuery(), { kind: 'function', cmd: undefined, rewrite: policyErrorFields(cmd.decision.rule, reason), command: cmd.id });
+    const d = cmd.decision as Extract<CommandDecision['decision'], { action: 'block' }>;
+    c.forward(refusedQuery(), { kind: 'function', cmd: undefined, rewrite: policyErrorFields(d.rule, d.reason), command: cmd.id });
   }
 
   result(id: number, analyzed?: AnalyzedCommand, c?: Classification): CommandResult {

@@ -25,6 +25,10 @@ policies:
         when: { classes: [write], tables: [accounts] }
         action: require-approval
         approvers: { groups: [dba] }
+      - name: fastpath-needs-approval
+        when: { classes: [procedural], commands: ['FUNCTION CALL'] }
+        action: require-approval
+        approvers: { groups: [dba] }
       - name: no-truncate
         when: { classes: [ddl], tags: [truncate] }
         action: block
@@ -160,7 +164,7 @@ beforeAll(async () => {
   await raw.waitFor('C');
   // A Parse of a statement that needs approval, never executed.
   await exchange(raw, toServer.parse('never', 'DELETE FROM accounts WHERE id = 10'), toServer.sync());
-  // A fastpath function call (blocked).
+  // A fastpath function call: it needs approval, which the protocol gives no way to wait for: refused.
   await exchange(raw, toServer.functionCall(1, []));
   // A protocol violation ends the session: an error of no command.
   raw.send(Buffer.from([0x7a, 0, 0, 0, 4]));
@@ -242,7 +246,8 @@ describe('error events', () => {
     expect(errorsOf(commandOf('TRUNCATE audit_scratch'))).toEqual([expect.objectContaining({ code: '42501' })]);
     expect(errorsOf(commandOf('TRUNCATE audit_scratch', 'sql-prepare'))).toEqual([expect.objectContaining({ code: '42501' })]);
     const fastpath = commandOf('<fastpath function call>')!;
-    expect(errorsOf(fastpath)).toEqual([expect.objectContaining({ code: '42501' })]);
+    expect(about(fastpath, 'decision')).toEqual([expect.objectContaining({ decision: 'block', rule: 'ci/fastpath-needs-approval', reason: expect.stringMatching(/cannot be held for approval/) })]);
+    expect(errorsOf(fastpath)).toEqual([expect.objectContaining({ code: '42501', message: expect.stringMatching(/cannot be held for approval/) })]);
   });
 
   it('of a Parse, a Bind and an Execute the server refused name their command', () => {
