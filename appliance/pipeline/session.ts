@@ -7,11 +7,12 @@
  * `commit()` before a byte of the command reaches the target.
  */
 import { createHmac } from 'node:crypto';
+import { describeError } from '../../shared/errors.ts';
 import type { SessionContext } from '../../shared/evidence/archive-format.ts';
 import type { EventInput } from '../evidence/archive-writer.ts';
 import type { RecordedSession, SessionRecorder } from '../evidence/session-recorder.ts';
 import type { BoundPolicy, CommandFacts, Decision, PolicyEngine } from '../policy/engine.ts';
-import { noApprovals, type ApprovalGate, type ApprovalOutcome } from './approval-gate.ts';
+import { noApprovals, type ApprovalGate, type ApprovalListener, type ApprovalOutcome, type ApprovalRequest } from './approval-gate.ts';
 import { MaskCounter } from './masking.ts';
 
 /** What the identity step proved (a subset of appliance/identity's VerifiedIdentity). */
@@ -52,6 +53,16 @@ export interface CommandInput {
    * block by that rule (`vigil/…` for the gateway's own).
    */
   refusal?: { rule: string; reason: string };
+  /**
+   * The command only prepares a statement (a PostgreSQL Parse): nothing runs, so one that needs approval is
+   * not held here but recorded as `deferred` — each execution of it is decided, and held, on its own.
+   */
+  prepareOnly?: boolean;
+  /**
+   * The adapter cannot hold this command (why not): one that needs approval is refused instead, recorded as
+   * a block by the approval rule — never a `hold` that no request follows.
+   */
+  unholdable?: string;
 }
 
 export interface CommandDecision {
@@ -137,11 +148,12 @@ export class PipelineSession {
   /** Classifies nothing itself: records the command (as given, masked) and the policy's decision. */
   decide(cmd: CommandInput): CommandDecision {
     const id = this.nextId++;
-    const decision: Decision = cmd.refusal
+    let decision: Decision = cmd.refusal
       ? { action: 'block', rule: cmd.refusal.rule, reason: cmd.refusal.reason }
       : this.policy
         ? this.policy.decideAll(cmd.statements)
         : { action: 'block', rule: 'access', reason: 'no policy governs this session' };
+    if (decision.action === 'require-approval' && cmd.unholdable) decision = { action: 'block', rule: decision.rule, reason: cmd.unholdable };
     this.recorded.record({
       type: 'command',
       id,
@@ -155,7 +167,7 @@ export class PipelineSession {
     this.recorded.record({
       type: 'decision',
       command: id,
-      decision: decision.action === 'require-approval' ? 'hold' : decision.action,
+      decision: decision.action === 'require-approval' ? (cmd.prepareOnly ? 'deferred' : 'hold') : decision.action,
       rule: decision.rule,
       ...('reason' in decision ? { reason: decision.reason } : {}),
     });
@@ -175,7 +187,8 @@ export class PipelineSession {
     if (d.action !== 'require-approval' || !this.identity) throw new Error('hold() needs a require-approval decision');
     const commandHash = createHmac('sha256', this.opts.commandKey).update(this.id).update('\0').update(req.exactBytes).digest('hex');
     const gate = this.opts.approvals ?? noApprovals;
-    const pending = gate.request(
+    const pending = ask(
+      gate,
       {
         sessionId: this.id,
         sessionSeq: this.seq,
@@ -275,6 +288,18 @@ export class PipelineSession {
     await new Promise((r) => setImmediate(r));
     this.closed = true;
     await this.recorded.close(reason);
+  }
+}
+
+/**
+ * A gate that cannot even create the request refuses the command (fail closed), and the hold still ends
+ * with a recorded outcome that says why.
+ */
+async function ask(gate: ApprovalGate, req: ApprovalRequest, signal: AbortSignal, listener: ApprovalListener): Promise<ApprovalOutcome> {
+  try {
+    return await gate.request(req, signal, listener);
+  } catch (e) {
+    return { approved: false, requestId: null, kind: 'unavailable', reason: `the approval request could not be created: ${describeError(e)}` };
   }
 }
 

@@ -96,8 +96,9 @@ export class ClientCommands {
       return c.forward(check, { kind: 'check', cmd: undefined, refusal: this.blockFields(d, analyzed.refusal), command: cmd.id, failed: false });
     }
     if (d.action === 'block') return c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: this.blockFields(d, analyzed.refusal), command: cmd.id });
-    const outcome = await this.hold(cmd, text, exactCommandBytes('Q', m.sqlBytes), classification, justificationOf(m.sql));
-    if (outcome.approved) return c.forward(frame.raw, { kind: 'query', cmd: this.result(cmd.id, analyzed, classification) });
+    const result = this.result(cmd.id, analyzed, classification);
+    const outcome = await this.hold(cmd, result, text, exactCommandBytes('Q', m.sqlBytes), classification, justificationOf(m.sql));
+    if (outcome.approved) return c.forward(frame.raw, { kind: 'query', cmd: result });
     c.forward(refusedQuery(), { kind: 'query', cmd: undefined, rewrite: deniedErrorFields(d.rule, outcome.reason), command: cmd.id });
   }
 
@@ -106,7 +107,8 @@ export class ClientCommands {
     const m = decodeParse(frame.body);
     const { classification, text } = this.classify(m.sql, m.sqlBytes);
     const analyzed = await this.analyzeText(classification, m.sqlBytes);
-    const cmd = this.decide({ kind: 'sql-prepare', text, classification, analyzed, extra: { statement: displayName(m.name) } });
+    // Preparing runs nothing: a statement that needs approval is held at Execute, with its parameters.
+    const cmd = this.decide({ kind: 'sql-prepare', text, classification, analyzed, prepareOnly: true, extra: { statement: displayName(m.name) } });
     const refused = cmd.decision.action === 'block';
     const statement: PreparedStatement = { name: displayName(m.name), sql: m.sql, sqlBytes: Buffer.from(m.sqlBytes), text, classification, commandId: cmd.id, refused };
     // PostgreSQL drops the unnamed statement before parsing the new one, so a failed Parse leaves it empty.
@@ -117,14 +119,13 @@ export class ClientCommands {
       if (analyzed.refusal?.rule === 'unparsable') {
         // First the server parses it (never runs it): a syntax error it reports itself skips the rest.
         const tmp = checkName();
-        c.forward(toServer.byName.parse(tmp, m.sql), { kind: 'parse', name: NO_NAME, swallow: true });
-        c.forward(toServer.close('S', tmp), { kind: 'close', name: NO_NAME, swallow: true });
+        c.forward(toServer.byName.parse(tmp, m.sql), { kind: 'parse', name: NO_NAME, swallow: true, command: cmd.id });
+        c.forward(toServer.close('S', tmp), { kind: 'close', name: NO_NAME, swallow: true, command: cmd.id });
       }
       c.forward(toServer.byName.parse(m.name, REFUSED_SQL), { kind: 'parse', rewrite: this.blockFields(d, analyzed.refusal), name, command: cmd.id });
       return;
     }
-    // Preparing runs nothing: a statement that needs approval is held at Execute, with its parameters.
-    c.forward(frame.raw, { kind: 'parse', name });
+    c.forward(frame.raw, { kind: 'parse', name, command: cmd.id });
   }
 
   onBind(frame: FrontendFrame): void {
@@ -147,7 +148,7 @@ export class ClientCommands {
       describing: false,
       boundAt: c.syncsSent,
     };
-    c.forward(frame.raw, { kind: 'bind', name: c.portals.set(m.portal, portal) });
+    c.forward(frame.raw, { kind: 'bind', name: c.portals.set(m.portal, portal), portal, ...(statement ? { command: statement.commandId } : {}) });
   }
 
   async onExecute(frame: FrontendFrame): Promise<void> {
@@ -174,7 +175,7 @@ export class ClientCommands {
       rewrite = this.blockFields(d, analyzed.refusal);
     } else if (d.action === 'require-approval') {
       const exact = exactCommandBytes('E', st?.sqlBytes ?? Buffer.alloc(0), portal?.params, portal?.paramFormats);
-      const outcome = await this.hold(cmd, st?.text ?? '', exact, st?.classification, st ? justificationOf(st.sql) : undefined);
+      const outcome = await this.hold(cmd, result, st?.text ?? '', exact, st?.classification, st ? justificationOf(st.sql) : undefined);
       if (!outcome.approved) rewrite = deniedErrorFields(d.rule, outcome.reason);
     }
     if (rewrite) return c.forward(refusedExecute(), { kind: 'execute', cmd: result, portal, rewrite });
@@ -182,7 +183,7 @@ export class ClientCommands {
     if (portal && !portal.fields && !portal.describing) {
       // The masker needs the row layout; ask the server for it without showing the answer to the client.
       portal.describing = true;
-      c.forward(toServer.byName.describePortal(m.portal), { kind: 'describe', target: 'P', portal, swallow: true });
+      c.forward(toServer.byName.describePortal(m.portal), { kind: 'describe', target: 'P', portal, swallow: true, command: cmd.id });
     }
     c.forward(frame.raw, { kind: 'execute', cmd: result, portal });
   }
@@ -192,37 +193,39 @@ export class ClientCommands {
     const m = decodeFrontendMessage('D', frame.body) as { kind: 'S' | 'P'; name: string };
     const portal = m.kind === 'P' ? c.portals.get(m.name) : undefined;
     if (portal) portal.describing = true;
-    c.forward(frame.raw, { kind: 'describe', target: m.kind, portal, swallow: false });
+    const command = (m.kind === 'P' ? portal?.statement : c.statements.get(m.name))?.commandId;
+    c.forward(frame.raw, { kind: 'describe', target: m.kind, portal, swallow: false, ...(command !== undefined ? { command } : {}) });
   }
 
   onClose(frame: FrontendFrame): void {
     const c = this.core;
     const m = decodeFrontendMessage('C', frame.body) as { kind: 'S' | 'P'; name: string };
+    const command = (m.kind === 'S' ? c.statements.get(m.name) : c.portals.get(m.name)?.statement)?.commandId;
     const name = m.kind === 'S' ? c.statements.set(m.name, undefined) : c.portals.set(m.name, undefined);
-    c.forward(frame.raw, { kind: 'close', name });
+    c.forward(frame.raw, { kind: 'close', name, ...(command !== undefined ? { command } : {}) });
   }
 
   onFunctionCall(frame: FrontendFrame): void {
     const c = this.core;
     const facts: CommandFacts = { class: 'procedural', command: 'FUNCTION CALL', tags: ['fastpath'], tables: [] };
-    const cmd = c.o.session.decide({ kind: 'sql', text: '<fastpath function call>', statements: [facts] });
+    const cmd = c.o.session.decide({ kind: 'sql', text: '<fastpath function call>', statements: [facts], unholdable: 'this command needs approval, and fastpath function calls cannot be held for approval' });
     c.recorded();
     if (cmd.decision.action === 'allow') {
       c.settings.opaque(c.syncsSent);
       return c.forward(frame.raw, { kind: 'function', cmd: this.result(cmd.id) });
     }
-    const reason = cmd.decision.action === 'block' ? cmd.decision.reason : 'fastpath function calls cannot be held for approval';
-    c.forward(refusedQuery(), { kind: 'function', cmd: undefined, rewrite: policyErrorFields(cmd.decision.rule, reason) });
+    const d = cmd.decision as Extract<CommandDecision['decision'], { action: 'block' }>;
+    c.forward(refusedQuery(), { kind: 'function', cmd: undefined, rewrite: policyErrorFields(d.rule, d.reason), command: cmd.id });
   }
 
   result(id: number, analyzed?: AnalyzedCommand, c?: Classification): CommandResult {
     return {
       id,
-      startedAt: performance.now(),
+      startedAt: undefined,
       plan: undefined,
       columns: undefined,
       rows: [],
-      rowCount: 0,
+      rowsReturned: 0,
       ...(analyzed?.changesCatalog ? { changesCatalog: true } : {}),
       ...(analyzed?.outputs ? { outputs: analyzed.outputs } : {}),
       ...(c && opaqueCodeReadsCardData(c, this.core.o.classRules) ? { redactMessages: true } : {}),
@@ -322,6 +325,7 @@ export class ClientCommands {
     classification: Classification | undefined;
     analyzed: AnalyzedCommand;
     params?: readonly (string | null)[];
+    prepareOnly?: boolean;
     extra?: Record<string, unknown>;
   }): CommandDecision {
     const { session } = this.core.o;
@@ -331,6 +335,7 @@ export class ClientCommands {
       text: cmd.text,
       statements: cmd.analyzed.facts,
       ...(cmd.params ? { params: cmd.params } : {}),
+      ...(cmd.prepareOnly ? { prepareOnly: true } : {}),
       ...(cmd.classification ? { fingerprint: cmd.classification.fingerprint } : {}),
       ...(cmd.analyzed.refusal ? { refusal: { rule: refusalRule(cmd.analyzed.refusal), reason: cmd.analyzed.refusal.reason } } : {}),
       extra: { ...cmd.extra, ...(parseError ? { parseError } : {}) },
@@ -367,8 +372,10 @@ export class ClientCommands {
     return undefined;
   }
 
-  private async hold(cmd: CommandDecision, display: string, exactBytes: Buffer, classification: Classification | undefined, justification: string | undefined) {
+  /** Holds `cmd` until it is decided; `result` learns when the hold began (its heldMs is set at release). */
+  private async hold(cmd: CommandDecision, result: CommandResult, display: string, exactBytes: Buffer, classification: Classification | undefined, justification: string | undefined) {
     const c = this.core;
+    result.heldFrom = performance.now();
     // The hold's NOTICE reaches the client after the answers to what it sent before (tellClient keeps the
     // order); a Flush makes the server send those now rather than at the next Sync.
     if (c.tracker.size > 0) c.forward(toServer.flush());

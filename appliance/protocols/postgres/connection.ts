@@ -160,19 +160,19 @@ async function startProxy(socket: Socket, reader: FrontendReader, target: Postgr
     upstream = await connectUpstream(target, { password, params, resolvePath: deps.resolvePath });
   } catch (e) {
     const why = describeError(e);
-    session.record({ type: 'error', code: '08006', message: `could not open the session on target ${target.name}: ${why}` });
+    session.record({ type: 'error', kind: 'startup', code: '08006', message: `could not open the session on target ${target.name}: ${why}` });
     throw new Refusal('08006', `could not connect to target "${target.name}"`, `target ${target.name} unavailable: ${why}`, 'the target may be down; the attempt was recorded');
   }
   const up = upstream.session;
   if (up.parameters.get('client_encoding')?.toUpperCase() !== 'UTF8') {
     upstream.socket.destroy();
-    session.record({ type: 'error', code: '0A000', message: `target ${target.name} did not accept client_encoding UTF8 (it reports ${up.parameters.get('client_encoding') ?? 'nothing'})` });
+    session.record({ type: 'error', kind: 'startup', code: '0A000', message: `target ${target.name} did not accept client_encoding UTF8 (it reports ${up.parameters.get('client_encoding') ?? 'nothing'})` });
     throw new Refusal('0A000', `target "${target.name}" did not accept client_encoding UTF8, which Vigil requires`, 'client_encoding not UTF8');
   }
   if (up.parameters.get('standard_conforming_strings') !== 'on') {
     upstream.socket.destroy();
     // With it off, backslashes in '…' strings change how the server reads SQL from how Vigil parses it.
-    session.record({ type: 'error', code: '0A000', message: `target ${target.name} runs with standard_conforming_strings off` });
+    session.record({ type: 'error', kind: 'startup', code: '0A000', message: `target ${target.name} runs with standard_conforming_strings off` });
     throw new Refusal('0A000', `target "${target.name}" runs with standard_conforming_strings off, which Vigil cannot police safely`, 'standard_conforming_strings off', 'the target\'s administrator must turn it on');
   }
   const key = deps.cancels.issue({
@@ -251,7 +251,7 @@ async function refuse(socket: Socket, session: PipelineSession | undefined, e: u
   if (!socket.destroyed) socket.end(fatal(r.sqlstate, r.clientMessage, r.hint));
   socket.destroySoon?.();
   if (session) {
-    session.record({ type: 'error', code: r.sqlstate, message: r.clientMessage });
+    session.record({ type: 'error', kind: 'startup', code: r.sqlstate, message: r.clientMessage });
     await session.close(`refused: ${r.clientMessage}`).catch(() => undefined);
   }
 }

@@ -10,7 +10,7 @@ import { fatal } from './client-errors.ts';
 import { NameTable } from './name-table.ts';
 import type { ProxyCore, ProxyOptions } from './proxy-core.ts';
 import { recordValue } from './record-values.ts';
-import { ResponseTracker, type Pending } from './response-tracker.ts';
+import { ResponseTracker, type CommandResult, type Pending } from './response-tracker.ts';
 import { ServerResponses } from './server-responses.ts';
 import { PROBE_SQL, SessionSettings } from './session-settings.ts';
 import { StatementTimer } from './statement-limits.ts';
@@ -35,6 +35,8 @@ export class PgProxy implements ProxyCore {
   private readonly commands: ClientCommands;
   private readonly responses: ServerResponses;
   private outbound: Buffer[] = [];
+  /** Commands queued in `outbound`: released to the target (their durations start) by the next flush. */
+  private unreleased: CommandResult[] = [];
   private needsCommit = false;
   private processing = false;
   private closed = false;
@@ -102,7 +104,7 @@ export class PgProxy implements ProxyCore {
    */
   terminate(sqlstate: string, message: string, reason: string, hint?: string): void {
     if (this.closed) return;
-    this.o.session.record({ type: 'error', code: sqlstate, message });
+    this.o.session.record({ type: 'error', kind: 'session', code: sqlstate, message });
     if (!this.o.client.destroyed) this.o.client.end(fatal(sqlstate, message, hint));
     this.close(reason);
   }
@@ -113,6 +115,7 @@ export class PgProxy implements ProxyCore {
     this.outbound.push(b);
     if (!expect) return;
     this.tracker.push(expect);
+    if ('cmd' in expect && expect.cmd && expect.cmd.startedAt === undefined) this.unreleased.push(expect.cmd);
     if (expect.kind === 'sync' || expect.kind === 'query' || expect.kind === 'function' || expect.kind === 'probe' || expect.kind === 'check') this.syncsSent++;
   }
 
@@ -132,7 +135,17 @@ export class PgProxy implements ProxyCore {
     for (const b of this.outbound) upstream.write(b);
     upstream.uncork();
     this.outbound = [];
+    this.released(performance.now());
     this.statementTimer?.check(this.tracker.current);
+  }
+
+  /** The commands just written to the target: their durations count from now, a held one's wait ends now. */
+  private released(now: number): void {
+    for (const r of this.unreleased) {
+      r.startedAt = now;
+      if (r.heldFrom !== undefined) r.heldMs = Math.round((now - r.heldFrom) * 1000) / 1000;
+    }
+    this.unreleased = [];
   }
 
   /** In order: after every answer the client is still owed for what it sent before. */
@@ -316,14 +329,14 @@ export class PgProxy implements ProxyCore {
 
   private protocolFailure(e: unknown): void {
     const sqlstate = (e as { sqlstate?: string }).sqlstate ?? '08P01';
-    this.o.session.record({ type: 'error', code: sqlstate, message: `protocol violation from the client: ${describeError(e)}` });
+    this.o.session.record({ type: 'error', kind: 'protocol', code: sqlstate, message: `protocol violation from the client: ${describeError(e)}` });
     if (!this.o.client.destroyed) this.o.client.end(fatal(sqlstate, `protocol violation: ${describeError(e)}`));
     this.close('protocol violation from the client');
   }
 
   private upstreamFailure(e: unknown): void {
     this.o.logger.warn({ sessionId: this.o.session.id, err: describeError(e) }, 'target protocol failure');
-    this.o.session.record({ type: 'error', code: '08006', message: `the target broke the protocol: ${describeError(e)}` });
+    this.o.session.record({ type: 'error', kind: 'target', code: '08006', message: `the target broke the protocol: ${describeError(e)}` });
     if (!this.o.client.destroyed) this.o.client.end(fatal('08006', 'lost the connection to the target'));
     this.close('target protocol failure');
   }

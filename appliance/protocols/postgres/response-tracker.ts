@@ -13,11 +13,20 @@ import type { BoundPortal } from './statements.ts';
 /** A command whose results are being recorded. */
 export interface CommandResult {
   id: number;
-  startedAt: number;
+  /**
+   * performance.now() when the command was written to the target (set by the flush that releases it), then
+   * when the statement before it in the same simple Query completed: what a result's durationMs counts from.
+   */
+  startedAt: number | undefined;
+  /** performance.now() when the command was held for approval; heldMs = release − this. */
+  heldFrom?: number;
+  /** How long it waited for approval before its release (ms), once released. */
+  heldMs?: number;
   plan: ColumnPlan[] | undefined;
   columns: string[] | undefined;
   rows: (string | null)[][];
-  rowCount: number;
+  /** Rows (DataRow, CopyData) the target returned for the current statement. */
+  rowsReturned: number;
   /** Set when a row could not be masked: everything up to ReadyForQuery is withheld. */
   failed?: boolean;
   /** The command changes the catalog: what Vigil knows of it is stale once it completes. */
@@ -38,15 +47,18 @@ export interface CommandResult {
 
 /**
  * One message the server will answer. `name` is the name-table operation the message carries: settled ok
- * when the server completes the message, failed when it reports an error or skips it.
+ * when the server completes the message, failed when it reports an error or skips it. `command` (or
+ * `cmd.id`) is the recorded command an error answering the message belongs to: a Parse's own
+ * `sql-prepare`, the statement's for a Bind, Describe or Close (a Bind's error goes to the Execute of its
+ * portal instead when that Execute is already on its way).
  */
 export type Pending =
   | { kind: 'query'; cmd: CommandResult | undefined; rewrite?: Map<string, string>; command?: number }
   | { kind: 'parse'; rewrite?: Map<string, string>; name: PendingName; command?: number; swallow?: boolean }
-  | { kind: 'bind'; name: PendingName }
-  | { kind: 'describe'; target: 'S' | 'P'; portal: BoundPortal | undefined; swallow: boolean }
+  | { kind: 'bind'; name: PendingName; portal: BoundPortal; command?: number }
+  | { kind: 'describe'; target: 'S' | 'P'; portal: BoundPortal | undefined; swallow: boolean; command?: number }
   | { kind: 'execute'; cmd: CommandResult; portal: BoundPortal | undefined; rewrite?: Map<string, string> }
-  | { kind: 'close'; name: PendingName; swallow?: boolean }
+  | { kind: 'close'; name: PendingName; swallow?: boolean; command?: number }
   /**
    * A statement Vigil could not parse, sent to the server to be parsed only (Parse, Close, Sync — never
    * executed), so the client gets PostgreSQL's own syntax error; if the server can parse it, Vigil's
@@ -58,7 +70,7 @@ export type Pending =
   | { kind: 'notice'; bytes: Buffer }
   /** The gateway's own query (session-settings.ts): nothing of its answer reaches the client. */
   | { kind: 'probe'; rows: (string | null)[][]; error: string | undefined; done: () => void }
-  | { kind: 'function'; cmd: CommandResult | undefined; rewrite?: Map<string, string> };
+  | { kind: 'function'; cmd: CommandResult | undefined; rewrite?: Map<string, string>; command?: number };
 
 export class ResponseTracker {
   private readonly queue: Pending[] = [];
@@ -98,6 +110,13 @@ export class ResponseTracker {
     const p = this.pop();
     if (p && 'name' in p) p.name.settle(true);
     return p;
+  }
+
+  /** The messages after the current one, up to (not including) the next Sync: what an error would skip. */
+  ahead(): Pending[] {
+    const out: Pending[] = [];
+    for (let i = this.head + 1; i < this.queue.length && this.queue[i]!.kind !== 'sync'; i++) out.push(this.queue[i]!);
+    return out;
   }
 
   /**

@@ -8,6 +8,7 @@
 import { MaskCounter } from '../../pipeline/masking.ts';
 import { error as errorMessage } from './client-errors.ts';
 import type { ProxyCore } from './proxy-core.ts';
+import { tagRowCount } from './command-tag.ts';
 import { recordValue, truncateMessage } from './record-values.ts';
 import type { CommandResult, Pending } from './response-tracker.ts';
 import { planResult } from './provenance/mask-plan.ts';
@@ -270,7 +271,7 @@ export class ServerResponses {
         throw e;
       }
     }
-    cmd.rowCount++;
+    cmd.rowsReturned++;
     if (cmd.rows.length < this.core.o.resultRowsCap) {
       const vals = values ?? rowValues(raw);
       cmd.rows.push(vals.map((v, i) => recordValue(v, plan[i]?.format ?? 0, this.recordMasks)));
@@ -307,7 +308,7 @@ export class ServerResponses {
       return this.withholdRows(head, out, e.message);
     }
     if (cmd) {
-      cmd.rowCount++;
+      cmd.rowsReturned++;
       if (cmd.rows.length < this.core.o.resultRowsCap) cmd.rows.push([recordValue(Buffer.from(m), 0, this.recordMasks)]);
     }
     out.push(m === f.body ? f.raw : toClient.copyData(m));
@@ -333,6 +334,7 @@ export class ServerResponses {
     const cmd = head.cmd;
     const tag = f.type === 'C' ? (f.decode() as { tag: string }).tag : f.type === 'I' ? '' : 'SUSPENDED';
     const { session } = this.core.o;
+    const returned = cmd.rowsReturned;
     session.record({
       type: 'result',
       command: cmd.id,
@@ -340,9 +342,11 @@ export class ServerResponses {
       tag,
       ...(cmd.columns ? { columns: cmd.columns } : {}),
       ...(cmd.rows.length ? { rows: cmd.rows } : {}),
-      rowCount: cmd.rowCount,
-      rowsOmitted: Math.max(0, cmd.rowCount - cmd.rows.length),
-      durationMs: Math.round((performance.now() - cmd.startedAt) * 1000) / 1000,
+      // What the server says it did (UPDATE n, INSERT 0 n …); a tag without a count: the rows it returned.
+      rowCount: (f.type === 'C' ? tagRowCount(tag) : undefined) ?? returned,
+      rowsOmitted: Math.max(0, returned - cmd.rows.length),
+      ...(cmd.startedAt !== undefined ? { durationMs: Math.round((performance.now() - cmd.startedAt) * 1000) / 1000 } : {}),
+      ...(cmd.heldMs !== undefined ? { heldMs: cmd.heldMs } : {}),
     });
     session.recordMasking(cmd.id);
     if (cmd.changesCatalog) this.core.o.catalog.invalidate();
@@ -352,17 +356,17 @@ export class ServerResponses {
     cmd.plan = undefined;
     cmd.columns = undefined;
     cmd.rows = [];
-    cmd.rowCount = 0;
+    cmd.rowsReturned = 0;
     cmd.startedAt = performance.now();
   }
 
   private onError(f: BackendFrame, head: Pending | undefined, out: Buffer[]): void {
     const rewrite = head && 'rewrite' in head ? head.rewrite : undefined;
     const cmd = head && 'cmd' in head ? head.cmd : undefined;
+    const command = this.commandOf(head);
     if (rewrite) {
       out.push(toClient.errorResponse(rewrite));
-      const command = cmd?.id ?? (head && 'command' in head ? head.command : undefined);
-      this.core.o.session.record({ type: 'error', ...(command !== undefined ? { command } : {}), code: rewrite.get('C'), message: rewrite.get('M') });
+      this.core.o.session.record({ type: 'error', ...about(command), code: rewrite.get('C'), message: rewrite.get('M') });
     } else if (cmd?.overLimit !== undefined) {
       // The server reports the gateway's cancel as a user's: say what really happened.
       const fields = decodeNoticeFields(f.body);
@@ -370,13 +374,28 @@ export class ServerResponses {
       out.push(toClient.errorResponse(new Map([['S', 'ERROR'], ['V', 'ERROR'], ['C', fields.get('C') ?? '57014'], ['M', message]])));
       this.core.o.session.record({ type: 'error', command: cmd.id, code: fields.get('C') ?? '57014', message });
     } else if (!cmd?.failed) {
-      out.push(this.maskNotice(f, 'error', cmd?.id, cmd?.redactMessages));
+      out.push(this.maskNotice(f, 'error', command, cmd?.redactMessages));
     }
     // Extended protocol: the failed message and all up to the next Sync take no effect (the gateway's own
     // notices among them still reach the client, in their place).
     if (head && head.kind !== 'query' && head.kind !== 'function') {
       for (const p of this.core.tracker.skipToSync()) if (p.kind === 'notice') out.push(p.bytes);
     }
+  }
+
+  /**
+   * The recorded command an error answering `head` belongs to. A Bind's parameters are those of the Execute
+   * of its portal: when that Execute is already on its way (the usual pipeline, Parse/Bind/Describe/Execute/
+   * Sync), the error is its; otherwise the statement's (the Parse that prepared it).
+   */
+  private commandOf(head: Pending | undefined): number | undefined {
+    if (!head) return undefined;
+    if ('cmd' in head && head.cmd) return head.cmd.id;
+    if (head.kind === 'bind') {
+      const exec = this.core.tracker.ahead().find((p) => p.kind === 'execute' && p.portal === head.portal);
+      if (exec && exec.kind === 'execute') return exec.cmd.id;
+    }
+    return 'command' in head ? head.command : undefined;
   }
 
   /** Masks card numbers in an ErrorResponse/NoticeResponse, records it, returns what to send. */
@@ -394,7 +413,8 @@ export class ServerResponses {
     }
     this.core.o.session.record({
       type: kind,
-      ...(command !== undefined ? { command } : {}),
+      // An error that answers no command Vigil recorded (a Sync's, or one the server sends unasked) says so.
+      ...(command !== undefined ? { command } : kind === 'error' ? { kind: 'target' } : {}),
       severity: fields.get('V') ?? fields.get('S'),
       code: fields.get('C'),
       message: truncateMessage(fields.get('M') ?? ''),
@@ -403,6 +423,11 @@ export class ServerResponses {
     if (!changed) return f.raw;
     return kind === 'error' ? toClient.errorResponse(fields) : toClient.noticeResponse(fields);
   }
+}
+
+/** How an error event names its command, or says it belongs to none (an error the target sent unasked). */
+function about(command: number | undefined): { command: number } | { kind: 'target' } {
+  return command !== undefined ? { command } : { kind: 'target' };
 }
 
 /** One COPY field, as its column's class says. */

@@ -131,7 +131,7 @@ describe('StatementTimer', () => {
     vi.useRealTimers();
   });
 
-  const cmd = (): CommandResult => ({ id: 1, startedAt: 0, plan: undefined, columns: undefined, rows: [], rowCount: 0 });
+  const cmd = (): CommandResult => ({ id: 1, startedAt: 0, plan: undefined, columns: undefined, rows: [], rowsReturned: 0 });
   const query = (): Pending => ({ kind: 'query', cmd: cmd() });
 
   it('fires once for a head that stays past the limit', () => {
@@ -184,7 +184,7 @@ describe('StatementTimer', () => {
     const pendingName = { settle: () => undefined };
     const ignored: Pending[] = [
       { kind: 'parse', name: pendingName },
-      { kind: 'bind', name: pendingName },
+      { kind: 'bind', name: pendingName, portal: { name: '', statement: undefined, params: [], paramFormats: [], resultFormats: [], recordedParams: [], fields: undefined, describing: false, boundAt: 0 } },
       { kind: 'sync' },
       { kind: 'describe', target: 'S', portal: undefined, swallow: false },
       { kind: 'query', cmd: undefined },
