@@ -44,6 +44,8 @@ export class ApprovalCollector {
   private readonly byId = new Map<string, ApprovalEvidence>();
   private readonly byCommand = new Map<number, ApprovalEvidence>();
   private readonly held = new Set<number>();
+  /** Held commands whose final decision (approved, denied, expired) is recorded. */
+  private readonly decided = new Set<number>();
   /** Recorded text of every command, to check the approval was shown the statement that ran. */
   private readonly texts = new Map<number, string>();
   private readonly problems: string[] = [];
@@ -104,6 +106,7 @@ export class ApprovalCollector {
         case 'decision': {
           if (command === undefined) break;
           if (e.decision === 'hold') this.held.add(command);
+          if (this.held.has(command) && ['approved', 'denied', 'expired'].includes(String(e.decision))) this.decided.add(command);
           const requestId = str(e.requestId);
           const a = requestId ? this.byId.get(requestId) : undefined;
           if (!a || !['approved', 'denied', 'expired'].includes(String(e.decision))) break;
@@ -124,9 +127,17 @@ export class ApprovalCollector {
     }
   }
 
-  /** The register, and problems that fail the `approvals` check. */
-  finish(): { approvals: ApprovalEvidence[]; problems: string[] } {
+  /**
+   * The register, and problems that fail the `approvals` check. In a complete archive every held command
+   * ends with its outcome; an interrupted one may stop while a command waits (it is then `pending`).
+   */
+  finish(opts: { complete: boolean }): { approvals: ApprovalEvidence[]; problems: string[] } {
     const approvals = [...this.byId.values()];
+    if (opts.complete) {
+      for (const command of this.held) {
+        if (!this.decided.has(command)) this.problems.push(`command ${command} was held for approval but the archive records no outcome for it (approved, denied or expired)`);
+      }
+    }
     for (const a of approvals) {
       if (a.outcome === 'approved' && a.decisions.filter((d) => d.decision === 'approved').length === 0) {
         a.problems.push(`request ${a.requestId} is marked approved without any approver's decision`);

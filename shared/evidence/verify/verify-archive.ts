@@ -147,7 +147,7 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
     }
     out.events = nextSeq;
     if (approvals) {
-      const reg = approvals.finish();
+      const reg = approvals.finish({ complete: out.manifest.outcome === 'complete' });
       out.approvals = reg.approvals;
       for (const p of reg.problems) fail('approvals', p);
     }
