@@ -185,7 +185,8 @@ export async function runAppliance(dir: string, auditor: AuditorSecret): Promise
   live.abandon();
   // The crash tore the next record: a frame prefix announcing 200 bytes, of which 10 reached the disk.
   appendFileSync(interruptedArchive, Buffer.concat([Buffer.from([0x46, 0, 0, 0, 200]), Buffer.alloc(10, 0xee)]));
-  utimesSync(interruptedArchive, new Date(T0 + 480_010), new Date(T0 + 480_010));
+  // The last write, whole seconds: what file systems keep of a modification time is at least that.
+  utimesSync(interruptedArchive, new Date(T0 + 481_000), new Date(T0 + 481_000));
 
   // Restart: recovery seals session 3 as interrupted, under the current key (B).
   at(600);
