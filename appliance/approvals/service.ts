@@ -44,6 +44,8 @@ export interface ApprovalServiceOptions {
   /** How approvers reach the admin API, for the message the held client receives. */
   howTo: (id: string) => string;
   now?: () => Date;
+  /** Request ids (default: `apr_` + 12 random base64url characters); the test-vector script injects fixed ones. */
+  newRequestId?: () => string;
 }
 
 export class ApprovalService implements ApprovalGate {
@@ -69,7 +71,7 @@ export class ApprovalService implements ApprovalGate {
 
   request(req: ApprovalRequest, signal: AbortSignal, listener: ApprovalListener): Promise<ApprovalOutcome> {
     if (signal.aborted) return Promise.resolve({ approved: false, requestId: null, kind: 'cancelled', reason: 'the client went away' });
-    const id = `apr_${randomBytes(9).toString('base64url')}`;
+    const id = this.o.newRequestId?.() ?? `apr_${randomBytes(9).toString('base64url')}`;
     const createdAt = this.now();
     const expiresAt = new Date(createdAt.getTime() + (req.approvers.expirySeconds ?? this.o.expirySeconds) * 1000);
     const record: ApprovalRecord = {

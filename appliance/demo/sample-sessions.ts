@@ -37,7 +37,7 @@ export async function maskedSelectSession(rec: SessionRecorder, clock: DemoClock
   s.record({ type: 'session.open', protocol: 'postgres', client: { address: '10.20.0.14:51544' } });
   s.record({ type: 'identity.verified', ...ciBot });
   clock.advance(40);
-  s.record({ type: 'command', id: 1, kind: 'sql', text: 'SELECT id, name, card_number, cvv FROM customers WHERE country = $1 LIMIT 3', params: ['DE'], classification: { class: 'read', tables: ['customers'] } });
+  s.record({ type: 'command', id: 1, kind: 'sql', text: 'SELECT id, name, card_number, cvv FROM customers WHERE country = $1 LIMIT 3', params: ['DE'], classification: [{ class: 'read', command: 'SELECT', tags: [], tables: ['public.customers'] }] });
   s.record({ type: 'decision', command: 1, decision: 'allow', rule: 'ci-readonly-select' });
   clock.advance(3);
   s.record({
@@ -55,7 +55,7 @@ export async function maskedSelectSession(rec: SessionRecorder, clock: DemoClock
     rowsOmitted: 0,
     durationMs: 2.8,
   });
-  s.record({ type: 'masking', command: 1, count: 6, kinds: { pan: 3, sensitiveColumn: 3 } });
+  s.record({ type: 'masking', command: 1, count: 6, kinds: { pan: 3, redacted: 3 } });
   clock.advance(120);
   await s.sync();
   await s.close('client terminated the session (Terminate)');
@@ -68,11 +68,11 @@ export async function blockedDropSession(rec: SessionRecorder, clock: DemoClock)
   s.record({ type: 'session.open', protocol: 'postgres', client: { address: '10.20.0.15:40112' } });
   s.record({ type: 'identity.verified', ...identity });
   clock.advance(25);
-  s.record({ type: 'command', id: 1, kind: 'sql', text: 'DROP TABLE customers', classification: { class: 'ddl', tables: ['customers'] } });
+  s.record({ type: 'command', id: 1, kind: 'sql', text: 'DROP TABLE customers', classification: [{ class: 'ddl', command: 'DROP TABLE', tags: ['drop'], tables: ['public.customers'] }] });
   s.record({ type: 'decision', command: 1, decision: 'block', rule: 'no-destructive-ddl', reason: 'DROP is never allowed on the CDE database' });
   s.record({ type: 'error', command: 1, code: '42501', message: 'blocked by Vigil policy "no-destructive-ddl": DROP is never allowed on the CDE database' });
   clock.advance(60);
-  s.record({ type: 'command', id: 2, kind: 'sql', text: 'SELECT count(*) FROM customers', classification: { class: 'read', tables: ['customers'] } });
+  s.record({ type: 'command', id: 2, kind: 'sql', text: 'SELECT count(*) FROM customers', classification: [{ class: 'read', command: 'SELECT', tags: [], tables: ['public.customers'] }] });
   s.record({ type: 'decision', command: 2, decision: 'allow', rule: 'ci-readonly-select' });
   s.record({ type: 'result', command: 2, status: 'ok', tag: 'SELECT 1', columns: ['count'], rows: [['48210']], rowCount: 1, rowsOmitted: 0, durationMs: 9.1 });
   clock.advance(30);
@@ -94,7 +94,7 @@ export async function approvalSession(rec: SessionRecorder, clock: DemoClock, lo
   const commandHash = createHash('sha256').update(s.id).update('\0').update(len).update(exact).digest('hex');
   const requestId = 'apr_7Q2M9Xdemo01';
   const rule = 'billing-workers/writes-need-approval';
-  s.record({ type: 'command', id: 1, kind: 'sql', text, classification: [{ class: 'write', command: 'UPDATE', tags: [], tables: ['accounts'] }] });
+  s.record({ type: 'command', id: 1, kind: 'sql', text, classification: [{ class: 'write', command: 'UPDATE', tags: [], tables: ['public.accounts'] }] });
   s.record({ type: 'decision', command: 1, decision: 'hold', rule, reason: 'UPDATE (write) is allowed only with approval for this identity on this target' });
   const expiresAt = new Date(clock.now().getTime() + 600_000).toISOString();
   s.record({ type: 'approval.requested', command: 1, requestId, rule, commandHash, approvers: { groups: ['payments-leads'], required: 1 }, justification: 'CHG-4411 customer request', expiresAt });
@@ -123,7 +123,7 @@ export async function sshSession(rec: SessionRecorder, clock: DemoClock): Promis
   out(30, 'Linux batch-host-1 6.1.0-28-amd64 x86_64\r\n\r\nbatch@batch-host-1:~$ ');
   const command = (id: number, text: string) => {
     clock.advance(400 + text.length * 60);
-    s.record({ type: 'command', id, kind: 'shell', text, classification: { class: 'shell' } });
+    s.record({ type: 'command', id, kind: 'shell', text, classification: [{ class: 'shell', command: text.split(' ')[0]!, tags: [], tables: [] }] });
     s.record({ type: 'decision', command: id, decision: 'allow', rule: 'ops-shell' });
     out(5, text + '\r\n');
   };
@@ -132,7 +132,7 @@ export async function sshSession(rec: SessionRecorder, clock: DemoClock): Promis
   command(2, 'head -3 /srv/settlement/settle-2026-11-29.csv');
   out(15, 'txn_id,card,amount,currency\r\n');
   out(2, 'T-99120,401288******1881,129.90,EUR\r\nT-99121,601111******1117,18.00,EUR\r\nbatch@batch-host-1:~$ ');
-  s.record({ type: 'masking', command: 2, count: 2, kinds: { pan: 2 } });
+  s.record({ type: 'masking', command: 2, count: 2, kinds: { pan: 2, redacted: 0 } });
   command(3, 'sudo systemctl restart settlement');
   s.record({ type: 'decision', command: 3, decision: 'block', rule: 'no-sudo', reason: 'privilege escalation is not allowed for bots' });
   out(3, 'vigil: blocked by policy "no-sudo": privilege escalation is not allowed for bots\r\nbatch@batch-host-1:~$ ');
@@ -148,7 +148,7 @@ export async function interruptedSession(rec: SessionRecorder, clock: DemoClock)
   s.record({ type: 'session.open', protocol: 'postgres', client: { address: '10.20.0.16:49002' } });
   s.record({ type: 'identity.verified', ...identity });
   clock.advance(20);
-  s.record({ type: 'command', id: 1, kind: 'sql', text: 'SELECT id, amount FROM settlements WHERE day = $1', params: ['2026-11-28'], classification: { class: 'read', tables: ['settlements'] } });
+  s.record({ type: 'command', id: 1, kind: 'sql', text: 'SELECT id, amount FROM settlements WHERE day = $1', params: ['2026-11-28'], classification: [{ class: 'read', command: 'SELECT', tags: [], tables: ['public.settlements'] }] });
   s.record({ type: 'decision', command: 1, decision: 'allow', rule: 'ci-readonly-select' });
   await s.sync();
   await rec.anchorAll();

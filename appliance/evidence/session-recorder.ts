@@ -27,6 +27,8 @@ export interface RecorderOptions {
   now?: () => Date;
   /** Group commit across sessions (the gateway); without it each archive fsyncs on its own. */
   journal?: EvidenceJournal;
+  /** Session ids (default: random UUIDs); the test-vector script injects fixed ones. */
+  newSessionId?: () => string;
 }
 
 /** Rotate the journal once its current file is this large (at the next anchor round). */
@@ -58,7 +60,7 @@ export class SessionRecorder {
     const day = isoTime(started).slice(0, 10);
     const dir = join(this.archivesDir, day);
     mkdirSync(dir, { recursive: true });
-    const sessionId = randomUUID();
+    const sessionId = (this.opts.newSessionId ?? randomUUID)();
     return db.transaction(() => {
       const seq = ((db.prepare('SELECT MAX(seq) AS s FROM sessions').get() as { s: number | null }).s ?? 0) + 1;
       const path = join(dir, `${String(seq).padStart(8, '0')}-${sessionId}${ARCHIVE_FILE_EXTENSION}`);

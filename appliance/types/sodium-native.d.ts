@@ -19,6 +19,14 @@ declare module 'sodium-native' {
     crypto_box_keypair(pk: B, sk: B): void;
     crypto_box_seal(c: B, m: B, pk: B): void;
     crypto_box_seal_open(m: B, c: B, pk: B, sk: B): boolean;
+    // For scripts/test-vectors/deterministic-crypto.ts (sealed boxes from a seeded ephemeral key).
+    crypto_box_PUBLICKEYBYTES: number;
+    crypto_box_SECRETKEYBYTES: number;
+    crypto_box_SEEDBYTES: number;
+    crypto_box_NONCEBYTES: number;
+    crypto_box_MACBYTES: number;
+    crypto_box_seed_keypair(pk: B, sk: B, seed: B): void;
+    crypto_box_easy(c: B, m: B, n: B, pk: B, sk: B): void;
     crypto_sign_keypair(pk: B, sk: B): void;
     crypto_sign_seed_keypair(pk: B, sk: B, seed: B): void;
     crypto_sign_detached(sig: B, m: B, sk: B): void;

@@ -102,7 +102,7 @@ describe('sessions', () => {
     expect(detail).toMatch(/Token id\s+a1b2c3d4-jti-0001/);
     expect(detail).toMatch(/From\s+10\.20\.0\.14:51544/);
     expect(detail).toMatch(/Credential\s+file:\/etc\/vigil\/secrets\/payments-db/);
-    expect(await page.getByTestId('masked-count').innerText()).toMatch(/^6 \(pan 3, sensitiveColumn 3\)/);
+    expect(await page.getByTestId('masked-count').innerText()).toMatch(/^6 \(pan 3, redacted 3\)/);
     const timeline = await page.getByTestId('timeline-command').first().innerText();
     expect(timeline).toMatch(/allowed[\s\S]*SELECT id, name, card_number, cvv FROM customers/);
     expect(timeline).toContain('411111******1111');

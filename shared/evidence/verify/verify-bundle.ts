@@ -146,6 +146,8 @@ async function verifyInto(
   const cpEnv = parseWith(signedEnvelopeSchema, await readJson(BUNDLE_FILES.checkpoint), BUNDLE_FILES.checkpoint);
   const cp = readCheckpoint(cpEnv);
   checkSigned(SIGNED_LABELS.checkpoint, cpEnv, cp.time, `checkpoint (size ${cp.size})`);
+  // The report names the statement's key: it must be the one that signed (evidence-format §8.2).
+  if (cp.keyId !== cpEnv.keyId) rb.fail('signatures', `checkpoint (size ${cp.size}): the statement names key ${cp.keyId} but key ${cpEnv.keyId} signed it`);
   report.bundle = {
     bundleId: manifest.bundleId,
     applianceId: manifest.applianceId,
