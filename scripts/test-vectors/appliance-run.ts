@@ -140,7 +140,7 @@ export async function runAppliance(dir: string, auditor: AuditorSecret): Promise
   s1.record({ type: 'result', command: c2.id, status: 'ok', tag: 'UPDATE 1', rowCount: 1, rowsOmitted: 0, durationMs: 3.25 });
   at(276);
   const prepared = 'UPDATE accounts SET limit_cents = $1 WHERE id = $2';
-  const p3 = s1.decide({ kind: 'sql-prepare', text: prepared, statements: [write], fingerprint: '99aa88bb77cc66dd', extra: { statement: 'raise_limit' } });
+  const p3 = s1.decide({ kind: 'sql-prepare', text: prepared, statements: [write], fingerprint: '99aa88bb77cc66dd', prepareOnly: true, extra: { statement: 'raise_limit' } });
   const params = [Buffer.from('500000', 'utf8'), null, Buffer.from([0, 0, 0, 7])];
   const c3 = s1.decide({
     kind: 'sql',

@@ -43,9 +43,10 @@ export function parseTarSize(h: Uint8Array): number {
   return parseInt(s, 8);
 }
 
+/** The checksum field is exactly six octal digits, NUL, space (as POSIX tools write it): no byte is unread. */
 function checksumOk(h: Uint8Array): boolean {
-  const stored = field(h, 148, 8).trim();
-  if (!/^[0-7]+$/.test(stored)) return false;
+  const stored = field(h, 148, 6);
+  if (!/^[0-7]{6}$/.test(stored) || h[154] !== 0 || h[155] !== 32) return false;
   let sum = 0;
   for (let i = 0; i < TAR_BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
   return sum === parseInt(stored, 8);

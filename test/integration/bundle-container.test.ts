@@ -116,6 +116,14 @@ describe('the container', () => {
     expect(await fatalOf(gnu)).toMatch(new RegExp(`member ${last.name.replace(/[.]/g, '\\.')} is in GNU tar format`));
   });
 
+  it('the checksum field is six octal digits, NUL, space: its last bytes are not free to change', async () => {
+    for (const [at, byte] of [[155, 0x09], [154, 0x20], [155, 0x00]] as const) {
+      const b = bundle.slice();
+      b[at] = byte;
+      expect(await fatalOf(b), `byte ${at} = ${byte}`).toMatch(/not a valid Vigil bundle: header checksum mismatch at offset 0/);
+    }
+  });
+
   it('a header without the ustar magic, or with a pre-POSIX regular-file type, is refused', async () => {
     expect(await fatalOf(patchHeader(bundle, 0, 257, [0, 0, 0, 0, 0, 0, 0, 0]))).toMatch(/member bundle.json has no ustar magic/);
     expect(await fatalOf(patchHeader(bundle, 0, 156, [0]))).toMatch(/member bundle.json is not a regular file \(type 0x00\)/);
