@@ -104,7 +104,7 @@ export async function exportBundle(app: Appliance, opts: ExportOptions): Promise
   const prefix: LogPrefix = { size: from, hashes: log.prefix(from) };
   const consistency: ConsistencyProofs = log
     .exportedCheckpoints()
-    .filter((c) => c.checkpoint.size <= size)
+    .filter((c) => c.checkpoint.size < size) // its own checkpoint needs no proof
     .map((c) => ({ fromSize: c.checkpoint.size, fromRoot: c.checkpoint.root, proof: log.consistencyProof(c.checkpoint.size, size) }));
   const rotations = app.keys.records().flatMap((k) => (k.rotation ? [k.rotation] : []));
 
