@@ -37,9 +37,10 @@ export class TransparencyLog {
     this.insertCheckpoint = db.prepare('INSERT INTO checkpoints (size, time, key_id, envelope) VALUES (?, ?, ?, ?)');
     // Read at each append, not cached: `vigil export` may append beside the running gateway.
     this.lastTime = db.prepare('SELECT time FROM log_entries ORDER BY idx DESC LIMIT 1').pluck();
-    const stored = (db.prepare('SELECT COUNT(*) AS n FROM log_entries').get() as { n: number }).n;
-    if (stored !== this.merkle.size()) {
-      throw new VigilError('E_STORE', `transparency log damaged: ${stored} entries but ${this.merkle.size()} Merkle leaves`);
+    // One snapshot for both counts: the running gateway may append between two separate reads.
+    const [stored, leaves] = db.transaction(() => [(db.prepare('SELECT COUNT(*) AS n FROM log_entries').get() as { n: number }).n, this.merkle.size()]).deferred();
+    if (stored !== leaves) {
+      throw new VigilError('E_STORE', `transparency log damaged: ${stored} entries but ${leaves} Merkle leaves`);
     }
   }
 

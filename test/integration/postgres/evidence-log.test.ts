@@ -148,3 +148,29 @@ describe('the signed log names who connected to what', () => {
     });
   });
 });
+
+describe('exports beside a busy gateway', () => {
+  it('exports taken while sessions open and close break none of them, and every bundle verifies', async () => {
+    let stop = false;
+    const results: number[] = [];
+    const client = async () => {
+      while (!stop) results.push((await f.psql('SELECT 1')).code);
+    };
+    const clients = [client(), client(), client()];
+    const bundles: Uint8Array[] = [];
+    for (let i = 0; i < 2; i++) {
+      const out = join(f.dir, `busy-${i}.vigil`);
+      const r = await vigilAsync(['export', '--config', f.configPath, '--out', out]);
+      expect(r.code, r.stderr).toBe(0);
+      bundles.push(new Uint8Array(readFileSync(out)));
+    }
+    stop = true;
+    await Promise.all(clients);
+    expect(results.length).toBeGreaterThan(3);
+    expect(results.filter((c) => c !== 0)).toEqual([]);
+    for (const b of bundles) {
+      const report = await verifyBundle(memorySource(b), f.trust, { auditor: f.auditor });
+      expect(failures(report)).toEqual([]);
+    }
+  });
+});
