@@ -19,7 +19,11 @@ import { getMeta, openDatabase, setMeta, type Db } from './store/database.ts';
 import { tryLock, type DirectoryLock } from './store/lock.ts';
 
 export interface OpenOptions {
-  /** Take the directory lock and act as the writer (default). `false` opens read-only for export. */
+  /**
+   * Take the directory lock and act as the owner (default). `false`: no lock, for `vigil export` beside a
+   * running gateway — it seals nothing and runs no timers, but still appends its export record and
+   * checkpoint to the log (SQLite serialises it with the owner's writes).
+   */
   owner?: boolean;
   now?: () => Date;
 }
@@ -64,7 +68,7 @@ export class Appliance {
       lock = l;
     }
     try {
-      const db = openDatabase(join(dataDir, 'vigil.db'), { readonly: !owner });
+      const db = openDatabase(join(dataDir, 'vigil.db'), owner ? {} : { joinRunning: true });
       const keys = new KeyRing(db, keysDir);
       const log = new TransparencyLog(db, config.appliance.id, keys.signer, opts.now);
       const journal = owner ? new EvidenceJournal(join(dataDir, 'journal'), config.evidence.durability) : undefined;

@@ -1,7 +1,8 @@
 /**
  * The recorder tap of the session pipeline: one encrypted archive per session plus the log entries that
- * make sessions impossible to drop silently — started (with sequence number and header digest), anchored
- * chain heads while running, ended/interrupted (with the manifest digest).
+ * make sessions impossible to drop silently — started (with sequence number and header digest), identified
+ * (who connected to which target), anchored chain heads while running, ended/interrupted (with the manifest
+ * digest).
  */
 import { mkdirSync, readdirSync, renameSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -39,6 +40,15 @@ export interface RecoveredSession {
   seq: number;
   frames: number;
   manifestDigest: string;
+}
+
+/** What `session.identified` says (the pipeline writes it once identity and target are both known). */
+export interface SessionIdentified {
+  protocol: string;
+  subject: string;
+  issuer?: string | undefined;
+  method: string;
+  target: string;
 }
 
 export class SessionRecorder {
@@ -115,6 +125,11 @@ export class SessionRecorder {
       if (synced[i]!.status === 'fulfilled' && this.anchor(s.id, s.durableState())) anchored++;
     });
     return anchored;
+  }
+
+  /** @internal called by RecordedSession.identified: the signed log names who connected to what. */
+  logIdentified(session: RecordedSession, who: SessionIdentified): void {
+    this.opts.log.append('session.identified', { sessionId: session.id, protocol: who.protocol, subject: who.subject, issuer: who.issuer ?? null, method: who.method, target: who.target });
   }
 
   private readonly lastAnchor = new Map<string, number>();
@@ -219,6 +234,11 @@ export class RecordedSession {
 
   setContext(update: Partial<SessionContext>): void {
     this.writer.setContext(update);
+  }
+
+  /** Logs `session.identified`; throws when the log cannot take it (the session is then refused). */
+  identified(who: SessionIdentified): void {
+    this.recorder.logIdentified(this, who);
   }
 
   /** Hands buffered events to the OS as a frame (survives a process crash, not power loss). */

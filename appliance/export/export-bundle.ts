@@ -2,7 +2,8 @@
  * `vigil export`: one bundle file with the sealed archives of sessions started in [since, until), the
  * log entries from just before the window up to a fresh signed checkpoint, the hashes that let a
  * verifier rebuild the checkpoint's root from those entries, consistency proofs from every checkpoint
- * handed out before, and the key rotation statements.
+ * handed out before (earlier exports, trust files), and the key rotation statements. The export is itself
+ * logged (`evidence.exported`, the last entry its checkpoint covers), whether or not the gateway is running.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,12 +52,9 @@ export async function exportBundle(app: Appliance, opts: ExportOptions): Promise
   const now = new Date();
   if (opts.since && opts.until && opts.since >= opts.until) throw new VigilError('E_USAGE', '--since must be earlier than --until');
 
-  let cp = log.latestCheckpoint();
-  if (app.isOwner) {
-    log.append('evidence.exported', { bundleId, since: opts.since ?? null, until: opts.until ?? null });
-    cp = log.checkpoint();
-  }
-  if (!cp) throw new VigilError('E_STORE', 'the log has no checkpoint yet', { hint: 'stop the appliance, or wait for its next checkpoint' });
+  // Logged and marked before anything is written, also beside a running gateway: an auditor may pin this
+  // bundle's checkpoint, so every later bundle must carry a consistency proof from it.
+  const cp = log.recordExport({ bundleId, since: opts.since ?? null, until: opts.until ?? null });
   const size = cp.checkpoint.size;
   const first = opts.since ? log.firstIndexAtOrAfter(opts.since) : 0;
   // One entry before the window is included: its time proves no in-window entry was left out.
@@ -106,7 +104,7 @@ export async function exportBundle(app: Appliance, opts: ExportOptions): Promise
   const prefix: LogPrefix = { size: from, hashes: log.prefix(from) };
   const consistency: ConsistencyProofs = log
     .exportedCheckpoints()
-    .filter((c) => c.checkpoint.size <= size)
+    .filter((c) => c.checkpoint.size < size) // its own checkpoint needs no proof
     .map((c) => ({ fromSize: c.checkpoint.size, fromRoot: c.checkpoint.root, proof: log.consistencyProof(c.checkpoint.size, size) }));
   const rotations = app.keys.records().flatMap((k) => (k.rotation ? [k.rotation] : []));
 
@@ -130,7 +128,6 @@ export async function exportBundle(app: Appliance, opts: ExportOptions): Promise
     tar.abort();
     throw e;
   }
-  if (app.isOwner) log.markExported(size);
   return { path: opts.out, bundleId, sessions: archives.length, inProgress, bytes: tar.written, checkpointSize: size, problems };
 }
 

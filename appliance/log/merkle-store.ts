@@ -7,7 +7,9 @@
  * CompactRange) is cached so an append reads no node; the table stays the authority, and one index
  * seek per append checks that the cache still describes it. That is what keeps the two together when
  * the caller's transaction or savepoint rolls back: the table shrinks, the seek notices, the frontier is
- * reloaded. It assumes one writer of merkle_nodes: equal sizes then mean equal contents.
+ * reloaded. Equal sizes need not mean equal contents when a second process appends (`vigil export` beside
+ * the gateway: a leaf this process rolled back may have been replaced by the other's), so the seek also
+ * compares the last leaf's hash with the frontier's.
  */
 import type Database from 'better-sqlite3';
 import { VigilError } from '../../shared/errors.ts';
@@ -30,6 +32,8 @@ export class MerkleStore {
   readonly #upsertNode: Database.Statement<[number, number, Uint8Array]>;
   /** Undefined after a failed append: reloaded from the table by the next one. */
   #frontier: CompactRange | undefined;
+  /** The hash of the frontier's last leaf (undefined for the empty tree). */
+  #lastLeaf: Uint8Array | undefined;
 
   constructor(db: Database.Database) {
     db.exec(MERKLE_SCHEMA);
@@ -45,7 +49,7 @@ export class MerkleStore {
     if (!isHash(leafHash)) throw new VigilError('E_MERKLE_HASH', 'a leaf hash must be 32 bytes');
     const index = this.size();
     let frontier = this.#frontier;
-    if (frontier?.end !== index) frontier = this.#frontier = this.#loadFrontier(index);
+    if (frontier?.end !== index || !this.#lastLeafMatches(index)) frontier = this.#frontier = this.#loadFrontier(index);
     const parents: [number, number, Uint8Array][] = [];
     try {
       frontier.append(leafHash, (level, idx, hash) => {
@@ -53,11 +57,18 @@ export class MerkleStore {
       });
       for (const [level, idx, hash] of parents) this.#upsertNode.run(level, idx, hash);
       this.#insertLeaf.run(index, leafHash);
+      this.#lastLeaf = leafHash.slice();
     } catch (e) {
       this.#frontier = undefined;
       throw e;
     }
     return index;
+  }
+
+  #lastLeafMatches(size: number): boolean {
+    if (size === 0) return true;
+    const stored = this.#selectNode.get(0, size - 1);
+    return stored !== undefined && this.#lastLeaf !== undefined && Buffer.compare(stored, this.#lastLeaf) === 0;
   }
 
   size(): number {
@@ -98,6 +109,8 @@ export class MerkleStore {
   }
 
   #loadFrontier(size: number): CompactRange {
+    const leaf = size > 0 ? this.#selectNode.get(0, size - 1) : undefined;
+    this.#lastLeaf = leaf === undefined ? undefined : new Uint8Array(leaf);
     return CompactRange.fromHashes(0, size, this.#readNodes(0, size));
   }
 

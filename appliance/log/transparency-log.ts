@@ -22,9 +22,9 @@ const RESERVED = new Set(['i', 't', 'type']);
 
 export class TransparencyLog {
   private readonly merkle: MerkleStore;
-  private lastTime: string;
   private readonly insertEntry;
   private readonly insertCheckpoint;
+  private readonly lastTime;
 
   constructor(
     private readonly db: Db,
@@ -35,11 +35,12 @@ export class TransparencyLog {
     this.merkle = new MerkleStore(db);
     this.insertEntry = db.prepare('INSERT INTO log_entries (idx, time, type, data) VALUES (?, ?, ?, ?)');
     this.insertCheckpoint = db.prepare('INSERT INTO checkpoints (size, time, key_id, envelope) VALUES (?, ?, ?, ?)');
-    const row = db.prepare('SELECT time FROM log_entries ORDER BY idx DESC LIMIT 1').get() as { time: string } | undefined;
-    this.lastTime = row?.time ?? '';
-    const stored = (db.prepare('SELECT COUNT(*) AS n FROM log_entries').get() as { n: number }).n;
-    if (stored !== this.merkle.size()) {
-      throw new VigilError('E_STORE', `transparency log damaged: ${stored} entries but ${this.merkle.size()} Merkle leaves`);
+    // Read at each append, not cached: `vigil export` may append beside the running gateway.
+    this.lastTime = db.prepare('SELECT time FROM log_entries ORDER BY idx DESC LIMIT 1').pluck();
+    // One snapshot for both counts: the running gateway may append between two separate reads.
+    const [stored, leaves] = db.transaction(() => [(db.prepare('SELECT COUNT(*) AS n FROM log_entries').get() as { n: number }).n, this.merkle.size()]).deferred();
+    if (stored !== leaves) {
+      throw new VigilError('E_STORE', `transparency log damaged: ${stored} entries but ${leaves} Merkle leaves`);
     }
   }
 
@@ -56,29 +57,45 @@ export class TransparencyLog {
     for (const k of Object.keys(fields)) if (RESERVED.has(k)) throw new TypeError(`log entry field '${k}' is reserved`);
     return this.db.transaction(() => {
       const i = this.merkle.size();
+      const last = (this.lastTime.get() as string | undefined) ?? '';
       let t = isoTime(this.now());
-      if (t < this.lastTime) t = this.lastTime; // the log's clock never runs backwards
+      if (t < last) t = last; // the log's clock never runs backwards
       const entry: LogEntry = { i, t, type, ...fields };
       const data = JSON.stringify(entry);
       if (data.length > LOG_ENTRY_MAX_BYTES) throw new VigilError('E_LOG_ENTRY', `log entry too large (${data.length} bytes)`);
       this.insertEntry.run(i, t, type, data);
       this.merkle.append(leafHash(utf8(data)));
-      this.lastTime = t;
       return entry;
     })();
   }
 
   /** A signed checkpoint of the current size (reusing the latest when the log has not grown). */
   checkpoint(): StoredCheckpoint {
-    const latest = this.latestCheckpoint();
-    const size = this.size();
-    if (latest && latest.checkpoint.size === size) return latest;
-    const signer = this.signer();
-    let time = isoTime(this.now());
-    if (latest && time < latest.checkpoint.time) time = latest.checkpoint.time;
-    const envelope = signCheckpoint({ applianceId: this.applianceId, size, root: toHex(this.merkle.root(size)), time }, signer);
-    this.insertCheckpoint.run(size, time, signer.keyId, JSON.stringify(envelope));
-    return { envelope, checkpoint: readCheckpoint(envelope) };
+    return this.db.transaction(() => {
+      const latest = this.latestCheckpoint();
+      const size = this.size();
+      if (latest && latest.checkpoint.size === size) return latest;
+      const signer = this.signer();
+      let time = isoTime(this.now());
+      if (latest && time < latest.checkpoint.time) time = latest.checkpoint.time;
+      const envelope = signCheckpoint({ applianceId: this.applianceId, size, root: toHex(this.merkle.root(size)), time }, signer);
+      this.insertCheckpoint.run(size, time, signer.keyId, JSON.stringify(envelope));
+      return { envelope, checkpoint: readCheckpoint(envelope) };
+    })();
+  }
+
+  /**
+   * Logs an export (`evidence.exported`) and returns the checkpoint the bundle carries — signed just after
+   * that entry, so it covers it — already marked exported: every later bundle proves consistency from it,
+   * even if this export then fails half-way (a proof too many costs a few hundred bytes).
+   */
+  recordExport(fields: { bundleId: string; since: string | null; until: string | null }): StoredCheckpoint {
+    return this.db.transaction(() => {
+      this.append('evidence.exported', fields);
+      const cp = this.checkpoint();
+      this.markExported(cp.checkpoint.size);
+      return cp;
+    })();
   }
 
   latestCheckpoint(): StoredCheckpoint | undefined {

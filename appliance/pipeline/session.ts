@@ -129,15 +129,17 @@ export class PipelineSession {
     this.recorded.record({ type: 'identity.rejected', method, reason, code });
   }
 
-  /** Asks policy whether the proven identity may reach `target`; records the answer. */
+  /** Asks policy whether the proven identity may reach `target`; logs who connected to what, records the answer. */
   grantTarget(target: string, details: { address?: string; user?: string; credentialRef?: string }): { ok: true } | { ok: false; reason: string } {
     const id = this.identity;
     if (!id) return { ok: false, reason: 'no identity' };
     const g = this.opts.policy.grant({ provider: id.provider, subject: id.subject, groups: id.groups }, target);
     this.target = target;
     this.recorded.setContext({ target: { name: target, ...stripUndefined(details) } });
+    // Identity and target are both known now: the signed log says who connected to what, refused or not.
+    this.recorded.identified({ protocol: this.protocol, subject: id.subject, issuer: id.issuer, method: id.method, target });
     if (!g.ok) {
-      this.recorded.record({ type: 'decision', decision: 'block', rule: 'access', reason: g.reason, scope: 'session' });
+      this.recorded.record({ type: 'decision', decision: 'block', rule: 'access', reason: g.reason, scope: 'session', target });
       return g;
     }
     this.policy = g.policy;

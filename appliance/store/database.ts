@@ -33,11 +33,22 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX token_replay_expiry ON token_replay (expires_at);`,
 ];
 
-export function openDatabase(path: string, opts: { readonly?: boolean } = {}): Db {
+export interface OpenDatabaseOptions {
+  readonly?: boolean;
+  /**
+   * Another process (the running gateway) owns this database: it must exist and already have this
+   * version's schema (never migrated under a running appliance). Writes still work, serialised with the
+   * owner's by SQLite's write lock.
+   */
+  joinRunning?: boolean;
+}
+
+export function openDatabase(path: string, opts: OpenDatabaseOptions = {}): Db {
   let db: Db;
+  const mustExist = opts.readonly === true || opts.joinRunning === true;
   try {
     if (!opts.readonly) ownerOnly(path);
-    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: mustExist });
   } catch (e) {
     throw new VigilError('E_STORE', `cannot open the appliance database ${path}: ${(e as Error).message}`, {
       hint: 'check the path in vigil.yaml (appliance.dataDir) and that `vigil init` ran',
@@ -49,8 +60,29 @@ export function openDatabase(path: string, opts: { readonly?: boolean } = {}): D
   // FULL: a committed log entry survives power loss, not only a process crash.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
+  immediateTransactions(db);
+  if (opts.joinRunning) {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== MIGRATIONS.length) {
+      db.close();
+      throw new VigilError('E_STORE', `the running appliance's database has schema version ${version}, this Vigil expects ${MIGRATIONS.length}`, {
+        hint: 'run this command with the Vigil version the appliance runs, or stop the appliance first',
+      });
+    }
+    return db;
+  }
   migrate(db);
   return db;
+}
+
+/**
+ * Every transaction takes the write lock when it begins (BEGIN IMMEDIATE). A second writer (`vigil export`
+ * beside the running gateway) then waits its turn (busy_timeout); a deferred transaction that read first
+ * would instead fail with SQLITE_BUSY_SNAPSHOT once the other writer committed in between.
+ */
+function immediateTransactions(db: Db): void {
+  const plain = db.transaction.bind(db);
+  db.transaction = ((fn: Parameters<Db['transaction']>[0]) => plain(fn).immediate) as Db['transaction'];
 }
 
 /**

@@ -21,6 +21,7 @@ export type LogEntryType =
   | 'appliance.stopped'
   | 'heartbeat'
   | 'session.started'
+  | 'session.identified'
   | 'session.anchor'
   | 'session.ended'
   | 'session.interrupted'
@@ -39,6 +40,15 @@ export const sessionStartedSchema = z.looseObject({
   protocol: z.string(),
   headerDigest: hex32Schema,
   archive: z.string(),
+});
+/** Who connected to what, once both are known (identity proven, target chosen). */
+export const sessionIdentifiedSchema = z.looseObject({
+  sessionId: z.string(),
+  subject: z.string(),
+  target: z.string(),
+  issuer: z.string().nullish(),
+  method: z.string().nullish(),
+  protocol: z.string().nullish(),
 });
 export const sessionAnchorSchema = z.looseObject({ sessionId: z.string(), frames: z.number().int().nonnegative(), chainHead: hex32Schema });
 export const sessionEndedSchema = z.looseObject({

@@ -9,8 +9,9 @@ const spec = defineCommand({
   name: 'export',
   summary: 'Write one bundle file: archives of sessions started in the window, log entries, proofs, checkpoint and keys.',
   description:
-    'Sessions whose start falls in [--since, --until) are included. A running appliance keeps its lock; the\n' +
-    'export then uses its latest signed checkpoint (sessions ending after it follow in the next export).',
+    'Sessions whose start falls in [--since, --until) are included. The export is logged (evidence.exported)\n' +
+    'under a fresh signed checkpoint, also while the appliance runs; sessions still running then follow in\n' +
+    'the next export.',
   options: {
     config: { type: 'string', value: 'FILE', description: 'the appliance config (DIR/vigil.yaml)', required: true },
     out: { type: 'string', value: 'FILE', description: 'bundle file to create (conventionally *.vigil)', required: true },

@@ -115,6 +115,11 @@ export class ReportBuilder {
     this.summaries.set(check, text);
   }
 
+  /** Adds a clause to a check's summary (nothing when `text` is empty). */
+  addSummary(check: CheckId, text: string): void {
+    if (text) this.summaries.set(check, [this.summaries.get(check), text].filter(Boolean).join('; '));
+  }
+
   /** Records how much of the evidence a check covered; covered < total makes it partial. */
   cover(check: CheckId, covered: number, total: number, unit: string): void {
     this.coverage.set(check, { covered: Math.min(covered, total), total, unit });

@@ -3,7 +3,7 @@
  * known), anchors, end, and approval requests with their decisions. It is what the report can still
  * prove about a session whose archive is missing or unreadable, and what archives are cross-checked with.
  */
-import { entryFields, sessionAnchorSchema, sessionEndedSchema, sessionStartedSchema, type LogEntry } from '../log-entry.ts';
+import { entryFields, sessionAnchorSchema, sessionEndedSchema, sessionIdentifiedSchema, sessionStartedSchema, type LogEntry } from '../log-entry.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { Anchor } from './verify-archive.ts';
 
@@ -35,11 +35,22 @@ export interface SessionLog {
   /** Identity and target as logged (on `session.started`, or a later `session.identified`). */
   subject?: string;
   target?: string;
+  /** Every `session.identified` entry for the session (an appliance writes one; more is a forgery). */
+  identified?: LoggedIdentity[];
   anchors: Anchor[];
   /** Time of the newest anchor: the last moment the log saw durable frames of this session. */
   lastAnchorAt?: string;
   ended?: LogEntry & { outcome: string; manifestDigest?: string; frames?: number; events?: number; lost?: boolean; error?: string };
   approvals: Map<string, LoggedApproval>;
+}
+
+export interface LoggedIdentity {
+  entry: number;
+  subject: string;
+  target: string;
+  issuer: string | null;
+  method: string | null;
+  protocol: string | null;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -56,9 +67,11 @@ export function collect(e: LogEntry, get: (id: string) => SessionLog): void {
       break;
     }
     case 'session.identified': {
-      const s = get(str(e.sessionId) ?? '');
-      if (str(e.subject)) s.subject = e.subject as string;
-      if (str(e.target)) s.target = e.target as string;
+      const f = entryFields(e, sessionIdentifiedSchema);
+      const s = get(f.sessionId);
+      (s.identified ??= []).push({ entry: e.i, subject: f.subject, target: f.target, issuer: f.issuer ?? null, method: f.method ?? null, protocol: f.protocol ?? null });
+      s.subject = f.subject;
+      s.target = f.target;
       break;
     }
     case 'session.anchor': {

@@ -19,6 +19,7 @@ import type { KeyChain } from '../key-chain.ts';
 import { SIGNED_LABELS, verifyEnvelopeSignature } from '../signed.ts';
 import { ApprovalCollector, type ApprovalEvidence } from './approval-evidence.ts';
 import type { Failure } from './checks.ts';
+import { IdentityCollector, type IdentityFacts } from './session-identity.ts';
 
 export interface AuditorSecret {
   keyId: string;
@@ -64,6 +65,8 @@ export interface ArchiveVerification {
   clearCardData: string[];
   /** Held commands and their approvals (with a key). */
   approvals: ApprovalEvidence[];
+  /** What the decrypted events say about identity, target and protocol (with a key, every frame read). */
+  identity?: IdentityFacts;
 }
 
 const MAX_REPORTED_FINDINGS = 10;
@@ -71,6 +74,7 @@ const MAX_REPORTED_FINDINGS = 10;
 export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions): Promise<ArchiveVerification> {
   const out: ArchiveVerification = { status: 'failed', failures: [], frames: 0, bytes: src.size, clearCardData: [], approvals: [] };
   let approvals: ApprovalCollector | undefined;
+  let identity: IdentityCollector | undefined;
   const fail = (check: Failure['check'], message: string) => out.failures.push({ check, message });
   const anchors = new Map<number, Anchor[]>();
   for (const a of opts.anchors ?? []) anchors.set(a.frames, [...(anchors.get(a.frames) ?? []), a]);
@@ -105,6 +109,7 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
         checkAnchors(0);
         if (opts.auditor) pull = openStream(rec.header, opts.auditor, fail);
         approvals = new ApprovalCollector(rec.header.sessionId);
+        identity = new IdentityCollector();
         decrypting = pull !== undefined;
       } else if (rec.kind === 'frame') {
         out.frames = rec.index + 1;
@@ -146,6 +151,7 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
       fail('decryption', `the manifest counts ${out.manifest.events} events but the frames hold ${nextSeq}`);
     }
     out.events = nextSeq;
+    if (identity) out.identity = identity.finish();
     if (approvals) {
       const reg = approvals.finish({ complete: out.manifest.outcome === 'complete' });
       out.approvals = reg.approvals;
@@ -208,6 +214,7 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
       }
     }
     approvals?.add(events);
+    identity?.add(events);
     opts.onEvents?.(events, index);
   }
 

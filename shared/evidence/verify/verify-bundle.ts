@@ -164,8 +164,8 @@ async function verifyInto(
     rb.fail('log-inclusion', 'the bundle manifest and the checkpoint disagree on the log size or root');
   }
 
-  const sessions = await verifyLog(src, need, readJson, manifest, cp, rb);
-  checkConsistency(await readJson(BUNDLE_FILES.consistency), cp, pinned, rb);
+  const { sessions, rootAtPinned } = await verifyLog(src, need, readJson, manifest, cp, pinned.size, rb);
+  checkConsistency(await readJson(BUNDLE_FILES.consistency), cp, pinned, rootAtPinned, rb);
   const archiveSigs = await verifySessions(src, byName, manifest, sessions, keys, opts, rb, report);
   // The bundle manifest, the checkpoint and one manifest per listed archive: a missing archive's is not verified.
   const expectedSigs = 2 + manifest.archives.length;
@@ -175,15 +175,20 @@ async function verifyInto(
   rb.cover('key-chain', keys.list().length, keys.list().length, 'key');
 }
 
-/** Rebuilds the checkpoint root from prefix hashes + entries; returns what the entries say per session. */
+/**
+ * Rebuilds the checkpoint root from prefix hashes + entries; returns what the entries say per session and,
+ * when the pinned size lies in [from, size] and the entries rebuild the checkpoint root, the root they give
+ * at the pinned size (proving consistency with the pin as a proof would).
+ */
 async function verifyLog(
   src: ByteSource,
   need: (n: string) => TarMember,
   readJson: (n: string) => Promise<unknown>,
   manifest: BundleManifest,
   cp: Checkpoint,
+  pinnedSize: number,
   rb: ReportBuilder,
-): Promise<Map<string, SessionLog>> {
+): Promise<{ sessions: Map<string, SessionLog>; rootAtPinned?: string }> {
   const prefix = parseWith(logPrefixSchema, await readJson(BUNDLE_FILES.prefix), BUNDLE_FILES.prefix);
   const sessions = new Map<string, SessionLog>();
   const get = (id: string): SessionLog => {
@@ -193,21 +198,23 @@ async function verifyLog(
   };
   if (prefix.size !== manifest.log.from) {
     rb.fail('log-inclusion', `log prefix covers ${prefix.size} entries but the entries start at ${manifest.log.from}`);
-    return sessions;
+    return { sessions };
   }
   let range: CompactRange;
   try {
     range = CompactRange.fromHashes(0, prefix.size, prefix.hashes.map(fromHex));
   } catch (e) {
     rb.fail('log-inclusion', `log prefix: ${describeError(e)}`);
-    return sessions;
+    return { sessions };
   }
+  let rootAtPinned = range.end === pinnedSize ? toHex(range.root()) : undefined;
   let expected = manifest.log.from;
   let lastTime = '';
   let first: LogEntry | undefined;
   let structural: string | undefined;
   for await (const line of lines(src, need(BUNDLE_FILES.entries))) {
     range.append(leafHash(line));
+    if (range.end === pinnedSize) rootAtPinned = toHex(range.root());
     if (structural) continue;
     let e: LogEntry;
     try {
@@ -224,10 +231,13 @@ async function verifyLog(
     expected++;
   }
   if (structural) rb.fail('log-inclusion', structural);
+  let rebuilt = false;
   if (range.end !== cp.size) {
     rb.fail('log-inclusion', `the bundle holds log entries up to ${range.end}, the checkpoint covers ${cp.size}: entries were removed or added`);
   } else if (toHex(range.root()) !== cp.root) {
     rb.fail('log-inclusion', 'the log entries do not hash to the signed checkpoint root: an entry was altered, removed, reordered or added');
+  } else {
+    rebuilt = true;
   }
   const since = manifest.range.since;
   if (since && first && manifest.log.from > 0 && first.t >= since) {
@@ -235,7 +245,7 @@ async function verifyLog(
   }
   rb.summary('log-inclusion', `${cp.size - manifest.log.from} log entries (from ${manifest.log.from}) rebuild checkpoint ${cp.size}'s root`);
   rb.cover('log-inclusion', range.end - manifest.log.from, cp.size - manifest.log.from, 'log entry');
-  return sessions;
+  return rebuilt && rootAtPinned !== undefined ? { sessions, rootAtPinned } : { sessions };
 }
 
 /** Splits a member into lines (without the newline), never holding more than one chunk plus a line. */
@@ -268,7 +278,7 @@ async function* lines(src: ByteSource, m: TarMember): AsyncGenerator<Uint8Array>
   if (carry.length) throw new Error('log entries: the last entry has no newline (file truncated)');
 }
 
-function checkConsistency(raw: unknown, cp: Checkpoint, pinned: Checkpoint, rb: ReportBuilder): void {
+function checkConsistency(raw: unknown, cp: Checkpoint, pinned: Checkpoint, rootAtPinned: string | undefined, rb: ReportBuilder): void {
   const proofs = parseWith(consistencyProofsSchema, raw, BUNDLE_FILES.consistency);
   // Every proof shipped must hold, not only the one the pinned checkpoint needs.
   for (const p of proofs) {
@@ -292,19 +302,36 @@ function checkConsistency(raw: unknown, cp: Checkpoint, pinned: Checkpoint, rb: 
     rb.cover('log-consistency', 1, 1, 'checkpoint');
     return;
   }
+  // Two ways to prove the log at cp extends the pinned one: the shipped proof from the pinned size, and —
+  // when the excerpt reaches back to the pinned size — the root the entries themselves give there. Each
+  // one present must hold; at least one must be present.
   const p = proofs.find((x) => x.fromSize === pinned.size);
-  if (!p) {
+  const how: string[] = [];
+  let failed = false;
+  if (p) {
+    if (p.fromRoot !== pinned.root) {
+      rb.fail('log-consistency', `the log's checkpoint ${pinned.size} has another root than the pinned one: the log was rewritten`);
+      failed = true;
+    } else if (!verifyConsistency(pinned.size, cp.size, fromHex(pinned.root), fromHex(cp.root), p.proof.map(fromHex))) {
+      rb.fail('log-consistency', `checkpoint ${cp.size} is not consistent with the pinned checkpoint ${pinned.size}: the log was rewritten or rolled back`);
+      failed = true;
+    } else {
+      how.push('consistency proof');
+    }
+  }
+  if (rootAtPinned !== undefined) {
+    if (rootAtPinned !== pinned.root) {
+      rb.fail('log-consistency', `the log entries rebuild another root at the pinned size ${pinned.size}: the log was rewritten`);
+      failed = true;
+    } else {
+      how.push(`root at size ${pinned.size} rebuilt from the entries`);
+    }
+  }
+  if (!p && rootAtPinned === undefined) {
     rb.fail('log-consistency', `the bundle carries no consistency proof from the pinned checkpoint (size ${pinned.size})`);
     return;
   }
-  if (p.fromRoot !== pinned.root) {
-    rb.fail('log-consistency', `the log's checkpoint ${pinned.size} has another root than the pinned one: the log was rewritten`);
-    return;
-  }
-  if (!verifyConsistency(pinned.size, cp.size, fromHex(pinned.root), fromHex(cp.root), p.proof.map(fromHex))) {
-    rb.fail('log-consistency', `checkpoint ${cp.size} is not consistent with the pinned checkpoint ${pinned.size}: the log was rewritten or rolled back`);
-    return;
-  }
-  rb.summary('log-consistency', `checkpoint ${cp.size} extends the pinned checkpoint ${pinned.size}`);
+  if (failed) return;
+  rb.summary('log-consistency', `checkpoint ${cp.size} extends the pinned checkpoint ${pinned.size} (${how.join('; ')})`);
   rb.cover('log-consistency', 1, 1, 'checkpoint');
 }

@@ -12,6 +12,7 @@ import type { TarMember } from '../tar.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { ReportBuilder, SessionReport, VerificationReport } from './report.ts';
 import { approvalsFromLog, compareWithLog, type SessionLog } from './session-log.ts';
+import { archiveIdentitySources, crossCheckIdentity, type IdentityOutcome } from './session-identity.ts';
 import { verifyArchive, type ArchiveVerification } from './verify-archive.ts';
 import type { ArchiveJob, BundleVerifyOptions } from './verify-bundle.ts';
 
@@ -57,6 +58,9 @@ export async function verifySessions(
       rb.fail('session-sequence', `ended (log entry ${end.i}) but its archive is not in the bundle`, r);
     }
   }
+  // Once the log identifies a session, every session started after it must be identified too.
+  const firstIdentified = started.find(({ id }) => logged.get(id)?.identified?.length);
+  const identity: Record<IdentityOutcome, number> = { 'agree': 0, 'disagree': 0, 'not-logged': 0, 'not-checkable': 0, 'none': 0 };
   const archiveNames = new Set([...byName.keys()].filter((n) => n.startsWith('archives/')));
   for (const a of manifest.archives) archiveNames.delete(a.file);
   for (const extra of archiveNames) rb.fail('session-sequence', `${extra} is in the bundle but not in its signed manifest`);
@@ -146,6 +150,12 @@ export async function verifySessions(
       if (log && !log.ended) rb.fail('log-inclusion', 'the log has no end entry for this archive', r);
       if (log?.ended && m && log.ended.outcome !== m.outcome) rb.fail('log-inclusion', `the log says ${log.ended.outcome}, the archive says ${m.outcome}`, r);
     }
+    if (log && v.failures.length === 0) {
+      const before = firstIdentified && log.started && firstIdentified.s.i < log.started.i ? { seq: firstIdentified.s.seq } : undefined;
+      const c = crossCheckIdentity(log, archiveIdentitySources(m, v.identity), before);
+      for (const p of c.problems) rb.fail('log-inclusion', p, r);
+      identity[c.outcome]++;
+    }
     if (m && !v.failures.some((f) => f.check === 'signatures' || (f.check === 'key-chain' && f.message.startsWith('manifest:')))) manifestsSigned++;
     if (m) {
       r.source = 'archive';
@@ -182,7 +192,7 @@ export async function verifySessions(
   }
   report.approvals = approvals;
   report.sessions = [...reports.values()].sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
-  summarise(rb, report, { listed: manifest.archives.length, verified, frames, decrypted, finalChecked, finalExpected, clearFindings, approvals });
+  summarise(rb, report, { listed: manifest.archives.length, verified, frames, decrypted, finalChecked, finalExpected, clearFindings, approvals, identity });
   return manifestsSigned;
 }
 
@@ -192,7 +202,9 @@ function applyLogFacts(r: SessionReport, log: SessionLog): void {
   if (s) {
     r.protocol = s.protocol;
     r.startedAt = s.t;
-    r.context = { protocol: s.protocol, identity: log.subject ? { subject: log.subject } : null, target: log.target ? { name: log.target } : null, client: null };
+    const id = log.identified?.[0];
+    const identity = log.subject ? { subject: log.subject, ...(id?.issuer ? { issuer: id.issuer } : {}), ...(id?.method ? { method: id.method } : {}) } : null;
+    r.context = { protocol: s.protocol, identity, target: log.target ? { name: log.target } : null, client: null };
   }
   const end = log.ended;
   const anchored = Math.max(0, ...log.anchors.map((a) => a.frames));
@@ -237,9 +249,11 @@ interface Tally {
   finalExpected: number;
   clearFindings: number;
   approvals: ApprovalEvidence[];
+  identity: Record<IdentityOutcome, number>;
 }
 
 function summarise(rb: ReportBuilder, report: VerificationReport, t: Tally): void {
+  rb.addSummary('log-inclusion', identitySummary(t.identity));
   const sessions = report.sessions;
   const counts = count(sessions.map((s) => s.status));
   const accounted = sessions.filter((s) => s.source === 'archive' || s.status === 'in-progress').length;
@@ -263,6 +277,16 @@ function summarise(rb: ReportBuilder, report: VerificationReport, t: Tally): voi
   const logged = fromLog.length ? `; ${fromLog.length} more request(s) known only from the signed log (content unavailable: not checked against what ran)` : '';
   rb.summary('approvals', held + logged);
   rb.cover('approvals', t.decrypted, t.listed, 'archive');
+}
+
+/** The identity cross-check in words, added to the log-inclusion summary ('' when no archive had anything to compare). */
+function identitySummary(n: Record<IdentityOutcome, number>): string {
+  const proven = n.agree + n.disagree + n['not-logged'];
+  const parts: string[] = [];
+  if (n.agree || n.disagree) parts.push(`identity and target of ${n.agree} of ${proven} session(s) with a proven identity agree with the signed log`);
+  if (n['not-logged']) parts.push(`identity not in the signed log for ${n['not-logged']} session(s) (written before the appliance logged session.identified)`);
+  if (n['not-checkable']) parts.push(`identity in the signed log not checkable for ${n['not-checkable']} session(s): their archive names none without the auditor key`);
+  return parts.join('; ');
 }
 
 /** A pool that could not verify an archive (its worker died): the archive fails with the reason, the run goes on. */

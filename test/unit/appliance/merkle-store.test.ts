@@ -211,6 +211,27 @@ describe('MerkleStore under rollback', () => {
     expect(a.root()).toEqual(rootFromLeafHashes(LEAVES.slice(0, 5)));
   });
 
+  it('a leaf it rolled back, replaced by another process at the same index, is not folded in', () => {
+    // `vigil export` beside the gateway: two connections to one file, each with its own store.
+    const other = open();
+    const gateway = new MerkleStore(db);
+    const exporter = new MerkleStore(other);
+    fill(gateway, 6);
+    expect(() =>
+      db.transaction(() => {
+        gateway.append(LEAVES[6]!);
+        throw new Error('caller failed'); // the gateway's cached frontier now ends at 7, the table at 6
+      })(),
+    ).toThrow('caller failed');
+    expect(exporter.append(LEAVES[250]!)).toBe(6); // the table is at 7 again, with another leaf 6
+    expect(gateway.append(LEAVES[7]!)).toBe(7);
+    const want = [...LEAVES.slice(0, 6), LEAVES[250]!, LEAVES[7]!];
+    expect(gateway.root()).toEqual(rootFromLeafHashes(want));
+    fill(gateway, 20, 8);
+    expect(new MerkleStore(other).root()).toEqual(rootFromLeafHashes([...want, ...LEAVES.slice(8, 20)]));
+    other.close();
+  });
+
   it('reports a corrupt table instead of serving a wrong root', () => {
     const store = new MerkleStore(db);
     fill(store, 8);
