@@ -146,7 +146,8 @@ export function findSecurityCodes(t: string): SecurityCodeMatch[] {
   const out: SecurityCodeMatch[] = [];
   let spans: [number, number][] | undefined;
   const cards = () => (spans ??= cardSpans(t));
-  for (const m of t.matchAll(KEYWORDS)) {
+  KEYWORDS.lastIndex = 0;
+  for (let m = KEYWORDS.exec(t); m !== null; m = KEYWORDS.exec(t)) {
     const s = m.index;
     let e = s + m[0].length;
     if (s > 0 && isAsciiAlnum(t.charCodeAt(s - 1)) && !(isLower(t.charCodeAt(s - 1)) && isUpper(t.charCodeAt(s)))) continue;

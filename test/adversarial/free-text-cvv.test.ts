@@ -106,6 +106,8 @@ async function heldWrite(name: string, id: number, messages: Buffer[]): Promise<
   const shown = await adv.approval(req!);
   expect(String(shown['command']), 'what the approver is shown names the statement').toMatch(/^UPDATE customers SET note = /);
   expectClean('the admin API', JSON.stringify(shown));
+  // A parse tree holds the literals in clear (of the first statement of its shape, maybe another session's).
+  expect((shown['classification'] as object[]).map((c) => Object.keys(c).sort()), 'the classification as the command event records it').toEqual([['class', 'command', 'tables', 'tags']]);
   expectClean('vigil approvals show', await approverCli(['show', req!]));
   expectClean('vigil approvals show --json', await approverCli(['show', req!, '--json']));
   expectClean('vigil approvals list', await approverCli(['list', '--status', 'pending']));
