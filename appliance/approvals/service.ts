@@ -11,6 +11,7 @@ import type { TransparencyLog } from '../log/transparency-log.ts';
 import type { ApprovalGate, ApprovalListener, ApprovalOutcome, ApprovalRequest } from '../pipeline/approval-gate.ts';
 import type { Db } from '../store/database.ts';
 import { isoTime } from '../time.ts';
+import { shownRecord, shownText } from './shown-record.ts';
 import type { ApprovalDecision, ApprovalRecord, ApproverRef } from './types.ts';
 import type { WebhookNotifier } from './webhooks.ts';
 
@@ -74,7 +75,7 @@ export class ApprovalService implements ApprovalGate {
     const id = this.o.newRequestId?.() ?? `apr_${randomBytes(9).toString('base64url')}`;
     const createdAt = this.now();
     const expiresAt = new Date(createdAt.getTime() + (req.approvers.expirySeconds ?? this.o.expirySeconds) * 1000);
-    const record: ApprovalRecord = {
+    const record: ApprovalRecord = shownRecord({
       id,
       status: 'pending',
       sessionId: req.sessionId,
@@ -94,7 +95,7 @@ export class ApprovalService implements ApprovalGate {
       decidedAt: null,
       decisions: [],
       outcomeReason: null,
-    };
+    });
     this.o.db.transaction(() => {
       this.o.db
         .prepare('INSERT INTO approvals (id, session_id, command_id, command_hash, request, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
@@ -140,7 +141,9 @@ export class ApprovalService implements ApprovalGate {
   }
 
   /** One approver's decision. Throws ApprovalError (with an HTTP status) when it is not allowed. */
-  decide(id: string, who: Approver, decision: 'approve' | 'deny', reason: string | null, address: string | null): ApprovalRecord {
+  decide(id: string, who: Approver, decision: 'approve' | 'deny', typed: string | null, address: string | null): ApprovalRecord {
+    // What the approver typed is stored, logged, recorded and announced: masked like the command.
+    const reason = typed === null ? null : shownText(typed);
     const rec = this.get(id);
     if (!rec) throw new ApprovalError('E_APPROVAL_NOT_FOUND', `no approval request ${id}`, 404);
     if (rec.status !== 'pending') throw new ApprovalError('E_APPROVAL_DECIDED', `request ${id} is already ${rec.status}; an approval is used once, for its own command`, 409);
@@ -176,7 +179,8 @@ export class ApprovalService implements ApprovalGate {
       | { request: string; status: ApprovalRecord['status']; decided_at: string | null; decisions: string; outcome_reason: string | null }
       | undefined;
     if (!row) return undefined;
-    return { ...(JSON.parse(row.request) as ApprovalRecord), status: row.status, decidedAt: row.decided_at, decisions: JSON.parse(row.decisions), outcomeReason: row.outcome_reason };
+    // Shown as stored now, also for a request stored before security codes were redacted.
+    return shownRecord({ ...(JSON.parse(row.request) as ApprovalRecord), status: row.status, decidedAt: row.decided_at, decisions: JSON.parse(row.decisions), outcomeReason: row.outcome_reason });
   }
 
   list(status?: ApprovalRecord['status']): ApprovalRecord[] {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { WebhookConfig } from './config.ts';
+import { shownDecision, shownRecord } from './shown-record.ts';
 import type { ApprovalDecision, ApprovalRecord } from './types.ts';
 
 export type WebhookEvent = 'requested' | 'decided' | 'denied' | 'expired' | 'cancelled';
@@ -29,7 +30,10 @@ export class WebhookNotifier {
     for (const h of hooks) if (h.ca) this.cas.set(h.url, readFileSync(resolvePath(h.ca)));
   }
 
-  notify(event: WebhookEvent, rec: ApprovalRecord, decision?: ApprovalDecision): void {
+  notify(event: WebhookEvent, record: ApprovalRecord, decided?: ApprovalDecision): void {
+    // A webhook body leaves the appliance: masked and redacted whatever the caller handed over.
+    const rec = shownRecord(record);
+    const decision = decided && shownDecision(decided);
     for (const hook of this.hooks) {
       const body = JSON.stringify(hook.format === 'slack' ? { text: slackText(event, rec, decision, this.approveHint(rec.id)) } : { event, approval: rec, ...(decision ? { decision } : {}) });
       const p = this.deliver(hook, body).finally(() => this.inflight.delete(p));

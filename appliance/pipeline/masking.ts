@@ -1,14 +1,17 @@
 /**
  * The masker tap's text helpers, shared by every protocol: card numbers become first 6 + last 4, track
- * data is removed, and every rewrite is counted so the session can record how much was masked.
+ * data is removed, keyword-anchored security codes and PINs in free text are redacted from what is
+ * recorded, and every rewrite is counted so the session can record how much was masked.
  */
-import { maskCardData, maskCardDataBytes } from '../../shared/pan/index.ts';
+import { maskCardData, maskCardDataBytes, maskEvidenceText, redactSecurityCodes } from '../../shared/pan/index.ts';
 
 export const REDACTED = '[REDACTED]';
 
 export class MaskCounter {
   pan = 0;
   redacted = 0;
+  /** Security codes and PINs redacted from free text (docs/pan-detection.md). */
+  sad = 0;
 
   text(s: string): string {
     const r = maskCardData(s);
@@ -24,6 +27,25 @@ export class MaskCounter {
   strict(s: string): string {
     const r = maskCardData(s, { strict: true });
     this.pan += r.masked;
+    return r.text;
+  }
+
+  /**
+   * What is recorded or shown as a command (its text, its parameters, recorded values): strict masking, then
+   * keyword-anchored security codes and PINs redacted. Only for evidence and approvers, never for what goes
+   * to the target or back to the client.
+   */
+  evidence(s: string): string {
+    const r = maskEvidenceText(s);
+    this.pan += r.masked;
+    this.sad += r.redacted;
+    return r.text;
+  }
+
+  /** Security codes and PINs of text already masked (the recorder's last pass over every string). */
+  securityCodes(s: string): string {
+    const r = redactSecurityCodes(s);
+    this.sad += r.redacted;
     return r.text;
   }
 
@@ -45,14 +67,14 @@ export class MaskCounter {
   }
 
   get total(): number {
-    return this.pan + this.redacted;
+    return this.pan + this.redacted + this.sad;
   }
 
-  /** Moves the counts out (for one `masking` event) and starts again from zero. */
-  take(): { pan: number; redacted: number } | undefined {
+  /** Moves the counts out (for one `masking` event) and starts again from zero; `sad` only when there were any. */
+  take(): { pan: number; redacted: number; sad?: number } | undefined {
     if (this.total === 0) return undefined;
-    const out = { pan: this.pan, redacted: this.redacted };
-    this.pan = this.redacted = 0;
+    const out = { pan: this.pan, redacted: this.redacted, ...(this.sad ? { sad: this.sad } : {}) };
+    this.pan = this.redacted = this.sad = 0;
     return out;
   }
 }

@@ -13,7 +13,9 @@ import type { EventInput } from '../evidence/archive-writer.ts';
 import type { RecordedSession, SessionRecorder } from '../evidence/session-recorder.ts';
 import type { BoundPolicy, CommandFacts, Decision, PolicyEngine } from '../policy/engine.ts';
 import { noApprovals, type ApprovalGate, type ApprovalListener, type ApprovalOutcome, type ApprovalRequest } from './approval-gate.ts';
+import { maskEvidenceText } from '../../shared/pan/index.ts';
 import { MaskCounter } from './masking.ts';
+import { redactEventStrings } from './recorded-text.ts';
 
 /** What the identity step proved (a subset of appliance/identity's VerifiedIdentity). */
 export interface SessionIdentity {
@@ -98,7 +100,7 @@ export class PipelineSession {
   ) {
     const context: SessionContext = { protocol, identity: null, target: null, client: { address: client.address, ...(client.tls ? { tls: client.tls } : {}) } };
     this.recorded = opts.recorder.start(context);
-    this.recorded.record({ type: 'session.open', protocol, client: context.client });
+    this.put({ type: 'session.open', protocol, client: context.client });
   }
 
   get id(): string {
@@ -121,12 +123,12 @@ export class PipelineSession {
         ...(id.tokenHash ? { tokenHash: id.tokenHash } : {}),
       },
     });
-    this.recorded.record({ type: 'identity.verified', ...stripUndefined(id) });
+    this.put({ type: 'identity.verified', ...stripUndefined(id) });
   }
 
   /** `reason` is the internal description (never the token or a secret). */
   identityRejected(method: string, reason: string, code: string): void {
-    this.recorded.record({ type: 'identity.rejected', method, reason, code });
+    this.put({ type: 'identity.rejected', method, reason, code });
   }
 
   /** Asks policy whether the proven identity may reach `target`; logs who connected to what, records the answer. */
@@ -139,11 +141,11 @@ export class PipelineSession {
     // Identity and target are both known now: the signed log says who connected to what, refused or not.
     this.recorded.identified({ protocol: this.protocol, subject: id.subject, issuer: id.issuer, method: id.method, target });
     if (!g.ok) {
-      this.recorded.record({ type: 'decision', decision: 'block', rule: 'access', reason: g.reason, scope: 'session', target });
+      this.put({ type: 'decision', decision: 'block', rule: 'access', reason: g.reason, scope: 'session', target });
       return g;
     }
     this.policy = g.policy;
-    this.recorded.record({ type: 'decision', decision: 'allow', rule: `${g.policy.name}/access`, scope: 'session', target });
+    this.put({ type: 'decision', decision: 'allow', rule: `${g.policy.name}/access`, scope: 'session', target });
     return { ok: true };
   }
 
@@ -156,7 +158,7 @@ export class PipelineSession {
         ? this.policy.decideAll(cmd.statements)
         : { action: 'block', rule: 'access', reason: 'no policy governs this session' };
     if (decision.action === 'require-approval' && cmd.unholdable) decision = { action: 'block', rule: decision.rule, reason: cmd.unholdable };
-    this.recorded.record({
+    this.put({
       type: 'command',
       id,
       kind: cmd.kind,
@@ -166,7 +168,7 @@ export class PipelineSession {
       classification: cmd.statements.map((s) => ({ class: s.class, command: s.command, tags: s.tags, tables: s.tables })),
       ...cmd.extra,
     });
-    this.recorded.record({
+    this.put({
       type: 'decision',
       command: id,
       decision: decision.action === 'require-approval' ? (cmd.prepareOnly ? 'deferred' : 'hold') : decision.action,
@@ -189,21 +191,28 @@ export class PipelineSession {
     if (d.action !== 'require-approval' || !this.identity) throw new Error('hold() needs a require-approval decision');
     const commandHash = createHmac('sha256', this.opts.commandKey).update(this.id).update('\0').update(req.exactBytes).digest('hex');
     const gate = this.opts.approvals ?? noApprovals;
+    // What approvers see and the approvals store keeps is evidence too: the recorded text (masked by the
+    // adapter; masking again is a no-op), the justification (taken from the raw SQL), and the statement
+    // classification as the command event records it (a parse tree holds literals, and is shared by every
+    // statement of its shape). Counted with the command already, so not counted again.
+    const display = maskEvidenceText(req.display).text;
+    const justification = req.justification ? maskEvidenceText(req.justification).text : undefined;
+    const classification = classificationSummary(req.classification);
     const pending = ask(
       gate,
       {
         sessionId: this.id,
         sessionSeq: this.seq,
         commandId: command.id,
-        display: req.display,
+        display,
         commandHash,
         rule: d.rule,
         reason: d.reason,
         approvers: d.approvers,
         requester: { subject: this.identity.subject, issuer: this.identity.issuer, groups: this.identity.groups },
         target: this.target ?? '',
-        classification: req.classification,
-        ...(req.justification ? { justification: req.justification } : {}),
+        classification,
+        ...(justification ? { justification } : {}),
       },
       this.gone.signal,
       {
@@ -213,12 +222,12 @@ export class PipelineSession {
             command: command.id,
             requestId: info.requestId,
             // What the approver is shown: the recorded text of the statement that runs if approved.
-            statement: req.display,
+            statement: display,
             rule: d.rule,
             commandHash,
             approvers: d.approvers,
             expiresAt: info.expiresAt,
-            ...(req.justification ? { justification: req.justification } : {}),
+            ...(justification ? { justification } : {}),
           });
           // The request must be on disk before anyone can act on it.
           await this.commit();
@@ -231,7 +240,7 @@ export class PipelineSession {
             requestId,
             decision: dec.decision === 'approve' ? 'approved' : 'denied',
             approver: dec.approver,
-            reason: dec.reason,
+            reason: dec.reason === null ? null : maskEvidenceText(dec.reason).text,
             address: dec.address,
             at: dec.at,
             commandHash,
@@ -255,20 +264,29 @@ export class PipelineSession {
       decision: outcome.approved ? 'approved' : outcome.kind === 'expired' ? 'expired' : 'denied',
       rule: d.rule,
       commandHash,
-      ...(outcome.approved ? { approvedBy: outcome.approvers } : { reason: outcome.reason }),
+      // A denial's reason quotes what the approver typed.
+      ...(outcome.approved ? { approvedBy: outcome.approvers } : { reason: maskEvidenceText(outcome.reason).text }),
       requestId: outcome.requestId,
     });
     return outcome;
   }
 
   record(event: EventInput): void {
-    if (!this.closed) this.recorded.record(event);
+    if (!this.closed) this.put(event);
+  }
+
+  /** Every event goes to the archive through here: no string of it keeps a security code or PIN (recorded-text.ts). */
+  private put(event: EventInput): void {
+    this.recorded.record(redactEventStrings(event, (s) => this.masks.securityCodes(s)));
   }
 
   /** Records pending mask counts for a command as one `masking` event. */
   recordMasking(command: number | undefined): void {
     const m = this.masks.take();
-    if (m) this.record({ type: 'masking', ...(command !== undefined ? { command } : {}), count: m.pan + m.redacted, kinds: { pan: m.pan, redacted: m.redacted } });
+    if (!m) return;
+    // `sad`: security codes and PINs redacted from free text; only present when there were any.
+    const kinds = { pan: m.pan, redacted: m.redacted, ...(m.sad ? { sad: m.sad } : {}) };
+    this.record({ type: 'masking', ...(command !== undefined ? { command } : {}), count: m.pan + m.redacted + (m.sad ?? 0), kinds });
   }
 
   /** The durability barrier before forwarding (fsync or write, as evidence.durability says). */
@@ -303,6 +321,12 @@ async function ask(gate: ApprovalGate, req: ApprovalRequest, signal: AbortSignal
   } catch (e) {
     return { approved: false, requestId: null, kind: 'unavailable', reason: `the approval request could not be created: ${describeError(e)}` };
   }
+}
+
+/** Per statement only what policy decided on (the command event's `classification`), whatever the adapter gave. */
+function classificationSummary(c: unknown): { class: unknown; command: unknown; tags: unknown; tables: unknown }[] {
+  if (!Array.isArray(c)) return [];
+  return c.map((x: Record<string, unknown>) => ({ class: x['class'], command: x['command'], tags: x['tags'], tables: x['tables'] }));
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -47,7 +47,9 @@
  * string scanner samples every 4th code unit (scan-text.ts). Strict mode looks at every character (one table
  * look-up) and at windows only for chains of 12 digits or more. Only matches allocate.
  */
+import { maskCardData } from './mask.ts';
 import { scanBytes } from './scan-bytes.ts';
+import { redactSecurityCodes } from './security-code.ts';
 import { scanText } from './scan-text.ts';
 import { scanBytesStrict } from './strict-bytes.ts';
 import { displayDigits, matchDigits } from './strict-mask.ts';
@@ -58,6 +60,16 @@ export { brandOf, type CardBrand } from './brands.ts';
 export { luhnValid } from './luhn.ts';
 export { maskCardData, maskCardDataBytes, maskPanDigits, TRACK_REDACTION } from './mask.ts';
 export type { CardDataMatch, CardDataOptions } from './types.ts';
+export {
+  findSecurityCodes,
+  LOOSE_GAP_CHARS,
+  NEAR_PAN_CHARS,
+  PIN_REDACTION,
+  redactSecurityCodes,
+  SECURITY_CODE_REDACTION,
+  TIGHT_GAP_CHARS,
+  type SecurityCodeMatch,
+} from './security-code.ts';
 
 /** Every PAN and track, in input order, non-overlapping. */
 export function findCardData(input: string | Uint8Array, opts?: CardDataOptions): CardDataMatch[] {
@@ -84,4 +96,15 @@ export function containsCardData(input: string | Uint8Array, opts?: CardDataOpti
  */
 export function maskedMatchDigits(input: string | Uint8Array, match: CardDataMatch): string {
   return displayDigits(matchDigits(input, match));
+}
+
+/**
+ * What everything recorded or shown as evidence goes through (command texts, parameters, approval requests):
+ * PANs and tracks masked in strict mode, then keyword-anchored security codes and PINs redacted
+ * (security-code.ts) on the masked text, which is what the verifier re-scans. Idempotent.
+ */
+export function maskEvidenceText(input: string): { text: string; masked: number; redacted: number } {
+  const pans = maskCardData(input, { strict: true });
+  const codes = redactSecurityCodes(pans.text);
+  return { text: codes.text, masked: pans.masked, redacted: codes.redacted };
 }

@@ -238,7 +238,7 @@ export class ClientCommands {
     const classification = classifier.classify(sql);
     // Invalid UTF-8 is refused whole: nothing of what Vigil decoded can be trusted to be what the server reads.
     const redacted = isUtf8(bytes) ? classifier.redactForRecording(sql, classification) : '<statement text is not valid UTF-8>';
-    return { classification, text: this.core.o.session.masks.strict(redacted) };
+    return { classification, text: this.core.o.session.masks.evidence(redacted) };
   }
 
   /** A statement text the client sent: refused when not valid UTF-8, analysed with the session as it is now. */

@@ -1,6 +1,7 @@
 /**
  * How result values and bind parameters appear in the recording: masked in strict mode (the recording is
- * at least as strict as what the client gets, and the verifier re-scans it as strictly), bounded, readable.
+ * at least as strict as what the client gets, and the verifier re-scans it as strictly), security codes
+ * redacted (MaskCounter.evidence), bounded, readable.
  */
 import type { MaskCounter } from '../../pipeline/masking.ts';
 
@@ -15,7 +16,7 @@ export function recordValue(v: Buffer | null, format: number, masks: MaskCounter
   if (v === null) return null;
   if (format !== 0) return `<binary ${v.length} bytes>`;
   const text = v.toString('utf8');
-  const masked = masks ? masks.strict(text) : text;
+  const masked = masks ? masks.evidence(text) : text;
   return masked.length > max ? `${masked.slice(0, max)}…[${masked.length} chars]` : masked;
 }
 

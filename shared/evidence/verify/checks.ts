@@ -8,7 +8,7 @@ export const CHECKS = {
   'session-sequence': 'Session sequence (contiguous, none missing)',
   'decryption': 'Decryption (every frame authenticates under the auditor key)',
   'tag-final': 'TAG_FINAL (complete archives end with the final frame)',
-  'pan-rescan': 'Clear card-number re-scan (no clear PAN or track data in content)',
+  'pan-rescan': 'Clear card-number re-scan (no clear PAN, track data or security code in content)',
   'approvals': 'Approvals (every held command ran only when approved, bound by its command hash)',
 } as const;
 

@@ -4,29 +4,19 @@
  * - the whole frame plaintext in normal mode (anything, anywhere, the event framing included);
  * - every recorded string value in strict mode (docs/pan-detection.md), which is how the recorder masks
  *   what it records — except the identifiers Vigil itself generates, when they have exactly their
- *   documented form (a keyed hash is 64 hex digits, a session id a UUID…): strict mode reads digits glued
- *   to letters, so a hex digest would look like card data about one time in two hundred, and the recorder
- *   never masks these fields. An identifier field whose value does not have its form is scanned strictly.
+ *   documented form (identifier-fields.ts): strict mode reads digits glued to letters, so a hex digest
+ *   would look like card data about one time in two hundred, and the recorder never masks these fields;
+ * - every recorded string value (same exception) for keyword-anchored card security codes and PINs
+ *   (security-code.ts), with the rules the recorder redacts by, on the same (masked) text. Raw `data`
+ *   bytes are re-scanned for card numbers only: no adapter redacts security codes in a byte stream.
  */
-import { findCardData, type CardDataMatch } from '../../pan/index.ts';
+import { findCardData, findSecurityCodes, type CardDataMatch, type SecurityCodeMatch } from '../../pan/index.ts';
 import type { EvidenceEvent } from '../events.ts';
-
-const HEX64 = /^[0-9a-f]{64}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Vigil-generated identifier fields and their exact forms. */
-const IDENTIFIERS: Readonly<Record<string, RegExp>> = {
-  commandHash: HEX64,
-  tokenHash: /^b2k:[0-9a-f]{64}$/,
-  sessionId: UUID,
-  requestId: /^apr_[A-Za-z0-9_-]{12}$/,
-  fingerprint: /^[0-9a-f]{16}$|^(empty|unparsed|unfingerprinted)$/,
-  // A token's jti is the client's, but is a UUID by nearly every issuer's convention.
-  tokenId: UUID,
-};
+import { isGeneratedIdentifier } from '../identifier-fields.ts';
 
 export interface RescanFinding {
-  match: CardDataMatch;
+  /** A PAN or track (CardDataMatch), or a security code or PIN (SecurityCodeMatch: kind and keyword, never the code). */
+  match: CardDataMatch | SecurityCodeMatch;
   /** The scanned text or bytes the match indexes into. */
   input: string | Uint8Array;
 }
@@ -44,9 +34,9 @@ export function rescanFrame(plain: Uint8Array, events: readonly EvidenceEvent[])
 
 function walk(v: unknown, key: string | undefined, out: RescanFinding[]): void {
   if (typeof v === 'string') {
-    const form = key === undefined ? undefined : IDENTIFIERS[key];
-    if (form?.test(v)) return;
+    if (isGeneratedIdentifier(key, v)) return;
     for (const match of findCardData(v, { strict: true })) out.push({ match, input: v });
+    for (const match of findSecurityCodes(v)) out.push({ match, input: v });
     return;
   }
   if (Array.isArray(v)) {

@@ -208,7 +208,12 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
     for (const { match: m, input } of rescanFrame(plain, events)) {
       cardFindings++;
       if (out.clearCardData.length < MAX_REPORTED_FINDINGS) {
-        const what = m.kind === 'pan' ? `${m.brand ?? 'card'} number ${maskedMatchDigits(input, m)}` : `${m.kind === 'track1' ? 'track 1' : 'track 2'} data`;
+        const what =
+          m.kind === 'security-code' || m.kind === 'pin'
+            ? `${m.kind === 'pin' ? 'PIN' : 'card security code'} (after "${m.keyword}")`
+            : m.kind === 'pan'
+              ? `${m.brand ?? 'card'} number ${maskedMatchDigits(input, m)}`
+              : `${m.kind === 'track1' ? 'track 1' : 'track 2'} data`;
         out.clearCardData.push(`frame ${index}: clear ${what}`);
         fail('pan-rescan', `frame ${index}: clear ${what} in recorded content`);
       }
