@@ -1,8 +1,9 @@
-import { absoluteTime } from '../model/csv.ts';
+import { approvalTimeline } from '../model/approval-timeline.ts';
 import { FROM_LOG } from '../model/evidence-state.ts';
 import { approvalsOf, hashCheckWords } from '../model/report.ts';
 import { formatTime } from '../model/sessions.ts';
 import type { ApprovalRow, SessionDigest, VerificationReport } from '../model/types.ts';
+import { ApprovalSteps } from './ApprovalTimeline.tsx';
 import { Txt, oneLine } from './Text.tsx';
 
 function HashMark({ a }: { a: ApprovalRow }) {
@@ -58,10 +59,9 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
             <tr>
               <th>Request</th>
               <th>Session</th>
-              <th>Requested (UTC)</th>
               <th>Requester</th>
               <th>Command and justification</th>
-              <th>Approver(s)</th>
+              <th>Requested → decided → released → finished (UTC)</th>
               <th>Outcome</th>
               <th>Executed command</th>
             </tr>
@@ -75,7 +75,6 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
                     #{a.seq ?? '?'}
                   </button>
                 </td>
-                <td className="nowrap">{formatTime(absoluteTime(startOf.get(a.sessionId), a.requestedT))}</td>
                 <td>
                   <Txt text={a.requester} max={200} />
                   {a.requesterIssuer && <div className="muted small">{oneLine(a.requesterIssuer, 120)}</div>}
@@ -94,24 +93,7 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
                   {a.rule && <div className="muted small">rule {oneLine(a.rule, 80)}</div>}
                 </td>
                 <td>
-                  {a.approvers.length === 0 && <span className="muted">—</span>}
-                  {a.approvers.map((p, j) => (
-                    <div key={j}>
-                      <strong>
-                        <Txt text={p.subject} max={200} />
-                      </strong>{' '}
-                      <span className={`badge ${oneLine(p.decision, 20)}`}>{oneLine(p.decision, 20)}</span>
-                      <div className="muted small">
-                        {formatTime(absoluteTime(startOf.get(a.sessionId), p.t))}
-                        {p.address ? ` from ${oneLine(p.address, 60)}` : ''}
-                      </div>
-                      {p.reason && (
-                        <div className="small">
-                          <Txt text={p.reason} max={500} />
-                        </div>
-                      )}
-                    </div>
-                  ))}
+                  <ApprovalSteps tl={approvalTimeline(a, startOf.get(a.sessionId))} compact />
                 </td>
                 <td>
                   <span className={`badge ${oneLine(a.outcome, 20)}`}>{a.outcome}</span>

@@ -1,15 +1,17 @@
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
 import { describeError } from '../../../shared/errors.ts';
+import { approvalTimeline, formatTimeMs } from '../model/approval-timeline.ts';
 import { asciicast, castFileName } from '../model/asciicast.ts';
 import { absoluteTime } from '../model/csv.ts';
 import { FROM_LOG, countText, countsKnown } from '../model/evidence-state.ts';
 import { STATUS_WORDS } from '../model/report.ts';
 import { isTerminal, statements, type Statement } from '../model/replay.ts';
 import { formatBytes, formatDuration, formatTime } from '../model/sessions.ts';
-import type { SessionRow } from '../model/types.ts';
+import type { ApprovalRow, SessionRow } from '../model/types.ts';
 import { saveFile } from '../platform.ts';
 import type { VerifierClient } from '../worker/client.ts';
+import { ApprovalSteps } from './ApprovalTimeline.tsx';
 import { StatementPlayer } from './StatementPlayer.tsx';
 import { TerminalPlayer } from './TerminalPlayer.tsx';
 import { Txt, oneLine } from './Text.tsx';
@@ -199,7 +201,7 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
             )}
           </div>
           {saved && <p className="muted small">{saved}</p>}
-          {tab === 'timeline' && <Timeline statements={stmts} sessionEvents={sessionEvents} startedAt={s.startedAt} />}
+          {tab === 'timeline' && <Timeline statements={stmts} sessionEvents={sessionEvents} startedAt={s.startedAt} approvals={d?.approvals ?? []} />}
           {tab === 'replay' && (terminal ? <TerminalPlayer events={events} /> : <StatementPlayer statements={stmts} startedAt={s.startedAt} />)}
         </>
       )}
@@ -250,8 +252,11 @@ export function ResultTable({ r }: { r: NonNullable<Statement['result']> }) {
   );
 }
 
-function Timeline({ statements: list, sessionEvents, startedAt }: { statements: Statement[]; sessionEvents: EvidenceEvent[]; startedAt: string | undefined }) {
+function Timeline({ statements: list, sessionEvents, startedAt, approvals }: { statements: Statement[]; sessionEvents: EvidenceEvent[]; startedAt: string | undefined; approvals: readonly ApprovalRow[] }) {
   const items: { t: number; node: ReactNode }[] = [];
+  // A held command's approval: its steps are shown with it, so its time is never read as the approval's.
+  const byCommand = new Map<number, ApprovalRow[]>();
+  for (const a of approvals) if (a.command !== null) byCommand.set(a.command, [...(byCommand.get(a.command) ?? []), a]);
   sessionEvents.forEach((e, i) => {
     const text =
       e.type === 'identity.verified'
@@ -265,7 +270,7 @@ function Timeline({ statements: list, sessionEvents, startedAt }: { statements: 
       t: typeof e.t === 'number' ? e.t : 0,
       node: (
         <li key={`s${i}`} className={e.type === 'identity.rejected' || e.decision === 'block' ? 'block' : ''}>
-          <div className="when">{formatTime(absoluteTime(startedAt, e.t))}</div>
+          <div className="when">{formatTimeMs(absoluteTime(startedAt, e.t))}</div>
           <div>
             <Txt text={text} max={600} />
           </div>
@@ -279,7 +284,7 @@ function Timeline({ statements: list, sessionEvents, startedAt }: { statements: 
       node: (
         <li key={`c${i}`} className={s.decision ?? ''} data-testid="timeline-command">
           <div className="when">
-            {formatTime(absoluteTime(startedAt, s.t))} · {oneLine(s.kind, 20)} #{s.id ?? '?'} <DecisionBadge s={s} />
+            {formatTimeMs(absoluteTime(startedAt, s.t))} · {oneLine(s.kind, 20)} #{s.id ?? '?'} <DecisionBadge s={s} />
             {s.rule && <span className="muted small"> rule {oneLine(s.rule, 80)}</span>}
             {s.masked > 0 && <span className="badge" style={{ marginLeft: 6 }}>{s.masked} masked</span>}
           </div>
@@ -291,6 +296,13 @@ function Timeline({ statements: list, sessionEvents, startedAt }: { statements: 
               Reason: <Txt text={s.reason} max={600} />
             </div>
           )}
+          {s.id !== null &&
+            (byCommand.get(s.id) ?? []).map((a) => (
+              <div key={a.requestId} className="small">
+                Approval <span className="mono">{oneLine(a.requestId, 64)}</span>
+                <ApprovalSteps tl={approvalTimeline(a, startedAt)} />
+              </div>
+            ))}
           {s.result && <ResultTable r={s.result} />}
           {s.errors.map((e, j) => (
             <div key={j} className="error small">
