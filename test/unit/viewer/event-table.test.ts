@@ -223,7 +223,8 @@ describe('the CSV is exactly the table', () => {
   it('RFC 4180: CRLF records, a header, every record as wide as the header, values round-trip', () => {
     expect(csv.endsWith('\r\n')).toBe(true);
     expect(parsed[0]).toEqual(EVENT_CSV_HEADER);
-    expect(parsed[0]!.slice(0, 6)).toEqual(['time', 'session', 'session_id', 'event_seq', 'event', 'source']);
+    expect(parsed[0]!.slice(0, 8)).toEqual(['time', 'session', 'event', 'approval_step', 'identity', 'target', 'command_id', 'command']);
+    expect(parsed[0]!.slice(-5)).toEqual(['params', 'client', 'source', 'event_seq', 'session_id']);
     expect(parsed[0]).toContain('approval_step');
     expect(parsed[0]).toContain('request_id');
     expect(parsed[0]).toContain('params');

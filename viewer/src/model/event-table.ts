@@ -43,24 +43,20 @@ export interface EventRow {
   error: string;
 }
 
+/** Column order, for the view and the CSV alike: what an auditor reads first on the left. */
 export const EVENT_TABLE_COLUMNS = [
   ['time', 'Time (UTC)'],
   ['session', 'Session'],
-  ['sessionId', 'Session id'],
-  ['eventSeq', 'Event'],
   ['event', 'Kind'],
-  ['source', 'Source'],
+  ['approvalStep', 'Approval step'],
   ['identity', 'Identity'],
-  ['client', 'Client'],
   ['target', 'Target'],
   ['commandId', 'Cmd'],
   ['command', 'Command'],
-  ['params', 'Bind parameters (masked)'],
   ['decision', 'Decision'],
   ['rule', 'Rule'],
   ['reason', 'Reason'],
   ['requestId', 'Approval request'],
-  ['approvalStep', 'Approval step'],
   ['approver', 'Approver'],
   ['approverAddress', 'Approver from'],
   ['expiresAt', 'Expires'],
@@ -69,6 +65,11 @@ export const EVENT_TABLE_COLUMNS = [
   ['durationMs', 'Duration (ms)'],
   ['errorCode', 'Error code'],
   ['error', 'Error'],
+  ['params', 'Bind parameters (masked)'],
+  ['client', 'Client'],
+  ['source', 'Source'],
+  ['eventSeq', 'Event seq'],
+  ['sessionId', 'Session id'],
 ] as const satisfies readonly (readonly [keyof EventRow, string])[];
 
 /** The CSV header: the row's field names in snake_case. */

@@ -165,7 +165,7 @@ export function buildReport(input: ReportInput): Block[] {
     blocks.push({
       kind: 'table',
       columns: ['Request', 'Session', 'Requester', 'Command', 'Justification', 'Requested → decided → released → finished (UTC)', 'Outcome', 'Hash check'],
-      widths: [0.09, 0.045, 0.12, 0.17, 0.085, 0.3, 0.07, 0.12],
+      widths: [0.1, 0.05, 0.11, 0.16, 0.08, 0.31, 0.07, 0.12],
       rows: approvals.map((a, i) => [
         a.requestId,
         `#${a.seq ?? '?'}`,

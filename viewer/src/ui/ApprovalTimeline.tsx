@@ -1,8 +1,13 @@
-import type { ApprovalTimeline } from '../model/approval-timeline.ts';
+import type { ApprovalStep, ApprovalTimeline } from '../model/approval-timeline.ts';
 import { formatTimeMs } from '../model/approval-timeline.ts';
 import { Txt } from './Text.tsx';
 
 const STATE_WORDS = { recorded: '', 'from-log': 'signed log', 'not-recorded': 'not recorded', unknown: 'unknown', none: '—' } as const;
+
+/** The step's words without repeating its state, which the time line already says ("not recorded: …"). */
+function detail(s: ApprovalStep): string {
+  return s.at ? s.text : s.text.replace(/^(not recorded|unknown)(: |$)/, '');
+}
 
 /** requested → decided → released → finished, each with its time (UTC, ms) or why it has none, and the interval. */
 export function ApprovalSteps({ tl, compact = false }: { tl: ApprovalTimeline; compact?: boolean }) {
@@ -12,13 +17,13 @@ export function ApprovalSteps({ tl, compact = false }: { tl: ApprovalTimeline; c
     <div className={`approval-timeline${compact ? ' compact' : ''}`} data-testid="approval-timeline" data-request={tl.requestId} data-order={tl.order}>
       <ol className="approval-steps">
         {tl.steps.map((s) => (
-          <li key={s.step} data-step={s.step} data-state={s.state} className={s.state}>
+          <li key={s.step} data-step={s.step} data-state={s.state} className={`st-${s.state}`}>
             <span className="step-title">{s.title}</span>
             <span className="step-when mono">{s.at ? formatTimeMs(s.at) : STATE_WORDS[s.state] || 'not recorded'}</span>
             {s.state === 'from-log' && <span className="badge">signed log</span>}
-            {s.text && (
+            {detail(s) && (
               <span className="step-text">
-                <Txt text={s.text} max={800} />
+                <Txt text={detail(s)} max={800} />
               </span>
             )}
           </li>

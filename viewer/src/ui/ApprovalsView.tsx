@@ -1,7 +1,6 @@
 import { approvalTimeline } from '../model/approval-timeline.ts';
 import { FROM_LOG } from '../model/evidence-state.ts';
 import { approvalsOf, hashCheckWords } from '../model/report.ts';
-import { formatTime } from '../model/sessions.ts';
 import type { ApprovalRow, SessionDigest, VerificationReport } from '../model/types.ts';
 import { ApprovalSteps } from './ApprovalTimeline.tsx';
 import { Txt, oneLine } from './Text.tsx';
@@ -54,58 +53,59 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
       {rows.length === 0 ? (
         <p className="empty">{report.sessions.some((s) => !s.contentAvailable) ? 'No approval request in the decrypted sessions or in the signed log.' : 'No approval was requested in this bundle.'}</p>
       ) : (
-        <table className="plain" data-testid="approvals">
-          <thead>
-            <tr>
-              <th>Request</th>
-              <th>Session</th>
-              <th>Requester</th>
-              <th>Command and justification</th>
-              <th>Requested → decided → released → finished (UTC)</th>
-              <th>Outcome</th>
-              <th>Executed command</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((a, i) => (
-              <tr key={i} data-request={oneLine(a.requestId, 64)} data-source={a.fromLog ? 'log' : 'archive'}>
-                <td className="mono nowrap">{oneLine(a.requestId, 64)}</td>
-                <td>
-                  <button className="link" onClick={() => onOpenSession(a.sessionId)}>
-                    #{a.seq ?? '?'}
-                  </button>
-                </td>
-                <td>
-                  <Txt text={a.requester} max={200} />
-                  {a.requesterIssuer && <div className="muted small">{oneLine(a.requesterIssuer, 120)}</div>}
-                  {a.target && <div className="muted small">on {oneLine(a.target, 80)}</div>}
-                </td>
-                <td>
-                  <pre className="cmd">
-                    <Txt text={a.fromLog ? `command ${a.command ?? '?'}: text unknown` : a.commandText || '(command not recorded)'} max={2000} />
-                  </pre>
-                  {a.fromLog && <div className="muted small fromlog">{FROM_LOG}</div>}
-                  {a.justification && (
-                    <div className="small">
-                      Justification: <Txt text={a.justification} max={500} />
-                    </div>
-                  )}
-                  {a.rule && <div className="muted small">rule {oneLine(a.rule, 80)}</div>}
-                </td>
-                <td>
-                  <ApprovalSteps tl={approvalTimeline(a, startOf.get(a.sessionId))} compact />
-                </td>
-                <td>
-                  <span className={`badge ${oneLine(a.outcome, 20)}`}>{a.outcome}</span>
-                  {a.expiresAt && <div className="muted small">expires {formatTime(a.expiresAt)}</div>}
-                </td>
-                <td>
-                  <HashMark a={a} />
-                </td>
+        <div style={{ overflowX: 'auto' }}>
+          <table className="plain" data-testid="approvals">
+            <thead>
+              <tr>
+                <th>Request</th>
+                <th>Session</th>
+                <th>Requester</th>
+                <th>Command and justification</th>
+                <th>Requested → decided → released → finished (UTC)</th>
+                <th>Outcome</th>
+                <th>Executed command</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((a, i) => (
+                <tr key={i} data-request={oneLine(a.requestId, 64)} data-source={a.fromLog ? 'log' : 'archive'}>
+                  <td className="mono nowrap">{oneLine(a.requestId, 64)}</td>
+                  <td>
+                    <button className="link" onClick={() => onOpenSession(a.sessionId)}>
+                      #{a.seq ?? '?'}
+                    </button>
+                  </td>
+                  <td style={{ minWidth: 130 }}>
+                    <Txt text={a.requester} max={200} />
+                    {a.requesterIssuer && <div className="muted small">{oneLine(a.requesterIssuer, 120)}</div>}
+                    {a.target && <div className="muted small">on {oneLine(a.target, 80)}</div>}
+                  </td>
+                  <td>
+                    <pre className="cmd">
+                      <Txt text={a.fromLog ? `command ${a.command ?? '?'}: text unknown` : a.commandText || '(command not recorded)'} max={2000} />
+                    </pre>
+                    {a.fromLog && <div className="muted small fromlog">{FROM_LOG}</div>}
+                    {a.justification && (
+                      <div className="small">
+                        Justification: <Txt text={a.justification} max={500} />
+                      </div>
+                    )}
+                    {a.rule && <div className="muted small">rule {oneLine(a.rule, 80)}</div>}
+                  </td>
+                  <td>
+                    <ApprovalSteps tl={approvalTimeline(a, startOf.get(a.sessionId))} compact />
+                  </td>
+                  <td>
+                    <span className={`badge ${oneLine(a.outcome, 20)}`}>{a.outcome}</span>
+                  </td>
+                  <td>
+                    <HashMark a={a} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -9,7 +9,7 @@ import { Txt, oneLine } from './Text.tsx';
 const ROW = 30;
 const OVERSCAN = 15;
 /** Column widths (px): a spreadsheet's fixed grid, scrolled sideways. */
-const WIDTH: Partial<Record<keyof EventRow, number>> = { time: 200, session: 64, sessionId: 120, eventSeq: 60, event: 150, source: 70, identity: 200, client: 140, target: 120, commandId: 50, command: 320, params: 200, reason: 220, requestId: 150, approvalStep: 100, approver: 160, approverAddress: 110, expiresAt: 200, result: 130, rowCount: 60, durationMs: 90, errorCode: 80, error: 260 };
+const WIDTH: Partial<Record<keyof EventRow, number>> = { time: 226, session: 72, event: 140, approvalStep: 120, identity: 150, target: 110, commandId: 56, command: 320, decision: 90, rule: 170, reason: 220, requestId: 150, approver: 160, approverAddress: 110, expiresAt: 226, result: 110, rowCount: 54, durationMs: 96, errorCode: 80, error: 260, params: 220, client: 140, source: 66, eventSeq: 76, sessionId: 120 };
 const widthOf = (k: keyof EventRow) => WIDTH[k] ?? 110;
 const TEMPLATE = EVENT_TABLE_COLUMNS.map(([k]) => `${widthOf(k)}px`).join(' ');
 const TOTAL = EVENT_TABLE_COLUMNS.reduce((n, [k]) => n + widthOf(k), 0);

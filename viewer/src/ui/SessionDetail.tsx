@@ -202,16 +202,17 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
           </div>
           {saved && <p className="muted small">{saved}</p>}
           {tab === 'timeline' && <Timeline statements={stmts} sessionEvents={sessionEvents} startedAt={s.startedAt} approvals={d?.approvals ?? []} />}
-          {tab === 'replay' && (terminal ? <TerminalPlayer events={events} /> : <StatementPlayer statements={stmts} startedAt={s.startedAt} />)}
+          {tab === 'replay' && (terminal ? <TerminalPlayer events={events} /> : <StatementPlayer statements={stmts} startedAt={s.startedAt} approvals={d?.approvals ?? []} />)}
         </>
       )}
     </div>
   );
 }
 
-export function DecisionBadge({ s }: { s: Pick<Statement, 'decision' | 'approvedBy'> }) {
+/** `held`: the command waited for an approval (its time is when it was received, not when it was approved or ran). */
+export function DecisionBadge({ s, held = false }: { s: Pick<Statement, 'decision' | 'approvedBy'>; held?: boolean }) {
   if (!s.decision) return <span className="badge">no decision</span>;
-  const label = s.decision === 'approved' ? `approved by ${(s.approvedBy ?? []).map((a) => oneLine(a, 60)).join(', ') || '?'}` : s.decision === 'allow' ? 'allowed' : s.decision === 'block' ? 'blocked' : s.decision === 'hold' ? 'held for approval' : oneLine(s.decision, 32);
+  const label = s.decision === 'approved' ? `${held ? 'held → ' : ''}approved by ${(s.approvedBy ?? []).map((a) => oneLine(a, 60)).join(', ') || '?'}` : s.decision === 'allow' ? 'allowed' : s.decision === 'block' ? 'blocked' : s.decision === 'hold' ? 'held for approval' : oneLine(s.decision, 32);
   return <span className={`badge ${oneLine(s.decision, 32)}`}>{label}</span>;
 }
 
@@ -278,13 +279,15 @@ function Timeline({ statements: list, sessionEvents, startedAt, approvals }: { s
       ),
     });
   });
-  list.forEach((s, i) =>
+  list.forEach((s, i) => {
+    const held = s.id !== null ? (byCommand.get(s.id) ?? []) : [];
     items.push({
       t: s.t,
       node: (
         <li key={`c${i}`} className={s.decision ?? ''} data-testid="timeline-command">
           <div className="when">
-            {formatTimeMs(absoluteTime(startedAt, s.t))} · {oneLine(s.kind, 20)} #{s.id ?? '?'} <DecisionBadge s={s} />
+            {held.length > 0 && 'received '}
+            {formatTimeMs(absoluteTime(startedAt, s.t))} · {oneLine(s.kind, 20)} #{s.id ?? '?'} <DecisionBadge s={s} held={held.length > 0} />
             {s.rule && <span className="muted small"> rule {oneLine(s.rule, 80)}</span>}
             {s.masked > 0 && <span className="badge" style={{ marginLeft: 6 }}>{s.masked} masked</span>}
           </div>
@@ -296,13 +299,12 @@ function Timeline({ statements: list, sessionEvents, startedAt, approvals }: { s
               Reason: <Txt text={s.reason} max={600} />
             </div>
           )}
-          {s.id !== null &&
-            (byCommand.get(s.id) ?? []).map((a) => (
-              <div key={a.requestId} className="small">
-                Approval <span className="mono">{oneLine(a.requestId, 64)}</span>
-                <ApprovalSteps tl={approvalTimeline(a, startedAt)} />
-              </div>
-            ))}
+          {held.map((a) => (
+            <div key={a.requestId} className="small">
+              Approval <span className="mono">{oneLine(a.requestId, 64)}</span>
+              <ApprovalSteps tl={approvalTimeline(a, startedAt)} />
+            </div>
+          ))}
           {s.result && <ResultTable r={s.result} />}
           {s.errors.map((e, j) => (
             <div key={j} className="error small">
@@ -311,8 +313,8 @@ function Timeline({ statements: list, sessionEvents, startedAt, approvals }: { s
           ))}
         </li>
       ),
-    }),
-  );
+    });
+  });
   items.sort((a, b) => a.t - b.t);
   if (items.length === 0) return <p className="empty">No commands were recorded in this session.</p>;
   return <ol className="timeline">{items.map((x) => x.node)}</ol>;
