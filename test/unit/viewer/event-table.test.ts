@@ -4,10 +4,16 @@
  * parameters as recorded (masked); RFC 4180 with spreadsheet formulas neutralised (command texts are
  * attacker-controlled); sessions without content contribute only what the signed log proves.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { memorySource } from '../../../shared/evidence/byte-source.ts';
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
+import { writeDemoEvidence } from '../../../appliance/demo/evidence-demo.ts';
+import { BundleEngine } from '../../../viewer/src/worker/engine.ts';
+import { FAST_KDF, members, rewriteBundle, tempDir } from '../../helpers/evidence.ts';
 import type { ApprovalEvidence } from '../../../shared/evidence/verify/approval-evidence.ts';
-import { EVENT_CSV_HEADER, eventRows, eventTableCsv, logRows, rowMatches, sortRows, type EventRow } from '../../../viewer/src/model/event-table.ts';
+import { EVENT_CSV_HEADER, eventRows, eventTableCsv, loadEventTable, logRows, rowMatches, sortRows, type EventRow } from '../../../viewer/src/model/event-table.ts';
 import type { SessionReport } from '../../../viewer/src/model/types.ts';
 
 const START = '2026-11-29T18:00:00.000Z';
@@ -20,6 +26,7 @@ const session = (seq: number, extra: Partial<SessionReport> = {}): SessionReport
     reasons: [],
     source: 'archive',
     contentAvailable: true,
+    file: `archives/0000000${seq}-sess-${seq}.vsa`,
     protocol: 'postgres',
     startedAt: START,
     context: { protocol: 'postgres', identity: { subject: 'refund-worker' }, target: { name: 'payments-db' }, client: { address: '10.20.3.8:38822' } },
@@ -253,5 +260,49 @@ describe('the CSV is exactly the table', () => {
   it('search matches any cell, case-insensitively', () => {
     const hits = rows.filter((r: EventRow) => rowMatches(r, 'ALICE@'));
     expect(hits.map((r) => r.approvalStep)).toEqual(['decided', 'released']);
+  });
+});
+
+describe('the whole bundle, through the engine the Web Worker runs (demo bundle, one archive removed)', () => {
+  it('decrypted sessions give their rows; the missing one only what the signed log proves', async () => {
+    const demo = await writeDemoEvidence(join(tempDir(), 'demo'), { kdf: FAST_KDF });
+    const full = new Uint8Array(readFileSync(demo.bundle));
+    const name = (await members(full)).map((m) => m.name).find((n) => n.startsWith('archives/00000003-'))!;
+    const engine = new BundleEngine(memorySource(await rewriteBundle(full, { [name]: null })), readFileSync(demo.trust, 'utf8'));
+    await engine.unlock({ text: readFileSync(demo.auditorKey, 'utf8') });
+    const { report } = await engine.verify();
+    const seen: number[] = [];
+    const table = await loadEventTable(report, (id) => engine.sessionEventRows(id), (done) => seen.push(done));
+    expect(table).toMatchObject({ sessionsLoaded: 5, sessions: 5 });
+    expect(table.truncated).toBeUndefined();
+    expect(seen.at(-1)).toBe(5);
+    const s3 = table.rows.filter((r) => r.session === 3);
+    expect(s3.map((r) => [r.event, r.approvalStep, r.source])).toEqual([
+      ['session.started', '', 'log'],
+      ['approval.requested', 'requested', 'log'],
+      ['approval.decided', 'decided', 'log'],
+    ]);
+    expect(s3[2]).toMatchObject({ approver: 'alice@acme.example', requestId: 'apr_7Q2M9Xdemo01', result: 'unknown' });
+    // A decrypted session: its commands, decisions and close, from the archive, in order.
+    const s2 = table.rows.filter((r) => r.session === 2);
+    expect(s2.every((r) => r.source === 'archive')).toBe(true);
+    expect(s2.map((r) => r.eventSeq)).toEqual([...s2.map((r) => r.eventSeq)].sort((a, b) => a! - b!));
+    expect(s2.some((r) => r.decision === 'block' && r.reason !== '')).toBe(true);
+    expect(s2.at(-1)!.event).toBe('session.close');
+    const csv = eventTableCsv(table.rows);
+    expect(csv.trimEnd().split('\r\n')).toHaveLength(table.rows.length + 1);
+    expect(csv).not.toMatch(/4111111111111111/);
+  }, 60_000);
+
+  it('past the row cap the table stops and says which sessions it lacks; a session that cannot be read says why', async () => {
+    const sessions = [session(1), session(2), session(3)];
+    const t = await loadEventTable({ sessions }, async (id) => eventRows(HELD, sessions.find((s) => s.sessionId === id)!), undefined, 20);
+    expect(t.sessionsLoaded).toBe(1);
+    expect(t.rows).toHaveLength(16);
+    expect(t.truncated).toBe('the table stops at 20 rows: 2 of 3 session(s), from #2 on, are not in it or in its CSV');
+    const broken = await loadEventTable({ sessions: [session(4)] }, async () => {
+      throw new Error('this session has no archive in the bundle');
+    });
+    expect(broken.rows.map((r) => [r.event, r.error])).toEqual([['content.unavailable', 'this session has no archive in the bundle']]);
   });
 });

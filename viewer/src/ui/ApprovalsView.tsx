@@ -61,7 +61,7 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
                 <th>Session</th>
                 <th>Requester</th>
                 <th>Command and justification</th>
-                <th>Requested → decided → released → finished (UTC)</th>
+                <th style={{ whiteSpace: 'normal' }}>Requested → decided → released → finished (UTC)</th>
                 <th>Outcome</th>
                 <th>Executed command</th>
               </tr>
