@@ -169,8 +169,8 @@ describe('exports', () => {
   it('CSV: chronological, quoted, and formulas neutralised', () => {
     const csv = chronologicalCsv(report.sessions, digests);
     const lines = csv.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('time,session,session_id,protocol,identity,client,target,command,decision,rule,approved_by,result,masked,session_status');
-    expect(lines[1]).toMatch(/^2026-11-29T18:00:30\.000Z,2,sess-b,postgres,<script>alert\(1\)<\/script>,,db,'-1\+1,allow,r,,,0,failed$/);
+    expect(lines[0]).toBe('time,session,session_id,protocol,identity,client,target,command,decision,rule,approved_by,result,masked,session_status,approval_request,approval_requested_at,approval_decided_at,approval_decided,approval_released_at,approval_finished_at,approval_interval');
+    expect(lines[1]).toMatch(/^2026-11-29T18:00:30\.000Z,2,sess-b,postgres,<script>alert\(1\)<\/script>,,db,'-1\+1,allow,r,,,0,failed,{7}$/);
     expect(lines[2]).toContain(`"'=HYPERLINK(""http://evil"")"`);
     expect(csv).toContain('"SELECT ""a"", b\nFROM t"');
     expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)");

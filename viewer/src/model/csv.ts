@@ -5,9 +5,25 @@
  * must not execute it.
  */
 import { FROM_LOG, UNKNOWN, countsKnown } from './evidence-state.ts';
-import type { SessionDigest, SessionReport } from './types.ts';
+import { approvalTimeline } from './approval-timeline.ts';
+import type { ApprovalRow, SessionDigest, SessionReport } from './types.ts';
 
-export const CSV_COLUMNS = ['time', 'session', 'session_id', 'protocol', 'identity', 'client', 'target', 'command', 'decision', 'rule', 'approved_by', 'result', 'masked', 'session_status'] as const;
+export const CSV_COLUMNS = [
+  'time', 'session', 'session_id', 'protocol', 'identity', 'client', 'target', 'command', 'decision', 'rule', 'approved_by', 'result', 'masked', 'session_status',
+  // A held command's approval steps (approval-timeline.ts): a time with ms, or why there is none.
+  'approval_request', 'approval_requested_at', 'approval_decided_at', 'approval_decided', 'approval_released_at', 'approval_finished_at', 'approval_interval',
+] as const;
+
+const NO_APPROVAL = ['', '', '', '', '', '', ''];
+
+/** The approval columns of one command ('' when it needed none); several requests are joined with " | ". */
+function approvalCells(approvals: readonly ApprovalRow[], command: number | null, startedAt: string | undefined): string[] {
+  const mine = command === null ? [] : approvals.filter((a) => a.command === command);
+  if (mine.length === 0) return NO_APPROVAL;
+  const tls = mine.map((a) => approvalTimeline(a, startedAt));
+  const step = (i: number) => tls.map((tl) => tl.steps[i]!.at ?? tl.steps[i]!.text).join(' | ');
+  return [tls.map((tl) => tl.requestId).join(' | '), step(0), step(1), tls.map((tl) => tl.steps[1].text).join(' | '), step(2), step(3), tls.map((tl) => tl.interval).join(' | ')];
+}
 
 export function csvCell(v: string | number | null | undefined): string {
   let s = v === null || v === undefined ? '' : String(v);
@@ -29,7 +45,7 @@ export function chronologicalCsv(sessions: readonly SessionReport[], digests: Re
       const at = s.startedAt ?? '';
       const what = d ? '(no commands)' : s.source === 'log' ? `(${FROM_LOG})` : '(not decrypted)';
       const masked = countsKnown(s, d) ? (d?.masked ?? s.stats?.masked ?? 0) : UNKNOWN;
-      rows.push({ at, cells: [at, s.seq ?? '', s.sessionId, ...base, what, '', '', '', s.closeReason ?? '', masked, s.status] });
+      rows.push({ at, cells: [at, s.seq ?? '', s.sessionId, ...base, what, '', '', '', s.closeReason ?? '', masked, s.status, ...NO_APPROVAL] });
       continue;
     }
     for (const c of d.commands) {
@@ -39,7 +55,7 @@ export function chronologicalCsv(sessions: readonly SessionReport[], digests: Re
       const decision = c.decisions.at(-1);
       rows.push({
         at,
-        cells: [at, s.seq ?? '', s.sessionId, ...base, c.text + (c.truncated ? ` … (${c.truncated} more characters)` : ''), c.decision ?? '', decision?.rule ?? '', approvedBy.join(' '), result, c.masked, s.status],
+        cells: [at, s.seq ?? '', s.sessionId, ...base, c.text + (c.truncated ? ` … (${c.truncated} more characters)` : ''), c.decision ?? '', decision?.rule ?? '', approvedBy.join(' '), result, c.masked, s.status, ...approvalCells(d.approvals, c.id, s.startedAt)],
       });
     }
   }

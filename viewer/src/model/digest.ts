@@ -165,10 +165,12 @@ export class DigestBuilder {
           const a = this.approvalFor(str(e.requestId, 128), c?.id ?? null);
           if (a) {
             if (row.commandHash) a.executedHash = row.commandHash;
+            // The first final decision is the gate's: for an approval, the moment it released the command.
+            a.gate ??= { t, eventSeq: num(e.seq) ?? -1, decision };
             // The gate's final decision is authoritative (an approver's "yes" may not have been enough).
             a.outcome = decision as ApprovalRow['outcome'];
             if (decision === 'approved' && a.approvers.length === 0) {
-              for (const s of approvedBy ?? []) a.approvers.push({ subject: s, decision: 'approved', t });
+              for (const s of approvedBy ?? []) a.approvers.push({ subject: s, decision: 'approved', t }); // named by the gate only: no eventSeq of its own
             }
             this.check(a);
           }
@@ -186,6 +188,7 @@ export class DigestBuilder {
           commandText: c?.text.slice(0, 2048) ?? '',
           requester: this.meta.requester ?? '(unknown identity)',
           requestedT: t,
+          requestedSeq: num(e.seq) ?? -1,
           approvers: [],
           outcome: 'pending',
           hashCheck: 'not-recorded',
@@ -216,11 +219,15 @@ export class DigestBuilder {
         const decision = e.type === 'approval.decided' ? (str(e.decision, 32) ?? 'decided') : e.type === 'approval.expired' ? 'expired' : 'cancelled';
         const approver = who(e.approver);
         const list = Array.isArray(e.approvers) ? e.approvers.map(who).filter((x) => !!x) : approver ? [approver] : [];
+        const remaining = num(e.remaining);
         for (const p of list.slice(0, 64)) {
           a.approvers.push({
             subject: p!.subject,
             decision,
             t,
+            eventSeq: num(e.seq) ?? -1,
+            ...(str(e.at, 64) ? { at: str(e.at, 64)! } : {}),
+            ...(remaining !== undefined ? { remaining } : {}),
             ...(p!.issuer ? { issuer: p!.issuer } : {}),
             ...(str(e.reason) ? { reason: str(e.reason)! } : {}),
             ...(str(e.address, 256) ? { address: str(e.address, 256)! } : {}),
@@ -228,7 +235,6 @@ export class DigestBuilder {
         }
         // Until the gate's final decision event: a denial, expiry or cancellation ends the request; an approval
         // does only when no further approver is needed (N-of-M rules record how many remain).
-        const remaining = num(e.remaining);
         if (a.outcome === 'pending') {
           if (decision === 'denied' || decision === 'expired' || decision === 'cancelled') a.outcome = decision;
           else if (decision === 'approved' && (remaining === undefined || remaining <= 0)) a.outcome = 'approved';
@@ -250,6 +256,9 @@ export class DigestBuilder {
         if (rowCount !== undefined) c.rowCount = rowCount;
         if (durationMs !== undefined) c.durationMs = durationMs;
         this.markExecuted(c);
+        const words = [tag ?? status ?? 'result', rowCount !== undefined ? `${rowCount} row(s)` : ''].filter(Boolean).join(', ');
+        // A result while still pending is kept too: the timeline then shows it ran before any release.
+        this.markFinished(c, e, t, 'result', words, (a) => a.outcome === 'approved' || a.outcome === 'pending');
         break;
       }
       case 'error': {
@@ -258,6 +267,8 @@ export class DigestBuilder {
         const err = { message: str(e.message, 4096) ?? 'error', ...(str(e.code, 32) ? { code: str(e.code, 32)! } : {}) };
         if (c && c.errors.length < 100) c.errors.push(err);
         if (c && c.decision !== 'block' && c.decision !== 'denied') this.markExecuted(c);
+        // An error finishes a held command only after its release; before it, it is part of the refusal.
+        if (c) this.markFinished(c, e, t, 'error', `error${err.code ? ` ${err.code}` : ''}: ${err.message.slice(0, 300)}`, (a) => a.gate?.decision === 'approved');
         break;
       }
       case 'masking': {
@@ -296,6 +307,13 @@ export class DigestBuilder {
 
   private markExecuted(c: CommandRow): void {
     for (const a of this.digest.approvals) if (a.command !== null && a.command === c.id && a.outcome === 'approved') a.executed = true;
+  }
+
+  private markFinished(c: CommandRow, e: EvidenceEvent, t: number, kind: 'result' | 'error', text: string, applies: (a: ApprovalRow) => boolean): void {
+    if (c.id === null) return;
+    for (const a of this.digest.approvals) {
+      if (a.command === c.id && !a.finished && applies(a)) a.finished = { t, eventSeq: num(e.seq) ?? -1, kind, text };
+    }
   }
 
   private check(a: ApprovalRow): void {

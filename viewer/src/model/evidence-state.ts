@@ -53,10 +53,8 @@ export function countText(n: number | null | undefined): string {
   return n === null || n === undefined ? UNKNOWN : String(n);
 }
 
-/** A log-proven approval as a register row: times become offsets from the session's start, like archive rows. */
+/** A log-proven approval as a register row: its times are the log entries' (no archive offsets; unknown stays null). */
 export function logApprovalRow(a: ApprovalEvidence, s: SessionReport | undefined): ApprovalRow {
-  const start = s?.startedAt ? Date.parse(s.startedAt) : NaN;
-  const offset = (at: string | null | undefined) => (at && Number.isFinite(start) ? Date.parse(at) - start : 0);
   return {
     sessionId: a.sessionId,
     seq: s?.seq ?? null,
@@ -66,9 +64,10 @@ export function logApprovalRow(a: ApprovalEvidence, s: SessionReport | undefined
     requester: a.requester ?? s?.context?.identity?.subject ?? UNKNOWN,
     ...(s?.context?.target?.name ? { target: s.context.target.name } : {}),
     ...(a.rule ? { rule: a.rule } : {}),
-    requestedT: offset(a.requestedAt),
+    requestedT: null,
+    ...(a.requestedAt ? { requestedAt: a.requestedAt } : {}),
     ...(a.expiresAt ? { expiresAt: a.expiresAt } : {}),
-    approvers: a.decisions.map((d) => ({ subject: d.approver, decision: d.decision, ...(d.reason ? { reason: d.reason } : {}), t: offset(d.at) })),
+    approvers: a.decisions.map((d) => ({ subject: d.approver, decision: d.decision, ...(d.reason ? { reason: d.reason } : {}), t: null, ...(d.at ? { at: d.at } : {}) })),
     outcome: a.outcome,
     ...(a.commandHash ? { requestedHash: a.commandHash } : {}),
     hashCheck: 'not-recorded',

@@ -7,9 +7,9 @@ import { formatFingerprint } from '../../../shared/evidence/key-id.ts';
 import { PCI_NOTE, figures, pciRows } from './pci.ts';
 import { formatBytes, formatTime } from './sessions.ts';
 import type { ApprovalRow, SessionDigest, VerificationReport } from './types.ts';
-import { absoluteTime } from './csv.ts';
 import { CHECK_WORD, FROM_LOG, UNKNOWN, countsKnown, logApprovalRow } from './evidence-state.ts';
 import { coverageText } from '../../../shared/evidence/verify/report.ts';
+import { approvalTimeline, timelineText } from './approval-timeline.ts';
 
 export type Tone = 'pass' | 'fail' | 'warn' | 'muted';
 
@@ -161,22 +161,22 @@ export function buildReport(input: ReportInput): Block[] {
   else if (approvals.length === 0) blocks.push({ kind: 'p', text: r.sessions.some((s) => !s.contentAvailable) ? 'No approval request in the decrypted sessions or in the signed log.' : 'No approval was requested in this bundle.', tone: 'muted' });
   else {
     const startOf = new Map(r.sessions.map((s) => [s.sessionId, s.startedAt]));
+    const timelines = approvals.map((a) => approvalTimeline(a, startOf.get(a.sessionId)));
     blocks.push({
       kind: 'table',
-      columns: ['Request', 'Session', 'Requested', 'Requester', 'Command', 'Justification', 'Approver(s)', 'Outcome', 'Hash check'],
-      widths: [0.09, 0.05, 0.11, 0.13, 0.18, 0.1, 0.16, 0.07, 0.11],
-      rows: approvals.map((a) => [
+      columns: ['Request', 'Session', 'Requester', 'Command', 'Justification', 'Requested → decided → released → finished (UTC)', 'Outcome', 'Hash check'],
+      widths: [0.1, 0.05, 0.11, 0.16, 0.08, 0.31, 0.07, 0.12],
+      rows: approvals.map((a, i) => [
         a.requestId,
         `#${a.seq ?? '?'}`,
-        formatTime(absoluteTime(startOf.get(a.sessionId), a.requestedT)),
         a.requester,
         a.fromLog ? `(${FROM_LOG})` : a.commandText,
         a.justification ?? '',
-        a.approvers.map((p) => `${p.subject} (${p.decision}${p.reason ? `: ${p.reason}` : ''}, ${formatTime(absoluteTime(startOf.get(a.sessionId), p.t))})`).join('\n') || '—',
+        timelineText(timelines[i]!),
         a.outcome,
         hashCheckWords(a),
       ]),
-      tones: approvals.map((a) => (a.outcome === 'approved' && a.hashCheck === 'match' ? 'pass' : a.hashCheck === 'mismatch' ? 'fail' : undefined)),
+      tones: approvals.map((a, i) => (timelines[i]!.order === 'violated' || a.hashCheck === 'mismatch' ? 'fail' : a.outcome === 'approved' && a.hashCheck === 'match' ? 'pass' : undefined)),
     });
   }
   blocks.push({ kind: 'p', text: 'All times are UTC. Card numbers appear only as the appliance masked them; this report and its exports contain no decrypted secret.', tone: 'muted' });

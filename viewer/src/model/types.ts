@@ -44,7 +44,20 @@ export interface ApproverRow {
   decision: string;
   reason?: string;
   address?: string;
+  /** Milliseconds since session start (null when only the signed log dates the decision: see `at`). */
+  t: number | null;
+  /** The decision's own time as the approval service (or the log entry) stated it, ISO. */
+  at?: string;
+  /** The archive event's seq: the order the signed archive proves. */
+  eventSeq?: number;
+  /** Approvals still needed after this one (N-of-M rules). */
+  remaining?: number;
+}
+
+/** One recorded point of an approval's life, from the archive: `t` offset and `eventSeq` (the proven order). */
+export interface ApprovalPoint {
   t: number;
+  eventSeq: number;
 }
 
 export type HashCheck = 'match' | 'mismatch' | 'not-recorded';
@@ -60,8 +73,15 @@ export interface ApprovalRow {
   target?: string;
   rule?: string;
   justification?: string;
-  /** Milliseconds since session start. */
-  requestedT: number;
+  /** Milliseconds since session start (null when the archive is unavailable: see `requestedAt`). */
+  requestedT: number | null;
+  /** The request's time in the signed log (ISO), for a row the log alone proves. */
+  requestedAt?: string;
+  requestedSeq?: number;
+  /** The gate's final `decision` event (approved: the command was released to the target then). */
+  gate?: ApprovalPoint & { decision: string };
+  /** The command's first `result` (or an `error` after its release): when it finished at the target. */
+  finished?: ApprovalPoint & { kind: 'result' | 'error'; text: string };
   expiresAt?: string;
   approvers: ApproverRow[];
   outcome: 'approved' | 'denied' | 'expired' | 'cancelled' | 'pending';

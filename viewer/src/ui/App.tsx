@@ -14,6 +14,7 @@ import type { SessionDigest, SessionRow, VerificationReport } from '../model/typ
 import { VerifierClient, WorkerError } from '../worker/client.ts';
 import { ApprovalsView } from './ApprovalsView.tsx';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
+import { EventTable } from './EventTable.tsx';
 import { Overview } from './Overview.tsx';
 import { PassphraseDialog } from './PassphraseDialog.tsx';
 import { ReportView } from './ReportView.tsx';
@@ -21,7 +22,7 @@ import { SessionDetail } from './SessionDetail.tsx';
 import { SessionsView } from './SessionsView.tsx';
 import { EMPTY_FILTER, type SessionFilter } from '../model/sessions.ts';
 
-export type View = 'overview' | 'sessions' | 'approvals' | 'report';
+export type View = 'overview' | 'sessions' | 'approvals' | 'events' | 'report';
 
 export interface TrustState {
   name: string;
@@ -282,6 +283,7 @@ export function App() {
               ['overview', 'Verification', ''],
               ['sessions', 'Sessions', report ? String(report.sessions.length) : ''],
               ['approvals', 'Approvals', report && (report.withKey || approvals) ? String(approvals) : ''],
+              ['events', 'Event table', ''],
               ['report', 'Report & exports', ''],
             ] as [View, string, string][]
           ).map(([v, label, count]) => (
@@ -291,7 +293,7 @@ export function App() {
             </button>
           ))}
         </nav>
-        <main className={view === 'sessions' && !selected ? 'fill' : ''}>
+        <main className={(view === 'sessions' && !selected) || view === 'events' ? 'fill' : ''}>
           {errors.length > 0 && (
             <div className="error" role="alert">
               {errors.map((e, i) => (
@@ -322,6 +324,7 @@ export function App() {
               <SessionDetail key={selectedRow.report.sessionId} row={selectedRow} withKey={report.withKey} client={worker()} onBack={() => setSelected(null)} />
             )}
             {view === 'approvals' && report && <ApprovalsView report={report} digests={digests} onOpenSession={(id) => (setView('sessions'), setSelected(id))} />}
+            {view === 'events' && report && bundle && <EventTable report={report} client={worker()} fileName={bundle.name} onOpenSession={(id) => (setView('sessions'), setSelected(id))} />}
             {view === 'report' && report && bundle && (
               <ReportView report={report} digests={digests} fileName={bundle.name} auditor={auditor} onAuditor={setAuditor} keyId={key?.unlocked ? key.keyId : undefined} />
             )}

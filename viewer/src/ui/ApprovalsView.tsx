@@ -1,8 +1,8 @@
-import { absoluteTime } from '../model/csv.ts';
+import { approvalTimeline } from '../model/approval-timeline.ts';
 import { FROM_LOG } from '../model/evidence-state.ts';
 import { approvalsOf, hashCheckWords } from '../model/report.ts';
-import { formatTime } from '../model/sessions.ts';
 import type { ApprovalRow, SessionDigest, VerificationReport } from '../model/types.ts';
+import { ApprovalSteps } from './ApprovalTimeline.tsx';
 import { Txt, oneLine } from './Text.tsx';
 
 function HashMark({ a }: { a: ApprovalRow }) {
@@ -53,77 +53,59 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
       {rows.length === 0 ? (
         <p className="empty">{report.sessions.some((s) => !s.contentAvailable) ? 'No approval request in the decrypted sessions or in the signed log.' : 'No approval was requested in this bundle.'}</p>
       ) : (
-        <table className="plain" data-testid="approvals">
-          <thead>
-            <tr>
-              <th>Request</th>
-              <th>Session</th>
-              <th>Requested (UTC)</th>
-              <th>Requester</th>
-              <th>Command and justification</th>
-              <th>Approver(s)</th>
-              <th>Outcome</th>
-              <th>Executed command</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((a, i) => (
-              <tr key={i} data-request={oneLine(a.requestId, 64)} data-source={a.fromLog ? 'log' : 'archive'}>
-                <td className="mono nowrap">{oneLine(a.requestId, 64)}</td>
-                <td>
-                  <button className="link" onClick={() => onOpenSession(a.sessionId)}>
-                    #{a.seq ?? '?'}
-                  </button>
-                </td>
-                <td className="nowrap">{formatTime(absoluteTime(startOf.get(a.sessionId), a.requestedT))}</td>
-                <td>
-                  <Txt text={a.requester} max={200} />
-                  {a.requesterIssuer && <div className="muted small">{oneLine(a.requesterIssuer, 120)}</div>}
-                  {a.target && <div className="muted small">on {oneLine(a.target, 80)}</div>}
-                </td>
-                <td>
-                  <pre className="cmd">
-                    <Txt text={a.fromLog ? `command ${a.command ?? '?'}: text unknown` : a.commandText || '(command not recorded)'} max={2000} />
-                  </pre>
-                  {a.fromLog && <div className="muted small fromlog">{FROM_LOG}</div>}
-                  {a.justification && (
-                    <div className="small">
-                      Justification: <Txt text={a.justification} max={500} />
-                    </div>
-                  )}
-                  {a.rule && <div className="muted small">rule {oneLine(a.rule, 80)}</div>}
-                </td>
-                <td>
-                  {a.approvers.length === 0 && <span className="muted">—</span>}
-                  {a.approvers.map((p, j) => (
-                    <div key={j}>
-                      <strong>
-                        <Txt text={p.subject} max={200} />
-                      </strong>{' '}
-                      <span className={`badge ${oneLine(p.decision, 20)}`}>{oneLine(p.decision, 20)}</span>
-                      <div className="muted small">
-                        {formatTime(absoluteTime(startOf.get(a.sessionId), p.t))}
-                        {p.address ? ` from ${oneLine(p.address, 60)}` : ''}
-                      </div>
-                      {p.reason && (
-                        <div className="small">
-                          <Txt text={p.reason} max={500} />
-                        </div>
-                      )}
-                    </div>
-                  ))}
-                </td>
-                <td>
-                  <span className={`badge ${oneLine(a.outcome, 20)}`}>{a.outcome}</span>
-                  {a.expiresAt && <div className="muted small">expires {formatTime(a.expiresAt)}</div>}
-                </td>
-                <td>
-                  <HashMark a={a} />
-                </td>
+        <div style={{ overflowX: 'auto' }}>
+          <table className="plain" data-testid="approvals">
+            <thead>
+              <tr>
+                <th>Request</th>
+                <th>Session</th>
+                <th>Requester</th>
+                <th>Command and justification</th>
+                <th style={{ whiteSpace: 'normal' }}>Requested → decided → released → finished (UTC)</th>
+                <th>Outcome</th>
+                <th>Executed command</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((a, i) => (
+                <tr key={i} data-request={oneLine(a.requestId, 64)} data-source={a.fromLog ? 'log' : 'archive'}>
+                  <td className="mono nowrap">{oneLine(a.requestId, 64)}</td>
+                  <td>
+                    <button className="link" onClick={() => onOpenSession(a.sessionId)}>
+                      #{a.seq ?? '?'}
+                    </button>
+                  </td>
+                  <td style={{ minWidth: 130 }}>
+                    <Txt text={a.requester} max={200} />
+                    {a.requesterIssuer && <div className="muted small">{oneLine(a.requesterIssuer, 120)}</div>}
+                    {a.target && <div className="muted small">on {oneLine(a.target, 80)}</div>}
+                  </td>
+                  <td>
+                    <pre className="cmd">
+                      <Txt text={a.fromLog ? `command ${a.command ?? '?'}: text unknown` : a.commandText || '(command not recorded)'} max={2000} />
+                    </pre>
+                    {a.fromLog && <div className="muted small fromlog">{FROM_LOG}</div>}
+                    {a.justification && (
+                      <div className="small">
+                        Justification: <Txt text={a.justification} max={500} />
+                      </div>
+                    )}
+                    {a.rule && <div className="muted small">rule {oneLine(a.rule, 80)}</div>}
+                  </td>
+                  <td>
+                    <ApprovalSteps tl={approvalTimeline(a, startOf.get(a.sessionId))} compact />
+                  </td>
+                  <td>
+                    <span className={`badge ${oneLine(a.outcome, 20)}`}>{a.outcome}</span>
+                  </td>
+                  <td>
+                    <HashMark a={a} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -1,15 +1,17 @@
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
 import { describeError } from '../../../shared/errors.ts';
+import { approvalTimeline, formatTimeMs } from '../model/approval-timeline.ts';
 import { asciicast, castFileName } from '../model/asciicast.ts';
 import { absoluteTime } from '../model/csv.ts';
 import { FROM_LOG, countText, countsKnown } from '../model/evidence-state.ts';
 import { STATUS_WORDS } from '../model/report.ts';
 import { isTerminal, statements, type Statement } from '../model/replay.ts';
 import { formatBytes, formatDuration, formatTime } from '../model/sessions.ts';
-import type { SessionRow } from '../model/types.ts';
+import type { ApprovalRow, SessionRow } from '../model/types.ts';
 import { saveFile } from '../platform.ts';
 import type { VerifierClient } from '../worker/client.ts';
+import { ApprovalSteps } from './ApprovalTimeline.tsx';
 import { StatementPlayer } from './StatementPlayer.tsx';
 import { TerminalPlayer } from './TerminalPlayer.tsx';
 import { Txt, oneLine } from './Text.tsx';
@@ -199,17 +201,18 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
             )}
           </div>
           {saved && <p className="muted small">{saved}</p>}
-          {tab === 'timeline' && <Timeline statements={stmts} sessionEvents={sessionEvents} startedAt={s.startedAt} />}
-          {tab === 'replay' && (terminal ? <TerminalPlayer events={events} /> : <StatementPlayer statements={stmts} startedAt={s.startedAt} />)}
+          {tab === 'timeline' && <Timeline statements={stmts} sessionEvents={sessionEvents} startedAt={s.startedAt} approvals={d?.approvals ?? []} />}
+          {tab === 'replay' && (terminal ? <TerminalPlayer events={events} /> : <StatementPlayer statements={stmts} startedAt={s.startedAt} approvals={d?.approvals ?? []} />)}
         </>
       )}
     </div>
   );
 }
 
-export function DecisionBadge({ s }: { s: Pick<Statement, 'decision' | 'approvedBy'> }) {
+/** `held`: the command waited for an approval (its time is when it was received, not when it was approved or ran). */
+export function DecisionBadge({ s, held = false }: { s: Pick<Statement, 'decision' | 'approvedBy'>; held?: boolean }) {
   if (!s.decision) return <span className="badge">no decision</span>;
-  const label = s.decision === 'approved' ? `approved by ${(s.approvedBy ?? []).map((a) => oneLine(a, 60)).join(', ') || '?'}` : s.decision === 'allow' ? 'allowed' : s.decision === 'block' ? 'blocked' : s.decision === 'hold' ? 'held for approval' : oneLine(s.decision, 32);
+  const label = s.decision === 'approved' ? `${held ? 'held → ' : ''}approved by ${(s.approvedBy ?? []).map((a) => oneLine(a, 60)).join(', ') || '?'}` : s.decision === 'allow' ? 'allowed' : s.decision === 'block' ? 'blocked' : s.decision === 'hold' ? 'held for approval' : oneLine(s.decision, 32);
   return <span className={`badge ${oneLine(s.decision, 32)}`}>{label}</span>;
 }
 
@@ -250,8 +253,11 @@ export function ResultTable({ r }: { r: NonNullable<Statement['result']> }) {
   );
 }
 
-function Timeline({ statements: list, sessionEvents, startedAt }: { statements: Statement[]; sessionEvents: EvidenceEvent[]; startedAt: string | undefined }) {
+function Timeline({ statements: list, sessionEvents, startedAt, approvals }: { statements: Statement[]; sessionEvents: EvidenceEvent[]; startedAt: string | undefined; approvals: readonly ApprovalRow[] }) {
   const items: { t: number; node: ReactNode }[] = [];
+  // A held command's approval: its steps are shown with it, so its time is never read as the approval's.
+  const byCommand = new Map<number, ApprovalRow[]>();
+  for (const a of approvals) if (a.command !== null) byCommand.set(a.command, [...(byCommand.get(a.command) ?? []), a]);
   sessionEvents.forEach((e, i) => {
     const text =
       e.type === 'identity.verified'
@@ -265,7 +271,7 @@ function Timeline({ statements: list, sessionEvents, startedAt }: { statements: 
       t: typeof e.t === 'number' ? e.t : 0,
       node: (
         <li key={`s${i}`} className={e.type === 'identity.rejected' || e.decision === 'block' ? 'block' : ''}>
-          <div className="when">{formatTime(absoluteTime(startedAt, e.t))}</div>
+          <div className="when">{formatTimeMs(absoluteTime(startedAt, e.t))}</div>
           <div>
             <Txt text={text} max={600} />
           </div>
@@ -273,13 +279,15 @@ function Timeline({ statements: list, sessionEvents, startedAt }: { statements: 
       ),
     });
   });
-  list.forEach((s, i) =>
+  list.forEach((s, i) => {
+    const held = s.id !== null ? (byCommand.get(s.id) ?? []) : [];
     items.push({
       t: s.t,
       node: (
         <li key={`c${i}`} className={s.decision ?? ''} data-testid="timeline-command">
           <div className="when">
-            {formatTime(absoluteTime(startedAt, s.t))} · {oneLine(s.kind, 20)} #{s.id ?? '?'} <DecisionBadge s={s} />
+            {held.length > 0 && 'received '}
+            {formatTimeMs(absoluteTime(startedAt, s.t))} · {oneLine(s.kind, 20)} #{s.id ?? '?'} <DecisionBadge s={s} held={held.length > 0} />
             {s.rule && <span className="muted small"> rule {oneLine(s.rule, 80)}</span>}
             {s.masked > 0 && <span className="badge" style={{ marginLeft: 6 }}>{s.masked} masked</span>}
           </div>
@@ -291,6 +299,12 @@ function Timeline({ statements: list, sessionEvents, startedAt }: { statements: 
               Reason: <Txt text={s.reason} max={600} />
             </div>
           )}
+          {held.map((a) => (
+            <div key={a.requestId} className="small">
+              Approval <span className="mono">{oneLine(a.requestId, 64)}</span>
+              <ApprovalSteps tl={approvalTimeline(a, startedAt)} />
+            </div>
+          ))}
           {s.result && <ResultTable r={s.result} />}
           {s.errors.map((e, j) => (
             <div key={j} className="error small">
@@ -299,8 +313,8 @@ function Timeline({ statements: list, sessionEvents, startedAt }: { statements: 
           ))}
         </li>
       ),
-    }),
-  );
+    });
+  });
   items.sort((a, b) => a.t - b.t);
   if (items.length === 0) return <p className="empty">No commands were recorded in this session.</p>;
   return <ol className="timeline">{items.map((x) => x.node)}</ol>;

@@ -1,16 +1,19 @@
 import { useEffect, useState } from 'react';
 import { absoluteTime } from '../model/csv.ts';
 import type { Statement } from '../model/replay.ts';
-import { formatTime } from '../model/sessions.ts';
+import { approvalTimeline, formatTimeMs } from '../model/approval-timeline.ts';
+import type { ApprovalRow } from '../model/types.ts';
+import { ApprovalSteps } from './ApprovalTimeline.tsx';
 import { DecisionBadge, ResultTable } from './SessionDetail.tsx';
 import { Txt, oneLine } from './Text.tsx';
 
 /** A database session, statement by statement: step, play with the recorded pacing (capped), jump. */
-export function StatementPlayer({ statements, startedAt }: { statements: Statement[]; startedAt: string | undefined }) {
+export function StatementPlayer({ statements, startedAt, approvals = [] }: { statements: Statement[]; startedAt: string | undefined; approvals?: readonly ApprovalRow[] }) {
   const [i, setI] = useState(0);
   const [playing, setPlaying] = useState(false);
   const [speed, setSpeed] = useState(1);
   const cur = statements[i];
+  const held = cur && cur.id !== null ? approvals.filter((a) => a.command === cur.id) : [];
   useEffect(() => {
     if (!playing) return;
     if (i >= statements.length - 1) {
@@ -62,7 +65,8 @@ export function StatementPlayer({ statements, startedAt }: { statements: Stateme
         {cur && (
           <div data-testid="current-statement">
             <div className="when muted small">
-              {formatTime(absoluteTime(startedAt, cur.t))} · #{cur.id ?? '?'} <DecisionBadge s={cur} />
+              {held.length > 0 && 'received '}
+              {formatTimeMs(absoluteTime(startedAt, cur.t))} · #{cur.id ?? '?'} <DecisionBadge s={cur} held={held.length > 0} />
               {cur.rule && <> · rule {oneLine(cur.rule, 80)}</>}
               {cur.masked > 0 && <> · {cur.masked} value(s) masked</>}
             </div>
@@ -74,6 +78,9 @@ export function StatementPlayer({ statements, startedAt }: { statements: Stateme
                 Reason: <Txt text={cur.reason} max={600} />
               </p>
             )}
+            {held.map((a) => (
+              <ApprovalSteps key={a.requestId} tl={approvalTimeline(a, startedAt)} />
+            ))}
             {cur.result && <ResultTable r={cur.result} />}
             {cur.errors.map((e, j) => (
               <div key={j} className="error small">

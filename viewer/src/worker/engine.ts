@@ -21,6 +21,7 @@ import type { VerificationReport } from '../../../shared/evidence/verify/report.
 import { verifyArchive, type AuditorSecret } from '../../../shared/evidence/verify/verify-archive.ts';
 import { verifyBundle, type ArchivePool } from '../../../shared/evidence/verify/verify-bundle.ts';
 import { DigestBuilder } from '../model/digest.ts';
+import { eventRows, type EventRow } from '../model/event-table.ts';
 import type { SessionDigest } from '../model/types.ts';
 
 export interface BlobLike {
@@ -289,6 +290,14 @@ export class BundleEngine {
     const failed = v.failures.find((f) => f.check === 'decryption' || f.check === 'tag-final');
     if (failed && !note) note = `decryption stopped: ${failed.message}. Events after that point cannot be shown.`;
     return note ? { events, note } : { events };
+  }
+
+  /** A session's event-table rows (decrypting it again when it is not cached). */
+  async sessionEventRows(sessionId: string): Promise<EventRow[]> {
+    const s = this.report?.sessions.find((x) => x.sessionId === sessionId);
+    if (!s) throw new VigilError('E_NO_ARCHIVE', 'this session is not in the bundle');
+    const { events, note } = await this.sessionEvents(sessionId);
+    return eventRows(events, s, note);
   }
 
   private async index(): Promise<Map<string, TarMember>> {

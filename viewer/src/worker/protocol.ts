@@ -1,5 +1,6 @@
 /** Messages between the renderer and the verification worker. */
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
+import type { EventRow } from '../model/event-table.ts';
 import type { SessionDigest, VerificationReport } from '../model/types.ts';
 
 export type WorkerRequest =
@@ -7,7 +8,8 @@ export type WorkerRequest =
   | { id: number; op: 'unlock'; keyText: string; passphrase?: string }
   | { id: number; op: 'lock' }
   | { id: number; op: 'verify' }
-  | { id: number; op: 'events'; sessionId: string };
+  | { id: number; op: 'events'; sessionId: string }
+  | { id: number; op: 'eventRows'; sessionId: string };
 
 export interface WorkerResults {
   open: { size: number };
@@ -15,6 +17,8 @@ export interface WorkerResults {
   lock: Record<string, never>;
   verify: { report: VerificationReport; digests: SessionDigest[]; ms: number };
   events: { events: EvidenceEvent[]; note?: string };
+  /** The event table's rows of one session, built in the worker (its output bytes never cross over). */
+  eventRows: { rows: EventRow[] };
 }
 
 export type WorkerResponse =

@@ -58,6 +58,9 @@ self.onmessage = async (ev: MessageEvent<WorkerRequest>) => {
         reply({ id: req.id, ok: true, result: r });
         break;
       }
+      case 'eventRows':
+        reply({ id: req.id, ok: true, result: { rows: await need().sessionEventRows(req.sessionId) } });
+        break;
     }
   } catch (e) {
     const code = e instanceof VigilError ? e.code : 'E_INTERNAL';
