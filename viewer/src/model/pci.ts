@@ -95,7 +95,7 @@ export function figures(report: VerificationReport, digests: ReadonlyMap<string,
       f.blocks += d.blocks;
       f.masked += d.masked;
       f.maskedPan += d.maskingKinds.pan ?? 0;
-      f.maskedRedacted += (d.maskingKinds.redacted ?? 0) + (d.maskingKinds.sensitiveColumn ?? 0) + (d.maskingKinds.track ?? 0);
+      f.maskedRedacted += (d.maskingKinds.redacted ?? 0) + (d.maskingKinds.sensitiveColumn ?? 0) + (d.maskingKinds.track ?? 0) + (d.maskingKinds.sad ?? 0);
       f.identityRejected += d.identityRejected.length;
       f.errors += d.errors;
       f.approvalsRequested += d.approvals.length;
