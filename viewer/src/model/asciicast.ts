@@ -7,6 +7,7 @@
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
 import { num, str } from './digest.ts';
 import { TerminalFilter, describeRemoved } from './terminal-filter.ts';
+import type { EvidenceStamp } from './evidence-id.ts';
 
 export interface CastMeta {
   seq: number | null;
@@ -14,6 +15,18 @@ export interface CastMeta {
   startedAt?: string;
   identity?: string;
   target?: string;
+  /** The bundle this replay comes from (default: the one bound by the app, see bindCastEvidence). */
+  evidence?: EvidenceStamp;
+}
+
+let bound: EvidenceStamp | undefined;
+
+/**
+ * The app binds the open bundle's evidence here, so every replay saved from it names the bundle's
+ * SHA-256 and result even where the caller does not pass it; cleared when the bundle changes.
+ */
+export function bindCastEvidence(e: EvidenceStamp | undefined): void {
+  bound = e;
 }
 
 export function asciicast(events: readonly EvidenceEvent[], meta: CastMeta): string {
@@ -54,8 +67,20 @@ export function asciicast(events: readonly EvidenceEvent[], meta: CastMeta): str
     duration: Number((last / 1000).toFixed(6)),
     title,
     env: { TERM: term },
+    // Ties the replay to its evidence (players ignore keys they do not know; asciicast v2 allows them).
+    vigil: castEvidence(meta),
   };
   return [JSON.stringify(header), ...lines].join('\n') + '\n';
+}
+
+function castEvidence(meta: CastMeta) {
+  const e = meta.evidence ?? bound;
+  return {
+    session_id: meta.sessionId,
+    bundle_file: e?.fileName ?? null,
+    bundle_sha256: e?.sha256 ?? null,
+    verification: e?.result ?? null,
+  };
 }
 
 export function castFileName(seq: number | null, sessionId: string): string {

@@ -5,11 +5,13 @@
  */
 import { formatFingerprint } from '../../../shared/evidence/key-id.ts';
 import { PCI_NOTE, figures, pciRows } from './pci.ts';
-import { formatBytes, formatTime } from './sessions.ts';
+import { formatBytes } from './sessions.ts';
 import type { ApprovalRow, SessionDigest, VerificationReport } from './types.ts';
 import { absoluteTime } from './csv.ts';
 import { CHECK_WORD, FROM_LOG, UNKNOWN, countsKnown, logApprovalRow } from './evidence-state.ts';
 import { coverageText } from '../../../shared/evidence/verify/report.ts';
+import { SHA_UNKNOWN, comparedWords, stampRows, type EvidenceStamp } from './evidence-id.ts';
+import { fixPlurals, formatTimeMs, plural } from './report-text.ts';
 
 export type Tone = 'pass' | 'fail' | 'warn' | 'muted';
 
@@ -31,6 +33,8 @@ export interface ReportInput {
   viewerVersion: string;
   /** Sessions listed at most (the CSV has all); failed, interrupted and in-progress ones always are. */
   maxSessions?: number;
+  /** The bundle's SHA-256, the result and the auditor's fingerprint step (absent: reported as not done). */
+  evidence?: EvidenceStamp;
 }
 
 export const STATUS_WORDS: Record<string, string> = { complete: 'complete', interrupted: 'interrupted', 'in-progress': 'in progress', failed: 'FAILED' };
@@ -68,7 +72,7 @@ export function buildReport(input: ReportInput): Block[] {
   const opened = { by: input.auditor.trim(), at: input.generatedAt };
   blocks.push({
     kind: 'p',
-    text: `The evidence bundle ${input.fileName} was opened and verified offline by ${opened.by || '(auditor name not entered)'} with Vigil Evidence Viewer ${input.viewerVersion}. Verification ran at ${r.verifiedAt}; this report was generated at ${input.generatedAt}. ${contentSentence(r, input.keyId)}`,
+    text: `The evidence bundle ${input.fileName} (SHA-256 ${input.evidence?.sha256 ?? SHA_UNKNOWN}) was opened and verified offline by ${opened.by || '(auditor name not entered)'} with Vigil Evidence Viewer ${input.viewerVersion}. Verification ran at ${formatTimeMs(r.verifiedAt)}; this report was generated at ${formatTimeMs(input.generatedAt)}. ${contentSentence(r, input.keyId)}`,
   });
   // Worded from the verifier's verdict: a fatal bundle gets no counts (there are none to claim).
   const verdict = r.fatal
@@ -76,9 +80,11 @@ export function buildReport(input: ReportInput): Block[] {
     : r.verdict.status === 'pass'
       ? `PASS: every check passed. ${sessionCounts(f)}`
       : r.verdict.status === 'fail'
-        ? `FAILED: ${r.checks.filter((c) => c.status === 'fail').length} check(s) failed. ${sessionCounts(f)}`
-        : `${r.verdict.headline}. ${sessionCounts(f)}`;
+        ? `FAILED: ${plural(r.checks.filter((c) => c.status === 'fail').length, 'check')} failed. ${sessionCounts(f)}`
+        : `${fixPlurals(r.verdict.headline)}. ${sessionCounts(f)}`;
   blocks.push({ kind: 'p', text: verdict, tone: r.verdict.status === 'pass' ? 'pass' : r.verdict.status === 'fail' ? 'fail' : 'warn' });
+  // What this report is about, before anything else: the exact file, its result, the auditor's comparison.
+  blocks.push({ kind: 'kv', rows: stampRows(input.evidence, r) });
 
   blocks.push({ kind: 'h', text: 'Verification checks' });
   blocks.push({
@@ -88,7 +94,7 @@ export function buildReport(input: ReportInput): Block[] {
     rows: r.checks.map((c) => [
       c.title,
       CHECK_WORD[c.status],
-      [coverageText(c), c.status === 'not-run' || c.status === 'skipped' ? c.summary || 'not run' : c.summary, ...c.failures.slice(0, 50), ...(c.failures.length > 50 ? [`… and ${c.failures.length - 50} more`] : [])].filter(Boolean).join('\n'),
+      fixPlurals([coverageText(c), c.status === 'not-run' || c.status === 'skipped' ? c.summary || 'not run' : c.summary, ...c.failures.slice(0, 50), ...(c.failures.length > 50 ? [`… and ${c.failures.length - 50} more`] : [])].filter(Boolean).join('\n')),
     ]),
     tones: r.checks.map((c) => (c.status === 'pass' ? 'pass' : c.status === 'fail' ? 'fail' : c.status === 'partial' ? 'warn' : 'muted')),
   });
@@ -99,19 +105,20 @@ export function buildReport(input: ReportInput): Block[] {
     kind: 'kv',
     rows: [
       ['File', `${input.fileName}${b ? ` (${formatBytes(b.bytes)})` : ''}`],
+      ['SHA-256 of the file', input.evidence?.sha256 ?? SHA_UNKNOWN],
       ...(b
         ? ([
             ['Bundle id', b.bundleId],
             ['Appliance', b.applianceId],
-            ['Exported', formatTime(b.createdAt)],
-            ['Export window', `${b.range.since ? formatTime(b.range.since) : 'from the beginning'} – ${b.range.until ? formatTime(b.range.until) : 'to the export'}`],
-            ['Checkpoint', `${b.checkpoint.size} log entries at ${formatTime(b.checkpoint.time)}, signed by key ${b.checkpoint.keyId}`],
+            ['Exported', formatTimeMs(b.createdAt)],
+            ['Export window', `${b.range.since ? formatTimeMs(b.range.since) : 'from the beginning'} – ${b.range.until ? formatTimeMs(b.range.until) : 'to the export'}`],
+            ['Checkpoint', `${plural(b.checkpoint.size, 'log entry', 'log entries')} at ${formatTimeMs(b.checkpoint.time)}, signed by key ${b.checkpoint.keyId}`],
             ['Checkpoint root', b.checkpoint.root],
             ['Log excerpt', `entries ${b.log.from} to ${b.log.to - 1}`],
           ] as [string, string][])
         : []),
-      ['Pinned checkpoint', `${r.trust.pinnedCheckpoint.size} entries at ${formatTime(r.trust.pinnedCheckpoint.time)}`],
-      ...r.trust.keys.map((k): [string, string] => [`Appliance key ${k.keyId}`, `${formatFingerprint(k.fingerprint)}; valid ${formatTime(k.validFrom)} – ${k.validUntil ? formatTime(k.validUntil) : 'now'}; ${k.source}`]),
+      ['Pinned checkpoint', `${plural(r.trust.pinnedCheckpoint.size, 'log entry', 'log entries')} at ${formatTimeMs(r.trust.pinnedCheckpoint.time)}`],
+      ...r.trust.keys.map((k): [string, string] => [`Appliance key ${k.keyId}`, `${formatFingerprint(k.fingerprint)}; valid ${formatTimeMs(k.validFrom)} – ${k.validUntil ? formatTimeMs(k.validUntil) : 'now'}; ${k.source}`]),
     ],
   });
 
@@ -120,7 +127,7 @@ export function buildReport(input: ReportInput): Block[] {
     kind: 'table',
     columns: ['Requirement', 'In short', 'Evidence in this bundle'],
     widths: [0.14, 0.36, 0.5],
-    rows: pciRows(r, digests, opened).map((p) => [p.req, p.short, p.evidence]),
+    rows: pciRows(r, digests, opened).map((p) => [p.req, p.short, fixPlurals(p.evidence)]),
     note: PCI_NOTE,
   });
 
@@ -129,8 +136,8 @@ export function buildReport(input: ReportInput): Block[] {
   const listed = r.sessions.length <= max ? r.sessions : [...r.sessions.filter((s) => s.status !== 'complete'), ...r.sessions.filter((s) => s.status === 'complete')].slice(0, max).sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
   blocks.push({
     kind: 'table',
-    columns: ['#', 'Status', 'Protocol', 'Identity', 'Target', 'Started', 'Cmds', 'Blocks', 'Approvals', 'Masked', 'Notes'],
-    widths: [0.05, 0.08, 0.07, 0.22, 0.1, 0.13, 0.05, 0.05, 0.06, 0.06, 0.13],
+    columns: ['#', 'Session id', 'Status', 'Protocol', 'Identity', 'Target', 'Started (UTC)', 'Cmds', 'Blocks', 'Approvals', 'Masked', 'Notes'],
+    widths: [0.035, 0.2, 0.07, 0.06, 0.19, 0.08, 0.105, 0.04, 0.045, 0.06, 0.05, 0.065],
     rows: listed.map((s) => {
       const d = digests.get(s.sessionId);
       const st = s.stats ?? {};
@@ -138,16 +145,17 @@ export function buildReport(input: ReportInput): Block[] {
       const n = (v: number) => (known ? String(v) : UNKNOWN);
       return [
         String(s.seq ?? '?'),
+        s.sessionId,
         STATUS_WORDS[s.status] ?? s.status,
         s.protocol ?? '',
         s.context?.identity?.subject ?? '',
         s.context?.target?.name ?? '',
-        formatTime(s.startedAt),
+        formatTimeMs(s.startedAt).replace(/ UTC$/, ''),
         n(d ? d.commands.length : (st.command ?? 0)),
         n(d ? d.blocks : (st['decision.block'] ?? 0)),
         known ? String(d ? d.approvals.length : (st['approval.requested'] ?? 0)) : String(s.approvalsLogged ?? UNKNOWN),
         n(d ? d.masked : (st.masked ?? 0)),
-        [...(s.source === 'log' ? [`${FROM_LOG} (${s.frames ?? UNKNOWN} frames, ${s.events ?? UNKNOWN} events)`] : []), ...s.reasons].join('; '),
+        [...(s.source === 'log' ? [`${FROM_LOG} (${s.frames ?? UNKNOWN} frames, ${s.events ?? UNKNOWN} events)`] : []), ...s.reasons.map(fixPlurals)].join('; '),
       ];
     }),
     tones: listed.map((s) => (s.status === 'failed' ? 'fail' : s.status === 'complete' ? undefined : 'warn')),
@@ -163,24 +171,33 @@ export function buildReport(input: ReportInput): Block[] {
     const startOf = new Map(r.sessions.map((s) => [s.sessionId, s.startedAt]));
     blocks.push({
       kind: 'table',
-      columns: ['Request', 'Session', 'Requested', 'Requester', 'Command', 'Justification', 'Approver(s)', 'Outcome', 'Hash check'],
-      widths: [0.09, 0.05, 0.11, 0.13, 0.18, 0.1, 0.16, 0.07, 0.11],
+      columns: ['Request', 'Session', 'Requested (UTC)', 'Requester', 'Command', 'Justification', 'Approvers', 'Outcome', 'Hash check'],
+      widths: [0.1, 0.05, 0.1, 0.17, 0.17, 0.08, 0.16, 0.07, 0.1],
       rows: approvals.map((a) => [
         a.requestId,
         `#${a.seq ?? '?'}`,
-        formatTime(absoluteTime(startOf.get(a.sessionId), a.requestedT)),
+        formatTimeMs(absoluteTime(startOf.get(a.sessionId), a.requestedT)).replace(/ UTC$/, ''),
         a.requester,
         a.fromLog ? `(${FROM_LOG})` : a.commandText,
         a.justification ?? '',
-        a.approvers.map((p) => `${p.subject} (${p.decision}${p.reason ? `: ${p.reason}` : ''}, ${formatTime(absoluteTime(startOf.get(a.sessionId), p.t))})`).join('\n') || '—',
+        a.approvers.map((p) => `${p.subject} (${p.decision}${p.reason ? `: ${p.reason}` : ''}, ${formatTimeMs(absoluteTime(startOf.get(a.sessionId), p.t))})`).join('\n') || '—',
         a.outcome,
         hashCheckWords(a),
       ]),
       tones: approvals.map((a) => (a.outcome === 'approved' && a.hashCheck === 'match' ? 'pass' : a.hashCheck === 'mismatch' ? 'fail' : undefined)),
     });
   }
-  blocks.push({ kind: 'p', text: 'All times are UTC. Card numbers appear only as the appliance masked them; this report and its exports contain no decrypted secret.', tone: 'muted' });
+  blocks.push({ kind: 'p', text: 'All times are UTC, to the millisecond. Card numbers appear only as the appliance masked them; this report and its exports contain no decrypted secret.', tone: 'muted' });
   return blocks;
+}
+
+/** The PDF's footer lines (the page number is added after the last): every page names its evidence. */
+export function reportFooter(input: Pick<ReportInput, 'fileName' | 'auditor' | 'generatedAt' | 'evidence'>): string[] {
+  const e = input.evidence;
+  return [
+    `Vigil evidence report - ${input.fileName} - verified by ${input.auditor.trim() || '(auditor name not entered)'} at ${formatTimeMs(input.generatedAt)}`,
+    `Bundle SHA-256 ${e?.sha256 ?? SHA_UNKNOWN} - verification result ${e?.result ?? 'not known'} - fingerprint compared by the auditor: ${comparedWords(e?.compared ?? 'no').replace(/ \(the auditor confirmed.*\)$/, '')}`,
+  ];
 }
 
 /** Claims decryption and re-scan only as far as the decryption check covered them. */
@@ -192,7 +209,7 @@ function contentSentence(r: VerificationReport, keyId: string | undefined): stri
 }
 
 function sessionCounts(f: ReturnType<typeof figures>): string {
-  return `${f.sessions} session(s): ${f.complete} complete, ${f.interrupted} interrupted, ${f.inProgress} in progress, ${f.failed} failed.`;
+  return `${plural(f.sessions, 'session')}: ${f.complete} complete, ${f.interrupted} interrupted, ${f.inProgress} in progress, ${f.failed} failed.`;
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

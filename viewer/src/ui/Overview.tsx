@@ -5,6 +5,9 @@ import { CHECK_MARK, FROM_LOG, bannerTitle, checkLine } from '../model/evidence-
 import { STATUS_WORDS } from '../model/report.ts';
 import type { BundleState, KeyState, TrustState, Verification } from './App.tsx';
 import { FileButton } from './FileButton.tsx';
+import { FingerprintStep } from './Fingerprint.tsx';
+import type { FingerprintCheck } from '../model/evidence-id.ts';
+import type { BundleSha } from './use-evidence.ts';
 import { Txt, oneLine } from './Text.tsx';
 
 interface Props {
@@ -18,6 +21,9 @@ interface Props {
   onForgetKey: () => void;
   onUnlock: () => void;
   onOpenSession: (id: string) => void;
+  sha: BundleSha;
+  fingerprint: FingerprintCheck;
+  onFingerprint: (c: FingerprintCheck) => void;
 }
 
 const MAX_LISTED = 200;
@@ -30,6 +36,7 @@ export function Overview(p: Props) {
     <>
       {/* Once verified, the verdict comes first: it is what the auditor opened the bundle for. */}
       {done}
+      {done && <FingerprintStep sha={p.sha} check={p.fingerprint} onCheck={p.onFingerprint} />}
       <div className="steps">
         <section className={`card step${p.trust ? ' done' : ''}`} aria-labelledby="step-trust">
           <h2 id="step-trust">
@@ -88,7 +95,7 @@ export function Overview(p: Props) {
           </div>
         </section>
       </div>
-      <div className="dropzone">You can also drop the trust file, the bundle and the key anywhere in this window.</div>
+      <div className="dropzone">You can also drop the trust file, the bundle and the key anywhere in this window, one by one or all three at once: each is recognised by its content.</div>
 
       {p.trust && (
         <section className="card" aria-labelledby="trust-title" style={{ marginTop: 16 }}>

@@ -21,6 +21,7 @@ import type { VerificationReport } from '../../../shared/evidence/verify/report.
 import { verifyArchive, type AuditorSecret } from '../../../shared/evidence/verify/verify-archive.ts';
 import { verifyBundle, type ArchivePool } from '../../../shared/evidence/verify/verify-bundle.ts';
 import { DigestBuilder } from '../model/digest.ts';
+import { bundleSha256 } from './bundle-sha256.ts';
 import type { SessionDigest } from '../model/types.ts';
 
 export interface BlobLike {
@@ -144,6 +145,7 @@ export class BundleEngine {
   private report: VerificationReport | undefined;
   private readonly cache = new Map<string, { events: EvidenceEvent[]; bytes: number }>();
   private cached = 0;
+  private closed = false;
   private readonly cacheBytes: number;
   private readonly sessionCacheBytes: number;
 
@@ -170,6 +172,17 @@ export class BundleEngine {
     }
     this.auditor = locked.unlock(key.passphrase);
     return { keyId: locked.keyId };
+  }
+
+  /** The SHA-256 of the whole bundle file (stops when the engine is closed: another bundle was opened). */
+  sha256(onProgress?: (done: number, total: number) => void): Promise<string> {
+    return bundleSha256(this.src, { ...(onProgress ? { onProgress } : {}), cancelled: () => this.closed });
+  }
+
+  /** This bundle is no longer the one open: forget the key and stop any work still reading it. */
+  close(): void {
+    this.closed = true;
+    this.lock();
   }
 
   /** Forgets the key and every decrypted event. */

@@ -7,6 +7,7 @@ export type WorkerRequest =
   | { id: number; op: 'unlock'; keyText: string; passphrase?: string }
   | { id: number; op: 'lock' }
   | { id: number; op: 'verify' }
+  | { id: number; op: 'sha256' }
   | { id: number; op: 'events'; sessionId: string };
 
 export interface WorkerResults {
@@ -15,6 +16,7 @@ export interface WorkerResults {
   lock: Record<string, never>;
   verify: { report: VerificationReport; digests: SessionDigest[]; ms: number };
   events: { events: EvidenceEvent[]; note?: string };
+  sha256: { sha256: string };
 }
 
 export type WorkerResponse =
