@@ -205,7 +205,7 @@ describe('every output is tied to the evidence: SHA-256, result, fingerprint ste
     await p.getByLabel('SHA-256 you received').fill('0'.repeat(64));
     expect(await step.innerText()).toMatch(/does not match/);
     expect(await confirm.isDisabled()).toBe(true);
-    await screenshot(p, 'fingerprint-mismatch');
+    await screenshot(p, 'fingerprint-mismatch', { fullPage: true });
     await p.getByLabel('SHA-256 you received').fill(exportOutput.split('\n').find((l) => l.startsWith('SHA-256 ')) ?? `SHA-256 ${sha}  ${bundle}`);
     expect(await step.innerText()).toMatch(/matches/);
     await confirm.check();

@@ -136,8 +136,9 @@ export function buildReport(input: ReportInput): Block[] {
   const listed = r.sessions.length <= max ? r.sessions : [...r.sessions.filter((s) => s.status !== 'complete'), ...r.sessions.filter((s) => s.status === 'complete')].slice(0, max).sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
   blocks.push({
     kind: 'table',
-    columns: ['#', 'Session id', 'Status', 'Protocol', 'Identity', 'Target', 'Started (UTC)', 'Cmds', 'Blocks', 'Approvals', 'Masked', 'Notes'],
-    widths: [0.035, 0.2, 0.07, 0.06, 0.19, 0.08, 0.105, 0.04, 0.045, 0.06, 0.05, 0.065],
+    // Identity and target share a column wide enough for a long identity: identifiers stay whole and readable.
+    columns: ['#', 'Session id', 'Status', 'Protocol', 'Identity → target', 'Started (UTC)', 'Cmds', 'Blocks', 'Approvals', 'Masked', 'Notes'],
+    widths: [0.03, 0.19, 0.065, 0.055, 0.25, 0.09, 0.035, 0.04, 0.055, 0.045, 0.145],
     rows: listed.map((s) => {
       const d = digests.get(s.sessionId);
       const st = s.stats ?? {};
@@ -148,8 +149,7 @@ export function buildReport(input: ReportInput): Block[] {
         s.sessionId,
         STATUS_WORDS[s.status] ?? s.status,
         s.protocol ?? '',
-        s.context?.identity?.subject ?? '',
-        s.context?.target?.name ?? '',
+        `${s.context?.identity?.subject ?? ''}\n→ ${s.context?.target?.name ?? ''}`,
         formatTimeMs(s.startedAt).replace(/ UTC$/, ''),
         n(d ? d.commands.length : (st.command ?? 0)),
         n(d ? d.blocks : (st['decision.block'] ?? 0)),
@@ -172,7 +172,7 @@ export function buildReport(input: ReportInput): Block[] {
     blocks.push({
       kind: 'table',
       columns: ['Request', 'Session', 'Requested (UTC)', 'Requester', 'Command', 'Justification', 'Approvers', 'Outcome', 'Hash check'],
-      widths: [0.1, 0.05, 0.1, 0.17, 0.17, 0.08, 0.16, 0.07, 0.1],
+      widths: [0.1, 0.05, 0.09, 0.2, 0.16, 0.08, 0.15, 0.07, 0.1],
       rows: approvals.map((a) => [
         a.requestId,
         `#${a.seq ?? '?'}`,

@@ -39,9 +39,10 @@ export function App() {
   const worker = useCallback(() => (client.current ??= new VerifierClient()), []);
   useEffect(() => () => client.current?.terminate(), []);
   const note = useCallback((m: string) => setErrors((e) => [...e.slice(-4), m]), []);
+  const clearNotes = useCallback(() => setErrors([]), []);
   // A new bundle (or the same one opened again): nothing confirmed about the previous one carries over.
   const onNewBundle = useCallback(() => (setSelected(null), setView('overview'), setFingerprint(NO_FINGERPRINT_CHECK)), []);
-  const { trust, bundle, key, verification, sha, askPassphrase, setAskPassphrase, load, loadBundleUrl, unlock, forgetKey } = useEvidence(worker, note, onNewBundle);
+  const { trust, bundle, key, verification, sha, askPassphrase, setAskPassphrase, load, loadBundleUrl, unlock, forgetKey } = useEvidence(worker, note, clearNotes, onNewBundle);
 
   const report = verification.state === 'done' ? verification.report : undefined;
   const digests = useMemo(() => (verification.state === 'done' ? verification.digests : new Map<string, SessionDigest>()), [verification]);

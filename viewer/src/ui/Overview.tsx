@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import { formatFingerprint } from '../../../shared/evidence/key-id.ts';
 import { readCheckpoint } from '../../../shared/evidence/checkpoint.ts';
 import { formatBytes, formatTime } from '../model/sessions.ts';
@@ -31,12 +32,13 @@ const MAX_LISTED = 200;
 export function Overview(p: Props) {
   const v = p.verification;
   const cp = p.trust ? safeCheckpoint(p.trust) : undefined;
-  const done = v.state === 'done' ? <Summary report={v.report} ms={v.ms} keyState={p.keyState} onOpenSession={p.onOpenSession} /> : null;
+  // The fingerprint step follows the verdict: comparing it is part of accepting this file as the evidence.
+  const fingerprint = <FingerprintStep sha={p.sha} check={p.fingerprint} onCheck={p.onFingerprint} />;
+  const done = v.state === 'done' ? <Summary report={v.report} ms={v.ms} keyState={p.keyState} onOpenSession={p.onOpenSession} fingerprint={fingerprint} /> : null;
   return (
     <>
       {/* Once verified, the verdict comes first: it is what the auditor opened the bundle for. */}
       {done}
-      {done && <FingerprintStep sha={p.sha} check={p.fingerprint} onCheck={p.onFingerprint} />}
       <div className="steps">
         <section className={`card step${p.trust ? ' done' : ''}`} aria-labelledby="step-trust">
           <h2 id="step-trust">
@@ -164,7 +166,7 @@ function contentLine(r: import('../model/types.ts').VerificationReport, keyId: s
   return `Content of ${of} decrypted with auditor key ${keyId ?? ''} and re-scanned for card data.`;
 }
 
-function Summary({ report: r, ms, keyState, onOpenSession }: { report: import('../model/types.ts').VerificationReport; ms: number; keyState: KeyState | null; onOpenSession: (id: string) => void }) {
+function Summary({ report: r, ms, keyState, onOpenSession, fingerprint }: { report: import('../model/types.ts').VerificationReport; ms: number; keyState: KeyState | null; onOpenSession: (id: string) => void; fingerprint: ReactNode }) {
   const counts = new Map<string, number>();
   for (const s of r.sessions) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
   const countText = ['complete', 'interrupted', 'in-progress', 'failed']
@@ -184,6 +186,7 @@ function Summary({ report: r, ms, keyState, onOpenSession }: { report: import('.
           <span className="muted">{r.fatal ? 'Attempted' : 'Verified'} {formatTime(r.verifiedAt)}.</span>
         </div>
       </div>
+      {fingerprint}
       <section className="card" aria-labelledby="checks-title">
         <h2 id="checks-title">Checks</h2>
         <ul className="checks" data-testid="checks">

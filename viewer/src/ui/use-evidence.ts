@@ -63,7 +63,8 @@ async function kindOf(f: Named): Promise<FileKind> {
   });
 }
 
-export function useEvidence(worker: () => VerifierClient, note: (m: string) => void, onNewBundle: () => void) {
+/** `note` shows a message; `clearNotes` forgets the previous action's messages when a new one starts. */
+export function useEvidence(worker: () => VerifierClient, note: (m: string) => void, clearNotes: () => void, onNewBundle: () => void) {
   const files = useRef<Files>({ trust: null, bundle: null, key: null });
   const [trust, setTrustState] = useState<TrustState | null>(null);
   const [bundle, setBundleState] = useState<BundleState | null>(null);
@@ -180,6 +181,7 @@ export function useEvidence(worker: () => VerifierClient, note: (m: string) => v
    */
   const load = useCallback(
     async (list: Named[], slot?: Slot) => {
+      clearNotes();
       const picked: Partial<Record<Slot, Named>> = {};
       for (const f of list) {
         let kind = await kindOf(f);
@@ -206,7 +208,7 @@ export function useEvidence(worker: () => VerifierClient, note: (m: string) => v
         else await unlock(k);
       }
     },
-    [note, open, unlock],
+    [note, clearNotes, open, unlock],
   );
 
   /** A file the OS handed to the desktop app (file association, command line): a bundle by URL. */
