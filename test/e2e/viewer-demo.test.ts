@@ -225,7 +225,7 @@ describe('audit handoff', () => {
     expect(html).not.toMatch(/<script/i);
     const csv = (await download(page, () => page.getByRole('button', { name: 'Save chronological log (CSV)' }).click())).bytes.toString('utf8');
     const lines = csv.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('time,session,session_id,protocol,identity,client,target,command,decision,rule,approved_by,result,masked,session_status');
+    expect(lines[0]).toBe('time,session,session_id,protocol,identity,client,target,command,decision,rule,approved_by,result,masked,session_status,bundle_sha256,verification');
     expect(lines).toHaveLength(1 + 1 + 2 + 1 + 4 + 1);
     const times = lines.slice(1).map((l) => l.split(',')[0]!);
     expect([...times].sort()).toEqual(times);

@@ -20,7 +20,8 @@ export type Block =
   | { kind: 'h'; text: string }
   | { kind: 'p'; text: string; tone?: Tone }
   | { kind: 'kv'; rows: [string, string][] }
-  | { kind: 'table'; columns: string[]; widths: number[]; rows: string[][]; tones?: (Tone | undefined)[]; note?: string };
+  /** `ids`: columns of identifiers, broken in HTML only at spaces, never mid-token (the PDF keeps every word whole). */
+  | { kind: 'table'; columns: string[]; widths: number[]; rows: string[][]; tones?: (Tone | undefined)[]; note?: string; ids?: number[] };
 
 export interface ReportInput {
   report: VerificationReport;
@@ -139,6 +140,7 @@ export function buildReport(input: ReportInput): Block[] {
     // Identity and target share a column wide enough for a long identity: identifiers stay whole and readable.
     columns: ['#', 'Session id', 'Status', 'Protocol', 'Identity → target', 'Started (UTC)', 'Cmds', 'Blocks', 'Approvals', 'Masked', 'Notes'],
     widths: [0.03, 0.19, 0.065, 0.055, 0.25, 0.09, 0.035, 0.04, 0.055, 0.045, 0.145],
+    ids: [1, 2, 4, 5],
     rows: listed.map((s) => {
       const d = digests.get(s.sessionId);
       const st = s.stats ?? {};
@@ -173,6 +175,7 @@ export function buildReport(input: ReportInput): Block[] {
       kind: 'table',
       columns: ['Request', 'Session', 'Requested (UTC)', 'Requester', 'Command', 'Justification', 'Approvers', 'Outcome', 'Hash check'],
       widths: [0.1, 0.05, 0.09, 0.2, 0.16, 0.08, 0.15, 0.07, 0.1],
+      ids: [0, 2, 3],
       rows: approvals.map((a) => [
         a.requestId,
         `#${a.seq ?? '?'}`,
@@ -219,6 +222,11 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** Each white-space-separated token unbreakable (a browser would break a UUID at its hyphens). */
+function wholeTokens(escaped: string): string {
+  return escaped.replace(/[^\s]+/g, (t) => `<span class="nb">${t}</span>`);
+}
+
 export function renderHtml(blocks: readonly Block[], stamp = ''): string {
   const body = blocks
     .map((b) => {
@@ -233,7 +241,7 @@ export function renderHtml(blocks: readonly Block[], stamp = ''): string {
           return `<table class="kv">${b.rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
         case 'table':
           return `<table><thead><tr>${b.columns.map((c, i) => `<th style="width:${Math.round(b.widths[i]! * 100)}%">${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${b.rows
-            .map((row, i) => `<tr${b.tones?.[i] ? ` class="${b.tones[i]}"` : ''}>${row.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
+            .map((row, i) => `<tr${b.tones?.[i] ? ` class="${b.tones[i]}"` : ''}>${row.map((c, ci) => (b.ids?.includes(ci) ? `<td>${wholeTokens(escapeHtml(c))}</td>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`)
             .join('\n')}</tbody></table>${b.note ? `<p class="muted">${escapeHtml(b.note)}</p>` : ''}`;
       }
     })
@@ -246,7 +254,8 @@ export function renderHtml(blocks: readonly Block[], stamp = ''): string {
 .stamp{position:fixed;left:0;right:0;background:#b3261e;color:#fff;font-weight:700;text-align:center;padding:3px;font-size:12px}.stamp.top{top:0}.stamp.bottom{bottom:0}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2733;margin:2rem auto;max-width:1200px;padding:0 1rem}
 h1{font-size:1.6rem;margin:0 0 .6rem}h2{font-size:1.15rem;margin:1.8rem 0 .5rem;border-bottom:1px solid #d5dde6;padding-bottom:.2rem}
-table{border-collapse:collapse;width:100%;table-layout:fixed;font-size:12px}th,td{border:1px solid #d5dde6;padding:4px 6px;text-align:left;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%;font-size:12px}th,td{border:1px solid #d5dde6;padding:4px 6px;text-align:left;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere}
+th{overflow-wrap:normal}.nb{white-space:nowrap}
 thead th{background:#eef2f6}.kv th{width:22%;background:#f5f7fa;font-weight:600}
 p.pass{background:#e6f4ea;border-left:4px solid #1e7b3a;padding:.5rem .8rem;font-weight:600}p.fail{background:#fdecea;border-left:4px solid #b3261e;padding:.5rem .8rem;font-weight:600}
 tr.pass td:nth-child(2){color:#1e7b3a;font-weight:600}tr.fail td{background:#fdecea}tr.warn td{background:#fff8e1}.muted{color:#5b6773;font-size:12px}

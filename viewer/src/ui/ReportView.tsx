@@ -60,6 +60,8 @@ export function ReportView(props: {
   };
   return (
     <>
+      {/* First: what the report will record about the file itself. */}
+      <FingerprintStep sha={props.sha} check={props.fingerprint} onCheck={props.onFingerprint} />
       <section className="card">
         <h2>Report and exports</h2>
         <p className="muted small">
@@ -99,7 +101,6 @@ export function ReportView(props: {
         )}
         <p className="muted small">Per-session terminal replays (.cast) are saved from each session's page; their header names this bundle's SHA-256 and result too.</p>
       </section>
-      <FingerprintStep sha={props.sha} check={props.fingerprint} onCheck={props.onFingerprint} />
     </>
   );
 }
