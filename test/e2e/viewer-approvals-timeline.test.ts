@@ -179,7 +179,7 @@ describe('the session timeline', () => {
     expect(s[0]!.text).toContain(`Requested ${shown(at.requested)}`);
     expect(s[1]!.text).toBe(`Decided ${shown(at.decided)} alice@acme.example approved from 10.1.0.22: matches CHG-4411`);
     expect(s[2]!.text).toContain(`Released to the target ${shown(at.released)}`);
-    expect(s[3]!.text).toBe(`Finished ${shown(at.finished)} UPDATE 1, 1 row(s)`);
+    expect(s[3]!.text).toBe(`Finished ${shown(at.finished)} UPDATE 1, 1 row`);
     expect(at.decided - at.requested).toBe(94_000);
     expect(await tl.getByTestId('approval-interval').innerText()).toBe(`✓ ${INTERVAL}`);
     // The command's own line is its receipt, with milliseconds; its result is there too.
@@ -231,7 +231,7 @@ describe('exports', () => {
     await nav(page, 'Report & exports');
     const csv = (await download(page, () => page.getByRole('button', { name: 'Save chronological log (CSV)' }).click())).bytes.toString('utf8');
     const header = csv.split('\r\n')[0]!.split(',');
-    expect(header.slice(-7)).toEqual(['approval_request', 'approval_requested_at', 'approval_decided_at', 'approval_decided', 'approval_released_at', 'approval_finished_at', 'approval_interval']);
+    expect(header.slice(-9)).toEqual(['approval_request', 'approval_requested_at', 'approval_decided_at', 'approval_decided', 'approval_released_at', 'approval_finished_at', 'approval_interval', 'bundle_sha256', 'verification']);
     const line = csv.split('\r\n').find((l) => l.includes("UPDATE accounts SET status = 'closed'"))!;
     expect(line).toContain(`,apr_HeldUpd00001,${iso(at.requested)},${iso(at.decided)},alice@acme.example approved from 10.1.0.22: matches CHG-4411,${iso(at.released)},${iso(at.finished)},${INTERVAL}`);
     const never = csv.split('\r\n').find((l) => l.includes('apr_NeverRan0001'))!;
@@ -288,6 +288,9 @@ describe('the event table', () => {
       [iso(at.finished), 'finished'],
     ]);
     expect(steps[1]![col('approver_address')]).toBe('10.1.0.22');
+    // Every line names its evidence: the bundle's SHA-256 (once the viewer has computed it) and the result.
+    expect(header.slice(-2)).toEqual(['bundle_sha256', 'verification']);
+    for (const c of steps) expect(c.slice(-2)).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/), 'PASS']);
     expect(csv).toContain(`"'=HYPERLINK(""http://evil.example"",""open"")"`);
     expect(csv).toContain('"[""411111******1111"",""88231""]"');
     expect(csv).not.toContain('4111111111111111');

@@ -1,4 +1,6 @@
 /** `vigil export`: one bundle file for auditors. */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { VigilError } from '../../../shared/errors.ts';
 import { Appliance } from '../../appliance.ts';
 import { exportBundle } from '../../export/export-bundle.ts';
@@ -49,9 +51,18 @@ export async function exportCommand(argv: string[]): Promise<number> {
         (s.inProgress ? `; ${s.inProgress} session(s) still running are left for the next export` : '') +
         '\n',
     );
+    // The fingerprint the auditor compares in the viewer (give it to them by another channel than the file).
+    process.stdout.write(`SHA-256 ${await fileSha256(s.path)}  ${s.path}\n`);
     for (const p of s.problems) process.stderr.write(`vigil: error: ${p}\n`);
     return s.problems.length ? EXIT.failed : EXIT.ok;
   } finally {
     await app.close();
   }
+}
+
+/** SHA-256 of a file, streamed (a bundle can be many gigabytes). */
+async function fileSha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }

@@ -76,7 +76,7 @@ describe('approval timeline from the archive', () => {
       ['finished', 'recorded', '2026-11-29T18:01:35.016Z'],
     ]);
     expect(tl.steps[1].text).toBe('alice@acme.example approved from 10.1.0.22: matches CHG-4411');
-    expect(tl.steps[3].text).toBe('UPDATE 1, 1 row(s)');
+    expect(tl.steps[3].text).toBe('UPDATE 1, 1 row');
     expect(tl.steps[0].text).toBe('expires 2026-11-29 18:10:01.001 UTC');
     expect([tl.waitMs, tl.leadMs, tl.runMs]).toEqual([94_000, 3, 12]);
     expect(tl.order).toBe('proven');
@@ -246,7 +246,7 @@ describe('in the chronological CSV and the report', () => {
     const html = renderHtml(buildReport({ report, digests, fileName: 'e.vigil', auditor: 'Dana', generatedAt: START, viewerVersion: '0' }));
     expect(html).toContain('Requested → decided → released → finished (UTC)');
     expect(html).toContain(
-      'Requested 2026-11-29 18:00:01.001 UTC: expires 2026-11-29 18:10:01.001 UTC\nDecided 2026-11-29 18:01:35.001 UTC: alice@acme.example approved from 10.1.0.22: matches CHG-4411\nReleased to the target 2026-11-29 18:01:35.004 UTC: the gateway let the command through to the target\nFinished 2026-11-29 18:01:35.016 UTC: UPDATE 1, 1 row(s)\nInterval: approved 1 min 34 s after the request and 3 ms before it ran; finished 12 ms after its release',
+      'Requested 2026-11-29 18:00:01.001 UTC: expires 2026-11-29 18:10:01.001 UTC\nDecided 2026-11-29 18:01:35.001 UTC: alice@acme.example approved from 10.1.0.22: matches CHG-4411\nReleased to the target 2026-11-29 18:01:35.004 UTC: the gateway let the command through to the target\nFinished 2026-11-29 18:01:35.016 UTC: UPDATE 1, 1 row\nInterval: approved 1 min 34 s after the request and 3 ms before it ran; finished 12 ms after its release',
     );
   });
 });

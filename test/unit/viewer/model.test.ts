@@ -195,7 +195,7 @@ describe('exports', () => {
     const text = pdfText(file);
     expect(text).toMatch(/Vigil evidence verification report/);
     expect(text).toMatch(/opened and verified offline by Dana Auditor/);
-    expect(text).toMatch(/2 session\(s\): 1 complete, 0 interrupted, 0 in progress, 1 failed/);
+    expect(text).toMatch(/2 sessions: 1 complete, 0 interrupted, 0 in progress, 1 failed/);
     expect(text).toMatch(/8\.6\.1/);
     expect(text).toMatch(/<script>alert\(1\)<\/script>/); // drawn as text
     expect(text).toMatch(/page 1 of \d/);

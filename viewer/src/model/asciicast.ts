@@ -7,6 +7,7 @@
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
 import { num, str } from './digest.ts';
 import { TerminalFilter, describeRemoved } from './terminal-filter.ts';
+import type { EvidenceStamp } from './evidence-id.ts';
 
 export interface CastMeta {
   seq: number | null;
@@ -14,6 +15,8 @@ export interface CastMeta {
   startedAt?: string;
   identity?: string;
   target?: string;
+  /** The bundle this replay comes from: its SHA-256 and result go into the header. */
+  evidence?: EvidenceStamp;
 }
 
 export function asciicast(events: readonly EvidenceEvent[], meta: CastMeta): string {
@@ -54,8 +57,20 @@ export function asciicast(events: readonly EvidenceEvent[], meta: CastMeta): str
     duration: Number((last / 1000).toFixed(6)),
     title,
     env: { TERM: term },
+    // Ties the replay to its evidence (players ignore keys they do not know; asciicast v2 allows them).
+    vigil: castEvidence(meta),
   };
   return [JSON.stringify(header), ...lines].join('\n') + '\n';
+}
+
+function castEvidence(meta: CastMeta) {
+  const e = meta.evidence;
+  return {
+    session_id: meta.sessionId,
+    bundle_file: e?.fileName ?? null,
+    bundle_sha256: e?.sha256 ?? null,
+    verification: e?.result ?? null,
+  };
 }
 
 export function castFileName(seq: number | null, sessionId: string): string {

@@ -7,6 +7,7 @@
 import { FROM_LOG, UNKNOWN, countsKnown } from './evidence-state.ts';
 import { approvalTimeline } from './approval-timeline.ts';
 import type { ApprovalRow, SessionDigest, SessionReport } from './types.ts';
+import { STAMP_CSV_COLUMNS, stampCells, type EvidenceStamp } from './evidence-id.ts';
 
 export const CSV_COLUMNS = [
   'time', 'session', 'session_id', 'protocol', 'identity', 'client', 'target', 'command', 'decision', 'rule', 'approved_by', 'result', 'masked', 'session_status',
@@ -36,7 +37,8 @@ export function absoluteTime(startedAt: string | undefined, t: number): string {
   return Number.isFinite(base) ? new Date(base + t).toISOString() : `+${(t / 1000).toFixed(3)}s`;
 }
 
-export function chronologicalCsv(sessions: readonly SessionReport[], digests: ReadonlyMap<string, SessionDigest>): string {
+/** With `evidence`, every line ends with the bundle's SHA-256 and the verification result. */
+export function chronologicalCsv(sessions: readonly SessionReport[], digests: ReadonlyMap<string, SessionDigest>, evidence?: EvidenceStamp): string {
   const rows: { at: string; cells: (string | number)[] }[] = [];
   for (const s of sessions) {
     const d = digests.get(s.sessionId);
@@ -60,5 +62,6 @@ export function chronologicalCsv(sessions: readonly SessionReport[], digests: Re
     }
   }
   rows.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  return [CSV_COLUMNS.join(','), ...rows.map((r) => r.cells.map(csvCell).join(','))].join('\r\n') + '\r\n';
+  const stamp = evidence ? stampCells(evidence) : [];
+  return [[...CSV_COLUMNS, ...(evidence ? STAMP_CSV_COLUMNS : [])].join(','), ...rows.map((r) => [...r.cells, ...stamp].map(csvCell).join(','))].join('\r\n') + '\r\n';
 }

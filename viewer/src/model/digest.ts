@@ -3,6 +3,7 @@
  * field is type-checked, strings are capped, and unknown event types are counted, never interpreted.
  */
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
+import { plural } from './report-text.ts';
 import type { ApprovalRow, CommandRow, SessionDigest } from './types.ts';
 
 /** Longest command text kept for display and search (the full text stays in the decrypted events). */
@@ -256,7 +257,7 @@ export class DigestBuilder {
         if (rowCount !== undefined) c.rowCount = rowCount;
         if (durationMs !== undefined) c.durationMs = durationMs;
         this.markExecuted(c);
-        const words = [tag ?? status ?? 'result', rowCount !== undefined ? `${rowCount} row(s)` : ''].filter(Boolean).join(', ');
+        const words = [tag ?? status ?? 'result', rowCount !== undefined ? plural(rowCount, 'row') : ''].filter(Boolean).join(', ');
         // A result while still pending is kept too: the timeline then shows it ran before any release.
         this.markFinished(c, e, t, 'result', words, (a) => a.outcome === 'approved' || a.outcome === 'pending');
         break;

@@ -7,6 +7,7 @@
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
 import type { ApprovalEvidence } from '../../../shared/evidence/verify/approval-evidence.ts';
 import { csvCell } from './csv.ts';
+import { STAMP_CSV_COLUMNS, stampCells, type EvidenceStamp } from './evidence-id.ts';
 import { MAX_TEXT, num, str, who } from './digest.ts';
 import { FROM_LOG, UNKNOWN } from './evidence-state.ts';
 import type { SessionReport } from './types.ts';
@@ -244,9 +245,14 @@ export function cellOf(r: EventRow, key: keyof EventRow): string {
   return v === null ? '' : String(v);
 }
 
-/** RFC 4180 (CRLF, quoted where needed) with formula injection neutralised: exactly the table's rows. */
-export function eventTableCsv(rows: readonly EventRow[]): string {
-  const lines = [EVENT_CSV_HEADER.join(','), ...rows.map((r) => EVENT_TABLE_COLUMNS.map(([k]) => csvCell(cellOf(r, k))).join(','))];
+/**
+ * RFC 4180 (CRLF, quoted where needed) with formula injection neutralised: exactly the table's rows. With
+ * `evidence`, every line ends with the bundle's SHA-256 and the verification result, as the chronological CSV.
+ */
+export function eventTableCsv(rows: readonly EventRow[], evidence?: EvidenceStamp): string {
+  const stamp = evidence ? stampCells(evidence) : [];
+  const header = [...EVENT_CSV_HEADER, ...(evidence ? STAMP_CSV_COLUMNS : [])];
+  const lines = [header.join(','), ...rows.map((r) => [...EVENT_TABLE_COLUMNS.map(([k]) => cellOf(r, k)), ...stamp].map(csvCell).join(','))];
   return lines.join('\r\n') + '\r\n';
 }
 

@@ -5,6 +5,7 @@
 import { coverageText } from '../../../shared/evidence/verify/report.ts';
 import { CHECK_WORD, countsKnown } from './evidence-state.ts';
 import type { SessionDigest, VerificationReport } from './types.ts';
+import { formatTimeMs, plural } from './report-text.ts';
 
 export interface PciRow {
   req: string;
@@ -139,8 +140,11 @@ function check(report: VerificationReport, id: string): string {
 }
 
 /** A figure, with the sessions it cannot include said as unknown (never folded into a zero). */
-function n(f: BundleFigures, v: number): string {
-  return f.unknownSessions ? `${v} known (unknown for ${f.unknownSessions} session(s) whose content is unavailable)` : String(v);
+function n(f: BundleFigures, v: number, word?: string, many?: string): string {
+  const counted = word ? plural(v, word, many) : String(v);
+  if (!f.unknownSessions) return counted;
+  // "7 known commands (unknown for 2 sessions …)": the figure is a floor, never the whole.
+  return `${counted.replace(/^(\d+)/, '$1 known')} (unknown for ${plural(f.unknownSessions, 'session')} whose content is unavailable)`;
 }
 
 export function pciRows(report: VerificationReport, digests: ReadonlyMap<string, SessionDigest>, opened: { by: string; at: string }): PciRow[] {
@@ -151,12 +155,12 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
     {
       req: '3.3.1 (.1 track, .2 CVV, .3 PIN)',
       short: 'Sensitive authentication data is not kept after authorization, not even encrypted, including logs',
-      evidence: `${n(f, f.maskedRedacted)} sensitive values redacted before recording; clear card-number re-scan of all decrypted content: ${check(report, 'pan-rescan')}${key}`,
+      evidence: `${n(f, f.maskedRedacted, 'sensitive value')} redacted before recording; clear card-number re-scan of all decrypted content: ${check(report, 'pan-rescan')}${key}`,
     },
     {
       req: '3.4.1',
       short: 'PAN shown masked (at most BIN + last 4) unless a documented role needs more',
-      evidence: `${n(f, f.masked)} values masked in responses across ${f.sessions} sessions (${f.maskedPan} card numbers); clear card-number re-scan: ${check(report, 'pan-rescan')}`,
+      evidence: `${n(f, f.masked, 'value')} masked in responses across ${plural(f.sessions, 'session')} (${plural(f.maskedPan, 'card number')}); clear card-number re-scan: ${check(report, 'pan-rescan')}`,
     },
     {
       req: '3.5.1 / 3.5.1.1',
@@ -166,42 +170,42 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
     {
       req: '7.2.5 / 7.2.5.1',
       short: 'System and application accounts get least privilege, reviewed periodically',
-      evidence: `${f.identities} non-human identities used ${f.targets} target(s) in ${f.sessions} sessions; ${n(f, f.blocks)} command(s) refused by policy (blocked or denied)`,
+      evidence: `${plural(f.identities, 'non-human identity', 'non-human identities')} used ${plural(f.targets, 'target')} in ${plural(f.sessions, 'session')}; ${n(f, f.blocks, 'command')} refused by policy (blocked or denied)`,
     },
     {
       req: '7.2.6',
       short: 'Direct queries to cardholder data only by responsible administrators',
-      evidence: f.decrypted ? `${n(f, f.commands)} commands recorded, ${f.sqlReads} classified as SQL reads; each bound to its identity and policy rule` : `${n(f, f.commands)} commands recorded${key}`,
+      evidence: f.decrypted ? `${n(f, f.commands, 'command')} recorded, ${f.sqlReads} classified as SQL reads; each bound to its identity and policy rule` : `${n(f, f.commands, 'command')} recorded${key}`,
     },
     {
       req: '8.2.2',
       short: 'Shared/generic IDs only by exception; every action attributable to an individual',
-      evidence: `${f.withIdentity} of ${f.sessions} sessions bound to a verified identity (${f.identities} distinct); approvals name their approver`,
+      evidence: `${f.withIdentity} of ${plural(f.sessions, 'session')} bound to a verified identity (${f.identities} distinct); approvals name their approver`,
     },
     {
       req: '8.6.1',
       short: 'Interactive use of system/application accounts only by exception: time-limited, approved, attributable',
-      evidence: `${f.approvalsRequested} approval request(s)${f.unknownSessions ? ' (those of sessions without readable content from the signed log)' : ''}: ${f.approvalsApproved} approved, ${f.approvalsDenied} denied or expired; ${f.approvalsHashMatched} executed command(s) matched the approved command hash; approvals check: ${check(report, 'approvals')}; session sequence: ${check(report, 'session-sequence')}`,
+      evidence: `${plural(f.approvalsRequested, 'approval request')}${f.unknownSessions ? ' (those of sessions without readable content from the signed log)' : ''}: ${f.approvalsApproved} approved, ${f.approvalsDenied} denied or expired; ${plural(f.approvalsHashMatched, 'executed command')} matched the approved command hash; approvals check: ${check(report, 'approvals')}; session sequence: ${check(report, 'session-sequence')}`,
     },
     {
       req: '8.6.2',
       short: 'No passwords of such accounts hard-coded in scripts, config or code',
-      evidence: `${f.withCredentialRef} of ${f.sessions} sessions used an appliance-held credential (only its reference is recorded, never the secret)`,
+      evidence: `${f.withCredentialRef} of ${plural(f.sessions, 'session')} used an appliance-held credential (only its reference is recorded, never the secret)`,
     },
     {
       req: '8.6.3',
       short: 'Passwords of such accounts rotated',
-      evidence: 'target credential rotation is not evidenced in this bundle (appliance signing keys: ' + `${report.trust.keys.length} key(s), ${f.rotations} rotation(s) followed)`,
+      evidence: 'target credential rotation is not evidenced in this bundle (appliance signing keys: ' + `${plural(report.trust.keys.length, 'key')}, ${plural(f.rotations, 'rotation')} followed)`,
     },
     {
       req: '10.2.1.1–.7',
       short: 'Log access to cardholder data, admin actions, audit-log access, invalid access attempts, credential changes, log start/stop, object creation/deletion',
-      evidence: `${n(f, f.commands)} commands, ${n(f, f.errors)} errors, ${n(f, f.identityRejected)} rejected identities recorded; this bundle was opened and verified by ${opened.by || '(name not entered)'} at ${opened.at} (recorded in this report)`,
+      evidence: `${n(f, f.commands, 'command')}, ${n(f, f.errors, 'error')}, ${n(f, f.identityRejected, 'rejected identity', 'rejected identities')} recorded; this bundle was opened and verified by ${opened.by || '(name not entered)'} at ${formatTimeMs(opened.at)} (recorded in this report)`,
     },
     {
       req: '10.2.2',
       short: 'Each record: user id, event type, date/time, success/failure, origination, affected resource',
-      evidence: `${f.unknownSessions ? `${f.sessions - f.unknownSessions} of ${f.sessions}` : 'every'} session(s) carry identity, client address, target and times in a signed manifest${f.unknownSessions ? ` (the others only what the signed log records)` : ''}; ${n(f, f.commands)} command records with decision and outcome`,
+      evidence: `${f.unknownSessions ? `${f.sessions - f.unknownSessions} of ${plural(f.sessions, 'session')} carry` : f.sessions === 1 ? 'the session carries' : 'every session carries'} identity, client address, target and times in a signed manifest${f.unknownSessions ? ` (the others only what the signed log records)` : ''}; ${n(f, f.commands, 'command record')} with decision and outcome`,
     },
     {
       req: '10.3.1–10.3.4',
@@ -211,22 +215,22 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
     {
       req: '10.4.1.1',
       short: 'Automated log review',
-      evidence: `this verification: ${VERDICT[report.verdict.status]} on ${report.verifiedAt}, ${report.checks.filter((c) => c.status === 'pass').length} of ${report.checks.length} checks passed (${report.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id} ${CHECK_WORD[c.status]}`).join(', ') || 'none other'})`,
+      evidence: `this verification: ${VERDICT[report.verdict.status]} on ${formatTimeMs(report.verifiedAt)}, ${report.checks.filter((c) => c.status === 'pass').length} of ${plural(report.checks.length, 'check')} passed (${report.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id} ${CHECK_WORD[c.status]}`).join(', ') || 'none other'})`,
     },
     {
       req: '10.5.1',
       short: 'Keep audit logs at least 12 months, 3 months immediately available',
-      evidence: `this bundle covers sessions started ${f.firstStart ?? '—'} to ${f.lastStart ?? '—'} (export window ${report.bundle?.range.since ?? 'open'} – ${report.bundle?.range.until ?? 'open'})`,
+      evidence: `this bundle covers sessions started ${formatTimeMs(f.firstStart) || '—'} to ${formatTimeMs(f.lastStart) || '—'} (export window ${formatTimeMs(report.bundle?.range.since) || 'open'} – ${formatTimeMs(report.bundle?.range.until) || 'open'})`,
     },
     {
       req: '10.6.x',
       short: 'Synchronized, protected time',
-      evidence: report.bundle ? `signed checkpoint time ${report.bundle.checkpoint.time}; log times never decrease (log inclusion: ${check(report, 'log-inclusion')})` : 'bundle unreadable',
+      evidence: report.bundle ? `signed checkpoint time ${formatTimeMs(report.bundle.checkpoint.time)}; log times never decrease (log inclusion: ${check(report, 'log-inclusion')})` : 'bundle unreadable',
     },
     {
       req: '10.7.2 / 10.7.3',
       short: 'Failures of critical controls (logging, access control) detected, alerted, responded to',
-      evidence: `${f.interrupted} session(s) interrupted (appliance stopped; sealed at restart), ${f.inProgress} in progress at export, ${f.failed} failed verification; session sequence: ${check(report, 'session-sequence')}`,
+      evidence: `${plural(f.interrupted, 'session')} interrupted (appliance stopped; sealed at restart), ${f.inProgress} in progress at export, ${f.failed} failed verification; session sequence: ${check(report, 'session-sequence')}`,
     },
   ];
 }

@@ -5,6 +5,7 @@
  */
 import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
 import type { Block, Tone } from './report.ts';
+import { wrapText, type Line } from './pdf-text.ts';
 
 const PAGE: [number, number] = [841.89, 595.28]; // A4 landscape
 const MARGIN = 36;
@@ -26,8 +27,11 @@ const COLORS = {
 
 const REPLACE: Record<string, string> = { '→': '->', '←': '<-', '✓': 'OK', '✗': 'X', '≥': '>=', '≤': '<=', '‖': '||', '␛': 'ESC' };
 
-/** `stamp` (see reportStamp) is printed on every page, top and bottom: a failed bundle's pages each say so. */
-export async function renderPdf(blocks: readonly Block[], meta: { title: string; author: string; footer: string; stamp?: string | undefined }): Promise<Uint8Array> {
+/**
+ * `stamp` (see reportStamp) is printed on every page, top and bottom: a failed bundle's pages each say so.
+ * `footer` is one line or several (reportFooter: the file, the auditor, the bundle's SHA-256 and result).
+ */
+export async function renderPdf(blocks: readonly Block[], meta: { title: string; author: string; footer: string | readonly string[]; stamp?: string | undefined }): Promise<Uint8Array> {
   const doc = await PDFDocument.create();
   doc.setTitle(meta.title);
   doc.setAuthor(meta.author || 'auditor');
@@ -60,31 +64,8 @@ export async function renderPdf(blocks: readonly Block[], meta: { title: string;
     if (y - h < MARGIN + 14) newPage();
   };
 
-  const wrap = (text: string, font: PDFFont, size: number, max: number): string[] => {
-    const lines: string[] = [];
-    for (const para of clean(text).split('\n')) {
-      let line = '';
-      for (const word of para.split(/(\s+)/)) {
-        if (word === '') continue;
-        const next = line + word;
-        if (font.widthOfTextAtSize(next, size) <= max) {
-          line = next;
-          continue;
-        }
-        if (line.trim()) lines.push(line.trimEnd());
-        line = word.trimStart();
-        // A word wider than the column is broken by characters.
-        while (font.widthOfTextAtSize(line, size) > max) {
-          let cut = line.length - 1;
-          while (cut > 1 && font.widthOfTextAtSize(line.slice(0, cut), size) > max) cut = Math.floor(cut * 0.9);
-          lines.push(line.slice(0, cut));
-          line = line.slice(cut);
-        }
-      }
-      lines.push(line.trimEnd());
-    }
-    return lines;
-  };
+  // Identifiers stay whole (set smaller when a column is too narrow); see pdf-text.ts.
+  const wrap = (text: string, font: PDFFont, size: number, max: number): Line[] => wrapText(clean(text), (t, sz) => font.widthOfTextAtSize(t, sz), size, max);
 
   const paragraph = (text: string, font: PDFFont, size: number, color = COLORS.text, tone?: Tone) => {
     const lines = wrap(text, font, size, width - (tone === 'pass' || tone === 'fail' ? 16 : 0));
@@ -99,7 +80,7 @@ export async function renderPdf(blocks: readonly Block[], meta: { title: string;
     }
     for (const l of lines) {
       ensure(lh);
-      page.drawText(l, { x: MARGIN + (boxed ? 10 : 0), y: y - size, size, font, color });
+      page.drawText(l.text, { x: MARGIN + (boxed ? 10 : 0), y: y - size, size: l.size, font, color });
       y -= lh;
     }
     y -= boxed ? 11 : 6;
@@ -110,12 +91,15 @@ export async function renderPdf(blocks: readonly Block[], meta: { title: string;
     const lh = size * 1.3;
     const pad = 3;
     const colW = widths.map((w) => w * width);
-    const drawRow = (cells: string[], font: PDFFont, bg?: ReturnType<typeof rgb>, tone?: Tone) => {
+    const layout = (cells: string[], font: PDFFont) => {
       const wrapped = cells.map((c, i) => {
         const ls = wrap(c, labelColumn && i === 0 ? bold : font, size, colW[i]! - 2 * pad);
-        return ls.length > MAX_CELL_LINES ? [...ls.slice(0, MAX_CELL_LINES - 1), `… (${ls.length - MAX_CELL_LINES + 1} more lines)`] : ls;
+        return ls.length > MAX_CELL_LINES ? [...ls.slice(0, MAX_CELL_LINES - 1), { text: `… (${ls.length - MAX_CELL_LINES + 1} more lines)`, size }] : ls;
       });
-      const h = Math.max(...wrapped.map((l) => l.length)) * lh + 2 * pad;
+      return { wrapped, h: Math.max(...wrapped.map((l) => l.length)) * lh + 2 * pad };
+    };
+    const drawRow = (cells: string[], font: PDFFont, bg?: ReturnType<typeof rgb>, tone?: Tone) => {
+      const { wrapped, h } = layout(cells, font);
       const fresh = y - h < MARGIN + 14;
       if (fresh) {
         newPage();
@@ -128,28 +112,44 @@ export async function renderPdf(blocks: readonly Block[], meta: { title: string;
         const color = i === 1 && tone === 'pass' ? COLORS.pass : i === 1 && tone === 'fail' ? COLORS.fail : COLORS.text;
         let ty = y - pad - size;
         for (const l of wrapped[i]!) {
-          page.drawText(l, { x: x + pad, y: ty, size, font: labelColumn && i === 0 ? bold : font, color });
+          page.drawText(l.text, { x: x + pad, y: ty, size: l.size, font: labelColumn && i === 0 ? bold : font, color });
           ty -= lh;
         }
         x += colW[i]!;
       }
       y -= h;
     };
-    if (columns.length) {
-      ensure(lh * 3);
-      drawRow(columns, bold, COLORS.head);
-    }
+    // No orphans: a header row goes to the next page with its first row, and a key/value table that fits
+    // on one page is not split across two.
+    const head = columns.length ? layout(columns, bold).h : 0;
+    const first = rows.length ? layout(rows[0]!, regular).h : 0;
+    const all = labelColumn ? rows.reduce((sum, r) => sum + layout(r, regular).h, 0) : 0;
+    ensure(all && all <= PAGE[1] - 2 * MARGIN - 14 ? all : head + first);
+    if (columns.length) drawRow(columns, bold, COLORS.head);
     rows.forEach((r, i) => drawRow(r, regular, undefined, tones[i]));
     y -= 8;
   };
 
-  for (const b of blocks) {
+  /** Height of what must stay on the page with a heading: the next block's first line or first rows. */
+  const keepWithHeading = (next: Block | undefined): number => {
+    if (!next) return 0;
+    if (next.kind === 'p') return BODY * 1.35 * Math.min(3, wrap(next.text, regular, BODY, width).length) + 10;
+    if (next.kind !== 'table' && next.kind !== 'kv') return 20;
+    const cols = next.kind === 'table' ? next.widths : [0.22, 0.78];
+    const size = next.kind === 'kv' ? BODY : SMALL;
+    const rowH = (cells: string[]) => Math.max(...cells.map((c, i) => wrap(c, regular, size, cols[i]! * width - 6).length)) * size * 1.3 + 6;
+    const rows = next.kind === 'table' ? next.rows : next.rows.map(([k, v]) => [k, v]);
+    return (next.kind === 'table' ? rowH(next.columns) : 0) + (rows.length ? rowH(rows[0]!) : 0);
+  };
+
+  blocks.forEach((b, bi) => {
     switch (b.kind) {
       case 'title':
         paragraph(b.text, bold, 16);
         break;
       case 'h':
-        ensure(40);
+        // A heading never ends a page: it moves to the next one with the start of what it heads.
+        ensure(Math.min(6 + 11.5 * 1.35 + 6 + keepWithHeading(blocks[bi + 1]), PAGE[1] - 2 * MARGIN - 14));
         y -= 6;
         paragraph(b.text, bold, 11.5);
         break;
@@ -164,12 +164,18 @@ export async function renderPdf(blocks: readonly Block[], meta: { title: string;
         if (b.note) paragraph(b.note, regular, SMALL, COLORS.muted);
         break;
     }
-  }
+  });
 
   const pages = doc.getPages();
+  const footer = typeof meta.footer === 'string' ? [meta.footer] : [...meta.footer];
   pages.forEach((p, i) => {
-    const text = clean(`${meta.footer} - page ${i + 1} of ${pages.length}`);
-    p.drawText(text, { x: MARGIN, y: MARGIN - 18, size: SMALL, font: regular, color: COLORS.muted });
+    footer.forEach((f, li) => {
+      const last = li === footer.length - 1;
+      // One line each, whole: set smaller rather than cut (it carries the SHA-256).
+      const text = clean(last ? `${f} - page ${i + 1} of ${pages.length}` : f);
+      const size = Math.max(5, Math.min(SMALL, (SMALL * width) / Math.max(1, regular.widthOfTextAtSize(text, SMALL))));
+      p.drawText(text, { x: MARGIN, y: MARGIN - 10 - 9 * (li + (footer.length === 1 ? 1 : 0)), size, font: regular, color: COLORS.muted });
+    });
     if (meta.stamp) {
       const stamp = clean(meta.stamp);
       p.drawText(stamp, { x: MARGIN, y: PAGE[1] - MARGIN + 12, size: SMALL + 1, font: bold, color: COLORS.fail });

@@ -5,11 +5,13 @@
  */
 import { formatFingerprint } from '../../../shared/evidence/key-id.ts';
 import { PCI_NOTE, figures, pciRows } from './pci.ts';
-import { formatBytes, formatTime } from './sessions.ts';
+import { formatBytes } from './sessions.ts';
 import type { ApprovalRow, SessionDigest, VerificationReport } from './types.ts';
 import { CHECK_WORD, FROM_LOG, UNKNOWN, countsKnown, logApprovalRow } from './evidence-state.ts';
 import { coverageText } from '../../../shared/evidence/verify/report.ts';
 import { approvalTimeline, timelineText } from './approval-timeline.ts';
+import { SHA_UNKNOWN, comparedWords, stampRows, type EvidenceStamp } from './evidence-id.ts';
+import { fixPlurals, formatTimeMs, plural } from './report-text.ts';
 
 export type Tone = 'pass' | 'fail' | 'warn' | 'muted';
 
@@ -18,7 +20,8 @@ export type Block =
   | { kind: 'h'; text: string }
   | { kind: 'p'; text: string; tone?: Tone }
   | { kind: 'kv'; rows: [string, string][] }
-  | { kind: 'table'; columns: string[]; widths: number[]; rows: string[][]; tones?: (Tone | undefined)[]; note?: string };
+  /** `ids`: columns of identifiers, broken in HTML only at spaces, never mid-token (the PDF keeps every word whole). */
+  | { kind: 'table'; columns: string[]; widths: number[]; rows: string[][]; tones?: (Tone | undefined)[]; note?: string; ids?: number[] };
 
 export interface ReportInput {
   report: VerificationReport;
@@ -31,6 +34,8 @@ export interface ReportInput {
   viewerVersion: string;
   /** Sessions listed at most (the CSV has all); failed, interrupted and in-progress ones always are. */
   maxSessions?: number;
+  /** The bundle's SHA-256, the result and the auditor's fingerprint step (absent: reported as not done). */
+  evidence?: EvidenceStamp;
 }
 
 export const STATUS_WORDS: Record<string, string> = { complete: 'complete', interrupted: 'interrupted', 'in-progress': 'in progress', failed: 'FAILED' };
@@ -68,7 +73,7 @@ export function buildReport(input: ReportInput): Block[] {
   const opened = { by: input.auditor.trim(), at: input.generatedAt };
   blocks.push({
     kind: 'p',
-    text: `The evidence bundle ${input.fileName} was opened and verified offline by ${opened.by || '(auditor name not entered)'} with Vigil Evidence Viewer ${input.viewerVersion}. Verification ran at ${r.verifiedAt}; this report was generated at ${input.generatedAt}. ${contentSentence(r, input.keyId)}`,
+    text: `The evidence bundle ${input.fileName} (SHA-256 ${input.evidence?.sha256 ?? SHA_UNKNOWN}) was opened and verified offline by ${opened.by || '(auditor name not entered)'} with Vigil Evidence Viewer ${input.viewerVersion}. Verification ran at ${formatTimeMs(r.verifiedAt)}; this report was generated at ${formatTimeMs(input.generatedAt)}. ${contentSentence(r, input.keyId)}`,
   });
   // Worded from the verifier's verdict: a fatal bundle gets no counts (there are none to claim).
   const verdict = r.fatal
@@ -76,9 +81,11 @@ export function buildReport(input: ReportInput): Block[] {
     : r.verdict.status === 'pass'
       ? `PASS: every check passed. ${sessionCounts(f)}`
       : r.verdict.status === 'fail'
-        ? `FAILED: ${r.checks.filter((c) => c.status === 'fail').length} check(s) failed. ${sessionCounts(f)}`
-        : `${r.verdict.headline}. ${sessionCounts(f)}`;
+        ? `FAILED: ${plural(r.checks.filter((c) => c.status === 'fail').length, 'check')} failed. ${sessionCounts(f)}`
+        : `${fixPlurals(r.verdict.headline)}. ${sessionCounts(f)}`;
   blocks.push({ kind: 'p', text: verdict, tone: r.verdict.status === 'pass' ? 'pass' : r.verdict.status === 'fail' ? 'fail' : 'warn' });
+  // What this report is about, before anything else: the exact file, its result, the auditor's comparison.
+  blocks.push({ kind: 'kv', rows: stampRows(input.evidence, r) });
 
   blocks.push({ kind: 'h', text: 'Verification checks' });
   blocks.push({
@@ -88,7 +95,7 @@ export function buildReport(input: ReportInput): Block[] {
     rows: r.checks.map((c) => [
       c.title,
       CHECK_WORD[c.status],
-      [coverageText(c), c.status === 'not-run' || c.status === 'skipped' ? c.summary || 'not run' : c.summary, ...c.failures.slice(0, 50), ...(c.failures.length > 50 ? [`… and ${c.failures.length - 50} more`] : [])].filter(Boolean).join('\n'),
+      fixPlurals([coverageText(c), c.status === 'not-run' || c.status === 'skipped' ? c.summary || 'not run' : c.summary, ...c.failures.slice(0, 50), ...(c.failures.length > 50 ? [`… and ${c.failures.length - 50} more`] : [])].filter(Boolean).join('\n')),
     ]),
     tones: r.checks.map((c) => (c.status === 'pass' ? 'pass' : c.status === 'fail' ? 'fail' : c.status === 'partial' ? 'warn' : 'muted')),
   });
@@ -99,19 +106,20 @@ export function buildReport(input: ReportInput): Block[] {
     kind: 'kv',
     rows: [
       ['File', `${input.fileName}${b ? ` (${formatBytes(b.bytes)})` : ''}`],
+      ['SHA-256 of the file', input.evidence?.sha256 ?? SHA_UNKNOWN],
       ...(b
         ? ([
             ['Bundle id', b.bundleId],
             ['Appliance', b.applianceId],
-            ['Exported', formatTime(b.createdAt)],
-            ['Export window', `${b.range.since ? formatTime(b.range.since) : 'from the beginning'} – ${b.range.until ? formatTime(b.range.until) : 'to the export'}`],
-            ['Checkpoint', `${b.checkpoint.size} log entries at ${formatTime(b.checkpoint.time)}, signed by key ${b.checkpoint.keyId}`],
+            ['Exported', formatTimeMs(b.createdAt)],
+            ['Export window', `${b.range.since ? formatTimeMs(b.range.since) : 'from the beginning'} – ${b.range.until ? formatTimeMs(b.range.until) : 'to the export'}`],
+            ['Checkpoint', `${plural(b.checkpoint.size, 'log entry', 'log entries')} at ${formatTimeMs(b.checkpoint.time)}, signed by key ${b.checkpoint.keyId}`],
             ['Checkpoint root', b.checkpoint.root],
             ['Log excerpt', `entries ${b.log.from} to ${b.log.to - 1}`],
           ] as [string, string][])
         : []),
-      ['Pinned checkpoint', `${r.trust.pinnedCheckpoint.size} entries at ${formatTime(r.trust.pinnedCheckpoint.time)}`],
-      ...r.trust.keys.map((k): [string, string] => [`Appliance key ${k.keyId}`, `${formatFingerprint(k.fingerprint)}; valid ${formatTime(k.validFrom)} – ${k.validUntil ? formatTime(k.validUntil) : 'now'}; ${k.source}`]),
+      ['Pinned checkpoint', `${plural(r.trust.pinnedCheckpoint.size, 'log entry', 'log entries')} at ${formatTimeMs(r.trust.pinnedCheckpoint.time)}`],
+      ...r.trust.keys.map((k): [string, string] => [`Appliance key ${k.keyId}`, `${formatFingerprint(k.fingerprint)}; valid ${formatTimeMs(k.validFrom)} – ${k.validUntil ? formatTimeMs(k.validUntil) : 'now'}; ${k.source}`]),
     ],
   });
 
@@ -120,7 +128,7 @@ export function buildReport(input: ReportInput): Block[] {
     kind: 'table',
     columns: ['Requirement', 'In short', 'Evidence in this bundle'],
     widths: [0.14, 0.36, 0.5],
-    rows: pciRows(r, digests, opened).map((p) => [p.req, p.short, p.evidence]),
+    rows: pciRows(r, digests, opened).map((p) => [p.req, p.short, fixPlurals(p.evidence)]),
     note: PCI_NOTE,
   });
 
@@ -129,8 +137,10 @@ export function buildReport(input: ReportInput): Block[] {
   const listed = r.sessions.length <= max ? r.sessions : [...r.sessions.filter((s) => s.status !== 'complete'), ...r.sessions.filter((s) => s.status === 'complete')].slice(0, max).sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
   blocks.push({
     kind: 'table',
-    columns: ['#', 'Status', 'Protocol', 'Identity', 'Target', 'Started', 'Cmds', 'Blocks', 'Approvals', 'Masked', 'Notes'],
-    widths: [0.05, 0.08, 0.07, 0.22, 0.1, 0.13, 0.05, 0.05, 0.06, 0.06, 0.13],
+    // Identity and target share a column wide enough for a long identity: identifiers stay whole and readable.
+    columns: ['#', 'Session id', 'Status', 'Protocol', 'Identity → target', 'Started (UTC)', 'Cmds', 'Blocks', 'Approvals', 'Masked', 'Notes'],
+    widths: [0.03, 0.19, 0.065, 0.055, 0.25, 0.09, 0.035, 0.04, 0.055, 0.045, 0.145],
+    ids: [1, 2, 4, 5],
     rows: listed.map((s) => {
       const d = digests.get(s.sessionId);
       const st = s.stats ?? {};
@@ -138,16 +148,16 @@ export function buildReport(input: ReportInput): Block[] {
       const n = (v: number) => (known ? String(v) : UNKNOWN);
       return [
         String(s.seq ?? '?'),
+        s.sessionId,
         STATUS_WORDS[s.status] ?? s.status,
         s.protocol ?? '',
-        s.context?.identity?.subject ?? '',
-        s.context?.target?.name ?? '',
-        formatTime(s.startedAt),
+        `${s.context?.identity?.subject ?? ''}\n→ ${s.context?.target?.name ?? ''}`,
+        formatTimeMs(s.startedAt).replace(/ UTC$/, ''),
         n(d ? d.commands.length : (st.command ?? 0)),
         n(d ? d.blocks : (st['decision.block'] ?? 0)),
         known ? String(d ? d.approvals.length : (st['approval.requested'] ?? 0)) : String(s.approvalsLogged ?? UNKNOWN),
         n(d ? d.masked : (st.masked ?? 0)),
-        [...(s.source === 'log' ? [`${FROM_LOG} (${s.frames ?? UNKNOWN} frames, ${s.events ?? UNKNOWN} events)`] : []), ...s.reasons].join('; '),
+        [...(s.source === 'log' ? [`${FROM_LOG} (${s.frames ?? UNKNOWN} frames, ${s.events ?? UNKNOWN} events)`] : []), ...s.reasons.map(fixPlurals)].join('; '),
       ];
     }),
     tones: listed.map((s) => (s.status === 'failed' ? 'fail' : s.status === 'complete' ? undefined : 'warn')),
@@ -166,6 +176,7 @@ export function buildReport(input: ReportInput): Block[] {
       kind: 'table',
       columns: ['Request', 'Session', 'Requester', 'Command', 'Justification', 'Requested → decided → released → finished (UTC)', 'Outcome', 'Hash check'],
       widths: [0.1, 0.05, 0.11, 0.16, 0.08, 0.31, 0.07, 0.12],
+      ids: [0, 2],
       rows: approvals.map((a, i) => [
         a.requestId,
         `#${a.seq ?? '?'}`,
@@ -179,8 +190,17 @@ export function buildReport(input: ReportInput): Block[] {
       tones: approvals.map((a, i) => (timelines[i]!.order === 'violated' || a.hashCheck === 'mismatch' ? 'fail' : a.outcome === 'approved' && a.hashCheck === 'match' ? 'pass' : undefined)),
     });
   }
-  blocks.push({ kind: 'p', text: 'All times are UTC. Card numbers appear only as the appliance masked them; this report and its exports contain no decrypted secret.', tone: 'muted' });
+  blocks.push({ kind: 'p', text: 'All times are UTC, to the millisecond. Card numbers appear only as the appliance masked them; this report and its exports contain no decrypted secret.', tone: 'muted' });
   return blocks;
+}
+
+/** The PDF's footer lines (the page number is added after the last): every page names its evidence. */
+export function reportFooter(input: Pick<ReportInput, 'fileName' | 'auditor' | 'generatedAt' | 'evidence'>): string[] {
+  const e = input.evidence;
+  return [
+    `Vigil evidence report - ${input.fileName} - verified by ${input.auditor.trim() || '(auditor name not entered)'} at ${formatTimeMs(input.generatedAt)}`,
+    `Bundle SHA-256 ${e?.sha256 ?? SHA_UNKNOWN} - verification result ${e?.result ?? 'not known'} - fingerprint compared by the auditor: ${comparedWords(e?.compared ?? 'no').replace(/ \(the auditor confirmed.*\)$/, '')}`,
+  ];
 }
 
 /** Claims decryption and re-scan only as far as the decryption check covered them. */
@@ -192,7 +212,7 @@ function contentSentence(r: VerificationReport, keyId: string | undefined): stri
 }
 
 function sessionCounts(f: ReturnType<typeof figures>): string {
-  return `${f.sessions} session(s): ${f.complete} complete, ${f.interrupted} interrupted, ${f.inProgress} in progress, ${f.failed} failed.`;
+  return `${plural(f.sessions, 'session')}: ${f.complete} complete, ${f.interrupted} interrupted, ${f.inProgress} in progress, ${f.failed} failed.`;
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -200,6 +220,11 @@ const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '
 export function escapeHtml(s: string): string {
   // Control characters (terminal escapes) are shown, not passed through.
   return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** Each white-space-separated token unbreakable (a browser would break a UUID at its hyphens). */
+function wholeTokens(escaped: string): string {
+  return escaped.replace(/[^\s]+/g, (t) => `<span class="nb">${t}</span>`);
 }
 
 export function renderHtml(blocks: readonly Block[], stamp = ''): string {
@@ -216,7 +241,7 @@ export function renderHtml(blocks: readonly Block[], stamp = ''): string {
           return `<table class="kv">${b.rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
         case 'table':
           return `<table><thead><tr>${b.columns.map((c, i) => `<th style="width:${Math.round(b.widths[i]! * 100)}%">${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${b.rows
-            .map((row, i) => `<tr${b.tones?.[i] ? ` class="${b.tones[i]}"` : ''}>${row.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
+            .map((row, i) => `<tr${b.tones?.[i] ? ` class="${b.tones[i]}"` : ''}>${row.map((c, ci) => (b.ids?.includes(ci) ? `<td>${wholeTokens(escapeHtml(c))}</td>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`)
             .join('\n')}</tbody></table>${b.note ? `<p class="muted">${escapeHtml(b.note)}</p>` : ''}`;
       }
     })
@@ -229,7 +254,8 @@ export function renderHtml(blocks: readonly Block[], stamp = ''): string {
 .stamp{position:fixed;left:0;right:0;background:#b3261e;color:#fff;font-weight:700;text-align:center;padding:3px;font-size:12px}.stamp.top{top:0}.stamp.bottom{bottom:0}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2733;margin:2rem auto;max-width:1200px;padding:0 1rem}
 h1{font-size:1.6rem;margin:0 0 .6rem}h2{font-size:1.15rem;margin:1.8rem 0 .5rem;border-bottom:1px solid #d5dde6;padding-bottom:.2rem}
-table{border-collapse:collapse;width:100%;table-layout:fixed;font-size:12px}th,td{border:1px solid #d5dde6;padding:4px 6px;text-align:left;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%;font-size:12px}th,td{border:1px solid #d5dde6;padding:4px 6px;text-align:left;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere}
+th{overflow-wrap:normal}.nb{white-space:nowrap}
 thead th{background:#eef2f6}.kv th{width:22%;background:#f5f7fa;font-weight:600}
 p.pass{background:#e6f4ea;border-left:4px solid #1e7b3a;padding:.5rem .8rem;font-weight:600}p.fail{background:#fdecea;border-left:4px solid #b3261e;padding:.5rem .8rem;font-weight:600}
 tr.pass td:nth-child(2){color:#1e7b3a;font-weight:600}tr.fail td{background:#fdecea}tr.warn td{background:#fff8e1}.muted{color:#5b6773;font-size:12px}

@@ -1,6 +1,7 @@
 import { useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { describeError } from '../../../shared/errors.ts';
 import { EVENT_TABLE_COLUMNS, cellOf, eventTableCsv, loadEventTable, rowMatches, type EventRow, type EventTable as Table } from '../model/event-table.ts';
+import type { EvidenceStamp } from '../model/evidence-id.ts';
 import type { VerificationReport } from '../model/types.ts';
 import { saveFile } from '../platform.ts';
 import type { VerifierClient } from '../worker/client.ts';
@@ -22,7 +23,7 @@ function baseName(fileName: string): string {
 }
 
 /** Every event that matters, across sessions, as a spreadsheet: filter, read a row whole, save exactly these rows as CSV. */
-export function EventTable(props: { report: VerificationReport; client: VerifierClient; fileName: string; onOpenSession: (id: string) => void }) {
+export function EventTable(props: { report: VerificationReport; client: VerifierClient; fileName: string; evidence: EvidenceStamp | undefined; hashing: boolean; onOpenSession: (id: string) => void }) {
   const { report } = props;
   const [table, setTable] = useState<Table | null>(null);
   const [error, setError] = useState('');
@@ -98,8 +99,9 @@ export function EventTable(props: { report: VerificationReport; client: Verifier
         <span style={{ flex: 1 }} />
         <button
           className="primary"
-          onClick={async () => setSaved(await saveFile(`${baseName(props.fileName)}-events${filtering ? '-filtered' : ''}.csv`, 'text/csv', eventTableCsv(rows)))}
-          disabled={rows.length === 0}
+          onClick={async () => setSaved(await saveFile(`${baseName(props.fileName)}-events${filtering ? '-filtered' : ''}.csv`, 'text/csv', eventTableCsv(rows, props.evidence)))}
+          // Every line names the bundle's SHA-256: wait for it (a failed hash is written as unknown).
+          disabled={rows.length === 0 || props.hashing}
         >
           Save these {rows.length.toLocaleString('en')} rows (CSV)
         </button>

@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import { formatFingerprint } from '../../../shared/evidence/key-id.ts';
 import { readCheckpoint } from '../../../shared/evidence/checkpoint.ts';
 import { formatBytes, formatTime } from '../model/sessions.ts';
@@ -5,6 +6,9 @@ import { CHECK_MARK, FROM_LOG, bannerTitle, checkLine } from '../model/evidence-
 import { STATUS_WORDS } from '../model/report.ts';
 import type { BundleState, KeyState, TrustState, Verification } from './App.tsx';
 import { FileButton } from './FileButton.tsx';
+import { FingerprintStep } from './Fingerprint.tsx';
+import type { FingerprintCheck } from '../model/evidence-id.ts';
+import type { BundleSha } from './use-evidence.ts';
 import { Txt, oneLine } from './Text.tsx';
 
 interface Props {
@@ -18,6 +22,9 @@ interface Props {
   onForgetKey: () => void;
   onUnlock: () => void;
   onOpenSession: (id: string) => void;
+  sha: BundleSha;
+  fingerprint: FingerprintCheck;
+  onFingerprint: (c: FingerprintCheck) => void;
 }
 
 const MAX_LISTED = 200;
@@ -25,7 +32,9 @@ const MAX_LISTED = 200;
 export function Overview(p: Props) {
   const v = p.verification;
   const cp = p.trust ? safeCheckpoint(p.trust) : undefined;
-  const done = v.state === 'done' ? <Summary report={v.report} ms={v.ms} keyState={p.keyState} onOpenSession={p.onOpenSession} /> : null;
+  // The fingerprint step follows the verdict: comparing it is part of accepting this file as the evidence.
+  const fingerprint = <FingerprintStep sha={p.sha} check={p.fingerprint} onCheck={p.onFingerprint} />;
+  const done = v.state === 'done' ? <Summary report={v.report} ms={v.ms} keyState={p.keyState} onOpenSession={p.onOpenSession} fingerprint={fingerprint} /> : null;
   return (
     <>
       {/* Once verified, the verdict comes first: it is what the auditor opened the bundle for. */}
@@ -88,7 +97,7 @@ export function Overview(p: Props) {
           </div>
         </section>
       </div>
-      <div className="dropzone">You can also drop the trust file, the bundle and the key anywhere in this window.</div>
+      <div className="dropzone">You can also drop the trust file, the bundle and the key anywhere in this window, one by one or all three at once: each is recognised by its content.</div>
 
       {p.trust && (
         <section className="card" aria-labelledby="trust-title" style={{ marginTop: 16 }}>
@@ -157,7 +166,7 @@ function contentLine(r: import('../model/types.ts').VerificationReport, keyId: s
   return `Content of ${of} decrypted with auditor key ${keyId ?? ''} and re-scanned for card data.`;
 }
 
-function Summary({ report: r, ms, keyState, onOpenSession }: { report: import('../model/types.ts').VerificationReport; ms: number; keyState: KeyState | null; onOpenSession: (id: string) => void }) {
+function Summary({ report: r, ms, keyState, onOpenSession, fingerprint }: { report: import('../model/types.ts').VerificationReport; ms: number; keyState: KeyState | null; onOpenSession: (id: string) => void; fingerprint: ReactNode }) {
   const counts = new Map<string, number>();
   for (const s of r.sessions) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
   const countText = ['complete', 'interrupted', 'in-progress', 'failed']
@@ -177,6 +186,7 @@ function Summary({ report: r, ms, keyState, onOpenSession }: { report: import('.
           <span className="muted">{r.fatal ? 'Attempted' : 'Verified'} {formatTime(r.verifiedAt)}.</span>
         </div>
       </div>
+      {fingerprint}
       <section className="card" aria-labelledby="checks-title">
         <h2 id="checks-title">Checks</h2>
         <ul className="checks" data-testid="checks">

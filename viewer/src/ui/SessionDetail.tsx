@@ -6,8 +6,10 @@ import { asciicast, castFileName } from '../model/asciicast.ts';
 import { absoluteTime } from '../model/csv.ts';
 import { FROM_LOG, countText, countsKnown } from '../model/evidence-state.ts';
 import { STATUS_WORDS } from '../model/report.ts';
+import { plural } from '../model/report-text.ts';
 import { isTerminal, statements, type Statement } from '../model/replay.ts';
 import { formatBytes, formatDuration, formatTime } from '../model/sessions.ts';
+import type { EvidenceStamp } from '../model/evidence-id.ts';
 import type { ApprovalRow, SessionRow } from '../model/types.ts';
 import { saveFile } from '../platform.ts';
 import type { VerifierClient } from '../worker/client.ts';
@@ -20,7 +22,7 @@ const ENDED_SOURCE = { 'last-event': 'time of the last durable event', 'last-anc
 
 type Loaded = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; events: EvidenceEvent[]; note?: string | undefined };
 
-export function SessionDetail(props: { row: SessionRow; withKey: boolean; client: VerifierClient; onBack: () => void }) {
+export function SessionDetail(props: { row: SessionRow; withKey: boolean; client: VerifierClient; evidence: EvidenceStamp | undefined; onBack: () => void }) {
   const s = props.row.report;
   const [loaded, setLoaded] = useState<Loaded>({ state: 'loading' });
   const [tab, setTab] = useState<'timeline' | 'replay'>('timeline');
@@ -191,7 +193,7 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
                     await saveFile(
                       castFileName(s.seq, s.sessionId),
                       'application/x-asciicast',
-                      asciicast(events, { seq: s.seq, sessionId: s.sessionId, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(identity?.subject ? { identity: identity.subject } : {}), ...(target?.name ? { target: target.name } : {}) }),
+                      asciicast(events, { seq: s.seq, sessionId: s.sessionId, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(identity?.subject ? { identity: identity.subject } : {}), ...(target?.name ? { target: target.name } : {}), ...(props.evidence ? { evidence: props.evidence } : {}) }),
                     ),
                   )
                 }
@@ -221,9 +223,9 @@ export function ResultTable({ r }: { r: NonNullable<Statement['result']> }) {
     <div>
       <div className="muted small">
         {oneLine(r.tag ?? r.status ?? 'result', 80)}
-        {r.rowCount !== undefined && ` · ${r.rowCount} row(s)`}
+        {r.rowCount !== undefined && ` · ${plural(r.rowCount, 'row')}`}
         {r.durationMs !== undefined && ` · ${r.durationMs} ms`}
-        {r.rowsOmitted ? ` · ${r.rowsOmitted} row(s) not recorded` : ''}
+        {r.rowsOmitted ? ` · ${plural(r.rowsOmitted, 'row')} not recorded` : ''}
       </div>
       {r.columns.length > 0 && r.rows.length > 0 && (
         <div style={{ overflowX: 'auto' }}>

@@ -22,6 +22,7 @@ import { verifyArchive, type AuditorSecret } from '../../../shared/evidence/veri
 import { verifyBundle, type ArchivePool } from '../../../shared/evidence/verify/verify-bundle.ts';
 import { DigestBuilder } from '../model/digest.ts';
 import { eventRows, type EventRow } from '../model/event-table.ts';
+import { bundleSha256 } from './bundle-sha256.ts';
 import type { SessionDigest } from '../model/types.ts';
 
 export interface BlobLike {
@@ -145,6 +146,7 @@ export class BundleEngine {
   private report: VerificationReport | undefined;
   private readonly cache = new Map<string, { events: EvidenceEvent[]; bytes: number }>();
   private cached = 0;
+  private closed = false;
   private readonly cacheBytes: number;
   private readonly sessionCacheBytes: number;
 
@@ -171,6 +173,17 @@ export class BundleEngine {
     }
     this.auditor = locked.unlock(key.passphrase);
     return { keyId: locked.keyId };
+  }
+
+  /** The SHA-256 of the whole bundle file (stops when the engine is closed: another bundle was opened). */
+  sha256(onProgress?: (done: number, total: number) => void): Promise<string> {
+    return bundleSha256(this.src, { ...(onProgress ? { onProgress } : {}), cancelled: () => this.closed });
+  }
+
+  /** This bundle is no longer the one open: forget the key and stop any work still reading it. */
+  close(): void {
+    this.closed = true;
+    this.lock();
   }
 
   /** Forgets the key and every decrypted event. */

@@ -8,6 +8,7 @@ export type WorkerRequest =
   | { id: number; op: 'unlock'; keyText: string; passphrase?: string }
   | { id: number; op: 'lock' }
   | { id: number; op: 'verify' }
+  | { id: number; op: 'sha256' }
   | { id: number; op: 'events'; sessionId: string }
   | { id: number; op: 'eventRows'; sessionId: string };
 
@@ -19,6 +20,7 @@ export interface WorkerResults {
   events: { events: EvidenceEvent[]; note?: string };
   /** The event table's rows of one session, built in the worker (its output bytes never cross over). */
   eventRows: { rows: EventRow[] };
+  sha256: { sha256: string };
 }
 
 export type WorkerResponse =

@@ -26,7 +26,7 @@ self.onmessage = async (ev: MessageEvent<WorkerRequest>) => {
   try {
     switch (req.op) {
       case 'open': {
-        engine?.lock();
+        engine?.close();
         const source = req.bundle instanceof Blob ? blobSource(req.bundle) : urlSource(req.bundle.url, req.bundle.size);
         // Archives are verified by a pool of workers, one per core (at most 4): decryption is the heavy part.
         const cores = Math.min(4, Math.max(1, navigator.hardwareConcurrency || 2) + 1);
@@ -51,6 +51,17 @@ self.onmessage = async (ev: MessageEvent<WorkerRequest>) => {
           reply({ id: req.id, progress: { done, total } });
         });
         reply({ id: req.id, ok: true, result: { ...r, ms: performance.now() - t0 } });
+        break;
+      }
+      case 'sha256': {
+        let last = 0;
+        const sha256 = await need().sha256((done, total) => {
+          const now = performance.now();
+          if (now - last < 100 && done < total) return;
+          last = now;
+          reply({ id: req.id, progress: { done, total } });
+        });
+        reply({ id: req.id, ok: true, result: { sha256 } });
         break;
       }
       case 'events': {
