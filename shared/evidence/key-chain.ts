@@ -8,6 +8,7 @@ import { describeError } from '../errors.ts';
 import { fingerprint, keyIdOf } from './key-id.ts';
 import { readKeyRotation } from './key-rotation.ts';
 import { SIGNED_LABELS, verifyEnvelopeSignature, type SignedEnvelope } from './signed.ts';
+import { compareTimes } from './time-order.ts';
 import type { TrustFile } from './trust.ts';
 
 export interface ChainKey {
@@ -47,7 +48,7 @@ export class KeyChain {
         return [];
       }
     });
-    parsed.sort((a, b) => (a.r.at < b.r.at ? -1 : a.r.at > b.r.at ? 1 : 0));
+    parsed.sort((a, b) => compareTimes(a.r.at, b.r.at));
     for (const { env, r } of parsed) {
       if (r.applianceId !== trust.applianceId) {
         this.problems.push(`rotation to ${r.newKeyId} belongs to another appliance (${r.applianceId})`);
@@ -70,7 +71,7 @@ export class KeyChain {
       signer.key.validUntil = minTime(signer.key.validUntil, r.at);
       const pinned = this.keys.get(r.newKeyId);
       if (pinned) {
-        if (pinned.validFrom > r.at) pinned.validFrom = r.at;
+        if (compareTimes(pinned.validFrom, r.at) > 0) pinned.validFrom = r.at;
       } else {
         this.keys.set(r.newKeyId, {
           keyId: r.newKeyId,
@@ -92,8 +93,8 @@ export class KeyChain {
     const key = this.keys.get(keyId);
     if (!key) return { ok: false, reason: `key ${keyId} is not trusted (not pinned in the trust file, not announced by a trusted key)` };
     if (key.revoked) return { ok: false, reason: `key ${keyId} is revoked in the trust file` };
-    if (at < key.validFrom) return { ok: false, reason: `key ${keyId} signed at ${at}, before its window opened (${key.validFrom})` };
-    if (key.validUntil !== null && at >= key.validUntil) {
+    if (compareTimes(at, key.validFrom) < 0) return { ok: false, reason: `key ${keyId} signed at ${at}, before its window opened (${key.validFrom})` };
+    if (key.validUntil !== null && compareTimes(at, key.validUntil) >= 0) {
       return { ok: false, reason: `key ${keyId} signed at ${at}, after its window closed (${key.validUntil}, rotated or expired)` };
     }
     return { ok: true, key };
@@ -105,5 +106,5 @@ export class KeyChain {
 }
 
 function minTime(a: string | null, b: string): string {
-  return a === null || b < a ? b : a;
+  return a === null || compareTimes(b, a) < 0 ? b : a;
 }

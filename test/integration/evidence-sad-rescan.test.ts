@@ -29,5 +29,8 @@ describe('clear security codes in recorded content', () => {
     expect(text).toMatch(/pan-rescan: .*frame \d+: clear card security code \(after "cvv"\) in recorded content/);
     expect(text).not.toContain('987');
     expect(JSON.stringify(r)).not.toContain('cvv 987');
+    // The archive is intact (its digests hold): only the re-scan fails, and digests is not made partial by it.
+    expect(r.checks.find((c) => c.id === 'digests')).toMatchObject({ status: 'pass', covered: 1, total: 1 });
+    expect(r.checks.find((c) => c.id === 'pan-rescan')?.status).toBe('fail');
   });
 });

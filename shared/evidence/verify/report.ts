@@ -173,5 +173,6 @@ export function coverageText(c: Pick<CheckResult, 'covered' | 'total' | 'unit'>)
 }
 
 function plural(w: string): string {
-  return w.endsWith('y') ? `${w.slice(0, -1)}ies` : w.endsWith('s') ? w : `${w}s`;
+  // "entry" → "entries", but "key" → "keys": only a consonant before the y changes it.
+  return /[^aeiou]y$/.test(w) ? `${w.slice(0, -1)}ies` : w.endsWith('s') ? w : `${w}s`;
 }

@@ -6,6 +6,7 @@
 import { fromHex, fromUtf8, toHex } from '../../bytes.ts';
 import { describeError } from '../../errors.ts';
 import { checkBundleMembers } from '../bundle-members.ts';
+import { compareTimes } from '../time-order.ts';
 import { CompactRange, leafHash, verifyConsistency } from '../../merkle/index.ts';
 import {
   BUNDLE_FILES,
@@ -220,7 +221,7 @@ async function verifyLog(
     try {
       e = parseLogEntry(fromUtf8(line), expected);
       if (e.i !== expected) throw new Error(`log entry ${expected}: carries index ${e.i}`);
-      if (e.t < lastTime) throw new Error(`log entry ${e.i}: time ${e.t} runs backwards`);
+      if (compareTimes(e.t, lastTime) < 0) throw new Error(`log entry ${e.i}: time ${e.t} runs backwards`);
       collect(e, get);
     } catch (err) {
       structural = describeError(err);
@@ -240,7 +241,7 @@ async function verifyLog(
     rebuilt = true;
   }
   const since = manifest.range.since;
-  if (since && first && manifest.log.from > 0 && first.t >= since) {
+  if (since && first && manifest.log.from > 0 && compareTimes(first.t, since) >= 0) {
     rb.fail('log-inclusion', `the log excerpt starts inside the export window (entry ${first.i} at ${first.t}): earlier entries of the window are not shown`);
   }
   rb.summary('log-inclusion', `${cp.size - manifest.log.from} log entries (from ${manifest.log.from}) rebuild checkpoint ${cp.size}'s root`);
@@ -288,7 +289,7 @@ function checkConsistency(raw: unknown, cp: Checkpoint, pinned: Checkpoint, root
   }
   if (pinned.applianceId !== cp.applianceId) return; // reported as a key-chain failure already
   if (pinned.size > cp.size) {
-    if (cp.time > pinned.time) {
+    if (compareTimes(cp.time, pinned.time) > 0) {
       rb.fail('log-consistency', `log rolled back: the pinned checkpoint (${pinned.time}) has ${pinned.size} entries, this later checkpoint (${cp.time}) only ${cp.size}`);
     } else {
       rb.summary('log-consistency', `not checkable: this bundle (checkpoint ${cp.size}) predates the pinned checkpoint (${pinned.size})`);

@@ -15,6 +15,7 @@ import { approvalsFromLog, compareWithLog, type SessionLog } from './session-log
 import { archiveIdentitySources, crossCheckIdentity, type IdentityOutcome } from './session-identity.ts';
 import { verifyArchive, type ArchiveVerification } from './verify-archive.ts';
 import type { ArchiveJob, BundleVerifyOptions } from './verify-bundle.ts';
+import { compareTimes } from '../time-order.ts';
 
 /** Returns how many archive manifest signatures verified (for the `signatures` coverage). */
 export async function verifySessions(
@@ -28,7 +29,7 @@ export async function verifySessions(
   report: VerificationReport,
 ): Promise<number> {
   const { since, until } = manifest.range;
-  const inWindow = (t: string) => (!since || t >= since) && (!until || t < until);
+  const inWindow = (t: string) => (!since || compareTimes(t, since) >= 0) && (!until || compareTimes(t, until) < 0);
   const listed = new Map(manifest.archives.map((a) => [a.sessionId, a]));
   const reports = new Map<string, SessionReport>();
   const reportFor = (id: string, seq: number | null): SessionReport => {
@@ -188,7 +189,8 @@ export async function verifySessions(
       approvals.push(...approvalsFromLog(a.sessionId, log));
     }
     if (r.status !== 'failed' && v.status === 'failed') r.status = 'failed';
-    if (v.failures.length === 0) verified++;
+    // Intact = its digests hold; a re-scan or approvals failure is its own check's, not a damaged archive.
+    if (!v.failures.some((f) => f.check === 'digests')) verified++;
   }
   report.approvals = approvals;
   report.sessions = [...reports.values()].sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
