@@ -37,7 +37,7 @@ describe('trust and verification', () => {
 
   it('passes every check and says so, per check and per session', async () => {
     const banner = page.getByTestId('banner');
-    expect(await banner.innerText()).toMatch(/This evidence is intact and complete[\s\S]*5 session\(s\): 4 complete, 1 interrupted/);
+    expect(await banner.innerText()).toMatch(/This evidence is intact and complete[\s\S]*5 sessions: 4 complete, 1 interrupted/);
     for (const id of ['signatures', 'key-chain', 'digests', 'log-inclusion', 'log-consistency', 'session-sequence', 'decryption', 'tag-final', 'pan-rescan']) {
       expect(await checkStatus(page, id), id).toBe('pass');
     }

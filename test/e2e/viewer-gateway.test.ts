@@ -37,7 +37,7 @@ afterAll(async () => {
 
 describe('sessions through the real PostgreSQL gateway', () => {
   it('verify, decrypted, with every check green', async () => {
-    expect(await page.getByTestId('banner').innerText()).toMatch(/intact and complete[\s\S]*3 session\(s\): 3 complete/);
+    expect(await page.getByTestId('banner').innerText()).toMatch(/intact and complete[\s\S]*3 sessions: 3 complete/);
     for (const id of ['signatures', 'digests', 'log-inclusion', 'session-sequence', 'decryption', 'tag-final', 'pan-rescan']) expect(await checkStatus(page, id), id).toBe('pass');
   });
 

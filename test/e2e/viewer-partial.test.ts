@@ -59,7 +59,7 @@ describe('a session whose archive is missing', () => {
       expect(text).not.toMatch(/✓/);
     }
     expect(await checkStatus(p, 'session-sequence')).toBe('fail');
-    expect(await p.getByTestId('banner').innerText()).toMatch(/Content of 4 of 5 archive\(s\) decrypted/);
+    expect(await p.getByTestId('banner').innerText()).toMatch(/Content of 4 of 5 archives decrypted/);
     const row = await p.locator('[data-testid=session-statuses] tbody tr[data-seq="3"]').innerText();
     expect(row).toMatch(/spiffe:\/\/acme\.internal\/ns\/billing\/sa\/refund-worker → payments-db/);
     expect(row).toMatch(/from the signed log; content unavailable: \d+ frame\(s\), \d+ event\(s\), 1 approval request\(s\)/);

@@ -10,6 +10,9 @@ import { parseTrustFile, type TrustFile } from '../../shared/evidence/trust.ts';
 import type { AuditorSecret } from '../../shared/evidence/verify/verify-archive.ts';
 import { verifyBundle } from '../../shared/evidence/verify/verify-bundle.ts';
 import type { VerificationReport } from '../../shared/evidence/verify/report.ts';
+import { Appliance } from '../../appliance/appliance.ts';
+import type { EventInput } from '../../appliance/evidence/archive-writer.ts';
+import { exportBundle } from '../../appliance/export/export-bundle.ts';
 import { TarWriter } from '../../appliance/export/tar-writer.ts';
 import { initAppliance } from '../../appliance/init.ts';
 
@@ -104,4 +107,25 @@ export function joinRecords(magic: Uint8Array, records: readonly { bytes: Uint8A
     o += p.length;
   }
   return out;
+}
+
+/**
+ * A new appliance whose recorder wrote `sessions` (each one archive: the events as given, then closed),
+ * exported as one bundle by the real exporter.
+ */
+export async function recordedBundle(sessions: readonly { subject: string; events: readonly EventInput[] }[]): Promise<{ appliance: TestAppliance; bundle: Uint8Array }> {
+  const appliance = newAppliance();
+  const app = await Appliance.open(appliance.configPath);
+  try {
+    for (const { subject, events } of sessions) {
+      const s = app.recorder.start({ protocol: 'postgres', identity: { subject }, target: { name: 'db' }, client: { address: '127.0.0.1:5000' } });
+      for (const e of events) s.record(e);
+      await s.close('client terminated');
+    }
+    const out = join(appliance.dir, 'recorded.vigil');
+    await exportBundle(app, { out });
+    return { appliance, bundle: new Uint8Array(readFileSync(out)) };
+  } finally {
+    await app.close();
+  }
 }

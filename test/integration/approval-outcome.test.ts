@@ -3,14 +3,11 @@
  * decision (what a held Parse used to leave) says a command waited for a human and never says what happened:
  * the verifier fails the approvals check for a complete archive, and accepts it (pending) for an interrupted one.
  */
-import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ApprovalCollector } from '../../shared/evidence/verify/approval-evidence.ts';
 import type { EvidenceEvent } from '../../shared/evidence/events.ts';
-import { Appliance } from '../../appliance/appliance.ts';
-import { exportBundle } from '../../appliance/export/export-bundle.ts';
-import { failures, newAppliance, verifyBytes } from '../helpers/evidence.ts';
+import type { EventInput } from '../../appliance/evidence/archive-writer.ts';
+import { failures, recordedBundle, verifyBytes } from '../helpers/evidence.ts';
 
 const ev = (seq: number, e: Record<string, unknown>): EvidenceEvent => ({ seq, t: seq, ...e }) as EvidenceEvent;
 
@@ -36,16 +33,8 @@ describe('a held command without an outcome', () => {
   });
 
   it('through the real recorder, exporter and verifier', async () => {
-    const A = newAppliance();
-    const app = await Appliance.open(A.configPath);
-    const s = app.recorder.start({ protocol: 'postgres', identity: { subject: 'bot' }, target: { name: 'db' }, client: { address: '127.0.0.1:5000' } });
-    s.record({ type: 'command', id: 1, kind: 'sql', text: "UPDATE cards SET note = 'x'" });
-    s.record({ type: 'decision', command: 1, decision: 'hold', rule: 'writes-need-approval' });
-    await s.close('client terminated');
-    const out = join(A.dir, 'b.vigil');
-    await exportBundle(app, { out });
-    await app.close();
-    const r = await verifyBytes(new Uint8Array(readFileSync(out)), A.trust, A.auditor);
+    const { appliance: A, bundle } = await recordedBundle([{ subject: 'bot', events: held.map(({ seq: _s, t: _t, ...e }) => e as EventInput) }]);
+    const r = await verifyBytes(bundle, A.trust, A.auditor);
     expect(r.ok).toBe(false);
     expect(failures(r)).toEqual([expect.stringMatching(/^approvals: session #1 \(\w+\): command 1 was held for approval but the archive records no outcome for it/)]);
     expect(r.checks.find((c) => c.id === 'approvals')?.status).toBe('fail');

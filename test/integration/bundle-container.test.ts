@@ -9,28 +9,20 @@ import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { utf8 } from '../../shared/bytes.ts';
 import { TAR_BLOCK } from '../../shared/evidence/tar.ts';
-import { Appliance } from '../../appliance/appliance.ts';
-import { exportBundle } from '../../appliance/export/export-bundle.ts';
+import type { EventInput } from '../../appliance/evidence/archive-writer.ts';
 import { TarWriter } from '../../appliance/export/tar-writer.ts';
-import { failures, memberBytes, members, newAppliance, tempDir, verifyBytes, type TestAppliance } from '../helpers/evidence.ts';
+import { failures, memberBytes, members, recordedBundle, tempDir, verifyBytes, type TestAppliance } from '../helpers/evidence.ts';
 
 let A: TestAppliance;
 let bundle: Uint8Array;
 let names: string[];
 
 beforeAll(async () => {
-  A = newAppliance();
-  const app = await Appliance.open(A.configPath);
-  for (const subject of ['bot-a', 'bot-b']) {
-    const s = app.recorder.start({ protocol: 'postgres', identity: { subject }, target: { name: 'db' }, client: { address: '127.0.0.1:5000' } });
-    s.record({ type: 'command', id: 1, kind: 'sql', text: 'SELECT 1' });
-    s.record({ type: 'decision', command: 1, decision: 'allow', rule: 'r' });
-    await s.close('client terminated');
-  }
-  const out = join(A.dir, 'a.vigil');
-  await exportBundle(app, { out });
-  await app.close();
-  bundle = new Uint8Array(readFileSync(out));
+  const select = (): EventInput[] => [
+    { type: 'command', id: 1, kind: 'sql', text: 'SELECT 1' },
+    { type: 'decision', command: 1, decision: 'allow', rule: 'r' },
+  ];
+  ({ appliance: A, bundle } = await recordedBundle([{ subject: 'bot-a', events: select() }, { subject: 'bot-b', events: select() }]));
   names = (await members(bundle)).map((m) => m.name);
 });
 

@@ -2,27 +2,22 @@
  * An archive that holds a clear keyword-anchored security code fails the verifier's re-scan (with the key
  * only), and the report names the keyword, never the code — as for a clear PAN (evidence-tamper.test.ts).
  */
-import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Appliance } from '../../appliance/appliance.ts';
-import { exportBundle } from '../../appliance/export/export-bundle.ts';
-import { failures, newAppliance, verifyBytes } from '../helpers/evidence.ts';
+import { failures, recordedBundle, verifyBytes } from '../helpers/evidence.ts';
 
 describe('clear security codes in recorded content', () => {
   it('are found by the re-scan, reported without their digits', async () => {
-    const B = newAppliance();
-    const app = await Appliance.open(B.configPath);
     // Straight into the recorder, as a recorder that did not redact would write it.
-    const s = app.recorder.start({ protocol: 'postgres', identity: { subject: 'leaky' }, target: { name: 'db' }, client: { address: '127.0.0.1:5000' } });
-    s.record({ type: 'session.open', protocol: 'postgres' });
-    s.record({ type: 'command', id: 1, kind: 'sql', text: "UPDATE customers SET note = 'card 4111 11** **** 1111 cvv 987' WHERE id = 2" });
-    s.record({ type: 'decision', command: 1, decision: 'allow', rule: 'r' });
-    await s.close('client terminated');
-    const out = join(B.dir, 'b.vigil');
-    await exportBundle(app, { out });
-    await app.close();
-    const b = new Uint8Array(readFileSync(out));
+    const { appliance: B, bundle: b } = await recordedBundle([
+      {
+        subject: 'leaky',
+        events: [
+          { type: 'session.open', protocol: 'postgres' },
+          { type: 'command', id: 1, kind: 'sql', text: "UPDATE customers SET note = 'card 4111 11** **** 1111 cvv 987' WHERE id = 2" },
+          { type: 'decision', command: 1, decision: 'allow', rule: 'r' },
+        ],
+      },
+    ]);
     expect((await verifyBytes(b, B.trust)).ok, 'without the key nothing is decrypted, nothing re-scanned').toBe(true);
     const r = await verifyBytes(b, B.trust, B.auditor);
     const text = failures(r).join('\n');

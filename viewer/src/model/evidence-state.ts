@@ -5,6 +5,7 @@
  */
 import { coverageText, type CheckResult, type VerdictStatus } from '../../../shared/evidence/verify/report.ts';
 import type { ApprovalEvidence } from '../../../shared/evidence/verify/approval-evidence.ts';
+import { fixPlurals } from './report-text.ts';
 import type { ApprovalRow, SessionDigest, SessionReport, VerificationReport } from './types.ts';
 
 export const FROM_LOG = 'from the signed log; content unavailable';
@@ -40,7 +41,8 @@ export function checkLine(c: CheckResult, fatal: boolean): string {
   if (c.status === 'skipped') return 'not run: needs the auditor key';
   if (c.status === 'not-run' || (fatal && c.status !== 'fail')) return 'not run: the bundle could not be read';
   const cov = coverageText(c);
-  return [cov, c.summary].filter(Boolean).join(' · ');
+  // The verifier's own wording ("2 key(s)") made to agree with its numbers; summaries hold no recorded text.
+  return fixPlurals([cov, c.summary].filter(Boolean).join(' · '));
 }
 
 /** The content of this session is readable (decrypted), or at least its signed manifest's counts. */

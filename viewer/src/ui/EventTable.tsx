@@ -1,10 +1,11 @@
-import { useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import { useDeferredValue, useEffect, useMemo, useState } from 'react';
 import { describeError } from '../../../shared/errors.ts';
 import { EVENT_TABLE_COLUMNS, cellOf, eventTableCsv, loadEventTable, rowMatches, type EventRow, type EventTable as Table } from '../model/event-table.ts';
 import type { EvidenceStamp } from '../model/evidence-id.ts';
 import type { VerificationReport } from '../model/types.ts';
 import { saveFile } from '../platform.ts';
 import type { VerifierClient } from '../worker/client.ts';
+import { useVirtualWindow } from './use-virtual-window.ts';
 import { Txt, oneLine } from './Text.tsx';
 
 const ROW = 30;
@@ -125,25 +126,9 @@ export function EventTable(props: { report: VerificationReport; client: Verifier
 }
 
 function Grid({ rows, onSelect, selected }: { rows: EventRow[]; onSelect: (r: EventRow) => void; selected: EventRow | null }) {
-  const viewport = useRef<HTMLDivElement>(null);
-  const [scroll, setScroll] = useState(0);
-  const [height, setHeight] = useState(500);
-  useEffect(() => {
-    const el = viewport.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
-    ro.observe(el);
-    setHeight(el.clientHeight);
-    return () => ro.disconnect();
-  }, []);
-  useEffect(() => {
-    viewport.current?.scrollTo({ top: 0 });
-    setScroll(0);
-  }, [rows]);
-  const first = Math.max(0, Math.floor(scroll / ROW) - OVERSCAN);
-  const last = Math.min(rows.length, Math.ceil((scroll + height) / ROW) + OVERSCAN);
+  const { viewport, onScroll, first, last } = useVirtualWindow(rows, ROW, OVERSCAN, 500);
   return (
-    <div className="viewport" ref={viewport} onScroll={(e) => setScroll(e.currentTarget.scrollTop)} data-testid="events-viewport">
+    <div className="viewport" ref={viewport} onScroll={onScroll} data-testid="events-viewport">
       <div className="head" role="row" style={{ gridTemplateColumns: TEMPLATE, width: TOTAL }}>
         {EVENT_TABLE_COLUMNS.map(([k, label]) => (
           <div key={k} role="columnheader">

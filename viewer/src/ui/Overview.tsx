@@ -4,6 +4,7 @@ import { readCheckpoint } from '../../../shared/evidence/checkpoint.ts';
 import { formatBytes, formatTime } from '../model/sessions.ts';
 import { CHECK_MARK, FROM_LOG, bannerTitle, checkLine } from '../model/evidence-state.ts';
 import { STATUS_WORDS } from '../model/report.ts';
+import { plural } from '../model/report-text.ts';
 import type { BundleState, KeyState, TrustState, Verification } from './App.tsx';
 import { FileButton } from './FileButton.tsx';
 import { FingerprintStep } from './Fingerprint.tsx';
@@ -162,7 +163,7 @@ function KeyRow(k: { keyId: string; fingerprint: string; from: string; until: st
 function contentLine(r: import('../model/types.ts').VerificationReport, keyId: string | undefined): string {
   if (!r.withKey) return 'Integrity only: content not checked. Load the auditor key for decryption, TAG_FINAL and the card-number re-scan.';
   const d = r.checks.find((c) => c.id === 'decryption');
-  const of = d && d.covered !== null && d.total !== null ? `${d.covered} of ${d.total} archive(s)` : 'no archive';
+  const of = d && d.covered !== null && d.total !== null ? `${d.covered} of ${plural(d.total, 'archive')}` : 'no archive';
   return `Content of ${of} decrypted with auditor key ${keyId ?? ''} and re-scanned for card data.`;
 }
 
@@ -181,7 +182,7 @@ function Summary({ report: r, ms, keyState, onOpenSession, fingerprint }: { repo
       <div className={`banner ${r.verdict.status}`} role="status" data-testid="banner" data-verdict={r.verdict.status} data-verify-ms={Math.round(ms)} data-with-key={r.withKey ? 'yes' : 'no'}>
         {bannerTitle(r)}
         <div className="sub">
-          {r.fatal ? `${r.fatal}. No check ran past this point and no content was read.` : `${r.sessions.length} session(s)${countText ? `: ${countText}` : ''}.`}{' '}
+          {r.fatal ? `${r.fatal}. No check ran past this point and no content was read.` : `${plural(r.sessions.length, 'session')}${countText ? `: ${countText}` : ''}.`}{' '}
           {!r.fatal && contentLine(r, keyState?.keyId)}{' '}
           <span className="muted">{r.fatal ? 'Attempted' : 'Verified'} {formatTime(r.verifiedAt)}.</span>
         </div>

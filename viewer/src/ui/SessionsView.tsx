@@ -1,9 +1,10 @@
-import { useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import { useDeferredValue, useMemo, useState } from 'react';
 import { STATUS_WORDS } from '../model/report.ts';
 import { applyFilter, distinct, formatTime, isFiltering, EMPTY_FILTER, type SessionFilter } from '../model/sessions.ts';
 import type { SessionRow } from '../model/types.ts';
 import { FROM_LOG, UNKNOWN } from '../model/evidence-state.ts';
 import { oneLine } from './Text.tsx';
+import { useVirtualWindow } from './use-virtual-window.ts';
 
 function Unknown() {
   return (
@@ -137,27 +138,10 @@ export function SessionsView(props: { rows: SessionRow[]; filter: SessionFilter;
 }
 
 function VirtualRows({ rows, onOpen }: { rows: SessionRow[]; onOpen: (id: string) => void }) {
-  const viewport = useRef<HTMLDivElement>(null);
-  const [scroll, setScroll] = useState(0);
-  const [height, setHeight] = useState(600);
-  useEffect(() => {
-    const el = viewport.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight));
-    ro.observe(el);
-    setHeight(el.clientHeight);
-    return () => ro.disconnect();
-  }, []);
-  useEffect(() => {
-    // A new filter starts at the top.
-    viewport.current?.scrollTo({ top: 0 });
-    setScroll(0);
-  }, [rows]);
-  const first = Math.max(0, Math.floor(scroll / ROW) - OVERSCAN);
-  const last = Math.min(rows.length, Math.ceil((scroll + height) / ROW) + OVERSCAN);
+  const { viewport, onScroll, first, last } = useVirtualWindow(rows, ROW, OVERSCAN, 600);
   const visible = rows.slice(first, last);
   return (
-    <div className="viewport" ref={viewport} onScroll={(e) => setScroll(e.currentTarget.scrollTop)} data-testid="sessions-viewport">
+    <div className="viewport" ref={viewport} onScroll={onScroll} data-testid="sessions-viewport">
       <div style={{ height: rows.length * ROW, position: 'relative' }}>
         {rows.length === 0 && <div className="empty">No session matches these filters.</div>}
         {visible.map((r, i) => {
