@@ -1,6 +1,7 @@
 /**
  * The running gateway (`vigil serve`): the appliance (evidence, log, keys) plus the session pipeline and
- * the protocol listeners in front of it.
+ * the protocol listeners in front of it — one per adapter in protocols/registry.ts whose listeners.<name>
+ * block vigil.yaml has.
  */
 import { describeError } from '../shared/errors.ts';
 import { Appliance } from './appliance.ts';
@@ -10,10 +11,8 @@ import type { AppLogger } from './logger.ts';
 import type { ApprovalGate } from './pipeline/approval-gate.ts';
 import { SessionPipeline } from './pipeline/session.ts';
 import { PolicyEngine } from './policy/engine.ts';
-import { CancelRegistry } from './protocols/postgres/cancel-registry.ts';
-import { CatalogRegistry } from './protocols/postgres/catalog/catalog-registry.ts';
-import { PostgresListener } from './protocols/postgres/listener.ts';
-import { SqlClassifier } from './sql/index.ts';
+import type { AnyProtocolAdapter, RunningProtocol } from './protocols/adapter.ts';
+import { PROTOCOLS } from './protocols/registry.ts';
 import { SqliteTokenReplayStore } from './store/token-replay-store.ts';
 import { AdminServer } from './admin/server.ts';
 import { ApprovalService } from './approvals/service.ts';
@@ -39,14 +38,20 @@ export class Gateway {
   private constructor(
     readonly appliance: Appliance,
     readonly pipeline: SessionPipeline,
-    readonly postgres: PostgresListener | undefined,
+    /** The started protocols, by adapter name, in registry order. */
+    readonly protocols: ReadonlyMap<string, RunningProtocol>,
     readonly admin: AdminServer | undefined,
     readonly approvals: ApprovalService,
     readonly webhooks: WebhookNotifier,
-    readonly addresses: { postgres?: { host: string; port: number }; admin?: { host: string; port: number } },
+    /** Where each protocol listener (by adapter name) and the admin API listen. */
+    readonly addresses: Readonly<Partial<Record<string, { host: string; port: number }>>>,
     private readonly logger: AppLogger,
-    private readonly catalogs: CatalogRegistry,
   ) {}
+
+  /** The started protocol `name` (e.g. 'postgres'), if vigil.yaml configures its listener. */
+  protocol(name: string): RunningProtocol | undefined {
+    return this.protocols.get(name);
+  }
 
   static async start(configPath: string, opts: GatewayOptions): Promise<Gateway> {
     const appliance = await Appliance.open(configPath);
@@ -58,7 +63,7 @@ export class Gateway {
       const replayStore = new SqliteTokenReplayStore(appliance.db);
       const identity = new JwtVerifierRegistry(config.identityProviders, { fingerprintKey, resolvePath, replayStore });
       for (const f of await identity.warmUp()) opts.logger.warn({ provider: f.provider, err: describeError(f.error) }, 'identity provider keys unavailable at start-up (will retry on use)');
-      const addresses: Gateway['addresses'] = {};
+      const addresses: Partial<Record<string, { host: string; port: number }>> = {};
       const adminUrl = () => (addresses.admin ? `https://${addresses.admin.host}:${addresses.admin.port}` : undefined);
       const howTo = (id: string) => {
         const url = adminUrl();
@@ -79,29 +84,33 @@ export class Gateway {
         admin = new AdminServer({ config: config.listeners.admin, resolvePath, identity, approvals, approverGroups: approverGroups(config.policies), logger: opts.logger });
         addresses.admin = await admin.listen();
       }
-      const catalogs = new CatalogRegistry(resolvePath);
-      let postgres: PostgresListener | undefined;
-      if (config.listeners.postgres) {
-        postgres = new PostgresListener({
-          listener: config.listeners.postgres,
-          targets: new Map(config.targets.filter((t) => t.protocol === 'postgres').map((t) => [t.name, t])),
-          pipeline,
-          identity,
-          mtls: config.mtls,
-          fingerprintKey,
-          classifier: await SqlClassifier.create(),
-          resultRows: config.evidence.resultRows,
-          cancels: new CancelRegistry(),
-          catalogs,
-          resolvePath,
-          logger: opts.logger,
-        });
-        addresses.postgres = await postgres.listen();
+      const protocols = new Map<string, RunningProtocol>();
+      try {
+        for (const adapter of PROTOCOLS as readonly AnyProtocolAdapter[]) {
+          const listener = (config.listeners as Readonly<Record<string, unknown>>)[adapter.name];
+          if (listener === undefined) continue;
+          const running = await adapter.start({
+            listener,
+            targets: new Map(config.targets.filter((t) => t.protocol === adapter.name).map((t) => [t.name, t])),
+            shared: { mtls: config.mtls, evidence: config.evidence },
+            pipeline,
+            identity,
+            fingerprintKey,
+            resolvePath,
+            logger: opts.logger,
+          });
+          protocols.set(adapter.name, running);
+          addresses[adapter.name] = running.address;
+        }
+      } catch (e) {
+        for (const p of protocols.values()) await p.close().catch(() => undefined);
+        await admin?.close();
+        throw e;
       }
       appliance.startTimers();
       for (const r of appliance.recovered) opts.logger.warn({ sessionId: r.sessionId, seq: r.seq, frames: r.frames }, 'sealed an interrupted session left by the previous run');
       opts.logger.info({ applianceId: appliance.id, ...addresses }, 'vigil gateway started');
-      return new Gateway(appliance, pipeline, postgres, admin, approvals, webhooks, addresses, opts.logger, catalogs);
+      return new Gateway(appliance, pipeline, protocols, admin, approvals, webhooks, addresses, opts.logger);
     } catch (e) {
       await appliance.close();
       throw e;
@@ -117,8 +126,7 @@ export class Gateway {
   }
 
   private async stopOnce(): Promise<void> {
-    await this.postgres?.close();
-    this.catalogs.close();
+    for (const p of this.protocols.values()) await p.close();
     await this.admin?.close();
     const deadline = Date.now() + 10_000;
     while (this.appliance.recorder.liveSessions().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -16,6 +16,7 @@ import { makeSelfSignedCertificate } from './tls/self-signed.ts';
 import { buildTrustFile } from './keys/trust-file.ts';
 import { TransparencyLog } from './log/transparency-log.ts';
 import { openDatabase, setMeta } from './store/database.ts';
+import { PROTOCOLS } from './protocols/registry.ts';
 
 export interface InitResult {
   dir: string;
@@ -83,6 +84,13 @@ export function initAppliance(opts: { dir: string; auditors: readonly string[]; 
   }
 }
 
+/** One block per registered protocol (each adapter says what), then the admin API when there is TLS for it. */
+function renderListeners(tls: boolean): string {
+  const blocks = PROTOCOLS.map((a) => a.init.listener({ tls })).join('');
+  const admin = tls ? "  admin:                # the approvers' HTTPS API (vigil approvals …)\n    address: 127.0.0.1:8443\n    tls: { cert: tls/server.crt, key: tls/server.key }\n" : '';
+  return blocks || admin ? `listeners:\n${blocks}${admin}` : 'listeners: {}\n';
+}
+
 function renderConfig(applianceId: string, auditors: readonly string[], tls: boolean): string {
   return `# Vigil appliance configuration (docs/configuration.md). Paths are relative to this file.
 version: 1
@@ -103,10 +111,7 @@ ${auditors.map((a) => `    - ${a}`).join('\n')}
   durability: fsync               # fsync | write (see docs/configuration.md)
   resultRows: 100                 # masked result rows recorded per statement
 
-listeners:
-  postgres:
-    address: 127.0.0.1:6432
-${tls ? '    tls: { cert: tls/server.crt, key: tls/server.key }   # self-signed by vigil init; replace with your CA\'s\n' : ''}${tls ? '  admin:                # the approvers\' HTTPS API (vigil approvals …)\n    address: 127.0.0.1:8443\n    tls: { cert: tls/server.crt, key: tls/server.key }\n' : ''}
+${renderListeners(tls)}
 # Who may connect: OIDC identity providers (tokens are sent as the PostgreSQL password, over TLS).
 identityProviders: []
 #  - name: github
@@ -118,15 +123,7 @@ identityProviders: []
 
 # What they may reach. Credentials come from a file or the environment, never from this file.
 targets: []
-#  - name: payments-db
-#    protocol: postgres
-#    host: 10.0.0.5
-#    port: 5432
-#    database: payments
-#    user: svc_reporting
-#    credential: { file: secrets/payments-db.password }
-#    tls: { mode: verify-full, ca: tls/payments-db-ca.crt }
-
+${PROTOCOLS.map((a) => a.init.targetExample).join('')}
 # And what they may do there (docs/policy.md).
 policies: []
 #  - name: ci-readonly

@@ -1,6 +1,6 @@
 /** The admin API listener (listeners.admin in vigil.yaml): HTTPS only. */
 import { z } from 'zod';
-import { hostPort } from '../protocols/postgres/config.ts';
+import { hostPort } from '../net/host-port.ts';
 
 export const adminListenerSchema = z.strictObject({
   address: hostPort.default('127.0.0.1:8443'),

@@ -17,7 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError } from '../../shared/errors.ts';
 import { ApprovalError, type Approver, type ApprovalService } from '../approvals/service.ts';
 import { clientMessageFor, type JwtVerifierRegistry } from '../identity/index.ts';
-import { splitAddress } from '../protocols/postgres/listener.ts';
+import { splitAddress } from '../net/host-port.ts';
 import type { AdminListenerConfig } from './config.ts';
 
 const MAX_BODY = 64 * 1024;

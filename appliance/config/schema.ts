@@ -7,8 +7,8 @@ import { adminListenerSchema } from '../admin/config.ts';
 import { approvalsSchema } from '../approvals/config.ts';
 import { identityProvidersSchema, mtlsSchema } from '../identity/config.ts';
 import { policySchema, schedulesSchema } from '../policy/config.ts';
-import { postgresListenerSchema } from '../protocols/postgres/config.ts';
-import { targetSchema } from '../targets/config.ts';
+import { PROTOCOLS } from '../protocols/registry.ts';
+import { checkProtocols, listenersSchema, targetSchema } from './protocol-schemas.ts';
 
 const seconds = (def: number, min = 1) => z.number().int().min(min).max(86_400).default(def);
 
@@ -47,10 +47,12 @@ export const configSchema = z.strictObject({
     keysDir: z.string().default('keys'),
   }),
   evidence: evidenceSchema,
-  listeners: z.strictObject({ postgres: postgresListenerSchema.optional(), admin: adminListenerSchema.optional() }).default({}),
+  /** One block per protocol in the registry (protocols/registry.ts), and the admin API. */
+  listeners: listenersSchema(PROTOCOLS, { admin: adminListenerSchema.optional() }).default({}),
   identityProviders: identityProvidersSchema.default([]),
   mtls: mtlsSchema.optional(),
-  targets: z.array(targetSchema).default([]).superRefine(unique('target')),
+  /** Each validated by the adapter its `protocol:` names. */
+  targets: z.array(targetSchema(PROTOCOLS)).default([]).superRefine(unique('target')),
   policies: z.array(policySchema).default([]).superRefine(unique('policy')),
   /** Named time windows policy rules can refer to (when: { outside: business-hours }). */
   schedules: schedulesSchema.default({}),
@@ -72,9 +74,7 @@ export const configSchema = z.strictObject({
       }
     }),
   );
-  if (c.listeners.postgres?.clientCertificates && !c.mtls) {
-    ctx.addIssue({ code: 'custom', path: ['listeners', 'postgres', 'clientCertificates'], message: 'client certificates need an mtls: section (which CA, how to read the identity)' });
-  }
+  checkProtocols(PROTOCOLS, c.listeners, { mtls: c.mtls, evidence: c.evidence }, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
 });
 
 export type VigilConfig = z.infer<typeof configSchema>;

@@ -6,46 +6,40 @@
  *     (expired → when; audience → which one is expected), nothing that helps an attacker (which keys exist,
  *     which issuers are trusted, why a signature failed).
  *
- * SQLSTATE for the PostgreSQL listener (`sqlstateFor`):
- *   28P01 invalid_password — a token was presented for a trusted issuer and is not acceptable as it stands
- *         (bad signature, expired, not yet valid, too long-lived, wrong audience or algorithm, not a JWT,
- *         a single-use token presented again).
- *         The fix is a different token; libpq reports "password authentication failed".
- *   28000 invalid_authorization_specification — nothing here can establish an identity: no token, an
- *         issuer this gateway does not trust, keys that cannot be fetched, and every mTLS failure (the
- *         certificate, not a password, is the credential). The fix is on the setup side.
+ * Codes are protocol-neutral and never change meaning once released. Each protocol adapter maps every code
+ * to its own wire error (PostgreSQL: protocols/postgres/identity-errors.ts, a SQLSTATE per code, checked
+ * complete by the type system), so identity/ knows nothing of any wire protocol. Two kinds of code:
+ *   - the credential was presented and is not acceptable as it stands (bad signature, expired, not yet
+ *     valid, too long-lived, wrong audience or algorithm, not a JWT, a single-use token presented again):
+ *     the fix is a different token;
+ *   - nothing here can establish an identity (no token, an issuer this gateway does not trust, keys that
+ *     cannot be fetched, an internal failure, every mTLS failure): the fix is on the setup side.
  */
 import { VigilError } from '../../shared/errors.ts';
 
-export const SQLSTATE = { invalidPassword: '28P01', invalidAuthorization: '28000' } as const;
-export type IdentitySqlstate = (typeof SQLSTATE)[keyof typeof SQLSTATE];
+/** Every identity error code. */
+export const IDENTITY_ERROR_CODES = [
+  'E_ID_NO_TOKEN',
+  'E_ID_MALFORMED',
+  'E_ID_UNKNOWN_ISSUER',
+  'E_ID_ALGORITHM',
+  'E_ID_BAD_SIGNATURE',
+  'E_ID_AUDIENCE',
+  'E_ID_EXPIRED',
+  'E_ID_NOT_YET_VALID',
+  'E_ID_LIFETIME',
+  'E_ID_TOKEN_REPLAYED',
+  'E_ID_JWKS_UNAVAILABLE',
+  'E_ID_INTERNAL',
+  'E_MTLS_NO_CERT',
+  'E_MTLS_MALFORMED',
+  'E_MTLS_UNTRUSTED',
+  'E_MTLS_EXPIRED',
+  'E_MTLS_NOT_YET_VALID',
+  'E_MTLS_NO_IDENTITY',
+] as const;
 
-const P = SQLSTATE.invalidPassword;
-const A = SQLSTATE.invalidAuthorization;
-
-/** Every identity error code and its SQLSTATE. Codes never change meaning once released. */
-export const IDENTITY_ERRORS = {
-  E_ID_NO_TOKEN: A,
-  E_ID_MALFORMED: P,
-  E_ID_UNKNOWN_ISSUER: A,
-  E_ID_ALGORITHM: P,
-  E_ID_BAD_SIGNATURE: P,
-  E_ID_AUDIENCE: P,
-  E_ID_EXPIRED: P,
-  E_ID_NOT_YET_VALID: P,
-  E_ID_LIFETIME: P,
-  E_ID_TOKEN_REPLAYED: P,
-  E_ID_JWKS_UNAVAILABLE: A,
-  E_ID_INTERNAL: A,
-  E_MTLS_NO_CERT: A,
-  E_MTLS_MALFORMED: A,
-  E_MTLS_UNTRUSTED: A,
-  E_MTLS_EXPIRED: A,
-  E_MTLS_NOT_YET_VALID: A,
-  E_MTLS_NO_IDENTITY: A,
-} as const satisfies Record<string, IdentitySqlstate>;
-
-export type IdentityErrorCode = keyof typeof IDENTITY_ERRORS;
+export type IdentityErrorCode = (typeof IDENTITY_ERROR_CODES)[number];
 
 export class IdentityError extends VigilError {
   declare readonly code: IdentityErrorCode;
@@ -60,19 +54,10 @@ export class IdentityError extends VigilError {
     this.clientMessage = clientMessage;
     this.tokenHash = options.tokenHash;
   }
-
-  get sqlstate(): IdentitySqlstate {
-    return IDENTITY_ERRORS[this.code];
-  }
 }
 
 export function isIdentityError(e: unknown, code?: IdentityErrorCode): e is IdentityError {
   return e instanceof IdentityError && (code === undefined || e.code === code);
-}
-
-/** The SQLSTATE to answer an authentication failure with; anything unexpected is 28000. */
-export function sqlstateFor(e: unknown): IdentitySqlstate {
-  return e instanceof IdentityError ? e.sqlstate : SQLSTATE.invalidAuthorization;
 }
 
 /** What the client may be told about a failure; never the internal message of an unexpected error. */

@@ -13,7 +13,7 @@ export {
   type MtlsInput,
   type ProfileName,
 } from './config.ts';
-export { clientMessageFor, IDENTITY_ERRORS, IdentityError, isIdentityError, SQLSTATE, sqlstateFor, type IdentityErrorCode, type IdentitySqlstate } from './errors.ts';
+export { clientMessageFor, IDENTITY_ERROR_CODES, IdentityError, isIdentityError, type IdentityErrorCode } from './errors.ts';
 export { JwtVerifier, type JwtVerifierOptions, type VerifyOptions } from './jwt-verifier.ts';
 export { JwtVerifierRegistry } from './registry.ts';
 export type { TokenReplayStore } from './replay-store.ts';

@@ -21,6 +21,16 @@ export function normalizeAddress(address: string | undefined): string {
   return compress(g) + zone;
 }
 
+/**
+ * Whether a socket's remote address is this host (127.0.0.0/8 or ::1), in any spelling, IPv4-mapped
+ * included. A name is never loopback here: sockets report addresses, and a name proves nothing.
+ */
+export function isLoopback(address: string | undefined): boolean {
+  const a = normalizeAddress(address);
+  if (isIPv4(a)) return a.startsWith('127.');
+  return a === '::1';
+}
+
 /** The eight 16-bit groups of a valid IPv6 address (checked by the caller), dotted IPv4 tail included. */
 function ipv6Groups(a: string): number[] {
   let s = a;

@@ -96,7 +96,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Prom
   }
 }
 
-const admitted = () => f.gateway.postgres!.admitted;
+const admitted = () => f.gateway.protocol('postgres')!.admitted;
 
 async function session(marker: string): Promise<pg.Client> {
   const c = new pg.Client({ host: '127.0.0.1', port: f.port, user: 'bot', database: 'payments', password: token, ssl: { rejectUnauthorized: false }, connectionTimeoutMillis: 5_000 });

@@ -4,22 +4,23 @@
  * the appliance's credential → hand over to the proxy. Every failure after the startup packet is
  * recorded as a session; the client gets the matching SQLSTATE and a message that helps without leaking.
  */
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { describeError, VigilError } from '../../../shared/errors.ts';
-import { clientMessageFor, identityFromCertificate, isIdentityError, sqlstateFor, type JwtVerifierRegistry, type MtlsConfig, type VerifiedIdentity } from '../../identity/index.ts';
+import { clientMessageFor, identityFromCertificate, isIdentityError, type JwtVerifierRegistry, type MtlsConfig, type VerifiedIdentity } from '../../identity/index.ts';
+import { isLoopback } from '../../net/address.ts';
 import type { AdmissionTicket } from '../../net/admission.ts';
 import type { PipelineSession, SessionPipeline } from '../../pipeline/session.ts';
 import { startSessionLimits, type SessionLimits } from '../../pipeline/session-limits.ts';
 import type { PolicyConfig } from '../../policy/config.ts';
 import type { SqlClassifier } from '../../sql/index.ts';
-import type { PostgresTarget } from '../../targets/config.ts';
 import { readCredential } from '../../targets/credentials.ts';
 import type { CancelRegistry } from './cancel-registry.ts';
 import { fatal } from './client-errors.ts';
-import type { PostgresListenerConfig } from './config.ts';
+import type { PostgresListenerConfig, PostgresTarget } from './config.ts';
 import type { CatalogRegistry } from './catalog/catalog-registry.ts';
 import { readFrame } from './frame-io.ts';
+import { sqlstateFor } from './identity-errors.ts';
 import { isRefusal, reviewStartup } from './startup-settings.ts';
 import { clientHandshake, type ClientTls } from './handshake.ts';
 import { PgProxy } from './proxy.ts';
@@ -246,7 +247,7 @@ async function refuse(socket: Socket, session: PipelineSession | undefined, e: u
   const r =
     e instanceof Refusal
       ? e
-      : new Refusal((e as { sqlstate?: string }).sqlstate ?? '08P01', e instanceof VigilError ? e.message : 'internal error', describeError(e));
+      : new Refusal(isIdentityError(e) ? sqlstateFor(e) : ((e as { sqlstate?: string }).sqlstate ?? '08P01'), e instanceof VigilError ? e.message : 'internal error', describeError(e));
   deps.logger.info({ client: address, sessionId: session?.id, sqlstate: r.sqlstate, reason: r.internal }, 'connection refused');
   if (!socket.destroyed) socket.end(fatal(r.sqlstate, r.clientMessage, r.hint));
   socket.destroySoon?.();
@@ -259,9 +260,4 @@ async function refuse(socket: Socket, session: PipelineSession | undefined, e: u
 function credentialRef(t: PostgresTarget): { credentialRef?: string } {
   if (!t.credential) return {};
   return { credentialRef: 'file' in t.credential ? `file:${t.credential.file}` : `env:${t.credential.env}` };
-}
-
-function isLoopback(addr: string): boolean {
-  if (!isIP(addr)) return false;
-  return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.');
 }

@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { VigilError } from '../../../shared/errors.ts';
-import type { PostgresTarget } from '../../targets/config.ts';
+import type { PostgresTarget } from './config.ts';
 import { authenticateUpstream, requestUpstreamTls, toServer, type UpstreamSession } from './wire/index.ts';
 
 export interface UpstreamConnection {

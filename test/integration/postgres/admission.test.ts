@@ -140,7 +140,7 @@ describe('with tight limits', () => {
     const psql = await f.psql('SELECT 1', { sslmode: 'disable' });
     expect(psql.stderr).toMatch(/FATAL: {2}too many connections from 127\.0\.0\.1 waiting to authenticate .*maxUnauthenticatedPerAddress/);
     for (const h of held) h.socket.destroy();
-    await until(() => f.gateway.postgres!.admitted.unauthenticated === 0, 'the server released the held connections');
+    await until(() => f.gateway.protocol('postgres')!.admitted.unauthenticated === 0, 'the server released the held connections');
     // With the places free again, a client gets in.
     expect((await f.psql('SELECT 1')).stdout.trim()).toBe('1');
   });
@@ -158,13 +158,13 @@ describe('with tight limits', () => {
     expect(after).toBeLessThan(3_000);
     const e = fatalOf(p.bytes());
     expect([e.get('C'), e.get('M')]).toEqual(['08006', 'authentication timed out: a client must authenticate within 1500 ms of connecting']);
-    await until(() => f.gateway.postgres!.admitted.unauthenticated === 0, 'the server released the slow connection');
+    await until(() => f.gateway.protocol('postgres')!.admitted.unauthenticated === 0, 'the server released the slow connection');
   });
 
   it('authenticated capacity: a client that authenticates while it is full gets FATAL 53300 over TLS; the open session is untouched', async () => {
     const open = client(f, token);
     await open.connect();
-    expect(f.gateway.postgres!.admitted.authenticated).toBe(1);
+    expect(f.gateway.protocol('postgres')!.admitted.authenticated).toBe(1);
     const second = client(f, token);
     const err = (await second.connect().then(() => undefined, (e: unknown) => e)) as { code?: string; message?: string } | undefined;
     expect(err?.code).toBe('53300');
@@ -174,7 +174,7 @@ describe('with tight limits', () => {
     expect(psql.stderr).toMatch(/FATAL: {2}too many sessions on this Vigil listener \(limit 1/);
     expect((await open.query('SELECT count(*)::int AS n FROM customers')).rows[0].n).toBe(3);
     await open.end();
-    await until(() => f.gateway.postgres!.admitted.authenticated === 0, 'the session ended');
+    await until(() => f.gateway.protocol('postgres')!.admitted.authenticated === 0, 'the session ended');
     expect((await f.psql('SELECT 1')).stdout.trim()).toBe('1');
     const refusals = f.logs().split('\n').filter((l) => l.includes('"sqlstate":"53300"'));
     expect(refusals).toHaveLength(2);

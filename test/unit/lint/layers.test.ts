@@ -44,3 +44,42 @@ describe('layering lint', () => {
     ]);
   });
 });
+
+describe('protocol-neutral core', () => {
+  it('reports a neutral folder importing a protocol adapter or the SQL code, type-only imports included', async () => {
+    const root = tree({
+      'appliance/sql/types.ts': 'export type Facts = { tables: string[] }; export const SQL = 1;',
+      'appliance/protocols/postgres/config.ts': 'export const hostPort = 1; export type Target = { host: string };',
+      'appliance/pipeline/session.ts': "import type { Facts } from '../sql/types.ts'; export const f = (x: Facts) => x;",
+      'appliance/policy/engine.ts': "import { SQL } from '../sql/types.ts'; export const p = SQL;",
+      'appliance/evidence/writer.ts': "import { type Target } from '../protocols/postgres/config.ts'; export const e = (t: Target) => t;",
+      'appliance/identity/errors.ts': "export const i = await import('../protocols/postgres/config.ts');",
+      'appliance/admin/config.ts': "import { hostPort } from '../protocols/postgres/config.ts'; export const a = hostPort;",
+    });
+    const found = (await checkLayers(root)).map((v) => `${v.file} -> ${v.imports}: ${v.rule}`).sort();
+    expect(found).toEqual([
+      'appliance/admin/config.ts -> ../protocols/postgres/config.ts: appliance/admin/ is protocol-neutral: it must not import appliance/protocols/',
+      'appliance/evidence/writer.ts -> ../protocols/postgres/config.ts: appliance/evidence/ is protocol-neutral: it must not import appliance/protocols/',
+      'appliance/identity/errors.ts -> ../protocols/postgres/config.ts: appliance/identity/ is protocol-neutral: it must not import appliance/protocols/',
+      'appliance/pipeline/session.ts -> ../sql/types.ts: appliance/pipeline/ is protocol-neutral: it must not import appliance/sql/',
+      'appliance/policy/engine.ts -> ../sql/types.ts: appliance/policy/ is protocol-neutral: it must not import appliance/sql/',
+    ]);
+  });
+
+  it('lets protocols, the config assembly and the gateway import adapters, and adapters import the neutral core', async () => {
+    const root = tree({
+      'appliance/pipeline/session.ts': 'export const s = 1;',
+      'appliance/sql/index.ts': 'export const q = 1;',
+      'appliance/protocols/postgres/adapter.ts': "import { s } from '../../pipeline/session.ts'; import { q } from '../../sql/index.ts'; export const a = s + q;",
+      'appliance/protocols/registry.ts': "import { a } from './postgres/adapter.ts'; export const P = [a];",
+      'appliance/config/schema.ts': "import { P } from '../protocols/registry.ts'; export const c = P;",
+      'appliance/gateway.ts': "import { P } from './protocols/registry.ts'; export const g = P;",
+    });
+    expect(await checkLayers(root)).toEqual([]);
+  });
+
+  it('holds for the real tree', async () => {
+    const found = await checkLayers(join(import.meta.dirname, '../../..'));
+    expect(found.map((v) => `${v.file} -> ${v.imports}`)).toEqual([]);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { VigilError } from '../../../../shared/errors.ts';
-import type { PostgresTarget } from '../../../targets/config.ts';
+import type { PostgresTarget } from '../config.ts';
 import { readCredential } from '../../../targets/credentials.ts';
 import { connectUpstream } from '../upstream-connect.ts';
 import { BackendReader, decodeDataRow, decodeNoticeFields, toServer } from '../wire/index.ts';

@@ -1,5 +1,5 @@
 /** One catalog per target, opened on first use and shared by that target's sessions. */
-import type { PostgresTarget } from '../../../targets/config.ts';
+import type { PostgresTarget } from '../config.ts';
 import { CatalogConnection } from './catalog-connection.ts';
 import { TargetCatalog } from './target-catalog.ts';
 

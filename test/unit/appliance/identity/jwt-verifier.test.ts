@@ -6,7 +6,8 @@ import { toHex, utf8 } from '../../../../shared/bytes.ts';
 import { crypto } from '../../../../shared/crypto/backend.ts';
 import { isVigilError } from '../../../../shared/errors.ts';
 import { SECRET_CLAIM_NAME, type IdentityProviderConfig, type IdentityProviderInput } from '../../../../appliance/identity/config.ts';
-import { IdentityError, sqlstateFor } from '../../../../appliance/identity/errors.ts';
+import { IdentityError } from '../../../../appliance/identity/errors.ts';
+import { sqlstateFor } from '../../../../appliance/protocols/postgres/identity-errors.ts';
 import { JwtVerifier } from '../../../../appliance/identity/jwt-verifier.ts';
 import { JwtVerifierRegistry } from '../../../../appliance/identity/registry.ts';
 import { tokenHash } from '../../../../appliance/identity/token-hash.ts';
@@ -154,7 +155,7 @@ describe('time checks', () => {
     const token = await github.mintGithubActions({ audience: AUD, now: T0 });
     const e = await failure(verifier().verify(token, { now: at(1000) }), 'E_ID_EXPIRED');
     expect(e.clientMessage).toBe('token expired at 2030-06-01T12:05:00Z; request a fresh token');
-    expect(e.sqlstate).toBe('28P01');
+    expect(sqlstateFor(e)).toBe('28P01');
   });
 
   it('applies the clock tolerance', async () => {
@@ -205,7 +206,7 @@ describe('audience, issuer and algorithm', () => {
   it('refuses another issuer', async () => {
     const token = await corp.mint({ sub: 'x', aud: AUD }, { now: T0 });
     const e = await failure(verifier().verify(token, { now: T0 }), 'E_ID_UNKNOWN_ISSUER');
-    expect(e.sqlstate).toBe('28000');
+    expect(sqlstateFor(e)).toBe('28000');
   });
 
   it('refuses alg none', async () => {
@@ -245,7 +246,7 @@ describe('signatures and keys', () => {
     const payload = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
     payload['repository'] = 'acme/admin';
     const e = await failure(verifier().verify(`${h}.${b64json(payload)}.${s}`, { now: T0 }), 'E_ID_BAD_SIGNATURE');
-    expect(e.sqlstate).toBe('28P01');
+    expect(sqlstateFor(e)).toBe('28P01');
   });
 
   it('refuses a tampered signature', async () => {

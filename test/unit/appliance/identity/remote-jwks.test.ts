@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crypto } from '../../../../shared/crypto/backend.ts';
 import type { IdentityProviderInput } from '../../../../appliance/identity/config.ts';
-import { sqlstateFor } from '../../../../appliance/identity/errors.ts';
+import { sqlstateFor } from '../../../../appliance/protocols/postgres/identity-errors.ts';
 import { JwtVerifier } from '../../../../appliance/identity/jwt-verifier.ts';
 import { JwtVerifierRegistry } from '../../../../appliance/identity/registry.ts';
 import { deadUrl, providerConfig, serveJwks, TestIdentityProvider, type JwksServer } from '../../../helpers/identity-provider.ts';

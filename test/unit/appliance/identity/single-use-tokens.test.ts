@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { crypto } from '../../../../shared/crypto/backend.ts';
 import { identityProviderSchema, type IdentityProviderInput } from '../../../../appliance/identity/config.ts';
-import { sqlstateFor } from '../../../../appliance/identity/errors.ts';
+import { sqlstateFor } from '../../../../appliance/protocols/postgres/identity-errors.ts';
 import { JwtVerifier } from '../../../../appliance/identity/jwt-verifier.ts';
 import { JwtVerifierRegistry } from '../../../../appliance/identity/registry.ts';
 import type { TokenReplayStore } from '../../../../appliance/identity/replay-store.ts';
