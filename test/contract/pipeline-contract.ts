@@ -13,8 +13,8 @@
  * - fail closed: flush() swallowing a commit() rejection → the command ran although recording failed;
  * - hold binding: hold() not writing `command.released` → no release in the archive; the adapter forwarding
  *   a denied command → the target ran it;
- * - close waits for holds: closeOnce() not awaiting `holds` → the cancelled hold's outcome is missing and the
- *   verifier fails the approvals check.
+ * - close waits for holds: closeOnce() not awaiting `holds` (keeping its one-tick wait) → the cancelled hold's
+ *   outcome is missing from the archive (the test slows the cancellation down, as a busy approvals store would).
  */
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
@@ -227,6 +227,14 @@ export function pipelineContract(harness: AdapterHarness): void {
     });
 
     it('closes only after its held commands recorded how they ended (the client went away while waiting)', async () => {
+      // A hold may take a while to end after its client left (the approvals store is slow to cancel): close
+      // must wait for it, not for a tick.
+      const request = g.approvals.request.bind(g.approvals);
+      g.approvals.request = async (req, signal, listener) => {
+        const outcome = await request(req, signal, listener);
+        if (signal.aborted) await sleep(300);
+        return outcome;
+      };
       const c = await g.connect();
       const session = tap.last;
       const m = marker('abandoned');
@@ -234,7 +242,9 @@ export function pipelineContract(harness: AdapterHarness): void {
       const req = await until('the approval request', pendingRequest(session.id));
       c.drop();
       await held.done;
-      const { report, events } = await evidenceOf(session);
+      const sealed = evidenceOf(session);
+      await sealed.finally(() => (g.approvals.request = request));
+      const { report, events } = await sealed;
       const types = events.map((e) => `${e.type}${e.type === 'decision' ? `:${String(e.decision)}` : ''}`);
       const cancelled = types.indexOf('approval.cancelled');
       expect(cancelled, 'the cancellation is recorded').toBeGreaterThan(0);
