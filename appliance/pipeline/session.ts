@@ -275,7 +275,7 @@ export class PipelineSession {
   /**
    * An approved command is about to reach the target (hold() resolves, the adapter forwards): recorded and
    * made durable first, so every protocol proves its held commands ran only once approved (no SQL `result`
-   * needed). Not recorded once the session is closing: the adapter then forwards nothing.
+   * needed). Not recorded once the session is closed: the adapter then forwards nothing.
    */
   private async released(command: number, requestId: string, commandHash: string): Promise<void> {
     if (this.closed) return;
