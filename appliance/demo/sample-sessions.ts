@@ -104,6 +104,8 @@ export async function approvalSession(rec: SessionRecorder, clock: DemoClock, lo
   s.record({ type: 'approval.decided', command: 1, requestId, decision: 'approved', approver: { subject: 'alice@acme.example', issuer: 'https://login.acme.example' }, reason: 'matches CHG-4411', address: '10.1.0.22', at, commandHash, remaining: 0 });
   log.append('approval.decided', { requestId, sessionId: s.id, commandHash, approver: 'alice@acme.example', approverIssuer: 'https://login.acme.example', decision: 'approve', reason: 'matches CHG-4411', remaining: 0 });
   s.record({ type: 'decision', command: 1, decision: 'approved', rule, commandHash, approvedBy: ['alice@acme.example'], requestId });
+  // As hold() records it: the approved command handed to the target.
+  s.record({ type: 'command.released', command: 1, requestId, commandHash });
   clock.advance(12);
   s.record({ type: 'result', command: 1, status: 'ok', tag: 'UPDATE 1', rowCount: 1, rowsOmitted: 0, durationMs: 4.2 });
   clock.advance(40);

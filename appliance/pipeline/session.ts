@@ -268,7 +268,19 @@ export class PipelineSession {
       ...(outcome.approved ? { approvedBy: outcome.approvers } : { reason: maskEvidenceText(outcome.reason).text }),
       requestId: outcome.requestId,
     });
+    if (outcome.approved) await this.released(command.id, outcome.requestId, commandHash);
     return outcome;
+  }
+
+  /**
+   * An approved command is about to reach the target (hold() resolves, the adapter forwards): recorded and
+   * made durable first, so every protocol proves its held commands ran only once approved (no SQL `result`
+   * needed). Not recorded once the session is closed: the adapter then forwards nothing.
+   */
+  private async released(command: number, requestId: string, commandHash: string): Promise<void> {
+    if (this.closed) return;
+    this.put({ type: 'command.released', command, requestId, commandHash });
+    await this.commit();
   }
 
   record(event: EventInput): void {

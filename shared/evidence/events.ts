@@ -29,13 +29,97 @@ export type EventType =
   | 'approval.decided'
   | 'approval.expired'
   | 'approval.cancelled'
+  | 'command.released'
   | 'result'
+  | 'channel.open'
+  | 'channel.close'
   | 'output'
   | 'input'
+  | 'resize'
+  | 'transfer'
+  | 'forward.open'
+  | 'forward.close'
   | 'masking'
   | 'error'
   | 'notice'
   | 'session.close';
+
+/**
+ * Stream events (SSH, Kubernetes exec): what their fields hold, for adapters that write them and readers
+ * that replay them. `channel` numbers a session's channels from 0; an `output`/`input` without one belongs
+ * to the session's only terminal (demo data and archives written before channels existed).
+ */
+export type ChannelKind = 'session' | 'exec' | 'shell' | 'subsystem' | 'direct-tcpip' | (string & {});
+
+export interface ChannelOpenFields {
+  type: 'channel.open';
+  channel: number;
+  kind: ChannelKind;
+  /** The exec command or subsystem name (masked), when the channel runs one. */
+  command?: string;
+  pty?: { term?: string; cols: number; rows: number };
+}
+
+export interface ChannelCloseFields {
+  type: 'channel.close';
+  channel: number;
+  /** Exactly one of exitStatus / exitSignal when the target reported how the program ended; both null when it did not. */
+  exitStatus: number | null;
+  exitSignal: string | null;
+  reason?: string;
+}
+
+export interface StreamFields {
+  type: 'output' | 'input';
+  channel?: number;
+  stream: 'pty' | 'stdout' | 'stderr' | 'stdin' | (string & {});
+  /** Input only: bytes typed at a password prompt are not stored; `data` is then absent and this counts them. */
+  withheld?: number;
+}
+
+export interface ResizeFields {
+  type: 'resize';
+  channel: number;
+  cols: number;
+  rows: number;
+}
+
+export interface TransferFields {
+  type: 'transfer';
+  channel?: number;
+  command?: number;
+  path: string;
+  direction: 'upload' | 'download';
+  bytes: number;
+  /** Hex SHA-256 of the bytes that crossed the gateway; null when the transfer did not complete. */
+  sha256: string | null;
+  outcome: 'complete' | 'failed' | 'blocked' | 'aborted';
+  reason?: string;
+}
+
+export interface ForwardOpenFields {
+  type: 'forward.open';
+  channel: number;
+  host: string;
+  port: number;
+  origin?: string;
+}
+
+export interface ForwardCloseFields {
+  type: 'forward.close';
+  channel: number;
+  bytesIn: number;
+  bytesOut: number;
+  reason?: string;
+}
+
+/** A held command, once approved, about to reach the target: the protocol-neutral proof that it ran. */
+export interface CommandReleasedFields {
+  type: 'command.released';
+  command: number;
+  requestId: string;
+  commandHash: string;
+}
 
 const PREFIX = 8;
 

@@ -111,15 +111,18 @@ export function joinRecords(magic: Uint8Array, records: readonly { bytes: Uint8A
 
 /**
  * A new appliance whose recorder wrote `sessions` (each one archive: the events as given, then closed),
- * exported as one bundle by the real exporter.
+ * exported as one bundle by the real exporter. `'frame'` in the events ends the frame there (flush()).
  */
-export async function recordedBundle(sessions: readonly { subject: string; events: readonly EventInput[] }[]): Promise<{ appliance: TestAppliance; bundle: Uint8Array }> {
+export async function recordedBundle(sessions: readonly { subject: string; events: readonly (EventInput | 'frame')[]; protocol?: string }[]): Promise<{ appliance: TestAppliance; bundle: Uint8Array }> {
   const appliance = newAppliance();
   const app = await Appliance.open(appliance.configPath);
   try {
-    for (const { subject, events } of sessions) {
-      const s = app.recorder.start({ protocol: 'postgres', identity: { subject }, target: { name: 'db' }, client: { address: '127.0.0.1:5000' } });
-      for (const e of events) s.record(e);
+    for (const { subject, events, protocol = 'postgres' } of sessions) {
+      const s = app.recorder.start({ protocol, identity: { subject }, target: { name: 'db' }, client: { address: '127.0.0.1:5000' } });
+      for (const e of events) {
+        if (e === 'frame') s.flush();
+        else s.record(e);
+      }
       await s.close('client terminated');
     }
     const out = join(appliance.dir, 'recorded.vigil');

@@ -1,7 +1,9 @@
 /**
  * The approvals register, rebuilt from decrypted events: for every held command, who asked, who decided,
  * and whether everything about it names the same command hash (session id + exact command bytes). A held
- * command that produced a result without an approval is a failure, as is a decision bound to another hash.
+ * command that ran without an approval is a failure, as is a decision or release bound to another hash.
+ * "Ran" is protocol-neutral: the pipeline's `command.released` (written just before the command reaches the
+ * target, for every protocol), or — for archives and adapters that do not write it — a `result`.
  */
 import type { EvidenceEvent } from '../events.ts';
 
@@ -25,7 +27,7 @@ export interface ApprovalEvidence {
   decisions: ApprovalDecisionEvidence[];
   outcome: 'approved' | 'denied' | 'expired' | 'cancelled' | 'pending';
   approvedBy: string[];
-  /** The held command produced a result (it ran); null when only the log is known (content unavailable). */
+  /** The held command was released to the target or produced a result (it ran); null when only the log is known. */
   ran: boolean | null;
   /** Every event about this request carries the request's command hash. */
   hashMatches: boolean;
@@ -114,6 +116,20 @@ export class ApprovalCollector {
           if (e.decision === 'approved') a.outcome = 'approved';
           else if (a.outcome === 'pending') a.outcome = e.decision === 'expired' ? 'expired' : 'denied';
           if (Array.isArray(e.approvedBy)) a.approvedBy = e.approvedBy.map(String);
+          break;
+        }
+        case 'command.released': {
+          if (command === undefined) break;
+          const a = this.byCommand.get(command);
+          const requestId = str(e.requestId);
+          if (!this.held.has(command) || !a || a.outcome !== 'approved') {
+            this.problems.push(`command ${command} was released to the target without an approval`);
+            if (a) a.ran = true;
+            break;
+          }
+          a.ran = true;
+          if (requestId !== a.requestId) a.problems.push(`request ${a.requestId}: the release of command ${command} names another request (${requestId ?? 'none'})`);
+          this.checkHash(a, e, 'the release');
           break;
         }
         case 'result': {

@@ -11,6 +11,7 @@ import { webCryptoSha256 } from '../../crypto/web-digest.ts';
 import { describeError } from '../../errors.ts';
 import { maskedMatchDigits } from '../../pan/index.ts';
 import { rescanFrame } from './pan-rescan.ts';
+import { StreamRescan } from './stream-rescan.ts';
 import { chainStep, frameAd, type ArchiveHeader, type ArchiveManifest } from '../archive-format.ts';
 import { readArchiveRecords } from '../archive-reader.ts';
 import type { ByteSource } from '../byte-source.ts';
@@ -75,6 +76,7 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
   const out: ArchiveVerification = { status: 'failed', failures: [], frames: 0, bytes: src.size, clearCardData: [], approvals: [] };
   let approvals: ApprovalCollector | undefined;
   let identity: IdentityCollector | undefined;
+  const streams = new StreamRescan();
   const fail = (check: Failure['check'], message: string) => out.failures.push({ check, message });
   const anchors = new Map<number, Anchor[]>();
   for (const a of opts.anchors ?? []) anchors.set(a.frames, [...(anchors.get(a.frames) ?? []), a]);
@@ -204,18 +206,22 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
       nextSeq++;
       if (typeof ev.t === 'number' && ev.t > (out.lastEventT ?? -1)) out.lastEventT = ev.t;
     }
-    // At least as strict as the recorder, which masks what it records in strict mode (pan-rescan.ts).
-    for (const { match: m, input } of rescanFrame(plain, events)) {
+    // At least as strict as the recorder, which masks what it records in strict mode (pan-rescan.ts), and
+    // across the events of one stream, as a streaming masker must (stream-rescan.ts).
+    const findings = [...rescanFrame(plain, events), ...streams.add(events)];
+    for (const f of findings) {
+      const m = f.match;
       cardFindings++;
       if (out.clearCardData.length < MAX_REPORTED_FINDINGS) {
         const what =
           m.kind === 'security-code' || m.kind === 'pin'
             ? `${m.kind === 'pin' ? 'PIN' : 'card security code'} (after "${m.keyword}")`
             : m.kind === 'pan'
-              ? `${m.brand ?? 'card'} number ${maskedMatchDigits(input, m)}`
+              ? `${m.brand ?? 'card'} number ${maskedMatchDigits(f.input, m)}`
               : `${m.kind === 'track1' ? 'track 1' : 'track 2'} data`;
-        out.clearCardData.push(`frame ${index}: clear ${what}`);
-        fail('pan-rescan', `frame ${index}: clear ${what} in recorded content`);
+        const where = 'stream' in f ? ` split across ${f.stream}` : '';
+        out.clearCardData.push(`frame ${index}: clear ${what}${where}`);
+        fail('pan-rescan', `frame ${index}: clear ${what}${where} in recorded content`);
       }
     }
     approvals?.add(events);

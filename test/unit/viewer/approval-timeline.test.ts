@@ -250,3 +250,27 @@ describe('in the chronological CSV and the report', () => {
     );
   });
 });
+
+/** The pipeline's `command.released`, inserted after the gate's approval (or `before` it), seqs renumbered. */
+function withRelease(events: EvidenceEvent[], t: number, o: { commandHash?: string; before?: boolean } = {}): EvidenceEvent[] {
+  const gate = events.findIndex((e) => e.type === 'decision' && e.decision === 'approved');
+  const out = [...events];
+  out.splice(o.before ? gate : gate + 1, 0, { seq: 0, t, type: 'command.released', command: 1, requestId: 'apr_7Q2M9Xdemo01', commandHash: o.commandHash ?? HASH });
+  return out.map((e, seq) => ({ ...e, seq }));
+}
+
+describe('approval timeline with the pipeline\'s command.released', () => {
+  it('dates "released to the target" by the release event, not the gate\'s decision', () => {
+    const tl = approvalTimeline(approval(withRelease(held({ finishedAt: 95_016 }), 95_010)), START);
+    expect(tl.steps[2]).toMatchObject({ step: 'released', state: 'recorded', at: '2026-11-29T18:01:35.010Z' });
+    expect([tl.waitMs, tl.leadMs, tl.runMs]).toEqual([94_000, 9, 6]);
+    expect(tl.order).toBe('proven');
+  });
+
+  it('a release bound to another hash shows as a mismatch; one recorded before the approval violates the order', () => {
+    expect(approval(withRelease(held({ finishedAt: 95_016 }), 95_010, { commandHash: 'cd'.repeat(32) })).hashCheck).toBe('mismatch');
+    expect(approval(withRelease(held({ finishedAt: 95_016 }), 95_010)).hashCheck).toBe('match');
+    const early = approvalTimeline(approval(withRelease(held({ finishedAt: 95_016 }), 95_004, { before: true })), START);
+    expect(early.order).toBe('violated');
+  });
+});

@@ -7,7 +7,7 @@
  */
 import { FROM_LOG } from './evidence-state.ts';
 import { formatDuration } from './sessions.ts';
-import type { ApprovalRow, ApproverRow } from './types.ts';
+import type { ApprovalPoint, ApprovalRow, ApproverRow } from './types.ts';
 
 export type StepName = 'requested' | 'decided' | 'released' | 'finished';
 
@@ -119,7 +119,9 @@ function fromArchive(a: ApprovalRow, startedAt: string | undefined): ApprovalTim
   const d = deciding(a);
   const decidedT = d?.t ?? (a.outcome === 'expired' || a.outcome === 'cancelled' ? (a.gate?.t ?? null) : null);
   const refused = a.outcome === 'denied' || a.outcome === 'expired' || a.outcome === 'cancelled';
-  const released = a.gate?.decision === 'approved' ? a.gate : undefined;
+  // The pipeline's `command.released` when recorded; else (older archives) the gate's approval, after which
+  // the adapter forwarded the command at once.
+  const released: ApprovalPoint | undefined = a.released ?? (a.gate?.decision === 'approved' ? a.gate : undefined);
 
   const requested: ApprovalStep =
     a.requestedT !== null
@@ -165,10 +167,12 @@ function fromArchive(a: ApprovalRow, startedAt: string | undefined): ApprovalTim
 }
 
 /** The archive's event seqs must run request < decision < release < finish (and times never go back). */
-function orderOf(a: ApprovalRow, d: ApproverRow | undefined, released: ApprovalRow['gate']): OrderCheck {
+function orderOf(a: ApprovalRow, d: ApproverRow | undefined, released: ApprovalPoint | undefined): OrderCheck {
   if (a.finished && !released) return 'violated'; // a result while held (only results are kept before a release)
   const chain: { seq: number | undefined; t: number | null | undefined }[] = [{ seq: a.requestedSeq, t: a.requestedT }];
   if (d) chain.push({ seq: d.eventSeq, t: d.t });
+  // A recorded release must also follow the gate's final decision (without one, the gate is the release).
+  if (a.released && a.gate) chain.push({ seq: a.gate.eventSeq, t: a.gate.t });
   if (released) chain.push({ seq: released.eventSeq, t: released.t });
   if (a.finished) chain.push({ seq: a.finished.eventSeq, t: a.finished.t });
   for (let i = 1; i < chain.length; i++) {

@@ -245,6 +245,16 @@ export class DigestBuilder {
         this.check(a);
         break;
       }
+      case 'command.released': {
+        const a = this.approvalFor(str(e.requestId, 128), num(e.command) ?? null);
+        if (!a || a.released) break;
+        a.released = { t, eventSeq: num(e.seq) ?? -1 };
+        // A release bound to another hash than the request's shows as a mismatch, whatever the gate named.
+        const h = str(e.commandHash, 128);
+        if (h && (!a.executedHash || h !== a.requestedHash)) a.executedHash = h;
+        this.check(a);
+        break;
+      }
       case 'result': {
         const c = this.command(e.command);
         if (!c) break;

@@ -80,6 +80,8 @@ export interface ApprovalRow {
   requestedSeq?: number;
   /** The gate's final `decision` event (approved: the command was released to the target then). */
   gate?: ApprovalPoint & { decision: string };
+  /** The pipeline's `command.released` for it: when the approved command was handed to the target. */
+  released?: ApprovalPoint;
   /** The command's first `result` (or an `error` after its release): when it finished at the target. */
   finished?: ApprovalPoint & { kind: 'result' | 'error'; text: string };
   expiresAt?: string;
