@@ -90,7 +90,7 @@ export class Gateway {
           mtls: config.mtls,
           fingerprintKey,
           classifier: await SqlClassifier.create(),
-          resultRows: config.evidence.resultRows,
+          resultRows: config.evidence.postgres.resultRows,
           cancels: new CancelRegistry(),
           catalogs,
           resolvePath,
