@@ -360,13 +360,13 @@ export class ClientCommands {
     return refusal && !refusal.policy ? refusalErrorFields(refusal) : policyErrorFields(d.rule, d.reason);
   }
 
-  /** `masking.derivedPan: block`: a statement returning a computed value of a PAN column does not run. */
+  /** `postgres.masking.derivedPan: block`: a statement returning a computed value of a PAN column does not run. */
   private derivedPanRefusal(outputs: AnalyzedCommand['outputs']): Refusal | undefined {
     const policy = this.core.o.session.policy;
     if (!policy || this.core.o.maskPolicy.derivedPan !== 'block') return undefined;
     const derived = outputs?.some((o) => o?.columns.some((f) => f.prov.cls === 'pan' && !f.prov.plain));
     if (!derived) return undefined;
-    return { sqlstate: '42501', rule: `${policy.name}/masking`, reason: 'the statement returns a value computed from a card-number column, which this policy does not allow (masking.derivedPan: block)', policy: true };
+    return { sqlstate: '42501', rule: `${policy.name}/masking`, reason: 'the statement returns a value computed from a card-number column, which this policy does not allow (postgres.masking.derivedPan: block)', policy: true };
   }
 
   /** The policy's maxStatementSeconds: no statement may lift the server's statement_timeout above it. */
