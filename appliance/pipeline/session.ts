@@ -51,7 +51,12 @@ export interface CommandInput {
    * the command event's `classification`, with `objects` under its archive name `tables`.
    */
   facts: readonly CommandFacts[];
-  /** The adapter's own fields of the command event (PostgreSQL: params, fingerprint, portal…), recorded as given. */
+  /**
+   * The adapter's own fields of the command event, recorded as given: `fields` before `classification`
+   * (PostgreSQL: params, fingerprint), `extra` after it (portal, statement…). Two places only so that the
+   * recorded events keep their byte order (docs/test-vectors).
+   */
+  fields?: Record<string, unknown>;
   extra?: Record<string, unknown>;
   /**
    * Set by the adapter when the gateway itself cannot let the command run, whatever policy says (it could
@@ -167,6 +172,7 @@ export class PipelineSession {
       id,
       kind: cmd.kind,
       text: cmd.text,
+      ...cmd.fields,
       // The archive format keeps its names (docs/evidence-format.md §4.2): `tables` holds the objects.
       classification: cmd.facts.map((s) => ({ class: s.class, command: s.command, tags: s.tags, tables: s.objects })),
       ...cmd.extra,

@@ -344,12 +344,11 @@ export class ClientCommands {
       facts: cmd.analyzed.facts.map((f) => ({ ...f, attributes: { ...f.attributes, ...this.attributes(cmd.mode) } })),
       ...(cmd.prepareOnly ? { prepareOnly: true } : {}),
       ...(cmd.analyzed.refusal ? { refusal: { rule: refusalRule(cmd.analyzed.refusal), reason: cmd.analyzed.refusal.reason } } : {}),
-      extra: {
+      fields: {
         ...(cmd.params ? { params: cmd.params } : {}),
         ...(cmd.classification ? { fingerprint: cmd.classification.fingerprint } : {}),
-        ...cmd.extra,
-        ...(parseError ? { parseError } : {}),
       },
+      extra: { ...cmd.extra, ...(parseError ? { parseError } : {}) },
     });
     session.recordMasking(decided.id);
     this.core.recorded();
