@@ -109,7 +109,7 @@ ${auditors.map((a) => `    - ${a}`).join('\n')}
   heartbeatIntervalSeconds: 300
   frameTargetKiB: 64
   durability: fsync               # fsync | write (see docs/configuration.md)
-  resultRows: 100                 # masked result rows recorded per statement
+  postgres: { resultRows: 100 }   # masked result rows recorded per PostgreSQL statement
 
 ${renderListeners(tls)}
 # Who may connect: OIDC identity providers (tokens are sent as the PostgreSQL password, over TLS).
@@ -129,7 +129,7 @@ policies: []
 #  - name: ci-readonly
 #    match: { subjects: ['repo:acme/*'] }
 #    targets: [payments-db]
-#    statements: { read: allow, transaction: allow, write: require-approval, default: block }
+#    classes: { read: allow, transaction: allow, write: require-approval, default: block }
 #    approvers: { groups: [dba], required: 1 }   # docs/approvals.md
 
 approvals:

@@ -6,13 +6,18 @@ import { z } from 'zod';
 import { adminListenerSchema } from '../admin/config.ts';
 import { approvalsSchema } from '../approvals/config.ts';
 import { identityProvidersSchema, mtlsSchema } from '../identity/config.ts';
-import { policySchema, schedulesSchema } from '../policy/config.ts';
+import { policySchemaWith, schedulesSchema } from '../policy/config.ts';
+import { legacyPostgresEvidence, legacyPostgresPolicy, postgresEvidenceSchema, postgresPolicySchema } from '../protocols/postgres/policy-config.ts';
 import { PROTOCOLS } from '../protocols/registry.ts';
 import { checkProtocols, listenersSchema, targetSchema } from './protocol-schemas.ts';
 
 const seconds = (def: number, min = 1) => z.number().int().min(min).max(86_400).default(def);
 
-export const evidenceSchema = z.strictObject({
+/** Each protocol's policy block (`postgres: {…}`); old placements of its keys are mapped (docs/configuration.md). */
+export const policySchema = policySchemaWith({ postgres: postgresPolicySchema }, [legacyPostgresPolicy]);
+export type PolicyConfig = z.infer<typeof policySchema>;
+
+const evidenceStrict = z.strictObject({
   /** Auditor public key files; every archive is sealed to all of them. */
   auditors: z.array(z.string().min(1)).min(1, 'list at least one auditor public key (made by `vigil keys auditor`)'),
   /** How often a running session's durable chain head is anchored in the transparency log. */
@@ -27,9 +32,10 @@ export const evidenceSchema = z.strictObject({
    * appliance process, not of the host). See docs/performance.md.
    */
   durability: z.enum(['fsync', 'write']).default('fsync'),
-  /** Masked result rows recorded per statement (the rest are counted). */
-  resultRows: z.number().int().min(0).max(100_000).default(100),
+  /** PostgreSQL's recording settings (resultRows). */
+  postgres: postgresEvidenceSchema,
 });
+export const evidenceSchema = z.preprocess((raw, ctx) => (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? legacyPostgresEvidence(raw as Record<string, unknown>, ctx) : raw), evidenceStrict);
 
 const unique = <T extends { name: string }>(what: string) => (list: T[], ctx: z.RefinementCtx) => {
   const seen = new Set<string>();

@@ -133,7 +133,7 @@ policies:
         when: { classes: [ddl], tags: [drop, truncate] }
         action: block
         reason: DROP and TRUNCATE are never allowed on the CDE database
-${opts.extraConfig ?? '    statements: { read: allow, transaction: allow, session: allow, write: require-approval, default: block }\n    approvers: { groups: [payments-leads] }\n'}`,
+${opts.extraConfig ?? '    classes: { read: allow, transaction: allow, session: allow, write: require-approval, default: block }\n    approvers: { groups: [payments-leads] }\n'}`,
   );
   const gateway = await Gateway.start(init.configPath, { logger: opts.logger, ...(opts.approvals ? { approvals: opts.approvals } : {}) });
   const approverTokenPath = join(dir, 'approver-token.jwt');

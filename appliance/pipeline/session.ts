@@ -42,12 +42,21 @@ export interface PipelineOptions {
 }
 
 export interface CommandInput {
+  /** What sort of command (sql, sql-prepare, exec, shell…): the command event's `kind`. */
   kind: string;
   /** The command as it will be recorded: already masked/redacted by the adapter. */
   text: string;
-  statements: readonly CommandFacts[];
-  params?: readonly (string | null)[];
-  fingerprint?: string;
+  /**
+   * What policy decides on: one entry per part that runs (a multi-statement query is several). Recorded as
+   * the command event's `classification`, with `objects` under its archive name `tables`.
+   */
+  facts: readonly CommandFacts[];
+  /**
+   * The adapter's own fields of the command event, recorded as given: `fields` before `classification`
+   * (PostgreSQL: params, fingerprint), `extra` after it (portal, statement…). Two places only so that the
+   * recorded events keep their byte order (docs/test-vectors).
+   */
+  fields?: Record<string, unknown>;
   extra?: Record<string, unknown>;
   /**
    * Set by the adapter when the gateway itself cannot let the command run, whatever policy says (it could
@@ -155,7 +164,7 @@ export class PipelineSession {
     let decision: Decision = cmd.refusal
       ? { action: 'block', rule: cmd.refusal.rule, reason: cmd.refusal.reason }
       : this.policy
-        ? this.policy.decideAll(cmd.statements)
+        ? this.policy.decideAll(cmd.facts, this.protocol)
         : { action: 'block', rule: 'access', reason: 'no policy governs this session' };
     if (decision.action === 'require-approval' && cmd.unholdable) decision = { action: 'block', rule: decision.rule, reason: cmd.unholdable };
     this.put({
@@ -163,9 +172,9 @@ export class PipelineSession {
       id,
       kind: cmd.kind,
       text: cmd.text,
-      ...(cmd.params ? { params: cmd.params } : {}),
-      ...(cmd.fingerprint ? { fingerprint: cmd.fingerprint } : {}),
-      classification: cmd.statements.map((s) => ({ class: s.class, command: s.command, tags: s.tags, tables: s.tables })),
+      ...cmd.fields,
+      // The archive format keeps its names (docs/evidence-format.md §4.2): `tables` holds the objects.
+      classification: cmd.facts.map((s) => ({ class: s.class, command: s.command, tags: s.tags, tables: s.objects })),
       ...cmd.extra,
     });
     this.put({

@@ -13,12 +13,18 @@ export interface PolicySubject {
   groups: readonly string[];
 }
 
-/** What policy needs to know about one command (one SQL statement, one shell line, one k8s request). */
+/**
+ * What policy needs to know about one command (one SQL statement, one shell line, one k8s request), in
+ * words no protocol owns: the adapter says what its class, label, tags, objects and attributes are.
+ */
 export interface CommandFacts {
   class: string;
   command: string;
   tags: readonly string[];
-  tables: readonly string[];
+  /** Resolved names of what it touches (PostgreSQL: `schema.table` relations; SSH: hosts, paths). */
+  objects: readonly string[];
+  /** Protocol-specific facts rules can match with `when.attributes` (PostgreSQL: database, queryMode). */
+  attributes: Readonly<Record<string, string>>;
 }
 
 export type Decision =
@@ -62,11 +68,12 @@ export class BoundPolicy {
     return this.config.name;
   }
 
-  decide(f: CommandFacts): Decision {
-    for (const r of this.config.rules) if (ruleMatches(r, f) && this.inWindow(r)) return fromRule(this.config, r, f);
-    const byClass = this.config.statements[f.class];
+  /** `protocol`: the session's (postgres, ssh…), for `when.protocols`. */
+  decide(f: CommandFacts, protocol: string): Decision {
+    for (const r of this.config.rules) if (ruleMatches(r, f, protocol) && this.inWindow(r)) return fromRule(this.config, r, f);
+    const byClass = this.config.classes[f.class];
     // `default` never covers `unknown`: what Vigil could not classify runs only where a policy names it.
-    const byDefault = f.class === 'unknown' ? undefined : this.config.statements['default'];
+    const byDefault = f.class === 'unknown' ? undefined : this.config.classes['default'];
     const action = byClass ?? byDefault ?? 'block';
     const rule = `${this.config.name}/${byClass ? f.class : byDefault ? 'default' : 'unlisted'}`;
     if (action === 'allow') return { action, rule };
@@ -86,35 +93,41 @@ export class BoundPolicy {
     return (!within || check(within)) && (!outside || !check(outside));
   }
 
-  /** One decision for several statements sent together: the most restrictive wins. */
-  decideAll(statements: readonly CommandFacts[]): Decision {
+  /** One decision for a command of several facts (statements sent together): the most restrictive wins. */
+  decideAll(facts: readonly CommandFacts[], protocol: string): Decision {
     let worst: Decision | undefined;
-    for (const s of statements) {
-      const d = this.decide(s);
+    for (const s of facts) {
+      const d = this.decide(s, protocol);
       if (!worst || SEVERITY[d.action] > SEVERITY[worst.action]) worst = d;
     }
     return worst ?? { action: 'allow', rule: `${this.config.name}/empty` };
   }
 }
 
-function ruleMatches(r: RuleConfig, f: CommandFacts): boolean {
+function ruleMatches(r: RuleConfig, f: CommandFacts, protocol: string): boolean {
   const w = r.when;
+  if (w.protocols && !w.protocols.some((p) => globMatch(p, protocol))) return false;
   if (w.classes && !w.classes.includes(f.class)) return false;
   if (w.tags && !w.tags.some((t) => f.tags.includes(t))) return false;
   if (w.commands && !w.commands.some((c) => c.toUpperCase() === f.command.toUpperCase())) return false;
-  if (w.tables && !tablesMatch(w.tables, w.tablesMatch ?? (r.action === 'allow' ? 'all' : 'any'), f.tables)) return false;
+  if (w.objects && !objectsMatch(w.objects, w.objectsMatch ?? (r.action === 'allow' ? 'all' : 'any'), f.objects)) return false;
+  if (w.attributes && !attributesMatch(w.attributes, f.attributes)) return false;
   return true;
 }
 
-/** A pattern without a dot names a relation in any schema. */
-function objectMatches(pattern: string, object: string): boolean {
-  return globMatch(pattern.includes('.') ? pattern : `*.${pattern}`, object) || globMatch(pattern, object);
+/** A command that touches no object never matches a rule about objects. */
+function objectsMatch(patterns: readonly string[], mode: 'all' | 'any', objects: readonly string[]): boolean {
+  if (objects.length === 0) return false;
+  const matches = (o: string) => patterns.some((p) => globMatch(p, o));
+  return mode === 'all' ? objects.every(matches) : objects.some(matches);
 }
 
-function tablesMatch(patterns: readonly string[], mode: 'all' | 'any', objects: readonly string[]): boolean {
-  if (objects.length === 0) return false;
-  const matches = (o: string) => patterns.some((p) => objectMatches(p, o));
-  return mode === 'all' ? objects.every(matches) : objects.some(matches);
+/** Every key the rule lists must be present and match one of its globs. */
+function attributesMatch(want: Readonly<Record<string, readonly string[]>>, have: Readonly<Record<string, string>>): boolean {
+  return Object.entries(want).every(([k, patterns]) => {
+    const v = Object.hasOwn(have, k) ? have[k] : undefined;
+    return v !== undefined && patterns.some((p) => globMatch(p, v));
+  });
 }
 
 function fromRule(policy: PolicyConfig, r: RuleConfig, f: CommandFacts): Decision {

@@ -23,7 +23,7 @@ import { KeyRing, signingKeyPath } from '../../appliance/keys/key-ring.ts';
 import { buildTrustFile } from '../../appliance/keys/trust-file.ts';
 import { TransparencyLog } from '../../appliance/log/transparency-log.ts';
 import { SessionPipeline, type PipelineSession, type SessionIdentity } from '../../appliance/pipeline/session.ts';
-import { policySchema } from '../../appliance/policy/config.ts';
+import { policySchema } from '../../appliance/config/schema.ts';
 import { PolicyEngine, type CommandFacts } from '../../appliance/policy/engine.ts';
 import { exactCommandBytes } from '../../appliance/protocols/postgres/command-bytes.ts';
 import { openDatabase, setMeta, type Db } from '../../appliance/store/database.ts';
@@ -67,8 +67,8 @@ const ci: SessionIdentity = {
 };
 const alice = { subject: 'alice@acme.example', issuer: 'https://login.acme.example', groups: ['payments-leads'] };
 const bob = { subject: 'bob@acme.example', issuer: 'https://login.acme.example', groups: ['payments-leads'] };
-const read = (table: string): CommandFacts => ({ class: 'read', command: 'SELECT', tags: [], tables: [table] });
-const write: CommandFacts = { class: 'write', command: 'UPDATE', tags: [], tables: ['public.accounts'] };
+const read = (table: string): CommandFacts => ({ class: 'read', command: 'SELECT', tags: [], objects: [table], attributes: {} });
+const write: CommandFacts = { class: 'write', command: 'UPDATE', tags: [], objects: ['public.accounts'], attributes: {} };
 
 export async function runAppliance(dir: string, auditor: AuditorSecret): Promise<ApplianceRun> {
   let ms = T0;
@@ -114,7 +114,7 @@ export async function runAppliance(dir: string, auditor: AuditorSecret): Promise
       name: 'ci-payments',
       match: { subjects: ['repo:acme/payments:*'] },
       targets: ['payments-db'],
-      statements: { read: 'allow', write: 'require-approval' },
+      classes: { read: 'allow', write: 'require-approval' },
       approvers: { groups: ['payments-leads'] },
     }),
   ]);
@@ -126,13 +126,13 @@ export async function runAppliance(dir: string, auditor: AuditorSecret): Promise
   at(180);
   const s1 = connect(pipeline, '10.20.0.14:51544');
   at(180.004);
-  const c1 = s1.decide({ kind: 'sql', text: 'SELECT id, status FROM accounts WHERE id = 7', statements: [read('public.accounts')], fingerprint: '8d3f2a1b4c5e6f70' });
+  const c1 = s1.decide({ kind: 'sql', text: 'SELECT id, status FROM accounts WHERE id = 7', facts: [read('public.accounts')], fields: { fingerprint: '8d3f2a1b4c5e6f70' } });
   at(180.011);
   s1.record({ type: 'result', command: c1.id, status: 'ok', tag: 'SELECT 1', columns: ['id', 'status'], rows: [['7', 'open']], rowCount: 1, rowsOmitted: 0, durationMs: 6.5 });
   await recorder.anchorAll();
   at(181);
   const update = "UPDATE accounts SET status = 'closed' WHERE id = 7 -- vigil:justification=CHG-4411";
-  const c2 = s1.decide({ kind: 'sql', text: update, statements: [write], fingerprint: '1a2b3c4d5e6f7081' });
+  const c2 = s1.decide({ kind: 'sql', text: update, facts: [write], fields: { fingerprint: '1a2b3c4d5e6f7081' } });
   const exact2 = exactCommandBytes('Q', Buffer.from(update, 'utf8'));
   await holdAndDecide(s1, c2, update, exact2, 'CHG-4411', () => approvals.decide(REQUEST_IDS[0]!, alice, 'approve', 'matches CHG-4411', '10.1.0.22'), clock, 181 + 94);
   held.push({ requestId: REQUEST_IDS[0]!, sessionId: s1.id, exactBytes: exact2 });
@@ -140,14 +140,13 @@ export async function runAppliance(dir: string, auditor: AuditorSecret): Promise
   s1.record({ type: 'result', command: c2.id, status: 'ok', tag: 'UPDATE 1', rowCount: 1, rowsOmitted: 0, durationMs: 3.25 });
   at(276);
   const prepared = 'UPDATE accounts SET limit_cents = $1 WHERE id = $2';
-  const p3 = s1.decide({ kind: 'sql-prepare', text: prepared, statements: [write], fingerprint: '99aa88bb77cc66dd', prepareOnly: true, extra: { statement: 'raise_limit' } });
+  const p3 = s1.decide({ kind: 'sql-prepare', text: prepared, facts: [write], fields: { fingerprint: '99aa88bb77cc66dd' }, prepareOnly: true, extra: { statement: 'raise_limit' } });
   const params = [Buffer.from('500000', 'utf8'), null, Buffer.from([0, 0, 0, 7])];
   const c3 = s1.decide({
     kind: 'sql',
     text: prepared,
-    statements: [write],
-    params: ['500000', null, '<binary 4 bytes>'],
-    fingerprint: '99aa88bb77cc66dd',
+    facts: [write],
+    fields: { params: ['500000', null, '<binary 4 bytes>'], fingerprint: '99aa88bb77cc66dd' },
     extra: { portal: '', statement: 'raise_limit', prepared: p3.id },
   });
   const exact3 = exactCommandBytes('E', Buffer.from(prepared, 'utf8'), params, [0, 0, 1]);
@@ -167,7 +166,7 @@ export async function runAppliance(dir: string, auditor: AuditorSecret): Promise
   at(420);
   const s2 = connect(pipeline, '10.20.0.15:40112');
   at(420.002);
-  const c4 = s2.decide({ kind: 'sql', text: 'SELECT count(*) FROM settlements', statements: [read('public.settlements')], fingerprint: '0f1e2d3c4b5a6978' });
+  const c4 = s2.decide({ kind: 'sql', text: 'SELECT count(*) FROM settlements', facts: [read('public.settlements')], fields: { fingerprint: '0f1e2d3c4b5a6978' } });
   at(420.009);
   s2.record({ type: 'result', command: c4.id, status: 'ok', tag: 'SELECT 1', columns: ['count'], rows: [['48210']], rowCount: 1, rowsOmitted: 0, durationMs: 4.75 });
   at(421);
@@ -177,7 +176,7 @@ export async function runAppliance(dir: string, auditor: AuditorSecret): Promise
   at(480);
   const s3 = connect(pipeline, '10.20.0.16:49002');
   at(480.003);
-  s3.decide({ kind: 'sql', text: 'SELECT id FROM settlements WHERE day = current_date', statements: [read('public.settlements')], fingerprint: '7766554433221100' });
+  s3.decide({ kind: 'sql', text: 'SELECT id FROM settlements WHERE day = current_date', facts: [read('public.settlements')], fields: { fingerprint: '7766554433221100' } });
   await s3.commit();
   await recorder.anchorAll();
   const live = recorder.liveSessions().find((x) => x.id === s3.id)!;

@@ -26,7 +26,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceEvent } from '../../shared/evidence/events.ts';
 import type { VerificationReport } from '../../shared/evidence/verify/report.ts';
-import { policySchema } from '../../appliance/policy/config.ts';
+import { policySchema } from '../../appliance/config/schema.ts';
 import { postgresTargetSchema } from '../../appliance/protocols/postgres/config.ts';
 import { approvalsSchema } from '../../appliance/approvals/config.ts';
 import { authenticateUpstream, toServer, type BackendMessage } from '../../appliance/protocols/postgres/wire/index.ts';

@@ -44,7 +44,7 @@ export const postgresAdapter: ProtocolAdapter<'postgres', typeof postgresListene
       mtls: ctx.shared.mtls,
       fingerprintKey: ctx.fingerprintKey,
       classifier: await SqlClassifier.create(),
-      resultRows: ctx.shared.evidence.resultRows,
+      resultRows: ctx.shared.evidence.postgres.resultRows,
       cancels: new CancelRegistry(),
       catalogs,
       resolvePath: ctx.resolvePath,

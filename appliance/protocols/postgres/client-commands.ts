@@ -77,7 +77,7 @@ export class ClientCommands {
     const m = decodeQuery(frame.body);
     const { classification, text } = this.classify(m.sql, m.sqlBytes);
     const analyzed = await this.analyzeText(classification, m.sqlBytes);
-    const cmd = this.decide({ kind: 'sql', text, classification, analyzed });
+    const cmd = this.decide({ kind: 'sql', mode: 'simple', text, classification, analyzed });
     const d = cmd.decision;
     if (d.action !== 'block') {
       this.takesEffect(analyzed);
@@ -108,7 +108,7 @@ export class ClientCommands {
     const { classification, text } = this.classify(m.sql, m.sqlBytes);
     const analyzed = await this.analyzeText(classification, m.sqlBytes);
     // Preparing runs nothing: a statement that needs approval is held at Execute, with its parameters.
-    const cmd = this.decide({ kind: 'sql-prepare', text, classification, analyzed, prepareOnly: true, extra: { statement: displayName(m.name) } });
+    const cmd = this.decide({ kind: 'sql-prepare', mode: 'extended', text, classification, analyzed, prepareOnly: true, extra: { statement: displayName(m.name) } });
     const refused = cmd.decision.action === 'block';
     const statement: PreparedStatement = { name: displayName(m.name), sql: m.sql, sqlBytes: Buffer.from(m.sqlBytes), text, classification, commandId: cmd.id, refused };
     // PostgreSQL drops the unnamed statement before parsing the new one, so a failed Parse leaves it empty.
@@ -159,9 +159,10 @@ export class ClientCommands {
     // Decided now, on the statement the portal was bound to, with names as they resolve now.
     const analyzed: AnalyzedCommand = st
       ? await this.analyzeStatement(st.classification, false)
-      : { facts: [{ class: 'unknown', command: 'EXECUTE', tags: ['unknown-statement'], tables: [] }], refusal: undefined, opaque: false, pathAfter: undefined, changesCatalog: false };
+      : { facts: [{ class: 'unknown', command: 'EXECUTE', tags: ['unknown-statement'], objects: [], attributes: {} }], refusal: undefined, opaque: false, pathAfter: undefined, changesCatalog: false };
     const cmd = this.decide({
       kind: 'sql',
+      mode: 'extended',
       text: st?.text ?? `<execute portal "${displayName(m.portal)}" of a statement Vigil did not see prepared>`,
       classification: st?.classification,
       analyzed,
@@ -207,8 +208,8 @@ export class ClientCommands {
 
   onFunctionCall(frame: FrontendFrame): void {
     const c = this.core;
-    const facts: CommandFacts = { class: 'procedural', command: 'FUNCTION CALL', tags: ['fastpath'], tables: [] };
-    const cmd = c.o.session.decide({ kind: 'sql', text: '<fastpath function call>', statements: [facts], unholdable: 'this command needs approval, and fastpath function calls cannot be held for approval' });
+    const facts: CommandFacts = { class: 'procedural', command: 'FUNCTION CALL', tags: ['fastpath'], objects: [], attributes: this.attributes('fastpath') };
+    const cmd = c.o.session.decide({ kind: 'sql', text: '<fastpath function call>', facts: [facts], unholdable: 'this command needs approval, and fastpath function calls cannot be held for approval' });
     c.recorded();
     if (cmd.decision.action === 'allow') {
       c.settings.opaque(c.syncsSent);
@@ -319,8 +320,15 @@ export class ClientCommands {
     }
   }
 
+  /** PostgreSQL's attributes of a command's facts (docs/policy.md, "Attributes"). */
+  private attributes(mode: 'simple' | 'extended' | 'fastpath'): Record<string, string> {
+    return { database: this.core.o.database, queryMode: mode };
+  }
+
   private decide(cmd: {
     kind: string;
+    /** Which message carried it: a simple Query, or Parse/Execute of the extended protocol. */
+    mode: 'simple' | 'extended';
     text: string;
     classification: Classification | undefined;
     analyzed: AnalyzedCommand;
@@ -333,11 +341,13 @@ export class ClientCommands {
     const decided = session.decide({
       kind: cmd.kind,
       text: cmd.text,
-      statements: cmd.analyzed.facts,
-      ...(cmd.params ? { params: cmd.params } : {}),
+      facts: cmd.analyzed.facts.map((f) => ({ ...f, attributes: { ...f.attributes, ...this.attributes(cmd.mode) } })),
       ...(cmd.prepareOnly ? { prepareOnly: true } : {}),
-      ...(cmd.classification ? { fingerprint: cmd.classification.fingerprint } : {}),
       ...(cmd.analyzed.refusal ? { refusal: { rule: refusalRule(cmd.analyzed.refusal), reason: cmd.analyzed.refusal.reason } } : {}),
+      fields: {
+        ...(cmd.params ? { params: cmd.params } : {}),
+        ...(cmd.classification ? { fingerprint: cmd.classification.fingerprint } : {}),
+      },
       extra: { ...cmd.extra, ...(parseError ? { parseError } : {}) },
     });
     session.recordMasking(decided.id);
@@ -349,13 +359,13 @@ export class ClientCommands {
     return refusal && !refusal.policy ? refusalErrorFields(refusal) : policyErrorFields(d.rule, d.reason);
   }
 
-  /** `masking.derivedPan: block`: a statement returning a computed value of a PAN column does not run. */
+  /** `postgres.masking.derivedPan: block`: a statement returning a computed value of a PAN column does not run. */
   private derivedPanRefusal(outputs: AnalyzedCommand['outputs']): Refusal | undefined {
     const policy = this.core.o.session.policy;
     if (!policy || this.core.o.maskPolicy.derivedPan !== 'block') return undefined;
     const derived = outputs?.some((o) => o?.columns.some((f) => f.prov.cls === 'pan' && !f.prov.plain));
     if (!derived) return undefined;
-    return { sqlstate: '42501', rule: `${policy.name}/masking`, reason: 'the statement returns a value computed from a card-number column, which this policy does not allow (masking.derivedPan: block)', policy: true };
+    return { sqlstate: '42501', rule: `${policy.name}/masking`, reason: 'the statement returns a value computed from a card-number column, which this policy does not allow (postgres.masking.derivedPan: block)', policy: true };
   }
 
   /** The policy's maxStatementSeconds: no statement may lift the server's statement_timeout above it. */

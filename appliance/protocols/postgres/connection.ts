@@ -13,6 +13,7 @@ import type { AdmissionTicket } from '../../net/admission.ts';
 import type { PipelineSession, SessionPipeline } from '../../pipeline/session.ts';
 import { startSessionLimits, type SessionLimits } from '../../pipeline/session-limits.ts';
 import type { PolicyConfig } from '../../policy/config.ts';
+import { postgresPolicyOf } from './policy-config.ts';
 import type { SqlClassifier } from '../../sql/index.ts';
 import { readCredential } from '../../targets/credentials.ts';
 import type { CancelRegistry } from './cancel-registry.ts';
@@ -144,7 +145,7 @@ function identityRefusal(e: unknown, method: string, session: PipelineSession): 
 
 function forwardedParams(startup: StartupMessage, session: PipelineSession): Record<string, string> {
   const policy = session.policy?.config;
-  const reviewed = reviewStartup(startup.params, policy?.allowStartupOptions ?? false, policy?.limits.maxStatementSeconds);
+  const reviewed = reviewStartup(startup.params, policy ? postgresPolicyOf(policy).allowStartupOptions : false, policy?.limits.maxStatementSeconds);
   if (isRefusal(reviewed)) {
     session.record({ type: 'decision', decision: 'block', rule: `vigil/startup-parameters`, reason: reviewed.message, scope: 'session' });
     throw new Refusal(reviewed.sqlstate, reviewed.message, `startup parameters refused: ${reviewed.message}`, reviewed.hint);
@@ -186,6 +187,7 @@ async function startProxy(socket: Socket, reader: FrontendReader, target: Postgr
   const hello = [toClient.authenticationOk(), ...[...up.parameters].map(([k, v]) => toClient.parameterStatus(k, v)), toClient.backendKeyData(key.pid, key.secret), toClient.readyForQuery(up.transactionStatus)];
   socket.write(Buffer.concat(hello));
   const policy = session.policy!.config;
+  const pg = postgresPolicyOf(policy);
   let limits: SessionLimits | undefined;
   let ended = false;
   const proxy = new PgProxy({
@@ -194,8 +196,9 @@ async function startProxy(socket: Socket, reader: FrontendReader, target: Postgr
     clientReader: reader,
     session,
     classifier: deps.classifier,
-    maskPolicy: policy.masking,
-    classRules: { pan: target.cardholderData.pan, sad: target.cardholderData.sad, redact: policy.masking.redactColumns },
+    maskPolicy: pg.masking,
+    classRules: { pan: target.cardholderData.pan, sad: target.cardholderData.sad, redact: pg.masking.redactColumns },
+    database: target.database,
     resultRowsCap: deps.resultRows,
     upstreamLeftover: up.leftover,
     logger: deps.logger,

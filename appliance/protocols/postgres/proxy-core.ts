@@ -24,6 +24,8 @@ export interface ProxyOptions {
   maskPolicy: MaskPolicy & { derivedPan: 'redact' | 'block' };
   /** Which source columns hold cardholder data (target cardholderData + policy redactColumns). */
   classRules: ClassRules;
+  /** The target's database: the `database` attribute of every command's facts. */
+  database: string;
   /** Masked rows recorded per statement; the rest are counted. */
   resultRowsCap: number;
   /** Bytes the target sent right after authentication. */

@@ -136,7 +136,7 @@ export class SessionAnalyzer {
       const cls = escalate(s.class, verdict.escalation);
       const tags = [...s.tags, ...verdict.tags];
       if (cls !== s.class) tags.push(`escalated-from:${s.class}`);
-      facts.push({ class: cls, command: s.command, tags, tables: verdict.objects });
+      facts.push({ class: cls, command: s.command, tags, objects: verdict.objects, attributes: {} });
       if (verdict.tags.some((t) => t.startsWith('user-function:') || t.startsWith('unknown-function:')) || s.class === 'procedural' || cls === 'unknown') opaque = true;
       if (CATALOG_CHANGING.has(cls) || s.class === 'ddl') changesCatalog = true;
       // The first temporary object adds the session's temporary schema to the search path.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { policySchema, scheduleSchema } from '../../../../appliance/policy/config.ts';
+import { policySchema } from '../../../../appliance/config/schema.ts';
+import { scheduleSchema } from '../../../../appliance/policy/config.ts';
 import { PolicyEngine, type CommandFacts } from '../../../../appliance/policy/engine.ts';
 
 const policies = [
@@ -18,7 +19,7 @@ const policies = [
 ];
 const engine = new PolicyEngine(policies);
 const bot = { provider: 'github', subject: 'repo:acme/payments:ref:refs/heads/main', groups: ['ci-readonly'] };
-const facts = (c: Partial<CommandFacts>): CommandFacts => ({ class: 'read', command: 'SELECT', tags: [], tables: [], ...c });
+const facts = (c: Partial<CommandFacts>): CommandFacts => ({ class: 'read', command: 'SELECT', tags: [], objects: [], attributes: {}, ...c });
 
 describe('policy', () => {
   it('grants by subject glob and group, per target; otherwise denies with a reason', () => {
@@ -30,19 +31,19 @@ describe('policy', () => {
 
   it('rules first, then the class, then default; unlisted is blocked', () => {
     const p = (engine.grant(bot, 'payments-db') as { policy: import('../../../../appliance/policy/engine.ts').BoundPolicy }).policy;
-    expect(p.decide(facts({}))).toEqual({ action: 'allow', rule: 'ci-readonly/read' });
-    expect(p.decide(facts({ class: 'ddl', command: 'DROP TABLE', tags: ['drop'] }))).toEqual({ action: 'block', rule: 'ci-readonly/no-destructive', reason: 'never on the CDE database' });
-    expect(p.decide(facts({ class: 'ddl', command: 'CREATE TABLE' }))).toMatchObject({ action: 'block', rule: 'ci-readonly/default' });
-    expect(p.decide(facts({ class: 'write', command: 'UPDATE', tables: ['refunds'] }))).toMatchObject({ action: 'require-approval', rule: 'ci-readonly/refunds', approvers: { groups: ['dba'], required: 2 } });
-    expect(p.decide(facts({ class: 'write', command: 'UPDATE', tables: ['accounts'] }))).toMatchObject({ action: 'require-approval', rule: 'ci-readonly/write', approvers: { groups: ['payments-approvers'], required: 1 } });
+    expect(p.decide(facts({}), 'postgres')).toEqual({ action: 'allow', rule: 'ci-readonly/read' });
+    expect(p.decide(facts({ class: 'ddl', command: 'DROP TABLE', tags: ['drop'] }), 'postgres')).toEqual({ action: 'block', rule: 'ci-readonly/no-destructive', reason: 'never on the CDE database' });
+    expect(p.decide(facts({ class: 'ddl', command: 'CREATE TABLE' }), 'postgres')).toMatchObject({ action: 'block', rule: 'ci-readonly/default' });
+    expect(p.decide(facts({ class: 'write', command: 'UPDATE', objects: ['public.refunds'] }), 'postgres')).toMatchObject({ action: 'require-approval', rule: 'ci-readonly/refunds', approvers: { groups: ['dba'], required: 2 } });
+    expect(p.decide(facts({ class: 'write', command: 'UPDATE', objects: ['public.accounts'] }), 'postgres')).toMatchObject({ action: 'require-approval', rule: 'ci-readonly/write', approvers: { groups: ['payments-approvers'], required: 1 } });
     const ops = (engine.grant({ ...bot, groups: ['ops'] , subject: 'x'}, 'any') as { policy: import('../../../../appliance/policy/engine.ts').BoundPolicy }).policy;
-    expect(ops.decide(facts({ class: 'unknown', command: '?' }))).toMatchObject({ action: 'block', rule: 'ops/unlisted' });
+    expect(ops.decide(facts({ class: 'unknown', command: '?' }), 'postgres')).toMatchObject({ action: 'block', rule: 'ops/unlisted' });
   });
 
   it('several statements: the most restrictive decision wins', () => {
     const p = (engine.grant(bot, 'payments-db') as { policy: import('../../../../appliance/policy/engine.ts').BoundPolicy }).policy;
-    expect(p.decideAll([facts({}), facts({ class: 'write', command: 'UPDATE' }), facts({})]).action).toBe('require-approval');
-    expect(p.decideAll([facts({}), facts({ class: 'ddl', command: 'DROP TABLE', tags: ['drop'] }), facts({ class: 'write', command: 'UPDATE' })]).action).toBe('block');
+    expect(p.decideAll([facts({}), facts({ class: 'write', command: 'UPDATE' }), facts({})], 'postgres').action).toBe('require-approval');
+    expect(p.decideAll([facts({}), facts({ class: 'ddl', command: 'DROP TABLE', tags: ['drop'] }), facts({ class: 'write', command: 'UPDATE' })], 'postgres').action).toBe('block');
   });
 
   it('config: require-approval needs approvers', () => {
@@ -66,7 +67,7 @@ describe('time windows', () => {
   const decideAt = (iso: string) => {
     const g = at(iso).grant({ provider: 'x', subject: 's', groups: ['ops'] }, 'db');
     if (!g.ok) throw new Error(g.reason);
-    return g.policy.decide({ class: 'write', command: 'UPDATE', tags: [], tables: [] }).action;
+    return g.policy.decide({ class: 'write', command: 'UPDATE', tags: [], objects: [], attributes: {} }, 'postgres').action;
   };
 
   it('holds writes outside business hours in the schedule\'s time zone', () => {

@@ -1,6 +1,7 @@
 /** The policy's `limits` block: defaults (idle 900 s, PCI DSS 8.2.8; no maximum), integers, known keys only. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_IDLE_SECONDS, policySchema } from '../../../../appliance/policy/config.ts';
+import { policySchema } from '../../../../appliance/config/schema.ts';
+import { DEFAULT_IDLE_SECONDS } from '../../../../appliance/policy/config.ts';
 
 const base = { name: 'p', match: { subjects: ['repo:acme/*'] }, targets: ['payments'] };
 
