@@ -80,6 +80,38 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
+describe('event rows of an archive that records the release and channels', () => {
+  // As the pipeline records them now: the approved decision, then `command.released`, then the result.
+  const withRelease = events([
+    ...HELD.slice(0, 13).map(({ seq: _s, ...e }) => e),
+    { t: 95_005, type: 'command.released', command: 2, requestId: 'apr_7Q2M9Xdemo01', commandHash: HASH },
+    { t: 95_016, type: 'result', command: 2, status: 'ok', tag: 'UPDATE 1', rowCount: 1 },
+    { t: 96_000, type: 'channel.open', channel: 0, kind: 'exec', command: 'systemctl restart api' },
+    { t: 96_200, type: 'channel.close', channel: 0, exitStatus: 0, exitSignal: null },
+    { t: 96_300, type: 'transfer', channel: 1, path: '/srv/report.csv', direction: 'download', bytes: 2048, sha256: 'a'.repeat(64), outcome: 'complete' },
+  ]);
+  const rows = eventRows(withRelease, session(3));
+  const step = (type: string) => rows.filter((r) => r.event === type).map((r) => r.approvalStep);
+
+  it('the approved decision is "approved", the release its own row, then the result finishes it', () => {
+    expect(rows.filter((r) => r.requestId === 'apr_7Q2M9Xdemo01').map((r) => `${r.event}:${r.approvalStep}`)).toEqual([
+      'approval.requested:requested',
+      'approval.decided:decided',
+      'decision:approved',
+      'command.released:released',
+      'result:finished',
+    ]);
+    expect(rows.find((r) => r.event === 'command.released')?.time).toBe('2026-11-29T18:01:35.005Z');
+  });
+
+  it('channels and transfers are rows with what ended them', () => {
+    expect(step('channel.open')).toEqual(['']);
+    expect(rows.find((r) => r.event === 'channel.open')?.command).toBe('exec systemctl restart api');
+    expect(rows.find((r) => r.event === 'channel.close')?.result).toBe('exit 0');
+    expect(rows.find((r) => r.event === 'transfer')).toMatchObject({ command: '/srv/report.csv', result: `complete, 2048 bytes, ${'a'.repeat(64)}` });
+  });
+});
+
 describe('event rows of a decrypted session', () => {
   const rows = eventRows(HELD, session(3));
   const kinds = rows.map((r) => `${r.event}${r.approvalStep ? `:${r.approvalStep}` : ''}`);

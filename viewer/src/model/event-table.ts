@@ -32,7 +32,7 @@ export interface EventRow {
   rule: string;
   reason: string;
   requestId: string;
-  /** held, requested, decided, released, refused, expired, cancelled, finished. */
+  /** held, requested, decided, approved, released, refused, expired, cancelled, finished. */
   approvalStep: string;
   approver: string;
   approverAddress: string;
@@ -76,7 +76,7 @@ export const EVENT_TABLE_COLUMNS = [
 /** The CSV header: the row's field names in snake_case. */
 export const EVENT_CSV_HEADER = EVENT_TABLE_COLUMNS.map(([k]) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
 
-const KINDS = new Set(['session.open', 'identity.verified', 'identity.rejected', 'command', 'decision', 'approval.requested', 'approval.decided', 'approval.expired', 'approval.cancelled', 'result', 'error', 'session.close']);
+const KINDS = new Set(['session.open', 'identity.verified', 'identity.rejected', 'command', 'decision', 'approval.requested', 'approval.decided', 'approval.expired', 'approval.cancelled', 'command.released', 'result', 'error', 'channel.open', 'channel.close', 'transfer', 'forward.open', 'forward.close', 'session.close']);
 const MAX_PARAMS = 64;
 
 function isoAt(startedAt: string | undefined, t: number): string {
@@ -123,6 +123,9 @@ export function eventRows(events: readonly EvidenceEvent[], s: SessionReport, no
   const texts = new Map<number, string>();
   /** Command id → its request id and whether it was released (a later result or error then finishes it). */
   const held = new Map<number, { requestId: string; released: boolean }>();
+  // Archives that record the release itself (`command.released`): the approved decision is then "approved" and
+  // the release its own row; older archives have only the decision, which is when the command was let through.
+  const releaseEvents = new Set(events.filter((e) => e.type === 'command.released').map((e) => num(e.command)));
   let identity = s.context?.identity?.subject ?? '';
   for (const e of events) {
     if (!KINDS.has(e.type)) continue;
@@ -163,9 +166,10 @@ export function eventRows(events: readonly EvidenceEvent[], s: SessionReport, no
         if (decision === 'hold') row.approvalStep = 'held';
         else if (requestId && (decision === 'approved' || decision === 'denied' || decision === 'expired')) {
           row.requestId = requestId;
-          row.approvalStep = decision === 'approved' ? 'released' : decision === 'expired' ? 'expired' : 'refused';
+          const ownRelease = commandId !== null && releaseEvents.has(commandId);
+          row.approvalStep = decision === 'approved' ? (ownRelease ? 'approved' : 'released') : decision === 'expired' ? 'expired' : 'refused';
           if (Array.isArray(e.approvedBy)) row.approver = e.approvedBy.slice(0, 32).map((x) => who(x)?.subject ?? '?').join(' ');
-          if (h && decision === 'approved') h.released = true;
+          if (h && decision === 'approved' && !ownRelease) h.released = true;
         }
         break;
       }
@@ -185,6 +189,20 @@ export function eventRows(events: readonly EvidenceEvent[], s: SessionReport, no
         row.decision = e.type === 'approval.decided' ? (str(e.decision, 32) ?? '') : row.approvalStep;
         row.approver = who(e.approver)?.subject ?? '';
         row.approverAddress = str(e.address, 256) ?? '';
+        row.reason = str(e.reason) ?? '';
+        break;
+      case 'command.released':
+        row.requestId = requestId;
+        row.approvalStep = 'released';
+        if (h) h.released = true;
+        break;
+      case 'channel.open':
+      case 'channel.close':
+      case 'forward.open':
+      case 'forward.close':
+      case 'transfer':
+        row.command = [str(e.kind, 64), str(e.command), str(e.path), e.host !== undefined ? `${str(e.host, 256) ?? ''}:${num(e.port) ?? ''}` : undefined].filter(Boolean).join(' ') || row.command;
+        row.result = [num(e.exitStatus) !== undefined ? `exit ${num(e.exitStatus)}` : '', str(e.exitSignal, 32) ? `signal ${str(e.exitSignal, 32)}` : '', str(e.outcome, 32) ?? '', num(e.bytes) !== undefined ? `${num(e.bytes)} bytes` : '', str(e.sha256, 64) ?? ''].filter(Boolean).join(', ');
         row.reason = str(e.reason) ?? '';
         break;
       case 'result': {
