@@ -160,10 +160,26 @@ export class ArchiveWriter {
   /** Records an event; returns its sequence number. Written to disk when its frame fills or on flush(). */
   append(event: EventInput): number {
     if (this.closed) throw new VigilError('E_ARCHIVE_CLOSED', `archive ${this.sessionId} is already closed`);
-    const seq = this.events++;
+    const seq = this.events;
     const full = { ...event, seq, t: this.elapsedMs() } as EvidenceEvent;
+    // A frame may hold at most LIMITS.framePlaintextBytes: an event that would push it over goes into a frame
+    // of its own, and one that cannot fit even alone is refused (nothing written) — written, it would make the
+    // frame, and so the whole archive, unreadable.
+    const before = { size: this.encoder.byteLength, count: this.encoder.eventCount };
+    let size = this.encoder.add(full);
+    if (size > LIMITS.framePlaintextBytes) {
+      this.encoder.truncate(before.size, before.count);
+      if (before.count > 0) this.writeFrame(false);
+      size = this.encoder.add(full);
+      if (size > LIMITS.framePlaintextBytes) {
+        this.encoder.truncate(0, 0);
+        throw new VigilError('E_EVENT_TOO_LARGE', `a ${event.type} event of ${size} bytes is too large to record (an archive frame holds ${LIMITS.framePlaintextBytes})`, {
+          hint: 'record less of it (fewer or shorter values)',
+        });
+      }
+    }
+    this.events++;
     this.count(full);
-    const size = this.encoder.add(full);
     if (size >= this.frameTarget) this.writeFrame(false);
     return seq;
   }

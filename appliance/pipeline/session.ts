@@ -7,7 +7,8 @@
  * `commit()` before a byte of the command reaches the target.
  */
 import { createHmac } from 'node:crypto';
-import { describeError } from '../../shared/errors.ts';
+import { describeError, isVigilError } from '../../shared/errors.ts';
+import { LIMITS } from '../../shared/evidence/archive-format.ts';
 import type { SessionContext } from '../../shared/evidence/archive-format.ts';
 import type { EventInput } from '../evidence/archive-writer.ts';
 import type { RecordedSession, SessionRecorder } from '../evidence/session-recorder.ts';
@@ -167,16 +168,17 @@ export class PipelineSession {
         ? this.policy.decideAll(cmd.facts, this.protocol)
         : { action: 'block', rule: 'access', reason: 'no policy governs this session' };
     if (decision.action === 'require-approval' && cmd.unholdable) decision = { action: 'block', rule: decision.rule, reason: cmd.unholdable };
-    this.put({
-      type: 'command',
-      id,
-      kind: cmd.kind,
-      text: cmd.text,
-      ...cmd.fields,
-      // The archive format keeps its names (docs/evidence-format.md §4.2): `tables` holds the objects.
-      classification: cmd.facts.map((s) => ({ class: s.class, command: s.command, tags: s.tags, tables: s.objects })),
-      ...cmd.extra,
-    });
+    // The archive format keeps its names (docs/evidence-format.md §4.2): `tables` holds the objects.
+    const classification = cmd.facts.map((s) => ({ class: s.class, command: s.command, tags: s.tags, tables: s.objects }));
+    try {
+      this.put({ type: 'command', id, kind: cmd.kind, text: cmd.text, ...cmd.fields, classification, ...cmd.extra });
+    } catch (e) {
+      if (!isVigilError(e, 'E_EVENT_TOO_LARGE')) throw e;
+      // A command that cannot be recorded whole does not run (record, then forward): its text (bounded by the
+      // adapter) is recorded without the adapter's fields (bind parameters), and it is refused.
+      this.put({ type: 'command', id, kind: cmd.kind, text: cmd.text, classification, fieldsOmitted: true });
+      decision = { action: 'block', rule: 'vigil/evidence-size', reason: `the command is too large to record (its evidence exceeds the ${LIMITS.framePlaintextBytes / (1024 * 1024)} MiB an archive frame holds), so it was not run` };
+    }
     this.put({
       type: 'decision',
       command: id,

@@ -155,6 +155,13 @@ export class EventEncoder {
     return this.size;
   }
 
+  /** Drops the events added after the batch was `size` bytes and `count` events long (an add that cannot stay). */
+  truncate(size: number, count: number): void {
+    if (size > this.size || count > this.count) throw new RangeError('truncate() can only shorten the batch');
+    this.size = size;
+    this.count = count;
+  }
+
   get eventCount(): number {
     return this.count;
   }
