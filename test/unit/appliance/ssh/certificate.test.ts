@@ -4,7 +4,7 @@ import { parseCertificate, parseCertificateLine, MAX_CERT_BYTES, type SshCertifi
 import { SshAuthError } from '../../../../appliance/protocols/ssh/errors.ts';
 import { SshReader, sshString } from '../../../../appliance/protocols/ssh/wire.ts';
 import { rng } from '../../../helpers/seeded-random.ts';
-import { Keygen, blobOf, lineOf, type KeyFiles } from './helpers.ts';
+import { Keygen, blobOf, flip, lineOf, type KeyFiles } from './helpers.ts';
 
 let kg: Keygen;
 let cas: Record<'ed25519' | 'ecdsa' | 'rsa', KeyFiles>;
@@ -226,9 +226,9 @@ describe('fuzz: mutated blobs only ever raise the typed format error', () => {
     for (const ca of ['ed25519', 'ecdsa', 'rsa'] as const) {
       const base = blobOf(kg.sign(cas[ca], bot, ['-I', 'fuzz', '-n', 'a,b', '-O', 'source-address=10.0.0.0/8', '-O', 'force-command=x']));
       for (let i = 0; i < 2000; i++) {
-        let b = base.slice();
+        let b: Uint8Array = base.slice();
         const kind = pick(5);
-        if (kind === 0) b[pick(b.length)] ^= 1 << pick(8);
+        if (kind === 0) flip(b, pick(b.length), 1 << pick(8));
         else if (kind === 1) b = b.subarray(0, pick(b.length));
         else if (kind === 2) b = concatBytes(b.subarray(0, pick(b.length)), new Uint8Array([pick(256)]), b.subarray(pick(b.length)));
         else if (kind === 3) {

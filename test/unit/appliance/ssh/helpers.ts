@@ -101,3 +101,8 @@ export function lineOf(path: string): string {
 export function stamp(d: Date): string {
   return d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
+
+/** XORs one byte in place (a mutation for tamper and fuzz tests). */
+export function flip(b: Uint8Array, i: number, x: number): void {
+  b[i] = b[i]! ^ x;
+}

@@ -8,7 +8,7 @@ import { SshAuthError } from '../../../../appliance/protocols/ssh/errors.ts';
 import { parsePublicKeyBlob, parsePublicKeyLine } from '../../../../appliance/protocols/ssh/public-key.ts';
 import { parseSignature, verifySshSignature } from '../../../../appliance/protocols/ssh/signature.ts';
 import { SshReader, sshString } from '../../../../appliance/protocols/ssh/wire.ts';
-import { Keygen, blobOf, type KeyFiles } from './helpers.ts';
+import { Keygen, blobOf, flip, type KeyFiles } from './helpers.ts';
 
 let kg: Keygen;
 let keys: Array<[string, KeyFiles]>;
@@ -67,7 +67,7 @@ describe('plain public keys', () => {
     expect(keyError(() => parsePublicKeyBlob(concatBytes(sshString(utf8('sk-ssh-ed25519@openssh.com')), blob.subarray(15)))).reason).toBe('unsupported-key-type');
     // An ECDSA point moved off the curve.
     const off = blobOf(`${ec.path}.pub`).slice();
-    off[off.length - 1] ^= 1;
+    flip(off, off.length - 1, 1);
     expect(keyError(() => parsePublicKeyBlob(off)).reason).toBe('bad-key');
     // A compressed point (0x02 || X) is not what OpenSSH sends.
     const compressed = concatBytes(sshString(utf8('ecdsa-sha2-nistp256')), sshString(utf8('nistp256')), sshString(new Uint8Array(33).fill(2)));
@@ -111,10 +111,10 @@ describe('verifySshSignature on signatures made by OpenSSH (ssh-keygen -Y sign)'
       if (key.type === 'ssh-rsa') expect(sig.algorithm).toBe('rsa-sha2-512');
       expect(verifySshSignature(key, sig, signed), name).toBe(true);
       const other = signed.slice();
-      other[other.length - 1] ^= 1;
+      flip(other, other.length - 1, 1);
       expect(verifySshSignature(key, sig, other), name).toBe(false);
       const bent = { ...sig, raw: sig.raw.slice() };
-      bent.raw[bent.raw.length - 2] ^= 4;
+      flip(bent.raw, bent.raw.length - 2, 4);
       expect(verifySshSignature(key, bent, signed), name).toBe(false);
       // Another key of the same type does not verify it.
       expect(verifySshSignature(parsePublicKeyLine(kg.key(key.type === 'ssh-rsa' ? 'rsa' : key.type === 'ssh-ed25519' ? 'ed25519' : 'ecdsa', key.type.startsWith('ecdsa') ? { bits: key.bits } : {}).line), sig, signed)).toBe(false);
