@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { bytesEqual } from '../../../shared/bytes.ts';
+import { isoTime } from '../../time.ts';
 import { FOREVER, parseCertificate, type SshCertificate } from './certificate.ts';
 import { SshAuthError, quoted } from './errors.ts';
 import { parsePublicKeyLine, type SshPublicKey, type SshPublicKeyLine } from './public-key.ts';
@@ -41,7 +42,7 @@ export type SshUserCertificatesConfig = z.output<typeof sshUserCertificatesSchem
 export interface CertificateLoginRequest {
   /** The certificate blob from the userauth request. */
   blob: Uint8Array;
-  /** The principal the login asks for (the SSH user name's identity part). */
+  /** The principal the login asks for (the SSH user name's identity part); matched literally, as sshd does. */
   principal: string;
   /** The socket's remote address, any spelling (IPv4-mapped IPv6 included). */
   clientAddress: string | undefined;
@@ -65,9 +66,9 @@ export interface CertificateEvidence {
   serial: string;
   principal: string;
   principals: string[];
-  /** ISO 8601 UTC, or 'always'. */
+  /** ISO 8601 UTC with milliseconds (the evidence time format, time.ts), or 'always'. */
   validAfter: string;
-  /** ISO 8601 UTC, or 'forever'. */
+  /** ISO 8601 UTC with milliseconds, or 'forever'. */
   validBefore: string;
   /** Of the certified key, as `ssh-keygen -L` prints it after "Public key:". */
   keyFingerprint: string;
@@ -101,7 +102,7 @@ function secondsToText(s: bigint, edge: 'always' | 'forever'): string {
   if ((edge === 'always' && s === 0n) || (edge === 'forever' && s === FOREVER)) return edge;
   // Date covers ±8.64e12 s; beyond that the raw value is stated rather than a rounded date.
   if (s > 8_640_000_000_000n) return `unix:${s}`;
-  return new Date(Number(s) * 1000).toISOString().replace('.000Z', 'Z');
+  return isoTime(new Date(Number(s) * 1000));
 }
 
 function fail(code: SshAuthError['code'], message: string, clientMessage: string): never {

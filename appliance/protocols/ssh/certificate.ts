@@ -128,8 +128,10 @@ function optionString(data: Uint8Array, name: string): string {
 }
 
 /** Parses a certificate blob (as sent in a userauth request, or base64-decoded from a -cert.pub line). */
-export function parseCertificate(blob: Uint8Array): SshCertificate {
-  if (blob.length > MAX_CERT_BYTES) fail('too-large', `${blob.length} bytes exceeds the limit of ${MAX_CERT_BYTES}`);
+export function parseCertificate(input: Uint8Array): SshCertificate {
+  if (input.length > MAX_CERT_BYTES) fail('too-large', `${input.length} bytes exceeds the limit of ${MAX_CERT_BYTES}`);
+  // A copy: every field below is a view into it, and the caller's buffer (a packet) may be reused.
+  const blob = input.slice();
   const r = new SshReader(blob, fail);
   const certType = r.text('type', 64);
   if (!isCertType(certType)) return fail('unsupported-key-type', `unsupported certificate type ${quoted(certType)}`);

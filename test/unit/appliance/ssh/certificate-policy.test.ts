@@ -54,8 +54,8 @@ describe('UserCertificateVerifier accepts what OpenSSH would', () => {
         serial: l.serial,
         principal: 'vigiltest',
         principals: l.principals,
-        validAfter: `${/^from (\S+) to/.exec(l.valid)![1]}Z`,
-        validBefore: `${/ to (\S+)$/.exec(l.valid)![1]}Z`,
+        validAfter: `${/^from (\S+) to/.exec(l.valid)![1]}.000Z`,
+        validBefore: `${/ to (\S+)$/.exec(l.valid)![1]}.000Z`,
         keyFingerprint: l.publicKey.split(' ')[1],
         caKeyType: cas[ca].line.split(' ')[0],
         caFingerprint: l.signingCa.split(' ')[1],
@@ -97,9 +97,9 @@ describe('UserCertificateVerifier accepts what OpenSSH would', () => {
 describe('UserCertificateVerifier refuses', () => {
   it('expired and not yet valid, saying when', () => {
     const e = refused('E_SSH_CERT_EXPIRED', req(blobOf(kg.sign(cas.ed25519, bot, ['-I', 'x', '-n', 'vigiltest', '-V', window(-60, -10)]))));
-    expect(e.clientMessage).toContain('2026-06-01T11:50:00Z');
+    expect(e.clientMessage).toContain('2026-06-01T11:50:00.000Z');
     const f = refused('E_SSH_CERT_NOT_YET_VALID', req(blobOf(kg.sign(cas.ed25519, bot, ['-I', 'x', '-n', 'vigiltest', '-V', window(10, 60)]))));
-    expect(f.clientMessage).toContain('2026-06-01T12:10:00Z');
+    expect(f.clientMessage).toContain('2026-06-01T12:10:00.000Z');
   });
 
   it('a principal not in the certificate, and a certificate with no principals', () => {

@@ -82,6 +82,16 @@ describe('parseCertificate on certificates made by ssh-keygen -s', () => {
         if (caType === 'rsa') expect(cert.signature.algorithm).toBe('rsa-sha2-512');
       });
 
+  it('keeps its own copy: reusing the input buffer (a packet) changes nothing', () => {
+    const input = blobOf(full);
+    const cert = parseCertificate(input);
+    const signed = cert.signedData.slice();
+    input.fill(0);
+    expect(cert.signedData).toEqual(signed);
+    expect(cert.publicKey.blob).toEqual(blobOf(`${bot.path}.pub`));
+    expect(cert.blob).toEqual(blobOf(full));
+  });
+
   it('a host certificate (-h) is parsed as type host', () => {
     const path = kg.sign(cas.ecdsa, bot, ['-h', '-I', 'host', '-n', 'vigil.example']);
     const cert = parseCertificate(blobOf(path));
