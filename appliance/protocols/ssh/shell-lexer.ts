@@ -312,6 +312,10 @@ class Parser {
     for (const k of PREFIX_KEYWORDS) {
       if (this.keywordAt(k)) {
         this.i += k.length;
+        if (k === 'time') {
+          const m = /^[ \t]+-p(?=[ \t\n;&|()<>]|$)/.exec(this.s.slice(this.i, this.i + 16));
+          if (m) this.i += m[0].length;
+        }
         this.feature(k === '{' ? 'group' : k === 'while' || k === 'until' || k === 'do' ? 'loop' : 'keyword');
         return 'open';
       }

@@ -43,11 +43,13 @@ export function sandbox(): Sandbox {
   const work = join(dir, 'work');
   mkdirSync(emptyPath);
   mkdirSync(work);
-  const log = join(dir, 'log');
+  let runs = 0;
   const handler = `command_not_found_handle() { printf '%s\\0' "$@" $'\\036' >> "$VIGIL_ORACLE_LOG"; return 0; }\n`;
   return {
     dir,
     executed(line: string): string[][] {
+      // A log per run: a process substitution may still write after bash has exited.
+      const log = join(dir, `log-${++runs}`);
       writeFileSync(log, '');
       spawnSync('/usr/bin/bash', ['-c', handler + line], {
         cwd: work,

@@ -1,0 +1,236 @@
+/**
+ * Command facts for an SSH `exec` request: one fact per simple command the shell would run, including those
+ * after `;`/`&&`/newlines, in pipelines, in `$(…)`/backticks/`<(…)`, behind wrappers (`sudo`, `env`,
+ * `xargs`…), inside `sh -c '…'`, `eval '…'`, a here-document fed to a shell, and `find -exec`. `command` is
+ * the basename of the command actually run. Anything Vigil cannot resolve is tagged so policy can refuse it:
+ * `unparsable` (the line could not be lexed, or nesting went too deep) and `non-literal-command` (the
+ * command word, or the script a shell runs, depends on an expansion). README-exec.md has the list.
+ */
+import type { CommandFacts } from '../../policy/engine.ts';
+import { lexShell, type LexResult, type SimpleCommand, type Word } from './shell-lexer.ts';
+import { readShell, readWrapper, SHELLS, WRAPPERS } from './exec-wrappers.ts';
+
+export interface ExecFactsOptions {
+  /** How many `sh -c` / `eval` / here-document levels are lexed (default 4); deeper is `unparsable`. */
+  maxShellDepth?: number;
+  /** Facts for one line at most (default 1024); more is `unparsable`. */
+  maxFacts?: number;
+  maxBytes?: number;
+}
+
+const CLASS = 'exec';
+
+function unparsable(reason: string, code: string): CommandFacts {
+  return { class: CLASS, command: '(unparsable)', tags: ['unparsable'], objects: [], attributes: { error: code, reason } };
+}
+
+class TooMany extends Error {}
+
+/** The facts of an `exec` command line. Never throws; a line it cannot read gives one `unparsable` fact. */
+export function execFacts(line: string | Uint8Array, options: ExecFactsOptions = {}): CommandFacts[] {
+  const lex = lexShell(line, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes });
+  if (!lex.ok) return [unparsable(lex.message, lex.code)];
+  try {
+    const out = new Collector(options.maxShellDepth ?? 4, options.maxFacts ?? 1024);
+    out.line(lex, 0, []);
+    const facts = out.facts;
+    if (facts.length > 1) for (const f of facts) if (!f.tags.includes('multiple-commands')) (f.tags as string[]).push('multiple-commands');
+    return facts;
+  } catch (e) {
+    if (e instanceof TooMany) return [unparsable('too many commands', 'shell.too-many')];
+    return [unparsable('the command line could not be read', 'shell.syntax')];
+  }
+}
+
+class Collector {
+  readonly facts: CommandFacts[] = [];
+
+  constructor(
+    private readonly maxDepth: number,
+    private readonly maxFacts: number,
+  ) {}
+
+  private add(f: CommandFacts): void {
+    if (this.facts.length >= this.maxFacts) throw new TooMany();
+    this.facts.push(f);
+  }
+
+  line(lex: Extract<LexResult, { ok: true }>, depth: number, inherited: readonly string[]): void {
+    for (const c of lex.commands) this.simple(c, depth, inherited);
+  }
+
+  /** A string a shell will run (`sh -c`, `eval`, a here-document): lexed again, one level deeper. */
+  private script(text: string, depth: number, inherited: readonly string[]): void {
+    if (depth + 1 > this.maxDepth) {
+      this.add({ ...unparsable(`shell nesting deeper than ${this.maxDepth}`, 'shell.too-deep'), tags: [...inherited, 'nested-shell', 'unparsable'] });
+      return;
+    }
+    const lex = lexShell(text);
+    if (!lex.ok) {
+      this.add({ ...unparsable(lex.message, lex.code), tags: [...inherited, 'nested-shell', 'unparsable'] });
+      return;
+    }
+    this.line(lex, depth + 1, [...inherited, 'nested-shell']);
+  }
+
+  private simple(c: SimpleCommand, depth: number, inherited: readonly string[]): void {
+    const tags = new Set<string>(inherited);
+    if (c.context.pipe) tags.add('pipe');
+    if (c.context.background) tags.add('background');
+    if (c.context.subshell) tags.add('subshell');
+    if (c.context.substitution) tags.add('substitution');
+    if (c.context.processSubstitution) tags.add('process-substitution');
+    if (c.redirects.length > 0) tags.add('redirect');
+    if (c.redirects.some((r) => r.heredoc)) tags.add('heredoc');
+    if (c.redirects.some((r) => r.op === '<<<')) tags.add('herestring');
+    if (c.assignments.length > 0) tags.add('assignment');
+    this.resolve(c, c.argv, 0, tags, [], undefined, depth);
+  }
+
+  /** Sees through wrappers from argv[k], then records the fact of the command that runs. */
+  private resolve(c: SimpleCommand, argv: readonly Word[], k: number, tags: Set<string>, wrappers: string[], user: string | undefined, depth: number): void {
+    for (let guard = 0; guard < 64; guard++) {
+      const w = argv[k];
+      if (w === undefined) {
+        // Assignments or redirections only (`> /etc/passwd`, `PATH=/tmp`), or a wrapper with nothing to run.
+        this.fact(wrappers.length > 0 ? wrappers[wrappers.length - 1]! : '', argv, k, tags, wrappers, user);
+        return;
+      }
+      if (!w.literal) {
+        tags.add('non-literal-command');
+        this.fact(w.raw, argv, k, tags, wrappers, user);
+        return;
+      }
+      const name = basename(w.value);
+      if (name === 'su' || name === 'runuser') {
+        tags.add('sudo');
+        const cmd = suCommand(argv, k + 1);
+        this.fact(name, argv, k, tags, wrappers, user);
+        if (cmd === 'non-literal') this.tagLast('non-literal-command');
+        else if (cmd !== undefined) this.script(cmd, depth, [...tags]);
+        return;
+      }
+      const spec = WRAPPERS[name];
+      if (spec) {
+        if (spec.privilege) tags.add('sudo');
+        const r = readWrapper(name, spec, argv, k + 1);
+        if (r.kind === 'non-literal') {
+          tags.add('non-literal-command');
+          this.fact(name, argv, k, tags, wrappers, user);
+          return;
+        }
+        if (r.kind === 'none') {
+          if (!r.noExec && spec.privilege) tags.add('interactive-shell');
+          this.fact(name === 'xargs' && !r.noExec ? 'echo' : name, argv, k, tags, [...wrappers, ...(name === 'xargs' ? ['xargs'] : [])], user);
+          return;
+        }
+        wrappers = [...wrappers, name];
+        if (r.user !== undefined) user = r.user;
+        if (r.split !== undefined) {
+          // env -S 'cmd args': the string is split into words and put in front of the remaining ones.
+          const lex = lexShell(r.split);
+          const one = lex.ok && lex.commands.length === 1 ? lex.commands[0]! : undefined;
+          if (!one || one.redirects.length > 0 || one.assignments.length > 0) {
+            tags.add('non-literal-command');
+            this.fact(name, argv, k, tags, wrappers, user);
+            return;
+          }
+          argv = [...one.argv, ...argv.slice(r.index)];
+          k = 0;
+          continue;
+        }
+        k = r.index;
+        continue;
+      }
+      this.fact(name, argv, k, tags, wrappers, user);
+      if (SHELLS.has(name)) this.shell(c, argv, k, tags, depth);
+      else if (name === 'eval') this.evalArgs(argv, k, tags, depth);
+      else if (name === 'find') this.findExec(c, argv, k, tags, wrappers, user, depth);
+      return;
+    }
+    this.add(unparsable('too many wrappers', 'shell.too-deep'));
+  }
+
+  private shell(c: SimpleCommand, argv: readonly Word[], k: number, tags: Set<string>, depth: number): void {
+    const r = readShell(argv, k + 1);
+    if (r.kind === 'string') {
+      this.script(r.word.value, depth, [...tags]);
+      return;
+    }
+    if (r.kind === 'non-literal') {
+      this.tagLast('non-literal-command');
+      return;
+    }
+    if (r.kind === 'script') return;
+    // Commands on stdin: a here-document or here-string Vigil can read, else unknown (`… | sh`).
+    const input = [...c.redirects].reverse().find((x) => x.heredoc || x.op === '<<<' || x.op === '<' || x.op === '<>' || x.op === '<&');
+    if (input?.heredoc) {
+      if (!input.heredoc.quoted && /[$`\\]/.test(input.heredoc.body)) this.tagLast('non-literal-command');
+      else this.script(input.heredoc.body, depth, [...tags]);
+    } else if (input?.op === '<<<' && input.target.literal) this.script(input.target.value + '\n', depth, [...tags]);
+    else {
+      this.tagLast('shell-stdin');
+      if (input?.op === '<<<') this.tagLast('non-literal-command');
+    }
+  }
+
+  private evalArgs(argv: readonly Word[], k: number, tags: Set<string>, depth: number): void {
+    const args = argv.slice(k + 1);
+    if (args.some((a) => !a.literal)) this.tagLast('non-literal-command');
+    else if (args.length > 0) this.script(args.map((a) => a.value).join(' '), depth, [...tags]);
+  }
+
+  /** `find … -exec cmd … ;` (and -execdir, -ok, -okdir): the command it runs is a fact too. */
+  private findExec(c: SimpleCommand, argv: readonly Word[], k: number, tags: Set<string>, wrappers: string[], user: string | undefined, depth: number): void {
+    for (let j = k + 1; j < argv.length; j++) {
+      const a = argv[j]!;
+      if (!a.literal || !['-exec', '-execdir', '-ok', '-okdir'].includes(a.value)) continue;
+      let e = j + 1;
+      while (e < argv.length && !(argv[e]!.literal && (argv[e]!.value === ';' || argv[e]!.value === '+'))) e++;
+      this.resolve(c, argv.slice(j + 1, e), 0, new Set([...tags, 'find-exec']), [...wrappers, 'find'], user, depth);
+      j = e;
+    }
+  }
+
+  /** Adds a tag to the fact just recorded (the shell or eval whose script is not known literally). */
+  private tagLast(tag: string): void {
+    (this.facts[this.facts.length - 1]!.tags as string[]).push(tag);
+  }
+
+  private fact(command: string, argv: readonly Word[], k: number, tags: Set<string>, wrappers: string[], user: string | undefined): void {
+    const attributes: Record<string, string> = {};
+    const w = argv[k];
+    if (w) attributes['argv0'] = w.literal ? w.value : w.raw;
+    attributes['args'] = argv
+      .slice(k + 1)
+      .map((a) => (a.literal ? a.value : a.raw))
+      .join(' ');
+    if (wrappers.length > 0) attributes['wrappers'] = wrappers.join(' ');
+    if (user !== undefined) attributes['user'] = user;
+    this.add({ class: CLASS, command, tags: [...tags], objects: [], attributes });
+  }
+}
+
+/** The last path component: `/bin/../bin/rm` runs `rm` (as far as a name can tell). */
+function basename(p: string): string {
+  const b = p.slice(p.lastIndexOf('/') + 1);
+  return b === '' ? p : b;
+}
+
+/** `su`/`runuser`'s `-c CMD` / `--command=CMD` (options may come after the user name). */
+function suCommand(argv: readonly Word[], from: number): string | 'non-literal' | undefined {
+  for (let j = from; j < argv.length; j++) {
+    const w = argv[j]!;
+    if (!w.literal) return 'non-literal';
+    const a = w.value;
+    if (a === '--') return undefined;
+    if (a === '-c' || a === '--command' || a === '-C' || a === '--session-command') {
+      const n = argv[j + 1];
+      if (n === undefined) return undefined;
+      return n.literal ? n.value : 'non-literal';
+    }
+    if (a.startsWith('--command=') || a.startsWith('--session-command=')) return a.slice(a.indexOf('=') + 1);
+    if (/^-[a-zA-Z]*c./.test(a) && !a.startsWith('--')) return a.slice(a.indexOf('c') + 1);
+  }
+  return undefined;
+}
