@@ -142,9 +142,11 @@ class Collector {
         k = r.index;
         continue;
       }
+      if (name === 'sudoedit') tags.add('sudo');
       this.fact(name, argv, k, tags, wrappers, user);
       if (SHELLS.has(name)) this.shell(c, argv, k, tags, depth);
-      else if (name === 'eval') this.evalArgs(argv, k, tags, depth);
+      else if (name === 'eval') this.evalArgs(argv, k + 1, tags, depth);
+      else if (name === 'watch') this.evalArgs(argv, watchCommand(argv, k + 1), tags, depth);
       else if (name === 'find') this.findExec(c, argv, k, tags, wrappers, user, depth);
       return;
     }
@@ -174,8 +176,13 @@ class Collector {
     }
   }
 
-  private evalArgs(argv: readonly Word[], k: number, tags: Set<string>, depth: number): void {
-    const args = argv.slice(k + 1);
+  /** `eval ARGS…` (and `watch ARGS…`, which runs them with `sh -c`): the arguments joined by spaces are a script. */
+  private evalArgs(argv: readonly Word[], from: number, tags: Set<string>, depth: number): void {
+    if (from < 0) {
+      this.tagLast('non-literal-command');
+      return;
+    }
+    const args = argv.slice(from);
     if (args.some((a) => !a.literal)) this.tagLast('non-literal-command');
     else if (args.length > 0) this.script(args.map((a) => a.value).join(' '), depth, [...tags]);
   }
@@ -215,6 +222,31 @@ class Collector {
 function basename(p: string): string {
   const b = p.slice(p.lastIndexOf('/') + 1);
   return b === '' ? p : b;
+}
+
+/** Where `watch`'s command starts (after `-n SECS`, `-d`, …), or -1 when an option word is not literal. */
+function watchCommand(argv: readonly Word[], from: number): number {
+  let j = from;
+  while (j < argv.length) {
+    const w = argv[j]!;
+    if (!w.literal) return -1;
+    if (w.value === '--') return j + 1;
+    if (!w.value.startsWith('-') || w.value === '-') return j;
+    j += /^-[^-]*[nq]$/.test(w.value) || w.value === '--interval' ? 2 : 1;
+  }
+  return j;
+}
+
+/**
+ * What the gateway refuses whatever policy says (CommandInput.refusal): a line it could not read, or whose
+ * command it cannot name. Undefined when policy may decide.
+ */
+export function execRefusal(facts: readonly CommandFacts[]): { rule: string; reason: string } | undefined {
+  const bad = facts.find((f) => f.tags.includes('unparsable'));
+  if (bad) return { rule: 'vigil/ssh-exec-unparsable', reason: `Vigil could not read this command line (${bad.attributes['reason'] ?? 'unparsable'})` };
+  const opaque = facts.find((f) => f.tags.includes('non-literal-command'));
+  if (opaque) return { rule: 'vigil/ssh-exec-non-literal', reason: `Vigil cannot tell which command ${JSON.stringify(opaque.command)} runs (it depends on an expansion)` };
+  return undefined;
 }
 
 /** `su`/`runuser`'s `-c CMD` / `--command=CMD` (options may come after the user name). */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policySchema } from '../../../../appliance/config/schema.ts';
 import { PolicyEngine, type BoundPolicy, type CommandFacts } from '../../../../appliance/policy/engine.ts';
-import { execFacts } from '../../../../appliance/protocols/ssh/exec-facts.ts';
+import { execFacts, execRefusal } from '../../../../appliance/protocols/ssh/exec-facts.ts';
 import { sandbox, type Sandbox } from './shell-oracle.ts';
 
 const commandsOf = (fs: CommandFacts[]) => fs.map((f) => f.command);
@@ -80,6 +80,10 @@ const ATTACKS: Attack[] = [
   ['`echo rm` -rf /', '`echo rm`', ['non-literal-command']],
   ['/bin/r? -rf /', '/bin/r?', ['non-literal-command']],
   ['~/rm x', '~/rm', ['non-literal-command']],
+  ['{rm,-rf,/nonexistent}', '{rm,-rf,/nonexistent}', ['non-literal-command']],
+  ['sudoedit /etc/sudoers', 'sudoedit', ['sudo']],
+  ["watch -n 1 'rm -rf /'", 'rm', ['nested-shell']],
+  ['watch -d rm -rf /', 'rm', ['nested-shell']],
   ['( rm -rf / )', 'rm', ['subshell']],
   ['{ rm -rf /; }', 'rm'],
   ['if true; then rm -rf /; fi', 'rm'],
@@ -156,6 +160,14 @@ describe('every command bash runs has a fact (bash as the oracle)', () => {
       const name = argv[0]!.slice(argv[0]!.lastIndexOf('/') + 1);
       expect(names.has(name) || opaque, `bash ran ${JSON.stringify(argv)}; facts ${JSON.stringify(commandsOf(fs))}`).toBe(true);
     }
+  });
+});
+
+describe('what the gateway refuses whatever policy says', () => {
+  it('refuses unparsable and non-literal commands, not non-literal arguments', () => {
+    expect(execRefusal(execFacts("rm 'x"))).toMatchObject({ rule: 'vigil/ssh-exec-unparsable' });
+    expect(execRefusal(execFacts('$(echo rm) x'))).toMatchObject({ rule: 'vigil/ssh-exec-non-literal' });
+    expect(execRefusal(execFacts('ls "$HOME" $(date +%F) *.log'))).toBeUndefined();
   });
 });
 
