@@ -34,6 +34,7 @@ export function execFacts(line: string | Uint8Array, options: ExecFactsOptions =
     const out = new Collector(options.maxShellDepth ?? 4, options.maxFacts ?? 1024);
     out.line(lex, 0, []);
     const facts = out.facts;
+    if (out.environmentOverride) for (const f of facts) (f.tags as string[]).push('environment-override');
     if (facts.length > 1) for (const f of facts) if (!f.tags.includes('multiple-commands')) (f.tags as string[]).push('multiple-commands');
     return facts;
   } catch (e) {
@@ -42,8 +43,17 @@ export function execFacts(line: string | Uint8Array, options: ExecFactsOptions =
   }
 }
 
+/** Builtins whose string arguments bash evaluates as arithmetic, where `a[$(cmd)]` runs cmd. */
+const SUBSCRIPT_EVAL = new Set(['let', 'declare', 'typeset', 'local', 'export', 'readonly', 'unset', 'read', 'printf', 'mapfile', 'readarray', 'test', '[', '[[']);
+/** Variables that change which program runs or what the shell runs first. */
+const OVERRIDE = /^(?:PATH|LD_PRELOAD|LD_LIBRARY_PATH|LD_AUDIT|BASH_ENV|ENV|IFS|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|BASH_FUNC_[^=]*)\+?=/;
+
 class Collector {
   readonly facts: CommandFacts[] = [];
+  /** Names defined by `alias` on this line (bash -c expands them on later lines once expand_aliases is on). */
+  private readonly aliases = new Set<string>();
+  private unknownAliases = false;
+  environmentOverride = false;
 
   constructor(
     private readonly maxDepth: number,
@@ -84,6 +94,7 @@ class Collector {
     if (c.redirects.some((r) => r.heredoc)) tags.add('heredoc');
     if (c.redirects.some((r) => r.op === '<<<')) tags.add('herestring');
     if (c.assignments.length > 0) tags.add('assignment');
+    if ([...c.assignments, ...c.argv].some((w) => !w.literal ? /^[A-Za-z_]\w*\+?=/.test(w.raw) && OVERRIDE.test(w.raw) : OVERRIDE.test(w.value))) this.environmentOverride = true;
     this.resolve(c, c.argv, 0, tags, [], undefined, depth);
   }
 
@@ -102,6 +113,20 @@ class Collector {
         return;
       }
       const name = basename(w.value);
+      if (this.aliases.has(name) || this.unknownAliases) {
+        tags.add('alias');
+        tags.add('non-literal-command');
+      }
+      if (name === 'alias') {
+        for (const a of argv.slice(k + 1)) {
+          if (!a.literal) this.unknownAliases = true;
+          else if (a.value.includes('=')) this.aliases.add(a.value.slice(0, a.value.indexOf('=')));
+        }
+      }
+      if (SUBSCRIPT_EVAL.has(name) && argv.slice(k + 1).some((a) => a.literal && a.value.includes('[') && (a.value.includes('$(') || a.value.includes('`')))) {
+        tags.add('arithmetic-injection');
+        tags.add('non-literal-command');
+      }
       if (name === 'su' || name === 'runuser') {
         tags.add('sudo');
         const cmd = suCommand(argv, k + 1);
@@ -139,13 +164,18 @@ class Collector {
           k = 0;
           continue;
         }
+        if (r.replace !== undefined) {
+          // xargs -I R: R in the command's words is replaced by input, unknown here.
+          const rep = r.replace;
+          argv = argv.map((a, idx) => (idx >= r.index && a.literal && a.value.includes(rep) ? { ...a, literal: false } : a));
+        }
         k = r.index;
         continue;
       }
       if (name === 'sudoedit') tags.add('sudo');
       this.fact(name, argv, k, tags, wrappers, user);
       if (SHELLS.has(name)) this.shell(c, argv, k, tags, depth);
-      else if (name === 'eval') this.evalArgs(argv, k + 1, tags, depth);
+      else if (name === 'eval') this.evalArgs(argv, argv[k + 1]?.literal && argv[k + 1]!.value === '--' ? k + 2 : k + 1, tags, depth);
       else if (name === 'watch') this.evalArgs(argv, watchCommand(argv, k + 1), tags, depth);
       else if (name === 'find') this.findExec(c, argv, k, tags, wrappers, user, depth);
       return;
@@ -194,7 +224,9 @@ class Collector {
       if (!a.literal || !['-exec', '-execdir', '-ok', '-okdir'].includes(a.value)) continue;
       let e = j + 1;
       while (e < argv.length && !(argv[e]!.literal && (argv[e]!.value === ';' || argv[e]!.value === '+'))) e++;
-      this.resolve(c, argv.slice(j + 1, e), 0, new Set([...tags, 'find-exec']), [...wrappers, 'find'], user, depth);
+      // `{}` is replaced by each path found: a word holding it is not known here.
+      const words = argv.slice(j + 1, e).map((x) => (x.literal && x.value.includes('{}') ? { ...x, literal: false } : x));
+      this.resolve(c, words, 0, new Set([...tags, 'find-exec']), [...wrappers, 'find'], user, depth);
       j = e;
     }
   }

@@ -34,7 +34,7 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
   command: { shortArg: '', longArg: [], noExec: 'vV' },
   builtin: { shortArg: '', longArg: [] },
   exec: { shortArg: 'a', longArg: [] },
-  xargs: { shortArg: 'adEILnPs', longArg: ['arg-file', 'delimiter', 'eof', 'replace', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'process-slot-var'] },
+  xargs: { shortArg: 'adEILnPs', longArg: ['arg-file', 'delimiter', 'eof', 'max-lines', 'max-args', 'max-procs', 'max-chars', 'process-slot-var'] },
   time: { shortArg: 'fo', longArg: ['format', 'output'] },
   stdbuf: { shortArg: 'ioe', longArg: ['input', 'output', 'error'] },
   setsid: { shortArg: '', longArg: [] },
@@ -45,7 +45,7 @@ export const WRAPPERS: Readonly<Record<string, WrapperSpec>> = {
 };
 
 export type WrapperRead =
-  | { kind: 'command'; index: number; user?: string; split?: string }
+  | { kind: 'command'; index: number; user?: string; split?: string; replace?: string }
   | { kind: 'none'; noExec?: boolean }
   | { kind: 'non-literal' };
 
@@ -57,6 +57,7 @@ export function readWrapper(name: string, spec: WrapperSpec, argv: readonly Word
   let k = from;
   let user: string | undefined;
   let split: string | undefined;
+  let replace: string | undefined;
   let positionals = spec.positionals ?? 0;
   const withUser = (v: string | undefined) => {
     if (name === 'sudo' || name === 'doas' || name === 'pkexec') user = v;
@@ -86,6 +87,7 @@ export function readWrapper(name: string, spec: WrapperSpec, argv: readonly Word
       }
       if (long === 'user') withUser(value);
       if (long === 'split-string') split = value;
+      if (name === 'xargs' && long === 'replace') replace = value ?? '{}';
       if ((name === 'sudo' && ['list', 'validate', 'reset-timestamp', 'remove-timestamp', 'version', 'edit', 'help'].includes(long)) || (name === 'command' && long === 'help')) {
         return { kind: 'none', noExec: true };
       }
@@ -95,6 +97,10 @@ export function readWrapper(name: string, spec: WrapperSpec, argv: readonly Word
     if (a.startsWith('-') && a.length > 1 && !(name === 'nice' && /^-\d+$/.test(a))) {
       for (let j = 1; j < a.length; j++) {
         const o = a[j]!;
+        if (name === 'xargs' && o === 'i') {
+          replace = a.slice(j + 1) || '{}';
+          break;
+        }
         if (spec.noExec?.includes(o)) return { kind: 'none', noExec: true };
         if (spec.shortArg.includes(o)) {
           let value = a.slice(j + 1);
@@ -107,6 +113,7 @@ export function readWrapper(name: string, spec: WrapperSpec, argv: readonly Word
           }
           if (o === 'u') withUser(value);
           if (name === 'env' && o === 'S') split = value;
+          if (name === 'xargs' && o === 'I') replace = value;
           break;
         }
       }
@@ -129,9 +136,10 @@ export function readWrapper(name: string, spec: WrapperSpec, argv: readonly Word
     break;
   }
   while (spec.assignments && k < argv.length && argv[k]!.literal && /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[k]!.value)) k++;
-  if (split !== undefined) return { kind: 'command', index: k, split, ...(user === undefined ? {} : { user }) };
+  const extra = { ...(user === undefined ? {} : { user }), ...(replace === undefined ? {} : { replace }) };
+  if (split !== undefined) return { kind: 'command', index: k, split, ...extra };
   if (k >= argv.length) return { kind: 'none' };
-  return { kind: 'command', index: k, ...(user === undefined ? {} : { user }) };
+  return { kind: 'command', index: k, ...extra };
 }
 
 /** Shells whose `-c STRING`, script on stdin, or here-document Vigil lexes as a command line. */

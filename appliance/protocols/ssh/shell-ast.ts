@@ -73,6 +73,7 @@ export type ShellFeature =
   | 'glob'
   | 'tilde'
   | 'brace-expansion'
+  | 'equals-expansion'
   | 'keyword'
   | 'case'
   | 'loop'

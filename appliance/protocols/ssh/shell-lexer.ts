@@ -156,6 +156,8 @@ class Parser {
     let cur: Cur = { assignments: [], argv: [], redirects: [] };
     let started = false;
     let needCommand = false;
+    // Just after a compound command (`)`, `}`, `fi`, `done`, `esac`, `))`): only redirections or operators may follow.
+    let closed = false;
     const end = () => {
       this.push(cur);
       cur = { assignments: [], argv: [], redirects: [] };
@@ -164,6 +166,7 @@ class Parser {
       if (!started) this.fail('shell.syntax', `syntax error near ${JSON.stringify(op)}`);
       end();
       started = false;
+      closed = false;
     };
     for (;;) {
       this.skipBlanks();
@@ -181,6 +184,7 @@ class Parser {
         this.i++;
         end();
         this.readHereDocs();
+        closed = false;
         if (!needCommand) {
           if (started) this.feature('sequence');
           frame.unitStart = this.sh.commands.length;
@@ -197,6 +201,7 @@ class Parser {
         if (kw !== false) {
           // After a closing word (`}`, `fi`, `done`, `esac`, a `for` header) an operator may follow.
           started = kw === 'close';
+          closed = kw === 'close';
           continue;
         }
         const w = this.scanWord();
@@ -204,7 +209,9 @@ class Parser {
         if ((next === '<' || next === '>') && s[this.i + 1] !== '(' && (/^\d+$/.test(w.raw) || /^\{[A-Za-z_]\w*\}$/.test(w.raw))) {
           const rop = this.readOp()!;
           this.redirect(cur, rop, w.raw);
-        } else if (atStart && w.raw === '[[' ) {
+        } else if (closed) {
+          this.fail('shell.syntax', `syntax error near ${JSON.stringify(w.raw)} after a compound command`);
+        } else if (atStart && w.raw === '[[') {
           cur.argv.push(w, ...this.conditional());
         } else if (cur.argv.length === 0 && /^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/.test(w.raw)) {
           this.feature('assignment');
@@ -238,6 +245,7 @@ class Parser {
             if (after !== undefined) {
               this.i = after;
               started = true;
+              closed = true;
               continue;
             }
           }
@@ -250,6 +258,7 @@ class Parser {
           this.ctx = saved;
           this.leave();
           started = true;
+          closed = true;
           continue;
         }
         case ')':
@@ -265,9 +274,13 @@ class Parser {
           if (cases[cases.length - 1] !== 'body') this.fail('shell.syntax', `syntax error near ${JSON.stringify(op)}`);
           this.i += op.length;
           end();
-          started = false;
           cases[cases.length - 1] = 'pattern';
-          this.casePatterns(cases);
+          {
+            const open = cases.length;
+            this.casePatterns(cases);
+            // `;; esac` closes the case: only operators may follow.
+            started = closed = cases.length < open;
+          }
           continue;
         case ';':
           separator(op);
@@ -312,6 +325,11 @@ class Parser {
     for (const k of PREFIX_KEYWORDS) {
       if (this.keywordAt(k)) {
         this.i += k.length;
+        if (k === 'coproc') {
+          // coproc NAME { …; }: NAME is not a command.
+          const m = /^[ \t]+[A-Za-z_]\w*[ \t]+(?=[{(])/.exec(this.s.slice(this.i, this.i + 256));
+          if (m) this.i += m[0].length;
+        }
         if (k === 'time') {
           const m = /^[ \t]+-p(?=[ \t\n;&|()<>]|$)/.exec(this.s.slice(this.i, this.i + 16));
           if (m) this.i += m[0].length;
@@ -580,6 +598,10 @@ class Parser {
           break;
         case '}':
           if (brace && braceSep) this.nonLiteral(acc, 'brace-expansion');
+          break;
+        case '=':
+          // zsh: `=name` at the start of a word expands to the command's path.
+          if (this.i === start && /[A-Za-z_]/.test(s[this.i + 1] ?? '')) this.nonLiteral(acc, 'equals-expansion');
           break;
         case '~':
           if (this.i === start || prev === '=' || prev === ':') this.nonLiteral(acc, 'tilde');

@@ -180,6 +180,11 @@ describe('what bash refuses, the lexer refuses', () => {
     'case a in a) rm',
     'rm >',
     'echo "$(ls \')"',
+    '(echo rm) -rf /',
+    '{ ls; } x',
+    'case a in a) ls;; esac x',
+    'if true; then ls; fi rm',
+    '((1)) rm',
   ])('%j', (line) => {
     expect(bashParses(line)).toBe(false);
     const r = lexShell(line);
