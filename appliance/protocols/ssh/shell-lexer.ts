@@ -158,6 +158,7 @@ class Parser {
     let needCommand = false;
     // Just after a compound command (`)`, `}`, `fi`, `done`, `esac`, `))`): only redirections or operators may follow.
     let closed = false;
+    let afterPipe = false;
     const end = () => {
       this.push(cur);
       cur = { assignments: [], argv: [], redirects: [] };
@@ -197,7 +198,9 @@ class Parser {
       if (op === undefined) {
         needCommand = false;
         const atStart = cur.argv.length === 0 && cur.assignments.length === 0 && cur.redirects.length === 0;
-        const kw = atStart ? this.compoundWord(cases) : false;
+        // `time` is a reserved word only at the start of a pipeline (after `|` it is /usr/bin/time, a wrapper).
+        const kw = atStart && !(afterPipe && this.keywordAt('time')) ? this.compoundWord(cases) : false;
+        afterPipe = false;
         if (kw !== false) {
           // After a closing word (`}`, `fi`, `done`, `esac`, a `for` header) an operator may follow.
           started = kw === 'close';
@@ -313,6 +316,7 @@ class Parser {
           for (let k = frame.unitStart; k < this.sh.commands.length; k++) if (this.sh.scopes[k] === this.scope) this.sh.commands[k]!.context.pipe = true;
           frame.pipeActive = true;
           needCommand = true;
+          afterPipe = true;
       }
     }
   }

@@ -87,32 +87,37 @@ describe('fuzz against bash: every command bash runs is one we list', () => {
     box = sandbox();
   });
   afterAll(() => box.close());
-  // Lines of external command names, quoting, operators and substitutions; run by bash in an empty PATH,
-  // where the commands are recorded, not run. No `while` (the recorder succeeds: it would never end), no
-  // slashes (an absolute path would run for real), no function definitions.
-  const WORDS = ['rm', 'ls', 'cat', 'x', '-rf', '"a b"', "'c'", '\\rm', 'r""m', "'r'm", '$v', '"$v"', '${v:-d}', '$((1+2))', '#c', '>o', '2>&1', '<o'];
-  const OPS = [';', '&&', '||', '|', '&', '\n', '|&'];
+  // Lines of external command names, quoting, operators, compound commands, here-documents and
+  // substitutions; run by bash in an empty PATH, where the commands are recorded, not run. No `while` (the
+  // recorder succeeds: it would never end), no slashes (an absolute path would run for real), no builtins
+  // that run a command (`command`, `eval`: their facts see through them, the lexer lists them as written).
+  const WORDS = ['rm', 'x', '-rf', '"a b"', "'c d'", '\\rm', 'r""m', "'r'm", '"$v"', '${v:-d}', '$((1+2))', '#c', '>o', '2>&1', '"a\\"b"', "a\\'b", '"\\$x"', "$'\\x41b'", '"a\\\\b"', '\\\\', 'é', '"`printf q`"', 'a=b', '{x,y}', '"{x,y}"', '[ab]', "'*'", '\\*', 'x\\\ny', '"x\ny"', '"${v:-$(printf z)}"', '<<<w', "$'a\\'b'", '$"loc"'];
+  const OPS = [';', '&&', '|', '&', '\n', '|&', ';\n'];
   function line(next: () => number): string {
     const pick = <T,>(a: T[]) => a[Math.floor(next() * a.length)]!;
-    const command = (depth: number): string => {
+    const command = (d: number): string => {
       const r = next();
-      if (depth < 2 && r < 0.12) return `$(${list(depth + 1)})`;
-      if (depth < 2 && r < 0.2) return `( ${list(depth + 1)} )`;
-      if (depth < 2 && r < 0.26) return `{ ${list(depth + 1)}; }`;
-      if (depth < 2 && r < 0.3) return `if ${list(depth + 1)}; then ${list(depth + 1)}; fi`;
-      if (depth < 2 && r < 0.34) return `for i in 1 2; do ${list(depth + 1)}; done`;
-      if (depth < 2 && r < 0.38) return `cat <(${list(depth + 1)})`;
-      if (depth < 2 && r < 0.42) return `ls "\`${list(depth + 1)}\`"`;
-      const n = 1 + Math.floor(next() * 4);
-      const ws = [pick(['rm', 'ls', 'cat', 'foo', '\\rm', 'r""m', "'l's"])];
+      if (d < 2 && r < 0.08) return `$(${list(d + 1)})`;
+      if (d < 2 && r < 0.14) return `( ${list(d + 1)} )`;
+      if (d < 2 && r < 0.18) return `{ ${list(d + 1)}; }`;
+      if (d < 2 && r < 0.22) return `if ${list(d + 1)}; then ${list(d + 1)}; else ${list(d + 1)}; fi`;
+      if (d < 2 && r < 0.25) return `for i in 1 2; do ${list(d + 1)}; done`;
+      if (d < 2 && r < 0.28) return `case q in q|r) ${list(d + 1)};; *) ls;; esac`;
+      if (d < 2 && r < 0.31) return `cat <<${pick(['E', "'E'", '"E"', '\\E'])}\n${pick(['$(ls in)', 'plain', '`cat bt`', '\\$(no)'])}\nE\n`;
+      if (d < 2 && r < 0.34) return `ls "\`${list(d + 1).replace(/[`"\\$]/g, '')}\`"`;
+      if (d < 2 && r < 0.37) return `cat <(${list(d + 1)})`;
+      if (d < 2 && r < 0.4) return `ls $(( $(${list(d + 1)}) ))`;
+      if (d < 2 && r < 0.42) return `f() { ${list(d + 1)}; }; f`;
+      const n = 1 + Math.floor(next() * 5);
+      const ws = [pick(['rm', 'ls', 'cat', 'foo', '\\rm', 'r""m', "'l's", 'A=1 rm', "$'r'm", '! rm', 'time rm', 'ls | time rm'])];
       for (let k = 1; k < n; k++) ws.push(pick(WORDS));
       return ws.join(' ');
     };
-    const list = (depth: number): string => {
-      let s = command(depth);
+    const list = (d: number): string => {
+      let s = command(d);
       const n = Math.floor(next() * 3);
-      for (let k = 0; k < n; k++) s += ` ${pick(OPS)} ${command(depth)}`;
-      return s.replace(/[&|;]\s*$/, '');
+      for (let k = 0; k < n; k++) s += ` ${pick(OPS)} ${command(d)}`;
+      return s.replace(/[&|;\s]+$/, '');
     };
     return list(0);
   }
@@ -125,13 +130,16 @@ describe('fuzz against bash: every command bash runs is one we list', () => {
       const lex = lexShell(l);
       if (!lex.ok) continue; // fail closed: nothing runs through Vigil
       compared++;
-      const names = lex.commands.map((c) => c.argv[0]).filter((w) => w !== undefined);
-      const opaque = names.some((w) => !w.literal);
+      const literal = lex.commands.filter((c) => c.argv.length > 0 && c.argv.every((w) => w.literal)).map((c) => JSON.stringify(c.argv.map((w) => w.value)));
       for (const argv of box.executed(l)) {
-        expect(opaque || names.some((w) => w.value === argv[0]), `${JSON.stringify(l)}: bash ran ${JSON.stringify(argv)}`).toBe(true);
+        // Bash ran exactly a command we list, or one of ours has a word known only at run time and the same
+        // (or a non-literal) name.
+        if (literal.includes(JSON.stringify(argv))) continue;
+        const opaque = lex.commands.some((c) => c.argv.some((w) => !w.literal) && c.argv[0] !== undefined && (!c.argv[0].literal || c.argv[0].value === argv[0]));
+        expect(opaque, `${JSON.stringify(l)}: bash ran ${JSON.stringify(argv)}`).toBe(true);
       }
     }
     // The generator writes valid lines: the comparison must not be vacuous.
-    expect(compared).toBeGreaterThan(250);
+    expect(compared).toBeGreaterThan(200);
   });
 });

@@ -4,7 +4,7 @@
  * `command_not_found_handle` records each command it would have run instead of running it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,28 +44,24 @@ export function sandbox(): Sandbox {
   mkdirSync(emptyPath);
   mkdirSync(work);
   let runs = 0;
-  const handler = `command_not_found_handle() { printf '%s\\0' "$@" $'\\036' >> "$VIGIL_ORACLE_LOG"; return 0; }\n`;
+  // One file per command run: the commands of a pipeline run at once and would interleave in one file.
+  const handler = `command_not_found_handle() { printf '%s\\0' "$@" > "$VIGIL_ORACLE_LOG/$BASHPID-$RANDOM$RANDOM"; return 0; }\n`;
   return {
     dir,
     executed(line: string): string[][] {
-      // A log per run: a process substitution may still write after bash has exited.
+      // A directory per run: a process substitution may still write after bash has exited.
       const log = join(dir, `log-${++runs}`);
-      writeFileSync(log, '');
+      mkdirSync(log);
       spawnSync('/usr/bin/bash', ['-c', handler + line], {
         cwd: work,
         env: { PATH: emptyPath, VIGIL_ORACLE_LOG: log, HOME: work },
         stdio: 'ignore',
         timeout: 10_000,
       });
-      const records: string[][] = [];
-      let cur: string[] = [];
-      for (const p of splitNul(readFileSync(log))) {
-        if (p === '\x1e') {
-          records.push(cur);
-          cur = [];
-        } else cur.push(p);
-      }
-      return records;
+      // A command still starting (in the background) may have made its file and not written it yet.
+      return readdirSync(log)
+        .map((f) => splitNul(readFileSync(join(log, f))))
+        .filter((r) => r.length > 0);
     },
     close() {
       rmSync(dir, { recursive: true, force: true });
