@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Client } from 'ssh2';
+import ssh2 from 'ssh2';
 import { loadOrCreateFingerprintKey } from '../../appliance/keys/fingerprint-key.ts';
 import { startSshGatewayFixture } from '../helpers/ssh-gateway.ts';
 import { pipelineContract, type ClientOutcome, type ContractClient } from './pipeline-contract.ts';
@@ -41,7 +41,7 @@ pipelineContract({
       auditor: f.auditor,
       async connect(): Promise<ContractClient> {
         const sock = connect(f.port, '127.0.0.1');
-        const c = new Client();
+        const c = new ssh2.Client();
         let lost: () => void = () => undefined;
         const gone = new Promise<void>((r) => (lost = r));
         c.on('error', () => lost());

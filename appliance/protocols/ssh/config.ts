@@ -1,5 +1,5 @@
 /** The SSH adapter's configuration: its listener (listeners.ssh) and its targets (protocol: ssh). */
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
 import { z } from 'zod';
 import { hostPort } from '../../net/host-port.ts';
 import { credentialSchema } from '../../targets/config.ts';
@@ -9,7 +9,7 @@ const publicKeyLine = (what: string) =>
   z
     .string()
     .min(1)
-    .refine((s) => !(utils.parseKey(keyPart(s)) instanceof Error), `not an OpenSSH public key line (${what})`);
+    .refine((s) => !(ssh2.utils.parseKey(keyPart(s)) instanceof Error), `not an OpenSSH public key line (${what})`);
 
 /** The `type base64` part of an authorized_keys or known_hosts line (a leading host list is dropped). */
 export function keyPart(line: string): string {

@@ -5,7 +5,7 @@
  * admitted socket is found again by its remote address and port.
  */
 import type { Socket } from 'node:net';
-import { Server, type Connection } from 'ssh2';
+import ssh2, { type Connection } from 'ssh2';
 import type { AdmissionTicket } from '../../net/admission.ts';
 import { BoundedListener } from '../../net/bounded-listener.ts';
 import { AuthorizedKeys } from './client-auth.ts';
@@ -16,13 +16,13 @@ export type SshListenerDeps = Omit<SshConnectionDeps, 'keys'>;
 
 export class SshListener {
   private readonly bounded: BoundedListener;
-  private readonly server: Server;
+  private readonly server: InstanceType<typeof ssh2.Server>;
   private readonly pending = new Map<string, AdmissionTicket>();
 
   constructor(deps: SshListenerDeps) {
     const l = deps.listener;
     const connectionDeps: SshConnectionDeps = { ...deps, keys: new AuthorizedKeys(l.authorizedKeys) };
-    this.server = new Server({ hostKeys: [readHostKey(deps.resolvePath(l.hostKey))], ident: 'Vigil' }, (conn: Connection, info) => {
+    this.server = new ssh2.Server({ hostKeys: [readHostKey(deps.resolvePath(l.hostKey))], ident: 'Vigil' }, (conn: Connection, info) => {
       const key = `${info.ip}:${info.port}`;
       const ticket = this.pending.get(key);
       this.pending.delete(key);

@@ -4,7 +4,7 @@
  * one of its `hostKeys`, else the handshake is aborted before authentication and the caller records it.
  */
 import { readFileSync } from 'node:fs';
-import { Client } from 'ssh2';
+import ssh2, { type Client } from 'ssh2';
 import { VigilError } from '../../../shared/errors.ts';
 import type { SshTarget } from './config.ts';
 import { fingerprint, parsePublicKey } from './keys.ts';
@@ -39,7 +39,7 @@ export function readTargetKey(t: SshTarget, resolvePath: (p: string) => string):
 export function connectUpstream(t: SshTarget, login: string, privateKey: string): Promise<Client> {
   const pinned = t.hostKeys.map((l, i) => parsePublicKey(l, `target ${t.name} hostKeys[${i}]`).getPublicSSH());
   return new Promise((resolve, reject) => {
-    const c = new Client();
+    const c = new ssh2.Client();
     let presented: string | undefined;
     let mismatch = false;
     c.once('ready', () => resolve(c));
