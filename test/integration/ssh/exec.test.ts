@@ -4,6 +4,7 @@
  * and the exported bundle checked by the real verifier with the auditor key.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
@@ -22,6 +23,10 @@ policies:
         when: { protocols: [ssh], commands: [touch] }
         action: block
         reason: touching files is not part of a deploy
+      - name: id-needs-approval
+        when: { protocols: [ssh], commands: [id] }
+        action: require-approval
+        approvers: { groups: [ops] }
     classes: { exec: allow, default: block }
 `;
 
@@ -29,6 +34,7 @@ let f: SshGatewayFixture;
 let evidence: ExportedEvidence;
 const results: Record<string, { code: number; stdout: string; stderr: string }> = {};
 let marker: string;
+let heldRequest: string | undefined;
 
 beforeAll(async () => {
   f = await startSshGatewayFixture({
@@ -43,6 +49,13 @@ beforeAll(async () => {
 `,
   });
   marker = join(f.sshd.scratch, 'blocked-marker');
+  // A client that sends garbage instead of an SSH identification line, first: the gateway carries on.
+  await new Promise<void>((resolve) => {
+    const s = connect(f.port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\n\r\n' + 'x'.repeat(70_000) + '\r\n'));
+    s.on('error', () => resolve());
+    s.on('close', () => resolve());
+    s.on('data', () => undefined);
+  });
   results['allowed'] = await f.ssh(`${SSH_USER}+web`, 'echo hello');
   results['targetOnly'] = await f.ssh('web', 'echo "to $(whoami)" >&2; exit 3');
   results['pan'] = await f.ssh('web', "printf '%s\\n' 4111111111111111");
@@ -52,6 +65,15 @@ beforeAll(async () => {
   sshKeygen(stranger, 'stranger');
   results['unlisted'] = await f.ssh('web', 'echo never', { key: stranger });
   results['shell'] = await f.ssh('web', '');
+  const held = f.ssh('web', 'id -un');
+  let req;
+  for (let i = 0; i < 500 && !req; i++) {
+    req = f.gateway.approvals.list('pending')[0];
+    if (!req) await new Promise((r) => setTimeout(r, 20));
+  }
+  heldRequest = req?.id;
+  if (req) f.gateway.approvals.decide(req.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+  results['held'] = await held;
   await f.gateway.stop();
   evidence = await exportAndVerify(f);
 }, 120_000);
@@ -74,7 +96,7 @@ describe('vigil init', () => {
 });
 
 describe('exec through the gateway', () => {
-  it('runs an allowed command and returns its output (login+target user name)', () => {
+  it('runs an allowed command and returns its output (login+target user name), after a garbage client', () => {
     expect(results['allowed']).toMatchObject({ code: 0, stdout: 'hello\n' });
   });
 
@@ -102,6 +124,12 @@ describe('exec through the gateway', () => {
   it('refuses a client key listed for no identity', () => {
     expect(results['unlisted']!.code).toBe(255);
     expect(results['unlisted']!.stderr).toMatch(/Permission denied \(publickey\)/);
+  });
+
+  it('holds a command that needs approval, tells the client how, and runs it once approved', () => {
+    expect(heldRequest).toMatch(/^apr_/);
+    expect(results['held']).toMatchObject({ code: 0, stdout: `${SSH_USER}\n` });
+    expect(results['held']!.stderr).toContain(`vigil: this command needs approval (deploy/id-needs-approval): request ${heldRequest}`);
   });
 
   it('refuses an interactive shell for now, saying so', () => {
@@ -143,6 +171,17 @@ describe('the evidence', () => {
     expect(s.find((e) => e.type === 'decision' && e['command'] === cmd['id'])).toMatchObject({ decision: 'block', rule: 'deploy/no-touch' });
     expect(s.some((e) => e.type === 'output')).toBe(false);
     expect(s.find((e) => e.type === 'channel.close')).toMatchObject({ exitStatus: 1, reason: 'blocked' });
+  });
+
+  it('records the held exec: hold, request, approval, release before its output', () => {
+    const s = sessionWith((e) => e.type === 'command' && e['text'] === 'id -un');
+    const seq = (p: (e: EvidenceEvent) => boolean) => s.find(p)?.seq ?? -1;
+    expect(seq((e) => e.type === 'decision' && e['decision'] === 'hold')).toBeGreaterThan(0);
+    expect(seq((e) => e.type === 'approval.requested')).toBeGreaterThan(seq((e) => e.type === 'decision' && e['decision'] === 'hold'));
+    const released = seq((e) => e.type === 'command.released');
+    expect(released).toBeGreaterThan(seq((e) => e.type === 'decision' && e['decision'] === 'approved'));
+    expect(released).toBeLessThan(seq((e) => e.type === 'output'));
+    expect(evidence.report.approvals?.find((a) => a.requestId === heldRequest)).toMatchObject({ outcome: 'approved', ran: true });
   });
 
   it('records the host key mismatch with the key the target presented', () => {
