@@ -9,6 +9,7 @@ import type { AuthContext, Client, Connection, Session } from 'ssh2';
 import { describeError } from '../../../shared/errors.ts';
 import type { AdmissionTicket } from '../../net/admission.ts';
 import type { PipelineSession, SessionPipeline } from '../../pipeline/session.ts';
+import { startSessionLimits, type SessionLimits } from '../../pipeline/session-limits.ts';
 import type { AuthorizedKeys } from './client-auth.ts';
 import type { SshListenerConfig, SshTarget } from './config.ts';
 import { ChannelBook, runExec, type ExecContext } from './exec-channel.ts';
@@ -34,6 +35,10 @@ export class SshConnection {
   private upstream: Promise<Upstream> | undefined;
   private target: Client | undefined;
   private readonly book = new ChannelBook();
+  private limits: SessionLimits | undefined;
+  /** Why the gateway ended the connection, when it did (else the client disconnected). */
+  private endReason: string | undefined;
+  private gone = false;
 
   constructor(
     private readonly conn: Connection,
@@ -44,7 +49,7 @@ export class SshConnection {
     conn.on('error', () => undefined);
     conn.on('authentication', (ctx) => this.authenticate(ctx));
     conn.on('ready', () => this.ready());
-    conn.on('close', () => void this.closed('client disconnected'));
+    conn.on('close', () => void this.closed(this.endReason ?? 'client disconnected'));
     ticket.onEnd((end) => {
       conn.end();
       void this.session?.close(end.message);
@@ -98,6 +103,10 @@ export class SshConnection {
     try {
       const client = await connectUpstream(t, login!, readTargetKey(t, this.deps.resolvePath));
       client.on('error', () => undefined);
+      if (this.gone) {
+        client.end();
+        return { ok: false, rule: 'vigil/target', reason: 'the client went away' };
+      }
       client.on('close', () => this.conn.end());
       this.target = client;
       session.record({ type: 'notice', kind: 'target-connected', method: 'publickey', user: login });
@@ -114,7 +123,8 @@ export class SshConnection {
   private ready(): void {
     const session = this.session!;
     const upstream = this.upstream!;
-    const ctx: ExecContext = { session, upstream: () => upstream, abort: () => this.conn.end(), logger: this.deps.logger };
+    const ctx: ExecContext = { session, upstream: () => upstream, abort: (reason) => this.end(reason), logger: this.deps.logger };
+    this.enforceLimits(session);
     const refused = (request: string) => session.record({ type: 'notice', kind: 'request-refused', request, message: `${request} ${NOT_YET}` });
     this.conn.on('session', (accept) => {
       const s: Session = accept();
@@ -153,12 +163,41 @@ export class SshConnection {
     });
   }
 
+  /**
+   * Idle and maximum-duration limits of the policy (docs/policy.md, "Session limits"): idle counts while no
+   * channel runs a command. A listed key does not expire, so there is no credential limit.
+   */
+  private enforceLimits(session: PipelineSession): void {
+    const policy = session.policy?.config;
+    if (!policy) return;
+    this.limits = startSessionLimits({
+      toleranceSeconds: 0,
+      credential: 'public key',
+      limits: { idleSeconds: policy.limits.idleSeconds, maxSessionSeconds: policy.limits.maxSessionSeconds },
+      busy: () => this.book.open.size > 0,
+      lastActivity: () => this.book.lastActivity,
+      terminate: (kind, message, reason) => {
+        this.deps.logger.info({ sessionId: session.id, kind, reason }, 'session ended by the gateway');
+        session.record({ type: 'error', kind: 'session', code: kind, message });
+        this.end(`ended by the gateway: ${reason}`);
+      },
+    });
+    session.record({ type: 'notice', kind: 'session-limits', ...this.limits.summary });
+  }
+
+  private end(reason: string): void {
+    this.endReason ??= reason;
+    this.conn.end();
+  }
+
   private failed(e: unknown): void {
     this.deps.logger.warn({ client: this.address, sessionId: this.session?.id, err: describeError(e) }, 'SSH channel handler failed');
     this.conn.end();
   }
 
   private async closed(reason: string): Promise<void> {
+    this.gone = true;
+    this.limits?.cancel();
     for (const close of [...this.book.open.values()]) close(reason);
     this.target?.end();
     await this.session?.close(reason).catch((e) => this.deps.logger.warn({ sessionId: this.session?.id, err: describeError(e) }, 'could not seal the session archive'));

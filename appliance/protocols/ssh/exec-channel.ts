@@ -25,7 +25,10 @@ type Accept = () => ServerChannel;
 export class ChannelBook {
   private next = 0;
   readonly open = new Map<number, (reason: string) => void>();
+  /** When a command last started or ended (Date.now()): what the idle limit counts from. */
+  lastActivity = Date.now();
   allocate(): number {
+    this.lastActivity = Date.now();
     return this.next++;
   }
 }
@@ -50,6 +53,7 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
     if (closed) return;
     closed = true;
     book.open.delete(channel);
+    book.lastActivity = Date.now();
     session.recordMasking(d.id);
     session.record({ type: 'channel.close', channel, exitStatus: exit.status, exitSignal: exit.signal, ...(reason ? { reason } : {}) });
     try {
