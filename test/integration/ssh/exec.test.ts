@@ -65,6 +65,8 @@ beforeAll(async () => {
   sshKeygen(stranger, 'stranger');
   results['unlisted'] = await f.ssh('web', 'echo never', { key: stranger });
   results['shell'] = await f.ssh('web', '');
+  results['noTarget'] = await f.ssh('nosuch', 'echo never');
+  results['badLogin'] = await f.ssh('root+web', 'echo never');
   const held = f.ssh('web', 'id -un');
   let req;
   for (let i = 0; i < 500 && !req; i++) {
@@ -130,6 +132,13 @@ describe('exec through the gateway', () => {
     expect(heldRequest).toMatch(/^apr_/);
     expect(results['held']).toMatchObject({ code: 0, stdout: `${SSH_USER}\n` });
     expect(results['held']!.stderr).toContain(`vigil: this command needs approval (deploy/id-needs-approval): request ${heldRequest}`);
+  });
+
+  it('refuses a target no policy grants, and a login the target does not list', () => {
+    expect(results['noTarget']).toMatchObject({ code: 1, stdout: '' });
+    expect(results['noTarget']!.stderr).toContain('vigil: blocked by policy (access): no policy grants deploy-bot access to target "nosuch"');
+    expect(results['badLogin']).toMatchObject({ code: 1, stdout: '' });
+    expect(results['badLogin']!.stderr).toContain('vigil: blocked by policy (vigil/login): target "web" does not allow logging in as "root"');
   });
 
   it('refuses an interactive shell for now, saying so', () => {
