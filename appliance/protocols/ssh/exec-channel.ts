@@ -2,13 +2,14 @@
  * One `exec` request on a session channel: decide through the pipeline (the command and the decision are
  * recorded and made durable before anything reaches the target), then refuse it (exit status 1, a stderr
  * line saying why), hold it for approval (the exec request reaches the target only once approved), or
- * forward it and stream stdout/stderr back — masked, and recorded as `output` events of its channel.
+ * forward it and stream stdout/stderr back — masked across chunks, and recorded as `output` events of its channel.
  */
 import type { Client, ClientChannel, ServerChannel } from 'ssh2';
 import { describeError } from '../../../shared/errors.ts';
 import { maskEvidenceText } from '../../../shared/pan/index.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { basicExecFacts } from './exec-facts-basic.ts';
+import { StreamMasker } from './stream-masker.ts';
 
 export interface ExecContext {
   session: PipelineSession;
@@ -111,16 +112,24 @@ function forward(
     up.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
       exit = code !== null && code !== undefined ? { status: code, signal: null } : { status: null, signal: (signal ?? '').replace(/^SIG/, '') || null, coreDumped: !!dump, message: desc ?? '' };
     });
+    const flushes: (() => void)[] = [];
     const relay = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream & { once(e: 'drain', f: () => void): unknown }, name: 'stdout' | 'stderr') => {
-      from.on('data', (chunk: Buffer) => {
-        // Masked per chunk: a card number split across two reads is NOT masked here (docs/ssh-gateway.md).
-        const masked = Buffer.from(session.masks.strictBytes(chunk));
+      // Across chunks: a card number split between two reads is masked too (stream-masker.ts).
+      const masker = new StreamMasker((b) => session.masks.strictBytes(b));
+      const send = (masked: Buffer) => {
+        if (masked.length === 0) return true;
         session.record({ type: 'output', channel, stream: name, data: masked });
-        if (!to.write(masked)) {
+        return to.write(masked);
+      };
+      from.on('data', (chunk: Buffer) => {
+        if (!send(masker.push(chunk))) {
           from.pause();
           to.once('drain', () => from.resume());
         }
       });
+      const flush = () => void send(masker.end());
+      from.on('end', flush);
+      flushes.push(flush);
     };
     relay(up, stream, 'stdout');
     relay(up.stderr, stream.stderr, 'stderr');
@@ -130,6 +139,9 @@ function forward(
     });
     stream.on('end', () => up.end());
     stream.on('close', () => up.close());
-    up.on('close', () => finish(exit));
+    up.on('close', () => {
+      for (const f of flushes) f();
+      finish(exit);
+    });
   });
 }

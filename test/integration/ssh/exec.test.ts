@@ -59,6 +59,7 @@ beforeAll(async () => {
   results['allowed'] = await f.ssh(`${SSH_USER}+web`, 'echo hello');
   results['targetOnly'] = await f.ssh('web', 'echo "to $(whoami)" >&2; exit 3');
   results['pan'] = await f.ssh('web', "printf '%s\\n' 4111111111111111");
+  results['splitPan'] = await f.ssh('web', "printf 'paid 4111 1111'; sleep 0.4; printf ' 1111 1111 ok\\n'");
   results['blocked'] = await f.ssh('web', `touch ${marker}`);
   results['mismatch'] = await f.ssh('web-wrong-key', 'echo never');
   const stranger = join(f.dir, 'stranger_ed25519');
@@ -109,6 +110,10 @@ describe('exec through the gateway', () => {
 
   it('masks a card number in the output', () => {
     expect(results['pan']!.stdout).toBe('411111******1111\n');
+  });
+
+  it('masks a card number the target wrote in two pieces, 0.4 s apart', () => {
+    expect(results['splitPan']).toMatchObject({ code: 0, stdout: 'paid 4111 11** **** 1111 ok\n' });
   });
 
   it('refuses a blocked command with a clear message; it never runs on the target', () => {
@@ -172,6 +177,13 @@ describe('the evidence', () => {
   it('records the masked output, never the clear card number', () => {
     const s = sessionWith((e) => e.type === 'command' && String(e['text']).includes('printf'));
     expect(Buffer.concat(s.filter((e) => e.type === 'output').map((e) => e.data!)).toString()).toBe('411111******1111\n');
+  });
+
+  it('records the split card number masked, in more than one output event', () => {
+    const s = sessionWith((e) => e.type === 'command' && String(e['text']).includes('sleep 0.4'));
+    const out = s.filter((e) => e.type === 'output');
+    expect(out.length).toBeGreaterThan(1);
+    expect(Buffer.concat(out.map((e) => e.data!)).toString()).toBe('paid 4111 11** **** 1111 ok\n');
   });
 
   it('records the blocked exec as a block with no output', () => {
