@@ -123,7 +123,7 @@ export class SshConnection {
   private ready(): void {
     const session = this.session!;
     const upstream = this.upstream!;
-    const ctx: ExecContext = { session, upstream: () => upstream, abort: (reason) => this.end(reason), logger: this.deps.logger };
+    const ctx: ExecContext = { session, upstream: () => upstream, gone: () => this.gone, abort: (reason) => this.end(reason), logger: this.deps.logger };
     this.enforceLimits(session);
     const refused = (request: string) => session.record({ type: 'notice', kind: 'request-refused', request, message: `${request} ${NOT_YET}` });
     this.conn.on('session', (accept) => {

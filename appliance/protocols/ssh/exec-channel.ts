@@ -15,6 +15,8 @@ export interface ExecContext {
   session: PipelineSession;
   /** The target connection, or why there is none (no grant, target unreachable, host key mismatch). */
   upstream(): Promise<{ ok: true; client: Client } | { ok: false; rule: string; reason: string }>;
+  /** Whether the client connection has closed (its session is being sealed: nothing more is decided). */
+  gone(): boolean;
   /** Ends the client connection (after a recording failure: fail closed). */
   abort(reason: string): void;
   logger: { warn(o: object, msg: string): void };
@@ -43,6 +45,7 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
   const stream = accept() as ServerChannel | undefined;
   if (!stream) return; // the client closed the channel already
   const up = await ctx.upstream();
+  if (ctx.gone()) return;
   const text = session.masks.evidence(command);
   const facts = basicExecFacts(command);
   const recordedFacts = { ...facts, command: maskEvidenceText(facts.command).text };
