@@ -98,10 +98,10 @@ ${o.extraConfig ?? ''}`;
   };
 }
 
-export function runSsh(port: number, knownHosts: string, key: string, user: string, command: string, input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  const args = ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=10', '-i', key, '-p', String(port), `${user}@127.0.0.1`, command];
+export function runSsh(port: number, knownHosts: string, key: string, user: string, command: string, input = '', extra: string[] = [], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const args = [...extra, '-F', '/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=10', '-i', key, '-p', String(port), `${user}@127.0.0.1`, command];
   return new Promise((resolve) => {
-    const child = spawn('ssh', args);
+    const child = spawn('ssh', args, { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

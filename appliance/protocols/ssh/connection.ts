@@ -129,16 +129,20 @@ export class SshConnection {
     this.conn.on('session', (accept) => {
       const s: Session = accept();
       let used = false;
+      // What was refused on this channel before its command, told on the command's stderr (OpenSSH shows
+      // nothing for a refused agent or X11 request).
+      const notes: string[] = [];
       const once = (request: string, run: () => void) => {
         if (used) return refused(`a second ${request} on one session channel`);
         used = true;
         run();
       };
-      s.on('exec', (acceptExec, _reject, info) => once('exec', () => void runExec(ctx, this.book, acceptExec, info.command).catch((e) => this.failed(e))));
+      s.on('exec', (acceptExec, _reject, info) => once('exec', () => void runExec(ctx, this.book, acceptExec, info.command, notes).catch((e) => this.failed(e))));
       const unsupported = (request: string) => (acceptCh: () => import('ssh2').ServerChannel) =>
         once(request, () => {
           refused(request);
           const ch = acceptCh();
+          for (const n of notes) ch.stderr.write(n);
           ch.stderr.write(`vigil: ${request} ${NOT_YET}\n`);
           ch.exit(1);
           ch.end();
@@ -148,7 +152,9 @@ export class SshConnection {
       s.on('sftp', unsupported('the sftp subsystem'));
       for (const ev of ['pty', 'x11', 'auth-agent', 'env', 'signal'] as const) {
         s.on(ev, (_a: unknown, reject?: () => void) => {
-          if (ev !== 'env') refused(ev === 'pty' ? 'a terminal (pty-req)' : ev === 'auth-agent' ? 'agent forwarding' : ev === 'x11' ? 'X11 forwarding' : 'a signal');
+          const what = ev === 'pty' ? 'a terminal (pty-req)' : ev === 'auth-agent' ? 'agent forwarding' : ev === 'x11' ? 'X11 forwarding' : 'a signal';
+          if (ev !== 'env') refused(what);
+          if (ev !== 'env' && ev !== 'signal') notes.push(`vigil: ${what} is refused by this Vigil version; the command runs without it\n`);
           reject?.();
         });
       }

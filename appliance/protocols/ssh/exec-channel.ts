@@ -36,7 +36,8 @@ export class ChannelBook {
   }
 }
 
-export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accept, command: string): Promise<void> {
+/** `notes`: lines for the client's stderr about what was refused on this channel before the command. */
+export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accept, command: string, notes: readonly string[] = []): Promise<void> {
   const { session } = ctx;
   const channel = book.allocate();
   // Accepted at once: OpenSSH sends its stdin's EOF right after the request, and ssh2 refuses a late accept
@@ -44,6 +45,7 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
   // the command is forwarded.
   const stream = accept() as ServerChannel | undefined;
   if (!stream) return; // the client closed the channel already
+  for (const n of notes) stream.stderr.write(n);
   const up = await ctx.upstream();
   if (ctx.gone()) return;
   const text = session.masks.evidence(command);

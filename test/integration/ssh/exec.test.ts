@@ -3,6 +3,7 @@
  * gateway (public-key identity, target in the user name), a real sshd as the target (host key pinned),
  * and the exported bundle checked by the real verifier with the auditor key.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
 import { exportAndVerify, type ExportedEvidence } from '../../helpers/gateway.ts';
 import { failures } from '../../helpers/evidence.ts';
-import { startSshGatewayFixture, type SshGatewayFixture } from '../../helpers/ssh-gateway.ts';
+import { runSsh, startSshGatewayFixture, type SshGatewayFixture } from '../../helpers/ssh-gateway.ts';
 import { sshKeygen, SSH_USER } from '../../helpers/sshd.ts';
 
 const POLICIES = `
@@ -66,6 +67,13 @@ beforeAll(async () => {
   sshKeygen(stranger, 'stranger');
   results['unlisted'] = await f.ssh('web', 'echo never', { key: stranger });
   results['shell'] = await f.ssh('web', '');
+  results['pty'] = await runSsh(f.port, join(f.dir, 'known_hosts'), f.botKey, 'web', 'echo with-tty', '', ['-tt']);
+  // Agent forwarding asked for (ssh -A with a real ssh-agent): OpenSSH sends it without wanting a reply.
+  const agentSock = join(f.dir, 'agent.sock');
+  const agent = spawnSync('ssh-agent', ['-a', agentSock]);
+  const agentPid = /SSH_AGENT_PID=(\d+)/.exec(String(agent.stdout))?.[1];
+  results['agent'] = await runSsh(f.port, join(f.dir, 'known_hosts'), f.botKey, 'web', 'echo agent-was-asked', '', ['-A'], { SSH_AUTH_SOCK: agentSock });
+  if (agentPid) process.kill(Number(agentPid));
   results['noTarget'] = await f.ssh('nosuch', 'echo never');
   results['badLogin'] = await f.ssh('root+web', 'echo never');
   const held = f.ssh('web', 'id -un');
@@ -146,6 +154,13 @@ describe('exec through the gateway', () => {
     expect(results['badLogin']!.stderr).toContain('vigil: blocked by policy (vigil/login): target "web" does not allow logging in as "root"');
   });
 
+  it('refuses a terminal (ssh -tt: OpenSSH then gives up) and agent forwarding (the command runs, told so)', () => {
+    expect(results['pty']).toMatchObject({ code: 255, stdout: '' });
+    expect(results['pty']!.stderr).toContain('PTY allocation request failed');
+    expect(results['agent']).toMatchObject({ code: 0, stdout: 'agent-was-asked\n' });
+    expect(results['agent']!.stderr).toContain('vigil: agent forwarding is refused by this Vigil version; the command runs without it');
+  });
+
   it('refuses an interactive shell for now, saying so', () => {
     expect(results['shell']!.stderr).toMatch(/vigil: an interactive shell is not supported by this Vigil version/);
   });
@@ -184,6 +199,14 @@ describe('the evidence', () => {
     const out = s.filter((e) => e.type === 'output');
     expect(out.length).toBeGreaterThan(1);
     expect(Buffer.concat(out.map((e) => e.data!)).toString()).toBe('paid 4111 11** **** 1111 ok\n');
+  });
+
+  it('records refused requests as notices', () => {
+    const requests = sessions()
+      .flat()
+      .filter((e) => e.type === 'notice' && e['kind'] === 'request-refused')
+      .map((e) => e['request']);
+    expect(requests).toEqual(expect.arrayContaining(['a terminal (pty-req)', 'agent forwarding', 'an interactive shell']));
   });
 
   it('records the blocked exec as a block with no output', () => {
