@@ -74,6 +74,7 @@ beforeAll(async () => {
   const agentPid = /SSH_AGENT_PID=(\d+)/.exec(String(agent.stdout))?.[1];
   results['agent'] = await runSsh(f.port, join(f.dir, 'known_hosts'), f.botKey, 'web', 'echo agent-was-asked', '', ['-A'], { SSH_AUTH_SOCK: agentSock });
   if (agentPid) process.kill(Number(agentPid));
+  results['remoteForward'] = await runSsh(f.port, join(f.dir, 'known_hosts'), f.botKey, 'web', 'echo still-runs', '', ['-R', '127.0.0.1:0:127.0.0.1:9']);
   results['noTarget'] = await f.ssh('nosuch', 'echo never');
   results['badLogin'] = await f.ssh('root+web', 'echo never');
   const held = f.ssh('web', 'id -un');
@@ -159,6 +160,11 @@ describe('exec through the gateway', () => {
     expect(results['pty']!.stderr).toContain('PTY allocation request failed');
     expect(results['agent']).toMatchObject({ code: 0, stdout: 'agent-was-asked\n' });
     expect(results['agent']!.stderr).toContain('vigil: agent forwarding is refused by this Vigil version; the command runs without it');
+  });
+
+  it('refuses remote forwarding (ssh -R): OpenSSH warns, the command still runs', () => {
+    expect(results['remoteForward']).toMatchObject({ code: 0, stdout: 'still-runs\n' });
+    expect(results['remoteForward']!.stderr).toMatch(/remote port forwarding failed/);
   });
 
   it('refuses an interactive shell for now, saying so', () => {
