@@ -16,6 +16,7 @@ import { makeSelfSignedCertificate } from './tls/self-signed.ts';
 import { buildTrustFile } from './keys/trust-file.ts';
 import { TransparencyLog } from './log/transparency-log.ts';
 import { openDatabase, setMeta } from './store/database.ts';
+import type { AnyProtocolAdapter } from './protocols/adapter.ts';
 import { PROTOCOLS } from './protocols/registry.ts';
 
 export interface InitResult {
@@ -25,6 +26,8 @@ export interface InitResult {
   applianceId: string;
   keyId: string;
   fingerprint: string;
+  /** What the protocol adapters made (e.g. the SSH host key and its fingerprint), one line each. */
+  notes: string[];
 }
 
 export function initAppliance(opts: { dir: string; auditors: readonly string[]; now?: Date; tls?: boolean }): InitResult {
@@ -57,6 +60,7 @@ export function initAppliance(opts: { dir: string; auditors: readonly string[]; 
 
   const applianceId = randomUUID();
   if (opts.tls !== false) makeSelfSignedCertificate(join(dir, 'tls'), { commonName: 'vigil', hosts: ['localhost', '127.0.0.1', '::1', hostname()] });
+  const notes = PROTOCOLS.flatMap((a: AnyProtocolAdapter) => a.init.files?.(dir) ?? []);
   const configText = renderConfig(applianceId, auditorFiles, opts.tls !== false);
   const configPath = join(dir, 'vigil.yaml');
   writeFileSync(configPath, configText, { mode: 0o640 });
@@ -78,7 +82,7 @@ export function initAppliance(opts: { dir: string; auditors: readonly string[]; 
     log.markExported(cp.checkpoint.size); // auditors pin it: every export proves consistency from here
     const trustPath = join(dir, 'trust.json');
     writeFileSync(trustPath, JSON.stringify(buildTrustFile(applianceId, keys.records(), cp.envelope, now), null, 2) + '\n');
-    return { dir, configPath, trustPath, applianceId, keyId: key.keyId, fingerprint: key.fingerprint };
+    return { dir, configPath, trustPath, applianceId, keyId: key.keyId, fingerprint: key.fingerprint, notes };
   } finally {
     db.close();
   }

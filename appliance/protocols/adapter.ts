@@ -68,6 +68,8 @@ export interface ProtocolAdapter<N extends string = string, L extends z.ZodType 
     listener(o: { tls: boolean }): string;
     /** A commented-out example entry for `targets:` (each line starting with `#  `). */
     targetExample: string;
+    /** Writes the files its listener block names (e.g. a host key) in the new appliance directory; returns lines to print. */
+    files?(dir: string): string[];
   };
   /** Checks across sections the schemas cannot see alone (e.g. a listener option needing `mtls:`). */
   check?(listener: z.output<L> | undefined, shared: SharedConfig, issue: ConfigIssue): void;

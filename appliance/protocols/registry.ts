@@ -4,9 +4,11 @@
  */
 import type { AnyProtocolAdapter } from './adapter.ts';
 import { postgresAdapter } from './postgres/adapter.ts';
+import { sshAdapter } from './ssh/adapter.ts';
 
 export const PROTOCOLS = [
   postgresAdapter,
+  sshAdapter,
 ] as const satisfies readonly AnyProtocolAdapter[];
 
 export type ProtocolName = (typeof PROTOCOLS)[number]['name'];

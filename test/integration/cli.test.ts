@@ -60,6 +60,9 @@ describe('keys, init and a config error', () => {
     const r = vigil(['init', '--dir', join(d, 'app'), '--auditor', join(d, 'alice.pub')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/signing key: {2}[0-9a-f]{16} {2}fingerprint ([0-9A-F]{4} ){15}[0-9A-F]{4}/);
+    // The SSH listener's host key: made here, 0600, its fingerprint printed as ssh-keygen -l prints it.
+    expect(r.stdout).toMatch(/ssh host key: keys\/ssh_host_ed25519_key {2}SHA256:[A-Za-z0-9+/]{43} /);
+    expect(statSync(join(d, 'app', 'keys', 'ssh_host_ed25519_key')).mode & 0o777).toBe(0o600);
     const trust = JSON.parse(readFileSync(join(d, 'app', 'trust.json'), 'utf8'));
     expect(trust.keys[0].keyId).toMatch(/^[0-9a-f]{16}$/);
     const keyFile = join(d, 'app', 'keys', `appliance-${trust.keys[0].keyId}.key`);

@@ -21,7 +21,8 @@ export async function init(argv: string[]): Promise<number> {
     `appliance ${r.applianceId} initialised in ${r.dir}\n` +
       `  config:       ${r.configPath}\n` +
       `  signing key:  ${r.keyId}  fingerprint ${formatFingerprint(r.fingerprint)}\n` +
-      `  trust file:   ${r.trustPath}   give it to your auditors (they pin it: compare the fingerprint out of band)\n`,
+      `  trust file:   ${r.trustPath}   give it to your auditors (they pin it: compare the fingerprint out of band)\n` +
+      r.notes.map((n) => `  ${n}\n`).join(''),
   );
   return EXIT.ok;
 }

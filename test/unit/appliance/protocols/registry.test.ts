@@ -77,8 +77,8 @@ describe('vigil.yaml built from the registry', () => {
   });
 
   it('refuses a target of a protocol no adapter speaks, naming the line and the protocols there are', () => {
-    const msg = failure(`targets:\n${PG_TARGET}  - name: web-1\n    protocol: ssh\n    host: 10.0.0.7\n`);
-    expect(msg).toBe(`/etc/vigil/vigil.yaml:13: targets.1.protocol: unknown protocol "ssh" (this appliance knows: ${known})`);
+    const msg = failure(`targets:\n${PG_TARGET}  - name: web-1\n    protocol: telnet\n    host: 10.0.0.7\n`);
+    expect(msg).toBe(`/etc/vigil/vigil.yaml:13: targets.1.protocol: unknown protocol "telnet" (this appliance knows: ${known})`);
   });
 
   it('refuses a target without a protocol, saying which there are', () => {
@@ -90,7 +90,7 @@ describe('vigil.yaml built from the registry', () => {
   });
 
   it('refuses a listener block no adapter has, naming the listeners there are', () => {
-    expect(failure('listeners:\n  ssh:\n    address: 127.0.0.1:2222\n')).toBe(`/etc/vigil/vigil.yaml:7: listeners: unknown listener "ssh" (this appliance knows: ${known}, admin)`);
+    expect(failure('listeners:\n  telnet:\n    address: 127.0.0.1:2323\n')).toBe(`/etc/vigil/vigil.yaml:7: listeners: unknown listener "telnet" (this appliance knows: ${known}, admin)`);
   });
 
   it('runs each adapter\'s checks across sections (PostgreSQL client certificates need mtls:)', () => {
@@ -147,7 +147,7 @@ describe('vigil init built from the registry', () => {
         expect(text).toContain(a.init.targetExample);
       }
       const c = parseConfig(text, r.configPath).config;
-      expect(Object.keys(c.listeners).sort()).toEqual(tls ? ['admin', 'postgres'] : ['postgres']);
+      expect(Object.keys(c.listeners).sort()).toEqual(tls ? ['admin', 'postgres', 'ssh'] : ['postgres', 'ssh']);
     }
   });
 });

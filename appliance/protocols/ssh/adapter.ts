@@ -1,0 +1,52 @@
+/**
+ * The SSH adapter (registry.ts lists it): plain OpenSSH clients run commands on targets through Vigil.
+ * This slice: public-key identities, target selection in the user name, Vigil's own key login to the
+ * target with its host key pinned, and `exec` governed by policy — allowed, blocked, or held for approval
+ * — with its output masked and recorded (docs/ssh-gateway.md says what is not there yet).
+ */
+import { join } from 'node:path';
+import type { ProtocolAdapter } from '../adapter.ts';
+import { sshListenerSchema, sshTargetSchema } from './config.ts';
+import { createHostKey } from './keys.ts';
+import { SshListener } from './listener.ts';
+
+export const sshAdapter: ProtocolAdapter<'ssh', typeof sshListenerSchema, typeof sshTargetSchema> = {
+  name: 'ssh',
+  title: 'SSH',
+  listenerSchema: sshListenerSchema,
+  targetSchema: sshTargetSchema,
+  init: {
+    listener: () => `  ssh:
+    address: 127.0.0.1:2222
+    hostKey: keys/ssh_host_ed25519_key   # made by vigil init; clients pin its fingerprint
+    authorizedKeys: []
+#      - { subject: deploy-bot, groups: [deployers], keys: ['ssh-ed25519 AAAA… deploy@ci'] }
+`,
+    targetExample: `#  - name: web-1
+#    protocol: ssh
+#    host: 10.0.0.7
+#    user: deploy                      # ssh -p 2222 web-1@vigil (or deploy+web-1@vigil)
+#    credential: { file: secrets/web-1.key }
+#    hostKeys: ['ssh-ed25519 AAAA…']   # ssh-keyscan -t ed25519 10.0.0.7, checked out of band
+`,
+    files(dir) {
+      const fp = createHostKey(join(dir, 'keys', 'ssh_host_ed25519_key'));
+      return [`ssh host key: keys/ssh_host_ed25519_key  ${fp}   clients pin it (known_hosts)`];
+    },
+  },
+
+  async start(ctx) {
+    const listener = new SshListener({ listener: ctx.listener, targets: ctx.targets, pipeline: ctx.pipeline, resolvePath: ctx.resolvePath, logger: ctx.logger });
+    const address = await listener.listen();
+    return {
+      address,
+      get connections() {
+        return listener.connections;
+      },
+      get admitted() {
+        return listener.admitted;
+      },
+      close: () => listener.close(),
+    };
+  },
+};

@@ -1,0 +1,65 @@
+/** The SSH adapter's configuration: its listener (listeners.ssh) and its targets (protocol: ssh). */
+import ssh2 from 'ssh2';
+import { z } from 'zod';
+import { hostPort } from '../../net/host-port.ts';
+import { credentialSchema } from '../../targets/config.ts';
+
+/** One OpenSSH public key line (`ssh-ed25519 AAAA… comment`); known_hosts lines may start with host names. */
+const publicKeyLine = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((s) => !(ssh2.utils.parseKey(keyPart(s)) instanceof Error), `not an OpenSSH public key line (${what})`);
+
+/** The `type base64` part of an authorized_keys or known_hosts line (a leading host list is dropped). */
+export function keyPart(line: string): string {
+  const words = line.trim().split(/\s+/);
+  const at = words.findIndex((w) => /^(ssh-|ecdsa-|sk-)/.test(w));
+  return at < 0 ? line.trim() : words.slice(at, at + 2).join(' ');
+}
+
+export const sshListenerSchema = z.strictObject({
+  address: hostPort.default('127.0.0.1:2222'),
+  /** The gateway's host private key (OpenSSH format; `vigil init` makes an Ed25519 one). */
+  hostKey: z.string().min(1).default('keys/ssh_host_ed25519_key'),
+  /**
+   * Who may connect with a plain public key: each entry names an identity (subject, groups, for policy
+   * `match:`) and the public keys that prove it. A key listed twice is an error (it would be ambiguous).
+   */
+  authorizedKeys: z
+    .array(
+      z.strictObject({
+        subject: z.string().min(1),
+        groups: z.array(z.string().min(1)).default([]),
+        keys: z.array(publicKeyLine('authorizedKeys[].keys')).min(1),
+      }),
+    )
+    .default([]),
+  /** Authenticated sessions at once (see listeners.postgres.maxConnections). */
+  maxConnections: z.number().int().min(1).max(100_000).default(2_000),
+  maxUnauthenticated: z.number().int().min(1).max(100_000).default(512),
+  maxUnauthenticatedPerAddress: z.number().int().min(1).max(100_000).default(64),
+  /** From TCP accept to a proven identity (key exchange and user authentication). */
+  authenticationTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+});
+export type SshListenerConfig = z.infer<typeof sshListenerSchema>;
+
+export const sshTargetSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, dots, dashes: clients name it in the SSH user name (login+target)'),
+  protocol: z.literal('ssh'),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(22),
+  /** The account Vigil logs in to on the target. */
+  user: z.string().min(1),
+  /** Other accounts a client may ask for with `login+target` (default: only `user`). */
+  logins: z.array(z.string().min(1)).default([]),
+  /** The private key Vigil logs in with (OpenSSH format), from a file or an environment variable. */
+  credential: credentialSchema,
+  /**
+   * The target's host keys, as known_hosts or .pub lines (`ssh-ed25519 AAAA…`, a leading host list is
+   * ignored). A target presenting any other key is refused and the attempt recorded.
+   */
+  hostKeys: z.array(publicKeyLine('hostKeys')).min(1),
+  connectTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+});
+export type SshTarget = z.infer<typeof sshTargetSchema>;

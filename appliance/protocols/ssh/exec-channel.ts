@@ -1,0 +1,152 @@
+/**
+ * One `exec` request on a session channel: decide through the pipeline (the command and the decision are
+ * recorded and made durable before anything reaches the target), then refuse it (exit status 1, a stderr
+ * line saying why), hold it for approval (the exec request reaches the target only once approved), or
+ * forward it and stream stdout/stderr back — masked across chunks, and recorded as `output` events of its channel.
+ */
+import type { Client, ClientChannel, ServerChannel } from 'ssh2';
+import { describeError } from '../../../shared/errors.ts';
+import { maskEvidenceText } from '../../../shared/pan/index.ts';
+import type { PipelineSession } from '../../pipeline/session.ts';
+import { basicExecFacts } from './exec-facts-basic.ts';
+import { StreamMasker } from './stream-masker.ts';
+
+export interface ExecContext {
+  session: PipelineSession;
+  /** The target connection, or why there is none (no grant, target unreachable, host key mismatch). */
+  upstream(): Promise<{ ok: true; client: Client } | { ok: false; rule: string; reason: string }>;
+  /** Whether the client connection has closed (its session is being sealed: nothing more is decided). */
+  gone(): boolean;
+  /** Ends the client connection (after a recording failure: fail closed). */
+  abort(reason: string): void;
+  logger: { warn(o: object, msg: string): void };
+}
+
+type Accept = () => ServerChannel;
+
+/** Channel numbers as recorded: 0, 1, 2… per session; `open` tracks those not closed yet. */
+export class ChannelBook {
+  private next = 0;
+  readonly open = new Map<number, (reason: string) => void>();
+  /** When a command last started or ended (Date.now()): what the idle limit counts from. */
+  lastActivity = Date.now();
+  allocate(): number {
+    this.lastActivity = Date.now();
+    return this.next++;
+  }
+}
+
+/** `notes`: lines for the client's stderr about what was refused on this channel before the command. */
+export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accept, command: string, notes: readonly string[] = []): Promise<void> {
+  const { session } = ctx;
+  const channel = book.allocate();
+  // Accepted at once: OpenSSH sends its stdin's EOF right after the request, and ssh2 refuses a late accept
+  // once the session saw EOF. Accepting runs nothing: stdin stays buffered (within the channel window) until
+  // the command is forwarded.
+  const stream = accept() as ServerChannel | undefined;
+  if (!stream) return; // the client closed the channel already
+  for (const n of notes) stream.stderr.write(n);
+  const up = await ctx.upstream();
+  if (ctx.gone()) return;
+  const text = session.masks.evidence(command);
+  const facts = basicExecFacts(command);
+  const recordedFacts = { ...facts, command: maskEvidenceText(facts.command).text };
+  const d = session.decide({ kind: 'exec', text, facts: [recordedFacts], extra: { channel }, ...(up.ok ? {} : { refusal: { rule: up.rule, reason: up.reason } }) });
+  session.recordMasking(d.id);
+  session.record({ type: 'channel.open', channel, kind: 'exec', command: text });
+  let closed = false;
+  const finish = (exit: { status: number | null; signal: string | null; coreDumped?: boolean; message?: string }, reason?: string) => {
+    if (closed) return;
+    closed = true;
+    book.open.delete(channel);
+    book.lastActivity = Date.now();
+    session.recordMasking(d.id);
+    session.record({ type: 'channel.close', channel, exitStatus: exit.status, exitSignal: exit.signal, ...(reason ? { reason } : {}) });
+    try {
+      if (exit.status !== null) stream.exit(exit.status);
+      else if (exit.signal) stream.exit(exit.signal, exit.coreDumped ?? false, exit.message ?? '');
+    } catch {
+      /* the client already closed its end */
+    }
+    stream.end();
+  };
+  const refuse = (message: string, reason: string) => {
+    stream.stderr.write(`vigil: ${message}\n`);
+    finish({ status: 1, signal: null }, reason);
+  };
+  book.open.set(channel, (reason) => finish({ status: null, signal: null }, reason));
+  try {
+    await session.commit();
+  } catch (e) {
+    ctx.logger.warn({ sessionId: session.id, err: describeError(e) }, 'recording failed; ending the SSH session');
+    refuse('the session could not be recorded; Vigil ends it (nothing was run)', 'recording failed');
+    ctx.abort('recording failed');
+    return;
+  }
+  const decision = d.decision;
+  if (decision.action === 'block') return refuse(`blocked by policy (${decision.rule}): ${maskEvidenceText(decision.reason).text}`, 'blocked');
+  if (decision.action === 'require-approval') {
+    const outcome = await session.hold(
+      d,
+      { display: text, exactBytes: Buffer.from(command, 'utf8'), classification: [{ class: recordedFacts.class, command: recordedFacts.command, tags: recordedFacts.tags, tables: recordedFacts.objects }] },
+      (info) => stream.stderr.write(`vigil: this command needs approval (${decision.rule}): request ${info.requestId}, expires ${info.expiresAt}\nvigil: ${info.howTo}\n`),
+    );
+    if (!outcome.approved) return refuse(`not approved (${outcome.kind === 'expired' ? 'expired' : 'denied'}): ${maskEvidenceText(outcome.reason).text}`, outcome.kind === 'expired' ? 'approval expired' : 'approval denied');
+    if (closed) return; // the client went away while it waited; the pipeline recorded no release
+  }
+  if (!up.ok) return refuse(up.reason, 'refused');
+  forward(ctx, up.client, command, stream, channel, finish, refuse);
+}
+
+function forward(
+  ctx: ExecContext,
+  target: Client,
+  command: string,
+  stream: ServerChannel,
+  channel: number,
+  finish: (exit: { status: number | null; signal: string | null; coreDumped?: boolean; message?: string }, reason?: string) => void,
+  refuse: (message: string, reason: string) => void,
+): void {
+  const { session } = ctx;
+  target.exec(command, (err, up: ClientChannel) => {
+    if (err) {
+      session.record({ type: 'error', kind: 'target', code: 'exec-failed', message: `the target refused the exec request: ${describeError(err)}` });
+      return refuse('the target refused the command', 'target refused');
+    }
+    let exit: { status: number | null; signal: string | null; coreDumped?: boolean; message?: string } = { status: null, signal: null };
+    up.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
+      exit = code !== null && code !== undefined ? { status: code, signal: null } : { status: null, signal: (signal ?? '').replace(/^SIG/, '') || null, coreDumped: !!dump, message: desc ?? '' };
+    });
+    const flushes: (() => void)[] = [];
+    const relay = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream & { once(e: 'drain', f: () => void): unknown }, name: 'stdout' | 'stderr') => {
+      // Across chunks: a card number split between two reads is masked too (stream-masker.ts).
+      const masker = new StreamMasker((b) => session.masks.strictBytes(b));
+      const send = (masked: Buffer) => {
+        if (masked.length === 0) return true;
+        session.record({ type: 'output', channel, stream: name, data: masked });
+        return to.write(masked);
+      };
+      from.on('data', (chunk: Buffer) => {
+        if (!send(masker.push(chunk))) {
+          from.pause();
+          to.once('drain', () => from.resume());
+        }
+      });
+      const flush = () => void send(masker.end());
+      from.on('end', flush);
+      flushes.push(flush);
+    };
+    relay(up, stream, 'stdout');
+    relay(up.stderr, stream.stderr, 'stderr');
+    stream.on('data', (chunk: Buffer) => {
+      session.record({ type: 'input', channel, stream: 'stdin', data: session.masks.strictBytes(chunk) });
+      up.write(chunk);
+    });
+    stream.on('end', () => up.end());
+    stream.on('close', () => up.close());
+    up.on('close', () => {
+      for (const f of flushes) f();
+      finish(exit);
+    });
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * The SSH listener: a bounded listener (appliance/net/bounded-listener.ts) admits each TCP connection and
+ * injects it into ssh2's Server (which then runs key exchange on it); admission's deadline bounds the time
+ * to a proven identity. ssh2 reports a connection only after the client's identification line, so the
+ * admitted socket is found again by its remote address and port.
+ */
+import type { Socket } from 'node:net';
+import ssh2, { type Connection } from 'ssh2';
+import type { AdmissionTicket } from '../../net/admission.ts';
+import { BoundedListener } from '../../net/bounded-listener.ts';
+import { AuthorizedKeys } from './client-auth.ts';
+import { SshConnection, type SshConnectionDeps } from './connection.ts';
+import { readHostKey } from './keys.ts';
+
+export type SshListenerDeps = Omit<SshConnectionDeps, 'keys'>;
+
+export class SshListener {
+  private readonly bounded: BoundedListener;
+  private readonly server: InstanceType<typeof ssh2.Server>;
+  private readonly pending = new Map<string, AdmissionTicket>();
+
+  constructor(deps: SshListenerDeps) {
+    const l = deps.listener;
+    const connectionDeps: SshConnectionDeps = { ...deps, keys: new AuthorizedKeys(l.authorizedKeys) };
+    this.server = new ssh2.Server({ hostKeys: [readHostKey(deps.resolvePath(l.hostKey))], ident: 'Vigil' }, (conn: Connection, info) => {
+      const key = `${info.ip}:${info.port}`;
+      const ticket = this.pending.get(key);
+      this.pending.delete(key);
+      if (!ticket) return conn.end();
+      new SshConnection(conn, key, connectionDeps, ticket);
+    });
+    this.server.on('error', () => undefined);
+    this.bounded = new BoundedListener({
+      name: 'ssh',
+      address: l.address,
+      limits: { maxAuthenticated: l.maxConnections, maxUnauthenticated: l.maxUnauthenticated, maxUnauthenticatedPerAddress: l.maxUnauthenticatedPerAddress, deadlineMs: l.authenticationTimeoutMs },
+      logger: deps.logger,
+      // SSH has no way to explain a refusal before its own handshake: the connection is just closed.
+      refuse: () => undefined,
+      handle: (socket, ticket) => this.inject(socket, ticket),
+    });
+  }
+
+  private inject(socket: Socket, ticket: AdmissionTicket): Promise<void> {
+    const key = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.pending.set(key, ticket);
+    socket.once('close', () => {
+      if (this.pending.get(key) === ticket) this.pending.delete(key);
+    });
+    ticket.onEnd(() => socket.destroy());
+    socket.setNoDelay(true);
+    this.server.injectSocket(socket);
+    socket.resume();
+    return Promise.resolve();
+  }
+
+  get connections(): number {
+    return this.bounded.connections;
+  }
+
+  get admitted(): { unauthenticated: number; authenticated: number } {
+    return this.bounded.admitted;
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    return this.bounded.listen();
+  }
+
+  close(): Promise<void> {
+    return this.bounded.close();
+  }
+}
