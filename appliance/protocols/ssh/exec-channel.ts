@@ -8,7 +8,7 @@ import type { Client, ClientChannel, ServerChannel } from 'ssh2';
 import { describeError } from '../../../shared/errors.ts';
 import { maskEvidenceText } from '../../../shared/pan/index.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
-import { basicExecFacts } from './exec-facts-basic.ts';
+import { execFacts, execRefusal } from './exec-facts.ts';
 import { StreamMasker } from './stream-masker.ts';
 
 export interface ExecContext {
@@ -49,9 +49,11 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
   const up = await ctx.upstream();
   if (ctx.gone()) return;
   const text = session.masks.evidence(command);
-  const facts = basicExecFacts(command);
-  const recordedFacts = { ...facts, command: maskEvidenceText(facts.command).text };
-  const d = session.decide({ kind: 'exec', text, facts: [recordedFacts], extra: { channel }, ...(up.ok ? {} : { refusal: { rule: up.rule, reason: up.reason } }) });
+  // One fact per simple command the line would run (through wrappers and nested shells); a line Vigil cannot
+  // read, or whose command depends on an expansion, is refused whatever policy says (fail closed).
+  const facts = execFacts(command).map((f) => ({ ...f, command: maskEvidenceText(f.command).text }));
+  const refusal = up.ok ? execRefusal(facts) : { rule: up.rule, reason: up.reason };
+  const d = session.decide({ kind: 'exec', text, facts, extra: { channel }, ...(refusal ? { refusal } : {}) });
   session.recordMasking(d.id);
   session.record({ type: 'channel.open', channel, kind: 'exec', command: text });
   let closed = false;
@@ -88,7 +90,7 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
   if (decision.action === 'require-approval') {
     const outcome = await session.hold(
       d,
-      { display: text, exactBytes: Buffer.from(command, 'utf8'), classification: [{ class: recordedFacts.class, command: recordedFacts.command, tags: recordedFacts.tags, tables: recordedFacts.objects }] },
+      { display: text, exactBytes: Buffer.from(command, 'utf8'), classification: facts.map((f) => ({ class: f.class, command: f.command, tags: f.tags, tables: f.objects })) },
       (info) => stream.stderr.write(`vigil: this command needs approval (${decision.rule}): request ${info.requestId}, expires ${info.expiresAt}\nvigil: ${info.howTo}\n`),
     );
     if (!outcome.approved) return refuse(`not approved (${outcome.kind === 'expired' ? 'expired' : 'denied'}): ${maskEvidenceText(outcome.reason).text}`, outcome.kind === 'expired' ? 'approval expired' : 'approval denied');

@@ -62,6 +62,10 @@ beforeAll(async () => {
   results['pan'] = await f.ssh('web', "printf '%s\\n' 4111111111111111");
   results['splitPan'] = await f.ssh('web', "printf 'paid 4111 1111'; sleep 0.4; printf ' 1111 1111 ok\\n'");
   results['blocked'] = await f.ssh('web', `touch ${marker}`);
+  // The same command where a first-word matcher would not see it: after `;`, behind a wrapper, in `sh -c`.
+  results['hiddenTouch'] = await f.ssh('web', `echo ok; env LC_ALL=C timeout 5 touch ${marker}`);
+  results['nestedTouch'] = await f.ssh('web', `sh -c 'touch ${marker}'`);
+  results['nonLiteral'] = await f.ssh('web', `$(printf tou)ch ${marker}`);
   results['mismatch'] = await f.ssh('web-wrong-key', 'echo never');
   const stranger = join(f.dir, 'stranger_ed25519');
   sshKeygen(stranger, 'stranger');
@@ -128,6 +132,17 @@ describe('exec through the gateway', () => {
   it('refuses a blocked command with a clear message; it never runs on the target', () => {
     expect(results['blocked']!.code).toBe(1);
     expect(results['blocked']!.stderr).toContain('vigil: blocked by policy (deploy/no-touch): touching files is not part of a deploy');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('sees the command behind `;`, wrappers and `sh -c`, and refuses one hidden in an expansion; none runs', () => {
+    for (const k of ['hiddenTouch', 'nestedTouch']) {
+      expect(results[k]!.code, k).toBe(1);
+      expect(results[k]!.stderr, k).toContain('vigil: blocked by policy (deploy/no-touch)');
+    }
+    expect(results['hiddenTouch']!.stdout, 'nothing of the line ran, not even its harmless first command').toBe('');
+    expect(results['nonLiteral']!.code).toBe(1);
+    expect(results['nonLiteral']!.stderr).toContain('vigil: blocked by policy (vigil/ssh-exec-non-literal)');
     expect(existsSync(marker)).toBe(false);
   });
 
