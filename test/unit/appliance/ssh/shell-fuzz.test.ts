@@ -1,19 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFacts } from '../../../../appliance/protocols/ssh/exec-facts.ts';
 import { lexShell } from '../../../../appliance/protocols/ssh/shell-lexer.ts';
+import { prng } from '../../../helpers/seeded-random.ts';
 import { sandbox, type Sandbox } from './shell-oracle.ts';
 
-/** mulberry32: a small seeded PRNG, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHARS = ['a', 'r', 'm', ' ', ' ', "'", '"', '\\', '$', '(', ')', '`', '{', '}', ';', '&', '|', '<', '>', '\n', '#', '*', '=', '-', '\t', 'é', '~', '[', ']', ',', '!', '0', '2'];
 const TOKENS = ['rm', 'sh -c', 'sudo', 'env -i', 'xargs', '$(', '$((', '${', '<<E', '<<-E', 'E', '<<<', '<(', ';;', 'case', 'in', 'esac', 'if', 'then', 'fi', 'for', 'do', 'done', "$'", '$"', '&&', '||', '|&', '[[', ']]', '\\\n'];
