@@ -4,6 +4,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import ssh2, { type ParsedKey } from 'ssh2';
 import { VigilError } from '../../../shared/errors.ts';
 import { keyPart } from './config.ts';
+import { generateEd25519 } from './openssh-key.ts';
 
 /** The key of a public key line (authorized_keys or known_hosts), or an error naming where it came from. */
 export function parsePublicKey(line: string, where: string): ParsedKey {
@@ -42,7 +43,7 @@ export function hostKeyFingerprint(privateKey: Buffer): string {
 
 /** Makes a new Ed25519 host key at `path` (0600) and `path.pub`; returns its fingerprint. */
 export function createHostKey(path: string): string {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'vigil-gateway' });
+  const pair = generateEd25519('vigil-gateway');
   writeFileSync(path, pair.private, { mode: 0o600 });
   chmodSync(path, 0o600);
   writeFileSync(`${path}.pub`, pair.public + '\n');
