@@ -9,12 +9,13 @@ import { identityProvidersSchema, mtlsSchema } from '../identity/config.ts';
 import { policySchemaWith, schedulesSchema } from '../policy/config.ts';
 import { legacyPostgresEvidence, legacyPostgresPolicy, postgresEvidenceSchema, postgresPolicySchema } from '../protocols/postgres/policy-config.ts';
 import { PROTOCOLS } from '../protocols/registry.ts';
+import { sshPolicySchema } from '../protocols/ssh/policy-config.ts';
 import { checkProtocols, listenersSchema, targetSchema } from './protocol-schemas.ts';
 
 const seconds = (def: number, min = 1) => z.number().int().min(min).max(86_400).default(def);
 
 /** Each protocol's policy block (`postgres: {…}`); old placements of its keys are mapped (docs/configuration.md). */
-export const policySchema = policySchemaWith({ postgres: postgresPolicySchema }, [legacyPostgresPolicy]);
+export const policySchema = policySchemaWith({ postgres: postgresPolicySchema, ssh: sshPolicySchema }, [legacyPostgresPolicy]);
 export type PolicyConfig = z.infer<typeof policySchema>;
 
 const evidenceStrict = z.strictObject({

@@ -5,14 +5,16 @@
  * message and recorded (docs/ssh-gateway.md). A session archive starts at the first public-key attempt,
  * so a scanner that never tries a key leaves none.
  */
-import type { AuthContext, Client, Connection, Session } from 'ssh2';
+import type { AuthContext, Client, Connection } from 'ssh2';
 import { describeError } from '../../../shared/errors.ts';
 import type { AdmissionTicket } from '../../net/admission.ts';
 import type { PipelineSession, SessionPipeline } from '../../pipeline/session.ts';
 import { startSessionLimits, type SessionLimits } from '../../pipeline/session-limits.ts';
 import type { AuthorizedKeys } from './client-auth.ts';
 import type { SshListenerConfig, SshTarget } from './config.ts';
-import { ChannelBook, runExec, type ExecContext } from './exec-channel.ts';
+import { ChannelBook } from './exec-channel.ts';
+import { runDirectTcpip } from './forwarding.ts';
+import { handleSessionChannel, NOT_YET, type SessionChannelContext } from './session-channel.ts';
 import { connectUpstream, readTargetKey, UpstreamError } from './upstream.ts';
 import { parseUserName } from './user-name.ts';
 
@@ -26,8 +28,6 @@ export interface SshConnectionDeps {
 }
 
 type Upstream = { ok: true; client: Client } | { ok: false; rule: string; reason: string };
-
-const NOT_YET = 'is not supported by this Vigil version (only `ssh host COMMAND`, an exec request, is); see docs/ssh-gateway.md';
 
 export class SshConnection {
   private session: PipelineSession | undefined;
@@ -123,46 +123,20 @@ export class SshConnection {
   private ready(): void {
     const session = this.session!;
     const upstream = this.upstream!;
-    const ctx: ExecContext = { session, upstream: () => upstream, gone: () => this.gone, abort: (reason) => this.end(reason), logger: this.deps.logger };
     this.enforceLimits(session);
-    const refused = (request: string) => session.record({ type: 'notice', kind: 'request-refused', request, message: `${request} ${NOT_YET}` });
-    this.conn.on('session', (accept) => {
-      const s: Session = accept();
-      let used = false;
-      // What was refused on this channel before its command, told on the command's stderr (OpenSSH shows
-      // nothing for a refused agent or X11 request).
-      const notes: string[] = [];
-      const once = (request: string, run: () => void) => {
-        if (used) return refused(`a second ${request} on one session channel`);
-        used = true;
-        run();
-      };
-      s.on('exec', (acceptExec, _reject, info) => once('exec', () => void runExec(ctx, this.book, acceptExec, info.command, notes).catch((e) => this.failed(e))));
-      const unsupported = (request: string) => (acceptCh: () => import('ssh2').ServerChannel) =>
-        once(request, () => {
-          refused(request);
-          const ch = acceptCh();
-          for (const n of notes) ch.stderr.write(n);
-          ch.stderr.write(`vigil: ${request} ${NOT_YET}\n`);
-          ch.exit(1);
-          ch.end();
-        });
-      s.on('shell', unsupported('an interactive shell'));
-      s.on('subsystem', (a, _r, info) => unsupported(`the ${info.name} subsystem`)(a));
-      s.on('sftp', unsupported('the sftp subsystem'));
-      for (const ev of ['pty', 'x11', 'auth-agent', 'env', 'signal'] as const) {
-        s.on(ev, (_a: unknown, reject?: () => void) => {
-          const what = ev === 'pty' ? 'a terminal (pty-req)' : ev === 'auth-agent' ? 'agent forwarding' : ev === 'x11' ? 'X11 forwarding' : 'a signal';
-          if (ev !== 'env') refused(what);
-          if (ev !== 'env' && ev !== 'signal') notes.push(`vigil: ${what} is refused by this Vigil version; the command runs without it\n`);
-          reject?.();
-        });
-      }
-    });
-    this.conn.on('tcpip', (_a, reject, info) => {
-      refused(`port forwarding to ${info.destIP}:${info.destPort}`);
-      reject();
-    });
+    const refused = (request: string, message = `${request} ${NOT_YET}`) => session.record({ type: 'notice', kind: 'request-refused', request, message });
+    const ctx: SessionChannelContext = {
+      session,
+      upstream: () => upstream,
+      gone: () => this.gone,
+      abort: (reason) => this.end(reason),
+      logger: this.deps.logger,
+      book: this.book,
+      refused,
+      failed: (e) => this.failed(e),
+    };
+    this.conn.on('session', (accept) => handleSessionChannel(ctx, accept()));
+    this.conn.on('tcpip', (accept, reject, info) => runDirectTcpip(ctx, accept, reject, info));
     this.conn.on('request', (_a, reject, name) => {
       refused(`the global request ${name} (remote forwarding)`);
       reject?.();
