@@ -7,7 +7,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -25,6 +24,8 @@ import { TestIdentityProvider } from '../identity/test-identity-provider.ts';
 import { initAppliance } from '../init.ts';
 import type { AppLogger } from '../logger.ts';
 import type { ApprovalGate } from '../pipeline/approval-gate.ts';
+import { freePort } from './free-port.ts';
+import type { DemoSshTarget } from './ssh-target.ts';
 import { readFileSync } from 'node:fs';
 
 export const DEMO_ISSUER = 'https://idp.vigil-demo.invalid';
@@ -53,24 +54,19 @@ export interface DemoEnvironment {
   idp: TestIdentityProvider;
   gateway: Gateway;
   port: number;
+  /** The gateway's SSH port, when the SSH part runs. */
+  sshPort?: number;
   stopTarget: () => Promise<void>;
 }
 
-export async function freePort(preferred: number): Promise<number> {
-  const tryPort = (p: number) =>
-    new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(p, '127.0.0.1', () => {
-        const port = (s.address() as { port: number }).port;
-        s.close(() => resolve(port));
-      });
-    });
-  return tryPort(preferred).catch(() => tryPort(0));
+/** Embedded target, appliance, identity provider and running gateway, all under one new directory. */
+/** The SSH part of the demo, when sshd is there: a target host and the deploy bot's public key. */
+export interface DemoSsh {
+  target: DemoSshTarget;
+  botPublicKey: string;
 }
 
-/** Embedded target, appliance, identity provider and running gateway, all under one new directory. */
-export async function startDemoEnvironment(opts: { dir?: string; logger: AppLogger; approvals?: ApprovalGate; extraConfig?: string }): Promise<DemoEnvironment> {
+export async function startDemoEnvironment(opts: { dir?: string; logger: AppLogger; approvals?: ApprovalGate; extraConfig?: string; ssh?: DemoSsh }): Promise<DemoEnvironment> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'vigil-demo-'));
   const db = await PGlite.create();
   await db.exec(CUSTOMERS);
@@ -97,7 +93,7 @@ listeners:
   postgres:
     address: 127.0.0.1:${port}
     tls: { cert: tls/server.crt, key: tls/server.key }
-  admin:
+${opts.ssh ? sshListener(opts.ssh, await freePort(2222)) : ''}  admin:
     address: 127.0.0.1:${adminPort}
     tls: { cert: tls/server.crt, key: tls/server.key }
 
@@ -123,7 +119,7 @@ targets:
     port: ${targetPort}
     database: postgres
     user: postgres
-
+${opts.ssh ? sshTarget(opts.ssh) : ''}
 policies:
   - name: ci-payments
     match: { subjects: ['repo:acme/*'] }
@@ -133,7 +129,7 @@ policies:
         when: { classes: [ddl], tags: [drop, truncate] }
         action: block
         reason: DROP and TRUNCATE are never allowed on the CDE database
-${opts.extraConfig ?? '    classes: { read: allow, transaction: allow, session: allow, write: require-approval, default: block }\n    approvers: { groups: [payments-leads] }\n'}`,
+${opts.extraConfig ?? '    classes: { read: allow, transaction: allow, session: allow, write: require-approval, default: block }\n    approvers: { groups: [payments-leads] }\n'}${opts.ssh ? SSH_POLICY : ''}`,
   );
   const gateway = await Gateway.start(init.configPath, { logger: opts.logger, ...(opts.approvals ? { approvals: opts.approvals } : {}) });
   const approverTokenPath = join(dir, 'approver-token.jwt');
@@ -150,12 +146,47 @@ ${opts.extraConfig ?? '    classes: { read: allow, transaction: allow, session: 
     idp,
     gateway,
     port: gateway.addresses.postgres!.port,
+    ...(gateway.addresses['ssh'] ? { sshPort: gateway.addresses['ssh'].port } : {}),
     stopTarget: async () => {
       await target.stop();
       await db.close();
     },
   };
 }
+
+function sshListener(ssh: DemoSsh, port: number): string {
+  return `  ssh:
+    address: 127.0.0.1:${port}
+    authorizedKeys:
+      - { subject: deploy-bot, groups: [deployers], keys: ['${ssh.botPublicKey}'] }
+`;
+}
+
+function sshTarget(ssh: DemoSsh): string {
+  return `  - name: web
+    protocol: ssh
+    host: 127.0.0.1
+    port: ${ssh.target.port}
+    user: ${ssh.target.user}
+    credential: { file: ${ssh.target.keyPath} }
+    hostKeys: ['${ssh.target.hostKey}']
+`;
+}
+
+const SSH_POLICY = `  - name: deploy-web
+    match: { subjects: [deploy-bot] }
+    targets: [web]
+    rules:
+      - name: no-sudo
+        when: { protocols: [ssh], tags: [sudo] }
+        action: block
+        reason: bots never run sudo on CDE hosts
+      - name: releases-need-approval
+        when: { protocols: [ssh], commands: [ln] }
+        action: require-approval
+        approvers: { groups: [payments-leads] }
+    classes: { exec: allow, default: block }
+`;
 
 export interface BotStep {
   say: string;
@@ -206,7 +237,7 @@ export async function runBot(env: DemoEnvironment, token: string, steps: readonl
 }
 
 /** The real `vigil approvals approve` command, as an approver would run it. */
-function approveWithCli(env: DemoEnvironment, id: string, reason: string): Promise<string> {
+export function approveWithCli(env: DemoEnvironment, id: string, reason: string): Promise<string> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'vigil.mjs'), 'approvals', 'approve', id, '--reason', reason, '--config', env.configPath, '--token-file', env.approverTokenPath]);
     let out = '';
