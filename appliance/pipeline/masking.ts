@@ -3,7 +3,7 @@
  * data is removed, keyword-anchored security codes and PINs in free text are redacted from what is
  * recorded, and every rewrite is counted so the session can record how much was masked.
  */
-import { maskCardData, maskCardDataBytes, maskEvidenceText, redactSecurityCodes } from '../../shared/pan/index.ts';
+import { maskCardData, maskCardDataBytes, maskEvidenceText, redactSecurityCodes, redactSecurityCodesBytesAfter } from '../../shared/pan/index.ts';
 
 export const REDACTED = '[REDACTED]';
 
@@ -53,6 +53,18 @@ export class MaskCounter {
     const r = maskCardDataBytes(b, { strict: true });
     this.pan += r.masked;
     return r.bytes;
+  }
+
+  /**
+   * A piece of a terminal or command output stream: strict masking, then security codes and PINs redacted,
+   * with `context` (the stream's masked bytes just before) read for a card number near a weak keyword.
+   */
+  streamBytes(b: Uint8Array, context: Uint8Array = new Uint8Array(0)): Uint8Array {
+    const r = maskCardDataBytes(b, { strict: true });
+    this.pan += r.masked;
+    const c = redactSecurityCodesBytesAfter(context, r.bytes);
+    this.sad += c.redacted;
+    return c.bytes;
   }
 
   bytes(b: Uint8Array): Uint8Array {

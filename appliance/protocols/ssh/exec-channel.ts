@@ -122,7 +122,7 @@ function forward(
     const flushes: (() => void)[] = [];
     const relay = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream & { once(e: 'drain', f: () => void): unknown }, name: 'stdout' | 'stderr') => {
       // Across chunks: a card number split between two reads is masked too (stream-masker.ts).
-      const masker = new StreamMasker((b) => session.masks.strictBytes(b));
+      const masker = new StreamMasker((b, context) => session.masks.streamBytes(b, context));
       const send = (masked: Buffer) => {
         if (masked.length === 0) return true;
         session.record({ type: 'output', channel, stream: name, data: masked });
@@ -141,7 +141,7 @@ function forward(
     relay(up, stream, 'stdout');
     relay(up.stderr, stream.stderr, 'stderr');
     stream.on('data', (chunk: Buffer) => {
-      session.record({ type: 'input', channel, stream: 'stdin', data: session.masks.strictBytes(chunk) });
+      session.record({ type: 'input', channel, stream: 'stdin', data: session.masks.streamBytes(chunk) });
       up.write(chunk);
     });
     stream.on('end', () => up.end());

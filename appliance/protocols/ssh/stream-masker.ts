@@ -6,9 +6,13 @@
  * run holds a digit — and releases it with the next chunk or at the end of the stream. A run longer than
  * HOLD_MAX is cut, but never inside a card number found across the cut. What it cannot see: a track 1
  * split in its name field (the letters end the held run; the PAN before them is still masked).
- * Strict mode throughout (docs/pan-detection.md): what the client gets is exactly what is recorded.
+ * Keyword-anchored security codes and PINs are redacted too (the mask function's job), and a keyword at the
+ * end of a chunk is held back with what follows it (security-code-hold.ts), so `cvv: ` and `123` arriving
+ * apart are still redacted. Strict mode throughout (docs/pan-detection.md): what the client gets is
+ * exactly what is recorded.
  */
 import { findCardData } from '../../../shared/pan/index.ts';
+import { securityCodeHoldStart } from '../../../shared/pan/security-code-hold.ts';
 
 /** Longest tail held back: beyond any card number or track with the separators real output has. */
 export const HOLD_MAX = 256;
@@ -18,11 +22,26 @@ function chainable(b: number): boolean {
   return (b >= 0x21 && b <= 0x2f) || (b >= 0x30 && b <= 0x39) || (b >= 0x3a && b <= 0x40) || (b >= 0x5b && b <= 0x60) || (b >= 0x7b && b <= 0x7e) || b === 0x20 || (b >= 0x09 && b <= 0x0d) || b >= 0x80;
 }
 
+/** Released output kept as context: weak keywords and loose gaps need a card number this near (security-code.ts). */
+export const CONTEXT_BYTES = 128;
+
 export class StreamMasker {
   private held: Buffer = Buffer.alloc(0);
+  private context: Buffer = Buffer.alloc(0);
 
-  /** `mask` masks (and counts) a piece that no card number crosses the end of. */
-  constructor(private readonly mask: (b: Uint8Array) => Uint8Array) {}
+  /**
+   * `mask` masks (and counts) a piece that no card number crosses the end of; `context` is the masked output
+   * released just before it, for rules that look back (it must not be changed or returned).
+   */
+  constructor(private readonly mask: (b: Uint8Array, context: Uint8Array) => Uint8Array) {}
+
+  private release(piece: Buffer): Buffer {
+    const out = Buffer.from(this.mask(piece, this.context));
+    // Copied, so a large chunk is not kept alive by its last bytes.
+    const both = out.length >= CONTEXT_BYTES ? out.subarray(out.length - CONTEXT_BYTES) : Buffer.concat([this.context, out]);
+    this.context = Buffer.from(both.subarray(Math.max(0, both.length - CONTEXT_BYTES)));
+    return out;
+  }
 
   /** The bytes that can be released now, masked (possibly empty). */
   push(chunk: Uint8Array): Buffer {
@@ -38,14 +57,16 @@ export class StreamMasker {
       cut = buf.length - HOLD_MAX;
       for (const m of findCardData(buf, { strict: true })) if (m.start < cut && m.end > cut) cut = m.start;
     }
+    // A keyword-anchored security code (`cvv: 123`) the next chunk may complete is held back too.
+    cut = securityCodeHoldStart(buf, cut);
     this.held = buf.subarray(cut);
-    return cut === 0 ? Buffer.alloc(0) : Buffer.from(this.mask(buf.subarray(0, cut)));
+    return cut === 0 ? Buffer.alloc(0) : this.release(buf.subarray(0, cut));
   }
 
   /** The end of the stream: everything still held, masked. */
   end(): Buffer {
     const rest = this.held;
     this.held = Buffer.alloc(0);
-    return rest.length ? Buffer.from(this.mask(rest)) : rest;
+    return rest.length ? this.release(rest) : rest;
   }
 }

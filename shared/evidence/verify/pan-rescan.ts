@@ -7,10 +7,13 @@
  *   documented form (identifier-fields.ts): strict mode reads digits glued to letters, so a hex digest
  *   would look like card data about one time in two hundred, and the recorder never masks these fields;
  * - every recorded string value (same exception) for keyword-anchored card security codes and PINs
- *   (security-code.ts), with the rules the recorder redacts by, on the same (masked) text. Raw `data`
- *   bytes are re-scanned for card numbers only: no adapter redacts security codes in a byte stream.
+ *   (security-code.ts), with the rules the recorder redacts by, on the same (masked) text;
+ * - the `data` bytes of every event in strict mode for card numbers, and those of terminal and command
+ *   streams (`output`, `input`), which the stream recorders redact security codes in, for codes too (read
+ *   as UTF-8, else byte for byte). Raw bytes of any other event type would be re-scanned for card numbers
+ *   only (no recorder redacts codes in them; none writes such bytes today).
  */
-import { findCardData, findSecurityCodes, type CardDataMatch, type SecurityCodeMatch } from '../../pan/index.ts';
+import { findCardData, findSecurityCodes, findSecurityCodesBytes, type CardDataMatch, type SecurityCodeMatch } from '../../pan/index.ts';
 import type { EvidenceEvent } from '../events.ts';
 import { isGeneratedIdentifier } from '../identifier-fields.ts';
 
@@ -27,7 +30,12 @@ export function rescanFrame(plain: Uint8Array, events: readonly EvidenceEvent[])
   if (out.length > 0) return out;
   for (const ev of events) {
     walk(ev, undefined, out);
-    if (ev.data) for (const match of findCardData(ev.data, { strict: true })) out.push({ match, input: ev.data });
+    if (!ev.data) continue;
+    for (const match of findCardData(ev.data, { strict: true })) out.push({ match, input: ev.data });
+    if (ev.type === 'output' || ev.type === 'input') {
+      const codes = findSecurityCodesBytes(ev.data);
+      for (const match of codes.matches) out.push({ match, input: codes.text });
+    }
   }
   return out;
 }

@@ -269,7 +269,7 @@ function summarise(rb: ReportBuilder, report: VerificationReport, t: Tally): voi
   rb.cover('tag-final', t.finalChecked, t.finalExpected, 'archive');
   const unread = t.listed - t.decrypted;
   const unreadText = unread ? `; ${unread} archive(s) could not be read, not re-scanned` : '';
-  rb.summary('pan-rescan', `${t.clearFindings ? `${t.clearFindings} finding(s)` : 'no clear card numbers or track data found (nor keyword-anchored security codes or PINs)'} in ${t.decrypted} of ${t.listed} archive(s)${unreadText}`);
+  rb.summary('pan-rescan', `${t.clearFindings ? `${t.clearFindings} finding(s)` : 'no clear card numbers or track data found (nor keyword-anchored security codes or PINs in recorded text and terminal streams)'} in ${t.decrypted} of ${t.listed} archive(s)${unreadText}`);
   rb.cover('pan-rescan', t.decrypted, t.listed, 'archive');
   const fromArchive = t.approvals.filter((a) => a.source === 'archive');
   const fromLog = t.approvals.filter((a) => a.source === 'log');

@@ -37,4 +37,15 @@ describe('re-scan of keyword-anchored security codes', () => {
     expect(scan([ev(0, { type: 'approval.requested', requestId: 'apr_abcd_cvv-123', commandHash: 'a'.repeat(64) })])).toEqual([]);
     expect(kinds([ev(0, { type: 'approval.requested', requestId: 'apr_x cvv: 123' })])).toEqual(['security-code']);
   });
+
+  it('flags a clear code in the bytes of terminal and command streams (output, input), not in other raw bytes', () => {
+    const frame = (events: EvidenceEvent[]) => rescanFrame(new Uint8Array(0), events).map((f) => f.match.kind);
+    expect(frame([ev(0, { type: 'output', channel: 0, stream: 'stdout', data: utf8('order cvv: 123\n') })])).toEqual(['security-code']);
+    expect(frame([ev(0, { type: 'input', channel: 0, stream: 'stdin', data: utf8('card 411111******1111 pin 4321') })])).toEqual(['pin']);
+    expect(frame([ev(0, { type: 'output', channel: 0, stream: 'stdout', data: utf8('order cvv: [REDACTED CVV]\n') })])).toEqual([]);
+    // Invalid UTF-8 is read byte for byte: the code is still found.
+    expect(frame([ev(0, { type: 'output', channel: 0, stream: 'stdout', data: new Uint8Array([0xff, ...utf8(' cvc2=987')]) })])).toEqual(['security-code']);
+    // Raw bytes of another event type: card numbers only (no recorder redacts codes in them).
+    expect(frame([ev(0, { type: 'notice', command: 1, data: utf8('x\tcvv: 123\n') })])).toEqual([]);
+  });
 });
