@@ -6,16 +6,32 @@ import { z } from 'zod';
 import { adminListenerSchema } from '../admin/config.ts';
 import { approvalsSchema } from '../approvals/config.ts';
 import { identityProvidersSchema, mtlsSchema } from '../identity/config.ts';
-import { policySchemaWith, schedulesSchema } from '../policy/config.ts';
-import { legacyPostgresEvidence, legacyPostgresPolicy, postgresEvidenceSchema, postgresPolicySchema } from '../protocols/postgres/policy-config.ts';
+import { policySchemaWith, schedulesSchema, type LegacyMapping } from '../policy/config.ts';
 import { PROTOCOLS } from '../protocols/registry.ts';
-import { sshPolicySchema } from '../protocols/ssh/policy-config.ts';
 import { checkProtocols, listenersSchema, targetSchema } from './protocol-schemas.ts';
 
 const seconds = (def: number, min = 1) => z.number().int().min(min).max(86_400).default(def);
 
-/** Each protocol's policy block (`postgres: {…}`); old placements of its keys are mapped (docs/configuration.md). */
-export const policySchema = policySchemaWith({ postgres: postgresPolicySchema, ssh: sshPolicySchema }, [legacyPostgresPolicy]);
+/** Each protocol's block (`postgres: {…}`, `ssh: {…}`) of a section, from the registry, and its legacy mappings. */
+// Typed as no keys (`{}`): the neutral layers read only neutral keys, and each protocol reads its own block
+// through its own accessor (postgresPolicyOf, sshPolicyOf…), so nothing outside it depends on its shape.
+function blocks(section: 'policy' | 'evidence'): { shape: {}; legacy: LegacyMapping[] } {
+  const shape: Record<string, z.ZodType> = {};
+  const legacy: LegacyMapping[] = [];
+  for (const a of PROTOCOLS) {
+    const b = a[section];
+    if (!b) continue;
+    shape[a.name] = b.schema;
+    if (b.legacy) legacy.push(b.legacy);
+  }
+  return { shape, legacy };
+}
+
+const policyBlocks = blocks('policy');
+const evidenceBlocks = blocks('evidence');
+
+/** Each protocol's policy block; old placements of its keys are mapped (docs/configuration.md). */
+export const policySchema = policySchemaWith(policyBlocks.shape, policyBlocks.legacy);
 export type PolicyConfig = z.infer<typeof policySchema>;
 
 const evidenceStrict = z.strictObject({
@@ -33,10 +49,13 @@ const evidenceStrict = z.strictObject({
    * appliance process, not of the host). See docs/performance.md.
    */
   durability: z.enum(['fsync', 'write']).default('fsync'),
-  /** PostgreSQL's recording settings (resultRows). */
-  postgres: postgresEvidenceSchema,
+  /** Each protocol's recording settings (`postgres: { resultRows }`), from the registry. */
+  ...evidenceBlocks.shape,
 });
-export const evidenceSchema = z.preprocess((raw, ctx) => (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? legacyPostgresEvidence(raw as Record<string, unknown>, ctx) : raw), evidenceStrict);
+export const evidenceSchema = z.preprocess(
+  (raw, ctx) => (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? evidenceBlocks.legacy.reduce((r, m) => m(r, ctx), raw as Record<string, unknown>) : raw),
+  evidenceStrict,
+);
 
 const unique = <T extends { name: string }>(what: string) => (list: T[], ctx: z.RefinementCtx) => {
   const seen = new Set<string>();

@@ -7,6 +7,7 @@
  */
 import type { z } from 'zod';
 import type { evidenceSchema } from '../config/schema.ts';
+import type { LegacyMapping } from '../policy/config.ts';
 import type { JwtVerifierRegistry, MtlsConfig } from '../identity/index.ts';
 import type { AppLogger } from '../logger.ts';
 import type { SessionPipeline } from '../pipeline/session.ts';
@@ -71,6 +72,13 @@ export interface ProtocolAdapter<N extends string = string, L extends z.ZodType 
     /** Writes the files its listener block names (e.g. a host key) in the new appliance directory; returns lines to print. */
     files?(dir: string): string[];
   };
+  /**
+   * `policies[].<name>`: its own policy settings (the neutral rules decide commands; this holds the rest),
+   * and `legacy`, which maps keys that moved there from elsewhere in a policy (docs/configuration.md).
+   */
+  readonly policy?: { schema: z.ZodType; legacy?: LegacyMapping };
+  /** `evidence.<name>`: its own recording settings, and keys that moved there from `evidence:`. */
+  readonly evidence?: { schema: z.ZodType; legacy?: LegacyMapping };
   /** Checks across sections the schemas cannot see alone (e.g. a listener option needing `mtls:`). */
   check?(listener: z.output<L> | undefined, shared: SharedConfig, issue: ConfigIssue): void;
   /** Starts its listener and services; the gateway calls it only when listeners.<name> is configured. */

@@ -9,12 +9,15 @@ import { CancelRegistry } from './cancel-registry.ts';
 import { CatalogRegistry } from './catalog/catalog-registry.ts';
 import { postgresListenerSchema, postgresTargetSchema } from './config.ts';
 import { PostgresListener } from './listener.ts';
+import { legacyPostgresEvidence, legacyPostgresPolicy, postgresEvidenceOf, postgresEvidenceSchema, postgresPolicySchema } from './policy-config.ts';
 
 export const postgresAdapter: ProtocolAdapter<'postgres', typeof postgresListenerSchema, typeof postgresTargetSchema> = {
   name: 'postgres',
   title: 'PostgreSQL',
   listenerSchema: postgresListenerSchema,
   targetSchema: postgresTargetSchema,
+  policy: { schema: postgresPolicySchema, legacy: legacyPostgresPolicy },
+  evidence: { schema: postgresEvidenceSchema, legacy: legacyPostgresEvidence },
   init: {
     listener: ({ tls }) => `  postgres:\n    address: 127.0.0.1:6432\n${tls ? "    tls: { cert: tls/server.crt, key: tls/server.key }   # self-signed by vigil init; replace with your CA's\n" : ''}`,
     targetExample: `#  - name: payments-db
@@ -44,7 +47,7 @@ export const postgresAdapter: ProtocolAdapter<'postgres', typeof postgresListene
       mtls: ctx.shared.mtls,
       fingerprintKey: ctx.fingerprintKey,
       classifier: await SqlClassifier.create(),
-      resultRows: ctx.shared.evidence.postgres.resultRows,
+      resultRows: postgresEvidenceOf(ctx.shared.evidence).resultRows,
       cancels: new CancelRegistry(),
       catalogs,
       resolvePath: ctx.resolvePath,

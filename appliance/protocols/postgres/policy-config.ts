@@ -50,5 +50,12 @@ export const postgresEvidenceSchema = z
   })
   .default({ resultRows: 100 });
 
+export type PostgresEvidence = z.infer<typeof postgresEvidenceSchema>;
+
+/** The PostgreSQL block of the evidence section (typed neutral there). */
+export function postgresEvidenceOf(evidence: object): PostgresEvidence {
+  return (evidence as { postgres?: PostgresEvidence }).postgres ?? postgresEvidenceSchema.parse(undefined);
+}
+
 /** `evidence.resultRows` moved to `evidence.postgres.resultRows`. */
 export const legacyPostgresEvidence: LegacyMapping = (raw, ctx) => moveKey(raw, ctx, ['resultRows'], ['postgres', 'resultRows'], 'evidence.postgres.resultRows');

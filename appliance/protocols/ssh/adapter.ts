@@ -9,12 +9,14 @@ import type { ProtocolAdapter } from '../adapter.ts';
 import { sshListenerSchema, sshTargetSchema } from './config.ts';
 import { createHostKey } from './keys.ts';
 import { SshListener } from './listener.ts';
+import { sshPolicySchema } from './policy-config.ts';
 
 export const sshAdapter: ProtocolAdapter<'ssh', typeof sshListenerSchema, typeof sshTargetSchema> = {
   name: 'ssh',
   title: 'SSH',
   listenerSchema: sshListenerSchema,
   targetSchema: sshTargetSchema,
+  policy: { schema: sshPolicySchema },
   init: {
     listener: () => `  ssh:
     address: 127.0.0.1:2222

@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { evidenceSchema, policySchema } from '../../../../appliance/config/schema.ts';
+import { postgresEvidenceOf, postgresPolicyOf } from '../../../../appliance/protocols/postgres/policy-config.ts';
+import { sshPolicyOf } from '../../../../appliance/protocols/ssh/policy-config.ts';
 import { PolicyEngine, type BoundPolicy, type CommandFacts } from '../../../../appliance/policy/engine.ts';
 
 const base = { name: 'p', match: { groups: ['g'] }, targets: ['t'] };
@@ -136,17 +138,22 @@ describe('classes: (was statements:)', () => {
 
 describe('PostgreSQL settings live under postgres:', () => {
   it('defaults', () => {
-    expect(policySchema.parse(base).postgres).toEqual({ allowStartupOptions: false, masking: { redactColumns: [], unmaskColumns: [], derivedPan: 'redact' } });
-    expect(evidenceSchema.parse({ auditors: ['a.pub'] }).postgres).toEqual({ resultRows: 100 });
+    expect(postgresPolicyOf(policySchema.parse(base))).toEqual({ allowStartupOptions: false, masking: { redactColumns: [], unmaskColumns: [], derivedPan: 'redact' } });
+    expect((policySchema.parse(base) as Record<string, unknown>)['postgres']).toBeDefined();
+    expect(postgresEvidenceOf(evidenceSchema.parse({ auditors: ['a.pub'] }))).toEqual({ resultRows: 100 });
+    expect((evidenceSchema.parse({ auditors: ['a.pub'] }) as Record<string, unknown>)['postgres']).toEqual({ resultRows: 100 });
+    // Blocks come from the protocol registry: SSH's is there too, with its defaults.
+    expect(sshPolicyOf(policySchema.parse(base))).toEqual({ env: ['LANG', 'LC_*', 'TERM', 'COLORTERM', 'TZ'], shell: { allow: true }, forwarding: { allow: [] }, transfers: { clearPan: 'block' } });
+    expect((policySchema.parse(base) as Record<string, unknown>)['ssh']).toBeDefined();
   });
 
   it('the old places still parse, mapped to the new keys', () => {
     const p = policySchema.parse({ ...base, allowStartupOptions: true, masking: { redactColumns: ['ssn'], derivedPan: 'block' } });
-    expect(p.postgres).toEqual({ allowStartupOptions: true, masking: { redactColumns: ['ssn'], unmaskColumns: [], derivedPan: 'block' } });
+    expect(postgresPolicyOf(p)).toEqual({ allowStartupOptions: true, masking: { redactColumns: ['ssn'], unmaskColumns: [], derivedPan: 'block' } });
     expect(p).not.toHaveProperty('masking');
     expect(p).not.toHaveProperty('allowStartupOptions');
     const e = evidenceSchema.parse({ auditors: ['a.pub'], resultRows: 5 });
-    expect(e.postgres).toEqual({ resultRows: 5 });
+    expect(postgresEvidenceOf(e)).toEqual({ resultRows: 5 });
     expect(e).not.toHaveProperty('resultRows');
   });
 
