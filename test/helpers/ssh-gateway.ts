@@ -39,6 +39,8 @@ export interface SshFixtureOptions {
   /** More targets (YAML list items); `SSHD_PORT` and `SSHD_KEY` are replaced. */
   extraTargets?: string;
   extraConfig?: string;
+  /** More keys under listeners.ssh (YAML lines indented by four spaces). */
+  listenerExtra?: string;
 }
 
 export async function startSshGatewayFixture(o: SshFixtureOptions): Promise<SshGatewayFixture> {
@@ -56,7 +58,7 @@ listeners:
     address: 127.0.0.1:0
     authorizedKeys:
       - { subject: deploy-bot, groups: [deployers], keys: ['${botPub}'] }
-targets:
+${o.listenerExtra ?? ''}targets:
   - name: web
     protocol: ssh
     host: 127.0.0.1

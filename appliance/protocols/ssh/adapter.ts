@@ -38,7 +38,7 @@ export const sshAdapter: ProtocolAdapter<'ssh', typeof sshListenerSchema, typeof
   },
 
   async start(ctx) {
-    const listener = new SshListener({ listener: ctx.listener, targets: ctx.targets, pipeline: ctx.pipeline, resolvePath: ctx.resolvePath, logger: ctx.logger });
+    const listener = new SshListener({ listener: ctx.listener, targets: ctx.targets, pipeline: ctx.pipeline, identity: ctx.identity, resolvePath: ctx.resolvePath, logger: ctx.logger });
     const address = await listener.listen();
     return {
       address,

@@ -35,6 +35,40 @@ export const sshListenerSchema = z.strictObject({
       }),
     )
     .default([]),
+  /**
+   * OpenSSH user certificate authorities (docs/ssh-gateway.md, "Client identity"): a certificate signed by
+   * one of an entry's keys logs its holder in as `subject` = the certificate's key id, `provider` = `name`,
+   * with the entry's groups; the target login must be among its principals.
+   */
+  userCertificateAuthorities: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, dots, dashes (policies match it as a provider)'),
+        /** CA public key lines, as in sshd's TrustedUserCAKeys (more than one: a rotation). */
+        keys: z.array(publicKeyLine('userCertificateAuthorities[].keys')).min(1),
+        groups: z.array(z.string().min(1)).default([]),
+        clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+        maxLifetimeSeconds: z.number().int().positive().optional(),
+        minRsaBits: z.number().int().min(1024).max(16384).default(2048),
+      }),
+    )
+    .default([])
+    .superRefine((cas, ctx) => {
+      const names = new Set<string>();
+      cas.forEach((c, i) => {
+        if (names.has(c.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `certificate authority name ${c.name} is used twice` });
+        names.add(c.name);
+      });
+    }),
+  /**
+   * An OIDC token (identityProviders) as the SSH password or keyboard-interactive answer, for tools that
+   * can only send a password. Off by default.
+   */
+  acceptIdentityTokens: z.boolean().default(false),
+  /** The gateway pings an authenticated client this often (keepalive@openssh.com) ... */
+  keepaliveIntervalSeconds: z.number().int().min(1).max(3_600).default(15),
+  /** ... and drops it after this many pings in a row went unanswered (recorded as the close reason). */
+  keepaliveCountMax: z.number().int().min(1).max(100).default(3),
   /** Authenticated sessions at once (see listeners.postgres.maxConnections). */
   maxConnections: z.number().int().min(1).max(100_000).default(2_000),
   maxUnauthenticated: z.number().int().min(1).max(100_000).default(512),

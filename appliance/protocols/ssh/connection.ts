@@ -5,17 +5,21 @@
  * message and recorded (docs/ssh-gateway.md). A session archive starts at the first public-key attempt,
  * so a scanner that never tries a key leaves none.
  */
-import type { AuthContext, Client, Connection } from 'ssh2';
+import type { AuthContext, AuthenticationType, Client, Connection } from 'ssh2';
 import { describeError } from '../../../shared/errors.ts';
+import type { JwtVerifierRegistry } from '../../identity/index.ts';
 import type { AdmissionTicket } from '../../net/admission.ts';
-import type { PipelineSession, SessionPipeline } from '../../pipeline/session.ts';
+import type { PipelineSession, SessionIdentity, SessionPipeline } from '../../pipeline/session.ts';
 import { startSessionLimits, type SessionLimits } from '../../pipeline/session-limits.ts';
+import { ALL_PERMITS, isCertificateAlgorithm, SSH_CERT_METHOD, type UserCertificateAuthorities } from './cert-auth.ts';
+import type { CertificatePermits } from './certificate-policy.ts';
 import type { AuthorizedKeys } from './client-auth.ts';
 import type { SshListenerConfig, SshTarget } from './config.ts';
 import { ChannelBook } from './exec-channel.ts';
 import { runDirectTcpip } from './forwarding.ts';
 import { handleSessionChannel, NOT_YET, type SessionChannelContext } from './session-channel.ts';
 import { connectUpstream, readTargetKey, UpstreamError } from './upstream.ts';
+import { readToken, tellRefusal, verifyToken } from './token-auth.ts';
 import { parseUserName } from './user-name.ts';
 
 export interface SshConnectionDeps {
@@ -23,6 +27,9 @@ export interface SshConnectionDeps {
   targets: ReadonlyMap<string, SshTarget>;
   pipeline: SessionPipeline;
   keys: AuthorizedKeys;
+  certificates: UserCertificateAuthorities;
+  /** Verifies OIDC tokens sent as the password (listeners.ssh.acceptIdentityTokens). */
+  identity: JwtVerifierRegistry;
   resolvePath: (p: string) => string;
   logger: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 }
@@ -39,6 +46,12 @@ export class SshConnection {
   /** Why the gateway ended the connection, when it did (else the client disconnected). */
   private endReason: string | undefined;
   private gone = false;
+  /** The client's address without its port (what a certificate's source-address is checked against). */
+  private readonly clientIp: string;
+  /** What the proven credential allows and when it stops being valid (set once authenticated). */
+  private credential: { what: string; expiresAt: string | undefined; toleranceSeconds: number; permits: CertificatePermits; forceCommand: string | undefined } | undefined;
+  /** Auth methods offered to the client. */
+  private readonly methods: AuthenticationType[];
 
   constructor(
     private readonly conn: Connection,
@@ -46,8 +59,18 @@ export class SshConnection {
     private readonly deps: SshConnectionDeps,
     private readonly ticket: AdmissionTicket,
   ) {
-    conn.on('error', () => undefined);
-    conn.on('authentication', (ctx) => this.authenticate(ctx));
+    this.clientIp = address.slice(0, Math.max(0, address.lastIndexOf(':')));
+    this.methods = ['publickey', ...(deps.listener.acceptIdentityTokens ? (['keyboard-interactive', 'password'] as const) : [])];
+    conn.on('error', (e: Error & { level?: string }) => {
+      // ssh2's keepalive: no packet from the client through keepaliveCountMax pings (listener.ts).
+      if (e.level !== 'client-timeout') return;
+      const l = deps.listener;
+      const reason = `the client stopped answering keepalives (${l.keepaliveCountMax} pings ${l.keepaliveIntervalSeconds} s apart went unanswered)`;
+      this.deps.logger.info({ client: this.address, sessionId: this.session?.id, reason }, 'SSH client dropped');
+      this.session?.record({ type: 'error', kind: 'session', code: 'keepalive-timeout', message: reason });
+      this.endReason ??= `ended by the gateway: ${reason}`;
+    });
+    conn.on('authentication', (ctx) => void this.authenticate(ctx).catch((e) => this.failed(e)));
     conn.on('ready', () => this.ready());
     conn.on('close', () => void this.closed(this.endReason ?? 'client disconnected'));
     ticket.onEnd((end) => {
@@ -61,27 +84,74 @@ export class SshConnection {
     return this.session;
   }
 
-  private authenticate(ctx: AuthContext): void {
-    if (ctx.method !== 'publickey' || this.verified) return ctx.reject(['publickey']);
-    const session = this.open();
+  /**
+   * One userauth request: a listed plain key, an OpenSSH user certificate (cert-auth.ts) or an OIDC token
+   * as the password (token-auth.ts). Every refusal is recorded with its reason; none says more to the client
+   * than OpenSSH would (a keyboard-interactive client is told why its token failed).
+   */
+  private async authenticate(ctx: AuthContext): Promise<void> {
+    if (this.verified) return ctx.reject([]);
+    if (ctx.method === 'publickey') return this.publicKey(ctx);
+    if ((ctx.method === 'password' || ctx.method === 'keyboard-interactive') && this.deps.listener.acceptIdentityTokens) return this.token(ctx);
+    return ctx.reject(this.methods);
+  }
+
+  private publicKey(ctx: AuthContext & { method: 'publickey' }): void {
+    this.open();
+    if (isCertificateAlgorithm(ctx.key.algo)) {
+      const r = this.deps.certificates.check(ctx, this.loginFor(ctx.username), this.clientIp);
+      if (r.kind === 'query-ok') return ctx.accept();
+      if (r.kind === 'refused') return this.refuse(ctx, SSH_CERT_METHOD, r.code, r.reason);
+      const forceCommand = r.cert.forceCommand;
+      return this.accepted(ctx, r.identity, { what: 'SSH certificate', expiresAt: r.identity.expiresAt, toleranceSeconds: r.toleranceSeconds, permits: r.cert.permits, forceCommand });
+    }
     const r = this.deps.keys.check(ctx);
     if (r.kind === 'query-ok') return ctx.accept();
-    if (r.kind === 'unlisted') {
-      session.identityRejected('ssh-key', `public key ${r.fingerprint} is not listed for any identity`, 'E_SSH_KEY_UNLISTED');
-      return ctx.reject(['publickey']);
+    if (r.kind === 'unlisted') return this.refuse(ctx, 'ssh-key', 'E_SSH_KEY_UNLISTED', `public key ${r.fingerprint} is not listed for any identity`);
+    if (r.kind === 'bad-signature') return this.refuse(ctx, 'ssh-key', 'E_SSH_BAD_SIGNATURE', `the signature made with key ${r.fingerprint} does not verify`);
+    this.accepted(ctx, r.identity, { what: 'public key', expiresAt: undefined, toleranceSeconds: 0, permits: ALL_PERMITS, forceCommand: undefined });
+  }
+
+  private async token(ctx: AuthContext & { method: 'password' | 'keyboard-interactive' }): Promise<void> {
+    this.open();
+    const raw = await readToken(ctx);
+    if (this.gone || this.verified) return ctx.reject([]);
+    if (raw === undefined) return ctx.reject(this.methods);
+    const r = await verifyToken(this.deps.identity, raw);
+    if (this.gone || this.verified) return ctx.reject([]);
+    if (r.kind === 'refused') {
+      this.session!.identityRejected('oidc-jwt', r.reason, r.code);
+      this.deps.logger.info({ client: this.address, sessionId: this.session?.id, code: r.code, reason: r.reason }, 'SSH identity token refused');
+      return tellRefusal(ctx, r.clientMessage, () => ctx.reject(this.methods));
     }
-    if (r.kind === 'bad-signature') {
-      session.identityRejected('ssh-key', `the signature made with key ${r.fingerprint} does not verify`, 'E_SSH_BAD_SIGNATURE');
-      return ctx.reject(['publickey']);
-    }
+    const id = r.identity;
+    this.accepted(ctx, id, { what: 'identity token', expiresAt: id.expiresAt, toleranceSeconds: this.deps.identity.clockToleranceSeconds(id.provider) ?? 0, permits: ALL_PERMITS, forceCommand: undefined });
+  }
+
+  /** The target login Vigil will use for this user name: sshd checks a certificate's principals against it. */
+  private loginFor(userName: string): string | undefined {
+    const sel = parseUserName(userName);
+    return sel.login ?? this.deps.targets.get(sel.target)?.user;
+  }
+
+  private refuse(ctx: AuthContext, method: string, code: string, reason: string): void {
+    this.session!.identityRejected(method, reason, code);
+    this.deps.logger.info({ client: this.address, sessionId: this.session?.id, code, reason }, 'SSH authentication refused');
+    ctx.reject(this.methods);
+  }
+
+  private accepted(ctx: AuthContext, identity: SessionIdentity, credential: NonNullable<SshConnection['credential']>): void {
+    const session = this.open();
     this.verified = true;
-    session.identityVerified(r.identity);
+    this.credential = credential;
+    session.identityVerified(identity);
     if (!this.ticket.authenticate()) {
       session.record({ type: 'error', kind: 'startup', code: 'capacity', message: `too many sessions on this Vigil listener (limit ${this.deps.listener.maxConnections}, listeners.ssh.maxConnections)` });
       ctx.reject([]);
       this.conn.end();
       return;
     }
+    if (credential.forceCommand !== undefined) session.record({ type: 'notice', kind: 'force-command', command: session.masks.evidence(credential.forceCommand), source: credential.what });
     this.upstream = this.selectTarget(session, ctx.username);
     ctx.accept();
   }
@@ -134,9 +204,15 @@ export class SshConnection {
       book: this.book,
       refused,
       failed: (e) => this.failed(e),
+      permits: this.credential!.permits,
+      forceCommand: this.credential!.forceCommand,
     };
     this.conn.on('session', (accept) => handleSessionChannel(ctx, accept()));
-    this.conn.on('tcpip', (accept, reject, info) => runDirectTcpip(ctx, accept, reject, info));
+    this.conn.on('tcpip', (accept, reject, info) => {
+      if (ctx.permits.portForwarding) return runDirectTcpip(ctx, accept, reject, info);
+      refused(`port forwarding to ${info.destIP}:${info.destPort}`, 'port forwarding is not permitted by the client certificate');
+      reject();
+    });
     this.conn.on('request', (_a, reject, name) => {
       refused(`the global request ${name} (remote forwarding)`);
       reject?.();
@@ -144,16 +220,19 @@ export class SshConnection {
   }
 
   /**
-   * Idle and maximum-duration limits of the policy (docs/policy.md, "Session limits"): idle counts while no
-   * channel runs a command. A listed key does not expire, so there is no credential limit.
+   * The credential's expiry (a certificate's valid-before, a token's exp, plus the tolerance it was accepted
+   * with) and the policy's idle and maximum-duration limits (docs/policy.md, "Session limits"): idle counts
+   * while no channel runs a command. A listed plain key does not expire.
    */
   private enforceLimits(session: PipelineSession): void {
     const policy = session.policy?.config;
-    if (!policy) return;
+    const c = this.credential!;
+    if (!policy && !c.expiresAt) return;
     this.limits = startSessionLimits({
-      toleranceSeconds: 0,
-      credential: 'public key',
-      limits: { idleSeconds: policy.limits.idleSeconds, maxSessionSeconds: policy.limits.maxSessionSeconds },
+      expiresAt: c.expiresAt,
+      toleranceSeconds: c.toleranceSeconds,
+      credential: c.what,
+      limits: policy ? { idleSeconds: policy.limits.idleSeconds, maxSessionSeconds: policy.limits.maxSessionSeconds } : {},
       busy: () => this.book.open.size > 0,
       lastActivity: () => this.book.lastActivity,
       terminate: (kind, message, reason) => {

@@ -20,6 +20,11 @@ export interface ExecContext {
   /** Ends the client connection (after a recording failure: fail closed). */
   abort(reason: string): void;
   logger: { warn(o: object, msg: string): void };
+  /**
+   * The client certificate's force-command (certificate-policy.ts): it runs instead of what the client asked
+   * for, as sshd does; both are recorded. Undefined: the client's command runs.
+   */
+  forceCommand?: string | undefined;
 }
 
 type Accept = () => ServerChannel;
@@ -36,9 +41,14 @@ export class ChannelBook {
   }
 }
 
-/** `notes`: lines for the client's stderr about what was refused on this channel before the command. */
-export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accept, command: string, notes: readonly string[] = []): Promise<void> {
+/**
+ * `notes`: lines for the client's stderr about what was refused on this channel before the command.
+ * `asked`: what the client asked for when it was not an exec (a shell), for the record under force-command.
+ */
+export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accept, requested: string, notes: readonly string[] = [], asked = requested): Promise<void> {
   const { session } = ctx;
+  const command = ctx.forceCommand ?? requested;
+  const forced = ctx.forceCommand !== undefined ? { requestedCommand: session.masks.evidence(asked), forcedBy: 'certificate force-command' } : {};
   const channel = book.allocate();
   // Accepted at once: OpenSSH sends its stdin's EOF right after the request, and ssh2 refuses a late accept
   // once the session saw EOF. Accepting runs nothing: stdin stays buffered (within the channel window) until
@@ -53,9 +63,9 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
   // read, or whose command depends on an expansion, is refused whatever policy says (fail closed).
   const facts = execFacts(command).map((f) => ({ ...f, command: maskEvidenceText(f.command).text }));
   const refusal = up.ok ? execRefusal(facts) : { rule: up.rule, reason: up.reason };
-  const d = session.decide({ kind: 'exec', text, facts, extra: { channel }, ...(refusal ? { refusal } : {}) });
+  const d = session.decide({ kind: 'exec', text, facts, extra: { channel, ...forced }, ...(refusal ? { refusal } : {}) });
   session.recordMasking(d.id);
-  session.record({ type: 'channel.open', channel, kind: 'exec', command: text });
+  session.record({ type: 'channel.open', channel, kind: 'exec', command: text, ...forced });
   let closed = false;
   const finish = (exit: { status: number | null; signal: string | null; coreDumped?: boolean; message?: string }, reason?: string) => {
     if (closed) return;

@@ -8,11 +8,12 @@ import type { Socket } from 'node:net';
 import ssh2, { type Connection } from 'ssh2';
 import type { AdmissionTicket } from '../../net/admission.ts';
 import { BoundedListener } from '../../net/bounded-listener.ts';
+import { UserCertificateAuthorities } from './cert-auth.ts';
 import { AuthorizedKeys } from './client-auth.ts';
 import { SshConnection, type SshConnectionDeps } from './connection.ts';
 import { readHostKey } from './keys.ts';
 
-export type SshListenerDeps = Omit<SshConnectionDeps, 'keys'>;
+export type SshListenerDeps = Omit<SshConnectionDeps, 'keys' | 'certificates'> & { certificates?: UserCertificateAuthorities };
 
 export class SshListener {
   private readonly bounded: BoundedListener;
@@ -21,8 +22,14 @@ export class SshListener {
 
   constructor(deps: SshListenerDeps) {
     const l = deps.listener;
-    const connectionDeps: SshConnectionDeps = { ...deps, keys: new AuthorizedKeys(l.authorizedKeys) };
-    this.server = new ssh2.Server({ hostKeys: [readHostKey(deps.resolvePath(l.hostKey))], ident: 'Vigil' }, (conn: Connection, info) => {
+    const connectionDeps: SshConnectionDeps = {
+      ...deps,
+      keys: new AuthorizedKeys(l.authorizedKeys),
+      // Another kind of CA (its own identity mapping) is passed in ready-made; the default maps the key id.
+      certificates: deps.certificates ?? new UserCertificateAuthorities(l.userCertificateAuthorities),
+    };
+    const server = { hostKeys: [readHostKey(deps.resolvePath(l.hostKey))], ident: 'Vigil', keepaliveInterval: l.keepaliveIntervalSeconds * 1000, keepaliveCountMax: l.keepaliveCountMax };
+    this.server = new ssh2.Server(server, (conn: Connection, info) => {
       const key = `${info.ip}:${info.port}`;
       const ticket = this.pending.get(key);
       this.pending.delete(key);

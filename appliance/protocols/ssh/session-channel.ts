@@ -5,6 +5,7 @@
  * shell-channel.ts, sftp-channel.ts.
  */
 import type { ServerChannel, Session } from 'ssh2';
+import type { CertificatePermits } from './certificate-policy.ts';
 import { ChannelBook, runExec, type ExecContext } from './exec-channel.ts';
 import { runSftp } from './sftp-channel.ts';
 
@@ -18,6 +19,8 @@ export interface SessionChannelContext extends ExecContext {
   refused(request: string, message?: string): void;
   /** The session ends because a channel handler failed unexpectedly. */
   failed(e: unknown): void;
+  /** What the client's certificate permits (permit-pty, …); all true for a plain key or a token. */
+  permits: CertificatePermits;
 }
 
 /** Handles the requests of one session channel until it runs something (and, for a shell, while it runs). */
@@ -42,13 +45,22 @@ export function handleSessionChannel(ctx: SessionChannelContext, s: Session): vo
       ch.exit(1);
       ch.end();
     });
-  s.on('shell', unsupported('an interactive shell'));
-  s.on('sftp', (accept, reject) => once('sftp', () => fail(runSftp(ctx, accept, reject, notes))));
-  s.on('subsystem', (accept, _reject, info) => unsupported(`the ${info.name} subsystem`)(accept));
+  // Under a certificate's force-command, a shell runs the forced command (as sshd does) and a subsystem is refused.
+  const forced = (request: string) => (accept: Accept, reject?: () => void) =>
+    once(request, () => {
+      if (request === 'an interactive shell') return fail(runExec(ctx, ctx.book, accept, '', notes, request));
+      ctx.refused(request, `${request} is refused: the certificate forces a command`);
+      reject?.();
+    });
+  s.on('shell', ctx.forceCommand !== undefined ? forced('an interactive shell') : unsupported('an interactive shell'));
+  s.on('sftp', (accept, reject) => (ctx.forceCommand !== undefined ? forced('the sftp subsystem')(accept as never, reject) : once('sftp', () => fail(runSftp(ctx, accept, reject, notes)))));
+  s.on('subsystem', (accept, reject, info) => (ctx.forceCommand !== undefined ? forced(`the ${info.name} subsystem`)(accept, reject) : unsupported(`the ${info.name} subsystem`)(accept)));
   for (const ev of ['pty', 'x11', 'auth-agent', 'env', 'signal'] as const) {
     s.on(ev, (_a: unknown, reject?: () => void) => {
       const what = ev === 'pty' ? 'a terminal (pty-req)' : ev === 'auth-agent' ? 'agent forwarding' : ev === 'x11' ? 'X11 forwarding' : 'a signal';
-      if (ev !== 'env') ctx.refused(what, `${what} ${NOT_YET}`);
+      const notPermitted = (ev === 'pty' && !ctx.permits.pty) || (ev === 'auth-agent' && !ctx.permits.agentForwarding) || (ev === 'x11' && !ctx.permits.x11Forwarding);
+      if (notPermitted) ctx.refused(what, `${what} is not permitted by the client certificate`);
+      else if (ev !== 'env') ctx.refused(what, `${what} ${NOT_YET}`);
       if (ev !== 'env' && ev !== 'signal') notes.push(`vigil: ${what} is refused by this Vigil version; the command runs without it\n`);
       reject?.();
     });
