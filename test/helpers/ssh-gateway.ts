@@ -41,6 +41,8 @@ export interface SshFixtureOptions {
   extraConfig?: string;
   /** More keys under listeners.ssh (YAML lines indented by four spaces). */
   listenerExtra?: string;
+  /** Runs after vigil init, before the gateway starts (files in `dir`); returns more `NAME` → value replacements for extraTargets. */
+  beforeStart?: (dir: string, sshd: SshdServer) => Record<string, string>;
 }
 
 export async function startSshGatewayFixture(o: SshFixtureOptions): Promise<SshGatewayFixture> {
@@ -52,6 +54,8 @@ export async function startSshGatewayFixture(o: SshFixtureOptions): Promise<SshG
   const botKey = join(dir, 'bot_ed25519');
   const botPub = sshKeygen(botKey, 'deploy-bot@ci');
   const base = readFileSync(init.configPath, 'utf8').split('\nlisteners:')[0]!.trimEnd();
+  let extraTargets = o.extraTargets ?? '';
+  for (const [name, value] of Object.entries(o.beforeStart?.(dir, sshd) ?? {})) extraTargets = extraTargets.replaceAll(name, value);
   const config = `${base}
 listeners:
   ssh:
@@ -66,7 +70,7 @@ ${o.listenerExtra ?? ''}targets:
     user: ${SSH_USER}
     credential: { file: ${sshd.userKeyPath} }
     hostKeys: ['${sshd.hostKey}']
-${(o.extraTargets ?? '').replaceAll('SSHD_PORT', String(sshd.port)).replaceAll('SSHD_KEY', sshd.userKeyPath)}${o.policies}
+${extraTargets.replaceAll('SSHD_PORT', String(sshd.port)).replaceAll('SSHD_KEY', sshd.userKeyPath)}${o.policies}
 ${o.extraConfig ?? ''}`;
   writeFileSync(init.configPath, config);
   let logText = '';

@@ -22,6 +22,8 @@ export interface SshdServer {
   userKeyPath: string;
   /** A directory SSH_USER can write to, for marker files. */
   scratch: string;
+  /** sshd's TrustedUserCAKeys file, empty at start: a test writes CA lines to it (read at each login). */
+  trustedUserCaKeys: string;
   log(): string;
   stop(): Promise<void>;
 }
@@ -74,6 +76,8 @@ export async function startSshd(): Promise<SshdServer> {
   const scratch = join(dir, 'scratch');
   mkdirSync(scratch);
   chmodSync(scratch, 0o777);
+  const trustedUserCaKeys = join(dir, 'trusted_user_ca_keys');
+  writeFileSync(trustedUserCaKeys, '');
   let log = '';
   let child: ChildProcess | undefined;
   let port = 0;
@@ -82,7 +86,8 @@ export async function startSshd(): Promise<SshdServer> {
     writeFileSync(
       join(dir, 'sshd_config'),
       `Port ${port}\nListenAddress 127.0.0.1\nHostKey ${dir}/host_ed25519\nPidFile ${dir}/sshd.pid\nAuthorizedKeysFile ${dir}/keys/%u\nStrictModes no\n` +
-        `PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin no\nAllowUsers ${SSH_USER}\nSubsystem sftp internal-sftp\n`,
+        `PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin no\nAllowUsers ${SSH_USER}\nSubsystem sftp internal-sftp\n` +
+        `TrustedUserCAKeys ${trustedUserCaKeys}\n`,
     );
     const c = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
     c.stderr!.on('data', (d) => (log += String(d)));
@@ -110,6 +115,7 @@ export async function startSshd(): Promise<SshdServer> {
     hostKey,
     userKeyPath,
     scratch,
+    trustedUserCaKeys,
     log: () => log,
     stop: async () => {
       process.removeListener('exit', cleanup);

@@ -28,12 +28,17 @@ export const sshAdapter: ProtocolAdapter<'ssh', typeof sshListenerSchema, typeof
 #    protocol: ssh
 #    host: 10.0.0.7
 #    user: deploy                      # ssh -p 2222 web-1@vigil (or deploy+web-1@vigil)
-#    credential: { file: secrets/web-1.key }
+#    credential: { certificate: {} }  # a per-session certificate by keys/ssh_target_ca_ed25519_key
+#                                      # (the target's sshd: TrustedUserCAKeys with its .pub); or { file: secrets/web-1.key }
 #    hostKeys: ['ssh-ed25519 AAAA…']   # ssh-keyscan -t ed25519 10.0.0.7, checked out of band
 `,
     files(dir) {
       const fp = createHostKey(join(dir, 'keys', 'ssh_host_ed25519_key'));
-      return [`ssh host key: keys/ssh_host_ed25519_key  ${fp}   clients pin it (known_hosts)`];
+      const ca = createHostKey(join(dir, 'keys', 'ssh_target_ca_ed25519_key'), 'vigil-target-ca');
+      return [
+        `ssh host key: keys/ssh_host_ed25519_key  ${fp}   clients pin it (known_hosts)`,
+        `ssh target CA: keys/ssh_target_ca_ed25519_key  ${ca}   targets trust keys/ssh_target_ca_ed25519_key.pub (sshd TrustedUserCAKeys)`,
+      ];
     },
   },
 

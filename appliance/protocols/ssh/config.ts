@@ -87,8 +87,23 @@ export const sshTargetSchema = z.strictObject({
   user: z.string().min(1),
   /** Other accounts a client may ask for with `login+target` (default: only `user`). */
   logins: z.array(z.string().min(1)).default([]),
-  /** The private key Vigil logs in with (OpenSSH format), from a file or an environment variable. */
-  credential: credentialSchema,
+  /**
+   * How Vigil logs in: a private key (OpenSSH format) from a file or an environment variable, or — so that no
+   * long-lived target key exists — `certificate`: a fresh key pair per session with a certificate minutes
+   * long, signed by the appliance's target CA (`vigil init` writes it; the target's sshd lists its public key
+   * in TrustedUserCAKeys). docs/ssh-gateway.md, "Target credentials".
+   */
+  credential: z.union([
+    credentialSchema,
+    z.strictObject({
+      certificate: z.strictObject({
+        /** The CA's private key (Ed25519, OpenSSH format). */
+        caKey: z.string().min(1).default('keys/ssh_target_ca_ed25519_key'),
+        /** How long each session's certificate is valid: sshd checks it at login only. */
+        lifetimeSeconds: z.number().int().min(10).max(3_600).default(120),
+      }),
+    }),
+  ]),
   /**
    * The target's host keys, as known_hosts or .pub lines (`ssh-ed25519 AAAA…`, a leading host list is
    * ignored). A target presenting any other key is refused and the attempt recorded.

@@ -6,7 +6,7 @@
  * so a scanner that never tries a key leaves none.
  */
 import type { AuthContext, AuthenticationType, Client, Connection } from 'ssh2';
-import { describeError } from '../../../shared/errors.ts';
+import { describeError, VigilError } from '../../../shared/errors.ts';
 import type { JwtVerifierRegistry } from '../../identity/index.ts';
 import type { AdmissionTicket } from '../../net/admission.ts';
 import type { PipelineSession, SessionIdentity, SessionPipeline } from '../../pipeline/session.ts';
@@ -18,7 +18,8 @@ import type { SshListenerConfig, SshTarget } from './config.ts';
 import { ChannelBook } from './exec-channel.ts';
 import { runDirectTcpip } from './forwarding.ts';
 import { handleSessionChannel, NOT_YET, type SessionChannelContext } from './session-channel.ts';
-import { connectUpstream, readTargetKey, UpstreamError } from './upstream.ts';
+import { connectUpstream, readTargetKey, UpstreamError, type TargetLogin } from './upstream.ts';
+import type { MintedTargetLogin, TargetCertificateMinter } from './target-certificate.ts';
 import { readToken, tellRefusal, verifyToken } from './token-auth.ts';
 import { parseUserName } from './user-name.ts';
 
@@ -27,6 +28,7 @@ export interface SshConnectionDeps {
   targets: ReadonlyMap<string, SshTarget>;
   pipeline: SessionPipeline;
   keys: AuthorizedKeys;
+  targetCertificates: TargetCertificateMinter;
   certificates: UserCertificateAuthorities;
   /** Verifies OIDC tokens sent as the password (listeners.ssh.acceptIdentityTokens). */
   identity: JwtVerifierRegistry;
@@ -161,7 +163,7 @@ export class SshConnection {
     const sel = parseUserName(userName);
     const t = this.deps.targets.get(sel.target);
     const login = sel.login ?? t?.user;
-    const credentialRef = t ? ('file' in t.credential ? `file:${t.credential.file}` : `env:${t.credential.env}`) : undefined;
+    const credentialRef = t ? credentialRefOf(t) : undefined;
     const g = session.grantTarget(sel.target, t ? { address: `${t.host}:${t.port}`, ...(login ? { user: login } : {}), ...(credentialRef ? { credentialRef } : {}) } : {});
     const subject = session.identity!.subject;
     if (!g.ok || !t) return { ok: false, rule: 'access', reason: `no policy grants ${subject} access to target "${sel.target}" (connect as login+target@vigil or target@vigil)` };
@@ -171,7 +173,15 @@ export class SshConnection {
       return { ok: false, rule: 'vigil/login', reason };
     }
     try {
-      const client = await connectUpstream(t, login!, readTargetKey(t, this.deps.resolvePath));
+      const c = t.credential;
+      let how: TargetLogin = { kind: 'key', privateKey: '' };
+      let certificate: MintedTargetLogin['evidence'] | undefined;
+      if ('certificate' in c) {
+        const minted = this.deps.targetCertificates.mint({ target: t.name, ...c.certificate, login: login!, sessionId: session.id, subject });
+        how = minted.login;
+        certificate = minted.evidence;
+      } else how = { kind: 'key', privateKey: readTargetKey(t, this.deps.resolvePath) };
+      const client = await connectUpstream(t, login!, how);
       client.on('error', () => undefined);
       if (this.gone) {
         client.end();
@@ -179,10 +189,10 @@ export class SshConnection {
       }
       client.on('close', () => this.conn.end());
       this.target = client;
-      session.record({ type: 'notice', kind: 'target-connected', method: 'publickey', user: login });
+      session.record({ type: 'notice', kind: 'target-connected', method: certificate ? 'certificate' : 'publickey', user: login, ...(certificate ? { certificate } : {}) });
       return { ok: true, client };
     } catch (e) {
-      const code = e instanceof UpstreamError ? e.code : 'E_SSH_TARGET_UNAVAILABLE';
+      const code = e instanceof VigilError ? e.code : 'E_SSH_TARGET_UNAVAILABLE';
       const message = describeError(e);
       session.record({ type: 'error', kind: 'startup', code, message, ...(e instanceof UpstreamError && e.presented ? { presentedHostKey: e.presented } : {}) });
       this.deps.logger.info({ client: this.address, sessionId: session.id, code, reason: message }, 'SSH target login refused');
@@ -261,4 +271,11 @@ export class SshConnection {
     this.target?.end();
     await this.session?.close(reason).catch((e) => this.deps.logger.warn({ sessionId: this.session?.id, err: describeError(e) }, 'could not seal the session archive'));
   }
+}
+
+/** How the session's evidence names the target credential (where it comes from, never what it is). */
+function credentialRefOf(t: SshTarget): string {
+  const c = t.credential;
+  if ('certificate' in c) return `certificate:${c.certificate.caKey}`;
+  return 'file' in c ? `file:${c.file}` : `env:${c.env}`;
 }

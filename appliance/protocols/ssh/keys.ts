@@ -41,9 +41,9 @@ export function hostKeyFingerprint(privateKey: Buffer): string {
   return fingerprint(key.getPublicSSH());
 }
 
-/** Makes a new Ed25519 host key at `path` (0600) and `path.pub`; returns its fingerprint. */
-export function createHostKey(path: string): string {
-  const pair = generateEd25519('vigil-gateway');
+/** Makes a new Ed25519 key (a host or CA key) at `path` (0600) and `path.pub`; returns its fingerprint. */
+export function createHostKey(path: string, comment = 'vigil-gateway'): string {
+  const pair = generateEd25519(comment);
   writeFileSync(path, pair.private, { mode: 0o600 });
   chmodSync(path, 0o600);
   writeFileSync(`${path}.pub`, pair.public + '\n');

@@ -12,8 +12,9 @@ import { UserCertificateAuthorities } from './cert-auth.ts';
 import { AuthorizedKeys } from './client-auth.ts';
 import { SshConnection, type SshConnectionDeps } from './connection.ts';
 import { readHostKey } from './keys.ts';
+import { TargetCertificateMinter } from './target-certificate.ts';
 
-export type SshListenerDeps = Omit<SshConnectionDeps, 'keys' | 'certificates'> & { certificates?: UserCertificateAuthorities };
+export type SshListenerDeps = Omit<SshConnectionDeps, 'keys' | 'certificates' | 'targetCertificates'> & { certificates?: UserCertificateAuthorities };
 
 export class SshListener {
   private readonly bounded: BoundedListener;
@@ -25,6 +26,7 @@ export class SshListener {
     const connectionDeps: SshConnectionDeps = {
       ...deps,
       keys: new AuthorizedKeys(l.authorizedKeys),
+      targetCertificates: new TargetCertificateMinter(deps.resolvePath),
       // Another kind of CA (its own identity mapping) is passed in ready-made; the default maps the key id.
       certificates: deps.certificates ?? new UserCertificateAuthorities(l.userCertificateAuthorities),
     };
