@@ -96,10 +96,15 @@ export class Gateway {
             pipeline,
             identity,
             fingerprintKey,
+            log: appliance.log,
             resolvePath,
             logger: opts.logger,
           });
           protocols.set(adapter.name, running);
+          if (running.routes?.length) {
+            if (admin) admin.addRoutes(running.routes);
+            else opts.logger.warn({ protocol: adapter.name, routes: running.routes.map((r) => `${r.method} ${r.path}`) }, `the ${adapter.title} endpoints need listeners.admin in vigil.yaml; they are not served`);
+          }
           addresses[adapter.name] = running.address;
         }
       } catch (e) {

@@ -8,6 +8,7 @@
  *   GET  /v1/approvals/{id}
  *   POST /v1/approvals/{id}/approve   {"reason": "…"}            (reason optional)
  *   POST /v1/approvals/{id}/deny      {"reason": "…"}            (reason required)
+ *   …and the routes protocols add (routes.ts), e.g. POST /v1/ssh/certificates
  *
  * Errors: {"error": {"code": "E_…", "message": "…"}} with 400, 401, 403, 404, 409 or 500.
  */
@@ -16,9 +17,10 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError } from '../../shared/errors.ts';
 import { ApprovalError, type Approver, type ApprovalService } from '../approvals/service.ts';
-import { clientMessageFor, type JwtVerifierRegistry } from '../identity/index.ts';
+import { clientMessageFor, type JwtVerifierRegistry, type VerifiedIdentity } from '../identity/index.ts';
 import { splitAddress } from '../net/host-port.ts';
 import type { AdminListenerConfig } from './config.ts';
+import { RouteError, type ApiRoute } from './routes.ts';
 
 const MAX_BODY = 64 * 1024;
 const STATUSES = new Set(['pending', 'approved', 'denied', 'expired', 'cancelled']);
@@ -45,8 +47,18 @@ class HttpError extends Error {
 
 export class AdminServer {
   private server: Server | undefined;
+  private readonly routes = new Map<string, ApiRoute>();
 
   constructor(private readonly deps: AdminDeps) {}
+
+  /** Adds a protocol's endpoints; a path taken twice is a programming error. */
+  addRoutes(routes: readonly ApiRoute[]): void {
+    for (const r of routes) {
+      const key = `${r.method} ${r.path}`;
+      if (this.routes.has(key) || r.path.startsWith('/v1/approvals') || r.path === '/v1/health') throw new Error(`admin route ${key} is taken`);
+      this.routes.set(key, r);
+    }
+  }
 
   listen(): Promise<{ host: string; port: number }> {
     const { config, resolvePath } = this.deps;
@@ -75,6 +87,13 @@ export class AdminServer {
     const url = new URL(req.url ?? '/', 'https://vigil.invalid');
     try {
       if (req.method === 'GET' && url.pathname === '/v1/health') return this.send(res, 200, { ok: true });
+      const route = this.routes.get(`${req.method} ${url.pathname}`);
+      if (route) {
+        const identity = await this.verify(req);
+        const body = req.method === 'POST' ? await readJson(req) : Object.fromEntries(url.searchParams);
+        const r = await route.handle({ body, identity, address: req.socket.remoteAddress ?? null });
+        return this.send(res, r.status, r.body);
+      }
       const who = await this.authenticate(req);
       const m = /^\/v1\/approvals(?:\/(apr_[A-Za-z0-9_-]{1,40}))?(?:\/(approve|deny))?$/.exec(url.pathname);
       if (!m) throw new HttpError(404, 'E_NOT_FOUND', `no such endpoint: ${req.method} ${url.pathname}`);
@@ -98,22 +117,26 @@ export class AdminServer {
       }
       throw new HttpError(405, 'E_METHOD', `${req.method} is not allowed on ${url.pathname}`);
     } catch (e) {
-      if (e instanceof HttpError) return this.send(res, e.status, { error: { code: e.code, message: e.message } });
+      if (e instanceof HttpError || e instanceof RouteError) return this.send(res, e.status, { error: { code: e.code, message: e.message } });
       if (e instanceof ApprovalError) return this.send(res, e.status, { error: { code: e.code, message: e.message } });
       throw e;
     }
   }
 
-  private async authenticate(req: IncomingMessage): Promise<Approver> {
+  /** The caller's identity from its bearer token (never logged). */
+  private async verify(req: IncomingMessage): Promise<VerifiedIdentity> {
     const h = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(h)?.[1];
     if (!token) throw new HttpError(401, 'E_UNAUTHENTICATED', 'send Authorization: Bearer <your identity token>');
-    let id;
     try {
-      id = await this.deps.identity.verify(token);
+      return await this.deps.identity.verify(token);
     } catch (e) {
       throw new HttpError(401, 'E_UNAUTHENTICATED', clientMessageFor(e));
     }
+  }
+
+  private async authenticate(req: IncomingMessage): Promise<Approver> {
+    const id = await this.verify(req);
     if (!id.groups.some((g) => this.deps.approverGroups.has(g))) {
       throw new HttpError(403, 'E_NOT_APPROVER', `${id.subject} is not in any approver group`);
     }

@@ -13,6 +13,7 @@ import { init } from './commands/init.ts';
 import { keysAuditor, keysRotate } from './commands/keys.ts';
 import { recover } from './commands/recover.ts';
 import { serve } from './commands/serve.ts';
+import { sshCert } from './commands/ssh-cert.ts';
 import { trust } from './commands/trust.ts';
 import { verify } from './commands/verify.ts';
 
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
   'approvals show': { run: (a) => approvals(['show', ...a]), summary: 'show one approval request' },
   'approvals approve': { run: (a) => approvals(['approve', ...a]), summary: 'approve exactly one held command' },
   'approvals deny': { run: (a) => approvals(['deny', ...a]), summary: 'deny a held command, with a reason' },
+  'ssh-cert': { run: sshCert, summary: 'trade your identity token and an SSH key for a short-lived certificate' },
   export: { run: exportCommand, summary: 'write an evidence bundle for auditors' },
   verify: { run: verify, summary: 'verify a bundle offline against a trust file' },
   trust: { run: trust, summary: 'write a fresh trust file (keys + latest checkpoint)' },

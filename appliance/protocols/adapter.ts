@@ -11,6 +11,8 @@ import type { LegacyMapping } from '../policy/config.ts';
 import type { JwtVerifierRegistry, MtlsConfig } from '../identity/index.ts';
 import type { AppLogger } from '../logger.ts';
 import type { SessionPipeline } from '../pipeline/session.ts';
+import type { ApiRoute } from '../admin/routes.ts';
+import type { LogEntryType } from '../../shared/evidence/log-entry.ts';
 
 /** What every target has, whatever its protocol: the name clients select it by and its protocol. */
 export interface TargetBase<N extends string = string> {
@@ -35,6 +37,8 @@ export interface ProtocolContext<L, T> {
   identity: JwtVerifierRegistry;
   /** The appliance's keyed-hash key (token and command fingerprints). */
   fingerprintKey: Uint8Array;
+  /** The appliance-wide tamper-evident log, for what happens outside a session (e.g. a credential issued). */
+  log: { append(type: LogEntryType, fields: Record<string, unknown>): unknown };
   resolvePath(p: string): string;
   logger: AppLogger;
 }
@@ -47,6 +51,8 @@ export interface RunningProtocol {
   readonly connections: number;
   /** Connections still authenticating and authenticated sessions, as admission (net/admission.ts) counts them. */
   readonly admitted: { unauthenticated: number; authenticated: number };
+  /** Endpoints it adds to the admin HTTPS API (listeners.admin), e.g. the SSH certificate issuer. */
+  readonly routes?: readonly ApiRoute[];
   /** Stops accepting, ends every connection (each seals its session) and releases the adapter's services. */
   close(): Promise<void>;
 }

@@ -29,7 +29,8 @@ export type LogEntryType =
   | 'approval.requested'
   | 'approval.decided'
   | 'approval.expired'
-  | 'approval.cancelled';
+  | 'approval.cancelled'
+  | 'credential.issued';
 
 export const logEntryBaseSchema = z.looseObject({ i: z.number().int().nonnegative(), t: isoTimeSchema, type: z.string().max(64) });
 export type LogEntry = z.infer<typeof logEntryBaseSchema> & Record<string, unknown>;

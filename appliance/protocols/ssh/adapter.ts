@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { ProtocolAdapter } from '../adapter.ts';
 import { sshListenerSchema, sshTargetSchema } from './config.ts';
 import { createHostKey } from './keys.ts';
+import { UserCertificateAuthorities } from './cert-auth.ts';
+import { SshCertificateIssuer } from './cert-issuer.ts';
 import { SshListener } from './listener.ts';
 import { sshPolicySchema } from './policy-config.ts';
 
@@ -23,6 +25,7 @@ export const sshAdapter: ProtocolAdapter<'ssh', typeof sshListenerSchema, typeof
     hostKey: keys/ssh_host_ed25519_key   # made by vigil init; clients pin its fingerprint
     authorizedKeys: []
 #      - { subject: deploy-bot, groups: [deployers], keys: ['ssh-ed25519 AAAA… deploy@ci'] }
+    certificateIssuer: {}               # vigil ssh-cert / POST /v1/ssh/certificates: a token + a public key in, a certificate out
 `,
     targetExample: `#  - name: web-1
 #    protocol: ssh
@@ -34,19 +37,27 @@ export const sshAdapter: ProtocolAdapter<'ssh', typeof sshListenerSchema, typeof
 `,
     files(dir) {
       const fp = createHostKey(join(dir, 'keys', 'ssh_host_ed25519_key'));
+      const userCa = createHostKey(join(dir, 'keys', 'ssh_user_ca_ed25519_key'), 'vigil-user-ca');
       const ca = createHostKey(join(dir, 'keys', 'ssh_target_ca_ed25519_key'), 'vigil-target-ca');
       return [
         `ssh host key: keys/ssh_host_ed25519_key  ${fp}   clients pin it (known_hosts)`,
+        `ssh user CA: keys/ssh_user_ca_ed25519_key  ${userCa}   signs certificates traded for tokens (certificateIssuer)`,
         `ssh target CA: keys/ssh_target_ca_ed25519_key  ${ca}   targets trust keys/ssh_target_ca_ed25519_key.pub (sshd TrustedUserCAKeys)`,
       ];
     },
   },
 
   async start(ctx) {
-    const listener = new SshListener({ listener: ctx.listener, targets: ctx.targets, pipeline: ctx.pipeline, identity: ctx.identity, resolvePath: ctx.resolvePath, logger: ctx.logger });
+    const l = ctx.listener;
+    const issuer = l.certificateIssuer
+      ? new SshCertificateIssuer({ config: l.certificateIssuer, targets: ctx.targets, policy: ctx.pipeline.opts.policy, log: ctx.log, resolvePath: ctx.resolvePath, logger: ctx.logger })
+      : undefined;
+    const certificates = new UserCertificateAuthorities(l.userCertificateAuthorities, undefined, issuer ? [issuer.authority()] : []);
+    const listener = new SshListener({ listener: l, targets: ctx.targets, pipeline: ctx.pipeline, identity: ctx.identity, certificates, resolvePath: ctx.resolvePath, logger: ctx.logger });
     const address = await listener.listen();
     return {
       address,
+      routes: issuer ? [issuer.route()] : [],
       get connections() {
         return listener.connections;
       },

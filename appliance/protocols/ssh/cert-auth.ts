@@ -67,6 +67,13 @@ interface Authority {
   entry: CaEntry;
   keys: SshPublicKeyLine[];
   verifier: UserCertificateVerifier;
+  mapIdentity: CertificateIdentityMapper;
+}
+
+/** A CA the gateway trusts beyond the configured ones, with its own identity mapping (the appliance's issuer). */
+export interface ExtraAuthority {
+  entry: CaEntry;
+  mapIdentity: CertificateIdentityMapper;
 }
 
 export class UserCertificateAuthorities {
@@ -74,11 +81,14 @@ export class UserCertificateAuthorities {
 
   constructor(
     config: SshListenerConfig['userCertificateAuthorities'],
-    private readonly mapIdentity: CertificateIdentityMapper = keyIdIdentity,
+    mapIdentity: CertificateIdentityMapper = keyIdIdentity,
+    extra: readonly ExtraAuthority[] = [],
   ) {
-    this.authorities = config.map((entry, i) => ({
+    const all = [...config.map((entry, i) => ({ entry, mapIdentity, where: `listeners.ssh.userCertificateAuthorities[${i}]` })), ...extra.map((x) => ({ ...x, where: `CA ${x.entry.name}` }))];
+    this.authorities = all.map(({ entry, mapIdentity: map, where }) => ({
       entry,
-      keys: entry.keys.map((line, j) => parsePublicKeyLine(line, `listeners.ssh.userCertificateAuthorities[${i}].keys[${j}]`)),
+      mapIdentity: map,
+      keys: entry.keys.map((line, j) => parsePublicKeyLine(line, `${where}.keys[${j}]`)),
       verifier: UserCertificateVerifier.fromInput({
         trustedUserCaKeys: entry.keys,
         clockToleranceSeconds: entry.clockToleranceSeconds,
@@ -139,6 +149,6 @@ export class UserCertificateAuthorities {
     }
     if (sig.algorithm !== alg.signature) return bad(`is ${sig.algorithm}, not the ${alg.signature} its algorithm ${ctx.key.algo} requires`);
     if (!verifySshSignature(cert.publicKey, sig, ctx.blob)) return bad('does not verify');
-    return { kind: 'verified', identity: this.mapIdentity(verified, authority.entry), cert: verified, toleranceSeconds: authority.entry.clockToleranceSeconds };
+    return { kind: 'verified', identity: authority.mapIdentity(verified, authority.entry), cert: verified, toleranceSeconds: authority.entry.clockToleranceSeconds };
   }
 }

@@ -61,6 +61,23 @@ export const sshListenerSchema = z.strictObject({
       });
     }),
   /**
+   * OIDC token in, certificate out (docs/ssh-gateway.md, "Certificates for tokens"): POST /v1/ssh/certificates
+   * on the admin API (listeners.admin) trades a valid identity token and a public key for a user certificate
+   * minutes long, signed by this CA key, which this listener then trusts: the session's identity is the
+   * token's. Absent: no certificates are issued.
+   */
+  certificateIssuer: z
+    .strictObject({
+      /** The CA's private key (Ed25519, OpenSSH format); vigil init writes it. */
+      key: z.string().min(1).default('keys/ssh_user_ca_ed25519_key'),
+      defaultLifetimeSeconds: z.number().int().min(60).max(86_400).default(900),
+      maxLifetimeSeconds: z.number().int().min(60).max(86_400).default(3_600),
+      /** Identity providers whose tokens may be traded (default: every provider in identityProviders). */
+      providers: z.array(z.string().min(1)).optional(),
+    })
+    .refine((c) => c.defaultLifetimeSeconds <= c.maxLifetimeSeconds, { message: 'defaultLifetimeSeconds is more than maxLifetimeSeconds', path: ['defaultLifetimeSeconds'] })
+    .optional(),
+  /**
    * An OIDC token (identityProviders) as the SSH password or keyboard-interactive answer, for tools that
    * can only send a password. Off by default.
    */
