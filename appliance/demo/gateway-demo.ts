@@ -6,7 +6,7 @@
  * anyone who wants to try psql by hand.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -26,7 +26,6 @@ import type { AppLogger } from '../logger.ts';
 import type { ApprovalGate } from '../pipeline/approval-gate.ts';
 import { freePort } from './free-port.ts';
 import type { DemoSshTarget } from './ssh-target.ts';
-import { readFileSync } from 'node:fs';
 
 export const DEMO_ISSUER = 'https://idp.vigil-demo.invalid';
 export const DEMO_AUDIENCE = 'vigil-demo';
@@ -78,6 +77,8 @@ export async function startDemoEnvironment(opts: { dir?: string; logger: AppLogg
   writeFileSync(join(dir, 'auditor.pub'), key.publicFile);
   writeFileSync(join(dir, 'auditor.key'), key.secretFile, { mode: 0o600 });
   const init = initAppliance({ dir: join(dir, 'appliance'), auditors: [join(dir, 'auditor.pub')] });
+  // The demo host trusts the target CA vigil init just made, as an operator's TrustedUserCAKeys would.
+  if (opts.ssh) copyFileSync(join(dir, 'appliance', 'keys', 'ssh_target_ca_ed25519_key.pub'), opts.ssh.target.trustedUserCaKeys);
   const idp = await TestIdentityProvider.create({ issuer: DEMO_ISSUER });
   idp.writeJwks(join(dir, 'appliance', 'keys', 'demo-idp-jwks.json'));
   const staff = await TestIdentityProvider.create({ issuer: DEMO_STAFF_ISSUER });
@@ -168,7 +169,7 @@ function sshTarget(ssh: DemoSsh): string {
     host: 127.0.0.1
     port: ${ssh.target.port}
     user: ${ssh.target.user}
-    credential: { file: ${ssh.target.keyPath} }
+    credential: { certificate: {} }   # a certificate per session, by keys/ssh_target_ca_ed25519_key
     hostKeys: ['${ssh.target.hostKey}']
 `;
 }

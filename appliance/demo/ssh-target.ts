@@ -19,8 +19,11 @@ export interface DemoSshTarget {
   user: string;
   /** `ssh-ed25519 AAAA…` of its host key, for Vigil's `hostKeys` pin. */
   hostKey: string;
-  /** The private key Vigil logs in with. */
-  keyPath: string;
+  /**
+   * sshd's TrustedUserCAKeys file, empty at start: the demo writes the appliance's target CA into it once
+   * vigil init made it, so Vigil logs in with per-session certificates (sshd reads the file at each login).
+   */
+  trustedUserCaKeys: string;
   /** A directory the demo's commands work in. */
   home: string;
   stop(): Promise<void>;
@@ -54,8 +57,10 @@ export async function startDemoSshTarget(dir: string): Promise<DemoSshTarget> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const user = userInfo().username;
   const hostKey = sshKeygen(join(dir, 'host_ed25519'), 'demo-target-host').split(/\s+/).slice(0, 2).join(' ');
-  const keyPath = join(dir, 'vigil_to_target');
-  writeFileSync(join(dir, 'authorized_keys'), sshKeygen(keyPath, 'vigil-to-demo-target') + '\n', { mode: 0o600 });
+  // No authorized key for Vigil: it logs in with a certificate minted per session by its target CA.
+  writeFileSync(join(dir, 'authorized_keys'), '', { mode: 0o600 });
+  const trustedUserCaKeys = join(dir, 'trusted_user_ca_keys');
+  writeFileSync(trustedUserCaKeys, '');
   const home = join(dir, 'srv');
   mkdirSync(home, { recursive: true });
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true }); // root's sshd wants its privilege-separation directory
@@ -70,6 +75,7 @@ export async function startDemoSshTarget(dir: string): Promise<DemoSshTarget> {
         `HostKey ${join(dir, 'host_ed25519')}`,
         `PidFile ${join(dir, 'sshd.pid')}`,
         `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        `TrustedUserCAKeys ${trustedUserCaKeys}`,
         'StrictModes no',
         'PasswordAuthentication no',
         'KbdInteractiveAuthentication no',
@@ -92,7 +98,7 @@ export async function startDemoSshTarget(dir: string): Promise<DemoSshTarget> {
           await gone;
           rmSync(join(dir, 'sshd.pid'), { force: true });
         };
-        return { port, user, hostKey, keyPath, home, stop };
+        return { port, user, hostKey, trustedUserCaKeys, home, stop };
       }
       await new Promise((r) => setTimeout(r, 50));
     }

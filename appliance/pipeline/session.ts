@@ -123,17 +123,22 @@ export class PipelineSession {
 
   identityVerified(id: SessionIdentity): void {
     this.identity = id;
+    // As recorded: an identity's strings come from outside (claims, a CA's 64-bit serial in decimal) and one
+    // may read like a card number — a random serial does 1 time in 4 — so they are masked like any recorded
+    // text, and counted. Policy still decides on `id` as proven.
+    const shown = redactEventStrings(stripUndefined(id), (s) => this.masks.evidence(s));
     this.recorded.setContext({
       identity: {
-        subject: id.subject,
-        issuer: id.issuer,
-        method: id.method,
-        groups: id.groups,
-        ...(id.tokenId ? { tokenId: id.tokenId } : {}),
-        ...(id.tokenHash ? { tokenHash: id.tokenHash } : {}),
+        subject: shown.subject!,
+        issuer: shown.issuer!,
+        method: shown.method!,
+        groups: shown.groups!,
+        ...(shown.tokenId ? { tokenId: shown.tokenId } : {}),
+        ...(shown.tokenHash ? { tokenHash: shown.tokenHash } : {}),
       },
     });
-    this.put({ type: 'identity.verified', ...stripUndefined(id) });
+    this.put({ type: 'identity.verified', ...shown });
+    this.recordMasking(undefined);
   }
 
   /** `reason` is the internal description (never the token or a secret). */

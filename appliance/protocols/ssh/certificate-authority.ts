@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import ssh2, { type ParsedKey } from 'ssh2';
 import { VigilError } from '../../../shared/errors.ts';
+import { containsCardData } from '../../../shared/pan/index.ts';
 import { fingerprint } from './keys.ts';
 import { SshReader, sshString } from './wire.ts';
 
@@ -77,6 +78,18 @@ function options(o: Readonly<Record<string, string>> | undefined): Uint8Array {
   return concat(names.map((n) => concat([str(n), sshString(o![n] === '' ? new Uint8Array(0) : str(o![n]!))])));
 }
 
+/**
+ * A random 64-bit serial, never 0 (OpenSSH's "none"). Serials are recorded and logged in decimal, as
+ * ssh-keygen and sshd print them; one whose digits a card-number scanner would take for a PAN (a Luhn-valid
+ * run) would be masked in the evidence and fail the clear-PAN re-scan, so such a draw is drawn again.
+ */
+function newSerial(): bigint {
+  for (;;) {
+    const serial = randomBytes(8).readBigUInt64BE() | 1n;
+    if (!containsCardData(String(serial), { strict: true })) return serial;
+  }
+}
+
 const seconds = (d: Date) => BigInt(Math.floor(d.getTime() / 1000));
 
 export class SshCertificateAuthority {
@@ -119,8 +132,7 @@ export class SshCertificateAuthority {
     const certType = CERT_TYPE_OF[keyType];
     if (!certType) throw new VigilError('E_SSH_KEY', `cannot certify a ${JSON.stringify(keyType.slice(0, 40))} key (supported: ${Object.keys(CERT_TYPE_OF).join(', ')})`);
     if (c.validBefore.getTime() <= c.validAfter.getTime()) throw new RangeError('validBefore must be after validAfter');
-    // A random 64-bit serial: unique enough to name one certificate in the log, never 0 (OpenSSH's "none").
-    const serial = randomBytes(8).readBigUInt64BE() | 1n;
+    const serial = newSerial();
     const body = concat([
       str(certType),
       sshString(randomBytes(32)),

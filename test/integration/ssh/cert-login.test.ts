@@ -105,6 +105,8 @@ beforeAll(async () => {
   r['sourceOk'] = await sshWithCert('web', 'echo source-ok', certified('srcok', 'user_ca', valid('source-ok-bot', { options: ['source-address=127.0.0.1/32'] })));
   r['host'] = await sshWithCert('web', 'echo never', certified('hostcert', 'user_ca', valid('host-as-user', { host: true })));
   r['forced'] = await sshWithCert('web', 'echo requested-command', certified('forced', 'user_ca', valid('forced-bot', { options: ['force-command=echo forced-output'] })));
+  // A CA's random 64-bit serial reads like a card number 1 time in 4: recorded masked, so the bundle still verifies.
+  r['panSerial'] = await sshWithCert('web', 'echo serial-ok', certified('panserial', 'user_ca', valid('pan-serial-bot', { serial: 4111111111111111 })));
   r['noPty'] = await sshWithCert('web', 'echo no-pty-ran', certified('nopty', 'user_ca', valid('nopty-bot', { options: ['no-pty'] })), ['-tt']);
 
   // A certificate valid for 6 more seconds: the session ends at its expiry (+1 s tolerance), mid-command.
@@ -192,6 +194,15 @@ describe('certificate login', () => {
   it('a host certificate gives no identity: the client falls back to its unlisted key', () => {
     expect(r['host']).toMatchObject({ code: 255, stdout: '' });
     expect(r['host']!.stderr).toMatch(/Permission denied \(publickey/);
+  });
+
+  it('a serial that reads like a card number logs in and is recorded masked (the bundle verifies)', () => {
+    expect(r['panSerial']).toMatchObject({ code: 0, stdout: 'serial-ok\n' });
+    const s = verifiedAs('pan-serial-bot');
+    const all = JSON.stringify(s);
+    expect(all).not.toContain('4111111111111111');
+    expect(String(s.find((e) => e.type === 'identity.verified')!['tokenId'])).toMatch(/^411111\*+1111$/);
+    expect(s.find((e) => e.type === 'masking')).toMatchObject({ kinds: { pan: expect.any(Number) } });
   });
 
   it('a source-address that holds the client logs in', () => {

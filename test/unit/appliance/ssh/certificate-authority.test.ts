@@ -78,3 +78,11 @@ describe('SshCertificateAuthority', () => {
     expect(() => ca.sign({ publicKeyBlob: bogus, type: 'user', keyId: 'k', principals: ['p'], validAfter: from, validBefore: to })).toThrow(/cannot certify a "ssh-dss" key/);
   });
 });
+
+describe('serials', () => {
+  it('are never digits a card-number scanner takes for a PAN (they are recorded in decimal)', async () => {
+    const { containsCardData } = await import('../../../../shared/pan/index.ts');
+    const key = kg.key('ed25519');
+    for (let i = 0; i < 300; i++) expect(containsCardData(String(certify(key).signed.serial), { strict: true })).toBe(false);
+  });
+});
