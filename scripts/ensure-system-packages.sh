@@ -11,6 +11,9 @@ need pgbouncer pgbouncer
 need /usr/bin/chromium chromium
 need xvfb-run xvfb
 need kubectl kubernetes-client
+need tmux tmux
+need rsync rsync
+need asciinema asciinema
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing system packages:$missing" >&2
