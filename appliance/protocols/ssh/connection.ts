@@ -219,7 +219,7 @@ export class SshConnection {
     };
     this.conn.on('session', (accept) => handleSessionChannel(ctx, accept()));
     this.conn.on('tcpip', (accept, reject, info) => {
-      if (ctx.permits.portForwarding) return runDirectTcpip(ctx, accept, reject, info);
+      if (ctx.permits.portForwarding) return void runDirectTcpip(ctx, accept, reject, info).catch((e) => this.failed(e));
       refused(`port forwarding to ${info.destIP}:${info.destPort}`, 'port forwarding is not permitted by the client certificate');
       reject();
     });
