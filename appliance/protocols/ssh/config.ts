@@ -86,6 +86,10 @@ export const sshListenerSchema = z.strictObject({
   keepaliveIntervalSeconds: z.number().int().min(1).max(3_600).default(15),
   /** ... and drops it after this many pings in a row went unanswered (recorded as the close reason). */
   keepaliveCountMax: z.number().int().min(1).max(100).default(3),
+  /** Session channels open at once on one connection (as sshd's MaxSessions, default 10); more are refused. */
+  maxSessionChannels: z.number().int().min(1).max(1_000).default(10),
+  /** Port-forward channels open at once on one connection; more are refused. */
+  maxForwardChannels: z.number().int().min(1).max(10_000).default(64),
   /** Authenticated sessions at once (see listeners.postgres.maxConnections). */
   maxConnections: z.number().int().min(1).max(100_000).default(2_000),
   maxUnauthenticated: z.number().int().min(1).max(100_000).default(512),

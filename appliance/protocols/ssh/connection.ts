@@ -15,6 +15,7 @@ import { ALL_PERMITS, isCertificateAlgorithm, SSH_CERT_METHOD, type UserCertific
 import type { CertificatePermits } from './certificate-policy.ts';
 import type { AuthorizedKeys } from './client-auth.ts';
 import type { SshListenerConfig, SshTarget } from './config.ts';
+import { ChannelLimits } from './channel-limits.ts';
 import { ChannelBook } from './exec-channel.ts';
 import { runDirectTcpip } from './forwarding.ts';
 import { handleSessionChannel, NOT_YET, type SessionChannelContext } from './session-channel.ts';
@@ -45,6 +46,7 @@ export class SshConnection {
   private target: Client | undefined;
   private readonly book = new ChannelBook();
   private limits: SessionLimits | undefined;
+  private channels: ChannelLimits | undefined;
   /** Why the gateway ended the connection, when it did (else the client disconnected). */
   private endReason: string | undefined;
   private gone = false;
@@ -217,11 +219,32 @@ export class SshConnection {
       permits: this.credential!.permits,
       forceCommand: this.credential!.forceCommand,
     };
-    this.conn.on('session', (accept) => handleSessionChannel(ctx, accept()));
+    const l = this.deps.listener;
+    const setting = { session: 'maxSessionChannels', forward: 'maxForwardChannels' } as const;
+    this.channels = new ChannelLimits({ session: l.maxSessionChannels, forward: l.maxForwardChannels }, (kind, limit) =>
+      session.record({ type: 'notice', kind: 'channel-limit', channelKind: kind, limit, message: `more than ${limit} ${kind} channels open at once on one connection (listeners.ssh.${setting[kind]}); further ones are refused` }),
+    );
+    const channels = this.channels;
+    this.conn.on('session', (accept, reject) => {
+      const release = channels.admit('session');
+      if (!release) return reject();
+      const s = accept();
+      s.once('close', release);
+      handleSessionChannel(ctx, s);
+    });
     this.conn.on('tcpip', (accept, reject, info) => {
-      if (ctx.permits.portForwarding) return void runDirectTcpip(ctx, accept, reject, info).catch((e) => this.failed(e));
-      refused(`port forwarding to ${info.destIP}:${info.destPort}`, 'port forwarding is not permitted by the client certificate');
-      reject();
+      if (!ctx.permits.portForwarding) {
+        refused(`port forwarding to ${info.destIP}:${info.destPort}`, 'port forwarding is not permitted by the client certificate');
+        return reject();
+      }
+      const release = channels.admit('forward');
+      if (!release) return reject();
+      const opened = () => {
+        const ch = accept();
+        ch.once('close', release);
+        return ch;
+      };
+      void runDirectTcpip(ctx, opened, () => (release(), reject()), info).catch((e) => this.failed(e));
     });
     this.conn.on('request', (_a, reject, name) => {
       refused(`the global request ${name} (remote forwarding)`);
@@ -268,6 +291,8 @@ export class SshConnection {
     this.gone = true;
     this.limits?.cancel();
     for (const close of [...this.book.open.values()]) close(reason);
+    const refusals = this.channels?.refusals();
+    if (refusals) this.session?.record({ type: 'notice', kind: 'channels-refused', counts: refusals });
     this.target?.end();
     await this.session?.close(reason).catch((e) => this.deps.logger.warn({ sessionId: this.session?.id, err: describeError(e) }, 'could not seal the session archive'));
   }
