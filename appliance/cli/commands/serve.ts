@@ -19,8 +19,8 @@ export async function serve(argv: string[]): Promise<number> {
   process.env['UV_THREADPOOL_SIZE'] ??= '16';
   const logger = createLogger();
   const gw = await Gateway.start(a.values.config!, { logger });
-  const { postgres: pg, admin } = gw.addresses;
-  const parts = [pg ? `PostgreSQL on ${pg.host}:${pg.port}` : '', admin ? `admin API on https://${admin.host}:${admin.port}` : ''].filter(Boolean);
+  const { postgres: pg, ssh, admin } = gw.addresses;
+  const parts = [pg ? `PostgreSQL on ${pg.host}:${pg.port}` : '', ssh ? `SSH on ${ssh.host}:${ssh.port}` : '', admin ? `admin API on https://${admin.host}:${admin.port}` : ''].filter(Boolean);
   process.stdout.write(`vigil: serving ${parts.join(', ') || 'nothing (no listeners configured)'} (appliance ${gw.appliance.id}); stop with Ctrl-C\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -9,7 +9,7 @@ import { describeError } from '../../../shared/errors.ts';
 import { maskEvidenceText } from '../../../shared/pan/index.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { execFacts, execRefusal } from './exec-facts.ts';
-import { StreamMasker } from './stream-masker.ts';
+import { IDLE_RELEASE_MS, StreamMasker } from './stream-masker.ts';
 
 export interface ExecContext {
   session: PipelineSession;
@@ -138,13 +138,19 @@ function forward(
         session.record({ type: 'output', channel, stream: name, data: masked });
         return to.write(masked);
       };
+      let idle: NodeJS.Timeout | undefined;
       from.on('data', (chunk: Buffer) => {
+        clearTimeout(idle);
         if (!send(masker.push(chunk))) {
           from.pause();
           to.once('drain', () => from.resume());
         }
+        if (masker.holding) idle = setTimeout(() => send(masker.releaseIdle()), IDLE_RELEASE_MS);
       });
-      const flush = () => void send(masker.end());
+      const flush = () => {
+        clearTimeout(idle);
+        send(masker.end());
+      };
       from.on('end', flush);
       flushes.push(flush);
     };

@@ -14,6 +14,9 @@
 import { findCardData } from '../../../shared/pan/index.ts';
 import { securityCodeHoldStart } from '../../../shared/pan/security-code-hold.ts';
 
+/** How long a stream must be quiet before held keyword bytes are released (releaseIdle). */
+export const IDLE_RELEASE_MS = 5;
+
 /** Longest tail held back: beyond any card number or track with the separators real output has. */
 export const HOLD_MAX = 256;
 
@@ -61,6 +64,23 @@ export class StreamMasker {
     cut = securityCodeHoldStart(buf, cut);
     this.held = buf.subarray(cut);
     return cut === 0 ? Buffer.alloc(0) : this.release(buf.subarray(0, cut));
+  }
+
+  /** Whether bytes are held back (the caller arms its idle timer: IDLE_RELEASE_MS). */
+  get holding(): boolean {
+    return this.held.length > 0;
+  }
+
+  /**
+   * The stream went quiet with bytes held: what may be released now. Held bytes with no digit are only a
+   * security-code keyword, or the start of one, waiting for the code (`c` could begin `cvv`): released, or
+   * a shell prompt or a typed `c` would not show until the next output. Held digits stay held until more
+   * output or the end of the stream, so a card number split by a pause is still masked whole. What this
+   * gives up: a keyword and its code printed more than IDLE_RELEASE_MS apart are not redacted.
+   */
+  releaseIdle(): Buffer {
+    if (this.held.length === 0 || this.held.some((b) => b >= 0x30 && b <= 0x39)) return Buffer.alloc(0);
+    return this.end();
   }
 
   /** The end of the stream: everything still held, masked. */

@@ -27,6 +27,20 @@ describe('StreamMasker', () => {
     expect(run(['total: 41', '11\n'])).toEqual({ out: ['total', ''], all: 'total: 4111\n' });
   });
 
+  it('releases a held keyword start when the stream goes quiet (a typed c, a prompt), but never held digits', () => {
+    const m = masker();
+    expect(m.push(Buffer.from('c')).toString()).toBe('');
+    expect(m.holding).toBe(true);
+    expect(m.releaseIdle().toString()).toBe('c');
+    expect(m.holding).toBe(false);
+    expect(m.push(Buffer.from('Enter CVV: ')).toString()).toBe('Enter ');
+    expect(m.releaseIdle().toString()).toBe('CVV: ');
+    // A card number cut by a pause: its digits stay held, so the whole number is masked when it completes.
+    expect(m.push(Buffer.from('paid 4111 1111')).toString()).toBe('paid');
+    expect(m.releaseIdle().toString()).toBe('');
+    expect(m.push(Buffer.from(' 1111 1111\n')).toString() + m.end().toString()).toBe(' 4111 11** **** 1111\n');
+  });
+
   it('holds no more than HOLD_MAX bytes of a long digit run, and never cuts a card number it can see', () => {
     const m = masker();
     const long = '1 '.repeat(400);
