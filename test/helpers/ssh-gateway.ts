@@ -22,7 +22,11 @@ export interface SshGatewayFixture {
   dir: string;
   configPath: string;
   trust: TrustFile;
+  /** The trust file `vigil init` wrote (what an auditor pins; the viewer opens it). */
+  trustPath: string;
   auditor: AuditorSecret;
+  /** The auditor's secret key file (no passphrase), for the viewer. */
+  auditorKeyPath: string;
   port: number;
   /** The bot's private key (listed for deploy-bot). */
   botKey: string;
@@ -50,6 +54,8 @@ export async function startSshGatewayFixture(o: SshFixtureOptions): Promise<SshG
   const dir = tempDir('vigil-ssh-gw-');
   const key = createAuditorKey({ label: 'test auditor' });
   writeFileSync(join(dir, 'auditor.pub'), key.publicFile);
+  const auditorKeyPath = join(dir, 'auditor.key');
+  writeFileSync(auditorKeyPath, key.secretFile, { mode: 0o600 });
   const init = initAppliance({ dir: join(dir, 'appliance'), auditors: [join(dir, 'auditor.pub')] });
   const botKey = join(dir, 'bot_ed25519');
   const botPub = sshKeygen(botKey, 'deploy-bot@ci');
@@ -91,7 +97,9 @@ ${o.extraConfig ?? ''}`;
     dir,
     configPath: init.configPath,
     trust: parseTrustFile(readFileSync(init.trustPath, 'utf8')),
+    trustPath: init.trustPath,
     auditor: parseAuditorSecretKey(key.secretFile).unlock(),
+    auditorKeyPath,
     port,
     botKey,
     initNotes: init.notes,

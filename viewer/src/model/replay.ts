@@ -9,7 +9,7 @@ import { TerminalFilter, describeRemoved } from './terminal-filter.ts';
 
 export interface Marker {
   t: number;
-  kind: 'command' | 'approval' | 'block' | 'error';
+  kind: 'command' | 'approval' | 'held' | 'block' | 'error';
   label: string;
 }
 

@@ -8,12 +8,16 @@ import { FROM_LOG, countText, countsKnown } from '../model/evidence-state.ts';
 import { STATUS_WORDS } from '../model/report.ts';
 import { plural } from '../model/report-text.ts';
 import { isTerminal, statements, type Statement } from '../model/replay.ts';
+import { clientLoginFacts, forwards, isSsh, sshChannels, sshCommands, targetLoginFacts, transfers } from '../model/ssh.ts';
+import { channelAsciicast, channelCastFileName } from '../model/ssh-replay.ts';
 import { formatBytes, formatDuration, formatTime } from '../model/sessions.ts';
 import type { EvidenceStamp } from '../model/evidence-id.ts';
 import type { ApprovalRow, SessionRow } from '../model/types.ts';
 import { saveFile } from '../platform.ts';
 import type { VerifierClient } from '../worker/client.ts';
 import { ApprovalSteps } from './ApprovalTimeline.tsx';
+import { SshLogins, SshTables } from './SshDetail.tsx';
+import { SshReplay } from './SshReplay.tsx';
 import { StatementPlayer } from './StatementPlayer.tsx';
 import { TerminalPlayer } from './TerminalPlayer.tsx';
 import { Txt, oneLine } from './Text.tsx';
@@ -42,8 +46,17 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
   const events = loaded.state === 'ready' ? loaded.events : undefined;
   const stmts = useMemo(() => (events ? statements(events) : []), [events]);
   const terminal = useMemo(() => (events ? isTerminal(events) : false), [events]);
+  const ssh = useMemo(() => {
+    if (!events || !isSsh(events)) return null;
+    const channels = sshChannels(events);
+    return { channels, commands: sshCommands(events, channels), transfers: transfers(events), forwards: forwards(events), client: clientLoginFacts(events), target: targetLoginFacts(events) };
+  }, [events]);
+  const [channelKey, setChannelKey] = useState<number | null>(null);
+  const shownKey = ssh ? (channelKey ?? ssh.channels.find((c) => c.outputBytes > 0)?.key ?? ssh.channels[0]?.key ?? null) : null;
+  const shownChannel = ssh && shownKey !== null ? ssh.channels[shownKey] : undefined;
   const identity = s.context?.identity;
   const target = s.context?.target;
+  const castMeta = { seq: s.seq, sessionId: s.sessionId, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(identity?.subject ? { identity: identity.subject } : {}), ...(target?.name ? { target: target.name } : {}), ...(props.evidence ? { evidence: props.evidence } : {}) };
   const client = s.context?.client;
   const started = s.startedAt ? Date.parse(s.startedAt) : NaN;
   const ended = s.endedAt ? Date.parse(s.endedAt) : NaN;
@@ -178,6 +191,7 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
       {events && (
         <>
           {loaded.state === 'ready' && loaded.note && <div className="notice">{loaded.note}</div>}
+          {ssh && <SshLogins client={ssh.client} target={ssh.target} />}
           <div className="tabs" role="tablist">
             <button role="tab" aria-selected={tab === 'timeline'} onClick={() => setTab('timeline')}>
               Timeline
@@ -186,14 +200,21 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
               Replay
             </button>
             <span style={{ flex: 1 }} />
-            {terminal && (
+            {ssh && shownChannel && (
+              <button
+                onClick={async () => setSaved(await saveFile(channelCastFileName(s.seq, s.sessionId, shownChannel.channel, shownChannel.key), 'application/x-asciicast', channelAsciicast(events, shownChannel.key, { ...castMeta, channel: shownChannel.channel, ...(shownChannel.command ? { command: shownChannel.command } : {}) })))}
+              >
+                Save channel {shownChannel.channel} replay (.cast)
+              </button>
+            )}
+            {terminal && !ssh && (
               <button
                 onClick={async () =>
                   setSaved(
                     await saveFile(
                       castFileName(s.seq, s.sessionId),
                       'application/x-asciicast',
-                      asciicast(events, { seq: s.seq, sessionId: s.sessionId, ...(s.startedAt ? { startedAt: s.startedAt } : {}), ...(identity?.subject ? { identity: identity.subject } : {}), ...(target?.name ? { target: target.name } : {}), ...(props.evidence ? { evidence: props.evidence } : {}) }),
+                      asciicast(events, castMeta),
                     ),
                   )
                 }
@@ -204,7 +225,26 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
           </div>
           {saved && <p className="muted small">{saved}</p>}
           {tab === 'timeline' && <Timeline statements={stmts} sessionEvents={sessionEvents} startedAt={s.startedAt} approvals={d?.approvals ?? []} />}
-          {tab === 'replay' && (terminal ? <TerminalPlayer events={events} /> : <StatementPlayer statements={stmts} startedAt={s.startedAt} approvals={d?.approvals ?? []} />)}
+          {tab === 'replay' &&
+            (ssh ? (
+              <SshReplay events={events} channels={ssh.channels} commands={ssh.commands} startedAt={s.startedAt} channelKey={shownKey} onChannel={setChannelKey} />
+            ) : terminal ? (
+              <TerminalPlayer events={events} startedAt={s.startedAt} />
+            ) : (
+              <StatementPlayer statements={stmts} startedAt={s.startedAt} approvals={d?.approvals ?? []} />
+            ))}
+          {ssh && (
+            <SshTables
+              channels={ssh.channels}
+              transfers={ssh.transfers}
+              forwards={ssh.forwards}
+              startedAt={s.startedAt}
+              onChannel={(k) => {
+                setChannelKey(k);
+                setTab('replay');
+              }}
+            />
+          )}
         </>
       )}
     </div>

@@ -1,8 +1,11 @@
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
-import { chunkAt, joinChunks, snapshotPoints, terminalTrack, type Marker } from '../model/replay.ts';
+import { formatTimeMs } from '../model/approval-timeline.ts';
+import { absoluteTime } from '../model/csv.ts';
+import { chunkAt, joinChunks, snapshotPoints, terminalTrack, type Marker, type TerminalTrack } from '../model/replay.ts';
+import type { Resize } from '../model/ssh-replay.ts';
 import type { SnapshotMessage, SnapshotRequest } from '../player/snapshot.worker.ts';
 import { oneLine } from './Text.tsx';
 
@@ -17,13 +20,67 @@ function clock(ms: number): string {
   return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
+/** Seconds a left/right arrow moves the playhead (shift: ten times as far). */
+const STEP_MS = 5000;
+
+type Track = TerminalTrack & { resizes?: Resize[] };
+
+/**
+ * The replay as a list of steps on one clock: output chunks, and resizes (which happen between chunks).
+ * Without resizes a step is a chunk, and the snapshot worker's indexes are step indexes.
+ */
+interface Steps {
+  times: number[];
+  /** Chunk index, or -1 - i for resize i. */
+  refs: number[];
+}
+
+function stepsOf(track: Track): Steps | null {
+  const rs = track.resizes ?? [];
+  if (rs.length === 0) return null;
+  const times: number[] = [];
+  const refs: number[] = [];
+  let ri = 0;
+  for (let i = 0; i <= track.chunks.length; i++) {
+    while (ri < rs.length && rs[ri]!.index <= i) {
+      times.push(rs[ri]!.t);
+      refs.push(-1 - ri);
+      ri++;
+    }
+    if (i < track.chunks.length) {
+      times.push(track.times[i]!);
+      refs.push(i);
+    }
+  }
+  return { times, refs };
+}
+
+export interface PlayerProps {
+  /** A database-less terminal session's events (one terminal), or a prepared track (an SSH channel). */
+  events?: EvidenceEvent[];
+  track?: Track;
+  /** When the session started (ISO): the clock then shows the playhead's UTC time. */
+  startedAt?: string | undefined;
+  /** Where to start (ms on the track's clock). */
+  initialPosition?: number;
+  /** Rendered beside the terminal with the playhead and a seek function (the command list). */
+  aside?: (position: number, seek: (t: number) => void) => ReactNode;
+}
+
 /**
  * Terminal replay in xterm.js. Output is filtered of control strings first (model/terminal-filter.ts);
  * the terminal has no input, no link opening, no clipboard and no window reports. Seeking restores the
- * nearest snapshot (built in a worker) and writes only what follows it.
+ * nearest snapshot (built in a worker) and writes only what follows it. A track with resizes replays them
+ * in order (and seeks back by replaying from the start: snapshots are taken at one size).
+ * Keyboard: space plays or pauses, ←/→ move 5 s (shift: 50 s), Home/End jump to the ends.
  */
-export function TerminalPlayer({ events }: { events: EvidenceEvent[] }) {
-  const track = useMemo(() => terminalTrack(events), [events]);
+export function TerminalPlayer(props: PlayerProps) {
+  const { events } = props;
+  const given = props.track;
+  const track = useMemo<Track>(() => given ?? terminalTrack(events ?? []), [given, events]);
+  const steps = useMemo(() => stepsOf(track), [track]);
+  const stepTimes = steps ? steps.times : track.times;
+  const [size, setSize] = useState({ cols: track.cols, rows: track.rows });
   const host = useRef<HTMLDivElement>(null);
   const term = useRef<Terminal | null>(null);
   const applied = useRef(0);
@@ -53,6 +110,7 @@ export function TerminalPlayer({ events }: { events: EvidenceEvent[] }) {
     t.open(host.current!);
     term.current = t;
     applied.current = 0;
+    setSize({ cols: track.cols, rows: track.rows });
     return () => {
       t.dispose();
       term.current = null;
@@ -61,7 +119,7 @@ export function TerminalPlayer({ events }: { events: EvidenceEvent[] }) {
 
   useEffect(() => {
     snapshots.current = [{ index: 0, state: '' }];
-    const points = snapshotPoints(track);
+    const points = steps ? [] : snapshotPoints(track);
     if (points.length === 0) {
       setIndexing(false);
       return;
@@ -77,7 +135,35 @@ export function TerminalPlayer({ events }: { events: EvidenceEvent[] }) {
     w.onerror = () => setIndexing(false);
     w.postMessage({ cols: track.cols, rows: track.rows, scrollback: SCROLLBACK, chunks: track.chunks, points } satisfies SnapshotRequest);
     return () => w.terminate();
-  }, [track]);
+  }, [track, steps]);
+
+  /** Writes steps [from, to): chunks in one write per run, resizes between them. */
+  const writeSteps = useCallback(
+    (x: Terminal, from: number, to: number) => {
+      if (!steps) {
+        if (to > from) x.write(joinChunks(track.chunks, from, to));
+        return;
+      }
+      let run = -1;
+      const flush = (end: number) => {
+        if (run >= 0) x.write(joinChunks(track.chunks, steps.refs[run]!, steps.refs[end - 1]! + 1));
+        run = -1;
+      };
+      for (let i = from; i < to; i++) {
+        const ref = steps.refs[i]!;
+        if (ref >= 0) {
+          if (run < 0) run = i;
+          continue;
+        }
+        flush(i);
+        const r = track.resizes![-1 - ref]!;
+        x.resize(r.cols, r.rows);
+        setSize({ cols: r.cols, rows: r.rows });
+      }
+      flush(to);
+    },
+    [steps, track],
+  );
 
   /** Brings the terminal to the state after every chunk at or before time t. */
   const seek = useCallback(
@@ -85,24 +171,34 @@ export function TerminalPlayer({ events }: { events: EvidenceEvent[] }) {
       const x = term.current;
       if (!x) return;
       const started = performance.now();
-      const target = chunkAt(track.times, t) + 1;
+      const target = chunkAt(stepTimes, t) + 1;
       let snap = snapshots.current[0]!;
       for (const s of snapshots.current) if (s.index <= target && s.index > snap.index) snap = s;
       if (target >= applied.current && target - applied.current <= target - snap.index) {
         // Forward from where we are: only the new output.
-        if (target > applied.current) x.write(joinChunks(track.chunks, applied.current, target));
+        writeSteps(x, applied.current, target);
       } else {
         x.reset();
+        if (steps) {
+          x.resize(track.cols, track.rows);
+          setSize({ cols: track.cols, rows: track.rows });
+        }
         if (snap.state) x.write(snap.state);
-        x.write(joinChunks(track.chunks, snap.index, target));
+        writeSteps(x, snap.index, target);
       }
       applied.current = target;
       pos.current = t;
       setPosition(t);
       x.write('', () => requestAnimationFrame(() => setSeekMs({ t: Math.round(t), ms: performance.now() - started })));
     },
-    [track],
+    [track, steps, stepTimes, writeSteps],
   );
+
+  // A channel opened at a playhead (the command list switched channels) starts there.
+  const initial = props.initialPosition;
+  useEffect(() => {
+    if (initial && initial > 0) seek(Math.min(initial, track.duration));
+  }, [initial, seek, track]);
 
   useEffect(() => {
     if (!playing) return;
@@ -112,9 +208,9 @@ export function TerminalPlayer({ events }: { events: EvidenceEvent[] }) {
       const next = Math.min(track.duration, pos.current + (now - last) * speed);
       last = now;
       const x = term.current;
-      const target = chunkAt(track.times, next) + 1;
+      const target = chunkAt(stepTimes, next) + 1;
       if (x && target > applied.current) {
-        x.write(joinChunks(track.chunks, applied.current, target));
+        writeSteps(x, applied.current, target);
         applied.current = target;
       }
       pos.current = next;
@@ -122,25 +218,55 @@ export function TerminalPlayer({ events }: { events: EvidenceEvent[] }) {
       if (next >= track.duration) setPlaying(false);
     }, 40);
     return () => clearInterval(timer);
-  }, [playing, speed, track]);
+  }, [playing, speed, track, stepTimes, writeSteps]);
 
   const play = () => {
     if (pos.current >= track.duration) seek(0);
     setPlaying((p) => !p);
   };
+  const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const el = e.target as HTMLElement;
+    // The speed list and the timeline slider keep their own keys.
+    if (el.tagName === 'SELECT' || (el.tagName === 'INPUT' && e.key !== ' ')) return;
+    if (el.tagName === 'BUTTON' && (e.key === ' ' || e.key === 'Enter')) return; // the button's own click
+    if (el.closest('[data-player-keys=own]')) return; // the command list, whose items are buttons
+    const step = e.shiftKey ? STEP_MS * 10 : STEP_MS;
+    if (e.key === ' ') play();
+    else if (e.key === 'ArrowLeft') seek(Math.max(0, pos.current - step));
+    else if (e.key === 'ArrowRight') seek(Math.min(track.duration, pos.current + step));
+    else if (e.key === 'Home') seek(0);
+    else if (e.key === 'End') seek(track.duration);
+    else return;
+    e.preventDefault();
+  };
+  const utc = props.startedAt ? formatTimeMs(absoluteTime(props.startedAt, position)) : null;
   const pct = (t: number) => (track.duration > 0 ? (t / track.duration) * 100 : 0);
   const dense = track.markers.length > 400;
   const markers: Marker[] = dense ? track.markers.filter((m) => m.kind !== 'command') : track.markers;
 
   return (
-    <div className="player" data-testid="terminal-player" data-seek-ms={seekMs?.ms ?? ''} data-seek-for={seekMs?.t ?? ''} data-indexing={indexing ? 'yes' : 'no'} data-position={Math.round(position)}>
+    <div
+      className="player"
+      data-testid="terminal-player"
+      data-seek-ms={seekMs?.ms ?? ''}
+      data-seek-for={seekMs?.t ?? ''}
+      data-indexing={indexing ? 'yes' : 'no'}
+      data-position={Math.round(position)}
+      data-size={`${size.cols}x${size.rows}`}
+      tabIndex={0}
+      onKeyDown={onKey}
+      aria-label="Replay (space: play or pause, arrows: move 5 seconds)"
+    >
       {track.neutralised && (
         <div className="notice small" data-testid="neutralised">
           {track.neutralised}: they could change your clipboard, window title or open links, so the replay leaves them out.
         </div>
       )}
-      <div className="screen">
-        <div ref={host} data-testid="terminal" />
+      <div className={props.aside ? 'player-body' : undefined}>
+        <div className="screen">
+          <div ref={host} data-testid="terminal" />
+        </div>
+        {props.aside?.(position, seek)}
       </div>
       <div className="controls">
         <button className="primary" onClick={play} aria-label={playing ? 'Pause' : 'Play'}>
@@ -181,6 +307,14 @@ export function TerminalPlayer({ events }: { events: EvidenceEvent[] }) {
         <span className="time" data-testid="clock">
           {clock(position)} / {clock(track.duration)}
         </span>
+        {utc && (
+          <span className="time utc" data-testid="utc-clock" title="the playhead's time (UTC), from the session's start and each event's recorded offset">
+            {utc}
+          </span>
+        )}
+        <span className="muted small" data-testid="terminal-size" title="the terminal size the client recorded (channel.open's pty, then each resize)">
+          {size.cols}×{size.rows}
+        </span>
       </div>
       <div className="legend">
         <span>
@@ -191,6 +325,12 @@ export function TerminalPlayer({ events }: { events: EvidenceEvent[] }) {
           <i className="marker m-approval" style={{ position: 'static', display: 'inline-block' }} />
           approval
         </span>
+        {markers.some((m) => m.kind === 'held') && (
+          <span>
+            <i className="marker m-held" style={{ position: 'static', display: 'inline-block' }} />
+            held for approval
+          </span>
+        )}
         <span>
           <i className="marker m-block" style={{ position: 'static', display: 'inline-block' }} />
           blocked / denied
