@@ -92,7 +92,13 @@ export function SshTables({ channels, transfers, forwards, startedAt, onChannel 
           rows={channels.map((c) => [
             <span className="mono">{c.channel}</span>,
             oneLine(c.kind, 32),
-            c.command ? <span className="mono">{oneLine(c.command, 120)}</span> : <span className="muted">—</span>,
+            c.command ? (
+              <span className="mono cell-clip" title={oneLine(c.command, 2000)}>
+                {oneLine(c.command, 120)}
+              </span>
+            ) : (
+              <span className="muted">—</span>
+            ),
             c.pty ? `${oneLine(c.pty.term ?? '', 32)} ${c.pty.cols}×${c.pty.rows}` : <span className="muted">none</span>,
             at(c.openT),
             at(c.closeT),

@@ -62,7 +62,7 @@ export function SshReplay(props: { events: EvidenceEvent[]; channels: SshChannel
             <ol className="stmt-list ssh-commands" aria-label="Commands" data-testid="command-list" data-player-keys="own">
               {commands.length === 0 && <li className="muted">No commands recorded.</li>}
               {commands.map((c, i) => (
-                <li key={i} aria-selected={i === cur} aria-current={i === cur ? 'step' : undefined} className={`mark-${c.mark}`} data-mark={c.mark} data-channel={c.channel ?? ''} title={oneLine(c.text, 500)}>
+                <li key={i} aria-selected={i === cur} aria-current={i === cur ? 'step' : undefined} className={`mark-${c.mark}${c.channelKey === key ? ' on-channel' : ''}`} data-mark={c.mark} data-channel={c.channel ?? ''} title={oneLine(c.text, 500)}>
                   <button
                     onClick={() => {
                       if (c.channelKey !== null && c.channelKey !== key) {

@@ -12,11 +12,12 @@ import { oneLine } from './Text.tsx';
 const SCROLLBACK = 1000;
 const SPEEDS = [0.5, 1, 2, 4, 8, 16, 32];
 
-function clock(ms: number): string {
+/** m:ss (h:mm:ss); with `tenths` (short recordings, where whole seconds would all read 0:00) m:ss.t. */
+function clock(ms: number, tenths = false): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0') + (tenths ? `.${Math.floor((Math.max(0, ms) % 1000) / 100)}` : '');
   return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
@@ -305,7 +306,7 @@ export function TerminalPlayer(props: PlayerProps) {
           />
         </div>
         <span className="time" data-testid="clock">
-          {clock(position)} / {clock(track.duration)}
+          {clock(position, track.duration < 600_000)} / {clock(track.duration, track.duration < 600_000)}
         </span>
         {utc && (
           <span className="time utc" data-testid="utc-clock" title="the playhead's time (UTC), from the session's start and each event's recorded offset">
