@@ -11,11 +11,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failures, tempDir } from '../helpers/evidence.ts';
+import { Appliance } from '../../appliance/appliance.ts';
+import type { EventInput } from '../../appliance/evidence/archive-writer.ts';
+import { failures, newAppliance, tempDir } from '../helpers/evidence.ts';
 import { exportAndVerify, type ExportedEvidence } from '../helpers/gateway.ts';
 import { makeKey, signCert } from '../helpers/ssh-certs.ts';
 import { startSshGatewayFixture, type SshGatewayFixture } from '../helpers/ssh-gateway.ts';
 import { SSH_USER } from '../helpers/sshd.ts';
+import { exportTo } from '../helpers/viewer-evidence.ts';
 import { download, openEvidence, openSession, problems, screenshot, startViewer, terminalText, type ViewerSession } from '../helpers/viewer.ts';
 
 const POLICIES = `
@@ -43,6 +46,51 @@ let caDir: string;
 let marker: string;
 let bundle: string;
 const r: Record<string, { code: number; stdout: string; stderr: string }> = {};
+let later: { trust: string; bundle: string; key: string };
+const enc = (x: string) => new TextEncoder().encode(x);
+const SHA = 'c0ffee'.padEnd(64, '0');
+
+/**
+ * What later SSH work will record (a shell with a pty and resizes, transfers, forwards; the gateway does
+ * not write these yet): written by the real recorder, with real pauses so the times differ, and exported
+ * by the real exporter.
+ */
+async function laterSshBundle(): Promise<{ trust: string; bundle: string; key: string }> {
+  const a = newAppliance();
+  const app = await Appliance.open(a.configPath);
+  const pause = () => new Promise((res) => setTimeout(res, 120));
+  try {
+    const s = app.recorder.start({ protocol: 'ssh', identity: { subject: 'deploy-bot', method: 'ssh-key' }, target: { name: 'web' }, client: { address: '127.0.0.1:5000' } });
+    const steps: (EventInput | 'pause')[] = [
+      { type: 'session.open', protocol: 'ssh', client: { address: '127.0.0.1:5000' } },
+      { type: 'identity.verified', method: 'ssh-key', provider: 'authorized-keys', issuer: 'vigil:listeners.ssh.authorizedKeys', subject: 'deploy-bot', groups: ['deployers'], claims: { keyType: 'ssh-ed25519', keyFingerprint: 'SHA256:abc' } },
+      { type: 'channel.open', channel: 0, kind: 'shell', pty: { term: 'xterm-256color', cols: 60, rows: 12 } },
+      'pause',
+      { type: 'output', channel: 0, stream: 'pty', data: enc('$ narrow\r\n') },
+      'pause',
+      { type: 'resize', channel: 0, cols: 132, rows: 20 },
+      'pause',
+      { type: 'output', channel: 0, stream: 'pty', data: enc('$ wide\r\n') },
+      'pause',
+      { type: 'transfer', channel: 1, path: '/srv/release.tar.gz', direction: 'upload', bytes: 1_048_576, sha256: SHA, outcome: 'complete' },
+      { type: 'transfer', path: '/etc/shadow', direction: 'download', bytes: 0, sha256: null, outcome: 'blocked', reason: 'outside the allowed paths' },
+      { type: 'forward.open', channel: 2, host: '10.0.0.5', port: 5432, origin: '127.0.0.1:50000' },
+      'pause',
+      { type: 'forward.close', channel: 2, bytesIn: 4096, bytesOut: 512 },
+      { type: 'forward.open', channel: 3, host: 'db.internal', port: 6379 },
+    ];
+    for (const e of steps) {
+      if (e === 'pause') await pause();
+      else s.record(e);
+    }
+    await s.close('client disconnected');
+  } finally {
+    await app.close();
+  }
+  const file = join(a.dir, 'later.vigil');
+  await exportTo(a.configPath, file);
+  return { trust: a.trustPath, bundle: file, key: join(a.dir, 'auditor.key') };
+}
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -108,9 +156,9 @@ beforeAll(async () => {
   await f.gateway.stop();
   evidence = await exportAndVerify(f, 'ssh.vigil');
   bundle = join(f.dir, 'ssh.vigil');
-  writeFileSync('/tmp/vs/events.json', JSON.stringify([...evidence.sessions.values()], (_k, v: unknown) => (v instanceof Uint8Array ? `<${Buffer.from(v).toString('latin1')}>` : v), 1));
   page = await viewer.page();
   await openEvidence(page, { trust: f.trustPath, bundle, key: f.auditorKeyPath });
+  later = await laterSshBundle();
 }, 180_000);
 
 afterAll(async () => {
@@ -208,21 +256,28 @@ describe('the SSH session in the viewer', () => {
     await list.locator('li[data-mark=approved] button').click();
     await expect.poll(() => page.getByTestId('channel-select').inputValue()).toBe('2');
     await expect.poll(() => list.locator('li[aria-current=step]').getAttribute('data-mark')).toBe('approved');
+    expect(await page.getByTestId('current-command').innerText()).toMatch(/#3 on channel 2[\s\S]*held → approved[\s\S]*id -un[\s\S]*Rule: ci\/id-needs-approval[\s\S]*Approved by dana@acme\.test at \d\d:\d\d:\d\d\.\d{3} UTC[\s\S]*Channel ended: exit 0/);
     const player = page.getByTestId('terminal-player');
+    // Before the command was received: no current command, an empty terminal.
     await player.focus();
+    await page.keyboard.press('Home');
+    expect(await list.locator('li[aria-current=step]').count()).toBe(0);
     await page.keyboard.press('End');
     await expect.poll(() => terminalText(page)).toContain(SSH_USER);
     expect(await terminalText(page)).not.toContain('deploying');
-    expect(await list.locator('li[aria-current=step]').getAttribute('data-mark')).toBe('allowed'); // the last command
+    expect(await list.locator('li[aria-current=step]').getAttribute('data-mark')).toBe('approved');
+    await screenshot(page, 'viewer-replay-ssh', { fullPage: true });
     await page.getByTestId('channel-select').selectOption('3');
     await page.getByTestId('terminal-player').focus();
     await page.keyboard.press('End');
     await expect.poll(() => terminalText(page)).toContain(`to ${SSH_USER}`);
+    await page.getByTestId('channel-select').selectOption('1');
+    expect(await page.getByTestId('ssh-replay').innerText()).toMatch(/This channel recorded no output \(blocked\)/);
     await page.getByTestId('channel-select').selectOption('0');
     await page.getByTestId('terminal-player').focus();
     await page.keyboard.press('End');
     await expect.poll(() => terminalText(page)).toContain('done');
-    await screenshot(page, 'viewer-replay-ssh', { fullPage: true });
+    expect(await list.locator('li[aria-current=step]').getAttribute('data-mark')).toBe('allowed');
     expect(problems(page)).toEqual([]);
   });
 
@@ -239,5 +294,58 @@ describe('the SSH session in the viewer', () => {
     const play = spawnSync('asciinema', ['play', '-s', '20', file], { encoding: 'utf8', timeout: 20_000 });
     expect(play.status, play.stderr).toBe(0);
     expect(play.stdout).toContain('card 411111******1111');
+  });
+});
+
+describe('what later SSH work records (synthetic events, real recorder and exporter)', () => {
+  let p: Page;
+  beforeAll(async () => {
+    p = await viewer.page();
+    await openEvidence(p, later);
+    await openSession(p, 1);
+  });
+
+  it('replays the shell at its recorded size and follows the resize at the playhead', async () => {
+    await p.getByRole('tab', { name: 'Replay' }).click();
+    const player = p.getByTestId('terminal-player');
+    await player.waitFor();
+    expect(await player.getAttribute('data-size')).toBe('60x12');
+    const width = () => p.locator('[data-testid=terminal] .xterm-screen').evaluate((el) => el.getBoundingClientRect().width);
+    const narrow = await width();
+    await player.focus();
+    await p.keyboard.press('End');
+    await expect.poll(() => terminalText(p)).toMatch(/\$ narrow\s+\$ wide/);
+    expect(await player.getAttribute('data-size')).toBe('132x20');
+    expect(await p.getByTestId('terminal-size').innerText()).toBe('132×20');
+    expect(await p.locator('[data-testid=terminal] .xterm-rows > div').count()).toBe(20);
+    // The terminal itself is wider by 132/60 (xterm draws a fixed width per column).
+    expect((await width()) / narrow).toBeCloseTo(132 / 60, 1);
+    // Back to the start: the recorded size again, then only the first line.
+    await p.keyboard.press('Home');
+    expect(await player.getAttribute('data-size')).toBe('60x12');
+    expect(await p.locator('[data-testid=terminal] .xterm-rows > div').count()).toBe(12);
+    expect(await width()).toBeCloseTo(narrow, 0);
+    expect(await terminalText(p)).not.toContain('wide');
+    const session = (await p.getByTestId('session-detail').innerText()).match(/Started\s+(\S+ \S+) UTC/)![1]!;
+    expect(await p.getByTestId('utc-clock').innerText()).toMatch(new RegExp(`^${session}\\.\\d{3} UTC$`));
+    expect(problems(p)).toEqual([]);
+  });
+
+  it('lists the transfers (path, direction, size, SHA-256, outcome) and the forwards (host:port, bytes in/out)', async () => {
+    const t = await p.locator('[data-testid=ssh-transfers] tbody tr').allInnerTexts();
+    expect(t).toHaveLength(2);
+    expect(t[0]).toMatch(new RegExp(`/srv/release\\.tar\\.gz\\s+upload \\(client → target\\)\\s+1\\.0 MiB\\s+${SHA}\\s+complete`));
+    expect(t[1]).toMatch(/\/etc\/shadow\s+download \(target → client\)\s+0 B\s+none \(not complete\)\s+blocked: outside the allowed paths/);
+    const fw = await p.locator('[data-testid=ssh-forwards] tbody tr').allInnerTexts();
+    expect(fw[0]).toMatch(/^2\s+10\.0\.0\.5:5432\s+127\.0\.0\.1:50000[\s\S]*4\.0 KiB\s+512 B/);
+    // Never closed: the byte counts are unknown, not 0.
+    expect(fw[1]).toMatch(/^3\s+db\.internal:6379[\s\S]*not recorded\s+not recorded\s+not recorded/);
+    const ch = await p.locator('[data-testid=ssh-channels] tbody tr').allInnerTexts();
+    expect(ch[0]).toMatch(/^0\s+shell[\s\S]*xterm-256color 60×12[\s\S]*exit status not recorded \(still open at the end of the recording\)/);
+    expect(await p.getByTestId('ssh-target-login').innerText()).toMatch(/does not say how/);
+    await p.getByTestId('terminal-player').focus();
+    await p.keyboard.press('End');
+    await expect.poll(() => terminalText(p)).toContain('wide');
+    await screenshot(p, 'viewer-ssh-transfers', { fullPage: true });
   });
 });

@@ -81,7 +81,7 @@ describe('SSH channels', () => {
   });
 
   it('says how each ended and never invents an exit status', () => {
-    expect(ch.map(channelEnd)).toEqual(['exit 0', 'exit 1 (blocked)', 'exit status not recorded', 'still open when the recording ends: exit status not recorded']);
+    expect(ch.map(channelEnd)).toEqual(['exit 0', 'exit 1 (blocked)', 'exit status not recorded', 'exit status not recorded (still open at the end of the recording)']);
     expect(ch[2]!.exitStatus).toBeNull();
     expect(ch[3]!.closeT).toBeNull();
     expect(channelEnd({ closed: true, exitStatus: null, exitSignal: 'KILL' })).toBe('signal KILL');
@@ -117,6 +117,9 @@ describe('SSH commands and markers', () => {
 
   it('find the command current at the playhead', () => {
     expect([0, 10, 49, 50, 200].map((t) => currentCommand(cmds, t))).toEqual([-1, 0, 0, 1, 2]);
+    // On one channel: its own commands only (key 0 is the first opening of channel 0).
+    expect([0, 10, 200].map((t) => currentCommand(cmds, t, 0))).toEqual([-1, 0, 0]);
+    expect([55, 200].map((t) => currentCommand(cmds, t, 2))).toEqual([-1, 2]);
   });
 });
 

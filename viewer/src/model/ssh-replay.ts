@@ -148,10 +148,13 @@ export function commandMarkers(commands: readonly SshCommand[]): Marker[] {
   return out.sort((a, b) => a.t - b.t);
 }
 
-/** The command current at time t: the last one received at or before it (null before the first). */
-export function currentCommand(commands: readonly SshCommand[], t: number): number {
+/**
+ * The command current at time t: the last one received at or before it (-1 before the first); with
+ * `channelKey`, the last one of that channel, so the list agrees with the terminal shown.
+ */
+export function currentCommand(commands: readonly SshCommand[], t: number, channelKey?: number): number {
   let idx = -1;
-  for (let i = 0; i < commands.length; i++) if (commands[i]!.t <= t) idx = i;
+  for (let i = 0; i < commands.length; i++) if (commands[i]!.t <= t && (channelKey === undefined || commands[i]!.channelKey === channelKey)) idx = i;
   return idx;
 }
 

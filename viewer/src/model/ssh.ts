@@ -98,7 +98,7 @@ export function sshChannels(events: readonly EvidenceEvent[]): SshChannel[] {
 /** How a channel ended, in words: "exit 0", "signal TERM", or "not recorded" (never a guessed 0). */
 export function channelEnd(c: Pick<SshChannel, 'closed' | 'exitStatus' | 'exitSignal' | 'reason'>): string {
   const why = c.reason ? ` (${c.reason})` : '';
-  if (!c.closed) return 'still open when the recording ends: exit status not recorded';
+  if (!c.closed) return 'exit status not recorded (still open at the end of the recording)';
   if (c.exitStatus !== null) return `exit ${c.exitStatus}${why}`;
   if (c.exitSignal !== null) return `signal ${c.exitSignal}${why}`;
   return `exit status not recorded${why}`;

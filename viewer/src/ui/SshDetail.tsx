@@ -54,7 +54,7 @@ function Table({ testId, head, rows, empty }: { testId: string; head: string[]; 
   if (rows.length === 0) return <p className="muted small" data-testid={testId}>{empty}</p>;
   return (
     <div style={{ overflowX: 'auto' }}>
-      <table className="result" data-testid={testId}>
+      <table className="result ssh-table" data-testid={testId}>
         <thead>
           <tr>
             {head.map((h) => (
@@ -121,7 +121,7 @@ export function SshTables({ channels, transfers, forwards, startedAt, onChannel 
             <span className="mono">{oneLine(x.path, 200)}</span>,
             x.direction === 'upload' ? 'upload (client → target)' : x.direction === 'download' ? 'download (target → client)' : oneLine(x.direction, 32),
             bytes(x.bytes),
-            x.sha256 ? <span className="mono small" style={{ overflowWrap: 'anywhere' }}>{x.sha256}</span> : <span className="unknown">{x.outcome === 'complete' ? 'not recorded' : 'none (not complete)'}</span>,
+            x.sha256 ? <span className="sha" data-testid="sha256">{x.sha256}</span> : <span className="unknown">{x.outcome === 'complete' ? 'not recorded' : 'none (not complete)'}</span>,
             <span className={`badge ${x.outcome === 'complete' ? 'allow' : 'block'}`}>
               {oneLine(x.outcome, 32)}
               {x.reason ? `: ${oneLine(x.reason, 200)}` : ''}

@@ -57,8 +57,11 @@ export function SshReplay(props: { events: EvidenceEvent[]; channels: SshChannel
         startedAt={props.startedAt}
         initialPosition={start}
         aside={(position, seek) => {
-          const cur = currentCommand(commands, position);
+          const cur = currentCommand(commands, position, key);
+          const c = commands[cur];
+          const on = c?.channelKey !== null && c?.channelKey !== undefined ? channels[c.channelKey] : undefined;
           return (
+            <div className="ssh-aside">
             <ol className="stmt-list ssh-commands" aria-label="Commands" data-testid="command-list" data-player-keys="own">
               {commands.length === 0 && <li className="muted">No commands recorded.</li>}
               {commands.map((c, i) => (
@@ -77,6 +80,24 @@ export function SshReplay(props: { events: EvidenceEvent[]; channels: SshChannel
                 </li>
               ))}
             </ol>
+            {c && (
+              <div className="card small ssh-current" data-testid="current-command">
+                <div>
+                  <strong>#{c.id ?? '?'}</strong> on channel {c.channel ?? '?'} · <span className={`badge ${c.mark}`}>{MARK_WORDS[c.mark] ?? c.mark}</span>
+                </div>
+                <pre className="cmd">{oneLine(c.text, 2000)}</pre>
+                {c.rule && <div>Rule: {oneLine(c.rule, 200)}</div>}
+                {c.reason && <div>Reason: {oneLine(c.reason, 600)}</div>}
+                {c.held && (
+                  <div>
+                    {c.mark === 'approved' ? `Approved by ${(c.approvedBy ?? []).map((a) => oneLine(a, 80)).join(', ') || 'not recorded'}` : `Held; final decision: ${MARK_WORDS[c.mark] ?? c.mark}`}
+                    {c.decidedT !== undefined && ` at ${formatTimeMs(absoluteTime(props.startedAt, c.decidedT)).slice(11)}`}
+                  </div>
+                )}
+                {on && <div>Channel ended: {channelEnd(on)}</div>}
+              </div>
+            )}
+            </div>
           );
         }}
       />
