@@ -207,7 +207,7 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
                 Save channel {shownChannel.channel} replay (.cast)
               </button>
             )}
-            {terminal && !ssh && (
+            {terminal && !shownChannel && (
               <button
                 onClick={async () =>
                   setSaved(
@@ -226,7 +226,7 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
           {saved && <p className="muted small">{saved}</p>}
           {tab === 'timeline' && <Timeline statements={stmts} sessionEvents={sessionEvents} startedAt={s.startedAt} approvals={d?.approvals ?? []} />}
           {tab === 'replay' &&
-            (ssh ? (
+            (ssh && ssh.channels.length > 0 ? (
               <SshReplay events={events} channels={ssh.channels} commands={ssh.commands} startedAt={s.startedAt} channelKey={shownKey} onChannel={setChannelKey} />
             ) : terminal ? (
               <TerminalPlayer events={events} startedAt={s.startedAt} />

@@ -88,7 +88,7 @@ export function SshTables({ channels, transfers, forwards, startedAt, onChannel 
         <Table
           testId="ssh-channels"
           head={['#', 'Kind', 'Command', 'Terminal', 'Opened', 'Closed', 'Ended', 'Output', '']}
-          empty="No channel was opened in this session."
+          empty="No channel.open event in this recording (an archive with one terminal, written before channels were recorded, has none)."
           rows={channels.map((c) => [
             <span className="mono">{c.channel}</span>,
             oneLine(c.kind, 32),

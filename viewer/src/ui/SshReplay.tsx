@@ -56,6 +56,7 @@ export function SshReplay(props: { events: EvidenceEvent[]; channels: SshChannel
         track={track}
         startedAt={props.startedAt}
         initialPosition={start}
+        tenths
         aside={(position, seek) => {
           const cur = currentCommand(commands, position, key);
           const c = commands[cur];

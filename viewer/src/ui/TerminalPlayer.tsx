@@ -62,6 +62,8 @@ export interface PlayerProps {
   track?: Track;
   /** When the session started (ISO): the clock then shows the playhead's UTC time. */
   startedAt?: string | undefined;
+  /** Show tenths of a second on the clock (short recordings: whole seconds would all read 0:00). */
+  tenths?: boolean;
   /** Where to start (ms on the track's clock). */
   initialPosition?: number;
   /** Rendered beside the terminal with the playhead and a seek function (the command list). */
@@ -240,6 +242,7 @@ export function TerminalPlayer(props: PlayerProps) {
     else return;
     e.preventDefault();
   };
+  const tenths = props.tenths === true && track.duration < 600_000;
   const utc = props.startedAt ? formatTimeMs(absoluteTime(props.startedAt, position)) : null;
   const pct = (t: number) => (track.duration > 0 ? (t / track.duration) * 100 : 0);
   const dense = track.markers.length > 400;
@@ -306,7 +309,7 @@ export function TerminalPlayer(props: PlayerProps) {
           />
         </div>
         <span className="time" data-testid="clock">
-          {clock(position, track.duration < 600_000)} / {clock(track.duration, track.duration < 600_000)}
+          {clock(position, tenths)} / {clock(track.duration, tenths)}
         </span>
         {utc && (
           <span className="time utc" data-testid="utc-clock" title="the playhead's time (UTC), from the session's start and each event's recorded offset">
