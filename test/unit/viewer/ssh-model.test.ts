@@ -199,6 +199,9 @@ describe('channel asciicast', () => {
     const cat = spawnSync('asciinema', ['cat', file], { encoding: 'utf8' });
     expect(cat.status, cat.stderr).toBe(0);
     expect(cat.stdout).toBe('$ ls\r\n');
+    const play = spawnSync('asciinema', ['play', '-s', '10', file], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(play.status, play.stderr).toBe(0);
+    expect(play.stdout).toContain('$ ls');
   });
 
   it('an exec channel plays with its line feeds as the client saw them', () => {
