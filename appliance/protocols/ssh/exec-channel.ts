@@ -9,6 +9,7 @@ import { describeError } from '../../../shared/errors.ts';
 import { maskEvidenceText } from '../../../shared/pan/index.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { execFacts, execRefusal } from './exec-facts.ts';
+import { ptyEvidence, ptyOptions, type ChannelSetup } from './pty-requests.ts';
 import { IDLE_RELEASE_MS, StreamMasker } from './stream-masker.ts';
 
 export interface ExecContext {
@@ -44,8 +45,9 @@ export class ChannelBook {
 /**
  * `notes`: lines for the client's stderr about what was refused on this channel before the command.
  * `asked`: what the client asked for when it was not an exec (a shell), for the record under force-command.
+ * `setup`: the terminal and environment the client asked for (`ssh -t host cmd`), asked of the target too.
  */
-export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accept, requested: string, notes: readonly string[] = [], asked = requested): Promise<void> {
+export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accept, requested: string, notes: readonly string[] = [], asked = requested, setup?: ChannelSetup): Promise<void> {
   const { session } = ctx;
   const command = ctx.forceCommand ?? requested;
   const forced = ctx.forceCommand !== undefined ? { requestedCommand: session.masks.evidence(asked), forcedBy: 'certificate force-command' } : {};
@@ -65,7 +67,7 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
   const refusal = up.ok ? execRefusal(facts) : { rule: up.rule, reason: up.reason };
   const d = session.decide({ kind: 'exec', text, facts, extra: { channel, ...forced }, ...(refusal ? { refusal } : {}) });
   session.recordMasking(d.id);
-  session.record({ type: 'channel.open', channel, kind: 'exec', command: text, ...forced });
+  session.record({ type: 'channel.open', channel, kind: 'exec', command: text, ...forced, ...(setup?.pty ? { pty: ptyEvidence(setup.pty) } : {}) });
   let closed = false;
   const finish = (exit: { status: number | null; signal: string | null; coreDumped?: boolean; message?: string }, reason?: string) => {
     if (closed) return;
@@ -107,7 +109,7 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
     if (closed) return; // the client went away while it waited; the pipeline recorded no release
   }
   if (!up.ok) return refuse(up.reason, 'refused');
-  forward(ctx, up.client, command, stream, channel, finish, refuse);
+  forward(ctx, up.client, command, stream, channel, finish, refuse, setup);
 }
 
 function forward(
@@ -118,12 +120,24 @@ function forward(
   channel: number,
   finish: (exit: { status: number | null; signal: string | null; coreDumped?: boolean; message?: string }, reason?: string) => void,
   refuse: (message: string, reason: string) => void,
+  setup?: ChannelSetup,
 ): void {
   const { session } = ctx;
-  target.exec(command, (err, up: ClientChannel) => {
+  const options = { ...(setup?.pty ? { pty: ptyOptions(setup.pty) } : {}), ...(setup && Object.keys(setup.env).length ? { env: setup.env } : {}) };
+  target.exec(command, options, (err, up: ClientChannel) => {
     if (err) {
       session.record({ type: 'error', kind: 'target', code: 'exec-failed', message: `the target refused the exec request: ${describeError(err)}` });
       return refuse('the target refused the command', 'target refused');
+    }
+    if (setup) {
+      setup.resize = (cols, rows, width, height) => {
+        session.record({ type: 'resize', channel, cols, rows });
+        up.setWindow(rows, cols, height, width);
+      };
+      setup.signal = (sig) => {
+        session.record({ type: 'notice', kind: 'signal', channel, signal: sig });
+        up.signal(sig);
+      };
     }
     let exit: { status: number | null; signal: string | null; coreDumped?: boolean; message?: string } = { status: null, signal: null };
     up.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
@@ -157,7 +171,7 @@ function forward(
     relay(up, stream, 'stdout');
     relay(up.stderr, stream.stderr, 'stderr');
     stream.on('data', (chunk: Buffer) => {
-      session.record({ type: 'input', channel, stream: 'stdin', data: session.masks.streamBytes(chunk) });
+      session.record({ type: 'input', channel, stream: setup?.pty ? 'pty' : 'stdin', data: session.masks.streamBytes(chunk) });
       up.write(chunk);
     });
     stream.on('end', () => up.end());
