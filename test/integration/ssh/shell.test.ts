@@ -1,0 +1,95 @@
+/**
+ * Interactive shells through the SSH gateway, with the real `ssh -tt` in a real pty (tmux) against a real sshd:
+ * typed lines decided before Enter reaches the host, output masked across reads, the bundle verified.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
+import { exportAndVerify, type ExportedEvidence } from '../../helpers/gateway.ts';
+import { startSshGatewayFixture, type SshGatewayFixture } from '../../helpers/ssh-gateway.ts';
+
+const POLICIES = `
+policies:
+  - name: deploy
+    match: { subjects: [deploy-bot] }
+    targets: [web]
+    rules:
+      - name: no-sudo
+        when: { protocols: [ssh], tags: [sudo] }
+        action: block
+        reason: no sudo in a deploy
+    classes: { exec: allow, default: block }
+`;
+
+let f: SshGatewayFixture;
+let evidence: ExportedEvidence;
+const tmuxName = `vigil-shell-${process.pid}`;
+const screens: Record<string, string> = {};
+let marker: string;
+
+const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
+const pane = () => tmux('capture-pane', '-p', '-t', tmuxName).stdout;
+async function waitFor(pred: (s: string) => boolean, ms = 10_000): Promise<string> {
+  const end = Date.now() + ms;
+  let s = pane();
+  while (!pred(s) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    s = pane();
+  }
+  return s;
+}
+const type = (text: string) => tmux('send-keys', '-t', tmuxName, '-l', text);
+const enter = () => tmux('send-keys', '-t', tmuxName, 'Enter');
+
+beforeAll(async () => {
+  f = await startSshGatewayFixture({ policies: POLICIES });
+  marker = join(f.sshd.scratch, 'sudo-marker');
+  const ssh = `ssh -tt -F /dev/null -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${join(f.dir, 'known_hosts')} -o BatchMode=yes -o IdentitiesOnly=yes -i ${f.botKey} -p ${f.port} web@127.0.0.1`;
+  tmux('new-session', '-d', '-x', '100', '-y', '30', '-s', tmuxName, ssh);
+  await waitFor((s) => /\$ *$/m.test(s));
+  type("printf '4111 1111'; sleep 0.3; printf ' 1111 1111 done\\n'");
+  enter();
+  screens['pan'] = await waitFor((s) => /^4111.*done/m.test(s));
+  type(`sudo touch ${marker}`);
+  enter();
+  screens['blocked'] = await waitFor((s) => s.includes('vigil: blocked by policy'));
+  tmux('send-keys', '-t', tmuxName, 'C-c');
+  type('exit');
+  enter();
+  await waitFor(() => tmux('has-session', '-t', tmuxName).status !== 0, 5000);
+  tmux('kill-session', '-t', tmuxName);
+  await f.gateway.stop();
+  evidence = await exportAndVerify(f);
+}, 120_000);
+
+afterAll(async () => {
+  tmux('kill-session', '-t', tmuxName);
+  await f?.sshd.stop();
+});
+
+const events = (): EvidenceEvent[] => [...evidence.sessions.values()].find((evs) => evs.some((e) => e.type === 'channel.open' && e['kind'] === 'shell')) ?? [];
+
+describe('interactive shell', () => {
+  it('masks a card number the host printed in two pieces', () => {
+    expect(screens['pan']).toContain('4111 11** **** 1111 done');
+    expect(screens['pan']).not.toContain('4111 1111 1111 1111');
+  });
+
+  it('blocks a sudo line before its Enter reaches the host', () => {
+    expect(screens['blocked']).toContain('vigil: blocked by policy (deploy/no-sudo): no sudo in a deploy');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('records the shell channel, its lines and their decisions in a verified bundle', () => {
+    const evs = events();
+    expect(evs.find((e) => e.type === 'channel.open')).toMatchObject({ kind: 'shell', pty: { cols: 100, rows: 30 } });
+    const cmds = evs.filter((e) => e.type === 'command' && e['kind'] === 'shell').map((e) => e['text']);
+    expect(cmds).toEqual(expect.arrayContaining([`sudo touch ${marker}`]));
+    const blocked = evs.find((e) => e.type === 'decision' && e['decision'] === 'block' && e['rule'] === 'deploy/no-sudo');
+    expect(blocked).toBeDefined();
+    expect(evs.some((e) => e.type === 'output' && e['stream'] === 'pty')).toBe(true);
+    expect(evs.some((e) => e.type === 'input' && e['stream'] === 'pty')).toBe(true);
+  });
+});
