@@ -97,9 +97,8 @@ export class ShellLineGate {
         } else this.recordInput(this.inputMasker.push(key.data));
         continue;
       }
+      // A prompt the line brings (sudo's) is seen when the next read starts: the output then is not stale.
       await this.enter(key.line, key.data);
-      // The next line may be typed at a prompt the line just submitted brought (sudo's).
-      if (!this.secret && !this.suspended && this.watch.prompting) this.secret = { bytes: [], lastAt: Date.now(), since: '' };
     }
   }
 

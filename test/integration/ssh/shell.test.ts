@@ -20,6 +20,10 @@ policies:
         when: { protocols: [ssh], tags: [sudo] }
         action: block
         reason: no sudo in a deploy
+      - name: touch-needs-approval
+        when: { protocols: [ssh], commands: [touch] }
+        action: require-approval
+        approvers: { groups: [ops] }
     classes: { exec: allow, default: block }
 `;
 
@@ -28,6 +32,8 @@ let evidence: ExportedEvidence;
 const tmuxName = `vigil-shell-${process.pid}`;
 const screens: Record<string, string> = {};
 let marker: string;
+let held: string;
+let heldBefore: boolean | undefined;
 
 const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
 const pane = () => tmux('capture-pane', '-p', '-t', tmuxName).stdout;
@@ -56,6 +62,28 @@ beforeAll(async () => {
   enter();
   screens['blocked'] = await waitFor((s) => s.includes('vigil: blocked by policy'));
   tmux('send-keys', '-t', tmuxName, 'C-c');
+  // A secret typed at a prompt with the echo off (read -s turns it off on the target's tty).
+  type("read -s -p 'Password: ' pw; echo; echo \"len=${#pw}\"");
+  enter();
+  await waitFor((s) => /Password: *$/m.test(s));
+  type('Hunter2-Secret');
+  enter();
+  screens['secret'] = await waitFor((s) => s.includes('len=14'));
+  // A line that needs approval: its Enter waits; the host runs it only once approved.
+  held = join(f.sshd.scratch, 'held-marker');
+  type(`touch ${held}`);
+  enter();
+  let req;
+  for (let i = 0; i < 300 && !req; i++) {
+    req = f.gateway.approvals.list('pending')[0];
+    if (!req) await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  heldBefore = existsSync(held);
+  if (req) f.gateway.approvals.decide(req.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+  for (let i = 0; i < 100 && !existsSync(held); i++) await new Promise((r) => setTimeout(r, 50));
+  tmux('resize-window', '-t', tmuxName, '-x', '120', '-y', '40');
+  await new Promise((r) => setTimeout(r, 500));
   type('exit');
   enter();
   await waitFor(() => tmux('has-session', '-t', tmuxName).status !== 0, 5000);
@@ -80,6 +108,28 @@ describe('interactive shell', () => {
   it('blocks a sudo line before its Enter reaches the host', () => {
     expect(screens['blocked']).toContain('vigil: blocked by policy (deploy/no-sudo): no sudo in a deploy');
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('never records a password typed at a prompt with the echo off', () => {
+    expect(screens['secret']).not.toContain('Hunter2-Secret');
+    const evs = events();
+    expect(evs.some((e) => e.type === 'notice' && e['kind'] === 'typed-secret-withheld' && e['bytes'] === 15)).toBe(true);
+    expect(evs.some((e) => e.type === 'input' && e['withheld'] === 15 && !e.data)).toBe(true);
+    const recorded = Buffer.concat(evs.filter((e) => e.data).map((e) => Buffer.from(e.data!))).toString('latin1');
+    expect(recorded).not.toContain('Hunter2');
+    expect(recorded.replace(/[^A-Za-z0-9-]/g, '')).not.toContain('Hunter2');
+  });
+
+  it('holds a line that needs approval: the host runs it only once approved', () => {
+    expect(heldBefore).toBe(false);
+    expect(existsSync(held)).toBe(true);
+    const evs = events();
+    expect(evs.some((e) => e.type === 'decision' && e['decision'] === 'hold' && e['rule'] === 'deploy/touch-needs-approval')).toBe(true);
+    expect(evs.some((e) => e.type === 'decision' && e['decision'] === 'approved')).toBe(true);
+  });
+
+  it('records the resize', () => {
+    expect(events().some((e) => e.type === 'resize' && e['cols'] === 120 && e['rows'] === 40)).toBe(true);
   });
 
   it('records the shell channel, its lines and their decisions in a verified bundle', () => {
