@@ -10,7 +10,7 @@ import { maskEvidenceText } from '../../../shared/pan/index.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { execFacts, execRefusal } from './exec-facts.ts';
 import { ptyEvidence, ptyOptions, type ChannelSetup } from './pty-requests.ts';
-import { IDLE_RELEASE_MS, StreamMasker } from './stream-masker.ts';
+import { maskedRelay } from './masked-relay.ts';
 
 export interface ExecContext {
   session: PipelineSession;
@@ -144,32 +144,8 @@ function forward(
       exit = code !== null && code !== undefined ? { status: code, signal: null } : { status: null, signal: (signal ?? '').replace(/^SIG/, '') || null, coreDumped: !!dump, message: desc ?? '' };
     });
     const flushes: (() => void)[] = [];
-    const relay = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream & { once(e: 'drain', f: () => void): unknown }, name: 'stdout' | 'stderr') => {
-      // Across chunks: a card number split between two reads is masked too (stream-masker.ts).
-      const masker = new StreamMasker((b, context) => session.masks.streamBytes(b, context));
-      const send = (masked: Buffer) => {
-        if (masked.length === 0) return true;
-        session.record({ type: 'output', channel, stream: name, data: masked });
-        return to.write(masked);
-      };
-      let idle: NodeJS.Timeout | undefined;
-      from.on('data', (chunk: Buffer) => {
-        clearTimeout(idle);
-        if (!send(masker.push(chunk))) {
-          from.pause();
-          to.once('drain', () => from.resume());
-        }
-        if (masker.holding) idle = setTimeout(() => send(masker.releaseIdle()), IDLE_RELEASE_MS);
-      });
-      const flush = () => {
-        clearTimeout(idle);
-        send(masker.end());
-      };
-      from.on('end', flush);
-      flushes.push(flush);
-    };
-    relay(up, stream, 'stdout');
-    relay(up.stderr, stream.stderr, 'stderr');
+    // Across chunks: a card number split between two reads is masked too (stream-masker.ts).
+    flushes.push(maskedRelay(session, channel, up, stream, 'stdout'), maskedRelay(session, channel, up.stderr, stream.stderr, 'stderr'));
     stream.on('data', (chunk: Buffer) => {
       session.record({ type: 'input', channel, stream: setup?.pty ? 'pty' : 'stdin', data: session.masks.streamBytes(chunk) });
       up.write(chunk);

@@ -12,7 +12,7 @@ import type { ChannelBook, ExecContext } from './exec-channel.ts';
 import { sshPolicyOf } from './policy-config.ts';
 import { ptyEvidence, ptyOptions, type ChannelSetup } from './pty-requests.ts';
 import { ShellLineGate } from './shell-line-gate.ts';
-import { StreamMasker } from './stream-masker.ts';
+import { maskedRelay } from './masked-relay.ts';
 
 type Accept = () => ServerChannel;
 type Exit = { status: number | null; signal: string | null; coreDumped?: boolean; message?: string };
@@ -113,26 +113,7 @@ function open(ctx: ShellContext, target: Client, stream: ServerChannel, channel:
       exit = code !== null && code !== undefined ? { status: code, signal: null } : { status: null, signal: (signal ?? '').replace(/^SIG/, '') || null, coreDumped: !!dump, message: desc ?? '' };
     });
     const flushes: (() => void)[] = [];
-    const relay = (from: NodeJS.ReadableStream, to: NodeJS.WritableStream & { once(e: 'drain', f: () => void): unknown }, recorded: string) => {
-      const masker = new StreamMasker((b, context) => session.masks.streamBytes(b, context));
-      const send = (masked: Buffer) => {
-        if (masked.length === 0) return true;
-        session.record({ type: 'output', channel, stream: recorded, data: masked });
-        return to.write(masked);
-      };
-      from.on('data', (chunk: Buffer) => {
-        gate.output(chunk);
-        if (!send(masker.push(chunk))) {
-          from.pause();
-          to.once('drain', () => from.resume());
-        }
-      });
-      const flush = () => void send(masker.end());
-      from.on('end', flush);
-      flushes.push(flush);
-    };
-    relay(up, stream, name);
-    relay(up.stderr, stream.stderr, 'stderr');
+    flushes.push(maskedRelay(session, channel, up, stream, name, (chunk) => gate.output(chunk)), maskedRelay(session, channel, up.stderr, stream.stderr, 'stderr'));
     stream.on('data', (chunk: Buffer) => {
       // A held line queues what follows; stop reading the client meanwhile (its window fills, it waits).
       stream.pause();
