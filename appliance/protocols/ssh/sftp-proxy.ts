@@ -1,0 +1,350 @@
+/**
+ * The SFTP proxy: ssh2's server-side SFTP stream towards the client, the target's SFTP session behind it.
+ * Every request is relayed in arrival order (one at a time: SFTP lets a server answer out of order, but
+ * doing them in order keeps the record in the order the target acted). Handles are Vigil's own (a counter),
+ * mapped to the target's, so a client can only use a handle this proxy opened and saw decided.
+ *
+ * Decided through the pipeline (sftp-decide.ts), committed before they reach the target: OPEN (read or
+ * write), OPENDIR, REMOVE, RENAME, MKDIR, RMDIR, SETSTAT, FSETSTAT, SYMLINK. Relayed without a decision
+ * (metadata, or data of a handle already decided): STAT, LSTAT, FSTAT, REALPATH, READLINK, READDIR, READ,
+ * WRITE, CLOSE. EXTENDED requests are answered OP_UNSUPPORTED (Vigil advertises no extension, so OpenSSH
+ * sends none). Each file handle's data becomes one `transfer` event per direction when it is closed (or the
+ * channel ends), and downloads are checked for clear card numbers (sftp-download.ts).
+ */
+import type { Attributes, InputAttributes, SFTPWrapper } from 'ssh2';
+import type { PipelineSession } from '../../pipeline/session.ts';
+import { decideOperation, type Gate, type OperationContext } from './sftp-decide.ts';
+import { DownloadWindow } from './sftp-download.ts';
+import { OPEN_FLAGS, openOperation, pathOperation, renameOperation, setstatOperation, symlinkOperation, type Operation } from './sftp-ops.ts';
+import { lexicalPath, resolvePath, undecidablePath, type ResolvedPath } from './sftp-paths.ts';
+import { STATUS, statusOf, type TargetSftp } from './sftp-target.ts';
+import { Transfer } from './sftp-transfer.ts';
+
+/** More open handles than this at once is refused (each holds a target handle and a read-ahead window). */
+export const MAX_HANDLES = 256;
+/** The largest READ answered (OpenSSH asks for 32 KiB–256 KiB). */
+const MAX_READ = 256 * 1024;
+
+interface FileHandle {
+  kind: 'file';
+  target: Buffer;
+  path: ResolvedPath;
+  command: number;
+  flags: number;
+  download?: { transfer: Transfer; window: DownloadWindow; eof: boolean };
+  upload?: { transfer: Transfer };
+  /** Why no more data moves on this handle (a clear card number was refused, a write failed). */
+  blocked?: string;
+  failed?: string;
+}
+interface DirHandle {
+  kind: 'dir';
+  target: Buffer;
+}
+
+export interface SftpProxyOptions extends OperationContext {
+  client: SFTPWrapper;
+  clearPan: 'block' | 'allow';
+}
+
+/**
+ * The target side, once Vigil has opened it: its SFTP session and the login's home directory as the target
+ * reported it (REALPATH "."), which relative paths resolve against.
+ */
+export interface SftpTargetSide {
+  target: TargetSftp;
+  home: string;
+}
+
+export const PAN_BLOCKED = 'vigil: refused: the file holds a clear card number (policy ssh.transfers.clearPan: block)';
+
+export class SftpProxy {
+  private readonly handles = new Map<string, FileHandle | DirHandle>();
+  private nextHandle = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly session: PipelineSession;
+  private side: SftpTargetSide | undefined;
+  /** Why there is no target side (no grant, target down, no SFTP there): every request is refused with it. */
+  private unavailable: string | undefined;
+
+  /**
+   * Requests that arrive before `side` settles wait for it (OpenSSH sends its first requests without waiting
+   * for the subsystem to be accepted, so the channel is accepted at once).
+   */
+  constructor(
+    private readonly o: SftpProxyOptions,
+    side: Promise<SftpTargetSide | { error: string }>,
+  ) {
+    this.session = o.session;
+    const c = o.client;
+    this.queue = side.then((s) => {
+      if ('error' in s) this.unavailable = s.error;
+      else this.side = s;
+    });
+    const on = (ev: string, run: (id: number, ...args: never[]) => Promise<void>) =>
+      c.on(ev, (id: number, ...args: never[]) => {
+        this.queue = this.queue
+          .then(() => (this.unavailable ? this.status(id, STATUS.FAILURE, `vigil: ${this.unavailable}`) : run(id, ...args)))
+          .catch((e) => this.status(id, statusOf(e).code, statusOf(e).message));
+      });
+    const t = () => this.t();
+    on('OPEN', (id, path: string, flags: number, attrs: Attributes) => this.open(id, path, flags, attrs));
+    on('OPENDIR', (id, path: string) => this.opendir(id, path));
+    on('READ', (id, h: Buffer, off: number, len: number) => this.read(id, h, off, len));
+    on('WRITE', (id, h: Buffer, off: number, data: Buffer) => this.write(id, h, off, data));
+    on('CLOSE', (id, h: Buffer) => this.close(id, h));
+    on('READDIR', (id, h: Buffer) => this.readdir(id, h));
+    on('FSTAT', (id, h: Buffer) => this.fstat(id, h));
+    on('FSETSTAT', (id, h: Buffer, attrs: Attributes) => this.fsetstat(id, h, attrs));
+    on('STAT', (id, path: string) => this.relay(id, path, (p) => t().stat(p).then((a) => c.attrs(id, a))));
+    on('LSTAT', (id, path: string) => this.relay(id, path, (p) => t().lstat(p).then((a) => c.attrs(id, a))));
+    on('REALPATH', (id, path: string) => this.relay(id, path, (p) => t().realpath(p).then((r) => c.name(id, [{ filename: r, longname: r, attrs: {} as Attributes }]))));
+    on('READLINK', (id, path: string) => this.relay(id, path, (p) => t().readlink(p).then((r) => c.name(id, [{ filename: r, longname: r, attrs: {} as Attributes }]))));
+    on('REMOVE', (id, path: string) => this.pathOp(id, 'remove', path));
+    on('RMDIR', (id, path: string) => this.pathOp(id, 'rmdir', path));
+    on('MKDIR', (id, path: string, attrs: Attributes) => this.pathOp(id, 'mkdir', path, attrs));
+    on('RENAME', (id, from: string, to: string) => this.rename(id, from, to));
+    on('SETSTAT', (id, path: string, attrs: Attributes) => this.setstat(id, path, attrs));
+    // ssh2 emits (link, target) for OpenSSH clients, which send the two swapped (see sftp-target.ts).
+    on('SYMLINK', (id, link: string, target: string) => this.symlink(id, link, target));
+    on('EXTENDED', async (id) => this.status(id, STATUS.OP_UNSUPPORTED, 'extension not supported through Vigil'));
+  }
+
+  private t(): TargetSftp {
+    return this.side!.target;
+  }
+
+  /** Waits for the requests in flight; then records every transfer still open as aborted. */
+  async end(reason: string): Promise<void> {
+    await this.queue.catch(() => undefined);
+    for (const h of this.handles.values()) {
+      if (h.kind !== 'file') continue;
+      h.download?.transfer.finish('aborted', reason);
+      h.upload?.transfer.finish('aborted', reason);
+      if (!h.download && !h.upload) (h.flags & (OPEN_FLAGS.WRITE | OPEN_FLAGS.APPEND) ? this.transferOf(h, 'upload') : this.transferOf(h, 'download')).transfer.finish('aborted', reason);
+    }
+    this.handles.clear();
+  }
+
+  private status(id: number, code: number, message?: string): void {
+    try {
+      this.o.client.status(id, code, message);
+    } catch {
+      /* the client's channel is gone */
+    }
+  }
+
+  private async resolve(path: string): Promise<ResolvedPath> {
+    return resolvePath(this.side!.home, path, (p) => this.t().realpath(p));
+  }
+
+  /** Decides an operation on `paths`; answers the client itself when it is refused. */
+  private async gate(id: number, paths: readonly string[], op: (resolved: ResolvedPath[]) => Operation): Promise<{ gate: Gate; resolved: ResolvedPath[] }> {
+    const resolved = await Promise.all(paths.map((p) => this.resolve(p)));
+    const bad = paths.map(undecidablePath).find((r) => r);
+    const gate = await decideOperation(this.o, 'sftp', op(resolved), bad ? { rule: 'vigil/sftp-path', reason: bad } : undefined);
+    if (!gate.ok) this.status(id, STATUS.PERMISSION_DENIED, gate.message);
+    return { gate, resolved };
+  }
+
+  private async relay(id: number, path: string, run: (p: string) => Promise<unknown>): Promise<void> {
+    try {
+      await run(path);
+    } catch (e) {
+      const s = statusOf(e);
+      this.status(id, s.code, s.message);
+    }
+  }
+
+  private addHandle(h: FileHandle | DirHandle): Buffer {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(this.nextHandle++);
+    this.handles.set(b.toString('hex'), h);
+    return b;
+  }
+
+  private handle(h: Buffer): FileHandle | DirHandle | undefined {
+    return this.handles.get(h.toString('hex'));
+  }
+
+  private async open(id: number, path: string, flags: number, attrs: Attributes): Promise<void> {
+    if (this.handles.size >= MAX_HANDLES) return this.status(id, STATUS.FAILURE, `vigil: more than ${MAX_HANDLES} open handles`);
+    const { gate, resolved } = await this.gate(id, [path], ([p]) => openOperation('sftp', p!, flags));
+    if (!gate.ok) return;
+    const p = resolved[0]!;
+    try {
+      const target = await this.t().open(p.shown, flags, inputAttrs(attrs));
+      this.o.client.handle(id, this.addHandle({ kind: 'file', target, path: p, command: gate.id, flags }));
+    } catch (e) {
+      const s = statusOf(e);
+      this.status(id, s.code, s.message);
+    }
+  }
+
+  private async opendir(id: number, path: string): Promise<void> {
+    if (this.handles.size >= MAX_HANDLES) return this.status(id, STATUS.FAILURE, `vigil: more than ${MAX_HANDLES} open handles`);
+    const { gate, resolved } = await this.gate(id, [path], ([p]) => pathOperation('sftp', 'opendir', p!));
+    if (!gate.ok) return;
+    try {
+      const target = await this.t().opendir(resolved[0]!.shown);
+      this.o.client.handle(id, this.addHandle({ kind: 'dir', target }));
+    } catch (e) {
+      const s = statusOf(e);
+      this.status(id, s.code, s.message);
+    }
+  }
+
+  private transferOf(h: FileHandle, direction: 'upload'): { transfer: Transfer };
+  private transferOf(h: FileHandle, direction: 'download'): { transfer: Transfer; window: DownloadWindow; eof: boolean };
+  private transferOf(h: FileHandle, direction: 'upload' | 'download'): { transfer: Transfer } {
+    const where = { channel: this.o.channel, command: h.command };
+    if (direction === 'upload') return (h.upload ??= { transfer: new Transfer(this.session, h.path.shown, 'upload', where) });
+    return (h.download ??= { transfer: new Transfer(this.session, h.path.shown, 'download', where), window: new DownloadWindow((pos, len) => this.t().read(h.target, pos, Math.min(len, MAX_READ))), eof: false });
+  }
+
+  private async read(id: number, hb: Buffer, off: number, len: number): Promise<void> {
+    const h = this.handle(hb);
+    if (!h || h.kind !== 'file') return this.status(id, STATUS.FAILURE, 'vigil: invalid handle');
+    if (h.blocked) return this.status(id, STATUS.PERMISSION_DENIED, h.blocked);
+    const d = this.transferOf(h, 'download');
+    let r;
+    try {
+      r = await d.window.read(off, Math.min(len, MAX_READ));
+    } catch (e) {
+      const s = statusOf(e);
+      return this.status(id, s.code, s.message);
+    }
+    if (r.pan) {
+      if (this.o.clearPan === 'block') {
+        h.blocked = PAN_BLOCKED;
+        return this.status(id, STATUS.PERMISSION_DENIED, PAN_BLOCKED);
+      }
+      d.transfer.note = 'the file holds a clear card number, delivered as policy ssh.transfers.clearPan: allow permits';
+    }
+    if (r.data.length === 0) {
+      if (d.transfer.hashedThrough(off)) d.eof = true;
+      else if (off >= d.transfer.bytes) d.eof = true; // non-sequential reads that reached the end: complete, unhashed
+      return this.status(id, STATUS.EOF);
+    }
+    d.transfer.add(off, r.data);
+    this.o.client.data(id, r.data);
+  }
+
+  private async write(id: number, hb: Buffer, off: number, data: Buffer): Promise<void> {
+    const h = this.handle(hb);
+    if (!h || h.kind !== 'file') return this.status(id, STATUS.FAILURE, 'vigil: invalid handle');
+    if (!(h.flags & (OPEN_FLAGS.WRITE | OPEN_FLAGS.APPEND))) return this.status(id, STATUS.PERMISSION_DENIED, 'vigil: the handle was not opened for writing');
+    if (h.failed) return this.status(id, STATUS.FAILURE, h.failed);
+    const u = this.transferOf(h, 'upload');
+    try {
+      await this.t().write(h.target, off, data);
+    } catch (e) {
+      const s = statusOf(e);
+      h.failed = `the target refused a write: ${s.message}`;
+      return this.status(id, s.code, s.message);
+    }
+    u.transfer.add(off, data);
+    this.status(id, STATUS.OK);
+  }
+
+  private async close(id: number, hb: Buffer): Promise<void> {
+    const h = this.handle(hb);
+    if (!h) return this.status(id, STATUS.FAILURE, 'vigil: invalid handle');
+    this.handles.delete(hb.toString('hex'));
+    if (h.kind === 'dir') return this.relay(id, '', () => this.t().close(h.target).then(() => this.status(id, STATUS.OK)));
+    // A download is complete when its reads reached the end of the file (or covered all of it).
+    let size: number | undefined;
+    if (!h.upload && !h.download?.eof) size = await this.t().fstat(h.target).then((a) => a.size, () => undefined);
+    let closeError: string | undefined;
+    try {
+      await this.t().close(h.target);
+    } catch (e) {
+      closeError = statusOf(e).message;
+    }
+    const writing = (h.flags & (OPEN_FLAGS.WRITE | OPEN_FLAGS.APPEND)) !== 0;
+    if (writing || h.upload) {
+      const t = this.transferOf(h, 'upload').transfer;
+      if (h.failed) t.finish('failed', h.failed);
+      else if (closeError) t.finish('failed', `the target could not close the file: ${closeError}`);
+      else t.finish('complete');
+    }
+    if (h.download || !writing) {
+      const d = this.transferOf(h, 'download');
+      if (h.blocked) d.transfer.finish('blocked', 'the file holds a clear card number (policy ssh.transfers.clearPan: block)');
+      else if (d.eof || (size !== undefined && d.transfer.hashedThrough(size))) d.transfer.finish('complete');
+      else d.transfer.finish('aborted', 'the client closed the file before reading all of it');
+    }
+    if (closeError) this.status(id, STATUS.FAILURE, closeError);
+    else this.status(id, STATUS.OK);
+  }
+
+  private async readdir(id: number, hb: Buffer): Promise<void> {
+    const h = this.handle(hb);
+    if (!h || h.kind !== 'dir') return this.status(id, STATUS.FAILURE, 'vigil: invalid handle');
+    await this.relay(id, '', async () => {
+      const list = await this.t().readdir(h.target);
+      if (list === null) this.status(id, STATUS.EOF);
+      else this.o.client.name(id, list);
+    });
+  }
+
+  private async fstat(id: number, hb: Buffer): Promise<void> {
+    const h = this.handle(hb);
+    if (!h) return this.status(id, STATUS.FAILURE, 'vigil: invalid handle');
+    await this.relay(id, '', () => this.t().fstat(h.target).then((a) => this.o.client.attrs(id, a)));
+  }
+
+  private async fsetstat(id: number, hb: Buffer, attrs: Attributes): Promise<void> {
+    const h = this.handle(hb);
+    if (!h || h.kind !== 'file') return this.status(id, STATUS.FAILURE, 'vigil: invalid handle');
+    const gate = await decideOperation(this.o, 'sftp', setstatOperation('sftp', h.path, attrs));
+    if (!gate.ok) return this.status(id, STATUS.PERMISSION_DENIED, gate.message);
+    await this.relay(id, '', () => this.t().fsetstat(h.target, inputAttrs(attrs)).then(() => this.status(id, STATUS.OK)));
+  }
+
+  private async setstat(id: number, path: string, attrs: Attributes): Promise<void> {
+    const { gate, resolved } = await this.gate(id, [path], ([p]) => setstatOperation('sftp', p!, attrs));
+    if (!gate.ok) return;
+    await this.relay(id, '', () => this.t().setstat(resolved[0]!.shown, inputAttrs(attrs)).then(() => this.status(id, STATUS.OK)));
+  }
+
+  private async pathOp(id: number, op: 'remove' | 'rmdir' | 'mkdir', path: string, attrs?: Attributes): Promise<void> {
+    const { gate, resolved } = await this.gate(id, [path], ([p]) => pathOperation('sftp', op, p!));
+    if (!gate.ok) return;
+    const p = resolved[0]!.shown;
+    const t = this.t();
+    await this.relay(id, '', () => (op === 'remove' ? t.remove(p) : op === 'rmdir' ? t.rmdir(p) : t.mkdir(p, inputAttrs(attrs ?? ({} as Attributes)))).then(() => this.status(id, STATUS.OK)));
+  }
+
+  private async rename(id: number, from: string, to: string): Promise<void> {
+    const { gate, resolved } = await this.gate(id, [from, to], ([a, b]) => renameOperation('sftp', a!, b!));
+    if (!gate.ok) return;
+    await this.relay(id, '', () => this.t().rename(resolved[0]!.shown, resolved[1]!.shown).then(() => this.status(id, STATUS.OK)));
+  }
+
+  private async symlink(id: number, link: string, target: string): Promise<void> {
+    // The link's target is resolved as the kernel will: relative to the directory the link is in.
+    const linkAbs = lexicalPath(this.side!.home, link);
+    const targetAbs = target.startsWith('/') ? target : lexicalPath(linkAbs.replace(/\/[^/]*$/, '') || '/', target);
+    const { gate, resolved } = await this.gate(id, [linkAbs, targetAbs], ([l, t]) => symlinkOperation('sftp', l!, t!));
+    if (!gate.ok) return;
+    // The link is created with the target text the client sent (a relative link stays relative).
+    await this.relay(id, '', () => this.t().symlink(target, resolved[0]!.shown).then(() => this.status(id, STATUS.OK)));
+  }
+}
+
+/** The attributes a request carries, as ssh2's client sends them on (only the fields present). */
+function inputAttrs(a: Attributes): InputAttributes {
+  const out: InputAttributes = {};
+  if (typeof a.mode === 'number') out.mode = a.mode;
+  if (typeof a.uid === 'number' && typeof a.gid === 'number') {
+    out.uid = a.uid;
+    out.gid = a.gid;
+  }
+  if (typeof a.size === 'number') out.size = a.size;
+  if (typeof a.atime === 'number' && typeof a.mtime === 'number') {
+    out.atime = a.atime;
+    out.mtime = a.mtime;
+  }
+  return out;
+}
