@@ -46,7 +46,14 @@ export async function runSftp(ctx: SessionChannelContext, accept: AcceptSftpConn
     ctx.book.lastActivity = Date.now();
     void proxy.end(reason ?? 'the sftp session ended before the file was closed').then(() => {
       session.recordMasking(undefined);
-      session.record({ type: 'channel.close', channel, exitStatus: null, exitSignal: null, ...(reason ? { reason } : {}) });
+      session.record({ type: 'channel.close', channel, exitStatus: reason ? 1 : 0, exitSignal: null, ...(reason ? { reason } : {}) });
+      // As sshd does when its sftp-server ends: scp (SFTP mode) takes a missing exit status for a failure.
+      try {
+        const c = client as unknown as { _protocol: { exitStatus(id: number, status: number): void }; outgoing: { id: number; state: string } };
+        if (c.outgoing.state === 'open') c._protocol.exitStatus(c.outgoing.id, reason ? 1 : 0);
+      } catch {
+        /* already closed */
+      }
       for (const s of [raw, client]) {
         try {
           s?.end();
