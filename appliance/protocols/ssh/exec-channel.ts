@@ -10,6 +10,7 @@ import { maskEvidenceText } from '../../../shared/pan/index.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { execFacts, execRefusal } from './exec-facts.ts';
 import { ptyEvidence, ptyOptions, type ChannelSetup } from './pty-requests.ts';
+import { channelEnd, type Exit } from './channel-end.ts';
 import { maskedRelay } from './masked-relay.ts';
 
 export interface ExecContext {
@@ -68,22 +69,8 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
   const d = session.decide({ kind: 'exec', text, facts, extra: { channel, ...forced }, ...(refusal ? { refusal } : {}) });
   session.recordMasking(d.id);
   session.record({ type: 'channel.open', channel, kind: 'exec', command: text, ...forced, ...(setup?.pty ? { pty: ptyEvidence(setup.pty) } : {}) });
-  let closed = false;
-  const finish = (exit: { status: number | null; signal: string | null; coreDumped?: boolean; message?: string }, reason?: string) => {
-    if (closed) return;
-    closed = true;
-    book.open.delete(channel);
-    book.lastActivity = Date.now();
-    session.recordMasking(d.id);
-    session.record({ type: 'channel.close', channel, exitStatus: exit.status, exitSignal: exit.signal, ...(reason ? { reason } : {}) });
-    try {
-      if (exit.status !== null) stream.exit(exit.status);
-      else if (exit.signal) stream.exit(exit.signal, exit.coreDumped ?? false, exit.message ?? '');
-    } catch {
-      /* the client already closed its end */
-    }
-    stream.end();
-  };
+  const end = channelEnd(session, book, channel, stream, () => session.recordMasking(d.id));
+  const finish = end.finish;
   const refuse = (message: string, reason: string) => {
     stream.stderr.write(`vigil: ${message}\n`);
     finish({ status: 1, signal: null }, reason);
@@ -106,7 +93,7 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
       (info) => stream.stderr.write(`vigil: this command needs approval (${decision.rule}): request ${info.requestId}, expires ${info.expiresAt}\nvigil: ${info.howTo}\n`),
     );
     if (!outcome.approved) return refuse(`not approved (${outcome.kind === 'expired' ? 'expired' : 'denied'}): ${maskEvidenceText(outcome.reason).text}`, outcome.kind === 'expired' ? 'approval expired' : 'approval denied');
-    if (closed) return; // the client went away while it waited; the pipeline recorded no release
+    if (end.closed) return; // the client went away while it waited; the pipeline recorded no release
   }
   if (!up.ok) return refuse(up.reason, 'refused');
   forward(ctx, up.client, command, stream, channel, finish, refuse, setup);
@@ -118,7 +105,7 @@ function forward(
   command: string,
   stream: ServerChannel,
   channel: number,
-  finish: (exit: { status: number | null; signal: string | null; coreDumped?: boolean; message?: string }, reason?: string) => void,
+  finish: (exit: Exit, reason?: string) => void,
   refuse: (message: string, reason: string) => void,
   setup?: ChannelSetup,
 ): void {
@@ -139,7 +126,7 @@ function forward(
         up.signal(sig);
       };
     }
-    let exit: { status: number | null; signal: string | null; coreDumped?: boolean; message?: string } = { status: null, signal: null };
+    let exit: Exit = { status: null, signal: null };
     up.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
       exit = code !== null && code !== undefined ? { status: code, signal: null } : { status: null, signal: (signal ?? '').replace(/^SIG/, '') || null, coreDumped: !!dump, message: desc ?? '' };
     });

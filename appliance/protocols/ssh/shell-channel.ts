@@ -12,10 +12,10 @@ import type { ChannelBook, ExecContext } from './exec-channel.ts';
 import { sshPolicyOf } from './policy-config.ts';
 import { ptyEvidence, ptyOptions, type ChannelSetup } from './pty-requests.ts';
 import { ShellLineGate } from './shell-line-gate.ts';
+import { channelEnd, type Exit } from './channel-end.ts';
 import { maskedRelay } from './masked-relay.ts';
 
 type Accept = () => ServerChannel;
-type Exit = { status: number | null; signal: string | null; coreDumped?: boolean; message?: string };
 
 export type ShellContext = ExecContext & { failed(e: unknown): void };
 
@@ -29,21 +29,8 @@ export async function runShell(ctx: ShellContext, book: ChannelBook, accept: Acc
   const up = await ctx.upstream();
   if (ctx.gone()) return;
   session.record({ type: 'channel.open', channel, kind: 'shell', ...(setup.pty ? { pty: ptyEvidence(setup.pty) } : {}) });
-  let closed = false;
-  const finish = (exit: Exit, reason?: string) => {
-    if (closed) return;
-    closed = true;
-    book.open.delete(channel);
-    book.lastActivity = Date.now();
-    session.record({ type: 'channel.close', channel, exitStatus: exit.status, exitSignal: exit.signal, ...(reason ? { reason } : {}) });
-    try {
-      if (exit.status !== null) stream.exit(exit.status);
-      else if (exit.signal) stream.exit(exit.signal, exit.coreDumped ?? false, exit.message ?? '');
-    } catch {
-      /* the client already closed its end */
-    }
-    stream.end();
-  };
+  const end = channelEnd(session, book, channel, stream);
+  const finish = end.finish;
   const refuse = (message: string, reason: string) => {
     stream.stderr.write(`vigil: ${message}${nl}`);
     finish({ status: 1, signal: null }, reason);
@@ -67,8 +54,8 @@ export async function runShell(ctx: ShellContext, book: ChannelBook, accept: Acc
     ctx.abort('recording failed');
     return;
   }
-  if (closed) return;
-  open(ctx, up.client, stream, channel, setup, () => closed, finish, refuse);
+  if (end.closed) return;
+  open(ctx, up.client, stream, channel, setup, () => end.closed, finish, refuse);
 }
 
 function open(ctx: ShellContext, target: Client, stream: ServerChannel, channel: number, setup: ChannelSetup, isClosed: () => boolean, finish: (exit: Exit, reason?: string) => void, refuse: (m: string, r: string) => void): void {
