@@ -1,0 +1,273 @@
+/**
+ * SSH gateway benchmark, one run, the same sshd for every figure, direct vs through Vigil (recording and
+ * masking on, durability fsync as shipped, the target logged in to with a per-session certificate):
+ *
+ *   bulk      `ssh host 'head -c N /dev/zero' > /dev/null`             MiB/s, best of two
+ *   scp       `scp host:FILE .` of an N MiB file of random bytes        MiB/s, best of two
+ *   echo      one byte written, the same byte read back, sequentially (an interactive channel running
+ *             `cat` in raw mode): round-trip p50/p99
+ *   connect   sequential certificate logins running `true` (a process per login, both sides)
+ *   idle      RSS growth of the gateway process per idle interactive session (IDLE of them open at once)
+ *
+ * Usage: node bin/run-ts.mjs scripts/bench/ssh.ts [--mib 500] [--echo 1000] [--connects 30] [--idle 200]
+ * Prints a table, then one JSON line.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import ssh2 from 'ssh2';
+import { initCrypto } from '../../shared/crypto/backend.ts';
+import { startSshd, SSH_USER, type SshdServer } from '../../test/helpers/sshd.ts';
+import { makeKey, signCert } from '../../test/helpers/ssh-certs.ts';
+import { newBenchAppliance } from './bench-appliance.ts';
+
+await initCrypto();
+const { values } = parseArgs({ options: { mib: { type: 'string', default: '500' }, echo: { type: 'string', default: '1000' }, connects: { type: 'string', default: '30' }, idle: { type: 'string', default: '200' } } });
+const MIB = Number(values.mib);
+const ECHOES = Number(values.echo);
+const CONNECTS = Number(values.connects);
+const IDLE = Number(values.idle);
+const ROOT = join(import.meta.dirname, '..', '..');
+
+interface Endpoint {
+  label: string;
+  port: number;
+  user: string;
+  knownHosts: string;
+  /** A plain key for the ssh2 clients of the echo and idle runs (ssh2 cannot present a certificate). */
+  plainKey: string;
+}
+
+function sshArgs(e: Endpoint, key: string, extra: string[] = []): string[] {
+  return [...extra, '-F', '/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${e.knownHosts}`, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', key];
+}
+
+/** Runs a command to completion (stdout discarded); seconds taken, or an error with its stderr. */
+function timed(cmd: string, args: string[]): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (d) => (err += d));
+    c.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - t0) / 1e9) : reject(new Error(`${cmd} exited ${code}: ${err.trim().slice(0, 300)}`))));
+  });
+}
+
+async function best(n: number, f: () => Promise<number>): Promise<number> {
+  let b = Infinity;
+  for (let i = 0; i < n; i++) b = Math.min(b, await f());
+  return b;
+}
+
+function client(e: Endpoint): Promise<ssh2.Client> {
+  const c = new ssh2.Client();
+  return new Promise((resolve, reject) => {
+    c.once('ready', () => {
+      // A reset after the measurement (the gateway or sshd closing at the end) is not a failure of the run.
+      c.on('error', () => undefined);
+      resolve(c);
+    });
+    c.once('error', reject);
+    c.connect({ host: '127.0.0.1', port: e.port, username: e.user, privateKey: readFileSync(e.plainKey), hostVerifier: () => true, readyTimeout: 30_000 });
+  });
+}
+
+/** An interactive channel (a pty running `cat` with echo off): what a keystroke's round trip goes through. */
+function catChannel(c: ssh2.Client): Promise<ssh2.ClientChannel> {
+  const open = (pty: boolean) =>
+    new Promise<ssh2.ClientChannel>((resolve, reject) =>
+      c.exec('stty raw -echo 2>/dev/null; exec cat', pty ? { pty: { term: 'xterm', cols: 80, rows: 24 } } : {}, (err, ch) => (err ? reject(err) : resolve(ch))),
+    );
+  return open(true).catch(() => {
+    // A gateway that refuses terminals: the same `cat`, without one (said in the table).
+    noPty = true;
+    return open(false);
+  });
+}
+let noPty = false;
+
+async function echoRoundTrips(e: Endpoint, n: number): Promise<{ p50: number; p99: number }> {
+  const c = await client(e);
+  const ch = await catChannel(c);
+  // Let stty run before timing.
+  await new Promise((r) => setTimeout(r, 300));
+  ch.removeAllListeners('data');
+  const times: number[] = [];
+  for (let i = 0; i < n + 20; i++) {
+    const byte = String.fromCharCode(97 + (i % 26));
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((resolve) => {
+      const on = (d: Buffer) => {
+        if (d.includes(byte)) {
+          ch.off('data', on);
+          resolve();
+        }
+      };
+      ch.on('data', on);
+      ch.write(byte);
+    });
+    if (i >= 20) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  ch.close();
+  c.end();
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length * 0.5)]!, p99: times[Math.floor(times.length * 0.99)]! };
+}
+
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
+
+async function idleGrowth(e: Endpoint, pid: number, n: number): Promise<number> {
+  const open = async (k: number) => {
+    const out: ssh2.Client[] = [];
+    // Eight at a time: the target sshd drops unauthenticated connections beyond MaxStartups (10).
+    for (let i = 0; i < k; i += 8) {
+      const batch = await Promise.all(Array.from({ length: Math.min(8, k - i) }, async () => {
+        const c = await client(e);
+        await catChannel(c);
+        return c;
+      }));
+      out.push(...batch);
+    }
+    return out;
+  };
+  const warm = await open(20);
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = rssKiB(pid);
+  const clients = await open(n);
+  await new Promise((r) => setTimeout(r, 3000));
+  const after = rssKiB(pid);
+  for (const c of [...warm, ...clients]) c.end();
+  return (after - before) / n;
+}
+
+async function startVigil(dir: string, sshd: SshdServer, userCaPub: string, botPub: string): Promise<{ port: number; pid: number; knownHosts: string; stop(): Promise<void> }> {
+  const app = newBenchAppliance(dir);
+  const appDir = join(dir, 'appliance');
+  // The target trusts Vigil's target CA: Vigil logs in with a certificate minted for each session.
+  appendFileSync(sshd.trustedUserCaKeys, readFileSync(join(appDir, 'keys', 'ssh_target_ca_ed25519_key.pub'), 'utf8'));
+  const base = readFileSync(app.configPath, 'utf8').split('\nlisteners:')[0]!;
+  writeFileSync(
+    app.configPath,
+    `${base}
+listeners:
+  ssh:
+    address: 127.0.0.1:0
+    maxSessionChannels: 10
+    authorizedKeys:
+      - { subject: bench-bot, keys: ['${botPub}'] }
+    userCertificateAuthorities:
+      - { name: bench-ca, keys: ['${userCaPub}'] }
+targets:
+  - name: web
+    protocol: ssh
+    host: 127.0.0.1
+    port: ${sshd.port}
+    user: ${SSH_USER}
+    credential: { certificate: {} }
+    hostKeys: ['${sshd.hostKey}']
+policies:
+  - name: bench
+    match: { subjects: [bench-bot] }
+    targets: [web]
+    classes: { default: allow }
+`,
+  );
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'vigil.mjs'), 'serve', '--config', app.configPath], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /SSH on [\d.]+:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (c) => reject(new Error(`vigil serve exited with ${c}: ${out}`)));
+  });
+  const knownHosts = join(dir, 'known_hosts_vigil');
+  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${readFileSync(join(appDir, 'keys', 'ssh_host_ed25519_key.pub'), 'utf8').trim()}\n`);
+  return { port, pid: child.pid!, knownHosts, stop: () => new Promise((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-ssh-'));
+const sshd = await startSshd();
+try {
+  const ca = join(dir, 'user_ca');
+  const userCaPub = makeKey(ca, 'ed25519', 'bench user CA');
+  const key = join(dir, 'bot');
+  makeKey(key, 'ed25519', 'bench-bot');
+  // One certificate for both paths: sshd trusts the CA directly, Vigil trusts it as a user CA.
+  signCert(ca, key, { keyId: 'bench-bot', principals: [SSH_USER], validity: '-1m:+2h' });
+  const plainKey = join(dir, 'bot_plain');
+  const botPub = makeKey(plainKey, 'ed25519', 'bench-bot plain');
+  appendFileSync(sshd.trustedUserCaKeys, `${userCaPub}\n`);
+  const vigil = await startVigil(dir, sshd, userCaPub, botPub);
+  const directKnown = join(dir, 'known_hosts_direct');
+  writeFileSync(directKnown, `[127.0.0.1]:${sshd.port} ${sshd.hostKey}\n`);
+  const direct: Endpoint = { label: 'direct', port: sshd.port, user: SSH_USER, knownHosts: directKnown, plainKey: sshd.userKeyPath };
+  const via: Endpoint = { label: 'vigil', port: vigil.port, user: 'web', knownHosts: vigil.knownHosts, plainKey };
+  const r = (x: number) => Number(x.toFixed(3));
+  console.log(`SSH through Vigil vs direct, same sshd (OpenSSH ${spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim()}), on ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores`);
+
+  const bulk = async (e: Endpoint) => MIB / (await best(2, () => timed('ssh', [...sshArgs(e, key), '-p', String(e.port), `${e.user}@127.0.0.1`, `head -c ${MIB}M /dev/zero`])));
+  const directBulk = await bulk(direct);
+  const vigilBulk = await bulk(via);
+  console.log(`bulk ${MIB} MiB of /dev/zero      direct ${directBulk.toFixed(1)} MiB/s   vigil ${vigilBulk.toFixed(1)} MiB/s   ratio ${r(vigilBulk / directBulk)}`);
+
+  const file = join(sshd.scratch, 'bulk.bin');
+  spawnSync('sh', ['-c', `head -c ${MIB}M /dev/urandom > ${file}`]);
+  const local = join(dir, 'downloaded.bin');
+  const scp = async (e: Endpoint) => MIB / (await best(2, () => timed('scp', [...sshArgs(e, key, ['-q']), '-P', String(e.port), `${e.user}@127.0.0.1:${file}`, local])));
+  const directScp = await scp(direct);
+  let vigilScp: number | null = null;
+  let scpNote = '';
+  try {
+    vigilScp = await scp(via);
+  } catch (e) {
+    scpNote = (e as Error).message;
+  }
+  rmSync(file, { force: true });
+  console.log(`scp ${MIB} MiB of random bytes    direct ${directScp.toFixed(1)} MiB/s   vigil ${vigilScp === null ? `not measured (${scpNote})` : `${vigilScp.toFixed(1)} MiB/s   ratio ${r(vigilScp / directScp)}`}`);
+
+  const directEcho = await echoRoundTrips(direct, ECHOES);
+  const vigilEcho = await echoRoundTrips(via, ECHOES);
+  console.log(`echo round trip (${ECHOES}${noPty ? ', vigil without a pty: refused' : ''})     direct p50 ${r(directEcho.p50)} ms p99 ${r(directEcho.p99)} ms   vigil p50 ${r(vigilEcho.p50)} ms p99 ${r(vigilEcho.p99)} ms`);
+
+  const connect = async (e: Endpoint) => (await timed('sh', ['-c', `for i in $(seq ${CONNECTS}); do ssh ${sshArgs(e, key).map((a) => `'${a}'`).join(' ')} -p ${e.port} ${e.user}@127.0.0.1 true || exit 1; done`])) / CONNECTS;
+  const directConnect = await connect(direct);
+  const vigilConnect = await connect(via);
+  console.log(`certificate login + true (${CONNECTS})  direct ${(directConnect * 1000).toFixed(1)} ms   vigil ${(vigilConnect * 1000).toFixed(1)} ms   rate ratio ${r(directConnect / vigilConnect)}`);
+
+  const idleKiB = IDLE > 0 ? await idleGrowth(via, vigil.pid, IDLE) : NaN;
+  console.log(`idle interactive sessions ${IDLE}  RSS growth ${idleKiB.toFixed(1)} KiB per session`);
+  await vigil.stop();
+  console.log(
+    JSON.stringify({
+      bench: 'ssh',
+      mib: MIB,
+      direct_bulk_mib_s: r(directBulk),
+      vigil_bulk_mib_s: r(vigilBulk),
+      bulk_ratio_vs_direct: r(vigilBulk / directBulk),
+      direct_scp_mib_s: r(directScp),
+      vigil_scp_mib_s: vigilScp === null ? null : r(vigilScp),
+      scp_ratio_vs_direct: vigilScp === null ? null : r(vigilScp / directScp),
+      direct_echo_ms_p50: r(directEcho.p50),
+      direct_echo_ms_p99: r(directEcho.p99),
+      vigil_echo_ms_p50: r(vigilEcho.p50),
+      vigil_echo_ms_p99: r(vigilEcho.p99),
+      echo_added_ms_p50: r(vigilEcho.p50 - directEcho.p50),
+      echo_added_ms_p99: r(vigilEcho.p99 - directEcho.p99),
+      direct_connect_ms: r(directConnect * 1000),
+      vigil_connect_ms: r(vigilConnect * 1000),
+      connect_ratio_vs_direct: r(directConnect / vigilConnect),
+      echo_pty: !noPty,
+      idle_sessions: IDLE,
+      idle_session_kib: Number.isFinite(idleKiB) ? r(idleKiB) : null,
+    }),
+  );
+} finally {
+  await sshd.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
