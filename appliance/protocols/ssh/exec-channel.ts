@@ -11,7 +11,7 @@ import type { PipelineSession } from '../../pipeline/session.ts';
 import { execFacts, execRefusal } from './exec-facts.ts';
 import { ptyEvidence, ptyOptions, type ChannelSetup } from './pty-requests.ts';
 import { channelEnd, type Exit } from './channel-end.ts';
-import { maskedRelay } from './masked-relay.ts';
+import { maskedRelay, TypedKeys } from './masked-relay.ts';
 
 export interface ExecContext {
   session: PipelineSession;
@@ -132,9 +132,11 @@ function forward(
     });
     const flushes: (() => void)[] = [];
     // Across chunks: a card number split between two reads is masked too (stream-masker.ts).
-    flushes.push(maskedRelay(session, channel, up, stream, 'stdout'), maskedRelay(session, channel, up.stderr, stream.stderr, 'stderr'));
+    const keys = setup?.pty ? new TypedKeys() : undefined;
+    flushes.push(maskedRelay(session, channel, up, stream, 'stdout', undefined, keys), maskedRelay(session, channel, up.stderr, stream.stderr, 'stderr'));
     stream.on('data', (chunk: Buffer) => {
       session.record({ type: 'input', channel, stream: setup?.pty ? 'pty' : 'stdin', data: session.masks.streamBytes(chunk) });
+      keys?.typed(chunk);
       up.write(chunk);
     });
     stream.on('end', () => up.end());

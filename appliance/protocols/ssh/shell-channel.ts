@@ -13,7 +13,7 @@ import { sshPolicyOf } from './policy-config.ts';
 import { ptyEvidence, ptyOptions, type ChannelSetup } from './pty-requests.ts';
 import { ShellLineGate } from './shell-line-gate.ts';
 import { channelEnd, type Exit } from './channel-end.ts';
-import { maskedRelay } from './masked-relay.ts';
+import { maskedRelay, TypedKeys } from './masked-relay.ts';
 
 type Accept = () => ServerChannel;
 
@@ -100,10 +100,12 @@ function open(ctx: ShellContext, target: Client, stream: ServerChannel, channel:
       exit = code !== null && code !== undefined ? { status: code, signal: null } : { status: null, signal: (signal ?? '').replace(/^SIG/, '') || null, coreDumped: !!dump, message: desc ?? '' };
     });
     const flushes: (() => void)[] = [];
-    flushes.push(maskedRelay(session, channel, up, stream, name, (chunk) => gate.output(chunk)), maskedRelay(session, channel, up.stderr, stream.stderr, 'stderr'));
+    const keys = new TypedKeys();
+    flushes.push(maskedRelay(session, channel, up, stream, name, (chunk) => gate.output(chunk), keys), maskedRelay(session, channel, up.stderr, stream.stderr, 'stderr'));
     stream.on('data', (chunk: Buffer) => {
       // A held line queues what follows; stop reading the client meanwhile (its window fills, it waits).
       stream.pause();
+      keys.typed(chunk);
       void gate.input(chunk).then(
         () => stream.resume(),
         (e) => ctx.failed(e),

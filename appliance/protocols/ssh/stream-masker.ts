@@ -66,6 +66,11 @@ export class StreamMasker {
     return cut === 0 ? Buffer.alloc(0) : this.release(buf.subarray(0, cut));
   }
 
+  /** The bytes held back now (not to be changed). */
+  get heldBytes(): Buffer {
+    return this.held;
+  }
+
   /** Whether bytes are held back (the caller arms its idle timer: IDLE_RELEASE_MS). */
   get holding(): boolean {
     return this.held.length > 0;
