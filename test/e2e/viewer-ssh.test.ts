@@ -20,6 +20,7 @@ import { startSshGatewayFixture, type SshGatewayFixture } from '../helpers/ssh-g
 import { SSH_USER } from '../helpers/sshd.ts';
 import { exportTo } from '../helpers/viewer-evidence.ts';
 import { download, openEvidence, openSession, problems, screenshot, startViewer, terminalText, type ViewerSession } from '../helpers/viewer.ts';
+import { asciinema } from '../helpers/asciinema.ts';
 
 const POLICIES = `
 policies:
@@ -228,12 +229,14 @@ describe('the SSH session in the viewer', () => {
     const session = [...evidence.report.sessions][0]!;
     const end = Date.parse(session.startedAt!) + Number(await player.getAttribute('data-position'));
     expect(utc).toBe(new Date(end).toISOString().replace('T', ' ').replace('Z', ' UTC'));
-    // Home, then space plays from the start; space again pauses.
+    // Home, then space plays from the start to the end; an arrow then steps back (clamped at 0).
     await page.keyboard.press('Home');
     expect(await player.getAttribute('data-position')).toBe('0');
     expect(await terminalText(page)).not.toContain('deploying');
     await page.keyboard.press(' ');
     await expect.poll(() => terminalText(page), { timeout: 10_000 }).toContain('done');
+    // The last output comes before the end of the recording: wait for the playback to finish.
+    await expect.poll(() => player.getAttribute('data-playing'), { timeout: 10_000 }).toBe('no');
     await page.keyboard.press('ArrowLeft');
     expect(Number(await player.getAttribute('data-position'))).toBe(0);
   });
@@ -288,10 +291,10 @@ describe('the SSH session in the viewer', () => {
     writeFileSync(file, bytes);
     const header = JSON.parse(bytes.toString('utf8').split('\n')[0]!) as Record<string, unknown>;
     expect(header).toMatchObject({ version: 2, width: 80, height: 24 });
-    const cat = spawnSync('asciinema', ['cat', file], { encoding: 'utf8' });
+    const cat = asciinema(['cat', file]);
     expect(cat.status, cat.stderr).toBe(0);
     expect(cat.stdout).toBe('deploying\r\ncard 411111******1111\r\ndone\r\n');
-    const play = spawnSync('asciinema', ['play', '-s', '20', file], { encoding: 'utf8', timeout: 20_000 });
+    const play = asciinema(['play', '-s', '20', file]);
     expect(play.status, play.stderr).toBe(0);
     expect(play.stdout).toContain('card 411111******1111');
   });

@@ -5,7 +5,6 @@
  * asciicast, which the real `asciinema cat` plays. `resize`, `transfer` and `forward.*` are not written by
  * the gateway yet: these tests are their only check until it does (the e2e test covers exec sessions).
  */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
 import { channelEnd, clientLoginFacts, forwards, hostPort, isSsh, sshChannels, sshCommands, targetLoginFacts, transfers } from '../../../viewer/src/model/ssh.ts';
 import { channelAsciicast, channelCastFileName, channelTrack, commandMarkers, currentCommand, sessionDuration, sizeAt } from '../../../viewer/src/model/ssh-replay.ts';
 import { tempDir } from '../../helpers/evidence.ts';
+import { asciinema } from '../../helpers/asciinema.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -196,10 +196,10 @@ describe('channel asciicast', () => {
     const file = join(dir, channelCastFileName(7, 'abc', 2, 3));
     expect(file).toMatch(/session-7-abc-channel-2-3\.cast$/);
     writeFileSync(file, cast);
-    const cat = spawnSync('asciinema', ['cat', file], { encoding: 'utf8' });
+    const cat = asciinema(['cat', file]);
     expect(cat.status, cat.stderr).toBe(0);
     expect(cat.stdout).toBe('$ ls\r\n');
-    const play = spawnSync('asciinema', ['play', '-s', '10', file], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const play = asciinema(['play', '-s', '10', file]);
     expect(play.status, play.stderr).toBe(0);
     expect(play.stdout).toContain('$ ls');
   });
@@ -209,6 +209,6 @@ describe('channel asciicast', () => {
     expect(JSON.parse(cast.split('\n')[0]!)).toMatchObject({ width: 80, height: 24, title: expect.stringContaining('channel 0: echo one; echo two') });
     const file = join(dir, 'exec.cast');
     writeFileSync(file, cast);
-    expect(spawnSync('asciinema', ['cat', file], { encoding: 'utf8' }).stdout).toBe('one\r\ntwo\r\nx\r\n');
+    expect(asciinema(['cat', file]).stdout).toBe('one\r\ntwo\r\nx\r\n');
   });
 });

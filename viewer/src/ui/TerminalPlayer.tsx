@@ -256,6 +256,7 @@ export function TerminalPlayer(props: PlayerProps) {
       data-seek-for={seekMs?.t ?? ''}
       data-indexing={indexing ? 'yes' : 'no'}
       data-position={Math.round(position)}
+      data-playing={playing ? 'yes' : 'no'}
       data-size={`${size.cols}x${size.rows}`}
       tabIndex={0}
       onKeyDown={onKey}
