@@ -12,6 +12,8 @@ import { execFacts, execRefusal } from './exec-facts.ts';
 import { ptyEvidence, ptyOptions, type ChannelSetup } from './pty-requests.ts';
 import { channelEnd, type Exit } from './channel-end.ts';
 import { maskedRelay, TypedKeys } from './masked-relay.ts';
+import { detectScp, type ScpServer } from './scp-command.ts';
+import { startScpRelay } from './scp-channel.ts';
 
 export interface ExecContext {
   session: PipelineSession;
@@ -65,7 +67,9 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
   // One fact per simple command the line would run (through wrappers and nested shells); a line Vigil cannot
   // read, or whose command depends on an expansion, is refused whatever policy says (fail closed).
   const facts = execFacts(command).map((f) => ({ ...f, command: maskEvidenceText(f.command).text }));
-  const refusal = up.ok ? execRefusal(facts) : { rule: up.rule, reason: up.reason };
+  // `scp -t`/`scp -f` (the legacy scp protocol): relayed file by file (scp-relay.ts), or refused.
+  const scp = detectScp(command, facts);
+  const refusal = up.ok ? (execRefusal(facts) ?? (scp.scp && 'refusal' in scp ? scp.refusal : undefined)) : { rule: up.rule, reason: up.reason };
   const d = session.decide({ kind: 'exec', text, facts, extra: { channel, ...forced }, ...(refusal ? { refusal } : {}) });
   session.recordMasking(d.id);
   session.record({ type: 'channel.open', channel, kind: 'exec', command: text, ...forced, ...(setup?.pty ? { pty: ptyEvidence(setup.pty) } : {}) });
@@ -96,7 +100,7 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
     if (end.closed) return; // the client went away while it waited; the pipeline recorded no release
   }
   if (!up.ok) return refuse(up.reason, 'refused');
-  forward(ctx, up.client, command, stream, channel, finish, refuse, setup);
+  forward(ctx, up.client, command, stream, channel, finish, refuse, setup, scp.scp && 'server' in scp ? scp.server : undefined);
 }
 
 function forward(
@@ -108,6 +112,7 @@ function forward(
   finish: (exit: Exit, reason?: string) => void,
   refuse: (message: string, reason: string) => void,
   setup?: ChannelSetup,
+  scp?: ScpServer,
 ): void {
   const { session } = ctx;
   const options = { ...(setup?.pty ? { pty: ptyOptions(setup.pty) } : {}), ...(setup && Object.keys(setup.env).length ? { env: setup.env } : {}) };
@@ -130,6 +135,16 @@ function forward(
     up.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
       exit = code !== null && code !== undefined ? { status: code, signal: null } : { status: null, signal: (signal ?? '').replace(/^SIG/, '') || null, coreDumped: !!dump, message: desc ?? '' };
     });
+    if (scp) {
+      const flush = maskedRelay(session, channel, up.stderr, stream.stderr, 'stderr');
+      const relay = startScpRelay(ctx, target, scp, stream, up, channel);
+      up.on('close', () => {
+        flush();
+        void relay.then((stopped) => finish(stopped ? { status: 1, signal: null } : exit, stopped));
+      });
+      stream.on('close', () => up.close());
+      return;
+    }
     const flushes: (() => void)[] = [];
     // Across chunks: a card number split between two reads is masked too (stream-masker.ts).
     const keys = setup?.pty ? new TypedKeys() : undefined;

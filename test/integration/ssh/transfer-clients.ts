@@ -18,13 +18,20 @@ function sshOptions(f: SshGatewayFixture): string[] {
 
 export function run(cmd: string, args: string[], input = ''): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args);
+    // Its own process group: scp and rsync start ssh, which would keep the pipes open past a kill of the client alone.
+    const child = spawn(cmd, args, { detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.stdin.end(input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), Number(process.env['CLIENT_TIMEOUT'] ?? 60_000));
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, Number(process.env['CLIENT_TIMEOUT'] ?? 60_000));
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
@@ -38,8 +45,8 @@ export function sftpBatch(f: SshGatewayFixture, user: string, batch: string): Pr
 }
 
 /** `scp` (SFTP mode, OpenSSH's default) or `scp -O` (the legacy scp protocol, an exec of `scp -t/-f`). */
-export function scp(f: SshGatewayFixture, from: string, to: string, legacy = false): Promise<Run> {
-  return run('scp', [...(legacy ? ['-O'] : []), ...sshOptions(f), '-P', String(f.port), from, to]);
+export function scp(f: SshGatewayFixture, from: string | string[], to: string, legacy = false, extra: string[] = []): Promise<Run> {
+  return run('scp', [...(legacy ? ['-O'] : []), ...extra, ...sshOptions(f), '-P', String(f.port), ...(Array.isArray(from) ? from : [from]), to]);
 }
 
 export function rsync(f: SshGatewayFixture, args: string[]): Promise<Run> {

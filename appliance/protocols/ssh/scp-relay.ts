@@ -1,0 +1,316 @@
+/**
+ * The legacy scp protocol (`scp -O`: an exec of `scp -t`/`scp -f`), relayed by Vigil line by line in
+ * lockstep with both ends, so the relay's view of the exchange is the remote scp's view:
+ *   - every file and directory is a command of kind `scp` (`put`/`mkdir` for uploads, `get`/`ls` for
+ *     downloads), its path resolved as the remote scp will use it (sftp-paths.ts, with the target's REALPATH),
+ *     decided and made durable before the line reaches the other end. A refused one is answered for the
+ *     receiver with a warning (`\x01`), so the sender skips it and the remote scp never sees it;
+ *   - each file's bytes become one `transfer` event with their SHA-256; the bytes themselves are not recorded
+ *     (as for SFTP);
+ *   - a download holding a clear card number (policy `ssh.transfers.clearPan: block`) is stopped before the
+ *     bytes holding it are sent: the data is passed on LOOK bytes behind what was scanned, the channel ends;
+ *   - a control line Vigil cannot read the way OpenSSH's scp would (scp-protocol.ts) ends the channel.
+ */
+import type { ClientChannel, ServerChannel } from 'ssh2';
+import { posix } from 'node:path';
+import { findCardData } from '../../../shared/pan/index.ts';
+import type { PipelineSession } from '../../pipeline/session.ts';
+import type { ScpServer } from './scp-command.ts';
+import { MAX_DEPTH, MAX_LINE, parseScpLine, ScpProtocolError, sourceName, statusLine } from './scp-protocol.ts';
+import { ScpReader } from './scp-reader.ts';
+import { decideOperation, type OperationContext } from './sftp-decide.ts';
+import { LOOK } from './sftp-download.ts';
+import { OPEN_FLAGS, openOperation, pathOperation } from './sftp-ops.ts';
+import { lexicalPath, resolvePath, type ResolvedPath } from './sftp-paths.ts';
+import { PAN_BLOCKED } from './sftp-proxy.ts';
+import type { TargetSftp } from './sftp-target.ts';
+import { Transfer } from './sftp-transfer.ts';
+
+export interface ScpRelayOptions extends OperationContext {
+  server: ScpServer;
+  client: ServerChannel;
+  target: ClientChannel;
+  /** The target's SFTP session, for REALPATH and STAT; undefined when the target has none. */
+  sftp: TargetSftp | undefined;
+  /** The login's home directory (the target's REALPATH "."); undefined without SFTP. */
+  home: string | undefined;
+  clearPan: 'block' | 'allow';
+  /** Whether the client connection has closed (nothing more is decided). */
+  gone(): boolean;
+}
+
+/** Why the relay stopped the exchange (the client is told on stderr, the channel ends), or undefined. */
+export type RelayEnd = string | undefined;
+
+type Reply = { ok: true } | { ok: false; fatal: boolean; message: string };
+
+class Stop extends Error {}
+
+function write(to: NodeJS.WritableStream, data: Buffer): Promise<void> {
+  if (data.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    if (to.write(data)) resolve();
+    else (to as NodeJS.WritableStream & { once(e: 'drain', f: () => void): unknown }).once('drain', resolve);
+  });
+}
+
+/** The download scan: bytes are passed on only once LOOK bytes after them have been scanned too. */
+class PanHoldback {
+  private behind: Buffer = Buffer.alloc(0);
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer, final: boolean): { send: Buffer; pan: boolean } {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const window = Buffer.concat([this.behind, this.pending]);
+    const pan = findCardData(window, { strict: true }).some((m) => m.end > this.behind.length);
+    const n = final ? this.pending.length : Math.max(0, this.pending.length - LOOK);
+    const send = this.pending.subarray(0, n);
+    this.pending = this.pending.subarray(n);
+    const kept = Buffer.concat([this.behind, send]);
+    this.behind = kept.subarray(Math.max(0, kept.length - LOOK));
+    return { send, pan };
+  }
+}
+
+export class ScpRelay {
+  private readonly fromClient: ScpReader;
+  private readonly fromTarget: ScpReader;
+  private readonly dirs: string[] = [];
+
+  constructor(private readonly o: ScpRelayOptions) {
+    this.fromClient = new ScpReader(o.client);
+    this.fromTarget = new ScpReader(o.target);
+  }
+
+  /** Runs the exchange to its end. */
+  async run(): Promise<RelayEnd> {
+    try {
+      await (this.o.server.mode === 'sink' ? this.upload() : this.download());
+      return undefined;
+    } catch (e) {
+      if (e instanceof Stop) return e.message;
+      if (e instanceof ScpProtocolError) {
+        this.o.session.record({ type: 'error', kind: 'protocol', code: e.code, message: e.message, channel: this.o.channel });
+        return `refused: ${e.message}; Vigil ends the scp transfer`;
+      }
+      throw e;
+    }
+  }
+
+  /** A status reply from one side, passed on to the other as it was. Null: that side ended. */
+  private async reply(from: ScpReader, to: NodeJS.WritableStream): Promise<Reply | null> {
+    const b = await from.byte();
+    if (b === null) return null;
+    if (b === 0) {
+      await write(to, Buffer.from([0]));
+      return { ok: true };
+    }
+    if (b !== 1 && b !== 2) throw new ScpProtocolError('an scp status reply that is neither ok, a warning nor an error');
+    const line = await from.line(MAX_LINE);
+    if (line === null) throw new ScpProtocolError('the scp stream ended inside a status reply');
+    await write(to, Buffer.concat([Buffer.from([b]), line, Buffer.from('\n')]));
+    return { ok: false, fatal: b === 2, message: this.o.session.masks.evidence(line.toString('utf8')) };
+  }
+
+  private async resolve(p: string): Promise<ResolvedPath> {
+    const { sftp, home } = this.o;
+    if (!p.startsWith('/') && home === undefined) throw new Stop('refused: the target has no SFTP subsystem, so Vigil cannot resolve a relative scp path; give an absolute path');
+    const realpath = sftp ? (x: string) => sftp.realpath(x) : () => Promise.reject(new Error('no sftp'));
+    return resolvePath(home ?? '/', p, realpath);
+  }
+
+  /** Both resolutions when Vigil cannot tell which one the sink uses: a block rule matches either, an allow needs both. */
+  private async either(paths: string[]): Promise<ResolvedPath> {
+    const all = await Promise.all(paths.map((p) => this.resolve(p)));
+    return { shown: all[0]!.shown, objects: [...new Set(all.flatMap((r) => r.objects))] };
+  }
+
+  /** Whether the sink's target path is a directory (then the sender's names are used below it). */
+  private async targetIsDirectory(lexical: string): Promise<boolean | undefined> {
+    if (this.o.server.targetIsDirectory) return true;
+    if (!this.o.sftp) return undefined;
+    try {
+      // S_IFDIR in the mode the target reports.
+      return ((await this.o.sftp.stat(lexical)).mode & 0o170000) === 0o040000;
+    } catch {
+      return false;
+    }
+  }
+
+  private async gate(op: Parameters<typeof decideOperation>[2]): Promise<{ ok: true; id: number } | { ok: false; message: string }> {
+    const g = await decideOperation(this.o, 'scp', op);
+    if (this.o.gone()) throw new Stop('the session ended');
+    return g.ok ? g : { ok: false, message: g.message };
+  }
+
+  /** Client → target: the client's scp sends, the target's `scp -t` receives. */
+  private async upload(): Promise<void> {
+    const { client, target, server } = this.o;
+    const ready = await this.reply(this.fromTarget, client);
+    if (!ready || !ready.ok) return;
+    const top = lexicalPath(this.o.home ?? '/', server.paths[0]!);
+    for (;;) {
+      const raw = await this.fromClient.line(MAX_LINE);
+      if (raw === null) {
+        target.end();
+        return;
+      }
+      const line = parseScpLine(raw);
+      const whole = Buffer.concat([raw, Buffer.from('\n')]);
+      if (line.kind === 'message') {
+        // The sender could not read a file: the sink prints it and goes on, with no reply.
+        await write(target, whole);
+        if (line.fatal) return;
+        continue;
+      }
+      if (line.kind === 'times' || line.kind === 'end-dir') {
+        if (line.kind === 'end-dir' && this.dirs.pop() === undefined) throw new ScpProtocolError('an scp end-of-directory line outside a directory');
+        await write(target, whole);
+        if ((await this.reply(this.fromTarget, client)) === null) return;
+        continue;
+      }
+      if (line.kind === 'dir' && !server.recursive) throw new ScpProtocolError('a directory sent to scp without -r');
+      const parent = this.dirs[this.dirs.length - 1];
+      let path: ResolvedPath;
+      if (parent !== undefined) path = await this.resolve(posix.join(parent, line.name));
+      else {
+        const isDir = await this.targetIsDirectory(top);
+        path = isDir === undefined ? await this.either([top, posix.join(top, line.name)]) : await this.resolve(isDir ? posix.join(top, line.name) : top);
+      }
+      const op = line.kind === 'file' ? openOperation('scp', path, OPEN_FLAGS.WRITE | OPEN_FLAGS.CREAT | OPEN_FLAGS.TRUNC) : pathOperation('scp', 'mkdir', path);
+      const g = await this.gate(op);
+      if (!g.ok) {
+        // Answered for the target, which never sees the line: the client skips this file (or directory).
+        await write(client, statusLine(false, g.message));
+        continue;
+      }
+      await write(target, whole);
+      const r = await this.reply(this.fromTarget, client);
+      if (r === null) return;
+      if (!r.ok) {
+        if (line.kind === 'file') new Transfer(this.o.session, path.shown, 'upload', { channel: this.o.channel, command: g.id }).finish('failed', `the target refused it: ${r.message}`);
+        if (r.fatal) return;
+        continue;
+      }
+      if (line.kind === 'dir') {
+        this.dirs.push(path.shown);
+        if (this.dirs.length > MAX_DEPTH) throw new ScpProtocolError(`directories nested deeper than ${MAX_DEPTH}`);
+        continue;
+      }
+      const t = new Transfer(this.o.session, path.shown, 'upload', { channel: this.o.channel, command: g.id });
+      let left = line.size;
+      while (left > 0) {
+        const c = await this.fromClient.chunk(left);
+        if (c === null) {
+          t.finish('aborted', 'the client ended the stream inside the file');
+          target.end();
+          return;
+        }
+        t.add(line.size - left, c);
+        left -= c.length;
+        await write(target, c);
+      }
+      const sent = await this.reply(this.fromClient, target);
+      const ack = sent ? await this.reply(this.fromTarget, client) : null;
+      if (sent === null || ack === null) {
+        t.finish('aborted', 'the exchange ended before the file was acknowledged');
+        return;
+      }
+      if (!sent.ok) t.finish('failed', `the client reported: ${sent.message}`);
+      else if (!ack.ok) t.finish('failed', `the target reported: ${ack.message}`);
+      else t.finish('complete');
+      if ((!sent.ok && sent.fatal) || (!ack.ok && ack.fatal)) return;
+    }
+  }
+
+  /** Target → client: the target's `scp -f` sends, the client's scp receives. */
+  private async download(): Promise<void> {
+    const { client, target, server } = this.o;
+    const go = await this.reply(this.fromClient, target);
+    if (!go || !go.ok) return;
+    let arg = 0;
+    for (;;) {
+      const raw = await this.fromTarget.line(MAX_LINE);
+      if (raw === null) return;
+      const line = parseScpLine(raw);
+      const whole = Buffer.concat([raw, Buffer.from('\n')]);
+      if (line.kind === 'message') {
+        // The source could not send one of the files asked for ("No such file"): the client prints it.
+        await write(client, whole);
+        if (this.dirs.length === 0) arg++;
+        if (line.fatal) return;
+        continue;
+      }
+      if (line.kind === 'times' || line.kind === 'end-dir') {
+        if (line.kind === 'end-dir' && this.dirs.pop() === undefined) throw new ScpProtocolError('an scp end-of-directory line outside a directory');
+        await write(client, whole);
+        if ((await this.reply(this.fromClient, target)) === null) return;
+        continue;
+      }
+      if (line.kind === 'dir' && !server.recursive) throw new ScpProtocolError('the target sent a directory to a copy without -r');
+      const parent = this.dirs[this.dirs.length - 1];
+      let lexical: string;
+      if (parent !== undefined) lexical = posix.join(parent, line.name);
+      else {
+        const asked = server.paths[arg++];
+        if (asked === undefined) throw new ScpProtocolError('the target sent more files than the client asked for');
+        if (sourceName(asked) !== line.name) throw new ScpProtocolError('the target sent a file the client did not ask for');
+        lexical = asked;
+      }
+      const path = await this.resolve(lexical);
+      const op = line.kind === 'file' ? openOperation('scp', path, OPEN_FLAGS.READ) : pathOperation('scp', 'opendir', path);
+      const g = await this.gate(op);
+      if (!g.ok) {
+        // The target's scp skips it (a warning in reply), and the client is told why.
+        await write(target, statusLine(false, 'vigil: refused'));
+        await write(client, statusLine(false, g.message));
+        continue;
+      }
+      await write(client, whole);
+      const r = await this.reply(this.fromClient, target);
+      if (r === null) return;
+      if (!r.ok) {
+        if (line.kind === 'file') new Transfer(this.o.session, path.shown, 'download', { channel: this.o.channel, command: g.id }).finish('failed', `the client refused it: ${r.message}`);
+        if (r.fatal) return;
+        continue;
+      }
+      if (line.kind === 'dir') {
+        this.dirs.push(path.shown);
+        if (this.dirs.length > MAX_DEPTH) throw new ScpProtocolError(`directories nested deeper than ${MAX_DEPTH}`);
+        continue;
+      }
+      await this.downloadData(path, line.size, g.id);
+    }
+  }
+
+  private async downloadData(path: ResolvedPath, size: number, command: number): Promise<void> {
+    const { client, target } = this.o;
+    const t = new Transfer(this.o.session, path.shown, 'download', { channel: this.o.channel, command });
+    const scan = new PanHoldback();
+    let left = size;
+    let offset = 0;
+    while (left > 0) {
+      const c = await this.fromTarget.chunk(left);
+      if (c === null) {
+        t.finish('aborted', 'the target ended the stream inside the file');
+        return;
+      }
+      left -= c.length;
+      const { send, pan } = scan.push(c, left === 0);
+      if (pan && this.o.clearPan === 'block') {
+        t.finish('blocked', 'the file holds a clear card number (policy ssh.transfers.clearPan: block)');
+        throw new Stop(PAN_BLOCKED.replace(/^vigil: /, ''));
+      }
+      if (pan) t.note = 'the file holds a clear card number, delivered as policy ssh.transfers.clearPan: allow permits';
+      t.add(offset, send);
+      offset += send.length;
+      await write(client, send);
+    }
+    const sent = await this.reply(this.fromTarget, client);
+    const ack = sent ? await this.reply(this.fromClient, target) : null;
+    if (sent === null || ack === null) t.finish('aborted', 'the exchange ended before the file was acknowledged');
+    else if (!sent.ok) t.finish('failed', `the target reported: ${sent.message}`);
+    else if (!ack.ok) t.finish('failed', `the client reported: ${ack.message}`);
+    else t.finish('complete');
+  }
+}
