@@ -1,11 +1,11 @@
 /**
  * Strict mode's lexer over UTF-8 bytes (offsets in bytes): decodes each character (malformed sequences and
  * overlong forms are single OTHER bytes, as a decoder's U+FFFD would be), classifies it with the BMP table and
- * feeds strict-chain.ts. While no chain is open, a tight loop skips ASCII bytes that are no digit.
+ * feeds strict-chain.ts. While no chain is open, a tight loop skips bytes that cannot start a digit.
  */
 import { BMP_CLASS, ESCAPE, escapeClass, OTHER } from './strict-classes.ts';
 import { GROUP, IDLE, StrictChain, STRICT_RULES, type AsciiView, type StrictInput, type StrictRules } from './strict-chain.ts';
-import { astralDigitValue } from './unicode-digits.ts';
+import { astralDigitValue, decimalDigitRuns } from './unicode-digits.ts';
 import type { CardDataMatch } from './types.ts';
 
 /** Bytes are their own ASCII view: every byte ≥ 0x80 is no ASCII character to the rules. */
@@ -68,6 +68,25 @@ export function classAt(b: Uint8Array, p: number): number {
   return v < 0 ? OTHER : v;
 }
 
+/**
+ * Bytes ≥ 0x80 that can start a UTF-8 sequence of a digit: lead bytes whose code point range holds one.
+ * While no chain is open a non-digit does nothing, so every other byte (continuation bytes, leads of ranges
+ * without digits, bytes that never start a valid sequence) is skipped one at a time — the same outcome as
+ * decoding it, since the continuation bytes after a skipped lead are skipped too. Random binary data
+ * (a download, an archive) would otherwise be decoded character by character.
+ */
+const LEAD_MAY_START_DIGIT = (() => {
+  const t = new Uint8Array(256);
+  const anyDigit = (from: number, to: number) => {
+    for (let cp = from; cp <= to; cp++) if (BMP_CLASS[cp]! <= 9) return true;
+    return false;
+  };
+  for (let c = 0xc2; c <= 0xdf; c++) t[c] = anyDigit((c & 0x1f) << 6, ((c & 0x1f) << 6) | 0x3f) ? 1 : 0;
+  for (let c = 0xe0; c <= 0xef; c++) t[c] = anyDigit(Math.max(0x800, (c & 0x0f) << 12), ((c & 0x0f) << 12) | 0xfff) ? 1 : 0;
+  for (const [zero, count] of decimalDigitRuns()) for (let cp = Math.max(zero, 0x10000); cp < zero + count; cp++) t[0xf0 | (cp >> 18)] = 1;
+  return t;
+})();
+
 /** Appends every strict match to `out`; with `stopAtFirst`, returns at the first. Whether there was one. */
 export function scanBytesStrict(b: Uint8Array, out: CardDataMatch[], stopAtFirst: boolean, rules: StrictRules = STRICT_RULES): boolean {
   input.set(b);
@@ -83,7 +102,7 @@ function scan(b: Uint8Array, out: CardDataMatch[], stopAtFirst: boolean): void {
   while (p < n) {
     let c = b[p]!;
     if (chain.state === IDLE) {
-      while (c < 0x80 && c - 0x30 >>> 0 > 9) {
+      while (c < 0x80 ? c - 0x30 >>> 0 > 9 : LEAD_MAY_START_DIGIT[c] === 0) {
         if (++p === n) break;
         c = b[p]!;
       }

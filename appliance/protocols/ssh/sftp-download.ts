@@ -4,46 +4,103 @@
  * card number split across two READ answers (or starting in the last bytes of one) is found before the
  * answer holding its first digits is sent: no part of a clear PAN reaches the client. LOOK is the stream
  * masker's hold limit (stream-masker.ts): a card number with the separators real data has fits in it.
- * Reads at any offset work (the window is re-read); sequential reads reuse what was read ahead.
+ * Reads at any offset work (the window is re-read); sequential reads reuse what was read ahead, and once a
+ * client reads sequentially, up to MAX_AHEAD READs are kept in flight to the target ahead of it.
  */
 import { findCardData } from '../../../shared/pan/index.ts';
 import { HOLD_MAX } from './stream-masker.ts';
 
 export const LOOK = HOLD_MAX;
+/** Size of one READ Vigil asks the target for (OpenSSH serves up to 256 KiB). */
+const CHUNK = 128 * 1024;
+/** READs kept in flight ahead of a client that reads sequentially (what makes a download run at link speed). */
+const MAX_AHEAD = 4;
+
+interface Pending {
+  pos: number;
+  len: number;
+  data: Promise<Buffer>;
+}
 
 export class DownloadWindow {
   private start = 0;
   private buf: Buffer = Buffer.alloc(0);
   /** The target said end of file at start + buf.length. */
   private eof = false;
+  /** READs sent to the target for the bytes right after the window, in file order. */
+  private ahead: Pending[] = [];
+  /** Where the previous answer ended, and how many answers in a row started there. */
+  private lastEnd = -1;
+  private sequential = 0;
 
   constructor(private readonly fetch: (pos: number, len: number) => Promise<Buffer>) {}
+
+  private end(): number {
+    return this.start + this.buf.length;
+  }
+
+  /** Sends READs for the bytes after the window (and after those in flight) up to `upTo`. */
+  private issue(upTo: number): void {
+    const last = this.ahead[this.ahead.length - 1];
+    let next = last ? last.pos + last.len : this.end();
+    while (!this.eof && this.ahead.length < MAX_AHEAD && next < upTo) {
+      const data = this.fetch(next, CHUNK);
+      data.catch(() => undefined); // a READ dropped after a short answer may fail unobserved
+      this.ahead.push({ pos: next, len: CHUNK, data });
+      next += CHUNK;
+    }
+  }
+
+  /** Extends the window to `hi` (or the end of the file) from the READs in flight, sending more as needed. */
+  private async fill(hi: number): Promise<void> {
+    const prefetch = this.sequential >= 2 ? MAX_AHEAD * CHUNK : 0;
+    while (this.end() < hi && !this.eof) {
+      this.issue(Math.max(hi, this.end() + 1) + prefetch);
+      const a = this.ahead.shift()!;
+      let chunk: Buffer;
+      try {
+        chunk = await a.data;
+      } catch (e) {
+        this.ahead = [];
+        throw e;
+      }
+      if (a.pos !== this.end()) continue; // sent before the window moved: not these bytes
+      if (chunk.length === 0) {
+        this.eof = true;
+        this.ahead = [];
+        break;
+      }
+      this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+      // A short answer before the end of the file: the READs after it asked for the wrong offsets.
+      if (chunk.length < a.len) this.ahead = [];
+    }
+    if (prefetch) this.issue(this.end() + prefetch);
+  }
 
   /** The file's bytes at [off, off+len) (fewer at the end, none past it) and whether clear card data overlaps them. */
   async read(off: number, len: number): Promise<{ data: Buffer; pan: boolean }> {
     const lo = Math.max(0, off - LOOK);
     const hi = off + len + LOOK;
-    const end = () => this.start + this.buf.length;
-    if (lo < this.start || lo > end()) {
+    this.sequential = off === this.lastEnd ? this.sequential + 1 : 0;
+    if (lo < this.start || lo > this.end()) {
       this.start = lo;
       this.buf = Buffer.alloc(0);
       this.eof = false;
+      this.ahead = [];
     }
-    while (end() < hi && !this.eof) {
-      const chunk = await this.fetch(end(), hi - end());
-      if (chunk.length === 0) this.eof = true;
-      else this.buf = Buffer.concat([this.buf, chunk]);
-    }
-    const from = Math.min(off, end()) - this.start;
-    const to = Math.min(off + len, end()) - this.start;
+    await this.fill(hi);
+    const end = this.end();
+    const from = Math.min(off, end) - this.start;
+    const to = Math.min(off + len, end) - this.start;
     const data = Buffer.from(this.buf.subarray(from, to));
-    const window = this.buf.subarray(lo - this.start, Math.min(hi, end()) - this.start);
+    const window = this.buf.subarray(lo - this.start, Math.min(hi, end) - this.start);
     const at = off - lo;
     const pan = data.length > 0 && findCardData(window, { strict: true }).some((m) => m.start < at + data.length && m.end > at);
     // Keep what the next sequential read needs as look-behind and what was read ahead.
     const keep = Math.max(this.start, off + data.length - LOOK);
     this.buf = this.buf.subarray(keep - this.start);
     this.start = keep;
+    this.lastEnd = off + data.length;
     return { data, pan };
   }
 }
