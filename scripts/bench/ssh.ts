@@ -10,7 +10,7 @@
  *   idle      RSS growth of the gateway process per idle interactive session (IDLE of them open at once)
  *
  * Usage: node bin/run-ts.mjs scripts/bench/ssh.ts [--mib 500] [--echo 1000] [--connects 30] [--idle 200]
- * Prints a table, then one JSON line.
+ * Prints a table, then one JSON line. VIGIL_BENCH_PROFILE=DIR writes the gateway's CPU profile into DIR.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +30,8 @@ const ECHOES = Number(values.echo);
 const CONNECTS = Number(values.connects);
 const IDLE = Number(values.idle);
 const ROOT = join(import.meta.dirname, '..', '..');
+/** VIGIL_BENCH_PROFILE=DIR: the gateway writes a V8 CPU profile there when it stops (open it in Chrome's DevTools). */
+const PROFILE = process.env['VIGIL_BENCH_PROFILE'];
 
 interface Endpoint {
   label: string;
@@ -176,7 +178,7 @@ policies:
     classes: { default: allow }
 `,
   );
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'vigil.mjs'), 'serve', '--config', app.configPath], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), join(ROOT, 'bin', 'vigil.mjs'), 'serve', '--config', app.configPath], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {

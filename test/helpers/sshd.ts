@@ -86,7 +86,7 @@ export async function startSshd(): Promise<SshdServer> {
     writeFileSync(
       join(dir, 'sshd_config'),
       `Port ${port}\nListenAddress 127.0.0.1\nHostKey ${dir}/host_ed25519\nPidFile ${dir}/sshd.pid\nAuthorizedKeysFile ${dir}/keys/%u\nStrictModes no\n` +
-        `PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin no\nAllowUsers ${SSH_USER}\nSubsystem sftp internal-sftp\n` +
+        `PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin no\nAllowUsers ${SSH_USER}\nSubsystem sftp internal-sftp\nAcceptEnv LC_* VIGIL_TEST_*\n` +
         `TrustedUserCAKeys ${trustedUserCaKeys}\n`,
     );
     const c = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });

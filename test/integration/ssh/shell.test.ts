@@ -82,6 +82,18 @@ beforeAll(async () => {
   heldBefore = existsSync(held);
   if (req) f.gateway.approvals.decide(req.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
   for (let i = 0; i < 100 && !existsSync(held); i++) await new Promise((r) => setTimeout(r, 50));
+  // A full-screen program: line control steps aside while it holds the terminal, and comes back after it.
+  type('less /etc/hostname');
+  enter();
+  screens['less'] = await waitFor((s) => /\(END\)|^:/m.test(s));
+  tmux('send-keys', '-t', tmuxName, 'q');
+  // Typed only once the shell is back: keys typed ahead while the program still holds the screen reach the
+  // shell undecided (documented in docs/ssh-gateway.md, "Interactive shells").
+  await waitFor((s) => !/\(END\)/.test(s) && /\$ *$/m.test(s));
+  await new Promise((r) => setTimeout(r, 200));
+  type('echo after-full-screen');
+  enter();
+  screens['after'] = await waitFor((s) => /^after-full-screen/m.test(s));
   tmux('resize-window', '-t', tmuxName, '-x', '120', '-y', '40');
   await new Promise((r) => setTimeout(r, 500));
   type('exit');
@@ -126,6 +138,15 @@ describe('interactive shell', () => {
     const evs = events();
     expect(evs.some((e) => e.type === 'decision' && e['decision'] === 'hold' && e['rule'] === 'deploy/touch-needs-approval')).toBe(true);
     expect(evs.some((e) => e.type === 'decision' && e['decision'] === 'approved')).toBe(true);
+  });
+
+  it('steps aside for a full-screen program and decides lines again after it', () => {
+    expect(screens['less']).toMatch(/\(END\)|^:/m);
+    expect(screens['after']).toMatch(/^after-full-screen/m);
+    const control = events().filter((e) => e.type === 'notice' && e['kind'] === 'shell-line-control').map((e) => e['state']);
+    expect(control).toEqual(['suspended', 'resumed']);
+    const line = events().find((e) => e.type === 'command' && e['kind'] === 'shell' && e['text'] === 'echo after-full-screen');
+    expect(line).toBeDefined();
   });
 
   it('records the resize', () => {
