@@ -25,6 +25,12 @@ const KIND_ARCHIVE_BYTES = 1;
 const ENTRY_HEAD = 4 + 4 + 1 + 16 + 8;
 /** Pending archive bytes per session before they are written to the archive file itself. */
 const ARCHIVE_WRITE_BATCH = 64 * 1024;
+/**
+ * Queued journal bytes written out (without fdatasync) once they pass this, instead of waiting for the next
+ * commit: a session streaming output commits nothing for seconds (until the next anchor), and its bytes would
+ * otherwise pile up in memory and then stall the event loop in one huge write.
+ */
+const JOURNAL_WRITE_BATCH = 1024 * 1024;
 
 export type JournalMode = 'fsync' | 'write';
 
@@ -37,6 +43,7 @@ export class EvidenceJournal {
   private fd: number;
   private seq: number;
   private queue: Buffer[] = [];
+  private queuedBytes = 0;
   private waiters: Waiter[] = [];
   private inflight: Promise<void> | undefined;
   private scheduled = false;
@@ -67,6 +74,21 @@ export class EvidenceJournal {
     const crc = crc32(bytes, crc32(head.subarray(8)));
     head.writeUInt32BE(crc, 4);
     this.queue.push(head, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.queuedBytes += ENTRY_HEAD + bytes.length;
+    if (this.queuedBytes >= JOURNAL_WRITE_BATCH && !this.failed) this.writeQueued();
+  }
+
+  /** Writes what is queued (in order: every journal write happens on this thread). Durable only after a commit. */
+  private writeQueued(): void {
+    const batch = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (!batch.length) return;
+    try {
+      writevAll(this.fd, batch);
+    } catch (e) {
+      this.failed = new VigilError('E_RECORDING_FAILED', `the evidence journal cannot be written: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   /**
@@ -90,14 +112,12 @@ export class EvidenceJournal {
   }
 
   private flush(): void {
-    const batch = this.queue;
     const waiters = this.waiters;
-    this.queue = [];
     this.waiters = [];
-    try {
-      if (batch.length) writevAll(this.fd, batch);
-    } catch (e) {
-      return this.fail(e, waiters);
+    this.writeQueued();
+    if (this.failed) {
+      for (const w of waiters) w.reject(this.failed);
+      return;
     }
     if (this.mode === 'write') {
       for (const w of waiters) w.resolve();
