@@ -70,6 +70,7 @@ export {
   TIGHT_GAP_CHARS,
   type SecurityCodeMatch,
 } from './security-code.ts';
+export { mayHoldDigit } from './strict-bytes.ts';
 export { containsSecurityCodeBytes, findSecurityCodesBytes, redactSecurityCodesBytes, redactSecurityCodesBytesAfter } from './security-code-bytes.ts';
 
 /** Every PAN and track, in input order, non-overlapping. */

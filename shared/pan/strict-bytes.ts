@@ -87,6 +87,19 @@ const LEAD_MAY_START_DIGIT = (() => {
   return t;
 })();
 
+/**
+ * Whether `b` holds a byte that may start a digit (an ASCII digit, or a UTF-8 lead byte whose range holds
+ * one). Without one there is no card number, track or security code to find: every masker returns such
+ * bytes unchanged, so a stream of them (bulk output, /dev/zero) can skip the scans.
+ */
+export function mayHoldDigit(b: Uint8Array): boolean {
+  for (let p = 0, n = b.length; p < n; p++) {
+    const c = b[p]!;
+    if (c < 0x80 ? c - 0x30 >>> 0 <= 9 : LEAD_MAY_START_DIGIT[c] !== 0) return true;
+  }
+  return false;
+}
+
 /** Appends every strict match to `out`; with `stopAtFirst`, returns at the first. Whether there was one. */
 export function scanBytesStrict(b: Uint8Array, out: CardDataMatch[], stopAtFirst: boolean, rules: StrictRules = STRICT_RULES): boolean {
   input.set(b);

@@ -103,3 +103,24 @@ describe('strict mode: scanners, reference and normal mode agree', () => {
     for (const f of found) expect(f.startsWith(pan), f).toBe(true);
   });
 });
+
+describe('mayHoldDigit: the fast path of stream masking', () => {
+  it('bytes it calls digit-free hold nothing any masker finds, however they combine into characters', async () => {
+    const { mayHoldDigit, findSecurityCodesBytes } = await import('../../../../shared/pan/index.ts');
+    const alphabet = [...Array(256).keys()].filter((c) => !mayHoldDigit(Uint8Array.of(c)));
+    // Every byte that can start a UTF-8 sequence without a digit in its range is in the alphabet, continuation bytes too.
+    expect(alphabet.length).toBeGreaterThan(200);
+    const r = rng(4242);
+    const words = utf8('cvv: pin code security CVC card verification ');
+    for (let round = 0; round < 400; round++) {
+      const b = new Uint8Array(64 + Math.floor(r() * 400));
+      for (let i = 0; i < b.length; i++) b[i] = r() < 0.2 ? words[Math.floor(r() * words.length)]! : alphabet[Math.floor(r() * alphabet.length)]!;
+      expect(mayHoldDigit(b)).toBe(false);
+      expect(findCardData(b, STRICT)).toEqual([]);
+      expect(findSecurityCodesBytes(b).matches).toEqual([]);
+    }
+    expect(mayHoldDigit(utf8('fullwidth ４'))).toBe(true);
+    expect(mayHoldDigit(utf8('arabic-indic ٤'))).toBe(true);
+    expect(mayHoldDigit(utf8('math 𝟒'))).toBe(true);
+  });
+});
