@@ -58,6 +58,14 @@ beforeAll(async () => {
   r['wildcard'] = await scp(f, `web@127.0.0.1:${s}/*.txt`, join(f.dir, 'wild'), true);
   r['nested'] = await f.ssh('web', `sh -c 'scp -f ${s}/secret-keep.txt'`, { input: '\0\0\0' });
   r['sudo'] = await f.ssh('web', `env scp -f ${s}/one.txt`, { input: '\0\0\0' });
+  // A client that goes away in the middle of a download and of an upload: the gateway carries on.
+  writeFileSync(join(s, 'big.bin'), Buffer.alloc(64 * 1024 * 1024, 'z'));
+  writeFileSync(join(f.dir, 'big-up.bin'), Buffer.alloc(64 * 1024 * 1024, 'u'));
+  process.env['CLIENT_TIMEOUT'] = '700';
+  r['cutDown'] = await scp(f, `web@127.0.0.1:${s}/big.bin`, join(f.dir, 'big.bin'), true);
+  r['cutUp'] = await scp(f, join(f.dir, 'big-up.bin'), `web@127.0.0.1:${s}/big-up.bin`, true);
+  delete process.env['CLIENT_TIMEOUT'];
+  r['after'] = await f.ssh('web', 'echo still-serving');
   await f.gateway.stop();
   evidence = await exportAndVerify(f);
 }, 180_000);
@@ -113,6 +121,18 @@ describe('legacy scp relay attacks', () => {
     const evs = sessionOf(`sh -c 'scp -f ${s}/secret-keep.txt'`);
     const cmd = evs.find((e) => e.type === 'command')!;
     expect(evs.find((e) => e.type === 'decision' && e['command'] === cmd['id'])).toMatchObject({ decision: 'block', rule: 'vigil/ssh-scp-unreadable' });
+  });
+
+  it('a client killed in the middle of a download or an upload: the gateway serves on, the transfers are recorded unfinished', () => {
+    expect(r['cutDown']!.code).not.toBe(0);
+    expect(r['after']!.stdout.trim()).toBe('still-serving');
+    const all = sessions().flat();
+    const down = all.find((e) => e.type === 'transfer' && e['path'] === `${s}/big.bin`);
+    const up = all.find((e) => e.type === 'transfer' && e['path'] === `${s}/big-up.bin`);
+    expect(down).toMatchObject({ direction: 'download', sha256: null });
+    expect(up).toMatchObject({ direction: 'upload', sha256: null });
+    expect(['aborted', 'failed']).toContain(down!['outcome']);
+    expect(['aborted', 'failed']).toContain(up!['outcome']);
   });
 
   it('the evidence verifies', () => {

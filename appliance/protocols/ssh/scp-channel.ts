@@ -29,6 +29,9 @@ export async function startScpRelay(ctx: ExecContext, target: Client, server: Sc
   // Nothing is read from either side until the relay starts: both streams stay paused (within the window).
   up.pause();
   client.pause();
+  // A write racing the other side's close must not become an unhandled stream error.
+  up.on('error', () => undefined);
+  client.on('error', () => undefined);
   const raw = await openSftp(target);
   const sftp = raw ? new TargetSftp(raw) : undefined;
   const home = sftp ? await sftp.realpath('.').catch(() => undefined) : undefined;

@@ -46,11 +46,25 @@ type Reply = { ok: true } | { ok: false; fatal: boolean; message: string };
 
 class Stop extends Error {}
 
+type Channel = NodeJS.WritableStream & { once(e: 'drain' | 'close', f: () => void): unknown; off(e: 'drain' | 'close', f: () => void): unknown; writable?: boolean };
+
+/** Writes to one side; rejects (Stop) when that side has closed, so a relay waiting on a gone peer ends. */
 function write(to: NodeJS.WritableStream, data: Buffer): Promise<void> {
+  const ch = to as Channel;
+  if (ch.writable === false) return Promise.reject(new Stop('the other side closed the channel'));
   if (data.length === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    if (to.write(data)) resolve();
-    else (to as NodeJS.WritableStream & { once(e: 'drain', f: () => void): unknown }).once('drain', resolve);
+  return new Promise((resolve, reject) => {
+    if (ch.write(data)) return resolve();
+    const drained = () => {
+      ch.off('close', closed);
+      resolve();
+    };
+    const closed = () => {
+      ch.off('drain', drained);
+      reject(new Stop('the other side closed the channel'));
+    };
+    ch.once('drain', drained);
+    ch.once('close', closed);
   });
 }
 
@@ -76,6 +90,8 @@ export class ScpRelay {
   private readonly fromClient: ScpReader;
   private readonly fromTarget: ScpReader;
   private readonly dirs: string[] = [];
+  /** The file whose bytes are moving, finished as aborted if the exchange ends inside it. */
+  private current: Transfer | undefined;
 
   constructor(private readonly o: ScpRelayOptions) {
     this.fromClient = new ScpReader(o.client);
@@ -88,6 +104,7 @@ export class ScpRelay {
       await (this.o.server.mode === 'sink' ? this.upload() : this.download());
       return undefined;
     } catch (e) {
+      this.current?.finish('aborted', e instanceof Error ? e.message : String(e));
       if (e instanceof Stop) return e.message;
       if (e instanceof ScpProtocolError) {
         this.o.session.record({ type: 'error', kind: 'protocol', code: e.code, message: e.message, channel: this.o.channel });
@@ -197,7 +214,7 @@ export class ScpRelay {
         if (this.dirs.length > MAX_DEPTH) throw new ScpProtocolError(`directories nested deeper than ${MAX_DEPTH}`);
         continue;
       }
-      const t = new Transfer(this.o.session, path.shown, 'upload', { channel: this.o.channel, command: g.id });
+      const t = (this.current = new Transfer(this.o.session, path.shown, 'upload', { channel: this.o.channel, command: g.id }));
       let left = line.size;
       while (left > 0) {
         const c = await this.fromClient.chunk(left);
@@ -285,7 +302,7 @@ export class ScpRelay {
 
   private async downloadData(path: ResolvedPath, size: number, command: number): Promise<void> {
     const { client, target } = this.o;
-    const t = new Transfer(this.o.session, path.shown, 'download', { channel: this.o.channel, command });
+    const t = (this.current = new Transfer(this.o.session, path.shown, 'download', { channel: this.o.channel, command }));
     const scan = new PanHoldback();
     let left = size;
     let offset = 0;
