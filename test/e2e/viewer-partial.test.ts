@@ -139,6 +139,25 @@ describe('partial without failure, integrity only, unreadable', () => {
     expect(banner).not.toMatch(/decrypted|re-scanned|Verified/);
     for (const li of await p.locator('[data-testid=checks] > li').all()) expect(['fail', 'not-run']).toContain(await li.getAttribute('data-status'));
     await shot(p, 'truncated');
+    // Nothing was read, so nothing is counted: no "0" beside Sessions or Approvals, no "0 sessions", no
+    // "No approval was requested in this bundle" — those would be claims about content nobody read.
+    expect(await p.locator('nav.side .count').count()).toBe(0);
+    await nav(p, 'Sessions');
+    const sessions = await p.locator('main').innerText();
+    expect(sessions).not.toMatch(/\b0 sessions\b/);
+    expect(sessions).toMatch(/The bundle cannot be read/);
+    await shot(p, 'truncated-sessions');
+    await nav(p, 'Approvals');
+    const approvals = await p.locator('main').innerText();
+    expect(approvals).not.toMatch(/No approval was requested|No approval request in/);
+    expect(approvals).toMatch(/The bundle cannot be read/);
+    await shot(p, 'truncated-approvals');
+    await nav(p, 'Event table');
+    const events = await p.locator('main').innerText();
+    expect(events).not.toMatch(/\b0 events\b|\bof 0 session/);
+    expect(events).toMatch(/The bundle cannot be read/);
+    await shot(p, 'truncated-events');
+    expect(problems(p)).toEqual([]);
   });
 
   it('an interrupted session ends at its last durable event, not at the seal time', async () => {
