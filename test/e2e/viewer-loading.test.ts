@@ -93,6 +93,27 @@ describe('loading: any order, first time', () => {
     });
   }
 
+  // The other three orders, with the passphrase-protected key (the documented flow: the viewer asks for it).
+  const lockedOrders: [string, () => string[]][] = [
+    ['trust, key, bundle', () => [demo.trust, demo.protectedKey, bundle]],
+    ['bundle, trust, key', () => [bundle, demo.trust, demo.protectedKey]],
+    ['key, bundle, trust', () => [demo.protectedKey, bundle, demo.trust]],
+  ];
+  for (const [order, files] of lockedOrders) {
+    it(`all three dropped at once (${order}) with a passphrase-protected key: asked once, verifies with the key, first time`, async () => {
+      const p = await viewer.page();
+      await drop(p, files());
+      await p.getByLabel('Passphrase', { exact: true }).fill(demo.passphrase);
+      if (order.startsWith('key')) await screenshot(p, 'loading-dropped-locked-passphrase');
+      await p.getByRole('button', { name: 'Unlock' }).click();
+      await verifiedWithKey(p);
+      expect(await p.getByLabel('Passphrase', { exact: true }).count()).toBe(0);
+      if (order.startsWith('key')) await screenshot(p, 'loading-dropped-locked', { fullPage: true });
+      expect(problems(p)).toEqual([]);
+      await p.close();
+    });
+  }
+
   it('dropped one at a time, bundle first, then key, then trust: verifies with the key', async () => {
     const p = await viewer.page();
     await drop(p, [bundle]);
