@@ -65,6 +65,9 @@ describe('a session whose archive is missing', () => {
     expect(r861).toMatch(/^1 approval request \(/);
     expect(r861).not.toMatch(/every session recorded/);
     expect(r861).toMatch(/approvals check: PARTIAL \(4 of 5 archives\)/);
+    // Whether what ran matched the approval is unknown for the log-only request: not "0 matched".
+    expect(r861).not.toMatch(/\b0 executed commands matched the approved command hash;/);
+    expect(r861).toMatch(/0 known executed commands matched the approved command hash \(unknown for 1 request whose content is unavailable\)/);
     const r7261 = pciRows(missing, noDigests, { by: 'Dana', at: 'now' }).find((p) => p.req === '7.2.6')!.evidence;
     // #3 (no archive) and #5 (interrupted: its manifest has no counts, and no digest is given here).
     expect(r7261).toMatch(/unknown for 2 sessions whose content is unavailable/);
@@ -98,5 +101,22 @@ describe('a bundle that cannot be read', () => {
     expect(pages.length).toBeGreaterThan(0);
     for (const p of pages) expect(p).toMatch(/VERIFICATION FAILED/);
     expect(bannerTitle(fatal)).toBe('✗ The bundle cannot be read');
+  });
+});
+
+describe('the report of a bundle with a missing archive', () => {
+  it('PDF and HTML: the log-proven session and request are labelled, their plurals agree ("(s)" nowhere)', async () => {
+    const blocks = buildReport({ report: missing, digests: noDigests, fileName: 'missing.vigil', auditor: 'Dana', generatedAt: '2026-12-02T10:00:00.000Z', viewerVersion: 't' });
+    const stamp = reportStamp(missing);
+    const html = renderHtml(blocks, stamp).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    const pdf = await renderPdf(blocks, { title: 't', author: 'Dana', footer: 'f', stamp });
+    const file = join(tempDir(), 'missing.pdf');
+    writeFileSync(file, pdf);
+    const text = pdfText(file).replace(/\s+/g, ' ');
+    for (const [what, t] of [['html', html], ['pdf', text]] as const) {
+      expect(t, what).toContain(FROM_LOG);
+      expect(t, what).not.toMatch(/\(s\)/);
+      expect(t, what).not.toMatch(/\b1 (frames|events|approval requests|requests|archives|sessions)\b/);
+    }
   });
 });

@@ -157,7 +157,7 @@ export function buildReport(input: ReportInput): Block[] {
         n(d ? d.blocks : (st['decision.block'] ?? 0)),
         known ? String(d ? d.approvals.length : (st['approval.requested'] ?? 0)) : String(s.approvalsLogged ?? UNKNOWN),
         n(d ? d.masked : (st.masked ?? 0)),
-        [...(s.source === 'log' ? [`${FROM_LOG} (${s.frames ?? UNKNOWN} frames, ${s.events ?? UNKNOWN} events)`] : []), ...s.reasons.map(fixPlurals)].join('; '),
+        [...(s.source === 'log' ? [`${FROM_LOG} (${s.frames === undefined ? `${UNKNOWN} frames` : plural(s.frames, 'frame')}, ${s.events === undefined ? `${UNKNOWN} events` : plural(s.events, 'event')})`] : []), ...s.reasons.map(fixPlurals)].join('; '),
       ];
     }),
     tones: listed.map((s) => (s.status === 'failed' ? 'fail' : s.status === 'complete' ? undefined : 'warn')),
