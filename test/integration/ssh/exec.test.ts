@@ -193,6 +193,15 @@ describe('the evidence', () => {
     expect(evidence.report.ok).toBe(true);
   });
 
+  it('the signed log names who connected to what for every SSH session, and the verifier cross-checked it', () => {
+    const inclusion = evidence.report.checks.find((c) => c.id === 'log-inclusion')!;
+    const m = /identity and target of (\d+) of (\d+) session(?:s|\(s\))? with a proven identity agree with the signed log/.exec(inclusion.summary ?? '');
+    expect(m, inclusion.summary).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(2);
+    expect(m![1]).toBe(m![2]);
+    expect(inclusion.summary).not.toMatch(/identity not in the signed log/);
+  });
+
   it('records the allowed exec: identity, command, decision, channel, output, exit status', () => {
     const s = sessionWith((e) => e.type === 'command' && e['text'] === 'echo hello');
     const types = s.map((e) => e.type);
