@@ -280,6 +280,12 @@ describe('PDF polish', () => {
     for (const id of [...sessionIds, sha, 'apr_7Q2M9Xdemo01', 'repo:acme/payments-migrations:environment:production', 'spiffe://acme.internal/ns/billing/sa/refund-worker']) {
       expect(whole(id), `${id} whole on one line`).toBe(true);
     }
+    // Wherever it appears — the sessions table and the narrower approvals register alike — never in pieces.
+    for (const [id, tail] of [['spiffe://acme.internal/ns/billing/sa/refund-worker', 'refund-worker'], ['repo:acme/payments-migrations:environment:production', 'environment:production']] as const) {
+      const pieces = lines.filter((l) => l.includes(tail));
+      expect(pieces.length, tail).toBeGreaterThan(0);
+      for (const l of pieces) expect(l, `${id} broken`).toContain(id);
+    }
     // "(s)" is for the lazy; "1 errors" is wrong.
     expect(text).not.toMatch(/\(s\)/);
     expect(text).not.toMatch(/\b1 (errors|sessions|commands|keys|rotations|archives)\b/);

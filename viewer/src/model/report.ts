@@ -175,7 +175,8 @@ export function buildReport(input: ReportInput): Block[] {
     blocks.push({
       kind: 'table',
       columns: ['Request', 'Session', 'Requester', 'Command', 'Justification', 'Requested → decided → released → finished (UTC)', 'Outcome', 'Hash check'],
-      widths: [0.1, 0.05, 0.11, 0.16, 0.08, 0.31, 0.07, 0.12],
+      // The requester gets the room of a sessions-table identity (0.2): a SPIFFE id or a GitHub OIDC subject stays on one line.
+      widths: [0.1, 0.04, 0.2, 0.13, 0.08, 0.29, 0.06, 0.1],
       ids: [0, 2],
       rows: approvals.map((a, i) => [
         a.requestId,
