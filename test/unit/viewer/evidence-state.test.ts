@@ -93,6 +93,10 @@ describe('a bundle that cannot be read', () => {
     const html = renderHtml(blocks, stamp);
     for (const claim of [/all \d+ session archives encrypted/, /every session recorded/, /Content .*decrypted/, /re-scanned for clear card data/, /PASS/]) expect(html).not.toMatch(claim);
     expect(html).toMatch(/NOT VERIFIED: the bundle could not be read/);
+    // No empty sessions table (it reads as "no sessions"): the section says it is not known.
+    const sessions = blocks.slice(blocks.findIndex((b) => b.kind === 'h' && b.text === 'Sessions') + 1);
+    expect(sessions[0]).toMatchObject({ kind: 'p', text: 'Not known: the bundle could not be read.' });
+    expect(blocks.filter((b) => b.kind === 'table' && b.columns.includes('Session id'))).toEqual([]);
     expect(html.match(/data-stamp/g)).toHaveLength(2);
     const pdf = await renderPdf(blocks, { title: 't', author: 'Dana', footer: 'f', stamp });
     const file = join(tempDir(), 'fatal.pdf');

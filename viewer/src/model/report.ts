@@ -133,9 +133,11 @@ export function buildReport(input: ReportInput): Block[] {
   });
 
   blocks.push({ kind: 'h', text: 'Sessions' });
+  // An unread bundle lists no sessions, and an empty table would read as "none": say it is not known.
+  if (r.fatal) blocks.push({ kind: 'p', text: 'Not known: the bundle could not be read.', tone: 'fail' });
   const max = input.maxSessions ?? Infinity;
   const listed = r.sessions.length <= max ? r.sessions : [...r.sessions.filter((s) => s.status !== 'complete'), ...r.sessions.filter((s) => s.status === 'complete')].slice(0, max).sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
-  blocks.push({
+  if (!r.fatal) blocks.push({
     kind: 'table',
     // Identity and target share a column wide enough for a long identity: identifiers stay whole and readable.
     columns: ['#', 'Session id', 'Status', 'Protocol', 'Identity → target', 'Started (UTC)', 'Cmds', 'Blocks', 'Approvals', 'Masked', 'Notes'],
