@@ -68,7 +68,9 @@ describe('a session whose archive is missing', () => {
     // Whether what ran matched the approval is unknown for the log-only request: not "0 matched".
     expect(r861).not.toMatch(/\b0 executed commands matched the approved command hash;/);
     expect(r861).toMatch(/0 known executed commands matched the approved command hash \(unknown for 1 request whose content is unavailable\)/);
-    const r7261 = pciRows(missing, noDigests, { by: 'Dana', at: 'now' }).find((p) => p.req === '7.2.6')!.evidence;
+    const r341 = pciRows(missing, noDigests, { by: 'Dana', at: 'now' }).find((p) => p.req === '3.4.1')!.evidence;
+    expect(r341).toMatch(/\(\d+ known card numbers?\)/);
+        const r7261 = pciRows(missing, noDigests, { by: 'Dana', at: 'now' }).find((p) => p.req === '7.2.6')!.evidence;
     // #3 (no archive) and #5 (interrupted: its manifest has no counts, and no digest is given here).
     expect(r7261).toMatch(/unknown for 2 sessions whose content is unavailable/);
     // Without the key too: the register is not empty, the log proves the request.

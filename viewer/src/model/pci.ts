@@ -164,7 +164,7 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
     {
       req: '3.4.1',
       short: 'PAN shown masked (at most BIN + last 4) unless a documented role needs more',
-      evidence: `${n(f, f.masked, 'value')} masked in responses across ${plural(f.sessions, 'session')} (${plural(f.maskedPan, 'card number')}); clear card-number re-scan: ${check(report, 'pan-rescan')}`,
+      evidence: `${n(f, f.masked, 'value')} masked in responses across ${plural(f.sessions, 'session')} (${f.unknownSessions ? `${f.maskedPan} known card number${f.maskedPan === 1 ? '' : 's'}` : plural(f.maskedPan, 'card number')}); clear card-number re-scan: ${check(report, 'pan-rescan')}`,
     },
     {
       req: '3.5.1 / 3.5.1.1',
