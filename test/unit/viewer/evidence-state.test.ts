@@ -11,6 +11,7 @@ import { parseTrustFile, type TrustFile } from '../../../shared/evidence/trust.t
 import type { AuditorSecret } from '../../../shared/evidence/verify/verify-archive.ts';
 import { writeDemoEvidence } from '../../../appliance/demo/evidence-demo.ts';
 import { chronologicalCsv } from '../../../viewer/src/model/csv.ts';
+import { NO_FINGERPRINT_CHECK, stampOf } from '../../../viewer/src/model/evidence-id.ts';
 import { FROM_LOG, PILL, bannerTitle, checkLine } from '../../../viewer/src/model/evidence-state.ts';
 import { pciRows } from '../../../viewer/src/model/pci.ts';
 import { renderPdf } from '../../../viewer/src/model/report-pdf.ts';
@@ -107,6 +108,12 @@ describe('a bundle that cannot be read', () => {
     expect(pages.length).toBeGreaterThan(0);
     for (const p of pages) expect(p).toMatch(/VERIFICATION FAILED/);
     expect(bannerTitle(fatal)).toBe('✗ The bundle cannot be read');
+    // The CSV is not an empty sheet (which reads as "nothing happened"): its one row says the bundle could
+    // not be read, and carries the SHA-256 and FAILED like every row of every CSV.
+    const csv = chronologicalCsv(fatal.sessions, noDigests, stampOf('cut.vigil', 'ab'.repeat(32), fatal, NO_FINGERPRINT_CHECK), fatal.fatal).trimEnd().split('\r\n');
+    expect(csv).toHaveLength(2);
+    expect(csv[1]).toMatch(/NOT VERIFIED: the bundle could not be read \(not a valid Vigil bundle: .*\); nothing in it was read/);
+    expect(csv[1]).toMatch(new RegExp(`,${'ab'.repeat(32)},FAILED$`));
   });
 });
 

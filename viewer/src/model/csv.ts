@@ -38,8 +38,13 @@ export function absoluteTime(startedAt: string | undefined, t: number): string {
 }
 
 /** With `evidence`, every line ends with the bundle's SHA-256 and the verification result. */
-export function chronologicalCsv(sessions: readonly SessionReport[], digests: ReadonlyMap<string, SessionDigest>, evidence?: EvidenceStamp): string {
+/**
+ * `fatal`: why the bundle could not be read. The CSV then has one row that says so (an empty sheet would
+ * read as a bundle in which nothing happened).
+ */
+export function chronologicalCsv(sessions: readonly SessionReport[], digests: ReadonlyMap<string, SessionDigest>, evidence?: EvidenceStamp, fatal?: string): string {
   const rows: { at: string; cells: (string | number)[] }[] = [];
+  if (fatal !== undefined) rows.push({ at: '', cells: ['', '', '', '', '', '', '', `NOT VERIFIED: the bundle could not be read (${fatal}); nothing in it was read`, '', '', '', '', UNKNOWN, UNKNOWN, ...NO_APPROVAL] });
   for (const s of sessions) {
     const d = digests.get(s.sessionId);
     const base = [s.protocol ?? '', s.context?.identity?.subject ?? '', s.context?.client?.address ?? '', s.context?.target?.name ?? ''];
