@@ -13,7 +13,7 @@ import { writeDemoEvidence, type DemoEvidence } from '../../appliance/demo/evide
 import { buildTrustFile } from '../../appliance/keys/trust-file.ts';
 import { FAST_KDF, members, newAppliance, rewriteBundle, tempDir } from '../helpers/evidence.ts';
 import { exportTo, recordSessions } from '../helpers/viewer-evidence.ts';
-import { checkStatus, checkText, nav, openEvidence, openSession, problems, screenshot, startViewer, type ViewerSession } from '../helpers/viewer.ts';
+import { checkStatus, checkText, download, nav, openEvidence, openSession, problems, screenshot, startViewer, type ViewerSession } from '../helpers/viewer.ts';
 
 let viewer: ViewerSession;
 let demo: DemoEvidence;
@@ -93,6 +93,14 @@ describe('a session whose archive is missing', () => {
     expect(text).toMatch(/alice@acme\.example\s+approved/);
     expect(text).toMatch(/unknown — content unavailable/);
     await shot(p, 'missing-approvals');
+    // The saved CSV keeps it too: the log-only session's row carries the request and its log times.
+    await nav(p, 'Report & exports');
+    const save = p.getByRole('button', { name: 'Save chronological log (CSV)' });
+    await expect.poll(() => save.isEnabled(), { timeout: 60_000 }).toBe(true);
+    const csv = (await download(p, () => save.click())).bytes.toString('utf8');
+    const line = csv.split('\r\n').find((l) => l.includes('(from the signed log; content unavailable)'))!;
+    expect(line).toMatch(/,unknown,failed,apr_7Q2M9Xdemo01,\S+Z,\S+Z,alice@acme\.example approved/);
+    expect(line).toMatch(/,FAILED$/);
     expect(problems(p)).toEqual([]);
   });
 });

@@ -54,7 +54,11 @@ describe('a session whose archive is missing', () => {
   it('CSV: the session is labelled from the signed log and its masked count is unknown', () => {
     const line = chronologicalCsv(missing.sessions, noDigests).split('\r\n').find((l) => l.includes(seq3))!;
     expect(line).toContain(`(${FROM_LOG})`);
-    expect(line).toMatch(/,unknown,failed,{7}$/); // and no approval columns: nothing is known of them here
+    expect(line).toMatch(/,unknown,failed,{7}$/); // without the log's approvals, no approval columns
+    // With them (as the viewer passes them): the request the signed log proves, its times, and unknowns —
+    // blank approval columns would read as "no approval was needed".
+    const withLog = chronologicalCsv(missing.sessions, noDigests, undefined, { approvals: missing.approvals ?? [] }).split('\r\n').find((l) => l.includes(seq3))!;
+    expect(withLog).toMatch(/,unknown,failed,apr_7Q2M9Xdemo01,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,[^,]*alice@acme\.example[^,]*,unknown[^,]*,unknown[^,]*,/);
   });
 
   it('approvals register keeps the log-proven request with its state; the PCI 8.6.1 row counts it', () => {
@@ -110,7 +114,7 @@ describe('a bundle that cannot be read', () => {
     expect(bannerTitle(fatal)).toBe('✗ The bundle cannot be read');
     // The CSV is not an empty sheet (which reads as "nothing happened"): its one row says the bundle could
     // not be read, and carries the SHA-256 and FAILED like every row of every CSV.
-    const csv = chronologicalCsv(fatal.sessions, noDigests, stampOf('cut.vigil', 'ab'.repeat(32), fatal, NO_FINGERPRINT_CHECK), fatal.fatal).trimEnd().split('\r\n');
+    const csv = chronologicalCsv(fatal.sessions, noDigests, stampOf('cut.vigil', 'ab'.repeat(32), fatal, NO_FINGERPRINT_CHECK), { fatal: fatal.fatal }).trimEnd().split('\r\n');
     expect(csv).toHaveLength(2);
     expect(csv[1]).toMatch(/NOT VERIFIED: the bundle could not be read \(not a valid Vigil bundle: .*\); nothing in it was read/);
     expect(csv[1]).toMatch(new RegExp(`,${'ab'.repeat(32)},FAILED$`));
