@@ -49,7 +49,18 @@ export function approvalsOf(digests: ReadonlyMap<string, SessionDigest>, report:
   for (const a of report.approvals ?? []) {
     if (a.source === 'log' && !seen.has(a.requestId) && bySession.has(a.sessionId)) out.push(logApprovalRow(a, bySession.get(a.sessionId)));
   }
-  return out;
+  // In the order the requests were made, those known only from the signed log among them (not after them);
+  // a request without a time keeps its session's place.
+  const at = (a: ApprovalRow): number => {
+    const logged = a.requestedAt ? Date.parse(a.requestedAt) : NaN;
+    if (Number.isFinite(logged)) return logged;
+    const start = Date.parse(bySession.get(a.sessionId)?.startedAt ?? '');
+    if (!Number.isFinite(start)) return Infinity;
+    return a.requestedT !== null ? start + a.requestedT : start;
+  };
+  const keyed = out.map((a, i) => ({ a, i, t: at(a), seq: a.seq ?? Infinity }));
+  keyed.sort((x, y) => (x.t !== y.t ? (x.t < y.t ? -1 : 1) : x.seq !== y.seq ? (x.seq < y.seq ? -1 : 1) : x.i - y.i));
+  return keyed.map((k) => k.a);
 }
 
 export function hashCheckWords(a: ApprovalRow): string {
