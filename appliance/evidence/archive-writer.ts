@@ -137,7 +137,7 @@ export class ArchiveWriter {
     };
     key.fill(0);
     const headerRecord = encodeHeaderRecord(header);
-    const fd = openSync(opts.path, 'wx', 0o640);
+    const fd = openSync(opts.path, 'wx', 0o600);
     let sink: ArchiveSink;
     try {
       if (opts.sink) {

@@ -53,7 +53,7 @@ export class EvidenceJournal {
     readonly dir: string,
     readonly mode: JournalMode,
   ) {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.seq = Math.max(0, ...journalFiles(dir).map((f) => f.seq)) + 1;
     this.fd = this.openFile(this.seq);
   }
@@ -304,7 +304,7 @@ export function replayJournal(dir: string, sessions: ReadonlyMap<string, string>
       if (!path) continue;
       let fd = fds.get(e.sessionId);
       if (fd === undefined) {
-        fd = openSync(path, existsSync(path) ? 'r+' : 'w+', 0o640);
+        fd = openSync(path, existsSync(path) ? 'r+' : 'w+', 0o600);
         fds.set(e.sessionId, fd);
       }
       writeAll(fd, e.bytes, e.offset);

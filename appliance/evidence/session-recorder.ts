@@ -69,7 +69,7 @@ export class SessionRecorder {
     const started = this.now();
     const day = isoTime(started).slice(0, 10);
     const dir = join(this.archivesDir, day);
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const sessionId = (this.opts.newSessionId ?? randomUUID)();
     return db.transaction(() => {
       const seq = ((db.prepare('SELECT MAX(seq) AS s FROM sessions').get() as { s: number | null }).s ?? 0) + 1;
@@ -210,7 +210,7 @@ export class SessionRecorder {
         const scan = await scanArchive(path).catch(() => undefined);
         if (scan && scan.frames > 0) continue; // has content: leave it for a human, never destroy evidence
         const orphans = join(this.opts.dataDir, 'orphans');
-        mkdirSync(orphans, { recursive: true });
+        mkdirSync(orphans, { recursive: true, mode: 0o700 });
         renameSync(path, join(orphans, name));
       }
     }

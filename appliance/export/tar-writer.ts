@@ -10,7 +10,7 @@ export class TarWriter {
   written = 0;
 
   constructor(path: string) {
-    this.fd = openSync(path, 'wx', 0o640);
+    this.fd = openSync(path, 'wx', 0o600);
   }
 
   addBytes(name: string, data: Uint8Array, mtime = new Date()): void {

@@ -268,7 +268,7 @@ describe('the event table', () => {
     await page.getByTestId('event-table').waitFor();
     const count = await page.getByTestId('event-count').innerText();
     const total = Number(/^(\d+) events/.exec(count)![1]);
-    expect(count).toMatch(/from 3 of 3 session\(s\)/);
+    expect(count).toMatch(/from 3 of 3 sessions/);
     // Times are read whole, milliseconds included (a cut cell would hide what proves the order).
     const cut = await page.locator('[data-testid=event-table] .row [data-col=time], [data-testid=event-table] .row [data-col=expiresAt]').evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth).length);
     expect(cut).toBe(0);
@@ -316,6 +316,8 @@ describe('with the archive of the approved session gone', () => {
     await nav(p, 'Approvals');
     const row = p.locator('[data-testid=approvals] tbody tr[data-request=apr_HeldUpd00001]');
     expect(await row.getAttribute('data-source')).toBe('log');
+    // The register stays in the order the requests were made, the log-only one included (not last).
+    expect(await p.locator('[data-testid=approvals] tbody tr').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-request')))).toEqual(['apr_HeldUpd00001', 'apr_DeniedDel001', 'apr_NeverRan0001']);
     const s = await steps(row);
     expect(s.map((x) => x.state)).toEqual(['from-log', 'from-log', 'unknown', 'unknown']);
     expect(s[2]!.text).toBe('Released to the target unknown from the signed log; content unavailable');

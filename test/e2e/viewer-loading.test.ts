@@ -93,6 +93,27 @@ describe('loading: any order, first time', () => {
     });
   }
 
+  // The other three orders, with the passphrase-protected key (the documented flow: the viewer asks for it).
+  const lockedOrders: [string, () => string[]][] = [
+    ['trust, key, bundle', () => [demo.trust, demo.protectedKey, bundle]],
+    ['bundle, trust, key', () => [bundle, demo.trust, demo.protectedKey]],
+    ['key, bundle, trust', () => [demo.protectedKey, bundle, demo.trust]],
+  ];
+  for (const [order, files] of lockedOrders) {
+    it(`all three dropped at once (${order}) with a passphrase-protected key: asked once, verifies with the key, first time`, async () => {
+      const p = await viewer.page();
+      await drop(p, files());
+      await p.getByLabel('Passphrase', { exact: true }).fill(demo.passphrase);
+      if (order.startsWith('key')) await screenshot(p, 'loading-dropped-locked-passphrase');
+      await p.getByRole('button', { name: 'Unlock' }).click();
+      await verifiedWithKey(p);
+      expect(await p.getByLabel('Passphrase', { exact: true }).count()).toBe(0);
+      if (order.startsWith('key')) await screenshot(p, 'loading-dropped-locked', { fullPage: true });
+      expect(problems(p)).toEqual([]);
+      await p.close();
+    });
+  }
+
   it('dropped one at a time, bundle first, then key, then trust: verifies with the key', async () => {
     const p = await viewer.page();
     await drop(p, [bundle]);
@@ -258,6 +279,12 @@ describe('PDF polish', () => {
     const whole = (id: string) => lines.some((l) => l.includes(id));
     for (const id of [...sessionIds, sha, 'apr_7Q2M9Xdemo01', 'repo:acme/payments-migrations:environment:production', 'spiffe://acme.internal/ns/billing/sa/refund-worker']) {
       expect(whole(id), `${id} whole on one line`).toBe(true);
+    }
+    // Wherever it appears — the sessions table and the narrower approvals register alike — never in pieces.
+    for (const [id, tail] of [['spiffe://acme.internal/ns/billing/sa/refund-worker', 'refund-worker'], ['repo:acme/payments-migrations:environment:production', 'environment:production']] as const) {
+      const pieces = lines.filter((l) => l.includes(tail));
+      expect(pieces.length, tail).toBeGreaterThan(0);
+      for (const l of pieces) expect(l, `${id} broken`).toContain(id);
     }
     // "(s)" is for the lazy; "1 errors" is wrong.
     expect(text).not.toMatch(/\(s\)/);

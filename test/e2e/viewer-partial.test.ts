@@ -13,7 +13,7 @@ import { writeDemoEvidence, type DemoEvidence } from '../../appliance/demo/evide
 import { buildTrustFile } from '../../appliance/keys/trust-file.ts';
 import { FAST_KDF, members, newAppliance, rewriteBundle, tempDir } from '../helpers/evidence.ts';
 import { exportTo, recordSessions } from '../helpers/viewer-evidence.ts';
-import { checkStatus, checkText, nav, openEvidence, openSession, problems, screenshot, startViewer, type ViewerSession } from '../helpers/viewer.ts';
+import { checkStatus, checkText, download, nav, openEvidence, openSession, problems, screenshot, startViewer, type ViewerSession } from '../helpers/viewer.ts';
 
 let viewer: ViewerSession;
 let demo: DemoEvidence;
@@ -62,7 +62,7 @@ describe('a session whose archive is missing', () => {
     expect(await p.getByTestId('banner').innerText()).toMatch(/Content of 4 of 5 archives decrypted/);
     const row = await p.locator('[data-testid=session-statuses] tbody tr[data-seq="3"]').innerText();
     expect(row).toMatch(/spiffe:\/\/acme\.internal\/ns\/billing\/sa\/refund-worker → payments-db/);
-    expect(row).toMatch(/from the signed log; content unavailable: \d+ frame\(s\), \d+ event\(s\), 1 approval request\(s\)/);
+    expect(row).toMatch(/from the signed log; content unavailable: 1 frame, \d+ events, 1 approval request\b/);
     await shot(p, 'missing-overview');
   });
 
@@ -85,7 +85,7 @@ describe('a session whose archive is missing', () => {
 
   it('its approval stays in the register with its state, from the signed log', async () => {
     await nav(p, 'Approvals');
-    expect(await p.getByTestId('approvals-from-log').innerText()).toMatch(/1 request\(s\) from the signed log; content unavailable/);
+    expect(await p.getByTestId('approvals-from-log').innerText()).toMatch(/1 request from the signed log; content unavailable/);
     const row = p.locator('[data-testid=approvals] tbody tr[data-source=log]');
     expect(await row.count()).toBe(1);
     const text = await row.innerText();
@@ -93,6 +93,14 @@ describe('a session whose archive is missing', () => {
     expect(text).toMatch(/alice@acme\.example\s+approved/);
     expect(text).toMatch(/unknown — content unavailable/);
     await shot(p, 'missing-approvals');
+    // The saved CSV keeps it too: the log-only session's row carries the request and its log times.
+    await nav(p, 'Report & exports');
+    const save = p.getByRole('button', { name: 'Save chronological log (CSV)' });
+    await expect.poll(() => save.isEnabled(), { timeout: 60_000 }).toBe(true);
+    const csv = (await download(p, () => save.click())).bytes.toString('utf8');
+    const line = csv.split('\r\n').find((l) => l.includes('(from the signed log; content unavailable)'))!;
+    expect(line).toMatch(/,unknown,failed,apr_7Q2M9Xdemo01,\S+Z,\S+Z,alice@acme\.example approved/);
+    expect(line).toMatch(/,FAILED$/);
     expect(problems(p)).toEqual([]);
   });
 });
@@ -139,6 +147,25 @@ describe('partial without failure, integrity only, unreadable', () => {
     expect(banner).not.toMatch(/decrypted|re-scanned|Verified/);
     for (const li of await p.locator('[data-testid=checks] > li').all()) expect(['fail', 'not-run']).toContain(await li.getAttribute('data-status'));
     await shot(p, 'truncated');
+    // Nothing was read, so nothing is counted: no "0" beside Sessions or Approvals, no "0 sessions", no
+    // "No approval was requested in this bundle" — those would be claims about content nobody read.
+    expect(await p.locator('nav.side .count').count()).toBe(0);
+    await nav(p, 'Sessions');
+    const sessions = await p.locator('main').innerText();
+    expect(sessions).not.toMatch(/\b0 sessions\b/);
+    expect(sessions).toMatch(/The bundle cannot be read/);
+    await shot(p, 'truncated-sessions');
+    await nav(p, 'Approvals');
+    const approvals = await p.locator('main').innerText();
+    expect(approvals).not.toMatch(/No approval was requested|No approval request in/);
+    expect(approvals).toMatch(/The bundle cannot be read/);
+    await shot(p, 'truncated-approvals');
+    await nav(p, 'Event table');
+    const events = await p.locator('main').innerText();
+    expect(events).not.toMatch(/\b0 events\b|\bof 0 session/);
+    expect(events).toMatch(/The bundle cannot be read/);
+    await shot(p, 'truncated-events');
+    expect(problems(p)).toEqual([]);
   });
 
   it('an interrupted session ends at its last durable event, not at the seal time', async () => {

@@ -135,7 +135,7 @@ export async function checkText(p: Page, id: string): Promise<string> {
   return p.locator(`[data-check="${id}"]`).innerText();
 }
 
-export async function nav(p: Page, section: 'Verification' | 'Sessions' | 'Approvals' | 'Report & exports'): Promise<void> {
+export async function nav(p: Page, section: 'Verification' | 'Sessions' | 'Approvals' | 'Event table' | 'Report & exports'): Promise<void> {
   await p.locator('nav.side button', { hasText: section }).click();
 }
 

@@ -132,6 +132,14 @@ describe('the members', () => {
     expect(await fatalOf(await pack([...entries.slice(0, 6), copy, ...entries.slice(6)]))).toMatch(/member archives\/00000099-copy\.vsa is not listed in bundle\.json/);
   });
 
+  it('a member that appears twice is fatal, named (a fixed member or an archive, same bytes or not)', async () => {
+    const entries = await original();
+    expect(await fatalOf(await pack([...entries, entries[0]!]))).toMatch(/not a valid Vigil bundle: member bundle\.json appears twice/);
+    const archive = entries.find(([n]) => n.startsWith('archives/'))!;
+    const i = entries.indexOf(archive);
+    expect(await fatalOf(await pack([...entries.slice(0, i + 1), archive, ...entries.slice(i + 1)]))).toMatch(new RegExp(`member ${archive[0].replace(/[.]/g, '\\.')} appears twice`));
+  });
+
   it('members out of the exporter\'s order are fatal, with the member named', async () => {
     const entries = await original();
     const swapped = [entries[1]!, entries[0]!, ...entries.slice(2)];

@@ -4,7 +4,7 @@
  * and the exported bundle checked by the real verifier with the auditor key.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,11 @@ let evidence: ExportedEvidence;
 const results: Record<string, { code: number; stdout: string; stderr: string }> = {};
 let marker: string;
 let heldRequest: string | undefined;
+const CVV_NOTE = 'card 4111 1111 1111 1111 cvv 123';
+const CVV_LINE = `printf '%s' '${CVV_NOTE}' | wc -c; id -un`;
+const CLEAR_CODE = /cvv[^A-Za-z0-9]{0,12}123(?![0-9])/i;
+let cvvShown = '';
+let cvvRequest: string | undefined;
 
 beforeAll(async () => {
   f = await startSshGatewayFixture({
@@ -90,6 +95,18 @@ beforeAll(async () => {
   heldRequest = req?.id;
   if (req) f.gateway.approvals.decide(req.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
   results['held'] = await held;
+  // A held exec whose command line carries a card number and a security code: the approver is shown (and
+  // vigil.db keeps) the code redacted, while the target runs the line exactly as sent (wc counts its bytes).
+  const heldCvv = f.ssh('web', CVV_LINE);
+  let cvvReq;
+  for (let i = 0; i < 500 && !cvvReq; i++) {
+    cvvReq = f.gateway.approvals.list('pending')[0];
+    if (!cvvReq) await new Promise((r) => setTimeout(r, 20));
+  }
+  cvvShown = JSON.stringify(cvvReq ?? null);
+  cvvRequest = cvvReq?.id;
+  if (cvvReq) f.gateway.approvals.decide(cvvReq.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+  results['heldCvv'] = await heldCvv;
   await f.gateway.stop();
   evidence = await exportAndVerify(f);
 }, 120_000);
@@ -193,6 +210,15 @@ describe('the evidence', () => {
     expect(evidence.report.ok).toBe(true);
   });
 
+  it('the signed log names who connected to what for every SSH session, and the verifier cross-checked it', () => {
+    const inclusion = evidence.report.checks.find((c) => c.id === 'log-inclusion')!;
+    const m = /identity and target of (\d+) of (\d+) session(?:s|\(s\))? with a proven identity agree with the signed log/.exec(inclusion.summary ?? '');
+    expect(m, inclusion.summary).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(2);
+    expect(m![1]).toBe(m![2]);
+    expect(inclusion.summary).not.toMatch(/identity not in the signed log/);
+  });
+
   it('records the allowed exec: identity, command, decision, channel, output, exit status', () => {
     const s = sessionWith((e) => e.type === 'command' && e['text'] === 'echo hello');
     const types = s.map((e) => e.type);
@@ -247,6 +273,23 @@ describe('the evidence', () => {
     expect(released).toBeGreaterThan(seq((e) => e.type === 'decision' && e['decision'] === 'approved'));
     expect(released).toBeLessThan(seq((e) => e.type === 'output'));
     expect(evidence.report.approvals?.find((a) => a.requestId === heldRequest)).toMatchObject({ outcome: 'approved', ran: true });
+  });
+
+  it('a held exec with a CVV next to a card number: redacted for the approver, in vigil.db and in the recording; run as sent', () => {
+    expect(cvvRequest, 'the exec was held').toBeDefined();
+    expect(cvvShown).toMatch(/wc -c/);
+    expect(cvvShown, 'what the approvals API shows').not.toMatch(CLEAR_CODE);
+    expect(cvvShown).not.toMatch(/4111 1111 1111 1111/);
+    const dataDir = join(f.dir, 'appliance', 'data');
+    const db = readdirSync(dataDir).filter((n) => n.startsWith('vigil.db')).map((n) => readFileSync(join(dataDir, n)).toString('latin1')).join('\n');
+    expect(db, 'vigil.db and its WAL').not.toMatch(CLEAR_CODE);
+    expect(results['heldCvv']).toMatchObject({ code: 0 });
+    expect(results['heldCvv']!.stdout.split('\n')[0]!.trim()).toBe(String(CVV_NOTE.length));
+    const s = sessionWith((e) => e.type === 'approval.requested' && e['requestId'] === cvvRequest);
+    for (const e of s) expect(JSON.stringify(e), `event ${e.seq} (${e.type})`).not.toMatch(CLEAR_CODE);
+    const cmd = s.find((e) => e.type === 'command')!;
+    expect(String(cmd['text'])).toMatch(/cvv \[REDACTED/i);
+    expect(s.filter((e) => e.type === 'decision' && e['command'] === cmd['id']).map((e) => e['decision'])).toEqual(['hold', 'approved']);
   });
 
   it('records the host key mismatch with the key the target presented', () => {

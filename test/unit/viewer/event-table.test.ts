@@ -331,7 +331,7 @@ describe('the whole bundle, through the engine the Web Worker runs (demo bundle,
     const t = await loadEventTable({ sessions }, async (id) => eventRows(HELD, sessions.find((s) => s.sessionId === id)!), undefined, 20);
     expect(t.sessionsLoaded).toBe(1);
     expect(t.rows).toHaveLength(16);
-    expect(t.truncated).toBe('the table stops at 20 rows: 2 of 3 session(s), from #2 on, are not in it or in its CSV');
+    expect(t.truncated).toBe('the table stops at 20 rows: 2 of 3 sessions, from #2 on, are not in it or in its CSV');
     const broken = await loadEventTable({ sessions: [session(4)] }, async () => {
       throw new Error('this session has no archive in the bundle');
     });

@@ -4,7 +4,8 @@
  * CR at the start) are prefixed with an apostrophe: the bundle is untrusted, the auditor's spreadsheet
  * must not execute it.
  */
-import { FROM_LOG, UNKNOWN, countsKnown } from './evidence-state.ts';
+import type { ApprovalEvidence } from '../../../shared/evidence/verify/approval-evidence.ts';
+import { FROM_LOG, UNKNOWN, countsKnown, logApprovalRow } from './evidence-state.ts';
 import { approvalTimeline } from './approval-timeline.ts';
 import type { ApprovalRow, SessionDigest, SessionReport } from './types.ts';
 import { STAMP_CSV_COLUMNS, stampCells, type EvidenceStamp } from './evidence-id.ts';
@@ -19,7 +20,10 @@ const NO_APPROVAL = ['', '', '', '', '', '', ''];
 
 /** The approval columns of one command ('' when it needed none); several requests are joined with " | ". */
 function approvalCells(approvals: readonly ApprovalRow[], command: number | null, startedAt: string | undefined): string[] {
-  const mine = command === null ? [] : approvals.filter((a) => a.command === command);
+  return stepCells(command === null ? [] : approvals.filter((a) => a.command === command), startedAt);
+}
+
+function stepCells(mine: readonly ApprovalRow[], startedAt: string | undefined): string[] {
   if (mine.length === 0) return NO_APPROVAL;
   const tls = mine.map((a) => approvalTimeline(a, startedAt));
   const step = (i: number) => tls.map((tl) => tl.steps[i]!.at ?? tl.steps[i]!.text).join(' | ');
@@ -38,8 +42,16 @@ export function absoluteTime(startedAt: string | undefined, t: number): string {
 }
 
 /** With `evidence`, every line ends with the bundle's SHA-256 and the verification result. */
-export function chronologicalCsv(sessions: readonly SessionReport[], digests: ReadonlyMap<string, SessionDigest>, evidence?: EvidenceStamp): string {
+/**
+ * `more.fatal`: why the bundle could not be read. The CSV then has one row that says so (an empty sheet
+ * would read as a bundle in which nothing happened). `more.approvals`: the verifier's approvals; those
+ * known only from the signed log fill the approval columns of their session's row (blank would read as
+ * "no approval was needed").
+ */
+export function chronologicalCsv(sessions: readonly SessionReport[], digests: ReadonlyMap<string, SessionDigest>, evidence?: EvidenceStamp, more: { fatal?: string | undefined; approvals?: readonly ApprovalEvidence[] } = {}): string {
+  const { fatal } = more;
   const rows: { at: string; cells: (string | number)[] }[] = [];
+  if (fatal !== undefined) rows.push({ at: '', cells: ['', '', '', '', '', '', '', `NOT VERIFIED: the bundle could not be read (${fatal}); nothing in it was read`, '', '', '', '', UNKNOWN, UNKNOWN, ...NO_APPROVAL] });
   for (const s of sessions) {
     const d = digests.get(s.sessionId);
     const base = [s.protocol ?? '', s.context?.identity?.subject ?? '', s.context?.client?.address ?? '', s.context?.target?.name ?? ''];
@@ -47,7 +59,8 @@ export function chronologicalCsv(sessions: readonly SessionReport[], digests: Re
       const at = s.startedAt ?? '';
       const what = d ? '(no commands)' : s.source === 'log' ? `(${FROM_LOG})` : '(not decrypted)';
       const masked = countsKnown(s, d) ? (d?.masked ?? s.stats?.masked ?? 0) : UNKNOWN;
-      rows.push({ at, cells: [at, s.seq ?? '', s.sessionId, ...base, what, '', '', '', s.closeReason ?? '', masked, s.status, ...NO_APPROVAL] });
+      const fromLog = d ? [] : (more.approvals ?? []).filter((a) => a.source === 'log' && a.sessionId === s.sessionId).map((a) => logApprovalRow(a, s));
+      rows.push({ at, cells: [at, s.seq ?? '', s.sessionId, ...base, what, '', '', '', s.closeReason ?? '', masked, s.status, ...stepCells(fromLog, s.startedAt)] });
       continue;
     }
     for (const c of d.commands) {

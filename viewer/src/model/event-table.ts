@@ -324,7 +324,7 @@ export async function loadEventTable(
       }
     }
     if (rows.length + mine.length > max) {
-      return { rows: sortRows(rows), sessionsLoaded: loaded, sessions: report.sessions.length, truncated: `the table stops at ${max.toLocaleString('en')} rows: ${report.sessions.length - loaded} of ${report.sessions.length} session(s), from #${s.seq ?? '?'} on, are not in it or in its CSV` };
+      return { rows: sortRows(rows), sessionsLoaded: loaded, sessions: report.sessions.length, truncated: `the table stops at ${max.toLocaleString('en')} rows: ${report.sessions.length - loaded} of ${report.sessions.length} session${report.sessions.length === 1 ? '' : 's'}, from #${s.seq ?? '?'} on, are not in it or in its CSV` };
     }
     for (const r of mine) rows.push(r);
     loaded++;

@@ -29,6 +29,8 @@ export interface BundleFigures {
   approvalsApproved: number;
   approvalsDenied: number;
   approvalsHashMatched: number;
+  /** Requests known only from the signed log: whether what ran matched them is unknown. */
+  approvalsHashUnknown: number;
   masked: number;
   maskedPan: number;
   maskedRedacted: number;
@@ -60,6 +62,7 @@ export function figures(report: VerificationReport, digests: ReadonlyMap<string,
     approvalsApproved: 0,
     approvalsDenied: 0,
     approvalsHashMatched: 0,
+    approvalsHashUnknown: 0,
     masked: 0,
     maskedPan: 0,
     maskedRedacted: 0,
@@ -111,6 +114,7 @@ export function figures(report: VerificationReport, digests: ReadonlyMap<string,
       for (const a of report.approvals ?? []) {
         if (a.sessionId !== s.sessionId || a.source !== 'log') continue;
         f.approvalsRequested++;
+        f.approvalsHashUnknown++;
         if (a.outcome === 'approved') f.approvalsApproved++;
         else if (a.outcome !== 'pending') f.approvalsDenied++;
       }
@@ -160,7 +164,7 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
     {
       req: '3.4.1',
       short: 'PAN shown masked (at most BIN + last 4) unless a documented role needs more',
-      evidence: `${n(f, f.masked, 'value')} masked in responses across ${plural(f.sessions, 'session')} (${plural(f.maskedPan, 'card number')}); clear card-number re-scan: ${check(report, 'pan-rescan')}`,
+      evidence: `${n(f, f.masked, 'value')} masked in responses across ${plural(f.sessions, 'session')} (${f.unknownSessions ? `${f.maskedPan} known card number${f.maskedPan === 1 ? '' : 's'}` : plural(f.maskedPan, 'card number')}); clear card-number re-scan: ${check(report, 'pan-rescan')}`,
     },
     {
       req: '3.5.1 / 3.5.1.1',
@@ -185,7 +189,7 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
     {
       req: '8.6.1',
       short: 'Interactive use of system/application accounts only by exception: time-limited, approved, attributable',
-      evidence: `${plural(f.approvalsRequested, 'approval request')}${f.unknownSessions ? ' (those of sessions without readable content from the signed log)' : ''}: ${f.approvalsApproved} approved, ${f.approvalsDenied} denied or expired; ${plural(f.approvalsHashMatched, 'executed command')} matched the approved command hash; approvals check: ${check(report, 'approvals')}; session sequence: ${check(report, 'session-sequence')}`,
+      evidence: `${plural(f.approvalsRequested, 'approval request')}${f.unknownSessions ? ' (those of sessions without readable content from the signed log)' : ''}: ${f.approvalsApproved} approved, ${f.approvalsDenied} denied or expired; ${f.approvalsHashUnknown ? `${f.approvalsHashMatched} known executed command${f.approvalsHashMatched === 1 ? '' : 's'} matched the approved command hash (unknown for ${plural(f.approvalsHashUnknown, 'request')} whose content is unavailable)` : `${plural(f.approvalsHashMatched, 'executed command')} matched the approved command hash`}; approvals check: ${check(report, 'approvals')}; session sequence: ${check(report, 'session-sequence')}`,
     },
     {
       req: '8.6.2',

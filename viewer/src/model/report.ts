@@ -49,7 +49,18 @@ export function approvalsOf(digests: ReadonlyMap<string, SessionDigest>, report:
   for (const a of report.approvals ?? []) {
     if (a.source === 'log' && !seen.has(a.requestId) && bySession.has(a.sessionId)) out.push(logApprovalRow(a, bySession.get(a.sessionId)));
   }
-  return out;
+  // In the order the requests were made, those known only from the signed log among them (not after them);
+  // a request without a time keeps its session's place.
+  const at = (a: ApprovalRow): number => {
+    const logged = a.requestedAt ? Date.parse(a.requestedAt) : NaN;
+    if (Number.isFinite(logged)) return logged;
+    const start = Date.parse(bySession.get(a.sessionId)?.startedAt ?? '');
+    if (!Number.isFinite(start)) return Infinity;
+    return a.requestedT !== null ? start + a.requestedT : start;
+  };
+  const keyed = out.map((a, i) => ({ a, i, t: at(a), seq: a.seq ?? Infinity }));
+  keyed.sort((x, y) => (x.t !== y.t ? (x.t < y.t ? -1 : 1) : x.seq !== y.seq ? (x.seq < y.seq ? -1 : 1) : x.i - y.i));
+  return keyed.map((k) => k.a);
 }
 
 export function hashCheckWords(a: ApprovalRow): string {
@@ -133,9 +144,11 @@ export function buildReport(input: ReportInput): Block[] {
   });
 
   blocks.push({ kind: 'h', text: 'Sessions' });
+  // An unread bundle lists no sessions, and an empty table would read as "none": say it is not known.
+  if (r.fatal) blocks.push({ kind: 'p', text: 'Not known: the bundle could not be read.', tone: 'fail' });
   const max = input.maxSessions ?? Infinity;
   const listed = r.sessions.length <= max ? r.sessions : [...r.sessions.filter((s) => s.status !== 'complete'), ...r.sessions.filter((s) => s.status === 'complete')].slice(0, max).sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
-  blocks.push({
+  if (!r.fatal) blocks.push({
     kind: 'table',
     // Identity and target share a column wide enough for a long identity: identifiers stay whole and readable.
     columns: ['#', 'Session id', 'Status', 'Protocol', 'Identity → target', 'Started (UTC)', 'Cmds', 'Blocks', 'Approvals', 'Masked', 'Notes'],
@@ -157,7 +170,7 @@ export function buildReport(input: ReportInput): Block[] {
         n(d ? d.blocks : (st['decision.block'] ?? 0)),
         known ? String(d ? d.approvals.length : (st['approval.requested'] ?? 0)) : String(s.approvalsLogged ?? UNKNOWN),
         n(d ? d.masked : (st.masked ?? 0)),
-        [...(s.source === 'log' ? [`${FROM_LOG} (${s.frames ?? UNKNOWN} frames, ${s.events ?? UNKNOWN} events)`] : []), ...s.reasons.map(fixPlurals)].join('; '),
+        [...(s.source === 'log' ? [`${FROM_LOG} (${s.frames === undefined ? `${UNKNOWN} frames` : plural(s.frames, 'frame')}, ${s.events === undefined ? `${UNKNOWN} events` : plural(s.events, 'event')})`] : []), ...s.reasons.map(fixPlurals)].join('; '),
       ];
     }),
     tones: listed.map((s) => (s.status === 'failed' ? 'fail' : s.status === 'complete' ? undefined : 'warn')),
@@ -175,7 +188,8 @@ export function buildReport(input: ReportInput): Block[] {
     blocks.push({
       kind: 'table',
       columns: ['Request', 'Session', 'Requester', 'Command', 'Justification', 'Requested → decided → released → finished (UTC)', 'Outcome', 'Hash check'],
-      widths: [0.1, 0.05, 0.11, 0.16, 0.08, 0.31, 0.07, 0.12],
+      // The requester gets the room of a sessions-table identity (0.2): a SPIFFE id or a GitHub OIDC subject stays on one line.
+      widths: [0.1, 0.04, 0.2, 0.13, 0.08, 0.29, 0.06, 0.1],
       ids: [0, 2],
       rows: approvals.map((a, i) => [
         a.requestId,

@@ -99,8 +99,9 @@ export function App() {
           {(
             [
               ['overview', 'Verification', ''],
-              ['sessions', 'Sessions', report ? String(report.sessions.length) : ''],
-              ['approvals', 'Approvals', report && (report.withKey || approvals) ? String(approvals) : ''],
+              // A bundle that could not be read lists nothing: no count, which would read as "none".
+              ['sessions', 'Sessions', report && !report.fatal ? String(report.sessions.length) : ''],
+              ['approvals', 'Approvals', report && !report.fatal && (report.withKey || approvals) ? String(approvals) : ''],
               ['events', 'Event table', ''],
               ['report', 'Report & exports', ''],
             ] as [View, string, string][]
@@ -140,12 +141,13 @@ export function App() {
                 onOpenSession={(id) => (setView('sessions'), setSelected(id))}
               />
             )}
-            {view === 'sessions' && report && !selectedRow && <SessionsView rows={rows} filter={filter} onFilter={setFilter} withKey={report.withKey} onOpen={setSelected} />}
-            {view === 'sessions' && report && selectedRow && (
+            {report?.fatal && (view === 'sessions' || view === 'approvals' || view === 'events') && <FatalNotice fatal={report.fatal} />}
+            {view === 'sessions' && report && !report.fatal && !selectedRow && <SessionsView rows={rows} filter={filter} onFilter={setFilter} withKey={report.withKey} onOpen={setSelected} />}
+            {view === 'sessions' && report && !report.fatal && selectedRow && (
               <SessionDetail key={selectedRow.report.sessionId} row={selectedRow} withKey={report.withKey} client={worker()} evidence={evidence} onBack={() => setSelected(null)} />
             )}
-            {view === 'approvals' && report && <ApprovalsView report={report} digests={digests} onOpenSession={(id) => (setView('sessions'), setSelected(id))} />}
-            {view === 'events' && report && bundle && <EventTable report={report} client={worker()} fileName={bundle.name} evidence={evidence} hashing={sha.state === 'running' || sha.state === 'idle'} onOpenSession={(id) => (setView('sessions'), setSelected(id))} />}
+            {view === 'approvals' && report && !report.fatal && <ApprovalsView report={report} digests={digests} onOpenSession={(id) => (setView('sessions'), setSelected(id))} />}
+            {view === 'events' && report && !report.fatal && bundle && <EventTable report={report} client={worker()} fileName={bundle.name} evidence={evidence} hashing={sha.state === 'running' || sha.state === 'idle'} onOpenSession={(id) => (setView('sessions'), setSelected(id))} />}
             {view === 'report' && report && bundle && (
               <ReportView
                 report={report}
@@ -165,6 +167,15 @@ export function App() {
       {askPassphrase && key && (
         <PassphraseDialog keyName={key.name} error={askPassphrase.error} onCancel={() => setAskPassphrase(null)} onSubmit={(p) => unlock(key, p)} />
       )}
+    </div>
+  );
+}
+
+/** A bundle that could not be read has no sessions, approvals or events to list — not zero of them. */
+function FatalNotice({ fatal }: { fatal: string }) {
+  return (
+    <div className="error" data-testid="fatal-notice">
+      <strong>The bundle cannot be read</strong>: {fatal}. Nothing in it was read, so no session, approval or event can be listed — this is not a bundle without any.
     </div>
   );
 }

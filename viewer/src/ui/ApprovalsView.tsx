@@ -1,5 +1,6 @@
 import { approvalTimeline } from '../model/approval-timeline.ts';
 import { FROM_LOG } from '../model/evidence-state.ts';
+import { plural } from '../model/report-text.ts';
 import { approvalsOf, hashCheckWords } from '../model/report.ts';
 import type { ApprovalRow, SessionDigest, VerificationReport } from '../model/types.ts';
 import { ApprovalSteps } from './ApprovalTimeline.tsx';
@@ -46,7 +47,7 @@ export function ApprovalsView({ report, digests, onOpenSession }: { report: Veri
       </p>
       {fromLog > 0 && (
         <div className="notice fromlog" data-testid="approvals-from-log">
-          {fromLog} request(s) {FROM_LOG}: the archive of their session is missing, unreadable or not decrypted, so who asked and who decided come from the verified transparency log; the
+          {plural(fromLog, 'request')} {FROM_LOG}: the archive of their session is missing, unreadable or not decrypted, so who asked and who decided come from the verified transparency log; the
           command text and whether it ran are unknown.
         </div>
       )}

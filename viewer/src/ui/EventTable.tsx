@@ -3,6 +3,7 @@ import { describeError } from '../../../shared/errors.ts';
 import { EVENT_TABLE_COLUMNS, cellOf, eventTableCsv, loadEventTable, rowMatches, type EventRow, type EventTable as Table } from '../model/event-table.ts';
 import type { EvidenceStamp } from '../model/evidence-id.ts';
 import type { VerificationReport } from '../model/types.ts';
+import { plural } from '../model/report-text.ts';
 import { saveFile } from '../platform.ts';
 import type { VerifierClient } from '../worker/client.ts';
 import { useVirtualWindow } from './use-virtual-window.ts';
@@ -109,7 +110,7 @@ export function EventTable(props: { report: VerificationReport; client: Verifier
       </div>
       <div className="muted small" style={{ marginBottom: 6 }} data-testid="event-count" aria-live="polite">
         {rows.length === table.rows.length ? `${table.rows.length.toLocaleString('en')} events` : `${rows.length.toLocaleString('en')} of ${table.rows.length.toLocaleString('en')} events`} from{' '}
-        {table.sessionsLoaded} of {table.sessions} session(s) · times in UTC with milliseconds · bind parameters as the appliance recorded them (masked) · rows from the signed log are marked “log”
+        {table.sessionsLoaded} of {plural(table.sessions, 'session')} · times in UTC with milliseconds · bind parameters as the appliance recorded them (masked) · rows from the signed log are marked “log”
         {saved && <span> · {saved}</span>}
       </div>
       {table.truncated && (

@@ -264,7 +264,7 @@ function Summary({ report: r, ms, keyState, onOpenSession, fingerprint }: { repo
                   </td>
                   <td>
                     {oneLine(s.context?.identity?.subject ?? '—', 120)} → {oneLine(s.context?.target?.name ?? '—', 60)}
-                    {s.source === 'log' && <div className="muted small fromlog">{FROM_LOG}: {s.frames ?? 'unknown'} frame(s), {s.events ?? 'unknown'} event(s), {s.approvalsLogged ?? 0} approval request(s)</div>}
+                    {s.source === 'log' && <div className="muted small fromlog">{FROM_LOG}: {s.frames === undefined ? 'unknown frames' : plural(s.frames, 'frame')}, {s.events === undefined ? 'unknown events' : plural(s.events, 'event')}, {s.approvalsLogged === undefined ? 'unknown approval requests' : plural(s.approvalsLogged, 'approval request')}</div>}
                   </td>
                   <td>{formatTime(s.startedAt)}</td>
                   <td>

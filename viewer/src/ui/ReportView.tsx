@@ -85,7 +85,7 @@ export function ReportView(props: {
           <button disabled={!!busy || hashing || !props.auditor.trim()} onClick={run('HTML report', async () => saveFile(`${name}-report.html`, 'text/html', renderHtml(buildReport(input()), reportStamp(props.report))))}>
             Save HTML report
           </button>
-          <button disabled={!!busy || hashing} onClick={run('CSV', async () => saveFile(`${name}-log.csv`, 'text/csv', chronologicalCsv(r.sessions, props.digests, evidence)))}>
+          <button disabled={!!busy || hashing} onClick={run('CSV', async () => saveFile(`${name}-log.csv`, 'text/csv', chronologicalCsv(r.sessions, props.digests, evidence, { fatal: r.fatal, approvals: r.approvals ?? [] })))}>
             Save chronological log (CSV)
           </button>
           {!props.auditor.trim() && <span className="muted small">Enter your name to create the report.</span>}

@@ -3,6 +3,7 @@ import { absoluteTime } from '../model/csv.ts';
 import type { Statement } from '../model/replay.ts';
 import { approvalTimeline, formatTimeMs } from '../model/approval-timeline.ts';
 import type { ApprovalRow } from '../model/types.ts';
+import { plural } from '../model/report-text.ts';
 import { ApprovalSteps } from './ApprovalTimeline.tsx';
 import { DecisionBadge, ResultTable } from './SessionDetail.tsx';
 import { Txt, oneLine } from './Text.tsx';
@@ -68,7 +69,7 @@ export function StatementPlayer({ statements, startedAt, approvals = [] }: { sta
               {held.length > 0 && 'received '}
               {formatTimeMs(absoluteTime(startedAt, cur.t))} · #{cur.id ?? '?'} <DecisionBadge s={cur} held={held.length > 0} />
               {cur.rule && <> · rule {oneLine(cur.rule, 80)}</>}
-              {cur.masked > 0 && <> · {cur.masked} value(s) masked</>}
+              {cur.masked > 0 && <> · {plural(cur.masked, 'value')} masked</>}
             </div>
             <pre className="cmd">
               <Txt text={cur.text} max={20_000} total={cur.length} />
