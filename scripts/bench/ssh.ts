@@ -2,7 +2,8 @@
  * SSH gateway benchmark, one run, the same sshd for every figure, direct vs through Vigil (recording and
  * masking on, durability fsync as shipped, the target logged in to with a per-session certificate):
  *
- *   bulk      `ssh host 'head -c N /dev/zero' > /dev/null`             MiB/s, best of two
+ *   bulk      `ssh host 'head -c N /dev/zero' > /dev/null`             MiB/s, best of two; also through a bare
+ *             ssh2 relay (ssh-bare-relay.ts: the same SSH stacks, no policy/masking/recording)
  *   scp       `scp host:FILE .` of an N MiB file of random bytes        MiB/s, best of two
  *   echo      one byte written, the same byte read back, sequentially (an interactive channel running
  *             `cat` in raw mode): round-trip p50/p99
@@ -193,6 +194,25 @@ policies:
   return { port, pid: child.pid!, knownHosts, stop: () => new Promise((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) };
 }
 
+/** The baseline: two ssh2 stacks and a pipe (ssh-bare-relay.ts), in its own process like Vigil. */
+async function startBareRelay(dir: string, sshd: SshdServer): Promise<{ port: number; knownHosts: string; stop(): void }> {
+  const hostKey = join(dir, 'bare_host');
+  const pub = makeKey(hostKey, 'ed25519', 'bare relay');
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'run-ts.mjs'), join(ROOT, 'scripts', 'bench', 'ssh-bare-relay.ts'), hostKey, String(sshd.port), SSH_USER, sshd.userKeyPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /LISTEN (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (c) => reject(new Error(`the bare relay exited with ${c}`)));
+  });
+  const knownHosts = join(dir, 'known_hosts_bare');
+  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub.trim()}\n`);
+  return { port, knownHosts, stop: () => child.kill('SIGTERM') };
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-ssh-'));
 const sshd = await startSshd();
 try {
@@ -213,10 +233,13 @@ try {
   const r = (x: number) => Number(x.toFixed(3));
   console.log(`SSH through Vigil vs direct, same sshd (OpenSSH ${spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim()}), on ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores`);
 
-  const bulk = async (e: Endpoint) => MIB / (await best(2, () => timed('ssh', [...sshArgs(e, key), '-p', String(e.port), `${e.user}@127.0.0.1`, `head -c ${MIB}M /dev/zero`])));
+  const bulk = async (e: Endpoint, k = key) => MIB / (await best(2, () => timed('ssh', [...sshArgs(e, k), '-p', String(e.port), `${e.user}@127.0.0.1`, `head -c ${MIB}M /dev/zero`])));
   const directBulk = await bulk(direct);
   const vigilBulk = await bulk(via);
-  console.log(`bulk ${MIB} MiB of /dev/zero      direct ${directBulk.toFixed(1)} MiB/s   vigil ${vigilBulk.toFixed(1)} MiB/s   ratio ${r(vigilBulk / directBulk)}`);
+  const bare = await startBareRelay(dir, sshd);
+  const bareBulk = await bulk({ label: 'bare relay', port: bare.port, user: SSH_USER, knownHosts: bare.knownHosts, plainKey }, plainKey);
+  bare.stop();
+  console.log(`bulk ${MIB} MiB of /dev/zero      direct ${directBulk.toFixed(1)} MiB/s   bare ssh2 relay ${bareBulk.toFixed(1)} MiB/s (${r(bareBulk / directBulk)})   vigil ${vigilBulk.toFixed(1)} MiB/s   ratio ${r(vigilBulk / directBulk)}, ${r(vigilBulk / bareBulk)} of the bare relay`);
 
   const file = join(sshd.scratch, 'bulk.bin');
   spawnSync('sh', ['-c', `head -c ${MIB}M /dev/urandom > ${file}`]);
@@ -252,6 +275,9 @@ try {
       direct_bulk_mib_s: r(directBulk),
       vigil_bulk_mib_s: r(vigilBulk),
       bulk_ratio_vs_direct: r(vigilBulk / directBulk),
+      bare_relay_bulk_mib_s: r(bareBulk),
+      bare_relay_bulk_ratio_vs_direct: r(bareBulk / directBulk),
+      bulk_ratio_vs_bare_relay: r(vigilBulk / bareBulk),
       direct_scp_mib_s: r(directScp),
       vigil_scp_mib_s: vigilScp === null ? null : r(vigilScp),
       scp_ratio_vs_direct: vigilScp === null ? null : r(vigilScp / directScp),
