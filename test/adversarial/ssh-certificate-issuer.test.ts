@@ -6,7 +6,7 @@
  * asserts what the client sees and what the evidence and the appliance log say.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appliance } from '../../appliance/appliance.ts';
@@ -172,6 +172,8 @@ describe('attacks on the issuer', () => {
     expect(r['vaultPrincipal']!.code).not.toBe(0);
     expect(r['vaultPrincipal']!.stderr).toMatch(/E_SSH_CERT_PRINCIPAL|no policy grants .* login "vault-admin"/);
     expect(() => readFileSync(join(dir, 'greedy-cert.pub'))).toThrow();
+    // The key pair --new-key made for it is removed with the refusal.
+    expect(existsSync(join(dir, 'greedy')) || existsSync(join(dir, 'greedy.pub'))).toBe(false);
   });
 
   it('a forged token and no token get nothing', () => {

@@ -4,7 +4,7 @@
  * it (`KEY-cert.pub` beside `KEY`), so plain `ssh -i KEY` uses it. `--new-key` makes a fresh key pair
  * first, so a CI job holds no long-lived key at all. The token is never printed.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { generateEd25519 } from '../../protocols/ssh/openssh-key.ts';
@@ -50,7 +50,14 @@ export async function sshCert(argv: string[]): Promise<number> {
   } catch {
     throw new UsageError(`cannot read the public key ${pubPath}`, spec.name);
   }
-  const r = await call(c, 'POST', '/v1/ssh/certificates', { publicKey, ...(v.principal ? { principals: v.principal } : {}), ...(lifetime ? { lifetimeSeconds: lifetime } : {}) });
+  let r: Record<string, unknown>;
+  try {
+    r = await call(c, 'POST', '/v1/ssh/certificates', { publicKey, ...(v.principal ? { principals: v.principal } : {}), ...(lifetime ? { lifetimeSeconds: lifetime } : {}) });
+  } catch (e) {
+    // A key pair made for this certificate is of no use without it: do not leave it behind.
+    if (v['new-key']) for (const f of [keyPath, `${keyPath}.pub`]) rmSync(f, { force: true });
+    throw e;
+  }
   const out = `${pubPath.slice(0, -'.pub'.length)}-cert.pub`;
   writeFileSync(out, `${String(r['certificate'])}\n`);
   if (v.json) process.stdout.write(JSON.stringify({ ...r, file: out }, null, 2) + '\n');
