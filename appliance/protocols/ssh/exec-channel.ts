@@ -12,6 +12,7 @@ import { execFacts, execRefusal } from './exec-facts.ts';
 import { ptyEvidence, ptyOptions, type ChannelSetup } from './pty-requests.ts';
 import { channelEnd, type Exit } from './channel-end.ts';
 import { maskedRelay, TypedKeys } from './masked-relay.ts';
+import { StreamMasker } from './stream-masker.ts';
 import { detectScp, type ScpServer } from './scp-command.ts';
 import { startScpRelay } from './scp-channel.ts';
 
@@ -149,12 +150,21 @@ function forward(
     // Across chunks: a card number split between two reads is masked too (stream-masker.ts).
     const keys = setup?.pty ? new TypedKeys() : undefined;
     flushes.push(maskedRelay(session, channel, up, stream, 'stdout', undefined, keys), maskedRelay(session, channel, up.stderr, stream.stderr, 'stderr'));
+    // The recording of stdin is masked across reads too: a card number sent in two packets is not stored in clear.
+    const stdin = new StreamMasker((b, context) => session.masks.streamBytes(b, context));
+    const recordInput = (masked: Uint8Array) => {
+      if (masked.length) session.record({ type: 'input', channel, stream: setup?.pty ? 'pty' : 'stdin', data: masked });
+    };
     stream.on('data', (chunk: Buffer) => {
-      session.record({ type: 'input', channel, stream: setup?.pty ? 'pty' : 'stdin', data: session.masks.streamBytes(chunk) });
+      recordInput(stdin.push(chunk));
       keys?.typed(chunk);
       up.write(chunk);
     });
-    stream.on('end', () => up.end());
+    flushes.push(() => recordInput(stdin.end()));
+    stream.on('end', () => {
+      recordInput(stdin.end());
+      up.end();
+    });
     stream.on('close', () => up.close());
     up.on('close', () => {
       for (const f of flushes) f();
