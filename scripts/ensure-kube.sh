@@ -81,5 +81,9 @@ touch "$tmp/.complete"
 rm -rf "$bin"
 mv "$tmp" "$bin"
 trap - EXIT
+# Binaries of other versions (≈ 135 MiB each) are stale once these are built.
+for old in "$cache"/kube-*; do
+  [ "$old" = "$bin" ] || [ ! -d "$old" ] || rm -rf "$old"
+done
 echo "ensure-kube: built in $(($(date +%s) - start)) s" >&2
 echo "$bin"
