@@ -1,15 +1,16 @@
 #!/bin/sh
 # Builds the real Kubernetes API server the Kubernetes-gateway tests run against: kube-apiserver from the
-# k8s.io/kubernetes Go module (test/kube/apiserver) and kine, the etcd API over SQLite (test/kube/kine).
+# k8s.io/kubernetes Go module (test/kube/apiserver), kine, the etcd API over SQLite (test/kube/kine), and
+# the node fixture, a stand-in kubelet serving exec/attach/logs/port-forward (test/kube/apiserver/nodefixture).
 # Test infrastructure only; the product stays TypeScript.
 #
-# Idempotent: the binaries land in .cache/kube/<key>/, where <key> is the Kubernetes and kine versions plus
-# a hash of the two go.mod/go.sum pairs, this script and `go version`. A second run with the same key only
+# Idempotent: the binaries land in .cache/kube/<key>/, where <key> is the Kubernetes and kine versions,
+# `go version` and a hash of test/kube's go.mod/go.sum/*.go files and this script. A second run with the same key only
 # checks the binaries and prints the directory (well under a second). The Go module and build caches live in
 # .cache/kube/go/ (ignored), never in ~/go or ~/.cache, so a clean CI machine starts from nothing and a
 # developer machine keeps what it downloaded and compiled.
 #
-# Prints the binary directory (which holds kube-apiserver and kine) as its last line on stdout.
+# Prints the binary directory (which holds kube-apiserver, kine and nodefixture) as its last line on stdout.
 # Environment: VIGIL_KUBE_CACHE overrides .cache/kube (e.g. a CI cache volume).
 # A cold build (downloads included, ~3.9 GiB of Go caches, 135 MiB of binaries) took 12 min 49 s on the
 # project's 2-core machine; a warm run takes ~10 ms.
@@ -23,19 +24,21 @@ command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || {
 }
 command -v go >/dev/null 2>&1 || PATH=$PATH:/usr/local/go/bin
 
-kube_version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$root/test/kube/apiserver/go.mod")
-kine_version=$(sed -n 's/^require github.com\/k3s-io\/kine \(v[0-9.]*\)$/\1/p' "$root/test/kube/kine/go.mod")
+# The version a go.mod requires (`require m v…` or a line of a require block; replace lines have `=>`).
+required() { sed -n "s#^\(require \)\{0,1\}[[:space:]]*$1 \(v[0-9.]*\)\$#\2#p" "$2" | head -n 1; }
+kube_version=$(required k8s.io/kubernetes "$root/test/kube/apiserver/go.mod")
+kine_version=$(required github.com/k3s-io/kine "$root/test/kube/kine/go.mod")
 [ -n "$kube_version" ] && [ -n "$kine_version" ] || {
   echo "ensure-kube: cannot read the k8s.io/kubernetes or kine version from test/kube/*/go.mod" >&2
   exit 1
 }
 go_version=$(go env GOVERSION)
-digest=$(cat "$root/test/kube/apiserver/go.mod" "$root/test/kube/apiserver/go.sum" \
-  "$root/test/kube/kine/go.mod" "$root/test/kube/kine/go.sum" "$0" | sha256sum | cut -c1-12)
+digest=$(cd "$root/test/kube" && find . -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) | LC_ALL=C sort |
+  xargs cat "$root/scripts/ensure-kube.sh" | sha256sum | cut -c1-12)
 key="kube-$kube_version-kine-$kine_version-$go_version-$digest"
 bin="$cache/$key"
 
-built() { [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kine" ] && [ -f "$bin/.complete" ]; }
+built() { [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kine" ] && [ -x "$bin/nodefixture" ] && [ -f "$bin/.complete" ]; }
 if built; then
   echo "$bin"
   exit 0
@@ -71,6 +74,8 @@ minor=${minor%%.*}
   -X k8s.io/component-base/version.gitTreeState=clean \
   -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z" \
   k8s.io/kubernetes/cmd/kube-apiserver)
+# The stand-in kubelet for exec/attach/logs/port-forward (test/kube/apiserver/nodefixture).
+(cd "$root/test/kube/apiserver" && go build -trimpath -o "$tmp/nodefixture" -ldflags "-s -w" ./nodefixture)
 (cd "$root/test/kube/kine" && go build -trimpath -o "$tmp/kine" -ldflags "-s -w \
   -X github.com/k3s-io/kine/pkg/version.Version=$kine_version" \
   github.com/k3s-io/kine)
