@@ -11,6 +11,11 @@
  *   kube.kubectl(['get', 'namespaces']);       // as the admin (system:masters), with its own --cache-dir
  *   const alice = kube.clientCertificate('alice', ['team-a']);
  *   kube.kubectl(['get', 'pods'], { kubeconfig: alice.kubeconfig });
+ *
+ *   const node = await kube.startNode();       // a stand-in kubelet: exec/attach/logs/port-forward run locally
+ *   kube.kubectlOk(['apply', '-f', '-'], { input: podManifest({ name: 'app', namespace: 'ns', node: node.name }) });
+ *   await node.waitForPod('ns', 'app');
+ *   kube.kubectlOk(['-n', 'ns', 'exec', 'app', '--', 'echo', 'hi']);
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -54,6 +59,13 @@ export interface KubectlResult {
   stderr: string;
 }
 
+export interface KubectlOptions {
+  kubeconfig?: string;
+  input?: string;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
 export interface KubeApiResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -95,15 +107,56 @@ export interface KubeServer {
   serviceAccountToken(namespace: string, name: string, options?: { audiences?: string[]; expirationSeconds?: number }): Promise<string>;
   /** A kubeconfig that authenticates with a bearer token (mode 0600). */
   tokenKubeconfig(name: string, token: string): string;
-  /** Runs the real kubectl (admin kubeconfig unless told) with its own --cache-dir; never throws. */
-  kubectl(args: string[], options?: { kubeconfig?: string; input?: string; timeoutMs?: number }): KubectlResult;
+  /**
+   * Runs the real kubectl (admin kubeconfig unless told) with its own --cache-dir and an environment of
+   * only PATH and HOME (plus `env`, e.g. KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false); never throws.
+   */
+  kubectl(args: string[], options?: KubectlOptions): KubectlResult;
   /** Like kubectl, but throws with stderr when kubectl exits non-zero; returns stdout. */
-  kubectlOk(args: string[], options?: { kubeconfig?: string; input?: string; timeoutMs?: number }): string;
+  kubectlOk(args: string[], options?: KubectlOptions): string;
+  /** kubectl as a child process (for -f, attach, port-forward); the caller ends it. */
+  kubectlSpawn(args: string[], options?: Omit<KubectlOptions, 'input' | 'timeoutMs'>): ChildProcess;
   /** A raw HTTPS request to the API server as the admin, or with another client certificate, a bearer token or nothing. */
   api(method: string, path: string, options?: { body?: unknown; headers?: Record<string, string>; credential?: Credential }): Promise<KubeApiResponse>;
+  /**
+   * Starts the node fixture (test/kube/apiserver/nodefixture): registers a Node, marks pods bound to it
+   * Running, runs their containers' commands as local processes and serves the kubelet's streaming
+   * endpoints. Stopped by stop() (or by its own stop()).
+   */
+  startNode(options?: { name?: string }): Promise<KubeNode>;
   /** The tails of the kube-apiserver and kine logs, for failure messages. */
   logs(): string;
   stop(): Promise<void>;
+}
+
+export interface KubeNode {
+  name: string;
+  /** The kubelet port on 127.0.0.1 (the API server reaches it with its kubelet client certificate). */
+  port: number;
+  /** Where exec'd commands and containers run. */
+  workDir: string;
+  /** A container's log file (append to it to make `kubectl logs -f` output appear). */
+  logFile(namespace: string, pod: string, container: string): string;
+  /** Waits until the pod is Running on this node. */
+  waitForPod(namespace: string, pod: string, timeoutMs?: number): Promise<void>;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** A minimal Pod manifest (JSON) bound to a node, for `kubectl apply -f -`. */
+export function podManifest(o: { name: string; namespace: string; node: string; containers?: { name: string; command?: string[]; stdin?: boolean }[] }): string {
+  const containers = (o.containers ?? [{ name: 'main' }]).map((c) => ({
+    name: c.name,
+    image: 'vigil.test/local',
+    ...(c.command ? { command: c.command } : {}),
+    ...(c.stdin ? { stdin: true } : {}),
+  }));
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: o.name, namespace: o.namespace },
+    spec: { nodeName: o.node, restartPolicy: 'Never', containers },
+  });
 }
 
 export type Credential = { certPem: string; keyPem: string } | { token: string } | 'anonymous';
@@ -243,14 +296,16 @@ export async function startKube(options: StartKubeOptions = {}): Promise<KubeSer
     const cacheDir = join(dir, 'kubectl-cache');
     let n = 0;
 
+    // kubectl must read nothing of ours: no KUBECONFIG, no home directory config.
+    const kubectlEnv = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...extra });
+    const kubectlArgs = (args: string[], kc: string | undefined) => [`--kubeconfig=${kc ?? kubeconfig}`, `--cache-dir=${cacheDir}`, ...args];
     const kubectl: KubeServer['kubectl'] = (args, o = {}) => {
-      const r = spawnSync(KUBECTL, [`--kubeconfig=${o.kubeconfig ?? kubeconfig}`, `--cache-dir=${cacheDir}`, '--request-timeout=60s', ...args], {
+      const r = spawnSync(KUBECTL, kubectlArgs(['--request-timeout=60s', ...args], o.kubeconfig), {
         encoding: 'utf8',
         input: o.input ?? '',
         timeout: o.timeoutMs ?? 90_000,
         cwd: dir,
-        // kubectl must read nothing of ours: no KUBECONFIG, no home directory config.
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+        env: kubectlEnv(o.env),
       });
       return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr || r.error?.message || '' };
     };
@@ -258,6 +313,11 @@ export async function startKube(options: StartKubeOptions = {}): Promise<KubeSer
       const r = kubectl(args, o);
       if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
       return r.stdout;
+    };
+    const kubectlSpawn: KubeServer['kubectlSpawn'] = (args, o = {}) => {
+      const child = spawn(KUBECTL, kubectlArgs(args, o.kubeconfig), { cwd: dir, env: kubectlEnv(o.env), stdio: ['pipe', 'pipe', 'pipe'] });
+      children.push(child);
+      return child;
     };
     const api: KubeServer['api'] = (method, path, o = {}) =>
       httpsRequest(port, ca.certPem, method, path, o.body, o.headers ?? {}, o.credential ?? { certPem: admin.certPem, keyPem: admin.keyPem });
@@ -302,7 +362,14 @@ export async function startKube(options: StartKubeOptions = {}): Promise<KubeSer
       tokenKubeconfig: (name, token) => writeKubeconfig(dir, `token-${name}-${++n}`, url, ca.certFile, { token }),
       kubectl,
       kubectlOk,
+      kubectlSpawn,
       api,
+      startNode: async (o = {}) => {
+        const name = o.name ?? `node-${++n}`;
+        const node = await startNodeFixture({ binDir, dir, name, kubeconfig, ca: ca.certFile, issue: (opts) => issue(opts, `${name}-serving`), api });
+        children.push(node.child);
+        return node.handle;
+      },
       logs,
       stop,
     };
@@ -311,6 +378,78 @@ export async function startKube(options: StartKubeOptions = {}): Promise<KubeSer
     await stop();
     throw new Error(`could not start kube-apiserver: ${e instanceof Error ? e.message : String(e)}\n${log}`, { cause: e });
   }
+}
+
+async function startNodeFixture(o: {
+  binDir: string;
+  dir: string;
+  name: string;
+  kubeconfig: string;
+  ca: string;
+  issue: (opts: { cn: string; orgs?: string[]; ipSans?: string[]; dnsSans?: string[]; usage: 'server' | 'client' | 'both' }) => IssuedCertificate;
+  api: KubeServer['api'];
+}): Promise<{ child: ChildProcess; handle: KubeNode }> {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(o.name)) throw new Error(`bad node name ${o.name}`);
+  const base = join(o.dir, o.name);
+  const workDir = join(base, 'work');
+  const logsDir = join(base, 'logs');
+  mkdirSync(workDir, { recursive: true });
+  mkdirSync(logsDir, { recursive: true });
+  const serving = o.issue({ cn: `system:node:${o.name}`, orgs: ['system:nodes'], ipSans: ['127.0.0.1'], dnsSans: [o.name, 'localhost'], usage: 'server' });
+  const logPath = join(base, 'nodefixture.log');
+  const fd = openSync(logPath, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(join(o.binDir, 'nodefixture'), [
+      `--kubeconfig=${o.kubeconfig}`,
+      `--node-name=${o.name}`,
+      `--tls-cert-file=${serving.certFile}`,
+      `--tls-private-key-file=${serving.keyFile}`,
+      `--client-ca-file=${o.ca}`,
+      `--work-dir=${workDir}`,
+      `--logs-dir=${logsDir}`,
+    ], { cwd: workDir, stdio: ['ignore', 'pipe', fd], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workDir } });
+  } finally {
+    closeSync(fd);
+  }
+  const log = () => tail(logPath, 60);
+  const port = await new Promise<number>((res, rej) => {
+    let out = '';
+    const timer = setTimeout(() => rej(new Error(`the node fixture did not start in 60 s\n${log()}`)), 60_000);
+    child.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /nodefixture ready port=(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      rej(new Error(`the node fixture exited with ${code}\n${log()}`));
+    });
+  });
+  child.stdout?.resume();
+  const handle: KubeNode = {
+    name: o.name,
+    port,
+    workDir,
+    logFile: (ns, pod, container) => join(logsDir, ns, pod, `${container}.log`),
+    async waitForPod(ns, pod, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let phase = '';
+      for (;;) {
+        const r = await o.api('GET', `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(pod)}`);
+        phase = (r.json as { status?: { phase?: string } } | undefined)?.status?.phase ?? `HTTP ${r.status}`;
+        if (phase === 'Running') return;
+        if (Date.now() > deadline) throw new Error(`pod ${ns}/${pod} is ${phase}, not Running, after ${timeoutMs} ms\n${log()}`);
+        await new Promise((r2) => setTimeout(r2, 100));
+      }
+    },
+    log,
+    stop: () => terminate(child),
+  };
+  return { child, handle };
 }
 
 interface Ca {
