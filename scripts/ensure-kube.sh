@@ -12,8 +12,8 @@
 #
 # Prints the binary directory (which holds kube-apiserver, kine and nodefixture) as its last line on stdout.
 # Environment: VIGIL_KUBE_CACHE overrides .cache/kube (e.g. a CI cache volume).
-# A cold build (downloads included, ~3.9 GiB of Go caches, 135 MiB of binaries) took 12 min 49 s on the
-# project's 2-core machine; a warm run takes ~10 ms.
+# A cold build (downloads included; ~3.9 GiB of Go caches, 180 MiB of binaries) took 11 min 31 s for all
+# three on the project's 2-core machine (12 min 49 s for the first two under heavier load); a warm run ~10 ms.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${VIGIL_KUBE_CACHE:-$root/.cache/kube}

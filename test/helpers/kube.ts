@@ -21,7 +21,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +102,7 @@ export interface KubeServer {
   issueCertificate(options: { cn: string; orgs?: string[]; ipSans?: string[]; dnsSans?: string[]; usage: 'server' | 'client' | 'both' }): IssuedCertificate;
   /**
    * A bound service-account token from the TokenRequest API (creates the ServiceAccount if missing).
-   * The default audience is the issuer, which the API server accepts.
+   * The default audience is the issuer, which the API server accepts; expirationSeconds is at least 600.
    */
   serviceAccountToken(namespace: string, name: string, options?: { audiences?: string[]; expirationSeconds?: number }): Promise<string>;
   /** A kubeconfig that authenticates with a bearer token (mode 0600). */
@@ -199,7 +199,7 @@ export async function startKube(options: StartKubeOptions = {}): Promise<KubeSer
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    // The API server first (it holds kine's connections), then kine.
+    // Last started first: kubectl children, node fixtures, the API server (it holds kine's connections), kine.
     for (const child of [...children].reverse()) await terminate(child);
     if (exitHook) process.off('exit', exitHook);
     rmSync(dir, { recursive: true, force: true });
@@ -359,7 +359,7 @@ export async function startKube(options: StartKubeOptions = {}): Promise<KubeSer
         if (r.status !== 201 || !token) throw new Error(`TokenRequest for ${namespace}/${name}: HTTP ${r.status}`);
         return token;
       },
-      tokenKubeconfig: (name, token) => writeKubeconfig(dir, `token-${name}-${++n}`, url, ca.certFile, { token }),
+      tokenKubeconfig: (name, token) => writeKubeconfig(dir, `token-${name.replace(/[^\w.-]/g, '_')}-${++n}`, url, ca.certFile, { token }),
       kubectl,
       kubectlOk,
       kubectlSpawn,
@@ -562,7 +562,6 @@ function freePort(): Promise<number> {
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const { connect } = await import('node:net');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((res) => {
