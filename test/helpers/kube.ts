@@ -124,9 +124,26 @@ export interface KubeServer {
    * endpoints. Stopped by stop() (or by its own stop()).
    */
   startNode(options?: { name?: string }): Promise<KubeNode>;
+  /**
+   * The API server's audit log so far (level Metadata for every request: who, as whom, verb, resource,
+   * response code — what the gateway's impersonation must show up as).
+   */
+  auditEvents(): KubeAuditEvent[];
   /** The tails of the kube-apiserver and kine logs, for failure messages. */
   logs(): string;
   stop(): Promise<void>;
+}
+
+/** The fields of an audit.k8s.io/v1 Event the tests look at. */
+export interface KubeAuditEvent {
+  stage: string;
+  verb: string;
+  requestURI: string;
+  user: { username: string; groups?: string[] };
+  impersonatedUser?: { username: string; groups?: string[] };
+  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string; apiGroup?: string };
+  responseStatus?: { code?: number };
+  annotations?: Record<string, string>;
 }
 
 export interface KubeNode {
@@ -225,6 +242,9 @@ export async function startKube(options: StartKubeOptions = {}): Promise<KubeSer
     const sa = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const saKey = join(pki, 'sa.key');
     const saPub = join(pki, 'sa.pub');
+    const auditPolicy = join(dir, 'audit-policy.yaml');
+    const auditLog = join(dir, 'audit.log');
+    writeFileSync(auditPolicy, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n- level: Metadata\n');
     writeFileSync(saKey, sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     writeFileSync(saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }));
 
@@ -276,6 +296,10 @@ export async function startKube(options: StartKubeOptions = {}): Promise<KubeSer
         // The `kubernetes` Service's endpoint would be 127.0.0.1, which nothing in a test reaches anyway.
         '--endpoint-reconciler-type=none',
         '--profiling=false',
+        `--audit-policy-file=${auditPolicy}`,
+        `--audit-log-path=${auditLog}`,
+        '--audit-log-format=json',
+        '--audit-log-mode=blocking',
         ...(options.extraApiServerFlags ?? []),
       ];
       const apiserver = launch(join(binDir, 'kube-apiserver'), flags, join(dir, 'kube-apiserver.log'), dir);
@@ -369,6 +393,11 @@ export async function startKube(options: StartKubeOptions = {}): Promise<KubeSer
         const node = await startNodeFixture({ binDir, dir, name, kubeconfig, ca: ca.certFile, issue: (opts) => issue(opts, `${name}-serving`), api });
         children.push(node.child);
         return node.handle;
+      },
+      auditEvents: () => {
+        let text = '';
+        try { text = readFileSync(auditLog, 'utf8'); } catch { return []; }
+        return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as KubeAuditEvent);
       },
       logs,
       stop,

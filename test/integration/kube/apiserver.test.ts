@@ -119,6 +119,17 @@ describe('real kube-apiserver over kine', () => {
     expect(asAlice.status).not.toBe(0);
     expect(asAlice.stderr).toContain('User "alice" cannot list resource "secrets"');
     expect(kube.kubectlOk(['-n', NS, 'get', 'configmaps', '--as=alice', '--as-group=team-a', '-o', 'name'])).toContain('configmap/settings');
+
+    // The audit log names both: who called (the admin) and whom it acted as (alice), with the outcome.
+    const impersonated = kube.auditEvents().filter((e) => e.impersonatedUser?.username === 'alice' && e.stage === 'ResponseComplete');
+    expect(impersonated.map((e) => [e.user.username, e.verb, e.objectRef?.resource, e.objectRef?.namespace, e.responseStatus?.code])).toEqual(
+      expect.arrayContaining([
+        ['vigil-test-admin', 'list', 'secrets', NS, 403],
+        ['vigil-test-admin', 'list', 'configmaps', NS, 200],
+      ]),
+    );
+    const direct = kube.auditEvents().find((e) => e.user.username === 'alice' && e.objectRef?.resource === 'secrets');
+    expect(direct?.annotations?.['authorization.k8s.io/decision']).toBe('forbid');
   });
 
   it('service accounts: a bound token authenticates as the account, RBAC limits it, a bad token is 401', async () => {
@@ -145,6 +156,14 @@ describe('real kube-apiserver over kine', () => {
     // A token for another audience is refused as well.
     const otherAudience = await kube.serviceAccountToken(NS, 'deployer', { audiences: ['https://not-this-cluster.example'] });
     expect((await kube.api('GET', `/api/v1/namespaces/${NS}/configmaps`, { credential: { token: otherAudience } })).status).toBe(401);
+
+    // Neither the audit log nor the server logs hold a token (the baseline the gateway's own logs must meet).
+    const audit = JSON.stringify(kube.auditEvents());
+    expect(audit).toContain(`system:serviceaccount:${NS}:deployer`);
+    for (const t of [token, forged, otherAudience]) {
+      expect(audit).not.toContain(t.slice(-40));
+      expect(kube.logs()).not.toContain(t.slice(-40));
+    }
   });
 
   it('stop() ends kube-apiserver and kine and removes the temporary directory', async () => {
