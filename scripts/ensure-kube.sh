@@ -56,7 +56,7 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 echo "ensure-kube: building kube-apiserver $kube_version and kine $kine_version with $go_version into $bin" >&2
-echo "ensure-kube: the first build takes about 13 min on 2 cores (later runs reuse it)" >&2
+echo "ensure-kube: the first build takes about 12 min on 2 cores (later runs reuse it)" >&2
 start=$(date +%s)
 export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
 export CGO_ENABLED=0 GOWORK=off

@@ -7,7 +7,7 @@ sh scripts/ensure-deps.sh
 sh scripts/ensure-system-packages.sh
 npm run --silent lint
 npm run --silent typecheck
-# The real kube-apiserver and kine for test/integration/kube (built once into .cache/kube: ≈ 13 min on a
+# The real kube-apiserver and kine for test/integration/kube (built once into .cache/kube: ≈ 12 min on a
 # cold 2-core machine, ≈ 10 ms when cached). Before vitest, so the build is not inside a test's timeout.
 sh scripts/ensure-kube.sh >/dev/null
 npx vitest run "$@"

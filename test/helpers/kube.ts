@@ -6,7 +6,7 @@
  * No controller-manager or scheduler runs: nothing garbage-collects, deleted namespaces stay Terminating,
  * pods stay Pending unless a test binds them.
  *
- *   const kube = await startKube();            // builds the binaries first if they are missing (≈ 13 min cold)
+ *   const kube = await startKube();            // builds the binaries first if they are missing (≈ 12 min cold)
  *   afterAll(() => kube.stop());
  *   kube.kubectl(['get', 'namespaces']);       // as the admin (system:masters), with its own --cache-dir
  *   const alice = kube.clientCertificate('alice', ['team-a']);
@@ -185,7 +185,7 @@ export interface StartKubeOptions {
   readyTimeoutMs?: number;
 }
 
-/** The binaries, building them with scripts/ensure-kube.sh when missing (minutes the first time). */
+/** The binaries' directory, building them with scripts/ensure-kube.sh when missing (≈ 12 min the first time). */
 export async function ensureKubeBinaries(): Promise<string> {
   const script = join(ROOT, 'scripts', 'ensure-kube.sh');
   let stdout: string;
@@ -194,10 +194,10 @@ export async function ensureKubeBinaries(): Promise<string> {
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     const tail = (err.stderr ?? '').split('\n').filter((l) => !l.startsWith('go: downloading')).slice(-30).join('\n');
-    throw new Error(`scripts/ensure-kube.sh could not build kube-apiserver and kine: ${err.message}\n${tail}`, { cause: e });
+    throw new Error(`scripts/ensure-kube.sh could not build kube-apiserver, kine and the node fixture: ${err.message}\n${tail}`, { cause: e });
   }
   const binDir = stdout.trim().split('\n').pop() ?? '';
-  for (const b of ['kube-apiserver', 'kine']) {
+  for (const b of ['kube-apiserver', 'kine', 'nodefixture']) {
     if (!existsSync(join(binDir, b))) throw new Error(`scripts/ensure-kube.sh printed ${JSON.stringify(binDir)}, which holds no ${b}`);
   }
   return binDir;

@@ -5,7 +5,7 @@
  * denying a limited user (client certificate) and a service account (bound token), 401 for a bad token.
  *
  * Not skipped when the binaries are missing: startKube() builds them with scripts/ensure-kube.sh
- * (about 13 minutes on a cold 2-core machine), hence the long hook timeout.
+ * (about 12 minutes on a cold 2-core machine), hence the long hook timeout.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
