@@ -63,6 +63,13 @@ export function formatReport(r: VerificationReport, file: string): string {
       }
     }
   }
+  if (r.credentials?.length) {
+    out.push('', 'Credentials issued (from the signed log)');
+    for (const c of r.credentials.slice(0, 20)) {
+      out.push(`  ${c.at.replace('T', ' ').slice(0, 19)}  ${c.kind} serial ${c.serial ?? '?'} to ${c.subject ?? '?'} (${c.issuer ?? '?'}), logins ${c.principals.join(', ') || 'none'}, valid until ${c.validBefore ?? '?'}`);
+    }
+    if (r.credentials.length > 20) out.push(`  … ${r.credentials.length - 20} more (see --json)`);
+  }
   const counts = new Map<string, number>();
   for (const s of r.sessions) counts.set(STATUS[s.status], (counts.get(STATUS[s.status]) ?? 0) + 1);
   const tally = [...counts].map(([k, v]) => `${v} ${k}`).join(', ');

@@ -159,6 +159,14 @@ describe('vigil ssh-cert: a token in, a certificate out', () => {
     expect(e['tokenHash']).toBe(id['tokenHash']);
   });
 
+  it('the verifier reports the issued certificate from the signed log (only the one issued: refused requests leave no credential)', () => {
+    expect(evidence.report.credentials).toHaveLength(1);
+    const c = evidence.report.credentials![0]!;
+    const e = issuedLog[0]!;
+    expect(c).toMatchObject({ kind: 'ssh-user-certificate', provider: 'github', issuer: ISSUER, subject: SUB, serial: e['serial'], keyId: e['keyId'], principals: [SSH_USER], validBefore: e['validBefore'] });
+    expect(JSON.stringify(evidence.report.credentials)).not.toContain(token.split('.')[2]!);
+  });
+
   it('the token is in no log, archive, certificate or CLI output', () => {
     const all = JSON.stringify(sessions().flat(), (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
     const sig = token.split('.')[2]!;

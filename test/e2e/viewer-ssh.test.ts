@@ -109,6 +109,8 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
+let validBefore = '';
+
 beforeAll(async () => {
   caDir = tempDir('vigil-viewer-ssh-');
   const caLine = makeKey(join(caDir, 'user_ca'), 'ed25519', 'ci-user-ca');
@@ -155,6 +157,30 @@ beforeAll(async () => {
   spawnSync('ssh', [...base, '-O', 'exit', 'web-cert@127.0.0.1']);
   await new Promise((res) => (master.exitCode !== null ? res(null) : master.once('exit', res)));
   await f.gateway.stop();
+  // A certificate the appliance's issuer minted, logged as cert-issuer.ts logs it, for the credentials table.
+  const app = await Appliance.open(f.configPath);
+  const second = Math.floor(Date.now() / 1000) * 1000;
+  validBefore = new Date(second + 600_000).toISOString();
+  try {
+    app.log.append('credential.issued', {
+      kind: 'ssh-user-certificate',
+      provider: 'github',
+      issuer: 'https://token.actions.githubusercontent.com',
+      subject: 'repo:acme/deploy:ref:refs/heads/main',
+      tokenId: '5f0c1d7e-4b7a-4a52-9b51-0e1f2a3b4c5d',
+      tokenHash: `b2k:${'ab'.repeat(32)}`,
+      keyId: 'vigil:iss=https://token.actions.githubusercontent.com:sub=repo:acme/deploy:ref:refs/heads/main:jti=5f0c1d7e-4b7a-4a52-9b51-0e1f2a3b4c5d',
+      serial: '7731',
+      principals: [SSH_USER],
+      validAfter: new Date(second - 60_000).toISOString(),
+      validBefore,
+      keyFingerprint: 'SHA256:q0Xf1bRZpP3Dt6Q4mYtY1n4c2e5i6GhZ8sJk9LmNoPq',
+      caFingerprint: 'SHA256:Zy8Xw7Vu6Ts5Rq4Po3Nm2Lk1Ji0Hg9Fe8Dc7Ba6Zy8X',
+      address: '127.0.0.1',
+    });
+  } finally {
+    await app.close();
+  }
   evidence = await exportAndVerify(f, 'ssh.vigil');
   bundle = join(f.dir, 'ssh.vigil');
   page = await viewer.page();
@@ -181,6 +207,21 @@ describe('an SSH session through the real gateway, in the viewer', () => {
 describe('the SSH session in the viewer', () => {
   it('verifies with every check green', async () => {
     expect(await page.getByTestId('banner').innerText()).toMatch(/intact and complete[\s\S]*1 session: 1 complete/);
+  });
+
+  it('lists the credentials the appliance issued, from the signed log (who, logins, serial, valid until)', async () => {
+    const table = page.getByTestId('credentials-issued');
+    await table.waitFor();
+    const text = await table.innerText();
+    expect(text).toMatch(/Credentials issued \(1\)/);
+    expect(text).toContain('Covered by the verified checkpoint');
+    expect(text).toContain('repo:acme/deploy:ref:refs/heads/main');
+    expect(text).toContain('https://token.actions.githubusercontent.com (github)');
+    expect(text).toMatch(/SSH user certificate\s+serial 7731/);
+    expect(text).toContain(SSH_USER);
+    expect(text).toContain(`${validBefore.slice(0, 10)} ${validBefore.slice(11, 19)}`);
+    expect(text).not.toContain('b2k:');
+    await screenshot(page, 'viewer-credentials-issued', { fullPage: true });
   });
 
   it('shows the client certificate (key id, serial, CA fingerprint) and the per-session target certificate', async () => {

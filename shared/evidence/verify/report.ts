@@ -1,4 +1,5 @@
 /** The verification report: what `vigil verify --json` prints and what the viewer shows. */
+import type { IssuedCredential } from './credentials.ts';
 import type { SessionContext } from '../archive-format.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import { CHECKS, KEY_ONLY_CHECKS, type CheckId, type Failure } from './checks.ts';
@@ -89,6 +90,8 @@ export interface VerificationReport {
    * with the key, and from the signed log (`source: 'log'`) for sessions whose content is unavailable.
    */
   approvals?: ApprovalEvidence[];
+  /** Credentials the appliance issued (`credential.issued` log entries), as the signed log records them. */
+  credentials?: IssuedCredential[];
 }
 
 /** Collects failures, summaries and coverage per check while verifying. */

@@ -28,6 +28,10 @@ import { collect, type SessionLog } from './session-log.ts';
 import type { Anchor, ArchiveVerification, AuditorSecret } from './verify-archive.ts';
 import { verifySessions } from './verify-sessions.ts';
 import { verdictOf } from './verdict.ts';
+import { issuedCredential, type IssuedCredential } from './credentials.ts';
+
+/** Credentials listed in the report at most (a flood of issuance cannot grow the report without bound). */
+const MAX_CREDENTIALS = 10_000;
 
 export interface BundleVerifyOptions {
   auditor?: AuditorSecret;
@@ -165,7 +169,8 @@ async function verifyInto(
     rb.fail('log-inclusion', 'the bundle manifest and the checkpoint disagree on the log size or root');
   }
 
-  const { sessions, rootAtPinned } = await verifyLog(src, need, readJson, manifest, cp, pinned.size, rb);
+  const { sessions, rootAtPinned, credentials } = await verifyLog(src, need, readJson, manifest, cp, pinned.size, rb);
+  report.credentials = credentials;
   checkConsistency(await readJson(BUNDLE_FILES.consistency), cp, pinned, rootAtPinned, rb);
   const archiveSigs = await verifySessions(src, byName, manifest, sessions, keys, opts, rb, report);
   // The bundle manifest, the checkpoint and one manifest per listed archive: a missing archive's is not verified.
@@ -189,9 +194,10 @@ async function verifyLog(
   cp: Checkpoint,
   pinnedSize: number,
   rb: ReportBuilder,
-): Promise<{ sessions: Map<string, SessionLog>; rootAtPinned?: string }> {
+): Promise<{ sessions: Map<string, SessionLog>; rootAtPinned?: string; credentials: IssuedCredential[] }> {
   const prefix = parseWith(logPrefixSchema, await readJson(BUNDLE_FILES.prefix), BUNDLE_FILES.prefix);
   const sessions = new Map<string, SessionLog>();
+  const credentials: IssuedCredential[] = [];
   const get = (id: string): SessionLog => {
     let s = sessions.get(id);
     if (!s) sessions.set(id, (s = { anchors: [], approvals: new Map() }));
@@ -199,14 +205,14 @@ async function verifyLog(
   };
   if (prefix.size !== manifest.log.from) {
     rb.fail('log-inclusion', `log prefix covers ${prefix.size} entries but the entries start at ${manifest.log.from}`);
-    return { sessions };
+    return { sessions, credentials };
   }
   let range: CompactRange;
   try {
     range = CompactRange.fromHashes(0, prefix.size, prefix.hashes.map(fromHex));
   } catch (e) {
     rb.fail('log-inclusion', `log prefix: ${describeError(e)}`);
-    return { sessions };
+    return { sessions, credentials };
   }
   let rootAtPinned = range.end === pinnedSize ? toHex(range.root()) : undefined;
   let expected = manifest.log.from;
@@ -223,6 +229,8 @@ async function verifyLog(
       if (e.i !== expected) throw new Error(`log entry ${expected}: carries index ${e.i}`);
       if (compareTimes(e.t, lastTime) < 0) throw new Error(`log entry ${e.i}: time ${e.t} runs backwards`);
       collect(e, get);
+      const issued = issuedCredential(e);
+      if (issued && credentials.length < MAX_CREDENTIALS) credentials.push(issued);
     } catch (err) {
       structural = describeError(err);
       continue;
@@ -246,7 +254,7 @@ async function verifyLog(
   }
   rb.summary('log-inclusion', `${cp.size - manifest.log.from} log entries (from ${manifest.log.from}) rebuild checkpoint ${cp.size}'s root`);
   rb.cover('log-inclusion', range.end - manifest.log.from, cp.size - manifest.log.from, 'log entry');
-  return rebuilt && rootAtPinned !== undefined ? { sessions, rootAtPinned } : { sessions };
+  return rebuilt && rootAtPinned !== undefined ? { sessions, rootAtPinned, credentials } : { sessions, credentials };
 }
 
 /** Splits a member into lines (without the newline), never holding more than one chunk plus a line. */

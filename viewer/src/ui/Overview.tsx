@@ -11,6 +11,7 @@ import { FingerprintStep } from './Fingerprint.tsx';
 import type { FingerprintCheck } from '../model/evidence-id.ts';
 import type { BundleSha } from './use-evidence.ts';
 import { Txt, oneLine } from './Text.tsx';
+import { CredentialsIssued } from './CredentialsIssued.tsx';
 
 interface Props {
   trust: TrustState | null;
@@ -238,6 +239,7 @@ function Summary({ report: r, ms, keyState, onOpenSession, fingerprint }: { repo
           </dl>
         </section>
       )}
+      <CredentialsIssued report={r} />
       {listed.length > 0 && (
         <section className="card" aria-labelledby="sess-title">
           <h2 id="sess-title">{r.sessions.length <= 50 ? 'Sessions' : `Sessions that need attention (${notable.length})`}</h2>
