@@ -106,6 +106,20 @@ describe('every output names the evidence', () => {
   });
   const text = (i: ReportInput) => renderHtml(buildReport(i)).replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
 
+  it('the report lists the credentials the appliance issued, and says when the log did not prove them', () => {
+    const cred = { entry: 9, at: '2026-12-03T09:00:00.123Z', kind: 'ssh-user-certificate', provider: 'github', issuer: 'https://token.actions.githubusercontent.com', subject: 'repo:acme/deploy:ref:refs/heads/main', tokenId: null, keyId: 'vigil:iss=x:sub=y:jti=z', serial: '7731', principals: ['deploy'], validAfter: null, validBefore: '2026-12-03T09:10:00.000Z', keyFingerprint: null, caFingerprint: null, address: null };
+    const base = input(stampOf('evidence.vigil', sha, report, { entered: '', confirmed: false }));
+    const withCred = text({ ...base, report: { ...report, credentials: [cred] } });
+    expect(withCred).toMatch(/Credentials issued 1 credential the appliance issued outside sessions, from the signed log/);
+    expect(withCred).toContain('Covered by the verified checkpoint.');
+    expect(withCred).toContain('repo:acme/deploy:ref:refs/heads/main (https://token.actions.githubusercontent.com)');
+    expect(withCred).toContain('SSH user certificate, serial 7731');
+    expect(withCred).toContain('2026-12-03 09:10:00.000 UTC');
+    const unproven = { ...report, credentials: [cred], checks: report.checks.map((c) => (c.id === 'log-inclusion' ? { ...c, status: 'fail' as const } : c)) };
+    expect(text({ ...base, report: unproven })).toContain('The log did not verify: these entries are what the bundle claims, not proven.');
+    expect(text(base)).not.toContain('Credentials issued');
+  });
+
   it('the report: SHA-256, result, and the fingerprint step only when confirmed', () => {
     const unconfirmed = text(input(stampOf('evidence.vigil', sha, report, { entered: '', confirmed: false })));
     expect(unconfirmed).toContain(`(SHA-256 ${sha}) was opened and verified`);

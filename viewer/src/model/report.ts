@@ -204,6 +204,31 @@ export function buildReport(input: ReportInput): Block[] {
       tones: approvals.map((a, i) => (timelines[i]!.order === 'violated' || a.hashCheck === 'mismatch' ? 'fail' : a.outcome === 'approved' && a.hashCheck === 'match' ? 'pass' : undefined)),
     });
   }
+  const credentials = r.credentials ?? [];
+  if (credentials.length) {
+    const proven = r.checks.find((c) => c.id === 'log-inclusion')?.status === 'pass';
+    blocks.push({ kind: 'h', text: 'Credentials issued' });
+    blocks.push({
+      kind: 'p',
+      text: `${plural(credentials.length, 'credential')} the appliance issued outside sessions, from the signed log (credential.issued); the tokens traded for them are never logged. ${proven ? 'Covered by the verified checkpoint.' : 'The log did not verify: these entries are what the bundle claims, not proven.'}`,
+      ...(proven ? {} : { tone: 'fail' as const }),
+    });
+    const shown = credentials.slice(0, 200);
+    blocks.push({
+      kind: 'table',
+      columns: ['Issued (UTC)', 'To (token subject, issuer)', 'Credential (serial, key id)', 'Logins', 'Valid until (UTC)'],
+      widths: [0.14, 0.28, 0.34, 0.1, 0.14],
+      ids: [1],
+      rows: shown.map((c) => [
+        formatTimeMs(c.at),
+        `${c.subject ?? 'unknown'} (${c.issuer ?? 'issuer unknown'})`,
+        `${c.kind === 'ssh-user-certificate' ? 'SSH user certificate' : c.kind}, serial ${c.serial ?? '?'}, ${c.keyId ?? 'no key id'}`,
+        c.principals.join(', ') || 'none',
+        c.validBefore ? formatTimeMs(c.validBefore) : 'unknown',
+      ]),
+      ...(shown.length < credentials.length ? { note: `${shown.length} of ${credentials.length} credentials listed; vigil verify --json lists every one.` } : {}),
+    });
+  }
   blocks.push({ kind: 'p', text: 'All times are UTC, to the millisecond. Card numbers appear only as the appliance masked them; this report and its exports contain no decrypted secret.', tone: 'muted' });
   return blocks;
 }
