@@ -71,6 +71,8 @@ const RELATION_OBJECTS = new Set([
 const ROLE_SETTINGS = new Set(['role', 'session_authorization']);
 /** With it off, a backslash escapes a quote in '…': the server would split the text differently from this parser. */
 export const LEXING_SETTING = 'standard_conforming_strings';
+/** The system view whose UPDATE rule runs set_config (the parser folds unquoted names to lower case). */
+const SETTINGS_VIEW = 'pg_settings';
 /** Pinned to UTF8: other client encodings make the server read other characters than this parser. */
 export const ENCODING_SETTING = 'client_encoding';
 /** Nodes examined when looking for a sensitive column on one side of a comparison. */
@@ -196,6 +198,14 @@ class Analyzer {
     // The target is always a table, never a CTE of the same name.
     const target = asRangeVar(body.relation);
     if (target) this.#addName(rangeVarParts(target));
+    // pg_settings' ON UPDATE rule calls set_config(name, setting) for every row the UPDATE matches: a
+    // setting changed with no function call in the text, named by data (client_encoding, the lexing
+    // setting, role…). Refused like set_config of a name that is not a constant, whatever the schema (a
+    // relation of that name elsewhere is refused too, on the safe side).
+    if (type === 'UpdateStmt' && target && str(target.relname) === SETTINGS_VIEW) {
+      this.#facts.dynamicSetting = true;
+      this.#facts.roleChange ??= 'dynamic';
+    }
     if (type === 'InsertStmt') this.#insertBindings(body);
     if (type === 'UpdateStmt') this.#assignments(body.targetList);
     if (type === 'MergeStmt') {

@@ -215,6 +215,10 @@ describe('role-change', () => {
     ["SELECT set_config($1, 'admin', false)", 'unknown', 'SELECT', ['dynamic-setting']],
     ["SELECT set_config(lower('ROLE'), 'admin', false)", 'unknown', 'SELECT', ['dynamic-setting']],
     ["UPDATE t SET x = set_config('role', 'admin', false)", 'role-change', 'UPDATE', ['escalated-from:write']],
+    // pg_settings' UPDATE rule runs set_config(name, setting) with the name taken from the rows matched.
+    ["UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'", 'unknown', 'UPDATE', ['dynamic-setting']],
+    ["update PG_CATALOG.PG_SETTINGS s SET setting = 'SJIS' FROM (SELECT 1) x WHERE s.name = 'client_encoding'", 'unknown', 'UPDATE', ['dynamic-setting']],
+    ["WITH u AS (UPDATE pg_settings SET setting = '0' WHERE name = 'work_mem' RETURNING 1) SELECT 1", 'unknown', 'SELECT', ['dynamic-setting']],
   ]);
 });
 
