@@ -258,6 +258,53 @@ describe('card data in errors, notifications and notices', () => {
     recordedClean(false),
   );
 
+  // The server quotes the value it could not convert: a CVV, or a PAN in a form no pattern recognises.
+  const QUOTING: { name: string; sql: string; code: string; extended?: boolean }[] = [
+    { name: "(cvv||'x')::int", sql: "SELECT (cvv||'x')::int FROM customers ORDER BY id", code: '22P02' },
+    { name: 'cvv::date', sql: 'SELECT cvv::date FROM customers ORDER BY id', code: '22007' },
+    { name: 'cvv::date, extended protocol', sql: 'SELECT cvv::date FROM customers ORDER BY id', code: '22007', extended: true },
+    { name: "the CVV only in WHERE: (cvv||'q')::int = 1", sql: "SELECT id FROM customers WHERE (cvv||'q')::int = 1", code: '22P02' },
+    { name: "('x'||reverse(card_number))::int", sql: "SELECT ('x'||reverse(card_number))::int FROM customers ORDER BY id", code: '22P02' },
+    { name: 'md5(card_number)::int', sql: 'SELECT md5(card_number)::int FROM customers ORDER BY id', code: '22P02' },
+    { name: "translate(card_number, digits, letters)::int", sql: "SELECT translate(card_number,'0123456789','abcdefghij')::int FROM customers ORDER BY id", code: '22P02' },
+    { name: 'EXPLAIN ANALYZE of cvv::date', sql: 'EXPLAIN ANALYZE SELECT cvv::date FROM customers', code: '22007' },
+  ];
+  for (const k of QUOTING) {
+    const name = `an error quoting a derived value: ${k.name}`;
+    attack(
+      name,
+      async () => {
+        const d = await adv.directClient();
+        const proof = await d.q(k.sql);
+        expect(cardLeaks([proof.error?.message]).length > 0 || cvvIn(proof.error?.message), `PostgreSQL quotes the value: ${proof.error?.message}`).toBe(true);
+        const c = await adv.client(name, RO);
+        const r = await c.q(k.extended ? { text: k.sql, values: [] , queryMode: 'extended' } as pg.QueryConfig : k.sql);
+        expect(r.error?.code, 'the client still gets the server\'s SQLSTATE').toBe(k.code);
+        expect(r.error?.message).toMatch(/^\[REDACTED by Vigil: SQLSTATE \w+ raised by a statement that reads card-security or PAN columns/);
+        expect(cardLeaks([r.error?.message, r.error?.detail, c.received()])).toEqual([]);
+        expect(cvvIn(r.error?.message) || cvvIn(c.received().toString('latin1').replace(/\x00/g, ' ')), 'a clear CVV in the error').toBe(false);
+      },
+      (evs) => {
+        recordedClean(false)(evs);
+        const errors = evs.filter((e) => e.type === 'error' && e.code === k.code);
+        expect(errors.length, 'the error is recorded with its SQLSTATE, tied to the command').toBe(1);
+        expect(typeof errors[0]!.command).toBe('number');
+        expect(String(errors[0]!.message)).toMatch(/^\[REDACTED by Vigil/);
+        expect(evs.filter((e) => (e.type === 'error' || e.type === 'notice') && (cvvIn(e.message) || cvvIn(e.detail))), 'a clear CVV in a recorded error').toEqual([]);
+      },
+    );
+  }
+
+  attack(
+    'an error of a statement reading no card data keeps its message',
+    async () => {
+      const c = await adv.client('an error of a statement reading no card data keeps its message', RO);
+      const r = await c.q("SELECT (status||'x')::int FROM accounts WHERE id = 1");
+      expect([r.error?.code, r.error?.message]).toEqual(['22P02', 'invalid input syntax for type integer: "openx"']);
+    },
+    (evs) => expect(evs.filter((e) => e.type === 'error').map((e) => e.message)).toEqual(['invalid input syntax for type integer: "openx"']),
+  );
+
   attack(
     "a NOTIFY payload: pg_notify('c', 'x'||card_number)",
     async () => {

@@ -229,7 +229,11 @@ export class ClientCommands {
       rowsReturned: 0,
       ...(analyzed?.changesCatalog ? { changesCatalog: true } : {}),
       ...(analyzed?.outputs ? { outputs: analyzed.outputs } : {}),
-      ...(c && opaqueCodeReadsCardData(c, this.core.o.classRules) ? { redactMessages: true } : {}),
+      ...(c && opaqueCodeReadsCardData(c, this.core.o.classRules)
+        ? { redactMessages: true }
+        : analyzed?.reads === 'sad' || analyzed?.reads === 'pan'
+          ? { redactMessages: 'reads' as const }
+          : {}),
       ...(c?.statements.some((s) => s.command === 'COPY TO STDOUT') ? { copyLayouts: c.statements.map((s) => copyLayout(s.tree)) } : {}),
     };
   }
@@ -276,6 +280,7 @@ export class ClientCommands {
     }
     const analyzed = this.analyzer.analyze(c, { fallback });
     analyzed.outputs = this.provenance.outputs(c, core.settings.known?.searchPath ?? DEFINITION_PATH);
+    analyzed.reads = this.provenance.reads(c, core.settings.known?.searchPath ?? DEFINITION_PATH);
     const refusal = analyzed.refusal ?? gate ?? this.limitRefusal(c) ?? this.derivedPanRefusal(analyzed.outputs);
     return refusal ? { ...analyzed, refusal } : analyzed;
   }

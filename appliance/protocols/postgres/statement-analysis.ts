@@ -19,6 +19,7 @@ import { DEFINITION_PATH, functionCandidates, resolveRelation } from './catalog/
 import type { CatalogRelation, TargetCatalog } from './catalog/target-catalog.ts';
 import { integrityRefusal, type Refusal } from './integrity.ts';
 import type { StatementOutput } from './provenance/provenance.ts';
+import type { ColumnClass } from './provenance/column-classes.ts';
 import { computeSearchPath, type SessionSettings } from './session-settings.ts';
 
 export interface AnalyzedCommand {
@@ -32,6 +33,8 @@ export interface AnalyzedCommand {
   changesCatalog: boolean;
   /** Where each statement's output columns come from (set by the caller, provenance/result-provenance.ts). */
   outputs?: readonly (StatementOutput | undefined)[];
+  /** The strictest class of what the statements read anywhere (set by the caller, like outputs). */
+  reads?: ColumnClass;
 }
 
 export interface AnalyzerOptions {

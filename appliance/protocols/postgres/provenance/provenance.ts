@@ -92,6 +92,14 @@ export class ProvenanceAnalyzer {
 
   constructor(private readonly ctx: ProvenanceContext) {}
 
+  /**
+   * The strictest class of anything the statements analysed so far read, anywhere (WHERE, SET, a write
+   * without RETURNING included): the server's error messages can quote any value it computed.
+   */
+  get readClass(): ColumnClass {
+    return this.referenced;
+  }
+
   /** The output of a statement tree, or undefined when it returns no rows Vigil knows of. */
   statement(tree: unknown): StatementOutput | undefined {
     const n = asNode(tree);
@@ -113,6 +121,8 @@ export class ProvenanceAnalyzer {
       case 'DeclareCursorStmt':
         return this.statement(n.body.query);
       case 'ExplainStmt':
+        // No rows of its own, but EXPLAIN ANALYZE runs the statement: what it reads counts (readClass).
+        this.statement(n.body.query);
         return undefined;
       case 'FetchStmt': {
         const name = str(n.body.portalname);

@@ -15,6 +15,7 @@ const MAX_VIEW_DEPTH = 8;
 interface Memo {
   key: string;
   output: StatementOutput | undefined;
+  reads: ColumnClass;
 }
 
 export class ResultProvenance {
@@ -32,15 +33,27 @@ export class ResultProvenance {
 
   /** Each statement's output (undefined: it returns no rows Vigil knows of), names resolved through `path`. */
   outputs(c: Classification, path: readonly string[]): (StatementOutput | undefined)[] {
+    return c.statements.map((s) => this.analysed(s.tree, path)?.output);
+  }
+
+  /**
+   * The strictest class of anything the statements read, anywhere, output or not ('sad' when a statement
+   * cannot be analysed): what an error or notice the server raises while running them could quote.
+   */
+  reads(c: Classification, path: readonly string[]): ColumnClass {
+    return c.statements.reduce<ColumnClass>((cls, s) => stricter(cls, this.analysed(s.tree, path)?.reads ?? 'sad'), 'none');
+  }
+
+  private analysed(tree: unknown, path: readonly string[]): Memo | undefined {
+    if (typeof tree !== 'object' || tree === null) return undefined;
     const key = `${this.catalog.version}\0${path.join('\0')}`;
-    return c.statements.map((s) => {
-      if (typeof s.tree !== 'object' || s.tree === null) return undefined;
-      const m = this.memo.get(s.tree);
-      if (m?.key === key) return m.output;
-      const output = new ProvenanceAnalyzer(this.context(path)).statement(s.tree);
-      this.memo.set(s.tree, { key, output });
-      return output;
-    });
+    const m = this.memo.get(tree);
+    if (m?.key === key) return m;
+    const analyzer = new ProvenanceAnalyzer(this.context(path));
+    const output = analyzer.statement(tree);
+    const memo: Memo = { key, output, reads: analyzer.readClass };
+    this.memo.set(tree, memo);
+    return memo;
   }
 
   /** What the masker needs to place RowDescription origins. */
