@@ -306,11 +306,11 @@ describe('card data in errors, notifications and notices', () => {
   );
 
   attack(
-    "a NOTIFY payload: pg_notify('c', 'x'||card_number)",
+    "a NOTIFY payload carrying glued card numbers that are not from a card column (strict scan)",
     async () => {
-      const c = await adv.client("a NOTIFY payload: pg_notify('c', 'x'||card_number)", PROC);
+      const c = await adv.client("a NOTIFY payload carrying glued card numbers that are not from a card column (strict scan)", PROC);
       await c.q('LISTEN c');
-      const r = await c.q("SELECT pg_notify('c', 'x'||card_number) FROM customers");
+      const r = await c.q(`SELECT pg_notify('c', 'x'||v) FROM (VALUES ('4111111111111111'), ('5555555555554444'), ('378282246310005')) t(v)`);
       expect(r.error).toBeUndefined();
       await c.q('SELECT 1');
       expect(c.notifications.length, 'the notifications arrive').toBe(3);
@@ -336,6 +336,67 @@ describe('card data in errors, notifications and notices', () => {
     (evs) => {
       recordedClean(false)(evs);
       expect(evs.filter((e) => e.type === 'notice' && /cvv=(123|456|7890)\b/.test(String(e.message))), 'a clear CVV in a recorded notice').toEqual([]);
+    },
+  );
+});
+
+describe('card data laundered through a side channel: a setting, a notification, a lock', () => {
+  // Values that leave a statement other than as its result columns, where provenance masks: a setting read
+  // back by a later statement (current_setting, SHOW) or reported to the client (ParameterStatus of
+  // application_name), a NOTIFY payload for any listener, an advisory lock key visible in pg_locks.
+  const REFUSED = /^refused by Vigil: .*(set_config|pg_notify|pg_advisory_lock).* reads card-security or PAN columns/;
+  const CASES: { name: string; who: { repository: string }; sql: string; after?: string; listen?: boolean; lock?: boolean }[] = [
+    { name: "set_config('x.y', cvv) read back with current_setting", who: RO, sql: "SELECT set_config('x.y', cvv, false) FROM customers WHERE id = 1", after: "SELECT current_setting('x.y', true) AS v" },
+    { name: 'set_config of a reversed PAN read back with SHOW', who: RO, sql: "SELECT set_config('x.z', reverse(card_number), false) FROM customers WHERE id = 1", after: 'SHOW x.z' },
+    { name: 'application_name set to the CVV (reported in ParameterStatus)', who: RO, sql: "SELECT 1 FROM customers WHERE id = 2 AND set_config('application_name', cvv, false) IS NOT NULL", after: "SELECT current_setting('application_name') AS v" },
+    { name: "pg_notify('c', cvv) to a listener", who: PROC, sql: "SELECT pg_notify('c', cvv) FROM customers", listen: true },
+    { name: 'an advisory lock keyed by the card number', who: PROC, sql: 'SELECT pg_advisory_lock(card_as_number) FROM customers WHERE id = 1', lock: true },
+  ];
+  for (const k of CASES) {
+    attack(
+      k.name,
+      async () => {
+        const d = await adv.directClient();
+        if (k.listen) await d.q('LISTEN c');
+        const proof = await d.q(k.sql);
+        expect(proof.error, 'PostgreSQL runs it').toBeUndefined();
+        const back = k.after ? await d.q({ text: k.after, rowMode: 'array', types: raw } as pg.QueryConfig) : undefined;
+        if (k.listen) await d.q('SELECT 1');
+        const lockRows = k.lock ? await d.q("SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()") : undefined;
+        const leaked = [back?.rows, d.notifications.map((n) => n.payload), lockRows?.rows?.map((r) => (BigInt(Number(r['classid'])) << 32n) + BigInt(Number(r['objid'])))];
+        expect(cardLeaks(leaked).length > 0 || JSON.stringify(leaked).match(/"(123|456|7890)"/) !== null, `directly the value comes back: ${JSON.stringify(leaked, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`).toBe(true);
+        await d.c.end();
+
+        const c = await adv.client(k.name, k.who);
+        if (k.listen) await c.q('LISTEN c');
+        const r = await c.q(k.sql);
+        expect(r.error?.code).toBe('42501');
+        expect(r.error?.message).toMatch(REFUSED);
+        const b = k.after ? await c.q({ text: k.after, rowMode: 'array', types: raw } as pg.QueryConfig) : undefined;
+        await c.q('SELECT 1');
+        const held = k.lock ? adv.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") : '0';
+        expect(held, 'no advisory lock taken').toBe('0');
+        expect(c.notifications, 'no notification').toEqual([]);
+        expect(cardLeaks([b?.rows, c.received()])).toEqual([]);
+        expect(JSON.stringify(b?.rows ?? []), 'no clear CVV read back').not.toMatch(/"(123|456|7890)"/);
+        expect(c.received().includes(Buffer.from('application_name\u0000456')), 'no ParameterStatus with the CVV').toBe(false);
+      },
+      (evs) => {
+        recordedClean(true)(evs);
+        const cmd = evs.find((e) => e.type === 'command' && e.text === k.sql);
+        expect(cmd, 'the statement is recorded').toBeDefined();
+        expect(evs.filter((e) => e.type === 'decision' && e.command === cmd!.id).map((e) => [e.decision, e.rule])).toEqual([['block', 'vigil/card-data-side-channel']]);
+        expect(evs.filter((e) => e.type === 'result' && e.command === cmd!.id)).toEqual([]);
+      },
+    );
+  }
+
+  attack(
+    'set_config with a constant beside a card column read is still allowed when it is not about card data',
+    async () => {
+      const c = await adv.client('set_config with a constant beside a card column read is still allowed when it is not about card data', RO);
+      const r = await c.q("SELECT set_config('x.k', 'constant', false) FROM accounts WHERE id = 1");
+      expect(r.error).toBeUndefined();
     },
   );
 });

@@ -20,6 +20,7 @@ import { setsStatementTimeout, timeoutProblem } from './statement-limits.ts';
 import type { PlanContext } from './provenance/mask-plan.ts';
 import { ResultProvenance } from './provenance/result-provenance.ts';
 import { opaqueCodeReadsCardData } from './provenance/opaque-code.ts';
+import { sideChannelRefusal } from './provenance/side-channels.ts';
 import { copyLayout } from './provenance/copy-masker.ts';
 import type { ProxyCore } from './proxy-core.ts';
 import { MAX_RECORDED_PARAM_CHARS, recordValue } from './record-values.ts';
@@ -281,7 +282,7 @@ export class ClientCommands {
     const analyzed = this.analyzer.analyze(c, { fallback });
     analyzed.outputs = this.provenance.outputs(c, core.settings.known?.searchPath ?? DEFINITION_PATH);
     analyzed.reads = this.provenance.reads(c, core.settings.known?.searchPath ?? DEFINITION_PATH);
-    const refusal = analyzed.refusal ?? gate ?? this.limitRefusal(c) ?? this.derivedPanRefusal(analyzed.outputs);
+    const refusal = analyzed.refusal ?? gate ?? sideChannelRefusal(c, analyzed.reads) ?? this.limitRefusal(c) ?? this.derivedPanRefusal(analyzed.outputs);
     return refusal ? { ...analyzed, refusal } : analyzed;
   }
 
