@@ -28,8 +28,14 @@ const adv: Adversary = useAdversary({
   }),
   beforeStart: (pg) => {
     pg.psql(
-      `CREATE FUNCTION enc_sjis() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT set_config('client_encoding', 'SJIS', false) $$;
-       GRANT EXECUTE ON FUNCTION enc_sjis() TO svc_reporting;`,
+      `CREATE SCHEMA ops;
+       CREATE FUNCTION enc_sjis() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT set_config('client_encoding', 'SJIS', false) $$;
+       GRANT EXECUTE ON FUNCTION enc_sjis() TO svc_reporting;
+       CREATE VIEW settings_v AS SELECT name, setting FROM pg_settings;
+       CREATE VIEW ops.settings_v2 AS SELECT * FROM public.settings_v;
+       GRANT SELECT, UPDATE ON settings_v TO svc_reporting;
+       GRANT USAGE ON SCHEMA ops TO svc_reporting;
+       GRANT SELECT, UPDATE ON ops.settings_v2 TO svc_reporting;`,
       { database: 'payments' },
     );
   },
@@ -318,6 +324,8 @@ describe('UPDATE pg_settings: set_config through the view\'s rule, the attack pi
   const CASES: { name: string; sql: string; attack: (t: string) => Buffer }[] = [
     { name: "UPDATE pg_settings SET setting = 'SJIS' WHERE name = 'client_encoding'", sql: "UPDATE pg_settings SET setting = 'SJIS' WHERE name = 'client_encoding'", attack: sjisAttack },
     { name: "UPDATE pg_catalog.pg_settings … standard_conforming_strings off", sql: "UPDATE pg_catalog.pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'", attack: scsAttack },
+    { name: 'a view over pg_settings (scs off)', sql: "UPDATE settings_v SET setting = 'off' WHERE name = 'standard_conforming_strings'", attack: scsAttack },
+    { name: 'a view over a view over pg_settings, in another schema (encoding SJIS)', sql: "UPDATE ops.settings_v2 SET setting = 'SJIS' WHERE name = 'client_encoding'", attack: sjisAttack },
     { name: 'update PG_SETTINGS AS s … FROM (scs off)', sql: "update PG_SETTINGS AS s SET setting = 'off' FROM (SELECT 'standard_conforming_strings' AS n) x WHERE s.name = x.n", attack: scsAttack },
   ];
   for (const k of CASES) {

@@ -66,6 +66,12 @@ interface Verdict {
   objects: string[];
 }
 
+const SETTINGS_VIEW_UPDATE: Refusal = {
+  sqlstate: '0A000',
+  rule: 'dynamic-setting',
+  reason: 'an UPDATE of a view over pg_settings runs set_config with the names of the rows it matches: it could change how Vigil must read later statements',
+};
+
 export class SessionAnalyzer {
   constructor(private readonly o: AnalyzerOptions) {}
 
@@ -134,6 +140,7 @@ export class SessionAnalyzer {
     for (const s of c.statements) {
       if (!integrity && needsSearchPath(s) && !path) refusal ??= SESSION_SETTINGS_UNKNOWN;
       const v = integrity ? undefined : this.verdict(s, path ?? [], 0);
+      if (!integrity && this.updatesSettingsView(s, path ?? DEFINITION_PATH)) refusal ??= SETTINGS_VIEW_UPDATE;
       if (v === 'catalog') refusal ??= CATALOG_UNAVAILABLE;
       const verdict = v && v !== 'catalog' ? v : { escalation: 'none' as const, tags: [], objects: s.tables.slice() };
       const cls = escalate(s.class, verdict.escalation);
@@ -157,6 +164,30 @@ export class SessionAnalyzer {
       }
     }
     return { facts, refusal, opaque, pathAfter, changesCatalog };
+  }
+
+  /**
+   * An UPDATE (anywhere in the tree: EXPLAIN ANALYZE, a CTE) of a statement that names a view reading
+   * pg_settings, at any depth: PostgreSQL's rewriter takes the UPDATE down to pg_settings, whose rule calls
+   * set_config for each row matched. (An UPDATE of pg_settings by name is refused by the classifier.)
+   */
+  private updatesSettingsView(s: ClassifiedStatement, path: readonly string[]): boolean {
+    const views = s.relations.map((r) => resolveRelation(r.parts, path, this.o.catalog)?.relation).filter((r) => r?.definition);
+    if (!views.some((v) => this.readsSettings(v!, 0))) return false;
+    return JSON.stringify(s.tree).includes('"UpdateStmt"');
+  }
+
+  private readsSettings(rel: CatalogRelation, depth: number): boolean {
+    if (!rel.definition) return false;
+    if (depth > MAX_DEPTH) return true;
+    for (const st of this.o.classifier.classify(rel.definition).statements) {
+      for (const r of st.relations) {
+        if (r.parts[r.parts.length - 1] === 'pg_settings') return true;
+        const inner = resolveRelation(r.parts, DEFINITION_PATH, this.o.catalog)?.relation;
+        if (inner && this.readsSettings(inner, depth + 1)) return true;
+      }
+    }
+    return false;
   }
 
   /** Objects and escalation of one statement; 'catalog' when the catalog lacks something it needs. */
