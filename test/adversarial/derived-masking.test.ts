@@ -340,6 +340,50 @@ describe('card data in errors, notifications and notices', () => {
   );
 });
 
+describe('functions that run SQL, read a relation or a cursor: their output derives from what that reads', () => {
+  // query_to_xml, ts_stat… run SQL given as text; table_to_xml reads a relation named by a string;
+  // cursor_to_xml fetches from a cursor. Nothing in the outer statement names a card column.
+  const CASES: { name: string; sql: string[]; who?: { repository: string } }[] = [
+    { name: 'query_to_xml of a CVV', sql: ["SELECT query_to_xml('SELECT cvv FROM customers', true, true, '')"] },
+    { name: 'query_to_xml of a reversed PAN', sql: ["SELECT query_to_xml('SELECT reverse(card_number) AS r FROM customers', true, true, '')"] },
+    { name: 'query_to_xml, named notation', sql: ["SELECT query_to_xml(query => 'SELECT cvv AS c FROM customers', nulls => true, tableforest => true, targetns => '')"] },
+    { name: 'table_to_xml of the card table', sql: ["SELECT table_to_xml('public.customers', true, true, '')"] },
+    { name: 'table_to_xml through a view', sql: ["SELECT table_to_xml('cust_v'::regclass, true, true, '')"] },
+    { name: 'cursor_to_xml of a DECLAREd cursor', sql: ['BEGIN', 'DECLARE k2 CURSOR FOR SELECT reverse(card_number) AS r, cvv FROM customers', "SELECT cursor_to_xml('k2', 10, true, true, '')", 'ROLLBACK'] },
+    { name: 'ts_stat over the CVVs, in FROM', sql: ["SELECT * FROM ts_stat('SELECT to_tsvector(''simple'', cvv) FROM customers')"] },
+    { name: 'ts_stat over reversed PANs', sql: ["SELECT word FROM ts_stat('SELECT to_tsvector(''simple'', reverse(card_number)) FROM customers')"] },
+    { name: 'query_to_xml whose SQL errors with the CVV', sql: ["SELECT query_to_xml('SELECT cvv::date FROM customers', true, true, '')"] },
+  ];
+  const texts = (rows: unknown[] | undefined) => JSON.stringify(rows ?? []);
+  for (const k of CASES) {
+    attack(
+      k.name,
+      async () => {
+        const d = await adv.directClient();
+        const direct: string[] = [];
+        for (const sql of k.sql) {
+          const r = await d.q(sql);
+          direct.push(r.error ? r.error.message : texts(r.rows));
+        }
+        expect(cardLeaks(direct).length > 0 || direct.some((t) => /(>|"|\s)(123|456|7890)(<|"|\s)/.test(t)), `directly the card data comes back: ${direct.join(' ').slice(0, 200)}`).toBe(true);
+        await d.c.end();
+        const c = await adv.client(k.name, RO);
+        const got: string[] = [];
+        for (const sql of k.sql) {
+          const r = await c.q(sql);
+          got.push(r.error ? `${r.error.code} ${r.error.message}` : texts(r.rows));
+        }
+        expect(cardLeaks([got, c.received()])).toEqual([]);
+        expect(got.filter((t) => /(>|"|\s)(123|456|7890)(<|"|\s)/.test(t)), 'a clear CVV reached the client').toEqual([]);
+      },
+      (evs) => {
+        recordedClean(true)(evs);
+        expect(evs.filter((e) => (e.type === 'error' || e.type === 'notice') && cvvIn(e.message)), 'a clear CVV in a recorded error').toEqual([]);
+      },
+    );
+  }
+});
+
 describe('card data laundered through a side channel: a setting, a notification, a lock', () => {
   // Values that leave a statement other than as its result columns, where provenance masks: a setting read
   // back by a later statement (current_setting, SHOW) or reported to the client (ParameterStatus of

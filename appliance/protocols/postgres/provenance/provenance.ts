@@ -15,6 +15,7 @@
 import { asNode, isObj, list, nodeBody, str, type Obj } from '../../../sql/ast.ts';
 import type { CatalogRelation } from '../catalog/target-catalog.ts';
 import { CLASS_RANK, stricter, type ColumnClass } from './column-classes.ts';
+import { builtinFunction, type FunctionEffect } from '../../../sql/builtin-functions.ts';
 
 export interface Field {
   name: string;
@@ -49,6 +50,8 @@ export interface ProvenanceContext {
   cursor(name: string): unknown;
   /** The class a column name alone gives (for columns of relations or functions the catalog cannot list). */
   nameClass(column: string): ColumnClass;
+  /** The statement trees of an SQL text a function runs (undefined elements: statements that do not parse). */
+  parse(sql: string): unknown[];
 }
 
 const NONE: Prov = { cls: 'none', plain: false };
@@ -90,7 +93,11 @@ export class ProvenanceAnalyzer {
   private depth = 0;
   private selects = 0;
 
-  constructor(private readonly ctx: ProvenanceContext) {}
+  /** `nesting`: how many SQL texts run by functions this analysis is inside (query_to_xml of query_to_xml…). */
+  constructor(
+    private readonly ctx: ProvenanceContext,
+    private readonly nesting = 0,
+  ) {}
 
   /**
    * The strictest class of anything the statements analysed so far read, anywhere (WHERE, SET, a write
@@ -510,6 +517,12 @@ export class ProvenanceAnalyzer {
           const arg = this.expr(args[0], scope);
           if (arg.row) return { cls: arg.cls, plain: false, row: { fields: arg.row.fields, as: 'json' } };
         }
+        const effect = name ? builtinFunction(name, args.length) : undefined;
+        if (effect && (effect.sqlArgs || effect.relationArg || effect.cursorArg || effect.schemaArg || effect.category === 'reads-database')) {
+          // What it returns (and the errors it raises) derive from everything the SQL, relation or cursor it
+          // is given reads; nothing of that is visible in this statement's own column references.
+          return this.note(merge(inner, { cls: this.hiddenReads(effect, args), plain: false }));
+        }
         return inner;
       }
       case 'RowExpr': {
@@ -557,6 +570,47 @@ export class ProvenanceAnalyzer {
     // Not found: the server will resolve it against something Vigil does not know (or fail).
     this.exact = false;
     return NONE;
+  }
+
+  /** The strictest class read by the SQL, relation or cursor a function is handed ('sad' when Vigil cannot tell). */
+  private hiddenReads(effect: FunctionEffect, args: readonly unknown[]): ColumnClass {
+    const arg = (ref: { position: number; name?: string }): string | undefined => {
+      const named = args.find((a) => ref.name !== undefined && str(nodeBody(a, 'NamedArgExpr')?.name) === ref.name);
+      const node = named ? nodeBody(named, 'NamedArgExpr')!.arg : args.filter((a) => !nodeBody(a, 'NamedArgExpr'))[ref.position];
+      return constantText(node);
+    };
+    if (this.nesting >= 4) return 'sad';
+    if (effect.sqlArgs) {
+      if (effect.sqlArgs.length === 0) return 'sad';
+      let cls: ColumnClass = 'none';
+      for (const ref of effect.sqlArgs) {
+        const sql = arg(ref);
+        if (sql === undefined) return 'sad';
+        for (const tree of this.ctx.parse(sql)) cls = stricter(cls, this.readsOfTree(tree));
+      }
+      return cls;
+    }
+    if (effect.relationArg) {
+      const name = arg(effect.relationArg);
+      const parts = name === undefined ? undefined : simpleName(name);
+      const rel = parts ? this.ctx.relation(parts) : undefined;
+      const columns = rel ? this.relationColumns(rel) : undefined;
+      return columns ? columns.reduce<ColumnClass>((c, f) => stricter(c, f.prov.cls), 'none') : 'sad';
+    }
+    if (effect.cursorArg) {
+      const name = arg(effect.cursorArg);
+      const tree = name === undefined ? undefined : this.ctx.cursor(name);
+      return tree === undefined ? 'sad' : this.readsOfTree(tree);
+    }
+    return 'sad'; // a whole schema or database
+  }
+
+  private readsOfTree(tree: unknown): ColumnClass {
+    if (tree === undefined) return 'sad';
+    const inner = new ProvenanceAnalyzer(this.ctx, this.nesting + 1);
+    const out = inner.statement(tree);
+    const cols = out?.columns.reduce<ColumnClass>((c, f) => stricter(c, f.prov.cls), 'none') ?? 'none';
+    return stricter(inner.readClass, cols);
   }
 
   private note(p: Prov): Prov {
@@ -721,3 +775,17 @@ function singleOutputName(b: Obj): string | undefined {
 
 const SINGLE_COLUMN_FUNCTIONS = new Set(['generate_series', 'unnest', 'generate_subscripts', 'regexp_matches', 'regexp_split_to_table', 'json_array_elements', 'jsonb_array_elements', 'json_array_elements_text', 'jsonb_array_elements_text', 'json_object_keys', 'jsonb_object_keys', 'string_to_table']);
 const MULTI_COLUMN_FUNCTIONS = new Set(['json_each', 'jsonb_each', 'json_each_text', 'jsonb_each_text']);
+
+/** The text of a string constant (or of a cast of one: 'customers'::regclass). */
+function constantText(node: unknown): string | undefined {
+  const c = nodeBody(node, 'A_Const');
+  if (c) return isObj(c.sval) ? str(c.sval.sval) : undefined;
+  const cast = nodeBody(node, 'TypeCast');
+  return cast ? constantText(cast.arg) : undefined;
+}
+
+/** A relation name as regclass input spells it, when it is plain: `name` or `schema.name`, unquoted (folded). */
+function simpleName(text: string): string[] | undefined {
+  if (!/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/.test(text)) return undefined;
+  return text.toLowerCase().split('.');
+}

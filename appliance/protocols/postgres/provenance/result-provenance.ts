@@ -122,6 +122,7 @@ export class ResultProvenance {
         return c && c.statements.length === 1 ? c.statements[0]!.tree : undefined;
       },
       nameClass: (column) => ownClass({ schema: undefined, table: undefined, column, comment: null }, this.rules),
+      parse: (sql) => this.classify(sql).statements.map((s) => (typeof s.tree === 'object' && s.tree !== null ? s.tree : undefined)),
     };
   }
 }
