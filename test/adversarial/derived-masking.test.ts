@@ -31,6 +31,8 @@ const adv: Adversary = useAdversary({
   targetExtra: "    cardholderData: { pan: ['public.customers.card_as_number'] } # vigil-new\n",
   beforeStart: (pg) => {
     pg.psql('CREATE VIEW cust_v AS SELECT id, card_number AS num, cvv AS code FROM customers; GRANT SELECT ON cust_v TO svc_reporting;', { database: 'payments' });
+    // What autovacuum does on any real database: the planner's statistics now hold sampled column values.
+    pg.psql('ANALYZE customers', { database: 'payments' });
   },
 });
 const { attack, evidenceSuite } = attackSuite(adv);
@@ -382,6 +384,55 @@ describe('functions that run SQL, read a relation or a cursor: their output deri
       },
     );
   }
+});
+
+describe('the catalog\'s copies of column values: planner statistics, other sessions\' SQL', () => {
+  const CVV_ANYWHERE = /(^|[^0-9])(123|456|7890)([^0-9]|$)/;
+  const STATS: { name: string; sql: string }[] = [
+    { name: 'pg_stats histogram_bounds and most_common_vals', sql: "SELECT attname, most_common_vals::text, histogram_bounds::text FROM pg_stats WHERE tablename = 'customers' AND attname IN ('cvv', 'card_number')" },
+    { name: 'pg_catalog.pg_stats through an alias and a cast', sql: "SELECT s.histogram_bounds::text::text[] AS h FROM pg_catalog.pg_stats s WHERE s.attname = 'cvv'" },
+    { name: 'pg_stats in a subquery, array_to_string', sql: "SELECT array_to_string(h::text::text[], '|') FROM (SELECT histogram_bounds AS h FROM pg_stats WHERE attname = 'cvv') x" },
+  ];
+  for (const k of STATS) {
+    attack(
+      k.name,
+      async () => {
+        const d = await adv.directClient();
+        const proof = await d.q({ text: k.sql, rowMode: 'array', types: raw } as pg.QueryConfig);
+        expect(CVV_ANYWHERE.test(JSON.stringify(proof.rows)), `directly the statistics hold the CVVs: ${JSON.stringify(proof.rows)}`).toBe(true);
+        await d.c.end();
+        const c = await adv.client(k.name, RO);
+        const r = await c.q({ text: k.sql, rowMode: 'array', types: raw } as pg.QueryConfig);
+        expect(r.error).toBeUndefined();
+        expect(JSON.stringify(r.rows).replace(/"(cvv|card_number)"/g, ''), 'a clear CVV from the statistics').not.toMatch(CVV_ANYWHERE);
+        expect(cardLeaks([r.rows, c.received()])).toEqual([]);
+      },
+      recordedClean(true),
+    );
+  }
+
+  attack(
+    "pg_stat_activity shows another session's statement with a CVV literal",
+    async () => {
+      // Every Vigil session of a target logs in as the same role: pg_stat_activity shows their SQL to each other.
+      const other = await adv.directClient();
+      const running = other.q("SELECT pg_sleep(2), 'security code 456' AS note");
+      await new Promise((r) => setTimeout(r, 300));
+      const sql = "SELECT query FROM pg_stat_activity WHERE query LIKE '%security code%' AND pid <> pg_backend_pid()";
+      const d = await adv.directClient();
+      const proof = await d.q(sql);
+      expect(JSON.stringify(proof.rows), 'directly, the other session\'s SQL is visible').toMatch(/security code 456/);
+      await d.c.end();
+      const c = await adv.client("pg_stat_activity shows another session's statement with a CVV literal", RO);
+      const r = await c.q({ text: sql, rowMode: 'array', types: raw } as pg.QueryConfig);
+      await running;
+      await other.c.end();
+      expect(r.error).toBeUndefined();
+      expect(r.rows?.length, 'the row is there').toBe(1);
+      expect(JSON.stringify(r.rows)).not.toMatch(/456/);
+    },
+    (evs) => expect(JSON.stringify(evs.filter((e) => e.type === 'result'))).not.toMatch(/security code 456/),
+  );
 });
 
 describe('card data laundered through a side channel: a setting, a notification, a lock', () => {

@@ -104,7 +104,13 @@ export class ResultProvenance {
       const tree = c.statements.length === 1 ? c.statements[0]!.tree : undefined;
       const out = tree === undefined ? undefined : new ProvenanceAnalyzer(this.context(DEFINITION_PATH)).statement(tree);
       // A view whose output Vigil cannot place column by column counts as derived from all it reads.
-      const columns = out && out.exact ? out.columns : out ? out.columns.map((f) => ({ name: f.name, prov: { cls: out.referenced, plain: false } })) : undefined;
+      const derived = out && out.exact ? out.columns : out ? out.columns.map((f) => ({ name: f.name, prov: { cls: out.referenced, plain: false } })) : undefined;
+      // A view's own column counts too: cardholderData or a comment naming it, pg_stats' value columns.
+      const columns = derived?.map((f, i) => {
+        const c = rel.columns[i];
+        const own = c ? ownClass({ schema: rel.schema, table: rel.name, column: c.name, comment: c.comment }, this.rules) : 'none';
+        return stricter(f.prov.cls, own) === f.prov.cls ? f : { name: f.name, prov: { ...f.prov, cls: own } };
+      });
       this.viewCache.set(rel.oid, { version: this.catalog.version, columns });
       return columns;
     } finally {
