@@ -411,24 +411,26 @@ describe('the catalog\'s copies of column values: planner statistics, other sess
     );
   }
 
-  attack(
-    "pg_stat_activity shows another session's statement with a CVV literal",
+  for (const [name, sql] of [
+    ["pg_stat_activity shows another session's statement with a CVV literal", "SELECT query FROM pg_stat_activity WHERE query LIKE '%security code%' AND pid <> pg_backend_pid()"],
+    ['pg_stat_get_activity() called directly', "SELECT a.query FROM pg_stat_get_activity(NULL) a WHERE a.query LIKE '%security code%' AND a.pid <> pg_backend_pid()"],
+  ] as const) attack(
+    name,
     async () => {
       // Every Vigil session of a target logs in as the same role: pg_stat_activity shows their SQL to each other.
       const other = await adv.directClient();
       const running = other.q("SELECT pg_sleep(2), 'security code 456' AS note");
       await new Promise((r) => setTimeout(r, 300));
-      const sql = "SELECT query FROM pg_stat_activity WHERE query LIKE '%security code%' AND pid <> pg_backend_pid()";
       const d = await adv.directClient();
       const proof = await d.q(sql);
       expect(JSON.stringify(proof.rows), 'directly, the other session\'s SQL is visible').toMatch(/security code 456/);
       await d.c.end();
-      const c = await adv.client("pg_stat_activity shows another session's statement with a CVV literal", RO);
+      const c = await adv.client(name, RO);
       const r = await c.q({ text: sql, rowMode: 'array', types: raw } as pg.QueryConfig);
       await running;
       await other.c.end();
       expect(r.error).toBeUndefined();
-      expect(r.rows?.length, 'the row is there').toBe(1);
+      expect(r.rows?.length, 'the row is there').toBeGreaterThanOrEqual(1);
       expect(JSON.stringify(r.rows)).not.toMatch(/456/);
     },
     (evs) => expect(JSON.stringify(evs.filter((e) => e.type === 'result'))).not.toMatch(/security code 456/),

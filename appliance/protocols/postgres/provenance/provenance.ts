@@ -85,6 +85,8 @@ class Scope {
  */
 const MAX_SELECTS = 10_000;
 
+const SESSION_SQL = new Set(['pg_stat_get_activity', 'pg_stat_get_backend_activity']);
+
 const ROW_JSON = new Set(['row_to_json', 'to_json', 'to_jsonb', 'json_agg', 'jsonb_agg', 'array_to_json']);
 
 export class ProvenanceAnalyzer {
@@ -517,6 +519,8 @@ export class ProvenanceAnalyzer {
           const arg = this.expr(args[0], scope);
           if (arg.row) return { cls: arg.cls, plain: false, row: { fields: arg.row.fields, as: 'json' } };
         }
+        // Other sessions' SQL, literals included (what pg_stat_activity.query shows: column-classes.ts).
+        if (name && SESSION_SQL.has(name)) return this.note({ cls: 'sad', plain: false });
         const effect = name ? builtinFunction(name, args.length) : undefined;
         if (effect && (effect.sqlArgs || effect.relationArg || effect.cursorArg || effect.schemaArg || effect.category === 'reads-database')) {
           // What it returns (and the errors it raises) derive from everything the SQL, relation or cursor it
