@@ -270,6 +270,8 @@ describe('card data in errors, notifications and notices', () => {
     { name: 'md5(card_number)::int', sql: 'SELECT md5(card_number)::int FROM customers ORDER BY id', code: '22P02' },
     { name: "translate(card_number, digits, letters)::int", sql: "SELECT translate(card_number,'0123456789','abcdefghij')::int FROM customers ORDER BY id", code: '22P02' },
     { name: 'EXPLAIN ANALYZE of cvv::date', sql: 'EXPLAIN ANALYZE SELECT cvv::date FROM customers', code: '22007' },
+    { name: 'a subquery in LIMIT', sql: "SELECT id FROM customers LIMIT (SELECT (cvv||'x')::int FROM customers ORDER BY id LIMIT 1)", code: '22P02' },
+    { name: 'a subquery in OFFSET of a UNION', sql: "SELECT 1 UNION SELECT 2 OFFSET (SELECT (cvv||'x')::int FROM customers ORDER BY id LIMIT 1)", code: '22P02' },
   ];
   for (const k of QUOTING) {
     const name = `an error quoting a derived value: ${k.name}`;

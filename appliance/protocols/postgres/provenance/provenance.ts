@@ -159,13 +159,22 @@ export class ProvenanceAnalyzer {
     try {
       const ctes = this.withClause(body.withClause, parent);
       const op = str(body.op);
-      if (op && op !== 'SETOP_NONE') return this.setOperation(body, new Scope([], parent, ctes));
-      const values = list(body.valuesLists);
-      if (values.length > 0) return this.values(values, new Scope([], parent, ctes));
+      // LIMIT and OFFSET see no FROM item, but may hold a subquery reading anything (and its errors quote it).
+      const limits = () => {
+        const outer = new Scope([], parent, ctes);
+        this.expr(body.limitCount, outer);
+        this.expr(body.limitOffset, outer);
+      };
+      if ((op && op !== 'SETOP_NONE') || list(body.valuesLists).length > 0) {
+        const out = op && op !== 'SETOP_NONE' ? this.setOperation(body, new Scope([], parent, ctes)) : this.values(list(body.valuesLists), new Scope([], parent, ctes));
+        limits(); // (ORDER BY of a set operation may only name its output columns)
+        return out;
+      }
       const scope = new Scope([], parent, ctes);
       for (const f of list(body.fromClause)) scope.items.push(...this.fromItem(f, scope));
       // What the statement reads anywhere counts for the fallback, filters included.
       for (const k of ['whereClause', 'havingClause', 'groupClause', 'sortClause', 'distinctClause', 'windowClause']) this.expr(body[k], scope);
+      limits();
       return this.targetList(list(body.targetList), scope);
     } finally {
       this.depth--;
