@@ -300,6 +300,22 @@ describe('card data in errors, notifications and notices', () => {
   }
 
   attack(
+    'an error quoting a CVV in INSERT … ON CONFLICT DO UPDATE (write-allowed bot)',
+    async () => {
+      const name = 'an error quoting a CVV in INSERT … ON CONFLICT DO UPDATE (write-allowed bot)';
+      const sql = "INSERT INTO accounts (id, status) VALUES (1, 'open') ON CONFLICT (id) DO UPDATE SET balance = (SELECT (cvv||'x')::numeric FROM customers WHERE id = 1)";
+      const d = await adv.directClient();
+      expect((await d.q(sql)).error?.message, 'PostgreSQL quotes the CVV').toMatch(/123x/);
+      await d.c.end();
+      const c = await adv.client(name, RW);
+      const r = await c.q(sql);
+      expect(r.error?.code).toBe('22P02');
+      expect(r.error?.message).not.toMatch(/123/);
+    },
+    (evs) => expect(evs.filter((e) => e.type === 'error' && cvvIn(e.message))).toEqual([]),
+  );
+
+  attack(
     'an error of a statement reading no card data keeps its message',
     async () => {
       const c = await adv.client('an error of a statement reading no card data keeps its message', RO);

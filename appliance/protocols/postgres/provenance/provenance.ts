@@ -272,6 +272,11 @@ export class ProvenanceAnalyzer {
     this.expr(body.selectStmt, scope);
     this.expr(body.targetList, scope);
     this.expr(body.whereClause, scope);
+    // ON CONFLICT … DO UPDATE SET / WHERE read too (its EXCLUDED row is the one being inserted). Read for what
+    // it reads only: its names are not in this scope, and must not make the RETURNING shape uncertain.
+    const exact = this.exact;
+    this.expr(body.onConflictClause, scope);
+    this.exact = exact;
     // PostgreSQL 18 trees hold RETURNING as a ReturningClause (its OLD/NEW aliases beside the list).
     const ret = list(isObj(body.returningClause) ? body.returningClause.exprs : body.returningList);
     if (ret.length === 0) return undefined;
