@@ -34,7 +34,7 @@ const MASKED = ['411111******1111', '555555******4444', '378282*****0005'];
 const raw = { getTypeParser: () => (v: string) => v };
 const values = async (c: PgClient, sql: string) => {
   const r = await c.q({ text: sql, rowMode: 'array', types: raw } as pg.QueryConfig);
-  return { r, vals: ((r.rows ?? []) as unknown as (string | null)[][]).map((x) => x[0]) };
+  return { r, vals: ((r.rows ?? []) as unknown as (string | null)[][]).map((x) => x[0] ?? null) };
 };
 const cvvIn = (s: unknown) => typeof s === 'string' && TEST_CVVS.some((c) => new RegExp(`(^|[^0-9])${c}([^0-9]|$)`).test(s));
 /** The recording holds no test PAN in any form, and no CVV in a result row. */
