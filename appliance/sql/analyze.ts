@@ -52,6 +52,7 @@ export interface StatementFacts {
   relations: RelationRef[];
   functions: FunctionRef[];
   operators: string[];
+  attributeNames: string[];
 }
 
 export interface AnalyzeOptions {
@@ -90,6 +91,7 @@ class Analyzer {
   readonly #tables = new Map<string, readonly string[]>();
   readonly #functions = new Map<string, FunctionRef>();
   readonly #operators = new Set<string>();
+  readonly #attributeNames = new Set<string>();
   readonly #dangerous = new Set<string>();
   readonly #sensitive = new Map<string, BindingRef>();
   readonly #facts: StatementFacts = {
@@ -108,6 +110,7 @@ class Analyzer {
     relations: [],
     functions: [],
     operators: [],
+    attributeNames: [],
   };
 
   constructor(opts: AnalyzeOptions) {
@@ -121,6 +124,7 @@ class Analyzer {
     f.relations = [...this.#tables.values()].map((parts) => ({ parts }));
     f.functions = [...this.#functions.values()];
     f.operators = [...this.#operators];
+    f.attributeNames = [...this.#attributeNames];
     f.dangerous = [...this.#dangerous];
     f.sensitive = [...this.#sensitive.values()];
     return f;
@@ -157,6 +161,20 @@ class Analyzer {
           continue;
         case 'FuncCall':
           this.#funcCall(body);
+          break;
+        case 'ColumnRef': {
+          // t.f (and schema.t.f): f may be a function of t's row type (attribute notation).
+          const fields = list(body.fields);
+          const last = str(nodeBody(fields[fields.length - 1], 'String')?.sval);
+          if (fields.length >= 2 && last !== undefined) this.#attributeNames.add(last);
+          continue;
+        }
+        case 'A_Indirection':
+          // (t).f, (t.*).f, (expr).f: a field, or the call f(expr).
+          for (const i of list(body.indirection)) {
+            const name = str(nodeBody(i, 'String')?.sval);
+            if (name !== undefined) this.#attributeNames.add(name);
+          }
           break;
         case 'A_Expr': {
           this.#comparison(body.lexpr, body.rexpr);

@@ -66,6 +66,10 @@ const CASES: Case[] = [
   { name: 'row_to_json(c)', sql: 'SELECT row_to_json(c) FROM customers c ORDER BY id', expect: 'row-json', cvv: true },
   { name: 'to_json(c)', sql: 'SELECT to_json(c) FROM customers c ORDER BY id', expect: 'row-json', cvv: true },
   { name: 'to_jsonb(c)', sql: 'SELECT to_jsonb(c) FROM customers c ORDER BY id', expect: 'row-json', cvv: true },
+  // attribute notation: t.f is f(t)
+  { name: 'c.row_to_json (attribute notation)', sql: 'SELECT c.row_to_json FROM customers c ORDER BY id', expect: 'row-json', cvv: true },
+  { name: 'customers.to_jsonb (attribute notation, no alias)', sql: 'SELECT customers.to_jsonb FROM customers ORDER BY id', expect: 'row-json', cvv: true },
+  { name: 'x.row_to_json of a subquery renaming cvv', sql: 'SELECT x.row_to_json FROM (SELECT id, cvv AS k FROM customers) x ORDER BY x.id', expect: 'no-cvv', cvv: true },
   { name: 'subquery alias of cvv', sql: 'SELECT x FROM (SELECT cvv AS x FROM customers ORDER BY id) s', expect: 'redacted', cvv: true },
   { name: 'CTE alias of cvv', sql: 'WITH w AS (SELECT id, cvv AS x FROM customers) SELECT x FROM w ORDER BY id', expect: 'redacted', cvv: true },
   { name: 'scalar subquery of cvv', sql: 'SELECT (SELECT cvv FROM customers WHERE id = 1) AS v', expect: 'redacted', cvv: true },
@@ -287,6 +291,7 @@ describe('card data in errors, notifications and notices', () => {
         expect(r.error?.message).toMatch(/^\[REDACTED by Vigil: SQLSTATE \w+ raised by a statement that reads card-security or PAN columns/);
         expect(cardLeaks([r.error?.message, r.error?.detail, c.received()])).toEqual([]);
         expect(cvvIn(r.error?.message) || cvvIn(c.received().toString('latin1').replace(/\x00/g, ' ')), 'a clear CVV in the error').toBe(false);
+        await c.c.end().catch(() => undefined);
       },
       (evs) => {
         recordedClean(false)(evs);
@@ -311,6 +316,7 @@ describe('card data in errors, notifications and notices', () => {
       const r = await c.q(sql);
       expect(r.error?.code).toBe('22P02');
       expect(r.error?.message).not.toMatch(/123/);
+      await c.c.end().catch(() => undefined);
     },
     (evs) => expect(evs.filter((e) => e.type === 'error' && cvvIn(e.message))).toEqual([]),
   );
@@ -321,6 +327,7 @@ describe('card data in errors, notifications and notices', () => {
       const c = await adv.client('an error of a statement reading no card data keeps its message', RO);
       const r = await c.q("SELECT (status||'x')::int FROM accounts WHERE id = 1");
       expect([r.error?.code, r.error?.message]).toEqual(['22P02', 'invalid input syntax for type integer: "openx"']);
+      await c.c.end().catch(() => undefined);
     },
     (evs) => expect(evs.filter((e) => e.type === 'error').map((e) => e.message)).toEqual(['invalid input syntax for type integer: "openx"']),
   );
@@ -395,6 +402,7 @@ describe('functions that run SQL, read a relation or a cursor: their output deri
         }
         expect(cardLeaks([got, c.received()])).toEqual([]);
         expect(got.filter((t) => /(>|"|\s)(123|456|7890)(<|"|\s)/.test(t)), 'a clear CVV reached the client').toEqual([]);
+        await c.c.end().catch(() => undefined);
       },
       (evs) => {
         recordedClean(true)(evs);
@@ -424,6 +432,7 @@ describe('the catalog\'s copies of column values: planner statistics, other sess
         expect(r.error).toBeUndefined();
         expect(JSON.stringify(r.rows).replace(/"(cvv|card_number)"/g, ''), 'a clear CVV from the statistics').not.toMatch(CVV_ANYWHERE);
         expect(cardLeaks([r.rows, c.received()])).toEqual([]);
+        await c.c.end().catch(() => undefined);
       },
       recordedClean(true),
     );
@@ -450,6 +459,7 @@ describe('the catalog\'s copies of column values: planner statistics, other sess
       expect(r.error).toBeUndefined();
       expect(r.rows?.length, 'the row is there').toBeGreaterThanOrEqual(1);
       expect(JSON.stringify(r.rows)).not.toMatch(/456/);
+      await c.c.end().catch(() => undefined);
     },
     (evs) => expect(JSON.stringify(evs.filter((e) => e.type === 'result'))).not.toMatch(/security code 456/),
   );
@@ -495,6 +505,7 @@ describe('card data laundered through a side channel: a setting, a notification,
         expect(cardLeaks([b?.rows, c.received()])).toEqual([]);
         expect(JSON.stringify(b?.rows ?? []), 'no clear CVV read back').not.toMatch(/"(123|456|7890)"/);
         expect(c.received().includes(Buffer.from('application_name\u0000456')), 'no ParameterStatus with the CVV').toBe(false);
+        await c.c.end().catch(() => undefined);
       },
       (evs) => {
         recordedClean(true)(evs);

@@ -86,6 +86,7 @@ export class SessionAnalyzer {
       let operators = false;
       for (const s of pending) {
         for (const r of s.relations) relations.add(r.parts[r.parts.length - 1]!);
+        for (const a of s.attributeNames ?? []) functions.add(a);
         for (const f of s.functions) {
           functions.add(f.parts[f.parts.length - 1]!);
           const sql = this.nestedSql(f);
@@ -120,7 +121,7 @@ export class SessionAnalyzer {
     for (const s of c.statements) {
       if (s.functions.some((f) => f.constants)) return false;
       const relations = s.relations.map((r) => r.parts[r.parts.length - 1]!);
-      if (!catalog.fresh(relations, s.functions.map((f) => f.parts[f.parts.length - 1]!), s.operators.length > 0)) return false;
+      if (!catalog.fresh(relations, [...s.functions.map((f) => f.parts[f.parts.length - 1]!), ...(s.attributeNames ?? [])], s.operators.length > 0)) return false;
       for (const name of relations) if (catalog.relationsNamed(name)?.some((r) => r.definition !== null || r.policyFunctions.length > 0)) return false;
     }
     return true;
@@ -209,6 +210,18 @@ export class SessionAnalyzer {
       raise(e.escalation);
       out.tags.push(...e.tags);
       out.objects.push(...e.objects);
+    }
+    for (const name of s.attributeNames ?? []) {
+      // Attribute notation: `t.f` is f(t) when t has no column f. Fail closed: any function of that name and
+      // one argument that is not a built-in counts as called (a built-in takes no row type but json's, which
+      // provenance follows).
+      const all = functionCandidates([name], path, catalog);
+      if (!all) return 'catalog';
+      const called = all.filter((f) => !f.builtin && f.nargs === 1);
+      if (called.length === 0) continue;
+      const e = effectOfCall({ parts: [name], args: 1 }, called, (q) => this.o.trustedFunctions.some((g) => globMatch(g, q)));
+      raise(e.escalation);
+      out.tags.push(`attribute-call:${name}`, ...e.tags);
     }
     const ops = catalog.userOperators();
     if (s.operators.length > 0) {

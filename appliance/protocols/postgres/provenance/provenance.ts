@@ -655,7 +655,16 @@ function resolveIn(scope: Scope, parts: readonly string[], nameClass: (c: string
   const qual = parts.slice(0, -1);
   const col = parts[parts.length - 1]!;
   const item = findItems(scope, qual)[0];
-  if (item) return item.columns ? (item.columns.find((c) => c.name === col)?.prov ?? NONE) : byName(item.open, col);
+  if (item) {
+    if (!item.columns) return byName(item.open, col);
+    const hit = item.columns.find((c) => c.name === col);
+    if (hit) return hit.prov;
+    // Attribute notation: t.f with no column f of t is the call f(t), derived from t's whole row
+    // (t.row_to_json is its JSON object, masked field by field).
+    const row = wholeRow(item);
+    if (ROW_JSON.has(col.toLowerCase()) && row.row) return { cls: row.cls, plain: false, row: { fields: row.row.fields, as: 'json' } };
+    return derived(row);
+  }
   // (c).field style references are A_Indirection, not here; a qualified name might be the whole row of a
   // table named by its two last parts.
   const whole = findItems(scope, parts)[0];
