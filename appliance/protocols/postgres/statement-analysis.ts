@@ -212,12 +212,12 @@ export class SessionAnalyzer {
       out.objects.push(...e.objects);
     }
     for (const name of s.attributeNames ?? []) {
-      // Attribute notation: `t.f` is f(t) when t has no column f. Fail closed: any function of that name and
-      // one argument that is not a built-in counts as called (a built-in takes no row type but json's, which
-      // provenance follows).
+      // Attribute notation: `t.f` is f(t) when t has no column f — also for a function whose later arguments
+      // have defaults, or a variadic one. Fail closed: any function of that name taking arguments that is
+      // not a built-in counts as called (a built-in takes no row type but json's, which provenance follows).
       const all = functionCandidates([name], path, catalog);
       if (!all) return 'catalog';
-      const called = all.filter((f) => !f.builtin && f.nargs === 1);
+      const called = all.filter((f) => !f.builtin && f.nargs >= 1);
       if (called.length === 0) continue;
       const e = effectOfCall({ parts: [name], args: 1 }, called, (q) => this.o.trustedFunctions.some((g) => globMatch(g, q)));
       raise(e.escalation);
