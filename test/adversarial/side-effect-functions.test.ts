@@ -91,6 +91,7 @@ const CASES: Case[] = [
   { name: 'attribute notation (a).freeze_row in WHERE', sql: 'SELECT a.id FROM accounts a WHERE a.id = 32 AND (a).freeze_row = 1', state: acct(32), reset: reopen(32) },
   { name: 'attribute notation accounts.freeze_row, no alias', sql: 'SELECT accounts.freeze_row FROM accounts WHERE id = 33', state: acct(33), reset: reopen(33) },
   { name: 'attribute notation of a function whose second argument has a default', sql: 'SELECT a.freeze_later FROM accounts a WHERE a.id = 35', state: acct(35), reset: reopen(35) },
+  { name: 'attribute notation inside query_to_xml', sql: "SELECT query_to_xml('SELECT a.freeze_row FROM accounts a WHERE a.id = 36', true, false, '')", state: acct(36), reset: reopen(36) },
   { name: 'attribute notation (a.*).freeze_row', sql: 'SELECT (a.*).freeze_row FROM accounts a WHERE a.id = 34', state: acct(34), reset: reopen(34) },
   { name: 'pg_file_write (adminpack)', sql: "SELECT pg_file_write('vigil-adv.txt', 'x', false)", state: () => adv.sql("SELECT count(*) FROM pg_ls_dir('.') f WHERE f = 'vigil-adv.txt'"), realOnPostgres: false },
 ];
