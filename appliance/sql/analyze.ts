@@ -52,6 +52,7 @@ export interface StatementFacts {
   relations: RelationRef[];
   functions: FunctionRef[];
   operators: string[];
+  attributeNames: string[];
 }
 
 export interface AnalyzeOptions {
@@ -71,6 +72,8 @@ const RELATION_OBJECTS = new Set([
 const ROLE_SETTINGS = new Set(['role', 'session_authorization']);
 /** With it off, a backslash escapes a quote in '…': the server would split the text differently from this parser. */
 export const LEXING_SETTING = 'standard_conforming_strings';
+/** The system view whose UPDATE rule runs set_config (the parser folds unquoted names to lower case). */
+const SETTINGS_VIEW = 'pg_settings';
 /** Pinned to UTF8: other client encodings make the server read other characters than this parser. */
 export const ENCODING_SETTING = 'client_encoding';
 /** Nodes examined when looking for a sensitive column on one side of a comparison. */
@@ -88,6 +91,7 @@ class Analyzer {
   readonly #tables = new Map<string, readonly string[]>();
   readonly #functions = new Map<string, FunctionRef>();
   readonly #operators = new Set<string>();
+  readonly #attributeNames = new Set<string>();
   readonly #dangerous = new Set<string>();
   readonly #sensitive = new Map<string, BindingRef>();
   readonly #facts: StatementFacts = {
@@ -106,6 +110,7 @@ class Analyzer {
     relations: [],
     functions: [],
     operators: [],
+    attributeNames: [],
   };
 
   constructor(opts: AnalyzeOptions) {
@@ -119,6 +124,7 @@ class Analyzer {
     f.relations = [...this.#tables.values()].map((parts) => ({ parts }));
     f.functions = [...this.#functions.values()];
     f.operators = [...this.#operators];
+    f.attributeNames = [...this.#attributeNames];
     f.dangerous = [...this.#dangerous];
     f.sensitive = [...this.#sensitive.values()];
     return f;
@@ -155,6 +161,20 @@ class Analyzer {
           continue;
         case 'FuncCall':
           this.#funcCall(body);
+          break;
+        case 'ColumnRef': {
+          // t.f (and schema.t.f): f may be a function of t's row type (attribute notation).
+          const fields = list(body.fields);
+          const last = str(nodeBody(fields[fields.length - 1], 'String')?.sval);
+          if (fields.length >= 2 && last !== undefined) this.#attributeNames.add(last);
+          continue;
+        }
+        case 'A_Indirection':
+          // (t).f, (t.*).f, (expr).f: a field, or the call f(expr).
+          for (const i of list(body.indirection)) {
+            const name = str(nodeBody(i, 'String')?.sval);
+            if (name !== undefined) this.#attributeNames.add(name);
+          }
           break;
         case 'A_Expr': {
           this.#comparison(body.lexpr, body.rexpr);
@@ -196,6 +216,14 @@ class Analyzer {
     // The target is always a table, never a CTE of the same name.
     const target = asRangeVar(body.relation);
     if (target) this.#addName(rangeVarParts(target));
+    // pg_settings' ON UPDATE rule calls set_config(name, setting) for every row the UPDATE matches: a
+    // setting changed with no function call in the text, named by data (client_encoding, the lexing
+    // setting, role…). Refused like set_config of a name that is not a constant, whatever the schema (a
+    // relation of that name elsewhere is refused too, on the safe side).
+    if (type === 'UpdateStmt' && target && str(target.relname) === SETTINGS_VIEW) {
+      this.#facts.dynamicSetting = true;
+      this.#facts.roleChange ??= 'dynamic';
+    }
     if (type === 'InsertStmt') this.#insertBindings(body);
     if (type === 'UpdateStmt') this.#assignments(body.targetList);
     if (type === 'MergeStmt') {

@@ -50,6 +50,7 @@ interface CachedStatement {
   relations: ClassifiedStatement['relations'];
   functions: ClassifiedStatement['functions'];
   operators: ClassifiedStatement['operators'];
+  attributeNames: ClassifiedStatement['attributeNames'];
   tree: unknown;
   start: RelOffset;
   end: RelOffset;
@@ -184,6 +185,7 @@ export class SqlClassifier {
         relations: facts.relations,
         functions: facts.functions,
         operators: facts.operators,
+        attributeNames: facts.attributeNames,
         tree: raw.stmt,
       });
       allFacts.push(facts);
@@ -356,7 +358,7 @@ function cacheEntry(sql: string, shape: Shape, result: Classification, facts: re
       if (signed && !signStart) return undefined;
       sensitive.push({ kind: 'literal', ordinal, signStart, column: b.column });
     }
-    statements.push({ class: s.class, command: s.command, tags: [...s.tags], tables: [...s.tables], relations: s.relations, functions: s.functions, operators: s.operators, tree: s.tree, start, end, sensitive });
+    statements.push({ class: s.class, command: s.command, tags: [...s.tags], tables: [...s.tables], relations: s.relations, functions: s.functions, operators: s.operators, attributeNames: s.attributeNames, tree: s.tree, start, end, sensitive });
   }
   return { literalCount: count, fingerprint: result.fingerprint, statements };
 }
@@ -371,6 +373,7 @@ function fromCache(entry: CacheEntry, shape: Shape): Classification {
     relations: s.relations,
     functions: s.functions,
     operators: s.operators,
+    attributeNames: s.attributeNames,
     tree: s.tree,
     location: { start: fromRel(lits, s.start), end: fromRel(lits, s.end) },
     sensitive: s.sensitive.map((b) =>

@@ -262,6 +262,10 @@ function select(body: Obj, facts: StatementFacts): Verdict {
   const command = list(body.valuesLists).length > 0 ? 'VALUES' : 'SELECT';
   const tags = facts.rowLock ? ['row-lock'] : [];
   if (facts.dataModifying > 0) return { class: 'write', command, tags: ['cte-write', ...tags] };
+  // FOR UPDATE/SHARE (anywhere in the tree) needs UPDATE privilege and makes writers of the rows wait for the
+  // locking transaction, like LOCK in a mode above ACCESS SHARE; PostgreSQL refuses it in a read-only
+  // transaction. A write, then.
+  if (facts.rowLock) return { class: 'write', command, tags };
   return { class: 'read', command, tags };
 }
 

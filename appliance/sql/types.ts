@@ -57,6 +57,11 @@ export interface ClassifiedStatement {
   /** Every operator name used (`+`, `||`, `@@`…): user-defined operators call functions too. */
   operators: readonly string[];
   /**
+   * Names in attribute position: the last name of a qualified column reference (`t.f`) and field selections
+   * (`(t).f`, `(t.*).f`). PostgreSQL reads one as the call f(t) when t has no column f (attribute notation).
+   */
+  attributeNames?: readonly string[];
+  /**
    * The statement's parse tree (libpg_query JSON, read-only; shared by every statement of the same shape,
    * so literal values in it are those of the first one): what output provenance is computed from.
    */

@@ -28,8 +28,14 @@ const adv: Adversary = useAdversary({
   }),
   beforeStart: (pg) => {
     pg.psql(
-      `CREATE FUNCTION enc_sjis() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT set_config('client_encoding', 'SJIS', false) $$;
-       GRANT EXECUTE ON FUNCTION enc_sjis() TO svc_reporting;`,
+      `CREATE SCHEMA ops;
+       CREATE FUNCTION enc_sjis() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT set_config('client_encoding', 'SJIS', false) $$;
+       GRANT EXECUTE ON FUNCTION enc_sjis() TO svc_reporting;
+       CREATE VIEW settings_v AS SELECT name, setting FROM pg_settings;
+       CREATE VIEW ops.settings_v2 AS SELECT * FROM public.settings_v;
+       GRANT SELECT, UPDATE ON settings_v TO svc_reporting;
+       GRANT USAGE ON SCHEMA ops TO svc_reporting;
+       GRANT SELECT, UPDATE ON ops.settings_v2 TO svc_reporting;`,
       { database: 'payments' },
     );
   },
@@ -307,6 +313,48 @@ describe('the race: the encoding changes inside a statement, the attack is alrea
     },
     (evs) => expect(evs.filter((e) => e.type === 'result' && typeof e.tag === 'string' && /^DROP/.test(e.tag))).toEqual([]),
   );
+});
+
+describe('UPDATE pg_settings: set_config through the view\'s rule, the attack pipelined behind it', () => {
+  // pg_settings has an ON UPDATE rule that calls set_config(name, setting): any role can change its own
+  // settings with it, and no function call appears in the statement. The attack bytes are valid UTF-8
+  // (C5 81 is U+0141; in SJIS C5 is one character and 81 5C another), so only the pinning protects.
+  const sjisAttack = (t: string) => Buffer.concat([Buffer.from("SELECT E'"), Buffer.from([0xc5, 0x81]), Buffer.from(`\\'; DROP TABLE ${t}; --'`)]);
+  const scsAttack = (t: string) => Buffer.from(`SELECT 'a\\''; DROP TABLE ${t}; --'`);
+  const CASES: { name: string; sql: string; attack: (t: string) => Buffer }[] = [
+    { name: "UPDATE pg_settings SET setting = 'SJIS' WHERE name = 'client_encoding'", sql: "UPDATE pg_settings SET setting = 'SJIS' WHERE name = 'client_encoding'", attack: sjisAttack },
+    { name: "UPDATE pg_catalog.pg_settings … standard_conforming_strings off", sql: "UPDATE pg_catalog.pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'", attack: scsAttack },
+    { name: 'a view over pg_settings (scs off)', sql: "UPDATE settings_v SET setting = 'off' WHERE name = 'standard_conforming_strings'", attack: scsAttack },
+    { name: 'a view over a view over pg_settings, in another schema (encoding SJIS)', sql: "UPDATE ops.settings_v2 SET setting = 'SJIS' WHERE name = 'client_encoding'", attack: sjisAttack },
+    { name: 'update PG_SETTINGS AS s … FROM (scs off)', sql: "update PG_SETTINGS AS s SET setting = 'off' FROM (SELECT 'standard_conforming_strings' AS n) x WHERE s.name = x.n", attack: scsAttack },
+  ];
+  for (const k of CASES) {
+    attack(
+      `${k.name}, then the attack in the same TCP write (write-allowed policy)`,
+      async () => {
+        const t = victim(`pgs_${k.name.slice(0, 24)}`);
+        const proof = victim(`direct_pgs_${k.name.slice(0, 24)}`);
+        const d = await adv.direct();
+        await d.exchange([toServer.query(k.sql), rawQuery(k.attack(proof))], 2);
+        expect(exists(proof), 'on PostgreSQL the pipelined statement is read with the new setting and drops the table').toBe(false);
+        d.close();
+        const c = await adv.raw(`${k.name}, then the attack in the same TCP write (write-allowed policy)`, RW);
+        const m = await c.exchange([toServer.query(`/* atk */ ${k.sql}`), rawQuery(k.attack(t))], 2);
+        expect(exists(t), 'the victim table still exists').toBe(true);
+        expect(errorsOf(m)[0], 'the settings change is refused').toEqual({ code: '0A000', severity: 'ERROR', message: expect.stringMatching(/pg_settings|setting/) });
+        const after = await c.exchange(toServer.query("SELECT current_setting('client_encoding'), current_setting('standard_conforming_strings')"));
+        expect(rowsOf(after), 'the session continues, still pinned').toEqual([['UTF8', 'on']]);
+      },
+      (evs) => {
+        const cmd = commands(evs).find((e) => typeof e.text === 'string' && e.text.startsWith('/* atk */'));
+        expect(cmd, 'the UPDATE of pg_settings is recorded').toBeDefined();
+        expect(evs.filter((e) => e.type === 'decision' && e.command === cmd!.id).map((e) => [e.decision, e.rule])).toEqual([['block', 'vigil/dynamic-setting']]);
+        expect(evs.filter((e) => e.type === 'error' && e.command === cmd!.id).map((e) => e.code)).toEqual(['0A000']);
+        expect(evs.filter((e) => e.type === 'result' && e.command === cmd!.id), 'no result for the refused UPDATE').toEqual([]);
+        expect(evs.filter((e) => e.type === 'result' && typeof e.tag === 'string' && /^DROP/.test(e.tag))).toEqual([]);
+      },
+    );
+  }
 });
 
 evidenceSuite();

@@ -184,4 +184,49 @@ describe('without resource allowed (read-only policy)', () => {
   }
 });
 
+describe('row locks are not reads (read-only policy: writes need approval)', () => {
+  // SELECT … FOR UPDATE/SHARE needs UPDATE privilege and makes writers wait for the locking transaction:
+  // PostgreSQL itself refuses it in a read-only transaction. A bot allowed only to read must not hold them.
+  const writerBlocked = async (id: number): Promise<boolean> => {
+    const w = await adv.directClient();
+    await w.q("SET lock_timeout = '500ms'");
+    const r = await w.q(`UPDATE accounts SET balance = balance WHERE id = ${id}`);
+    await w.c.end();
+    return r.error?.code === '55P03';
+  };
+  const CASES = [
+    { name: 'SELECT … FOR UPDATE', sql: 'SELECT id FROM accounts WHERE id = 61 FOR UPDATE', id: 61 },
+    { name: 'FOR NO KEY UPDATE in a subquery', sql: 'SELECT s.id FROM (SELECT id FROM accounts WHERE id = 62 FOR NO KEY UPDATE) s', id: 62 },
+  ];
+  for (const k of CASES) {
+    attack(
+      `${k.name} inside a transaction does not lock the row`,
+      async () => {
+        const d = await adv.directClient();
+        await d.q('BEGIN');
+        expect((await d.q(k.sql)).error).toBeUndefined();
+        expect(await writerBlocked(k.id), 'directly, the lock makes a writer wait').toBe(true);
+        await d.q('ROLLBACK');
+        await d.c.end();
+
+        const c = await adv.client(`${k.name} inside a transaction does not lock the row`, RO);
+        await c.q('BEGIN');
+        const r = await c.q(k.sql);
+        expect(await writerBlocked(k.id), 'through Vigil a writer is not blocked').toBe(false);
+        expect(r.error?.code, 'held for approval, then refused at expiry').toBe('42501');
+        await c.q('ROLLBACK');
+      },
+      (evs) => {
+        const cmd = commands(evs).find((e) => e.text === k.sql);
+        expect(cmd).toBeDefined();
+        expect(classesOf(cmd)).toEqual(['write']);
+        expect((cmd!.classification as { tags: string[] }[])[0]!.tags).toContain('row-lock');
+        expect(decisionsOf(evs, cmd!.id)).toEqual(['hold', 'expired']);
+        expect(resultsOf(evs, cmd!.id)).toEqual([]);
+      },
+      20_000,
+    );
+  }
+});
+
 evidenceSuite();

@@ -37,6 +37,10 @@ const adv: Adversary = useAdversary({
        CREATE FUNCTION public.upper(text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN UPDATE accounts SET status = 'upper' WHERE id = 16; RETURN 'U'; END $$;
        CREATE FUNCTION public.lower(text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN UPDATE accounts SET status = 'lower' WHERE id = 21; RETURN 'L'; END $$;
        CREATE VIEW v_bump AS SELECT bump(19) AS b;
+       CREATE FUNCTION freeze_row(accounts) RETURNS int LANGUAGE sql VOLATILE AS $$ UPDATE accounts SET status = 'frozen-by-attr' WHERE id = $1.id RETURNING 1 $$;
+       GRANT EXECUTE ON FUNCTION freeze_row(accounts) TO svc_reporting;
+       CREATE FUNCTION freeze_later(a accounts, how text DEFAULT 'frozen-by-default-arg') RETURNS int LANGUAGE sql VOLATILE AS $$ UPDATE accounts SET status = how WHERE id = a.id RETURNING 1 $$;
+       GRANT EXECUTE ON FUNCTION freeze_later(accounts, text) TO svc_reporting;
        GRANT SELECT ON v_bump TO svc_reporting;
        CREATE EXTENSION adminpack;
        SELECT lo_from_bytea(424242, 'original');
@@ -81,6 +85,14 @@ const CASES: Case[] = [
   { name: 'query_to_xml of a SELECT calling the writer', sql: "SELECT query_to_xml('SELECT bump(18)', true, false, '')", state: acct(18), reset: reopen(18) },
   { name: 'a view whose column calls the writer', sql: 'SELECT * FROM v_bump', state: acct(19), reset: reopen(19) },
   { name: 'query_to_xml of an UPDATE … RETURNING', sql: "SELECT query_to_xml('UPDATE accounts SET status=''q'' WHERE id=17 RETURNING 1', true, false, '')", state: acct(17), realOnPostgres: false },
+  // Attribute notation: PostgreSQL reads t.f, (t).f and (t.*).f as f(t) when t has no column f — a function
+  // call with no parentheses, which a parser sees as a column reference.
+  { name: 'attribute notation a.freeze_row', sql: 'SELECT a.freeze_row FROM accounts a WHERE a.id = 31', state: acct(31), reset: reopen(31) },
+  { name: 'attribute notation (a).freeze_row in WHERE', sql: 'SELECT a.id FROM accounts a WHERE a.id = 32 AND (a).freeze_row = 1', state: acct(32), reset: reopen(32) },
+  { name: 'attribute notation accounts.freeze_row, no alias', sql: 'SELECT accounts.freeze_row FROM accounts WHERE id = 33', state: acct(33), reset: reopen(33) },
+  { name: 'attribute notation of a function whose second argument has a default', sql: 'SELECT a.freeze_later FROM accounts a WHERE a.id = 35', state: acct(35), reset: reopen(35) },
+  { name: 'attribute notation inside query_to_xml', sql: "SELECT query_to_xml('SELECT a.freeze_row FROM accounts a WHERE a.id = 36', true, false, '')", state: acct(36), reset: reopen(36) },
+  { name: 'attribute notation (a.*).freeze_row', sql: 'SELECT (a.*).freeze_row FROM accounts a WHERE a.id = 34', state: acct(34), reset: reopen(34) },
   { name: 'pg_file_write (adminpack)', sql: "SELECT pg_file_write('vigil-adv.txt', 'x', false)", state: () => adv.sql("SELECT count(*) FROM pg_ls_dir('.') f WHERE f = 'vigil-adv.txt'"), realOnPostgres: false },
 ];
 

@@ -40,8 +40,13 @@ export interface IssueOptions {
   san?: string[];
   usage: 'client' | 'server';
   days?: number;
+  /** An exact end of validity (to the second), instead of `days`: issued with `openssl ca -enddate`. */
+  notAfter?: Date;
   serial?: string;
 }
+
+/** ASN.1 GeneralizedTime as openssl ca takes it: YYYYMMDDHHMMSSZ. */
+const asn1Time = (d: Date) => d.toISOString().replace(/[-:T]/g, '').replace(/\.\d{3}Z$/, 'Z');
 
 function openssl(args: string[], cwd: string): void {
   try {
@@ -96,7 +101,18 @@ export class TestCa {
     ];
     writeFileSync(extPath, ext.join('\n') + '\n');
     const serial = o.serial ?? `0x${(serialCounter++).toString(16)}`;
-    openssl(['x509', '-req', '-in', csrPath, '-CA', this.certPath, '-CAkey', this.keyPath, '-set_serial', serial, '-days', String(o.days ?? 1), '-out', certPath, '-extfile', extPath], this.dir);
+    if (o.notAfter) {
+      // `openssl x509 -req` (OpenSSL 3.0) knows only whole days: `openssl ca` takes an exact end date.
+      const db = join(this.dir, `${name}.index`);
+      writeFileSync(db, '');
+      writeFileSync(join(this.dir, `${name}.serial`), `${serial.replace(/^0x/, '').padStart(2, '0')}\n`);
+      const cfg = join(this.dir, `${name}.ca.cnf`);
+      writeFileSync(cfg, `[ca]\ndefault_ca = d\n[d]\ndatabase = ${db}\nnew_certs_dir = ${this.dir}\nserial = ${join(this.dir, `${name}.serial`)}\ndefault_md = sha256\npolicy = any\nunique_subject = no\n[any]\ncommonName = supplied\n`);
+      const start = new Date(Date.now() - 60_000);
+      openssl(['ca', '-batch', '-notext', '-config', cfg, '-in', csrPath, '-out', certPath, '-cert', this.certPath, '-keyfile', this.keyPath, '-startdate', asn1Time(start), '-enddate', asn1Time(o.notAfter), '-extfile', extPath], this.dir);
+    } else {
+      openssl(['x509', '-req', '-in', csrPath, '-CA', this.certPath, '-CAkey', this.keyPath, '-set_serial', serial, '-days', String(o.days ?? 1), '-out', certPath, '-extfile', extPath], this.dir);
+    }
     return { certPath, keyPath, cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
   }
 }

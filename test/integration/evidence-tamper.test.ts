@@ -272,6 +272,21 @@ describe('archives', () => {
     expect(JSON.stringify(r)).not.toContain('4111 1111 1111 1111');
   });
 
+  it('the re-scan is as strict as the recorder: glued, dotted and full-width card numbers in recorded content are found', async () => {
+    // The recorder masks these forms (strict mode); an archive holding them in clear was not written by it.
+    const B = newAppliance();
+    const app = await Appliance.open(B.configPath);
+    const forms = ['ref x4111111111111111', '5555555555554444x', 'card 4111.1111.1111.1111', `fw ${'４１１１１１１１１１１１１１１１'}`];
+    await recordSession(app, 'glued', 1, (s) => s.record({ type: 'result', command: 1, rows: forms.map((f) => [f]) }));
+    await app.close();
+    const b = await exportTo(B.configPath, join(B.dir, 'b.vigil'));
+    const r = await verifyBytes(b, B.trust, B.auditor);
+    const f = failures(r).join('\n');
+    // One finding per form: each is found on its own.
+    expect(f.match(/pan-rescan: [^\n]*clear (visa|mastercard) number/g)?.length, f).toBe(forms.length);
+    for (const form of forms) expect(JSON.stringify(r)).not.toContain(form.split(' ').pop()!);
+  });
+
   it('an archive not sealed to the auditor\'s key says so', async () => {
     const other = newAppliance();
     const r = await verifyBytes(bundle, A.trust, other.auditor);

@@ -20,6 +20,7 @@ import { setsStatementTimeout, timeoutProblem } from './statement-limits.ts';
 import type { PlanContext } from './provenance/mask-plan.ts';
 import { ResultProvenance } from './provenance/result-provenance.ts';
 import { opaqueCodeReadsCardData } from './provenance/opaque-code.ts';
+import { sideChannelRefusal } from './provenance/side-channels.ts';
 import { copyLayout } from './provenance/copy-masker.ts';
 import type { ProxyCore } from './proxy-core.ts';
 import { MAX_RECORDED_PARAM_CHARS, recordValue } from './record-values.ts';
@@ -229,7 +230,11 @@ export class ClientCommands {
       rowsReturned: 0,
       ...(analyzed?.changesCatalog ? { changesCatalog: true } : {}),
       ...(analyzed?.outputs ? { outputs: analyzed.outputs } : {}),
-      ...(c && opaqueCodeReadsCardData(c, this.core.o.classRules) ? { redactMessages: true } : {}),
+      ...(c && opaqueCodeReadsCardData(c, this.core.o.classRules)
+        ? { redactMessages: true }
+        : analyzed?.reads === 'sad' || analyzed?.reads === 'pan'
+          ? { redactMessages: 'reads' as const }
+          : {}),
       ...(c?.statements.some((s) => s.command === 'COPY TO STDOUT') ? { copyLayouts: c.statements.map((s) => copyLayout(s.tree)) } : {}),
     };
   }
@@ -276,7 +281,8 @@ export class ClientCommands {
     }
     const analyzed = this.analyzer.analyze(c, { fallback });
     analyzed.outputs = this.provenance.outputs(c, core.settings.known?.searchPath ?? DEFINITION_PATH);
-    const refusal = analyzed.refusal ?? gate ?? this.limitRefusal(c) ?? this.derivedPanRefusal(analyzed.outputs);
+    analyzed.reads = this.provenance.reads(c, core.settings.known?.searchPath ?? DEFINITION_PATH);
+    const refusal = analyzed.refusal ?? gate ?? sideChannelRefusal(c, analyzed.reads) ?? this.limitRefusal(c) ?? this.derivedPanRefusal(analyzed.outputs);
     return refusal ? { ...analyzed, refusal } : analyzed;
   }
 

@@ -37,8 +37,12 @@ export interface CommandResult {
   outputs?: readonly (StatementOutput | undefined)[];
   /** The statement of a simple Query whose results are arriving. */
   statement?: number;
-  /** Runs code that reads cardholder data where Vigil cannot follow it: the messages it raises are redacted. */
-  redactMessages?: boolean;
+  /**
+   * true: runs code that reads cardholder data where Vigil cannot follow it (a DO block): every message it
+   * raises is redacted. 'reads': the statement reads a PAN or card-security column somewhere: the messages
+   * of errors and notices that can quote values (server-responses.ts, VALUE_FREE_CLASSES) are redacted.
+   */
+  redactMessages?: boolean | 'reads';
   /** Per statement, how a COPY TO STDOUT's rows are laid out (undefined: not a COPY, or not readable). */
   copyLayouts?: readonly (CopyLayout | undefined)[];
   /** Rows of the running COPY so far (the first may be its header). */

@@ -12,7 +12,7 @@ import { tagRowCount } from './command-tag.ts';
 import { recordValue, truncateMessage } from './record-values.ts';
 import type { CommandResult, Pending } from './response-tracker.ts';
 import { planResult } from './provenance/mask-plan.ts';
-import { REDACTED_MESSAGE } from './provenance/opaque-code.ts';
+import { REDACTED_MESSAGE, readsMessage, quotesValues } from './provenance/opaque-code.ts';
 import { maskCopyRow } from './provenance/copy-masker.ts';
 import type { ColumnClass } from './provenance/column-classes.ts';
 import type { StatementOutput } from './provenance/provenance.ts';
@@ -399,13 +399,17 @@ export class ServerResponses {
   }
 
   /** Masks card numbers in an ErrorResponse/NoticeResponse, records it, returns what to send. */
-  private maskNotice(f: BackendFrame, kind: 'error' | 'notice', command?: number, redact?: boolean): Buffer {
+  private maskNotice(f: BackendFrame, kind: 'error' | 'notice', command?: number, redact?: boolean | 'reads'): Buffer {
     const fields = decodeNoticeFields(f.body, kind === 'error' ? 'ErrorResponse' : 'NoticeResponse');
     const masks = this.core.o.session.masks;
+    const code = fields.get('C') ?? '';
+    // A value computed from a card-security or PAN column can be quoted in any form (`"123x"`, reversed,
+    // hashed): no pattern finds it, so the whole text goes.
+    const replacement = redact === true ? REDACTED_MESSAGE : redact === 'reads' && quotesValues(code) ? readsMessage(code) : undefined;
     let changed = false;
     for (const [k, v] of fields) {
       // Message, detail, hint, context and internal query can carry values; severity, code and position cannot.
-      const m = redact && 'MDHWq'.includes(k) ? REDACTED_MESSAGE : masks.strict(v);
+      const m = replacement !== undefined && 'MDHWq'.includes(k) ? replacement : masks.strict(v);
       if (m !== v) {
         fields.set(k, m);
         changed = true;

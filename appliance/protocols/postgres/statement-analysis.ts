@@ -19,6 +19,7 @@ import { DEFINITION_PATH, functionCandidates, resolveRelation } from './catalog/
 import type { CatalogRelation, TargetCatalog } from './catalog/target-catalog.ts';
 import { integrityRefusal, type Refusal } from './integrity.ts';
 import type { StatementOutput } from './provenance/provenance.ts';
+import type { ColumnClass } from './provenance/column-classes.ts';
 import { computeSearchPath, type SessionSettings } from './session-settings.ts';
 
 export interface AnalyzedCommand {
@@ -32,6 +33,8 @@ export interface AnalyzedCommand {
   changesCatalog: boolean;
   /** Where each statement's output columns come from (set by the caller, provenance/result-provenance.ts). */
   outputs?: readonly (StatementOutput | undefined)[];
+  /** The strictest class of what the statements read anywhere (set by the caller, like outputs). */
+  reads?: ColumnClass;
 }
 
 export interface AnalyzerOptions {
@@ -63,6 +66,12 @@ interface Verdict {
   objects: string[];
 }
 
+const SETTINGS_VIEW_UPDATE: Refusal = {
+  sqlstate: '0A000',
+  rule: 'dynamic-setting',
+  reason: 'an UPDATE of a view over pg_settings runs set_config with the names of the rows it matches: it could change how Vigil must read later statements',
+};
+
 export class SessionAnalyzer {
   constructor(private readonly o: AnalyzerOptions) {}
 
@@ -77,6 +86,7 @@ export class SessionAnalyzer {
       let operators = false;
       for (const s of pending) {
         for (const r of s.relations) relations.add(r.parts[r.parts.length - 1]!);
+        for (const a of s.attributeNames ?? []) functions.add(a);
         for (const f of s.functions) {
           functions.add(f.parts[f.parts.length - 1]!);
           const sql = this.nestedSql(f);
@@ -111,7 +121,7 @@ export class SessionAnalyzer {
     for (const s of c.statements) {
       if (s.functions.some((f) => f.constants)) return false;
       const relations = s.relations.map((r) => r.parts[r.parts.length - 1]!);
-      if (!catalog.fresh(relations, s.functions.map((f) => f.parts[f.parts.length - 1]!), s.operators.length > 0)) return false;
+      if (!catalog.fresh(relations, [...s.functions.map((f) => f.parts[f.parts.length - 1]!), ...(s.attributeNames ?? [])], s.operators.length > 0)) return false;
       for (const name of relations) if (catalog.relationsNamed(name)?.some((r) => r.definition !== null || r.policyFunctions.length > 0)) return false;
     }
     return true;
@@ -131,6 +141,7 @@ export class SessionAnalyzer {
     for (const s of c.statements) {
       if (!integrity && needsSearchPath(s) && !path) refusal ??= SESSION_SETTINGS_UNKNOWN;
       const v = integrity ? undefined : this.verdict(s, path ?? [], 0);
+      if (!integrity && this.updatesSettingsView(s, path ?? DEFINITION_PATH)) refusal ??= SETTINGS_VIEW_UPDATE;
       if (v === 'catalog') refusal ??= CATALOG_UNAVAILABLE;
       const verdict = v && v !== 'catalog' ? v : { escalation: 'none' as const, tags: [], objects: s.tables.slice() };
       const cls = escalate(s.class, verdict.escalation);
@@ -156,6 +167,30 @@ export class SessionAnalyzer {
     return { facts, refusal, opaque, pathAfter, changesCatalog };
   }
 
+  /**
+   * An UPDATE (anywhere in the tree: EXPLAIN ANALYZE, a CTE) of a statement that names a view reading
+   * pg_settings, at any depth: PostgreSQL's rewriter takes the UPDATE down to pg_settings, whose rule calls
+   * set_config for each row matched. (An UPDATE of pg_settings by name is refused by the classifier.)
+   */
+  private updatesSettingsView(s: ClassifiedStatement, path: readonly string[]): boolean {
+    const views = s.relations.map((r) => resolveRelation(r.parts, path, this.o.catalog)?.relation).filter((r) => r?.definition);
+    if (!views.some((v) => this.readsSettings(v!, 0))) return false;
+    return JSON.stringify(s.tree).includes('"UpdateStmt"');
+  }
+
+  private readsSettings(rel: CatalogRelation, depth: number): boolean {
+    if (!rel.definition) return false;
+    if (depth > MAX_DEPTH) return true;
+    for (const st of this.o.classifier.classify(rel.definition).statements) {
+      for (const r of st.relations) {
+        if (r.parts[r.parts.length - 1] === 'pg_settings') return true;
+        const inner = resolveRelation(r.parts, DEFINITION_PATH, this.o.catalog)?.relation;
+        if (inner && this.readsSettings(inner, depth + 1)) return true;
+      }
+    }
+    return false;
+  }
+
   /** Objects and escalation of one statement; 'catalog' when the catalog lacks something it needs. */
   private verdict(s: ClassifiedStatement, path: readonly string[], depth: number): Verdict | 'catalog' {
     const { catalog } = this.o;
@@ -175,6 +210,18 @@ export class SessionAnalyzer {
       raise(e.escalation);
       out.tags.push(...e.tags);
       out.objects.push(...e.objects);
+    }
+    for (const name of s.attributeNames ?? []) {
+      // Attribute notation: `t.f` is f(t) when t has no column f — also for a function whose later arguments
+      // have defaults, or a variadic one. Fail closed: any function of that name taking arguments that is
+      // not a built-in counts as called (a built-in takes no row type but json's, which provenance follows).
+      const all = functionCandidates([name], path, catalog);
+      if (!all) return 'catalog';
+      const called = all.filter((f) => !f.builtin && f.nargs >= 1);
+      if (called.length === 0) continue;
+      const e = effectOfCall({ parts: [name], args: 1 }, called, (q) => this.o.trustedFunctions.some((g) => globMatch(g, q)));
+      raise(e.escalation);
+      out.tags.push(`attribute-call:${name}`, ...e.tags);
     }
     const ops = catalog.userOperators();
     if (s.operators.length > 0) {

@@ -45,7 +45,8 @@ export function pathEffect(s: ClassifiedStatement): PathEffect {
 
 /** Whether resolving the statement's names depends on the search path. */
 export function needsSearchPath(s: ClassifiedStatement): boolean {
-  return s.relations.some((r) => r.parts.length === 1) || s.functions.some((f) => f.parts.length === 1) || s.operators.length > 0;
+  // Attribute notation (`t.f` as f(t)) looks f up through the path too.
+  return s.relations.some((r) => r.parts.length === 1) || s.functions.some((f) => f.parts.length === 1) || s.operators.length > 0 || (s.attributeNames?.length ?? 0) > 0;
 }
 
 /**

@@ -42,9 +42,30 @@ function matches(globs: readonly string[], s: SourceColumn): boolean {
   });
 }
 
+/**
+ * The catalog's own copies of column values, of every table alike: the planner's statistics (sampled values
+ * of each column — a CVV column's among them — readable by whoever may read the column, and kept fresh by
+ * autovacuum) and the SQL other sessions are running (every Vigil session of a target logs in as the same
+ * role, so each sees the others' statements, literals included). Counted as card-security data.
+ */
+const CATALOG_VALUE_COPIES: readonly string[] = [
+  'pg_catalog.pg_statistic.stavalues*',
+  'pg_catalog.pg_statistic_ext_data.stxdmcv',
+  'pg_catalog.pg_statistic_ext_data.stxdexpr',
+  'pg_catalog.pg_stats.most_common_vals',
+  'pg_catalog.pg_stats.most_common_elems',
+  'pg_catalog.pg_stats.histogram_bounds',
+  'pg_catalog.pg_stats_ext.most_common_vals',
+  'pg_catalog.pg_stats_ext_exprs.most_common_vals',
+  'pg_catalog.pg_stats_ext_exprs.most_common_elems',
+  'pg_catalog.pg_stats_ext_exprs.histogram_bounds',
+  'pg_catalog.pg_stat_activity.query',
+];
+
 /** The class of one column by itself (without the cardholder-table rule). */
 export function ownClass(s: SourceColumn, rules: ClassRules): ColumnClass {
   const comment = s.comment ?? '';
+  if (s.schema === 'pg_catalog' && matches(CATALOG_VALUE_COPIES, s)) return 'sad';
   if (matches(rules.sad, s) || matches(rules.redact, s) || isSensitiveColumn(s.column) || /\bvigil:sad\b/.test(comment)) return 'sad';
   if (matches(rules.pan, s) || isPanColumn(s.column) || /\bvigil:pan\b/.test(comment)) return 'pan';
   return 'none';

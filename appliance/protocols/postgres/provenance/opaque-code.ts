@@ -28,3 +28,23 @@ export function opaqueCodeReadsCardData(c: Classification, rules: ClassRules): b
 }
 
 export const REDACTED_MESSAGE = '[REDACTED: raised by a DO block that reads cardholder columns]';
+
+/**
+ * SQLSTATE classes whose messages name objects, types and states but never a value the statement computed:
+ * connection (08), feature not supported (0A), transaction state (25, 40), names (26, 34, 3D, 3F), syntax
+ * and access (42, whose syntax errors quote only the client's own text), resources (53, 54), object state
+ * (55), operator intervention (57), authorization (28). Every other class can quote a value: data
+ * exceptions (22: `invalid input syntax for type integer: "123x"`), integrity (23: `Key (v)=(…)`, `Failing
+ * row contains (…)`), RAISE (P0, and notices 00/01), routine exceptions (2F, 38, 39), internal errors (XX)…
+ */
+const VALUE_FREE_CLASSES = new Set(['08', '0A', '25', '26', '28', '34', '3D', '3F', '40', '42', '53', '54', '55', '57']);
+
+/** Whether a message of this SQLSTATE may quote a value the statement computed. */
+export function quotesValues(sqlstate: string): boolean {
+  return !VALUE_FREE_CLASSES.has(sqlstate.slice(0, 2).toUpperCase());
+}
+
+/** The message that replaces one raised by a statement reading card data (its SQLSTATE kept). */
+export function readsMessage(sqlstate: string): string {
+  return `[REDACTED by Vigil: SQLSTATE ${sqlstate} raised by a statement that reads card-security or PAN columns; its text could quote their values]`;
+}

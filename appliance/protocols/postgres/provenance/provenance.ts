@@ -15,6 +15,7 @@
 import { asNode, isObj, list, nodeBody, str, type Obj } from '../../../sql/ast.ts';
 import type { CatalogRelation } from '../catalog/target-catalog.ts';
 import { CLASS_RANK, stricter, type ColumnClass } from './column-classes.ts';
+import { builtinFunction, type FunctionEffect } from '../../../sql/builtin-functions.ts';
 
 export interface Field {
   name: string;
@@ -49,6 +50,8 @@ export interface ProvenanceContext {
   cursor(name: string): unknown;
   /** The class a column name alone gives (for columns of relations or functions the catalog cannot list). */
   nameClass(column: string): ColumnClass;
+  /** The statement trees of an SQL text a function runs (undefined elements: statements that do not parse). */
+  parse(sql: string): unknown[];
 }
 
 const NONE: Prov = { cls: 'none', plain: false };
@@ -82,6 +85,8 @@ class Scope {
  */
 const MAX_SELECTS = 10_000;
 
+const SESSION_SQL = new Set(['pg_stat_get_activity', 'pg_stat_get_backend_activity']);
+
 const ROW_JSON = new Set(['row_to_json', 'to_json', 'to_jsonb', 'json_agg', 'jsonb_agg', 'array_to_json']);
 
 export class ProvenanceAnalyzer {
@@ -90,7 +95,19 @@ export class ProvenanceAnalyzer {
   private depth = 0;
   private selects = 0;
 
-  constructor(private readonly ctx: ProvenanceContext) {}
+  /** `nesting`: how many SQL texts run by functions this analysis is inside (query_to_xml of query_to_xml…). */
+  constructor(
+    private readonly ctx: ProvenanceContext,
+    private readonly nesting = 0,
+  ) {}
+
+  /**
+   * The strictest class of anything the statements analysed so far read, anywhere (WHERE, SET, a write
+   * without RETURNING included): the server's error messages can quote any value it computed.
+   */
+  get readClass(): ColumnClass {
+    return this.referenced;
+  }
 
   /** The output of a statement tree, or undefined when it returns no rows Vigil knows of. */
   statement(tree: unknown): StatementOutput | undefined {
@@ -113,6 +130,8 @@ export class ProvenanceAnalyzer {
       case 'DeclareCursorStmt':
         return this.statement(n.body.query);
       case 'ExplainStmt':
+        // No rows of its own, but EXPLAIN ANALYZE runs the statement: what it reads counts (readClass).
+        this.statement(n.body.query);
         return undefined;
       case 'FetchStmt': {
         const name = str(n.body.portalname);
@@ -140,13 +159,22 @@ export class ProvenanceAnalyzer {
     try {
       const ctes = this.withClause(body.withClause, parent);
       const op = str(body.op);
-      if (op && op !== 'SETOP_NONE') return this.setOperation(body, new Scope([], parent, ctes));
-      const values = list(body.valuesLists);
-      if (values.length > 0) return this.values(values, new Scope([], parent, ctes));
+      // LIMIT and OFFSET see no FROM item, but may hold a subquery reading anything (and its errors quote it).
+      const limits = () => {
+        const outer = new Scope([], parent, ctes);
+        this.expr(body.limitCount, outer);
+        this.expr(body.limitOffset, outer);
+      };
+      if ((op && op !== 'SETOP_NONE') || list(body.valuesLists).length > 0) {
+        const out = op && op !== 'SETOP_NONE' ? this.setOperation(body, new Scope([], parent, ctes)) : this.values(list(body.valuesLists), new Scope([], parent, ctes));
+        limits(); // (ORDER BY of a set operation may only name its output columns)
+        return out;
+      }
       const scope = new Scope([], parent, ctes);
       for (const f of list(body.fromClause)) scope.items.push(...this.fromItem(f, scope));
       // What the statement reads anywhere counts for the fallback, filters included.
       for (const k of ['whereClause', 'havingClause', 'groupClause', 'sortClause', 'distinctClause', 'windowClause']) this.expr(body[k], scope);
+      limits();
       return this.targetList(list(body.targetList), scope);
     } finally {
       this.depth--;
@@ -244,6 +272,11 @@ export class ProvenanceAnalyzer {
     this.expr(body.selectStmt, scope);
     this.expr(body.targetList, scope);
     this.expr(body.whereClause, scope);
+    // ON CONFLICT … DO UPDATE SET / WHERE read too (its EXCLUDED row is the one being inserted). Read for what
+    // it reads only: its names are not in this scope, and must not make the RETURNING shape uncertain.
+    const exact = this.exact;
+    this.expr(body.onConflictClause, scope);
+    this.exact = exact;
     // PostgreSQL 18 trees hold RETURNING as a ReturningClause (its OLD/NEW aliases beside the list).
     const ret = list(isObj(body.returningClause) ? body.returningClause.exprs : body.returningList);
     if (ret.length === 0) return undefined;
@@ -500,6 +533,14 @@ export class ProvenanceAnalyzer {
           const arg = this.expr(args[0], scope);
           if (arg.row) return { cls: arg.cls, plain: false, row: { fields: arg.row.fields, as: 'json' } };
         }
+        // Other sessions' SQL, literals included (what pg_stat_activity.query shows: column-classes.ts).
+        if (name && SESSION_SQL.has(name)) return this.note({ cls: 'sad', plain: false });
+        const effect = name ? builtinFunction(name, args.length) : undefined;
+        if (effect && (effect.sqlArgs || effect.relationArg || effect.cursorArg || effect.schemaArg || effect.category === 'reads-database')) {
+          // What it returns (and the errors it raises) derive from everything the SQL, relation or cursor it
+          // is given reads; nothing of that is visible in this statement's own column references.
+          return this.note(merge(inner, { cls: this.hiddenReads(effect, args), plain: false }));
+        }
         return inner;
       }
       case 'RowExpr': {
@@ -549,6 +590,47 @@ export class ProvenanceAnalyzer {
     return NONE;
   }
 
+  /** The strictest class read by the SQL, relation or cursor a function is handed ('sad' when Vigil cannot tell). */
+  private hiddenReads(effect: FunctionEffect, args: readonly unknown[]): ColumnClass {
+    const arg = (ref: { position: number; name?: string }): string | undefined => {
+      const named = args.find((a) => ref.name !== undefined && str(nodeBody(a, 'NamedArgExpr')?.name) === ref.name);
+      const node = named ? nodeBody(named, 'NamedArgExpr')!.arg : args.filter((a) => !nodeBody(a, 'NamedArgExpr'))[ref.position];
+      return constantText(node);
+    };
+    if (this.nesting >= 4) return 'sad';
+    if (effect.sqlArgs) {
+      if (effect.sqlArgs.length === 0) return 'sad';
+      let cls: ColumnClass = 'none';
+      for (const ref of effect.sqlArgs) {
+        const sql = arg(ref);
+        if (sql === undefined) return 'sad';
+        for (const tree of this.ctx.parse(sql)) cls = stricter(cls, this.readsOfTree(tree));
+      }
+      return cls;
+    }
+    if (effect.relationArg) {
+      const name = arg(effect.relationArg);
+      const parts = name === undefined ? undefined : simpleName(name);
+      const rel = parts ? this.ctx.relation(parts) : undefined;
+      const columns = rel ? this.relationColumns(rel) : undefined;
+      return columns ? columns.reduce<ColumnClass>((c, f) => stricter(c, f.prov.cls), 'none') : 'sad';
+    }
+    if (effect.cursorArg) {
+      const name = arg(effect.cursorArg);
+      const tree = name === undefined ? undefined : this.ctx.cursor(name);
+      return tree === undefined ? 'sad' : this.readsOfTree(tree);
+    }
+    return 'sad'; // a whole schema or database
+  }
+
+  private readsOfTree(tree: unknown): ColumnClass {
+    if (tree === undefined) return 'sad';
+    const inner = new ProvenanceAnalyzer(this.ctx, this.nesting + 1);
+    const out = inner.statement(tree);
+    const cols = out?.columns.reduce<ColumnClass>((c, f) => stricter(c, f.prov.cls), 'none') ?? 'none';
+    return stricter(inner.readClass, cols);
+  }
+
   private note(p: Prov): Prov {
     if (CLASS_RANK[p.cls] > CLASS_RANK[this.referenced]) this.referenced = p.cls;
     return p;
@@ -573,7 +655,16 @@ function resolveIn(scope: Scope, parts: readonly string[], nameClass: (c: string
   const qual = parts.slice(0, -1);
   const col = parts[parts.length - 1]!;
   const item = findItems(scope, qual)[0];
-  if (item) return item.columns ? (item.columns.find((c) => c.name === col)?.prov ?? NONE) : byName(item.open, col);
+  if (item) {
+    if (!item.columns) return byName(item.open, col);
+    const hit = item.columns.find((c) => c.name === col);
+    if (hit) return hit.prov;
+    // Attribute notation: t.f with no column f of t is the call f(t), derived from t's whole row
+    // (t.row_to_json is its JSON object, masked field by field).
+    const row = wholeRow(item);
+    if (ROW_JSON.has(col.toLowerCase()) && row.row) return { cls: row.cls, plain: false, row: { fields: row.row.fields, as: 'json' } };
+    return derived(row);
+  }
   // (c).field style references are A_Indirection, not here; a qualified name might be the whole row of a
   // table named by its two last parts.
   const whole = findItems(scope, parts)[0];
@@ -711,3 +802,17 @@ function singleOutputName(b: Obj): string | undefined {
 
 const SINGLE_COLUMN_FUNCTIONS = new Set(['generate_series', 'unnest', 'generate_subscripts', 'regexp_matches', 'regexp_split_to_table', 'json_array_elements', 'jsonb_array_elements', 'json_array_elements_text', 'jsonb_array_elements_text', 'json_object_keys', 'jsonb_object_keys', 'string_to_table']);
 const MULTI_COLUMN_FUNCTIONS = new Set(['json_each', 'jsonb_each', 'json_each_text', 'jsonb_each_text']);
+
+/** The text of a string constant (or of a cast of one: 'customers'::regclass). */
+function constantText(node: unknown): string | undefined {
+  const c = nodeBody(node, 'A_Const');
+  if (c) return isObj(c.sval) ? str(c.sval.sval) : undefined;
+  const cast = nodeBody(node, 'TypeCast');
+  return cast ? constantText(cast.arg) : undefined;
+}
+
+/** A relation name as regclass input spells it, when it is plain: `name` or `schema.name`, unquoted (folded). */
+function simpleName(text: string): string[] | undefined {
+  if (!/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/.test(text)) return undefined;
+  return text.toLowerCase().split('.');
+}

@@ -15,6 +15,7 @@ const MAX_VIEW_DEPTH = 8;
 interface Memo {
   key: string;
   output: StatementOutput | undefined;
+  reads: ColumnClass;
 }
 
 export class ResultProvenance {
@@ -32,15 +33,27 @@ export class ResultProvenance {
 
   /** Each statement's output (undefined: it returns no rows Vigil knows of), names resolved through `path`. */
   outputs(c: Classification, path: readonly string[]): (StatementOutput | undefined)[] {
+    return c.statements.map((s) => this.analysed(s.tree, path)?.output);
+  }
+
+  /**
+   * The strictest class of anything the statements read, anywhere, output or not ('sad' when a statement
+   * cannot be analysed): what an error or notice the server raises while running them could quote.
+   */
+  reads(c: Classification, path: readonly string[]): ColumnClass {
+    return c.statements.reduce<ColumnClass>((cls, s) => stricter(cls, this.analysed(s.tree, path)?.reads ?? 'sad'), 'none');
+  }
+
+  private analysed(tree: unknown, path: readonly string[]): Memo | undefined {
+    if (typeof tree !== 'object' || tree === null) return undefined;
     const key = `${this.catalog.version}\0${path.join('\0')}`;
-    return c.statements.map((s) => {
-      if (typeof s.tree !== 'object' || s.tree === null) return undefined;
-      const m = this.memo.get(s.tree);
-      if (m?.key === key) return m.output;
-      const output = new ProvenanceAnalyzer(this.context(path)).statement(s.tree);
-      this.memo.set(s.tree, { key, output });
-      return output;
-    });
+    const m = this.memo.get(tree);
+    if (m?.key === key) return m;
+    const analyzer = new ProvenanceAnalyzer(this.context(path));
+    const output = analyzer.statement(tree);
+    const memo: Memo = { key, output, reads: analyzer.readClass };
+    this.memo.set(tree, memo);
+    return memo;
   }
 
   /** What the masker needs to place RowDescription origins. */
@@ -91,7 +104,13 @@ export class ResultProvenance {
       const tree = c.statements.length === 1 ? c.statements[0]!.tree : undefined;
       const out = tree === undefined ? undefined : new ProvenanceAnalyzer(this.context(DEFINITION_PATH)).statement(tree);
       // A view whose output Vigil cannot place column by column counts as derived from all it reads.
-      const columns = out && out.exact ? out.columns : out ? out.columns.map((f) => ({ name: f.name, prov: { cls: out.referenced, plain: false } })) : undefined;
+      const derived = out && out.exact ? out.columns : out ? out.columns.map((f) => ({ name: f.name, prov: { cls: out.referenced, plain: false } })) : undefined;
+      // A view's own column counts too: cardholderData or a comment naming it, pg_stats' value columns.
+      const columns = derived?.map((f, i) => {
+        const c = rel.columns[i];
+        const own = c ? ownClass({ schema: rel.schema, table: rel.name, column: c.name, comment: c.comment }, this.rules) : 'none';
+        return stricter(f.prov.cls, own) === f.prov.cls ? f : { name: f.name, prov: { ...f.prov, cls: own } };
+      });
       this.viewCache.set(rel.oid, { version: this.catalog.version, columns });
       return columns;
     } finally {
@@ -109,6 +128,7 @@ export class ResultProvenance {
         return c && c.statements.length === 1 ? c.statements[0]!.tree : undefined;
       },
       nameClass: (column) => ownClass({ schema: undefined, table: undefined, column, comment: null }, this.rules),
+      parse: (sql) => this.classify(sql).statements.map((s) => (typeof s.tree === 'object' && s.tree !== null ? s.tree : undefined)),
     };
   }
 }

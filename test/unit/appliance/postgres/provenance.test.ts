@@ -69,6 +69,7 @@ const context: ProvenanceContext = {
   },
   cursor: (name) => (cursors.has(name) ? tree(cursors.get(name)!) : undefined),
   nameClass: (column) => ownClass({ schema: undefined, table: undefined, column, comment: null }, RULES),
+  parse: (sql) => classifier.classify(sql).statements.map((s) => s.tree),
 };
 
 function analyze(sql: string): StatementOutput | undefined {

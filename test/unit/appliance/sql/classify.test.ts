@@ -42,7 +42,8 @@ describe('read', () => {
     ['EXPLAIN ANALYZE SELECT count(*) FROM orders', 'read', 'EXPLAIN ANALYZE', ['explain-analyze']],
     ['FETCH 10 FROM order_cursor', 'read', 'FETCH'],
     ['MOVE FORWARD 5 IN order_cursor', 'read', 'MOVE'],
-    ['SELECT * FROM accounts WHERE id = 1 FOR UPDATE', 'read', 'SELECT', ['row-lock']],
+    ['SELECT * FROM accounts WHERE id = 1 FOR UPDATE', 'write', 'SELECT', ['row-lock']],
+    ['SELECT * FROM (SELECT id FROM accounts FOR KEY SHARE) s', 'write', 'SELECT', ['row-lock']],
     ['SELECT a.id FROM accounts a JOIN ledger l ON l.account_id = a.id UNION ALL SELECT id FROM archive', 'read', 'SELECT'],
     ['LOCK TABLE accounts IN ACCESS SHARE MODE', 'read', 'LOCK', ['lock']],
     ["SELECT set_config('statement_timeout', '5s', false)", 'read', 'SELECT'],
@@ -215,6 +216,10 @@ describe('role-change', () => {
     ["SELECT set_config($1, 'admin', false)", 'unknown', 'SELECT', ['dynamic-setting']],
     ["SELECT set_config(lower('ROLE'), 'admin', false)", 'unknown', 'SELECT', ['dynamic-setting']],
     ["UPDATE t SET x = set_config('role', 'admin', false)", 'role-change', 'UPDATE', ['escalated-from:write']],
+    // pg_settings' UPDATE rule runs set_config(name, setting) with the name taken from the rows matched.
+    ["UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'", 'unknown', 'UPDATE', ['dynamic-setting']],
+    ["update PG_CATALOG.PG_SETTINGS s SET setting = 'SJIS' FROM (SELECT 1) x WHERE s.name = 'client_encoding'", 'unknown', 'UPDATE', ['dynamic-setting']],
+    ["WITH u AS (UPDATE pg_settings SET setting = '0' WHERE name = 'work_mem' RETURNING 1) SELECT 1", 'unknown', 'SELECT', ['dynamic-setting']],
   ]);
 });
 
