@@ -89,6 +89,8 @@ for (const name of packages) {
       const rel = relative(from, src);
       const b = basename(src);
       if (rel === '') return true;
+      // Packages' own tests, docs and type declarations are not needed to run.
+      if (['test', 'tests', 'benchmarks', 'docs', 'example', 'examples'].includes(rel) || b.endsWith('.d.ts') || b.endsWith('.d.mts') || b.endsWith('.d.cts') || (b.endsWith('.md') && !/^licen[cs]e/i.test(b))) return false;
       // Compiler outputs and sources of the addons, other platforms' prebuilt addons, source maps.
       if (b === 'obj' || b === 'obj.target' || b.endsWith('.a') || b.endsWith('.map') || b === 'test_extension.node') return false;
       if (name === 'better-sqlite3' && (rel === 'deps' || rel === 'src' || rel === join('build', 'deps'))) return false;

@@ -21,11 +21,13 @@ export async function serve(argv: string[]): Promise<number> {
   const gw = await Gateway.start(a.values.config!, { logger });
   const { postgres: pg, ssh, admin } = gw.addresses;
   const parts = [pg ? `PostgreSQL on ${pg.host}:${pg.port}` : '', ssh ? `SSH on ${ssh.host}:${ssh.port}` : '', admin ? `admin API on https://${admin.host}:${admin.port}` : ''].filter(Boolean);
-  process.stdout.write(`vigil: serving ${parts.join(', ') || 'nothing (no listeners configured)'} (appliance ${gw.appliance.id}); stop with Ctrl-C\n`);
-  await new Promise<void>((resolve) => {
+  // Handlers first, then the line that says it is serving: a supervisor may signal as soon as it reads it.
+  const stopping = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  process.stdout.write(`vigil: serving ${parts.join(', ') || 'nothing (no listeners configured)'} (appliance ${gw.appliance.id}); stop with Ctrl-C\n`);
+  await stopping;
   await gw.stop();
   logger.flush();
   return EXIT.ok;
