@@ -24,6 +24,9 @@ export function versionLine(): string {
   return `vigil ${pkg.version} (source checkout, not a build: run scripts/build.sh for a stamped bundle)`;
 }
 
+/** How to type this command in the hints it prints: `vigil` when installed/built, `npx vigil` in a checkout. */
+export const VIGIL_COMMAND = BUILD ? 'vigil' : 'npx vigil';
+
 /** argv prefix that runs this same `vigil` again (a child process of the demo, for instance). */
 export function selfCommand(): string[] {
   if (BUILD) return [process.execPath, process.argv[1]!];

@@ -55,6 +55,13 @@ describe('the built appliance (dist/vigil)', () => {
     expect(r.stdout).toContain(build.commit);
   });
 
+  it('prints hints for the installed command (vigil …, not npx vigil …)', () => {
+    const r = run(node, [join(app, 'vigil.js'), 'demo-evidence', '--out', join(work, 'sample')], { cwd: work });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`verify it:\n  vigil verify ${join(work, 'sample')}`);
+    expect(r.stdout).not.toContain('npx');
+  });
+
   it('makes keys, inits an appliance and serves on 127.0.0.1 until SIGTERM', async () => {
     const vigil = (args: string[]) => run(node, [join(app, 'vigil.js'), ...args], { cwd: work });
     const keys = vigil(['keys', 'auditor', '--out', 'alice']);
