@@ -3,7 +3,9 @@
  * the protocol listeners in front of it — one per adapter in protocols/registry.ts whose listeners.<name>
  * block vigil.yaml has.
  */
+import { createHash } from 'node:crypto';
 import { describeError } from '../shared/errors.ts';
+import { loadConfig } from './config/load-config.ts';
 import { Appliance } from './appliance.ts';
 import { JwtVerifierRegistry } from './identity/index.ts';
 import { loadOrCreateFingerprintKey } from './keys/fingerprint-key.ts';
@@ -34,6 +36,23 @@ export interface GatewayOptions {
   approvals?: ApprovalGate;
 }
 
+/** Sections of vigil.yaml a reload applies; every other one takes effect on restart. */
+const RELOADABLE = new Set(['policies', 'schedules']);
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export interface ReloadResult {
+  event: 'config.changed';
+  path: string;
+  /** SHA-256 of the file now read, and of the one read before. */
+  digest: string;
+  previousDigest: string;
+  /** Top-level sections that changed and now apply (to sessions opened from now on). */
+  applied: string[];
+  /** Sections that changed but apply only after a restart (listeners, targets, identity providers…). */
+  restartNeeded: string[];
+}
+
 export class Gateway {
   private constructor(
     readonly appliance: Appliance,
@@ -46,7 +65,45 @@ export class Gateway {
     /** Where each protocol listener (by adapter name) and the admin API listen. */
     readonly addresses: Readonly<Partial<Record<string, { host: string; port: number }>>>,
     private readonly logger: AppLogger,
-  ) {}
+    /** The approver groups the admin API admits (the policies' approvers), updated by reload(). */
+    private readonly approverGroupSet: Set<string>,
+  ) {
+    this.running = { text: appliance.loaded.text, config: appliance.loaded.config };
+  }
+
+  private running: { text: string; config: Gateway['appliance']['loaded']['config'] };
+
+  /**
+   * Re-reads vigil.yaml (SIGHUP). The whole file is validated first: a bad one throws (VigilError, naming
+   * file:line) and the running configuration stays. A valid one applies what can change under load —
+   * `policies` and `schedules` (and the approver groups they name), for sessions opened from now on;
+   * sessions already open keep the policy they were granted — and reports every other changed section as
+   * needing a restart, without applying it. Logged as `config.changed` with the SHA-256 of the file.
+   */
+  reload(): ReloadResult {
+    const loaded = loadConfig(this.appliance.loaded.path);
+    const digest = sha256(loaded.text);
+    const previous = sha256(this.running.text);
+    const changed = Object.keys({ ...loaded.config, ...this.running.config }).filter(
+      (k) => JSON.stringify((loaded.config as Record<string, unknown>)[k]) !== JSON.stringify((this.running.config as Record<string, unknown>)[k]),
+    );
+    const applied = changed.filter((k) => RELOADABLE.has(k));
+    const restartNeeded = changed.filter((k) => !RELOADABLE.has(k));
+    if (applied.length) {
+      this.pipeline.opts.policy = new PolicyEngine(loaded.config.policies, { schedules: loaded.config.schedules });
+      this.approverGroupSet.clear();
+      for (const g of approverGroups(loaded.config.policies)) this.approverGroupSet.add(g);
+    }
+    // What runs now: the applied sections from the new file, the others as they were.
+    this.running = {
+      text: loaded.text,
+      config: { ...this.running.config, ...Object.fromEntries(applied.map((k) => [k, (loaded.config as Record<string, unknown>)[k]])) } as typeof loaded.config,
+    };
+    const result = { event: 'config.changed' as const, path: loaded.path, digest, previousDigest: previous, applied, restartNeeded };
+    if (!changed.length && digest === previous) this.logger.info({ ...result, event: 'config.unchanged' }, 'configuration re-read: no change');
+    else this.logger.info(result, restartNeeded.length ? `configuration reloaded; ${restartNeeded.join(', ')} changed and take effect on restart` : 'configuration reloaded');
+    return result;
+  }
 
   /** The started protocol `name` (e.g. 'postgres'), if vigil.yaml configures its listener. */
   protocol(name: string): RunningProtocol | undefined {
@@ -80,8 +137,9 @@ export class Gateway {
         commandKey: fingerprintKey,
       });
       let admin: AdminServer | undefined;
+      const approverGroupSet = approverGroups(config.policies);
       if (config.listeners.admin) {
-        admin = new AdminServer({ config: config.listeners.admin, resolvePath, identity, approvals, approverGroups: approverGroups(config.policies), logger: opts.logger });
+        admin = new AdminServer({ config: config.listeners.admin, resolvePath, identity, approvals, approverGroups: approverGroupSet, logger: opts.logger });
         addresses.admin = await admin.listen();
       }
       const protocols = new Map<string, RunningProtocol>();
@@ -115,7 +173,7 @@ export class Gateway {
       appliance.startTimers();
       for (const r of appliance.recovered) opts.logger.warn({ sessionId: r.sessionId, seq: r.seq, frames: r.frames }, 'sealed an interrupted session left by the previous run');
       opts.logger.info({ applianceId: appliance.id, ...addresses }, 'vigil gateway started');
-      return new Gateway(appliance, pipeline, protocols, admin, approvals, webhooks, addresses, opts.logger);
+      return new Gateway(appliance, pipeline, protocols, admin, approvals, webhooks, addresses, opts.logger, approverGroupSet);
     } catch (e) {
       await appliance.close();
       throw e;

@@ -14,6 +14,11 @@ need kubectl kubernetes-client
 need tmux tmux
 need rsync rsync
 need asciinema asciinema
+# The built appliance and its .deb (test/appliance-build): dpkg-deb, dpkg -i, systemd-analyze, setpriv.
+need dpkg-deb dpkg
+need adduser adduser
+need systemd-analyze systemd
+need setpriv util-linux
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing system packages:$missing" >&2

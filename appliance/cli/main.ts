@@ -1,6 +1,7 @@
 /**
  * The `vigil` command. Exit status: 0 ok, 1 verification or operation failed, 2 usage or config error.
  */
+import { versionLine } from '../build-info.ts';
 import { useCryptoBackend } from '../../shared/crypto/backend.ts';
 import { VigilError } from '../../shared/errors.ts';
 import { nativeBackend } from '../crypto/native-backend.ts';
@@ -46,7 +47,7 @@ function usage(): string {
     Object.entries(COMMANDS)
       .map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`)
       .join('\n') +
-    '\n\nRun `vigil <command> --help` for a command\'s options.\n'
+    '\n\nRun `vigil <command> --help` for a command\'s options, `vigil --version` for the build.\n'
   );
 }
 
@@ -55,6 +56,10 @@ export async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     process.stdout.write(usage());
     return argv.length === 0 ? EXIT.usage : EXIT.ok;
+  }
+  if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+    process.stdout.write(versionLine() + '\n');
+    return EXIT.ok;
   }
   const two = `${argv[0]} ${argv[1] ?? ''}`;
   const name = COMMANDS[two] ? two : argv[0]!;

@@ -17,6 +17,7 @@ import { parseTrustFile } from '../../shared/evidence/trust.ts';
 import { verifyBundle } from '../../shared/evidence/verify/verify-bundle.ts';
 import type { VerificationReport } from '../../shared/evidence/verify/report.ts';
 import { Appliance } from '../appliance.ts';
+import { selfCommand } from '../build-info.ts';
 import { openFileSource } from '../evidence/file-source.ts';
 import { exportBundle } from '../export/export-bundle.ts';
 import { Gateway } from '../gateway.ts';
@@ -239,8 +240,9 @@ export async function runBot(env: DemoEnvironment, token: string, steps: readonl
 
 /** The real `vigil approvals approve` command, as an approver would run it. */
 export function approveWithCli(env: DemoEnvironment, id: string, reason: string): Promise<string> {
+  const self = selfCommand();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'vigil.mjs'), 'approvals', 'approve', id, '--reason', reason, '--config', env.configPath, '--token-file', env.approverTokenPath]);
+    const child = spawn(self[0]!, [...self.slice(1), 'approvals', 'approve', id, '--reason', reason, '--config', env.configPath, '--token-file', env.approverTokenPath]);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

@@ -1,5 +1,6 @@
 /** `vigil demo-evidence`: sample evidence made by the real writer (what the viewer and its tests open first). */
 import { writeDemoEvidence } from '../../demo/evidence-demo.ts';
+import { VIGIL_COMMAND } from '../../build-info.ts';
 import { EXIT, defineCommand, parseCommand } from '../command.ts';
 
 const spec = defineCommand({
@@ -24,7 +25,7 @@ export async function demoEvidence(argv: string[]): Promise<number> {
       `  trust file:  ${d.trust}\n` +
       `  auditor key: ${d.auditorKey}\n` +
       `  protected:   ${d.protectedKey} (passphrase: "${d.passphrase}")\n` +
-      `verify it:\n  npx vigil verify ${d.bundle} --trust ${d.trust} --key ${d.auditorKey}\n`,
+      `verify it:\n  ${VIGIL_COMMAND} verify ${d.bundle} --trust ${d.trust} --key ${d.auditorKey}\n`,
   );
   return EXIT.ok;
 }

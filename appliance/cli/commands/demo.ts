@@ -9,6 +9,7 @@ import { runSshBot, seedDemoHost, writeKnownHosts } from '../../demo/ssh-demo.ts
 import { missingSshTools, sshKeygen, startDemoSshTarget } from '../../demo/ssh-target.ts';
 import { Gateway } from '../../gateway.ts';
 import { createLogger } from '../../logger.ts';
+import { VIGIL_COMMAND } from '../../build-info.ts';
 import { EXIT, defineCommand, parseCommand } from '../command.ts';
 import { formatReport } from '../format-report.ts';
 
@@ -82,7 +83,7 @@ export async function demo(argv: string[]): Promise<number> {
   const { bundle, report } = await exportAndVerify(env);
   out(formatReport(report, bundle).replace(/^/gm, '   '));
   const keep = !a.values.exit && process.stdin.isTTY;
-  const verifyCmd = `npx vigil verify ${bundle} --trust ${env.trustPath} --key ${env.auditorKeyPath}`;
+  const verifyCmd = `${VIGIL_COMMAND} verify ${bundle} --trust ${env.trustPath} --key ${env.auditorKeyPath}`;
   if (!keep) {
     await env.stopTarget();
     await sshTarget?.stop();
@@ -97,11 +98,11 @@ export async function demo(argv: string[]): Promise<number> {
   if (sshTarget && gateway.addresses['ssh'])
     out(`     ssh -p ${gateway.addresses['ssh'].port} -i ${botKey} -o IdentitiesOnly=yes -o UserKnownHostsFile=${join(dir, 'known_hosts')} web@127.0.0.1 'cat ${sshTarget.home}/orders.csv'`);
   out(`   a write waits for approval; approve it as ${'alice@acme.example'} from another terminal:`);
-  out(`     npx vigil approvals list --config ${env.configPath} --token-file ${env.approverTokenPath}`);
-  out(`     npx vigil approvals approve <apr_id> --config ${env.configPath} --token-file ${env.approverTokenPath}`);
+  out(`     ${VIGIL_COMMAND} approvals list --config ${env.configPath} --token-file ${env.approverTokenPath}`);
+  out(`     ${VIGIL_COMMAND} approvals approve <apr_id> --config ${env.configPath} --token-file ${env.approverTokenPath}`);
   out(`   afterwards, export and verify what you did:`);
-  out(`     npx vigil export --config ${env.configPath} --out ${join(env.dir, 'mine.vigil')}`);
-  out(`     npx vigil verify ${join(env.dir, 'mine.vigil')} --trust ${env.trustPath} --key ${env.auditorKeyPath}`);
+  out(`     ${VIGIL_COMMAND} export --config ${env.configPath} --out ${join(env.dir, 'mine.vigil')}`);
+  out(`     ${VIGIL_COMMAND} verify ${join(env.dir, 'mine.vigil')} --trust ${env.trustPath} --key ${env.auditorKeyPath}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -1,5 +1,6 @@
 /** `vigil keys auditor` (make an auditor key pair) and `vigil keys rotate` (rotate the signing key). */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createAuditorKey } from '../../../shared/evidence/auditor-key.ts';
 import { formatFingerprint } from '../../../shared/evidence/key-id.ts';
 import { VigilError } from '../../../shared/errors.ts';
@@ -34,6 +35,8 @@ export async function keysAuditor(argv: string[]): Promise<number> {
     ? await readPassphrase({ file: a.values['passphrase-file'], prompt: 'Passphrase for the new auditor key: ', confirm: true, why: '--passphrase needs a passphrase' })
     : undefined;
   const files = createAuditorKey({ ...(passphrase ? { passphrase } : {}), ...(a.values.label ? { label: a.values.label } : {}) });
+  // --out ~/vigil/alice (the example) names a directory that may not exist yet.
+  mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
   writeFileSync(`${out}.key`, files.secretFile, { mode: 0o600, flag: 'wx' });
   writeFileSync(`${out}.pub`, files.publicFile, { mode: 0o644, flag: 'wx' });
   process.stdout.write(

@@ -1,4 +1,5 @@
 /** `vigil serve`: run the gateway until SIGINT/SIGTERM. */
+import { VigilError } from '../../../shared/errors.ts';
 import { Gateway } from '../../gateway.ts';
 import { createLogger } from '../../logger.ts';
 import { EXIT, defineCommand, parseCommand } from '../command.ts';
@@ -6,6 +7,7 @@ import { EXIT, defineCommand, parseCommand } from '../command.ts';
 const spec = defineCommand({
   name: 'serve',
   summary: 'Run the gateway: listeners, identity, policy, masking and recording, until SIGINT or SIGTERM.',
+  description: 'SIGHUP re-reads the config: policies and schedules apply to new sessions; other changed sections\nare reported as needing a restart; a file that does not validate is rejected and the running one stays.',
   options: {
     config: { type: 'string', value: 'FILE', description: 'the appliance config (DIR/vigil.yaml)', required: true },
   },
@@ -21,11 +23,27 @@ export async function serve(argv: string[]): Promise<number> {
   const gw = await Gateway.start(a.values.config!, { logger });
   const { postgres: pg, ssh, admin } = gw.addresses;
   const parts = [pg ? `PostgreSQL on ${pg.host}:${pg.port}` : '', ssh ? `SSH on ${ssh.host}:${ssh.port}` : '', admin ? `admin API on https://${admin.host}:${admin.port}` : ''].filter(Boolean);
-  process.stdout.write(`vigil: serving ${parts.join(', ') || 'nothing (no listeners configured)'} (appliance ${gw.appliance.id}); stop with Ctrl-C\n`);
-  await new Promise<void>((resolve) => {
+  // SIGHUP (systemctl reload vigil): re-read vigil.yaml; a bad file keeps the running configuration.
+  process.on('SIGHUP', () => {
+    try {
+      const r = gw.reload();
+      process.stdout.write(
+        `vigil: configuration ${r.digest === r.previousDigest ? 're-read, unchanged' : `reloaded (sha256 ${r.digest})`}` +
+          `${r.applied.length ? `; applied: ${r.applied.join(', ')}` : ''}${r.restartNeeded.length ? `; needs a restart: ${r.restartNeeded.join(', ')}` : ''}\n`,
+      );
+    } catch (e) {
+      const why = e instanceof VigilError ? e.message : String(e);
+      logger.error({ event: 'config.rejected', path: gw.appliance.loaded.path, reason: why }, 'configuration rejected; the running one stays');
+      process.stderr.write(`vigil: configuration rejected, the running one stays: ${why}\n`);
+    }
+  });
+  // Handlers first, then the line that says it is serving: a supervisor may signal as soon as it reads it.
+  const stopping = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  process.stdout.write(`vigil: serving ${parts.join(', ') || 'nothing (no listeners configured)'} (appliance ${gw.appliance.id}); stop with Ctrl-C\n`);
+  await stopping;
   await gw.stop();
   logger.flush();
   return EXIT.ok;
