@@ -1,0 +1,95 @@
+/**
+ * The Kubernetes listener: a bounded listener (appliance/net/bounded-listener.ts) admits each TCP
+ * connection; TLS with the appliance's certificate (and, with clientCertificates, a request for a client
+ * certificate judged by the identity layer) is set up on it, and an HTTP/1.1 server serves the requests
+ * of that connection (connection.ts). Admission's deadline bounds the time to the first request with a
+ * valid identity.
+ */
+import { createServer, type Server } from 'node:http';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import type { Socket } from 'node:net';
+import { describeError } from '../../../shared/errors.ts';
+import { mtlsServerOptions, type JwtVerifierRegistry, type MtlsConfig } from '../../identity/index.ts';
+import type { AdmissionTicket } from '../../net/admission.ts';
+import { BoundedListener } from '../../net/bounded-listener.ts';
+import { serverSecureContext } from '../../net/tls.ts';
+import type { SessionPipeline } from '../../pipeline/session.ts';
+import type { KubernetesListenerConfig } from './config.ts';
+import { KubeConnection } from './connection.ts';
+import { sendStatus } from './status.ts';
+import type { KubeUpstream } from './upstream.ts';
+
+export interface KubeListenerDeps {
+  listener: KubernetesListenerConfig;
+  upstreams: ReadonlyMap<string, KubeUpstream>;
+  pipeline: SessionPipeline;
+  identity: JwtVerifierRegistry;
+  mtls: MtlsConfig | undefined;
+  fingerprintKey: Uint8Array;
+  resolvePath: (p: string) => string;
+  logger: { info(o: object, msg: string): void; warn(o: object, msg: string): void; debug?(o: object, msg: string): void };
+}
+
+export class KubeListener {
+  private readonly bounded: BoundedListener;
+  private readonly http: Server;
+  private readonly secureContext: SecureContext;
+  private readonly requestCert: boolean;
+  private readonly connections = new WeakMap<object, KubeConnection>();
+
+  constructor(private readonly deps: KubeListenerDeps) {
+    const l = deps.listener;
+    const mtls = l.clientCertificates && deps.mtls ? mtlsServerOptions(deps.mtls, deps.resolvePath) : undefined;
+    this.secureContext = serverSecureContext(l.tls, deps.resolvePath, mtls?.ca);
+    this.requestCert = mtls !== undefined;
+    this.http = createServer({ keepAliveTimeout: l.keepAliveTimeoutMs, headersTimeout: Math.min(60_000, l.authenticationTimeoutMs * 6), requestTimeout: 0 }, (req, res) => {
+      const conn = this.connections.get(req.socket);
+      if (!conn) {
+        req.resume();
+        return sendStatus(res, 500, 'no connection state', { connection: 'close' });
+      }
+      conn.handle(req, res).catch((e) => {
+        deps.logger.warn({ err: describeError(e) }, 'Kubernetes request handler failed');
+        sendStatus(res, 500, 'Vigil failed to handle this request (logged)');
+      });
+    });
+    this.http.on('clientError', (_e, socket) => socket.destroy());
+    this.bounded = new BoundedListener({
+      name: 'kubernetes',
+      address: l.address,
+      limits: { maxAuthenticated: l.maxConnections, maxUnauthenticated: l.maxUnauthenticated, maxUnauthenticatedPerAddress: l.maxUnauthenticatedPerAddress, deadlineMs: l.authenticationTimeoutMs },
+      logger: deps.logger,
+      // Nothing can be said before the TLS handshake: the connection is closed.
+      refuse: () => undefined,
+      handle: (socket, ticket) => this.accept(socket, ticket),
+    });
+  }
+
+  private accept(socket: Socket, ticket: AdmissionTicket): Promise<void> {
+    socket.setNoDelay(true);
+    const tls = new TLSSocket(socket, { isServer: true, secureContext: this.secureContext, requestCert: this.requestCert, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+    tls.on('error', () => tls.destroy());
+    tls.once('close', () => socket.destroy());
+    this.connections.set(tls, new KubeConnection(tls, this.deps, ticket));
+    this.http.emit('connection', tls);
+    socket.resume();
+    return Promise.resolve();
+  }
+
+  get connectionCount(): number {
+    return this.bounded.connections;
+  }
+
+  get admitted(): { unauthenticated: number; authenticated: number } {
+    return this.bounded.admitted;
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    return this.bounded.listen();
+  }
+
+  async close(): Promise<void> {
+    await this.bounded.close();
+    this.http.closeAllConnections();
+  }
+}
