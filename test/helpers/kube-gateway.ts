@@ -36,6 +36,10 @@ policies:
         when: { protocols: [kubernetes], commands: [patch], objects: ['cde/deployments.apps/*'] }
         action: require-approval
         approvers: { groups: [ops] }
+      - name: patch-cde-configmaps
+        when: { protocols: [kubernetes], commands: [patch], objects: ['cde/configmaps/*'] }
+        action: require-approval
+        approvers: { groups: [ops], expirySeconds: 5 }
     classes: { read: allow, write: allow, delete: allow, default: block }
     kubernetes:
       secrets: { read: redact, reveal: ['gw/revealed'] }
@@ -59,6 +63,8 @@ export interface KubeGatewayFixture {
   /** The appliance's serving certificate (what kubectl trusts for Vigil). */
   vigilCaFile: string;
   vigilCredential: KubeClientCredential;
+  /** The token kubectl() uses unless told (repo:acme/payments, an hour long). */
+  defaultToken: string;
   token(o?: { repository?: string; audience?: string; lifetimeSeconds?: number; now?: Date }): Promise<string>;
   /** A kubeconfig for Vigil with this token (mode 0600). */
   kubeconfig(name: string, token: string): string;
@@ -190,6 +196,7 @@ current-context: vigil
     server,
     vigilCaFile,
     vigilCredential,
+    defaultToken,
     token,
     kubeconfig,
     kubectl,
