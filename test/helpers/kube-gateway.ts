@@ -53,6 +53,8 @@ export interface KubeGatewayFixture {
   kube: KubeServer;
   gateway: Gateway;
   idp: TestIdentityProvider;
+  /** The generic provider (issuer STAFF_ISSUER, groups from the `groups` claim). */
+  staff: TestIdentityProvider;
   dir: string;
   configPath: string;
   trust: TrustFile;
@@ -77,7 +79,9 @@ export interface KubeGatewayFixture {
   stop(): Promise<void>;
 }
 
-export async function startKubeGatewayFixture(o: { policies?: string; extraConfig?: string; kube?: KubeServer } = {}): Promise<KubeGatewayFixture> {
+export const STAFF_ISSUER = 'https://login.acme.test';
+
+export async function startKubeGatewayFixture(o: { policies?: string; extraConfig?: string; kube?: KubeServer; extraTargets?: string; beforeStart?: (dir: string) => void } = {}): Promise<KubeGatewayFixture> {
   const kube = o.kube ?? (await startKube());
   // Vigil's own credential: impersonation and nothing else.
   const vigilCredential = kube.clientCertificate('vigil-gateway');
@@ -90,6 +94,10 @@ export async function startKubeGatewayFixture(o: { policies?: string; extraConfi
   const init = initAppliance({ dir: join(dir, 'appliance'), auditors: [join(dir, 'auditor.pub')] });
   const idp = await TestIdentityProvider.create({ issuer: 'https://token.actions.githubusercontent.com' });
   idp.writeJwks(join(dir, 'appliance', 'keys', 'idp-jwks.json'));
+  // A generic OIDC provider whose tokens name any subject and groups (what a hostile or careless issuer could send).
+  const staff = await TestIdentityProvider.create({ issuer: STAFF_ISSUER });
+  staff.writeJwks(join(dir, 'appliance', 'keys', 'staff-jwks.json'));
+  o.beforeStart?.(dir);
   writeFileSync(join(dir, 'appliance', 'tls', 'dev-cluster-ca.crt'), kube.caPem);
   const base = readFileSync(init.configPath, 'utf8').split('\nlisteners:')[0]!.trimEnd();
   const config = `${base}
@@ -104,13 +112,20 @@ identityProviders:
     jwks: { file: keys/idp-jwks.json }
     algorithms: [ES256]
     profile: github-actions
+  - name: staff
+    issuer: ${STAFF_ISSUER}
+    audiences: [${KUBE_AUDIENCE}]
+    jwks: { file: keys/staff-jwks.json }
+    algorithms: [ES256]
+    profile: generic
+    groupsClaim: groups
 targets:
   - name: dev
     protocol: kubernetes
     server: ${kube.url}
     ca: tls/dev-cluster-ca.crt
     credential: { clientCertificate: { cert: ${vigilCredential.certFile}, key: ${vigilCredential.keyFile} } }
-${o.policies ?? KUBE_POLICIES}
+${o.extraTargets ?? ''}${o.policies ?? KUBE_POLICIES}
 ${o.extraConfig ?? ''}`;
   writeFileSync(init.configPath, config);
   let logText = '';
@@ -188,6 +203,7 @@ current-context: vigil
     kube,
     gateway,
     idp,
+    staff,
     dir,
     configPath: init.configPath,
     trust: parseTrustFile(readFileSync(init.trustPath, 'utf8')),
