@@ -81,7 +81,7 @@ export interface KubeGatewayFixture {
 
 export const STAFF_ISSUER = 'https://login.acme.test';
 
-export async function startKubeGatewayFixture(o: { policies?: string; extraConfig?: string; kube?: KubeServer; extraTargets?: string; beforeStart?: (dir: string) => void } = {}): Promise<KubeGatewayFixture> {
+export async function startKubeGatewayFixture(o: { policies?: string; extraConfig?: string; kube?: KubeServer; extraTargets?: string; beforeStart?: (dir: string) => void; listenerExtra?: string } = {}): Promise<KubeGatewayFixture> {
   const kube = o.kube ?? (await startKube());
   // Vigil's own credential: impersonation and nothing else.
   const vigilCredential = kube.clientCertificate('vigil-gateway');
@@ -105,7 +105,7 @@ listeners:
   kubernetes:
     address: 127.0.0.1:0
     tls: { cert: tls/server.crt, key: tls/server.key }
-identityProviders:
+${o.listenerExtra ?? ''}identityProviders:
   - name: github
     issuer: https://token.actions.githubusercontent.com
     audiences: [${KUBE_AUDIENCE}]

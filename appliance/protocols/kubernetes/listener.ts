@@ -6,13 +6,13 @@
  * valid identity.
  */
 import { createServer, type Server } from 'node:http';
-import { TLSSocket, type SecureContext } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import { describeError } from '../../../shared/errors.ts';
 import { mtlsServerOptions, type JwtVerifierRegistry, type MtlsConfig } from '../../identity/index.ts';
 import type { AdmissionTicket } from '../../net/admission.ts';
 import { BoundedListener } from '../../net/bounded-listener.ts';
-import { serverSecureContext } from '../../net/tls.ts';
 import type { SessionPipeline } from '../../pipeline/session.ts';
 import type { KubernetesListenerConfig } from './config.ts';
 import { KubeConnection } from './connection.ts';
@@ -33,15 +33,29 @@ export interface KubeListenerDeps {
 export class KubeListener {
   private readonly bounded: BoundedListener;
   private readonly http: Server;
-  private readonly secureContext: SecureContext;
-  private readonly requestCert: boolean;
   private readonly connections = new WeakMap<object, KubeConnection>();
+  /**
+   * Never listens: admitted sockets are handed to it, so that Node's own server-side TLS runs on them
+   * (it judges the client certificate's chain into socket.authorized, which a hand-made TLSSocket does not).
+   */
+  private readonly tlsServer: TlsServer;
+  /** Admitted sockets whose TLS handshake is under way, by remote address and port. */
+  private readonly pending = new Map<string, AdmissionTicket>();
 
   constructor(private readonly deps: KubeListenerDeps) {
     const l = deps.listener;
     const mtls = l.clientCertificates && deps.mtls ? mtlsServerOptions(deps.mtls, deps.resolvePath) : undefined;
-    this.secureContext = serverSecureContext(l.tls, deps.resolvePath, mtls?.ca);
-    this.requestCert = mtls !== undefined;
+    this.tlsServer = createTlsServer(
+      {
+        cert: readFileSync(deps.resolvePath(l.tls.cert)),
+        key: readFileSync(deps.resolvePath(l.tls.key)),
+        minVersion: 'TLSv1.2',
+        ALPNProtocols: ['http/1.1'],
+        ...(mtls ? { ca: mtls.ca, requestCert: true, rejectUnauthorized: false } : {}),
+      },
+      (tls) => this.secured(tls),
+    );
+    this.tlsServer.on('tlsClientError', (_e, tls) => tls.destroy());
     this.http = createServer({ keepAliveTimeout: l.keepAliveTimeoutMs, headersTimeout: Math.min(60_000, l.authenticationTimeoutMs * 6), requestTimeout: 0 }, (req, res) => {
       const conn = this.connections.get(req.socket);
       if (!conn) {
@@ -67,13 +81,26 @@ export class KubeListener {
 
   private accept(socket: Socket, ticket: AdmissionTicket): Promise<void> {
     socket.setNoDelay(true);
-    const tls = new TLSSocket(socket, { isServer: true, secureContext: this.secureContext, requestCert: this.requestCert, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
-    tls.on('error', () => tls.destroy());
-    tls.once('close', () => socket.destroy());
-    this.connections.set(tls, new KubeConnection(tls, this.deps, ticket));
-    this.http.emit('connection', tls);
+    const key = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.pending.set(key, ticket);
+    socket.once('close', () => {
+      if (this.pending.get(key) === ticket) this.pending.delete(key);
+    });
+    ticket.onEnd(() => socket.destroy());
+    this.tlsServer.emit('connection', socket);
     socket.resume();
     return Promise.resolve();
+  }
+
+  /** The handshake is done: the connection (one session) and its HTTP/1.1 requests. */
+  private secured(tls: TLSSocket): void {
+    const key = `${tls.remoteAddress ?? '?'}:${tls.remotePort ?? 0}`;
+    const ticket = this.pending.get(key);
+    this.pending.delete(key);
+    if (!ticket) return void tls.destroy();
+    tls.on('error', () => tls.destroy());
+    this.connections.set(tls, new KubeConnection(tls, this.deps, ticket));
+    this.http.emit('connection', tls);
   }
 
   get connectionCount(): number {
