@@ -210,7 +210,7 @@ describe('kubectl through Vigil to a real kube-apiserver', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(4_000);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('Error from server (Forbidden)');
-    expect(r.stderr).toMatch(/needs approval \(rule ci-kube\/patch-cde-configmaps, request apr_\w+\): the approval request expired/);
+    expect(r.stderr).toMatch(/needs approval \(rule ci-kube\/patch-cde-configmaps, request apr_[\w-]+\): the approval request expired/);
     expect(f.kube.kubectlOk(['-n', 'cde', 'get', 'configmap', 'limits', '-o', 'jsonpath={.data.max}'])).toBe('1');
   }, 60_000);
 
