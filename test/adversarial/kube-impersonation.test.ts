@@ -153,6 +153,23 @@ describe('paths Vigil and the API server must read alike', () => {
     expect(JSON.parse(outside.body)).toMatchObject({ kind: 'Status', code: 404 });
   });
 
+});
+
+describe('upgrades (exec, attach, port-forward)', () => {
+  it('kubectl exec is decided, recorded and refused with a Status, over WebSocket and over SPDY', async () => {
+    f.kube.kubectlOk(['-n', 'kept', 'apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'app', namespace: 'kept' }, spec: { containers: [{ name: 'main', image: 'vigil.test/local' }] } }) });
+    f.kube.kubectlOk(['-n', 'kept', 'create', 'role', 'pods', '--verb=get,create', '--resource=pods,pods/exec']);
+    f.kube.kubectlOk(['-n', 'kept', 'create', 'rolebinding', 'pods', '--role=pods', '--group=repo:acme/payments']);
+    const ws = await f.kubectl(['-n', 'kept', 'exec', 'app', '--', 'id']);
+    expect(ws.status).not.toBe(0);
+    expect(ws.stderr).toContain('vigil/not-yet');
+    const spdy = await f.kubectl(['-n', 'kept', 'exec', 'app', '--', 'id'], { env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' } });
+    expect(spdy.status).not.toBe(0);
+    expect(spdy.stderr).toContain('vigil/not-yet');
+  });
+});
+
+describe('evidence', () => {
   it('the evidence verifies and holds no token', async () => {
     await f.stopGateway();
     const e = await exportAndVerify(f);
@@ -160,5 +177,6 @@ describe('paths Vigil and the API server must read alike', () => {
     const text = JSON.stringify([...e.sessions.values()].flat());
     expect(text).not.toContain(f.defaultToken.split('.')[2]!);
     expect(text).toContain('vigil/impersonation');
+    expect(text).toContain('vigil/not-yet');
   });
 });

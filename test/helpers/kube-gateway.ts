@@ -71,7 +71,7 @@ export interface KubeGatewayFixture {
   /** A kubeconfig for Vigil with this token (mode 0600). */
   kubeconfig(name: string, token: string): string;
   /** The real kubectl through Vigil (async: a held request must not block the test's event loop). */
-  kubectl(args: string[], o?: { token?: string; kubeconfig?: string; input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  kubectl(args: string[], o?: { token?: string; kubeconfig?: string; input?: string; timeoutMs?: number; env?: Record<string, string> }): Promise<KubectlResult>;
   /** A raw HTTPS request to Vigil. */
   raw(method: string, path: string, headers: Record<string, string | string[]>, body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
   logs(): string;
@@ -169,7 +169,7 @@ current-context: vigil
   const defaultKubeconfig = kubeconfig('bot', defaultToken);
   const kubectl: KubeGatewayFixture['kubectl'] = (args, ko = {}) =>
     new Promise((resolve) => {
-      const child = kube.kubectlSpawn(args, { kubeconfig: ko.kubeconfig ?? (ko.token ? kubeconfig('bot', ko.token) : defaultKubeconfig) });
+      const child = kube.kubectlSpawn(args, { kubeconfig: ko.kubeconfig ?? (ko.token ? kubeconfig('bot', ko.token) : defaultKubeconfig), ...(ko.env ? { env: ko.env } : {}) });
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

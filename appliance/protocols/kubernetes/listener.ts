@@ -5,7 +5,7 @@
  * of that connection (connection.ts). Admission's deadline bounds the time to the first request with a
  * valid identity.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, ServerResponse, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
@@ -68,6 +68,20 @@ export class KubeListener {
       });
     });
     this.http.on('clientError', (_e, socket) => socket.destroy());
+    // Exec, attach and port-forward ask for an upgrade (WebSocket or SPDY): decided and recorded like any
+    // request, and answered with an HTTP response on the socket (this version forwards no upgrade).
+    this.http.on('upgrade', (req, socket, _head) => {
+      const conn = this.connections.get(req.socket);
+      const res = new ServerResponse(req);
+      res.assignSocket(socket as Socket);
+      res.shouldKeepAlive = false;
+      res.once('finish', () => socket.end());
+      if (!conn) return sendStatus(res, 500, 'no connection state');
+      conn.handle(req, res).catch((e) => {
+        deps.logger.warn({ err: describeError(e) }, 'Kubernetes upgrade handler failed');
+        sendStatus(res, 500, 'Vigil failed to handle this request (logged)');
+      });
+    });
     this.bounded = new BoundedListener({
       name: 'kubernetes',
       address: l.address,
