@@ -7,7 +7,7 @@
  * Reads at any offset work (the window is re-read); sequential reads reuse what was read ahead.
  */
 import { findCardData } from '../../../shared/pan/index.ts';
-import { HOLD_MAX } from './stream-masker.ts';
+import { HOLD_MAX } from '../../pipeline/stream-masker.ts';
 
 export const LOOK = HOLD_MAX;
 
