@@ -9,6 +9,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { describeError } from '../../../shared/errors.ts';
 import { maskEvidenceText } from '../../../shared/pan/index.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
+import { IDLE_RELEASE_MS, StreamMasker } from '../../pipeline/stream-masker.ts';
 import type { KubernetesListenerConfig } from './config.ts';
 import { kubeFacts, readsSecrets } from './facts.ts';
 import { kubernetesPolicyOf } from './policy-config.ts';
@@ -213,6 +214,11 @@ async function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerRe
     clearTimeout(timer);
     return relayWatch(ctx, up, res, out, status, command, mctx, started);
   }
+  const logStream = info.resource === 'pods' && info.subresource === 'log' && info.apiGroup === '' && status === 200 && bodyKind(header(up, 'content-type'), 1) === 'text';
+  if (logStream) {
+    clearTimeout(timer);
+    return relayLog(ctx, up, res, out, status, command, started);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   let tooBig = false;
@@ -269,6 +275,52 @@ async function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerRe
 function resultBody(session: PipelineSession, contentType: string | undefined, body: Buffer, max: number): Record<string, unknown> {
   const text = session.masks.evidence(body.toString('utf8'));
   return { ...(contentType ? { contentType } : {}), bytes: body.length, body: text.length > max ? text.slice(0, max) : text, ...(text.length > max ? { bodyTruncated: true } : {}) };
+}
+
+/**
+ * A pod's log (`kubectl logs`, `logs -f`): streamed as it comes, through the streaming masker (a card number
+ * split across chunks is still masked whole), each released piece recorded as `output` of the request.
+ */
+function relayLog(ctx: ExchangeContext, up: IncomingMessage, res: ServerResponse, headers: Record<string, string | string[]>, status: number, command: number, started: number): Promise<void> {
+  const { session } = ctx;
+  const masker = new StreamMasker((b, context) => session.masks.streamBytes(b, context));
+  let bytes = 0;
+  let ended = false;
+  let idle: NodeJS.Timeout | undefined;
+  res.writeHead(status, { ...headers, 'transfer-encoding': 'chunked' });
+  res.flushHeaders();
+  const send = (masked: Buffer) => {
+    if (masked.length === 0 || res.destroyed) return;
+    bytes += masked.length;
+    session.record({ type: 'output', command, stream: 'log', data: masked });
+    if (!res.write(masked)) {
+      up.pause();
+      res.once('drain', () => up.resume());
+    }
+  };
+  return new Promise<void>((resolve) => {
+    const end = (reason: string, failed: boolean) => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(idle);
+      if (!failed) send(masker.end());
+      session.record({ type: 'result', command, status, stream: 'log', bytes, end: reason, durationMs: Date.now() - started });
+      session.recordMasking(command);
+      if (failed) res.destroy();
+      else res.end();
+      up.destroy();
+      resolve();
+    };
+    up.on('data', (chunk: Buffer) => {
+      clearTimeout(idle);
+      send(masker.push(chunk));
+      if (masker.holding) idle = setTimeout(() => send(masker.releaseIdle()), IDLE_RELEASE_MS);
+    });
+    up.on('end', () => end('ended by the API server', false));
+    up.on('error', () => end('API server connection failed', true));
+    // The client went away: what is still held (possibly half a card number) is dropped, not sent.
+    res.on('close', () => end('client went away', true));
+  });
 }
 
 /** A watch: each event parsed, masked and passed on whole (a card number split across chunks is still one string), and recorded. */
