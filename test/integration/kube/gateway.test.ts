@@ -98,6 +98,17 @@ describe('kubectl through Vigil to a real kube-apiserver', () => {
     expect(cm.metadata.managedFields).toEqual(expect.arrayContaining([expect.objectContaining({ manager: 'kubectl', operation: 'Apply' })]));
   });
 
+  it('chunked lists (limit/continue), client-side apply and explain (OpenAPI v3) work', async () => {
+    for (const n of ['c1', 'c2', 'c3']) f.kube.kubectlOk(['-n', 'gw', 'create', 'configmap', n, '--from-literal=a=b']);
+    const names = (await ok(['-n', 'gw', 'get', 'configmaps', '--chunk-size=1', '-o', 'name'])).trim().split('\n');
+    expect(names).toEqual(expect.arrayContaining(['configmap/c1', 'configmap/c2', 'configmap/c3']));
+    const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'client-applied', namespace: 'gw' }, data: { v: '1' } });
+    expect(await ok(['apply', '-f', '-'], { input: manifest })).toContain('configmap/client-applied created');
+    expect(await ok(['apply', '-f', '-'], { input: manifest.replace('"v":"1"', '"v":"2"') })).toContain('configmap/client-applied configured');
+    expect(f.kube.kubectlOk(['-n', 'gw', 'get', 'configmap', 'client-applied', '-o', 'jsonpath={.data.v}'])).toBe('2');
+    expect(await ok(['explain', 'configmap.data'])).toContain('FIELD: data');
+  });
+
   it('redacts Secret values in get -o json, -o yaml, jsonpath, lists and tables', async () => {
     const one = JSON.parse(await ok(['-n', 'gw', 'get', 'secret', 'db', '-o', 'json'])) as { data: Record<string, string> };
     expect(one.data).toEqual({ password: REDACTED_B64 });
