@@ -81,7 +81,7 @@ export interface KubeGatewayFixture {
 
 export const STAFF_ISSUER = 'https://login.acme.test';
 
-export async function startKubeGatewayFixture(o: { policies?: string; extraConfig?: string; kube?: KubeServer; extraTargets?: string; beforeStart?: (dir: string) => void; listenerExtra?: string } = {}): Promise<KubeGatewayFixture> {
+export async function startKubeGatewayFixture(o: { policies?: string; extraConfig?: string; kube?: KubeServer; extraTargets?: string; beforeStart?: (dir: string) => void; listenerExtra?: string; staffProviderExtra?: string } = {}): Promise<KubeGatewayFixture> {
   const kube = o.kube ?? (await startKube());
   // Vigil's own credential: impersonation and nothing else.
   const vigilCredential = kube.clientCertificate('vigil-gateway');
@@ -119,7 +119,7 @@ ${o.listenerExtra ?? ''}identityProviders:
     algorithms: [ES256]
     profile: generic
     groupsClaim: groups
-targets:
+${o.staffProviderExtra ?? ''}targets:
   - name: dev
     protocol: kubernetes
     server: ${kube.url}

@@ -12,6 +12,7 @@ import { describeError } from '../../../shared/errors.ts';
 import { clientMessageFor, identityFromCertificate, isIdentityError, type JwtVerifierRegistry, type MtlsConfig, type VerifiedIdentity } from '../../identity/index.ts';
 import type { AdmissionTicket } from '../../net/admission.ts';
 import type { PipelineSession, SessionPipeline } from '../../pipeline/session.ts';
+import { startSessionLimits, type SessionLimits } from '../../pipeline/session-limits.ts';
 import type { KubernetesListenerConfig } from './config.ts';
 import { runExchange, type ExchangeContext } from './exchange.ts';
 import { kubernetesPolicyOf } from './policy-config.ts';
@@ -41,6 +42,10 @@ export class KubeConnection {
   private granted: Granted | undefined;
   private closed = false;
   private readonly address: string;
+  private limits: SessionLimits | undefined;
+  /** Requests being answered (a watch or a log stream is one for as long as it runs): the session is not idle. */
+  private inFlight = 0;
+  private lastActivity = Date.now();
 
   constructor(
     private readonly socket: TLSSocket,
@@ -61,6 +66,12 @@ export class KubeConnection {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.inFlight++;
+    this.lastActivity = Date.now();
+    res.once('close', () => {
+      this.inFlight--;
+      this.lastActivity = Date.now();
+    });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
@@ -113,6 +124,7 @@ export class KubeConnection {
       }
       this.target = targetName;
       this.granted = this.grant(session, targetName);
+      if (this.granted.ok) this.enforceLimits(session, id);
     }
     const session = this.session!;
     const g = this.granted!;
@@ -178,9 +190,36 @@ export class KubeConnection {
     return { ok: true, upstream, impersonation: { user, groups } };
   }
 
+  /**
+   * The credential's expiry (a token's exp or a certificate's notAfter, plus the tolerance it was accepted
+   * with) and the policy's idle and maximum-duration limits (docs/policy.md, "Session limits"), as SSH and
+   * PostgreSQL enforce them: a watch or log stream still running when the token expires is ended with it.
+   * Idle counts while no request is being answered.
+   */
+  private enforceLimits(session: PipelineSession, id: VerifiedIdentity): void {
+    const policy = session.policy?.config;
+    const tolerance = id.method === 'mtls' ? 0 : (this.deps.identity.clockToleranceSeconds(id.provider) ?? 0);
+    this.limits = startSessionLimits({
+      expiresAt: id.expiresAt,
+      toleranceSeconds: tolerance,
+      credential: id.method === 'mtls' ? 'client certificate' : 'identity token',
+      limits: policy ? { idleSeconds: policy.limits.idleSeconds, maxSessionSeconds: policy.limits.maxSessionSeconds } : {},
+      busy: () => this.inFlight > 0,
+      lastActivity: () => this.lastActivity,
+      terminate: (kind, message, reason) => {
+        this.deps.logger.info({ sessionId: session.id, kind, reason }, 'session ended by the gateway');
+        session.record({ type: 'error', kind: 'session', code: kind, message });
+        this.socket.destroy();
+        void this.close(`ended by the gateway: ${reason}`);
+      },
+    });
+    session.record({ type: 'notice', kind: 'session-limits', ...this.limits.summary });
+  }
+
   async close(reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.limits?.cancel();
     await this.session?.close(reason).catch((e) => this.deps.logger.warn({ sessionId: this.session?.id, err: describeError(e) }, 'could not seal the session archive'));
   }
 }

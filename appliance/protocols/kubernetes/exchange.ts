@@ -36,8 +36,8 @@ export interface ExchangeContext {
   abort(reason: string): void;
 }
 
-/** Reads the request body up to `max` bytes; undefined when it is larger. */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+/** Reads the request body up to `max` bytes; undefined when it is larger, null when the client went away first. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -48,6 +48,9 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
       else chunks.push(c);
     });
     req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
+    req.on('close', () => {
+      if (!req.complete) resolve(null);
+    });
     req.on('error', reject);
   });
 }
@@ -70,6 +73,7 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
   const { session } = ctx;
   const method = (req.method ?? 'GET').toUpperCase();
   const body = await readBody(req, ctx.listener.maxRequestBodyBytes);
+  if (body === null) return;
   if (body === undefined) return sendStatus(res, 413, `the request body is larger than ${ctx.listener.maxRequestBodyBytes} bytes (listeners.kubernetes.maxRequestBodyBytes)`);
 
   let info: RequestInfo;
