@@ -46,6 +46,7 @@ export class KubeConnection {
   /** Requests being answered (a watch or a log stream is one for as long as it runs): the session is not idle. */
   private inFlight = 0;
   private lastActivity = Date.now();
+  private admitting: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly socket: TLSSocket,
@@ -90,42 +91,10 @@ export class KubeConnection {
     }
     const apiPath = m[2] ?? '/';
 
-    const proof = await this.prove(req);
-    if (!proof.ok) {
-      req.resume();
-      if (proof.method !== 'none') {
-        const p = proof as Extract<Proof, { code: string }>;
-        this.open().identityRejected(p.method, p.reason, p.code);
-        this.deps.logger.info({ client: this.address, sessionId: this.session?.id, code: p.code, reason: p.reason }, 'Kubernetes credential refused');
-        return sendStatus(res, 401, `Unauthorized: ${p.clientMessage}`);
-      }
-      return sendStatus(res, 401, 'Unauthorized: Vigil needs a bearer identity token (or a client certificate)');
-    }
-    const id = proof.identity;
-    if (this.identity && (this.identity.subject !== id.subject || this.identity.issuer !== id.issuer || this.identity.method !== id.method)) {
-      req.resume();
-      this.session?.identityRejected(id.method, `a request on this connection presented another identity (${id.subject}); the connection keeps its first one`, 'E_KUBE_IDENTITY_CHANGED');
-      return sendStatus(res, 401, 'Unauthorized: this connection is authenticated as another identity; open a new connection');
-    }
-    if (this.target !== undefined && this.target !== targetName) {
-      req.resume();
-      return sendStatus(res, 400, `this connection is for target "${this.target}"; open a new connection for "${targetName}"`);
-    }
-    if (!this.identity) {
-      const session = this.open();
-      this.identity = id;
-      session.identityVerified(id);
-      if (!this.ticket.authenticate()) {
-        session.record({ type: 'error', kind: 'startup', code: 'capacity', message: `too many sessions on this Vigil listener (limit ${this.deps.listener.maxConnections}, listeners.kubernetes.maxConnections)` });
-        req.resume();
-        sendStatus(res, 429, 'too many sessions on this Vigil listener; try again later', { connection: 'close' });
-        this.socket.end();
-        return;
-      }
-      this.target = targetName;
-      this.granted = this.grant(session, targetName);
-      if (this.granted.ok) this.enforceLimits(session, id);
-    }
+    // One request at a time establishes the session: pipelined requests must not both open it.
+    const turn = this.admitting.then(() => this.admit(req, res, targetName));
+    this.admitting = turn.then(() => undefined, () => undefined);
+    if (!(await turn)) return;
     const session = this.session!;
     const g = this.granted!;
     if (!g.ok) {
@@ -144,6 +113,51 @@ export class KubeConnection {
       },
     };
     await runExchange(ctx, req, res, apiPath, search);
+  }
+
+  /** Proves the identity and, for the first request, opens the session and grants the target; false: answered already. */
+  private async admit(req: IncomingMessage, res: ServerResponse, targetName: string): Promise<boolean> {
+    const proof = await this.prove(req);
+    if (!proof.ok) {
+      req.resume();
+      if (proof.method !== 'none') {
+        const p = proof as Extract<Proof, { code: string }>;
+        this.open().identityRejected(p.method, p.reason, p.code);
+        this.deps.logger.info({ client: this.address, sessionId: this.session?.id, code: p.code, reason: p.reason }, 'Kubernetes credential refused');
+        sendStatus(res, 401, `Unauthorized: ${p.clientMessage}`);
+        return false;
+      }
+      sendStatus(res, 401, 'Unauthorized: Vigil needs a bearer identity token (or a client certificate)');
+      return false;
+    }
+    const id = proof.identity;
+    if (this.identity && (this.identity.subject !== id.subject || this.identity.issuer !== id.issuer || this.identity.method !== id.method)) {
+      req.resume();
+      this.session?.identityRejected(id.method, `a request on this connection presented another identity (${this.session?.masks.evidence(id.subject) ?? ''}); the connection keeps its first one`, 'E_KUBE_IDENTITY_CHANGED');
+      sendStatus(res, 401, 'Unauthorized: this connection is authenticated as another identity; open a new connection');
+      return false;
+    }
+    if (this.target !== undefined && this.target !== targetName) {
+      req.resume();
+      sendStatus(res, 400, `this connection is for target "${this.target}"; open a new connection for "${targetName}"`);
+      return false;
+    }
+    if (!this.identity) {
+      const session = this.open();
+      this.identity = id;
+      session.identityVerified(id);
+      if (!this.ticket.authenticate()) {
+        session.record({ type: 'error', kind: 'startup', code: 'capacity', message: `too many sessions on this Vigil listener (limit ${this.deps.listener.maxConnections}, listeners.kubernetes.maxConnections)` });
+        req.resume();
+        sendStatus(res, 429, 'too many sessions on this Vigil listener; try again later', { connection: 'close' });
+        this.socket.end();
+        return false;
+      }
+      this.target = targetName;
+      this.granted = this.grant(session, targetName);
+      if (this.granted.ok) this.enforceLimits(session, id);
+    }
+    return true;
   }
 
   /** A bearer token first; else a client certificate when the listener accepts them. */
