@@ -103,7 +103,7 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
   }));
   const recordedBody = recordableRequestBody(session, info, body, ctx.listener.maxRecordedBodyBytes);
   const d = session.decide({
-    kind: 'http',
+    kind: 'k8s',
     text,
     facts: [facts],
     fields: { method, path: session.masks.evidence(path), ...(search ? { query: session.masks.evidence(search) } : {}), headers: recordedHeaders, ...recordedBody },

@@ -254,7 +254,7 @@ describe('kubectl through Vigil to a real kube-apiserver', () => {
     const all = [...evidence.sessions.values()].flat();
     const sessions = [...evidence.sessions.values()].filter((evs) => evs.some((e) => e.type === 'session.open' && e['protocol'] === 'kubernetes'));
     expect(sessions.length).toBeGreaterThan(5);
-    const commands = all.filter((e) => e.type === 'command' && e['kind'] === 'http');
+    const commands = all.filter((e) => e.type === 'command' && e['kind'] === 'k8s');
     // The delete namespace request: recorded with its facts, blocked by the rule.
     const del = commands.find((e) => e['method'] === 'DELETE' && String(e['path']).endsWith('/namespaces/kept'))!;
     expect(del).toMatchObject({ text: 'DELETE /api/v1/namespaces/kept', request: { verb: 'delete', resource: 'namespaces', name: 'kept', namespace: 'kept' }, classification: [{ class: 'delete', command: 'delete', tables: ['kept/namespaces/kept'] }] });
