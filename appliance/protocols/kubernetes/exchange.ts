@@ -8,6 +8,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { describeError } from '../../../shared/errors.ts';
 import { maskEvidenceText } from '../../../shared/pan/index.ts';
+import { MaskCounter } from '../../pipeline/masking.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { IDLE_RELEASE_MS, StreamMasker } from '../../pipeline/stream-masker.ts';
 import type { KubernetesListenerConfig } from './config.ts';
@@ -269,16 +270,30 @@ async function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerRe
     session.record({ type: 'error', kind: 'masking', code: 'uninspectable-body', command, message: `a ${String(up.headers['content-type'])} response cannot be inspected for card data; not forwarded` });
     return sendStatus(res, 502, `the API server answered with ${String(up.headers['content-type'])}, which Vigil cannot inspect for card data; not forwarded`);
   }
-  session.record({ type: 'result', command, status, ...(secretRead ? { secretsRedacted: true } : {}), ...resultBody(session, up.headers['content-type'], outBody, ctx.listener.maxRecordedBodyBytes), durationMs: Date.now() - started });
+  const recorded = kind === 'json' ? evidenceJson(outBody.toString('utf8'), mctx) : outBody.toString('utf8');
+  const omit = info.resource === 'serviceaccounts' && info.subresource === 'token' ? 'a service-account token' : undefined;
+  session.record({ type: 'result', command, status, ...(secretRead ? { secretsRedacted: true } : {}), ...resultBody(session, up.headers['content-type'], outBody.length, recorded, ctx.listener.maxRecordedBodyBytes, omit), durationMs: Date.now() - started });
   session.recordMasking(command);
   if (res.destroyed) return;
   res.writeHead(status, { ...out, 'content-length': outBody.length });
   res.end(outBody);
 }
 
-function resultBody(session: PipelineSession, contentType: string | undefined, body: Buffer, max: number): Record<string, unknown> {
-  const text = session.masks.evidence(body.toString('utf8'));
-  return { ...(contentType ? { contentType } : {}), bytes: body.length, body: text.length > max ? text.slice(0, max) : text, ...(text.length > max ? { bodyTruncated: true } : {}) };
+/**
+ * The response body as the evidence keeps it: masked, capped, and never a credential — a TokenRequest's
+ * token is omitted, and Secrets policy reveals to the client are still redacted here.
+ */
+function resultBody(session: PipelineSession, contentType: string | undefined, bytes: number, body: string, max: number, omit?: string): Record<string, unknown> {
+  const base = { ...(contentType ? { contentType } : {}), bytes };
+  if (omit) return { ...base, bodyOmitted: omit };
+  const text = session.masks.evidence(body);
+  return { ...base, body: text.length > max ? text.slice(0, max) : text, ...(text.length > max ? { bodyTruncated: true } : {}) };
+}
+
+/** What was sent (masked JSON text), with every Secret redacted even where policy revealed it to the client. */
+function evidenceJson(sent: string, mctx: MaskContext): string {
+  if (mctx.reveal.length === 0) return sent;
+  return JSON.stringify(maskJson(JSON.parse(sent), { masks: new MaskCounter(), reveal: [], secretsRequest: mctx.secretsRequest }));
 }
 
 /**
@@ -363,9 +378,10 @@ function relayWatch(ctx: ExchangeContext, up: IncomingMessage, res: ServerRespon
           return end('unparseable event', true);
         }
         const masked = JSON.stringify(maskJson(event, mctx));
+        const recorded = evidenceJson(masked, mctx);
         events++;
         const meta = (event.object as { metadata?: { namespace?: string; name?: string; resourceVersion?: string } } | undefined)?.metadata;
-        const text = session.masks.evidence(masked);
+        const text = session.masks.evidence(recorded);
         session.record({
           type: 'notice',
           kind: 'watch-event',

@@ -22,6 +22,7 @@ let f: KubeGatewayFixture;
 /** Everything any client was told on stderr, for the no-credential-anywhere check. */
 const errors: string[] = [];
 let evidence: ExportedEvidence;
+let issuedToken = 'x.y.none-issued';
 
 const ok = async (args: string[], o: Parameters<KubeGatewayFixture['kubectl']>[1] = {}) => {
   const r = await f.kubectl(args, o);
@@ -131,6 +132,14 @@ describe('kubectl through Vigil to a real kube-apiserver', () => {
       expect(out).not.toContain(SECRET_VALUE);
       expect(out).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
     }
+  });
+
+  it('kubectl create token (a TokenRequest) works; the token is not recorded', async () => {
+    f.kube.kubectlOk(['-n', 'gw', 'create', 'serviceaccount', 'runner']);
+    f.kube.kubectlOk(['-n', 'gw', 'create', 'role', 'tokens', '--verb=create', '--resource=serviceaccounts/token']);
+    f.kube.kubectlOk(['-n', 'gw', 'create', 'rolebinding', 'tokens', '--role=tokens', '--group=repo:acme/payments']);
+    issuedToken = (await ok(['-n', 'gw', 'create', 'token', 'runner'])).trim();
+    expect(issuedToken.split('.')).toHaveLength(3);
   });
 
   it('redacts a Secret applied with kubectl apply (its last-applied-configuration annotation too)', async () => {
@@ -300,6 +309,10 @@ describe('kubectl through Vigil to a real kube-apiserver', () => {
     for (const [where, text] of Object.entries(places)) {
       for (const [what, value] of Object.entries(forbidden)) expect(text.includes(value), `${what} in the ${where}`).toBe(false);
     }
+    // What policy reveals to the client is still not kept in the evidence; nor is a token the cluster issued.
+    expect(archive).not.toContain(Buffer.from(REVEALED_VALUE).toString('base64'));
+    expect(archive).not.toContain(REVEALED_VALUE);
+    expect(archive).not.toContain(issuedToken.split('.')[2]!);
   });
 });
 
