@@ -9,7 +9,7 @@
  *   watch     events/s of a watch through Vigil while the admin creates W ConfigMaps
  *   exec      not measured: exec is not forwarded by this version (docs/kubernetes-gateway.md)
  *
- * Usage: node bin/run-ts.mjs scripts/bench/kube.ts [--gets 2000] [--concurrency 8] [--kubectl 5] [--watch 300]
+ * Usage: node bin/run-ts.mjs scripts/bench/kube.ts [--gets 2000] [--concurrency 8] [--kubectl 5] [--watch 300] [--durability fsync|write]
  * Prints a table, then one JSON line.
  */
 import { Agent, request } from 'node:https';
@@ -19,13 +19,13 @@ import { initCrypto } from '../../shared/crypto/backend.ts';
 import { startKubeGatewayFixture } from '../../test/helpers/kube-gateway.ts';
 
 await initCrypto();
-const { values } = parseArgs({ options: { gets: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' }, kubectl: { type: 'string', default: '5' }, watch: { type: 'string', default: '300' } } });
+const { values } = parseArgs({ options: { gets: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' }, kubectl: { type: 'string', default: '5' }, watch: { type: 'string', default: '300' }, durability: { type: 'string', default: 'fsync' } } });
 const GETS = Number(values.gets);
 const CONCURRENCY = Number(values.concurrency);
 const KUBECTL_RUNS = Number(values.kubectl);
 const WATCH = Number(values.watch);
 
-const f = await startKubeGatewayFixture();
+const f = await startKubeGatewayFixture({ durability: values.durability === 'write' ? 'write' : 'fsync' });
 try {
   const kube = f.kube;
   kube.kubectlOk(['create', 'namespace', 'bench']);
@@ -137,6 +137,7 @@ try {
     kubectl_get_ms_vigil: kubectlVigil,
     watch_events_per_s: Math.round(watchRate),
     exec_bulk_ratio_vs_direct: null,
+    durability: values.durability,
   }));
   direct.agent.destroy();
   vigil.agent.destroy();

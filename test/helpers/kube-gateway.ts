@@ -81,7 +81,7 @@ export interface KubeGatewayFixture {
 
 export const STAFF_ISSUER = 'https://login.acme.test';
 
-export async function startKubeGatewayFixture(o: { policies?: string; extraConfig?: string; kube?: KubeServer; extraTargets?: string; beforeStart?: (dir: string) => void; listenerExtra?: string; staffProviderExtra?: string } = {}): Promise<KubeGatewayFixture> {
+export async function startKubeGatewayFixture(o: { policies?: string; extraConfig?: string; kube?: KubeServer; extraTargets?: string; beforeStart?: (dir: string) => void; listenerExtra?: string; staffProviderExtra?: string; durability?: 'fsync' | 'write' } = {}): Promise<KubeGatewayFixture> {
   const kube = o.kube ?? (await startKube());
   // Vigil's own credential: impersonation and nothing else.
   const vigilCredential = kube.clientCertificate('vigil-gateway');
@@ -99,7 +99,7 @@ export async function startKubeGatewayFixture(o: { policies?: string; extraConfi
   staff.writeJwks(join(dir, 'appliance', 'keys', 'staff-jwks.json'));
   o.beforeStart?.(dir);
   writeFileSync(join(dir, 'appliance', 'tls', 'dev-cluster-ca.crt'), kube.caPem);
-  const base = readFileSync(init.configPath, 'utf8').split('\nlisteners:')[0]!.trimEnd();
+  const base = readFileSync(init.configPath, 'utf8').split('\nlisteners:')[0]!.replace('durability: fsync', `durability: ${o.durability ?? 'fsync'}`).trimEnd();
   const config = `${base}
 listeners:
   kubernetes:

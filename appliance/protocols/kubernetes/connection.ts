@@ -47,6 +47,8 @@ export class KubeConnection {
   private inFlight = 0;
   private lastActivity = Date.now();
   private admitting: Promise<void> = Promise.resolve();
+  /** The bearer token the session's identity was proven with (held in memory only, never recorded). */
+  private provenToken: string | undefined;
 
   constructor(
     private readonly socket: TLSSocket,
@@ -166,8 +168,13 @@ export class KubeConnection {
     if (auth !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
       if (!m) return { ok: false, method: 'oidc-jwt', code: 'E_ID_MALFORMED', reason: 'the Authorization header is not a bearer token', clientMessage: 'Vigil accepts only a bearer identity token' };
+      // The very token this connection's session was proven with: verified already, and the session ends
+      // at its expiry (enforceLimits), so it is not verified again on every request.
+      if (this.identity && this.provenToken !== undefined && m[1] === this.provenToken) return { ok: true, identity: this.identity };
       try {
-        return { ok: true, identity: await this.deps.identity.verify(m[1]!) };
+        const identity = await this.deps.identity.verify(m[1]!);
+        if (!this.identity) this.provenToken = m[1];
+        return { ok: true, identity };
       } catch (e) {
         return { ok: false, method: 'oidc-jwt', code: isIdentityError(e) ? e.code : 'E_ID_INTERNAL', reason: describeError(e), clientMessage: clientMessageFor(e) };
       }
