@@ -2,9 +2,10 @@
  * One client connection to the Kubernetes listener, which is one recorded session: the first request that
  * carries a credential proves the identity (a bearer OIDC token through the identity layer, or a TLS client
  * certificate), selects the target (`/targets/<name>/…`, docs/kubernetes-gateway.md) and is granted it by
- * policy; every request after that must carry the same identity (its token is verified again each time,
- * so an expired token is refused mid-connection) and name the same target. Failures are 401s with a
- * Kubernetes Status body; the token is never recorded, logged or echoed.
+ * policy; every request after that must carry the same identity (another token is verified in turn; the
+ * session ends when the credential it was proven with expires, and at the policy's idle and duration
+ * limits) and name the same target. Failures are 401s with a Kubernetes Status body; the token is never
+ * recorded, logged or echoed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
