@@ -185,7 +185,10 @@ async function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerRe
   const started = Date.now();
   const abort = new AbortController();
   const watch = info.verb === 'watch';
-  const onClientGone = () => abort.abort();
+  // The client going away before its answer is complete ends the upstream request too.
+  const onClientGone = () => {
+    if (!res.writableFinished) abort.abort();
+  };
   res.once('close', onClientGone);
   const timer = watch ? undefined : setTimeout(() => abort.abort(), ctx.listener.upstreamTimeoutMs);
   let up;
