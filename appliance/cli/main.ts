@@ -12,6 +12,7 @@ import { demoEvidence } from './commands/demo-evidence.ts';
 import { exportCommand } from './commands/export.ts';
 import { init } from './commands/init.ts';
 import { keysAuditor, keysRotate } from './commands/keys.ts';
+import { kubeconfig, kubeCredential } from './commands/kube.ts';
 import { recover } from './commands/recover.ts';
 import { serve } from './commands/serve.ts';
 import { sshCert } from './commands/ssh-cert.ts';
@@ -32,6 +33,8 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
   'approvals approve': { run: (a) => approvals(['approve', ...a]), summary: 'approve exactly one held command' },
   'approvals deny': { run: (a) => approvals(['deny', ...a]), summary: 'deny a held command, with a reason' },
   'ssh-cert': { run: sshCert, summary: 'trade your identity token and an SSH key for a short-lived certificate' },
+  kubeconfig: { run: kubeconfig, summary: 'write a kubeconfig for a Kubernetes target through Vigil (token from a file)' },
+  'kube-credential': { run: kubeCredential, summary: 'kubectl exec credential plugin: the identity token from a file' },
   export: { run: exportCommand, summary: 'write an evidence bundle for auditors' },
   verify: { run: verify, summary: 'verify a bundle offline against a trust file' },
   trust: { run: trust, summary: 'write a fresh trust file (keys + latest checkpoint)' },

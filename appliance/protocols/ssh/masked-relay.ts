@@ -5,7 +5,7 @@
  * of quiet (a prompt or a typed `c` would otherwise wait for the next output).
  */
 import type { PipelineSession } from '../../pipeline/session.ts';
-import { IDLE_RELEASE_MS, StreamMasker } from './stream-masker.ts';
+import { IDLE_RELEASE_MS, StreamMasker } from '../../pipeline/stream-masker.ts';
 
 type Sink = NodeJS.WritableStream & { once(e: 'drain', f: () => void): unknown };
 

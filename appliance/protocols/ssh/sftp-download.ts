@@ -8,7 +8,7 @@
  * client reads sequentially, up to MAX_AHEAD READs are kept in flight to the target ahead of it.
  */
 import { findCardData } from '../../../shared/pan/index.ts';
-import { HOLD_MAX } from './stream-masker.ts';
+import { HOLD_MAX } from '../../pipeline/stream-masker.ts';
 
 export const LOOK = HOLD_MAX;
 /** Size of one READ Vigil asks the target for (OpenSSH serves up to 256 KiB). */

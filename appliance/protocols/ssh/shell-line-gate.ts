@@ -15,7 +15,7 @@ import type { CommandFacts } from '../../policy/engine.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { execFacts, execRefusal } from './exec-facts.ts';
 import { OutputWatch } from './password-prompt.ts';
-import { StreamMasker } from './stream-masker.ts';
+import { StreamMasker } from '../../pipeline/stream-masker.ts';
 import { TypedLine, type LineState } from './typed-line.ts';
 
 /** Ctrl-E (end of line) then Ctrl-U (kill to its start): empties the line in readline and in a canonical tty. */

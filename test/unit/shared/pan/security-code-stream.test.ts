@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { containsSecurityCodeBytes, maskCardDataBytes, redactSecurityCodesBytes, redactSecurityCodesBytesAfter } from '../../../../shared/pan/index.ts';
 import { securityCodeHoldStart } from '../../../../shared/pan/security-code-hold.ts';
-import { StreamMasker } from '../../../../appliance/protocols/ssh/stream-masker.ts';
+import { StreamMasker } from '../../../../appliance/pipeline/stream-masker.ts';
 
 const te = new TextEncoder();
 const mask = (b: Uint8Array, context: Uint8Array) => redactSecurityCodesBytesAfter(context, maskCardDataBytes(b, { strict: true }).bytes).bytes;

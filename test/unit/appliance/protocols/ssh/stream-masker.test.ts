@@ -1,7 +1,7 @@
 /** The SSH output masker: card numbers split across chunks are masked; only a possible card number's start is held back. */
 import { describe, expect, it } from 'vitest';
 import { maskCardDataBytes } from '../../../../../shared/pan/index.ts';
-import { HOLD_MAX, StreamMasker } from '../../../../../appliance/protocols/ssh/stream-masker.ts';
+import { HOLD_MAX, StreamMasker } from '../../../../../appliance/pipeline/stream-masker.ts';
 
 const masker = () => new StreamMasker((b) => maskCardDataBytes(b, { strict: true }).bytes);
 const run = (chunks: string[]) => {

@@ -1,5 +1,5 @@
 /**
- * Masks one output stream (an exec's stdout or stderr) across chunk boundaries: a card number split between
+ * Masks one output stream (an SSH exec's stdout or stderr, a Kubernetes pod's log) across chunk boundaries: a card number split between
  * two reads of the target is still masked, for the client and in the recording. It holds back only the
  * tail that could continue a card number — the trailing run of bytes strict mode can chain (digits, ASCII
  * punctuation, whitespace, and any non-ASCII byte, which may be a Unicode digit or space), and only if that
@@ -11,8 +11,8 @@
  * apart are still redacted. Strict mode throughout (docs/pan-detection.md): what the client gets is
  * exactly what is recorded.
  */
-import { findCardData } from '../../../shared/pan/index.ts';
-import { securityCodeHoldStart } from '../../../shared/pan/security-code-hold.ts';
+import { findCardData } from '../../shared/pan/index.ts';
+import { securityCodeHoldStart } from '../../shared/pan/security-code-hold.ts';
 
 /** How long a stream must be quiet before held keyword bytes are released (releaseIdle). */
 export const IDLE_RELEASE_MS = 5;

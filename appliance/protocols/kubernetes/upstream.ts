@@ -1,0 +1,87 @@
+/**
+ * Vigil's side of the API server: one keep-alive HTTPS agent per target, verifying the server against the
+ * cluster CA, presenting Vigil's client certificate or its bearer token (read from the file at each
+ * request, so a rotated service-account token is picked up). The credential itself never leaves this
+ * module: errors name the files, never their contents.
+ */
+import { readFileSync } from 'node:fs';
+import { Agent, request, type RequestOptions } from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { VigilError } from '../../../shared/errors.ts';
+import type { KubernetesTarget } from './config.ts';
+
+export class KubeUpstream {
+  private readonly agent: Agent;
+  private readonly base: URL;
+
+  constructor(
+    readonly target: KubernetesTarget,
+    private readonly resolvePath: (p: string) => string,
+  ) {
+    this.base = new URL(target.server);
+    const c = target.credential;
+    const read = (p: string, what: string) => {
+      try {
+        return readFileSync(resolvePath(p));
+      } catch (e) {
+        throw new VigilError('E_CONFIG', `target ${target.name}: cannot read ${what} ${p}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+    };
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 256,
+      ca: read(target.ca, 'the cluster CA'),
+      ...('clientCertificate' in c ? { cert: read(c.clientCertificate.cert, 'the client certificate'), key: read(c.clientCertificate.key, 'the client key') } : {}),
+      ...(target.tlsServerName ? { servername: target.tlsServerName } : {}),
+      minVersion: 'TLSv1.2',
+    });
+  }
+
+  /** Where the evidence says the credential comes from (never what it is). */
+  get credentialRef(): string {
+    const c = this.target.credential;
+    return 'clientCertificate' in c ? `client-certificate:${c.clientCertificate.cert}` : `token-file:${c.tokenFile}`;
+  }
+
+  private bearer(): string | undefined {
+    const c = this.target.credential;
+    if (!('tokenFile' in c)) return undefined;
+    let token: string;
+    try {
+      token = readFileSync(this.resolvePath(c.tokenFile), 'utf8').trim();
+    } catch (e) {
+      throw new VigilError('E_KUBE_CREDENTIAL', `target ${this.target.name}: cannot read the token file ${c.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    if (!token) throw new VigilError('E_KUBE_CREDENTIAL', `target ${this.target.name}: the token file ${c.tokenFile} is empty`);
+    return token;
+  }
+
+  /** Sends one request (`path` with its query, relative to the API server); resolves at the response headers. */
+  send(method: string, path: string, headers: OutgoingHttpHeaders, body: Buffer, signal: AbortSignal): Promise<IncomingMessage> {
+    const token = this.bearer();
+    const prefix = this.base.pathname.replace(/\/+$/, '');
+    const opts: RequestOptions = {
+      agent: this.agent,
+      host: this.base.hostname.replace(/^\[|\]$/g, ''),
+      port: this.base.port || 443,
+      method,
+      path: `${prefix}${path}`,
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-length': body.length },
+      signal,
+      timeout: this.target.connectTimeoutMs,
+    };
+    return new Promise((resolve, reject) => {
+      const req = request(opts, (res) => {
+        req.setTimeout(0);
+        resolve(res);
+      });
+      req.on('timeout', () => req.destroy(new VigilError('E_KUBE_UPSTREAM', `target ${this.target.name}: no answer from the API server within ${this.target.connectTimeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
