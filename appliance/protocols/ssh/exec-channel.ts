@@ -12,7 +12,7 @@ import { execFacts, execRefusal } from './exec-facts.ts';
 import { ptyEvidence, ptyOptions, type ChannelSetup } from './pty-requests.ts';
 import { channelEnd, type Exit } from './channel-end.ts';
 import { maskedRelay, TypedKeys } from './masked-relay.ts';
-import { StreamMasker } from './stream-masker.ts';
+import { StreamMasker } from '../../pipeline/stream-masker.ts';
 import { detectScp, type ScpServer } from './scp-command.ts';
 import { startScpRelay } from './scp-channel.ts';
 
