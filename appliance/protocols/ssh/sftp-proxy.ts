@@ -14,7 +14,7 @@
 import type { Attributes, InputAttributes, SFTPWrapper } from 'ssh2';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { decideOperation, type Gate, type OperationContext } from './sftp-decide.ts';
-import { DownloadWindow } from './sftp-download.ts';
+import { DownloadWindow, ReadAheadBudget } from './sftp-download.ts';
 import { OPEN_FLAGS, openOperation, pathOperation, renameOperation, setstatOperation, symlinkOperation, type Operation } from './sftp-ops.ts';
 import { lexicalPath, resolvePath, undecidablePath, type ResolvedPath } from './sftp-paths.ts';
 import { STATUS, statusOf, type TargetSftp } from './sftp-target.ts';
@@ -24,6 +24,8 @@ import { Transfer } from './sftp-transfer.ts';
 export const MAX_HANDLES = 256;
 /** The largest READ answered (OpenSSH asks for 32 KiB–256 KiB). */
 const MAX_READ = 256 * 1024;
+/** Read-ahead in flight to the target per SFTP session, over all its handles (two downloads at full depth). */
+const READ_AHEAD_BUDGET = 4 * 1024 * 1024;
 
 interface FileHandle {
   kind: 'file';
@@ -60,6 +62,7 @@ export const PAN_BLOCKED = 'vigil: refused: the file holds a clear card number (
 
 export class SftpProxy {
   private readonly handles = new Map<string, FileHandle | DirHandle>();
+  private readonly readAhead = new ReadAheadBudget(READ_AHEAD_BUDGET);
   private nextHandle = 0;
   private queue: Promise<void> = Promise.resolve();
   private readonly session: PipelineSession;
@@ -199,7 +202,7 @@ export class SftpProxy {
   private transferOf(h: FileHandle, direction: 'upload' | 'download'): { transfer: Transfer } {
     const where = { channel: this.o.channel, command: h.command };
     if (direction === 'upload') return (h.upload ??= { transfer: new Transfer(this.session, h.path.shown, 'upload', where) });
-    return (h.download ??= { transfer: new Transfer(this.session, h.path.shown, 'download', where), window: new DownloadWindow((pos, len) => this.t().read(h.target, pos, Math.min(len, MAX_READ))), eof: false });
+    return (h.download ??= { transfer: new Transfer(this.session, h.path.shown, 'download', where), window: new DownloadWindow((pos, len) => this.t().read(h.target, pos, Math.min(len, MAX_READ)), this.readAhead), eof: false });
   }
 
   private async read(id: number, hb: Buffer, off: number, len: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DownloadWindow } from '../../../../appliance/protocols/ssh/sftp-download.ts';
+import { DownloadWindow, ReadAheadBudget } from '../../../../appliance/protocols/ssh/sftp-download.ts';
 
 /** A file served the way an SFTP server does: at most `max` bytes per READ, empty at the end. */
 function served(file: Buffer, max = 1 << 20, fail?: (pos: number) => boolean) {
@@ -61,6 +61,25 @@ describe('the download window', () => {
     expect(first.pan).toBe(true);
     const clean = new DownloadWindow(served(file).fetch);
     expect((await clean.read(0, 30_000)).pan).toBe(false);
+  });
+
+  it('a session-wide budget bounds the READs in flight over all its handles, and is given back', async () => {
+    const file = randomBytes(3_000_000);
+    const budget = new ReadAheadBudget(256 * 1024);
+    let now = 0;
+    let peak = 0;
+    const fetch = async (pos: number, len: number) => {
+      peak = Math.max(peak, ++now);
+      await new Promise((r) => setTimeout(r, 1));
+      now--;
+      return file.subarray(pos, pos + len);
+    };
+    const [x, y] = await Promise.all([readAll(new DownloadWindow(fetch, budget), file.length, 32_768), readAll(new DownloadWindow(fetch, budget), file.length, 32_768)]);
+    expect(x.equals(file) && y.equals(file)).toBe(true);
+    // Two chunks of budget, plus the one READ each window may always have out.
+    expect(peak).toBeLessThanOrEqual(4);
+    expect(peak).toBeGreaterThan(1);
+    expect(budget.used).toBe(0);
   });
 
   it('passes on a failed READ', async () => {
