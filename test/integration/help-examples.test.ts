@@ -82,6 +82,23 @@ const EXAMPLES: Record<string, Example> = {
     rewrite: (l) => `ACTIONS_ID_TOKEN=$(cat ${botTokenFile}); ` + l.split(' && ssh ')[0]!.replace('vigil.yaml', sshGw!.configPath),
     check: (r) => expect(r.stdout + r.stderr).toMatch(/^certificate: .*vigil_key-cert\.pub\n(.*\n)*  principals  .*deploy/),
   },
+  // The token file of a CI job: the demo identity provider's token stands in for the runner's.
+  'vigil kube-credential --token-file /run/secrets/vigil-token   # run by kubectl, from the kubeconfig vigil kubeconfig writes': {
+    command: 'kube-credential',
+    kind: 'run',
+    rewrite: (l) => l.replace('/run/secrets/vigil-token', botTokenFile),
+    check: (r) => expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'ExecCredential', status: { token: readFileSync(botTokenFile, 'utf8').trim() } }),
+  },
+  // $RUNNER_TEMP is GitHub Actions' own; vigil-ca.pem is the appliance's TLS certificate file.
+  'vigil kubeconfig --target prod-cluster --server https://vigil.example:6443 --ca vigil-ca.pem --token-file "$RUNNER_TEMP/token" --out kubeconfig': {
+    command: 'kubeconfig',
+    kind: 'run',
+    rewrite: (l) => `cp ${join(sshGw!.dir, 'appliance', 'tls', 'server.crt')} vigil-ca.pem && export RUNNER_TEMP=${join(work, 'runner')} && ${l} && cat kubeconfig`,
+    check: (r) => {
+      expect(r.stdout).toContain('server: "https://vigil.example:6443/targets/prod-cluster"');
+      expect(r.stdout).toMatch(/kube-credential[\s\S]*--token-file[\s\S]*runner\/token/);
+    },
+  },
   'vigil ssh-cert --token-file /run/secrets/token --key ~/.ssh/id_ed25519 --principal deploy --lifetime 600 --url https://vigil.example:8443 --ca vigil-ca.pem': {
     command: 'ssh-cert',
     kind: 'demo-server',

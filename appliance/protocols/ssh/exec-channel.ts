@@ -74,7 +74,12 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
   const d = session.decide({ kind: 'exec', text, facts, extra: { channel, ...forced }, ...(refusal ? { refusal } : {}) });
   session.recordMasking(d.id);
   session.record({ type: 'channel.open', channel, kind: 'exec', command: text, ...forced, ...(setup?.pty ? { pty: ptyEvidence(setup.pty) } : {}) });
-  const end = channelEnd(session, book, channel, stream, () => session.recordMasking(d.id));
+  // What must be recorded before the channel's close (an scp transfer cut off when the connection drops).
+  const beforeClose: (() => void)[] = [];
+  const end = channelEnd(session, book, channel, stream, () => {
+    for (const f of beforeClose) f();
+    session.recordMasking(d.id);
+  });
   const finish = end.finish;
   const refuse = (message: string, reason: string) => {
     stream.stderr.write(`vigil: ${message}\n`);
@@ -101,7 +106,7 @@ export async function runExec(ctx: ExecContext, book: ChannelBook, accept: Accep
     if (end.closed) return; // the client went away while it waited; the pipeline recorded no release
   }
   if (!up.ok) return refuse(up.reason, 'refused');
-  forward(ctx, up.client, command, stream, channel, finish, refuse, setup, scp.scp && 'server' in scp ? scp.server : undefined);
+  forward(ctx, up.client, command, stream, channel, finish, refuse, setup, scp.scp && 'server' in scp ? { server: scp.server, beforeClose } : undefined);
 }
 
 function forward(
@@ -113,7 +118,7 @@ function forward(
   finish: (exit: Exit, reason?: string) => void,
   refuse: (message: string, reason: string) => void,
   setup?: ChannelSetup,
-  scp?: ScpServer,
+  scp?: { server: ScpServer; beforeClose: (() => void)[] },
 ): void {
   const { session } = ctx;
   const options = { ...(setup?.pty ? { pty: ptyOptions(setup.pty) } : {}), ...(setup && Object.keys(setup.env).length ? { env: setup.env } : {}) };
@@ -138,10 +143,11 @@ function forward(
     });
     if (scp) {
       const flush = maskedRelay(session, channel, up.stderr, stream.stderr, 'stderr');
-      const relay = startScpRelay(ctx, target, scp, stream, up, channel);
+      const relay = startScpRelay(ctx, target, scp.server, stream, up, channel);
+      scp.beforeClose.push(() => relay.abort('the channel closed before the file was complete'));
       up.on('close', () => {
         flush();
-        void relay.then((stopped) => finish(stopped ? { status: 1, signal: null } : exit, stopped));
+        void relay.done.then((stopped) => finish(stopped ? { status: 1, signal: null } : exit, stopped));
       });
       stream.on('close', () => up.close());
       return;

@@ -24,7 +24,27 @@ function openSftp(target: Client): Promise<SFTPWrapper | undefined> {
   });
 }
 
-export async function startScpRelay(ctx: ExecContext, target: Client, server: ScpServer, client: ServerChannel, up: ClientChannel, channel: number): Promise<string | undefined> {
+/**
+ * `done`: why Vigil stopped the exchange, if it did. `abort`: the channel is closing (the connection went
+ * away): the file in the middle of its transfer is recorded as aborted now, before the channel's close.
+ */
+export function startScpRelay(ctx: ExecContext, target: Client, server: ScpServer, client: ServerChannel, up: ClientChannel, channel: number): { done: Promise<string | undefined>; abort(reason: string): void } {
+  let relay: ScpRelay | undefined;
+  let aborted: string | undefined;
+  const done = run(ctx, target, server, client, up, channel, (r) => {
+    relay = r;
+    if (aborted) r.abort(aborted);
+  });
+  return {
+    done,
+    abort: (reason) => {
+      aborted = reason;
+      relay?.abort(reason);
+    },
+  };
+}
+
+async function run(ctx: ExecContext, target: Client, server: ScpServer, client: ServerChannel, up: ClientChannel, channel: number, started: (r: ScpRelay) => void): Promise<string | undefined> {
   const { session } = ctx;
   // Nothing is read from either side until the relay starts: both streams stay paused (within the window).
   up.pause();
@@ -56,6 +76,7 @@ export async function startScpRelay(ctx: ExecContext, target: Client, server: Sc
     home,
     clearPan: sshPolicyOf(session.policy?.config).transfers.clearPan,
   });
+  started(relay);
   let stopped: string | undefined;
   try {
     stopped = await relay.run();

@@ -16,7 +16,7 @@ import { posix } from 'node:path';
 import { findCardData } from '../../../shared/pan/index.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import type { ScpServer } from './scp-command.ts';
-import { MAX_DEPTH, MAX_LINE, parseScpLine, ScpProtocolError, sourceName, statusLine } from './scp-protocol.ts';
+import { MAX_DEPTH, MAX_LINE, parseScpLine, ScpProtocolError, sourceName, statusLine, type ScpLine } from './scp-protocol.ts';
 import { ScpReader } from './scp-reader.ts';
 import { decideOperation, type OperationContext } from './sftp-decide.ts';
 import { LOOK } from './sftp-download.ts';
@@ -98,6 +98,11 @@ export class ScpRelay {
     this.fromTarget = new ScpReader(o.target);
   }
 
+  /** The channel is closing: the file whose bytes are moving is recorded as aborted (once). */
+  abort(reason: string): void {
+    this.current?.finish('aborted', reason);
+  }
+
   /** Runs the exchange to its end. */
   async run(): Promise<RelayEnd> {
     try {
@@ -160,6 +165,27 @@ export class ScpRelay {
     return g.ok ? g : { ok: false, message: g.message };
   }
 
+  /**
+   * Passes a decided file or directory line on to its receiver and relays the reply: `data` (a file's bytes
+   * follow), `next` (the receiver refused it, or it was a directory: read the next line) or `end`.
+   */
+  private async offer(line: Extract<ScpLine, { kind: 'file' | 'dir' }>, whole: Buffer, path: ResolvedPath, command: number, direction: 'upload' | 'download'): Promise<'data' | 'next' | 'end'> {
+    const upload = direction === 'upload';
+    await write(upload ? this.o.target : this.o.client, whole);
+    const r = await this.reply(upload ? this.fromTarget : this.fromClient, upload ? this.o.client : this.o.target);
+    if (r === null) return 'end';
+    if (!r.ok) {
+      if (line.kind === 'file') new Transfer(this.o.session, path.shown, direction, { channel: this.o.channel, command }).finish('failed', `the ${upload ? 'target' : 'client'} refused it: ${r.message}`);
+      return r.fatal ? 'end' : 'next';
+    }
+    if (line.kind === 'dir') {
+      this.dirs.push(path.shown);
+      if (this.dirs.length > MAX_DEPTH) throw new ScpProtocolError(`directories nested deeper than ${MAX_DEPTH}`);
+      return 'next';
+    }
+    return 'data';
+  }
+
   /** Client → target: the client's scp sends, the target's `scp -t` receives. */
   private async upload(): Promise<void> {
     const { client, target, server } = this.o;
@@ -201,19 +227,9 @@ export class ScpRelay {
         await write(client, statusLine(false, g.message));
         continue;
       }
-      await write(target, whole);
-      const r = await this.reply(this.fromTarget, client);
-      if (r === null) return;
-      if (!r.ok) {
-        if (line.kind === 'file') new Transfer(this.o.session, path.shown, 'upload', { channel: this.o.channel, command: g.id }).finish('failed', `the target refused it: ${r.message}`);
-        if (r.fatal) return;
-        continue;
-      }
-      if (line.kind === 'dir') {
-        this.dirs.push(path.shown);
-        if (this.dirs.length > MAX_DEPTH) throw new ScpProtocolError(`directories nested deeper than ${MAX_DEPTH}`);
-        continue;
-      }
+      const next = await this.offer(line, whole, path, g.id, 'upload');
+      if (next === 'end') return;
+      if (next === 'next' || line.kind !== 'file') continue;
       const t = (this.current = new Transfer(this.o.session, path.shown, 'upload', { channel: this.o.channel, command: g.id }));
       let left = line.size;
       while (left > 0) {
@@ -283,19 +299,9 @@ export class ScpRelay {
         await write(client, statusLine(false, g.message));
         continue;
       }
-      await write(client, whole);
-      const r = await this.reply(this.fromClient, target);
-      if (r === null) return;
-      if (!r.ok) {
-        if (line.kind === 'file') new Transfer(this.o.session, path.shown, 'download', { channel: this.o.channel, command: g.id }).finish('failed', `the client refused it: ${r.message}`);
-        if (r.fatal) return;
-        continue;
-      }
-      if (line.kind === 'dir') {
-        this.dirs.push(path.shown);
-        if (this.dirs.length > MAX_DEPTH) throw new ScpProtocolError(`directories nested deeper than ${MAX_DEPTH}`);
-        continue;
-      }
+      const next = await this.offer(line, whole, path, g.id, 'download');
+      if (next === 'end') return;
+      if (next === 'next' || line.kind !== 'file') continue;
       await this.downloadData(path, line.size, g.id);
     }
   }
