@@ -91,6 +91,8 @@ export async function startKubeGatewayFixture(o: { policies?: string; extraConfi
   const dir = tempDir('vigil-kube-gw-');
   const key = createAuditorKey({ label: 'test auditor' });
   writeFileSync(join(dir, 'auditor.pub'), key.publicFile);
+  // The secret key file too (no passphrase), for the viewer's tests.
+  writeFileSync(join(dir, 'auditor.key'), key.secretFile, { mode: 0o600 });
   const init = initAppliance({ dir: join(dir, 'appliance'), auditors: [join(dir, 'auditor.pub')] });
   const idp = await TestIdentityProvider.create({ issuer: 'https://token.actions.githubusercontent.com' });
   idp.writeJwks(join(dir, 'appliance', 'keys', 'idp-jwks.json'));
