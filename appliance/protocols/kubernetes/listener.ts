@@ -12,20 +12,15 @@ import type { Socket } from 'node:net';
 import { describeError } from '../../../shared/errors.ts';
 import { mtlsServerOptions, type JwtVerifierRegistry, type MtlsConfig } from '../../identity/index.ts';
 import type { AdmissionTicket } from '../../net/admission.ts';
+import { PendingTickets } from '../../net/pending-tickets.ts';
 import { BoundedListener } from '../../net/bounded-listener.ts';
 import type { SessionPipeline } from '../../pipeline/session.ts';
 import type { KubernetesListenerConfig } from './config.ts';
-import { KubeConnection } from './connection.ts';
+import { KubeConnection, type KubeConnectionDeps } from './connection.ts';
 import { sendStatus } from './status.ts';
 import type { KubeUpstream } from './upstream.ts';
 
-export interface KubeListenerDeps {
-  listener: KubernetesListenerConfig;
-  upstreams: ReadonlyMap<string, KubeUpstream>;
-  pipeline: SessionPipeline;
-  identity: JwtVerifierRegistry;
-  mtls: MtlsConfig | undefined;
-  fingerprintKey: Uint8Array;
+export interface KubeListenerDeps extends KubeConnectionDeps {
   resolvePath: (p: string) => string;
   logger: { info(o: object, msg: string): void; warn(o: object, msg: string): void; debug?(o: object, msg: string): void };
 }
@@ -40,7 +35,7 @@ export class KubeListener {
    */
   private readonly tlsServer: TlsServer;
   /** Admitted sockets whose TLS handshake is under way, by remote address and port. */
-  private readonly pending = new Map<string, AdmissionTicket>();
+  private readonly pending = new PendingTickets();
 
   constructor(private readonly deps: KubeListenerDeps) {
     const l = deps.listener;
@@ -95,12 +90,7 @@ export class KubeListener {
 
   private accept(socket: Socket, ticket: AdmissionTicket): Promise<void> {
     socket.setNoDelay(true);
-    const key = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    this.pending.set(key, ticket);
-    socket.once('close', () => {
-      if (this.pending.get(key) === ticket) this.pending.delete(key);
-    });
-    ticket.onEnd(() => socket.destroy());
+    this.pending.hold(socket, ticket);
     this.tlsServer.emit('connection', socket);
     socket.resume();
     return Promise.resolve();
@@ -108,9 +98,7 @@ export class KubeListener {
 
   /** The handshake is done: the connection (one session) and its HTTP/1.1 requests. */
   private secured(tls: TLSSocket): void {
-    const key = `${tls.remoteAddress ?? '?'}:${tls.remotePort ?? 0}`;
-    const ticket = this.pending.get(key);
-    this.pending.delete(key);
+    const ticket = this.pending.take(tls.remoteAddress, tls.remotePort);
     if (!ticket) return void tls.destroy();
     tls.on('error', () => tls.destroy());
     this.connections.set(tls, new KubeConnection(tls, this.deps, ticket));

@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import ssh2, { type Connection } from 'ssh2';
 import type { AdmissionTicket } from '../../net/admission.ts';
+import { PendingTickets } from '../../net/pending-tickets.ts';
 import { BoundedListener } from '../../net/bounded-listener.ts';
 import { UserCertificateAuthorities } from './cert-auth.ts';
 import { AuthorizedKeys } from './client-auth.ts';
@@ -19,7 +20,7 @@ export type SshListenerDeps = Omit<SshConnectionDeps, 'keys' | 'certificates' | 
 export class SshListener {
   private readonly bounded: BoundedListener;
   private readonly server: InstanceType<typeof ssh2.Server>;
-  private readonly pending = new Map<string, AdmissionTicket>();
+  private readonly pending = new PendingTickets();
 
   constructor(deps: SshListenerDeps) {
     const l = deps.listener;
@@ -32,11 +33,9 @@ export class SshListener {
     };
     const server = { hostKeys: [readHostKey(deps.resolvePath(l.hostKey))], ident: 'Vigil', keepaliveInterval: l.keepaliveIntervalSeconds * 1000, keepaliveCountMax: l.keepaliveCountMax };
     this.server = new ssh2.Server(server, (conn: Connection, info) => {
-      const key = `${info.ip}:${info.port}`;
-      const ticket = this.pending.get(key);
-      this.pending.delete(key);
+      const ticket = this.pending.take(info.ip, info.port);
       if (!ticket) return conn.end();
-      new SshConnection(conn, key, connectionDeps, ticket);
+      new SshConnection(conn, `${info.ip}:${info.port}`, connectionDeps, ticket);
     });
     this.server.on('error', () => undefined);
     this.bounded = new BoundedListener({
@@ -51,12 +50,7 @@ export class SshListener {
   }
 
   private inject(socket: Socket, ticket: AdmissionTicket): Promise<void> {
-    const key = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    this.pending.set(key, ticket);
-    socket.once('close', () => {
-      if (this.pending.get(key) === ticket) this.pending.delete(key);
-    });
-    ticket.onEnd(() => socket.destroy());
+    this.pending.hold(socket, ticket);
     socket.setNoDelay(true);
     this.server.injectSocket(socket);
     socket.resume();
