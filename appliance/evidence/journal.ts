@@ -87,7 +87,7 @@ export class EvidenceJournal {
     try {
       writevAll(this.fd, batch);
     } catch (e) {
-      this.failed = new VigilError('E_RECORDING_FAILED', `the evidence journal cannot be written: ${(e as Error).message}`, { cause: e });
+      this.fail(e, []); // the next commit is refused with it
     }
   }
 
