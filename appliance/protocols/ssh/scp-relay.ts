@@ -165,17 +165,28 @@ export class ScpRelay {
     return g.ok ? g : { ok: false, message: g.message };
   }
 
+  /** A line to the receiving side (the target for an upload, the client for a download), its reply relayed back. */
+  private async toReceiver(whole: Buffer, direction: 'upload' | 'download'): Promise<Reply | null> {
+    const upload = direction === 'upload';
+    await write(upload ? this.o.target : this.o.client, whole);
+    return this.reply(upload ? this.fromTarget : this.fromClient, upload ? this.o.client : this.o.target);
+  }
+
+  /** A times or end-of-directory line, passed on; false when the exchange ended. */
+  private async control(line: Extract<ScpLine, { kind: 'times' | 'end-dir' }>, whole: Buffer, direction: 'upload' | 'download'): Promise<boolean> {
+    if (line.kind === 'end-dir' && this.dirs.pop() === undefined) throw new ScpProtocolError('an scp end-of-directory line outside a directory');
+    return (await this.toReceiver(whole, direction)) !== null;
+  }
+
   /**
    * Passes a decided file or directory line on to its receiver and relays the reply: `data` (a file's bytes
    * follow), `next` (the receiver refused it, or it was a directory: read the next line) or `end`.
    */
   private async offer(line: Extract<ScpLine, { kind: 'file' | 'dir' }>, whole: Buffer, path: ResolvedPath, command: number, direction: 'upload' | 'download'): Promise<'data' | 'next' | 'end'> {
-    const upload = direction === 'upload';
-    await write(upload ? this.o.target : this.o.client, whole);
-    const r = await this.reply(upload ? this.fromTarget : this.fromClient, upload ? this.o.client : this.o.target);
+    const r = await this.toReceiver(whole, direction);
     if (r === null) return 'end';
     if (!r.ok) {
-      if (line.kind === 'file') new Transfer(this.o.session, path.shown, direction, { channel: this.o.channel, command }).finish('failed', `the ${upload ? 'target' : 'client'} refused it: ${r.message}`);
+      if (line.kind === 'file') new Transfer(this.o.session, path.shown, direction, { channel: this.o.channel, command }).finish('failed', `the ${direction === 'upload' ? 'target' : 'client'} refused it: ${r.message}`);
       return r.fatal ? 'end' : 'next';
     }
     if (line.kind === 'dir') {
@@ -207,9 +218,7 @@ export class ScpRelay {
         continue;
       }
       if (line.kind === 'times' || line.kind === 'end-dir') {
-        if (line.kind === 'end-dir' && this.dirs.pop() === undefined) throw new ScpProtocolError('an scp end-of-directory line outside a directory');
-        await write(target, whole);
-        if ((await this.reply(this.fromTarget, client)) === null) return;
+        if (!(await this.control(line, whole, 'upload'))) return;
         continue;
       }
       if (line.kind === 'dir' && !server.recursive) throw new ScpProtocolError('a directory sent to scp without -r');
@@ -275,9 +284,7 @@ export class ScpRelay {
         continue;
       }
       if (line.kind === 'times' || line.kind === 'end-dir') {
-        if (line.kind === 'end-dir' && this.dirs.pop() === undefined) throw new ScpProtocolError('an scp end-of-directory line outside a directory');
-        await write(client, whole);
-        if ((await this.reply(this.fromClient, target)) === null) return;
+        if (!(await this.control(line, whole, 'download'))) return;
         continue;
       }
       if (line.kind === 'dir' && !server.recursive) throw new ScpProtocolError('the target sent a directory to a copy without -r');
