@@ -13,7 +13,7 @@ import type { EvidenceEvent } from '../../shared/evidence/events.ts';
 import { exportAndVerify, type ExportedEvidence } from '../helpers/gateway.ts';
 import { failures } from '../helpers/evidence.ts';
 import { startSshGatewayFixture, type SshGatewayFixture } from '../helpers/ssh-gateway.ts';
-import { scp, type Run } from '../integration/ssh/transfer-clients.ts';
+import { scp, sshOptions, type Run } from '../integration/ssh/transfer-clients.ts';
 
 const POLICIES = `
 policies:
@@ -38,10 +38,6 @@ const r: Record<string, Run> = {};
 /** The scp protocol as a raw client would send it to `scp -t` (everything at once, not waiting for replies). */
 function upload(dir: string, stream: string): Promise<Run> {
   return f.ssh('web', `scp -t ${dir}`, { input: stream });
-}
-
-function scpOptions(): string[] {
-  return ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${join(f.dir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', f.botKey, '-P', String(f.port)];
 }
 
 /** Runs scp and kills it (its whole process group, ssh included) once `watch` holds more than 1 MiB. */
@@ -90,8 +86,8 @@ beforeAll(async () => {
   // arrived, whatever the machine's speed): the gateway carries on.
   writeFileSync(join(s, 'big.bin'), Buffer.alloc(256 * 1024 * 1024, 'z'));
   writeFileSync(join(f.dir, 'big-up.bin'), Buffer.alloc(256 * 1024 * 1024, 'u'));
-  r['cutDown'] = await killedMidway(['-O', ...scpOptions(), `web@127.0.0.1:${s}/big.bin`, join(f.dir, 'big.bin')], join(f.dir, 'big.bin'));
-  r['cutUp'] = await killedMidway(['-O', ...scpOptions(), join(f.dir, 'big-up.bin'), `web@127.0.0.1:${s}/big-up.bin`], join(s, 'big-up.bin'));
+  r['cutDown'] = await killedMidway(['-O', ...sshOptions(f), '-P', String(f.port), `web@127.0.0.1:${s}/big.bin`, join(f.dir, 'big.bin')], join(f.dir, 'big.bin'));
+  r['cutUp'] = await killedMidway(['-O', ...sshOptions(f), '-P', String(f.port), join(f.dir, 'big-up.bin'), `web@127.0.0.1:${s}/big-up.bin`], join(s, 'big-up.bin'));
   r['after'] = await f.ssh('web', 'echo still-serving');
   await f.gateway.stop();
   evidence = await exportAndVerify(f);

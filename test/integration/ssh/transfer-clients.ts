@@ -12,7 +12,7 @@ export interface Run {
   stderr: string;
 }
 
-function sshOptions(f: SshGatewayFixture): string[] {
+export function sshOptions(f: SshGatewayFixture): string[] {
   return ['-F', '/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${join(f.dir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=10', '-i', f.botKey];
 }
 
