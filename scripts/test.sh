@@ -10,4 +10,6 @@ npm run --silent typecheck
 # The real kube-apiserver and kine for test/integration/kube (built once into .cache/kube: ≈ 12 min on a
 # cold 2-core machine, ≈ 10 ms when cached). Before vitest, so the build is not inside a test's timeout.
 sh scripts/ensure-kube.sh >/dev/null
+# versitygw, the S3-compatible server with Object Lock the shipping tests use (.cache/s3: ≈ 2 min cold, ms warm).
+sh scripts/ensure-s3.sh >/dev/null
 npx vitest run "$@"
