@@ -5,6 +5,7 @@ const STATUS: Record<SessionReport['status'], string> = {
   complete: 'complete',
   interrupted: 'interrupted',
   'in-progress': 'in progress',
+  purged: 'purged',
   failed: 'FAILED',
 };
 
@@ -46,6 +47,7 @@ export function formatReport(r: VerificationReport, file: string): string {
     out.push(`  #${String(s.seq ?? '?').padEnd(5)} ${STATUS[s.status].padEnd(12)} ${(s.protocol ?? '').padEnd(10)} ${who} → ${target}  ${when}  ${size}`.trimEnd());
     if (s.source === 'log') out.push(`         from the signed log; content unavailable${logFacts(s)}`);
     if (s.status === 'failed') for (const reason of s.reasons) out.push(`         ${reason}`);
+    else if (s.status === 'purged') for (const reason of s.reasons) out.push(`         ${reason}`);
     else if (s.status === 'interrupted') out.push(`         ${s.closeReason ?? 'interrupted'}; every durable frame verifies`);
   }
   if (r.approvals?.length) {

@@ -14,6 +14,7 @@ import { init } from './commands/init.ts';
 import { keysAuditor, keysRotate } from './commands/keys.ts';
 import { kubeconfig, kubeCredential } from './commands/kube.ts';
 import { recover } from './commands/recover.ts';
+import { retentionHold, retentionHolds, retentionRelease, retentionRun } from './commands/retention.ts';
 import { serve } from './commands/serve.ts';
 import { sshCert } from './commands/ssh-cert.ts';
 import { trust } from './commands/trust.ts';
@@ -39,6 +40,10 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
   verify: { run: verify, summary: 'verify a bundle offline against a trust file' },
   trust: { run: trust, summary: 'write a fresh trust file (keys + latest checkpoint)' },
   recover: { run: recover, summary: 'seal archives a crash left open as interrupted' },
+  'retention run': { run: retentionRun, summary: 'purge archives past retention, with a signed purge record (--dry-run)' },
+  'retention hold': { run: retentionHold, summary: 'place a legal hold on a session (never purged until released)' },
+  'retention release': { run: retentionRelease, summary: 'release a legal hold' },
+  'retention holds': { run: retentionHolds, summary: 'list the sessions on legal hold' },
 };
 
 const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_EXISTS']);

@@ -8,6 +8,8 @@ import { approvalsSchema } from '../approvals/config.ts';
 import { identityProvidersSchema, mtlsSchema } from '../identity/config.ts';
 import { policySchemaWith, schedulesSchema, type LegacyMapping } from '../policy/config.ts';
 import { PROTOCOLS } from '../protocols/registry.ts';
+import { RETENTION_DEFAULTS, retentionSchema } from '../retention/config.ts';
+import { shippingSchema } from '../shipping/config.ts';
 import { checkProtocols, listenersSchema, targetSchema } from './protocol-schemas.ts';
 
 const seconds = (def: number, min = 1) => z.number().int().min(min).max(86_400).default(def);
@@ -83,6 +85,10 @@ export const configSchema = z.strictObject({
   /** Named time windows policy rules can refer to (when: { outside: business-hours }). */
   schedules: schedulesSchema.default({}),
   approvals: approvalsSchema.default({ expirySeconds: 600, webhooks: [] }),
+  /** How long archives are kept (appliance/retention, docs/operations.md). */
+  retention: retentionSchema.default(RETENTION_DEFAULTS),
+  /** Shipping to an Object Lock bucket (appliance/shipping); off when absent. */
+  shipping: shippingSchema.optional(),
 }).superRefine((c, ctx) => {
   c.policies.forEach((p, i) =>
     p.rules.forEach((r, j) => {

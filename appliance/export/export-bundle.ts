@@ -63,7 +63,7 @@ export async function exportBundle(app: Appliance, opts: ExportOptions): Promise
   const rows = db
     .prepare(
       `SELECT id, seq, path, state, start_entry, end_entry, manifest_digest FROM sessions
-       WHERE start_entry >= ? AND start_entry < ? AND started_at >= ? AND started_at < ? ORDER BY seq`,
+       WHERE start_entry >= ? AND start_entry < ? AND started_at >= ? AND started_at < ? AND purge_entry IS NULL ORDER BY seq`,
     )
     .all(first, size, opts.since ?? '', opts.until ?? '9999') as SessionRow[];
   const problems: string[] = [];

@@ -31,6 +31,16 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE token_replay (issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL, claimed_at INTEGER NOT NULL,
                               PRIMARY KEY (issuer, jti)) WITHOUT ROWID;
    CREATE INDEX token_replay_expiry ON token_replay (expires_at);`,
+  // Retention (appliance/retention): purged sessions, legal holds; shipping (appliance/shipping): what is in the bucket.
+  `ALTER TABLE sessions ADD COLUMN purge_entry INTEGER;
+   ALTER TABLE sessions ADD COLUMN purged_at TEXT;
+   CREATE TABLE legal_holds (session_id TEXT PRIMARY KEY, reason TEXT NOT NULL, held_by TEXT NOT NULL, since TEXT NOT NULL, entry INTEGER NOT NULL);
+   CREATE TABLE shipments (key TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('archive', 'checkpoint')), ref TEXT NOT NULL,
+                           state TEXT NOT NULL CHECK (state IN ('pending', 'shipped', 'deleted')),
+                           queued_at TEXT NOT NULL, sha256 TEXT, bytes INTEGER, retain_until TEXT, version_id TEXT,
+                           attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, next_attempt_at TEXT, shipped_at TEXT, local_pruned_at TEXT);
+   CREATE INDEX shipments_state ON shipments (state, next_attempt_at);
+   CREATE INDEX shipments_ref ON shipments (kind, ref);`,
 ];
 
 export interface OpenDatabaseOptions {

@@ -30,7 +30,11 @@ export type LogEntryType =
   | 'approval.decided'
   | 'approval.expired'
   | 'approval.cancelled'
-  | 'credential.issued';
+  | 'credential.issued'
+  | 'evidence.purged'
+  | 'retention.hold'
+  | 'retention.released'
+  | 'appliance.restored';
 
 export const logEntryBaseSchema = z.looseObject({ i: z.number().int().nonnegative(), t: isoTimeSchema, type: z.string().max(64) });
 export type LogEntry = z.infer<typeof logEntryBaseSchema> & Record<string, unknown>;

@@ -17,6 +17,7 @@ export const SIGNED_LABELS = {
   archiveManifest: 'vigil.archive-manifest.v1',
   bundleManifest: 'vigil.bundle-manifest.v1',
   keyRotation: 'vigil.key-rotation.v1',
+  purgeRecord: 'vigil.purge-record.v1',
 } as const;
 export type SignedLabel = (typeof SIGNED_LABELS)[keyof typeof SIGNED_LABELS];
 

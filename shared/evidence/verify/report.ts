@@ -7,7 +7,8 @@ import { verdictOf, type Verdict } from './verdict.ts';
 
 export type { Verdict, VerdictStatus } from './verdict.ts';
 
-export type SessionStatus = 'complete' | 'interrupted' | 'in-progress' | 'failed';
+/** purged: its archive was deleted under a retention policy, as a signed purge record in the log says. */
+export type SessionStatus = 'complete' | 'interrupted' | 'in-progress' | 'purged' | 'failed';
 
 export interface SessionReport {
   sessionId: string;

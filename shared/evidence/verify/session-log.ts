@@ -5,6 +5,7 @@
  */
 import { entryFields, sessionAnchorSchema, sessionEndedSchema, sessionIdentifiedSchema, sessionStartedSchema, type LogEntry } from '../log-entry.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
+import type { LoggedHold, LoggedPurge } from './retention-log.ts';
 import type { Anchor } from './verify-archive.ts';
 
 export interface LoggedDecision {
@@ -42,6 +43,9 @@ export interface SessionLog {
   lastAnchorAt?: string;
   ended?: LogEntry & { outcome: string; manifestDigest?: string; frames?: number; events?: number; lost?: boolean; error?: string };
   approvals: Map<string, LoggedApproval>;
+  /** Purge records naming the session and its legal holds (retention-log.ts). */
+  purged?: LoggedPurge[];
+  holds?: LoggedHold[];
 }
 
 export interface LoggedIdentity {

@@ -24,6 +24,7 @@ import { SIGNED_LABELS, bundleManifestEnvelopeSchema, parseJson, parseSigned, pa
 import { readTarIndex, type TarMember } from '../tar.ts';
 import type { TrustFile } from '../trust.ts';
 import { ReportBuilder, type VerificationReport } from './report.ts';
+import { collectRetention } from './retention-log.ts';
 import { collect, type SessionLog } from './session-log.ts';
 import type { Anchor, ArchiveVerification, AuditorSecret } from './verify-archive.ts';
 import { verifySessions } from './verify-sessions.ts';
@@ -229,6 +230,7 @@ async function verifyLog(
       if (e.i !== expected) throw new Error(`log entry ${expected}: carries index ${e.i}`);
       if (compareTimes(e.t, lastTime) < 0) throw new Error(`log entry ${e.i}: time ${e.t} runs backwards`);
       collect(e, get);
+      collectRetention(e, get);
       const issued = issuedCredential(e);
       if (issued && credentials.length < MAX_CREDENTIALS) credentials.push(issued);
     } catch (err) {

@@ -13,6 +13,7 @@ import type { ApprovalEvidence } from './approval-evidence.ts';
 import type { ReportBuilder, SessionReport, VerificationReport } from './report.ts';
 import { approvalsFromLog, compareWithLog, type SessionLog } from './session-log.ts';
 import { archiveIdentitySources, crossCheckIdentity, type IdentityOutcome } from './session-identity.ts';
+import { judgePurge } from './retention-log.ts';
 import { verifyArchive, type ArchiveVerification } from './verify-archive.ts';
 import type { ArchiveJob, BundleVerifyOptions } from './verify-bundle.ts';
 import { compareTimes } from '../time-order.ts';
@@ -56,7 +57,15 @@ export async function verifySessions(
     } else if (end.lost) {
       rb.fail('session-sequence', `archive lost: the appliance could not seal it after a crash (${String(end.error ?? 'unknown error')})`, r);
     } else if (!listed.has(id)) {
-      rb.fail('session-sequence', `ended (log entry ${end.i}) but its archive is not in the bundle`, r);
+      const purge = judgePurge(logged.get(id)!, keys, manifest.applianceId);
+      if (purge?.purged) {
+        r.status = 'purged';
+        r.reasons.push(purge.summary);
+      } else {
+        rb.fail('session-sequence', purge ? purge.reason : `ended (log entry ${end.i}) but its archive is not in the bundle`, r);
+      }
+    } else if (logged.get(id)!.purged?.length) {
+      rb.fail('session-sequence', `the log records it purged (entry ${logged.get(id)!.purged![0]!.entry}) but its archive is in the bundle`, r);
     }
   }
   // Once the log identifies a session, every session started after it must be identified too.
@@ -258,7 +267,8 @@ function summarise(rb: ReportBuilder, report: VerificationReport, t: Tally): voi
   rb.addSummary('log-inclusion', identitySummary(t.identity));
   const sessions = report.sessions;
   const counts = count(sessions.map((s) => s.status));
-  const accounted = sessions.filter((s) => s.source === 'archive' || s.status === 'in-progress').length;
+  // A session purged under a signed record is accounted for: the record says where its archive went.
+  const accounted = sessions.filter((s) => s.source === 'archive' || s.status === 'in-progress' || s.status === 'purged').length;
   rb.summary('digests', `${t.verified} of ${t.listed} archives intact (${t.frames} frames)`);
   rb.cover('digests', t.verified, t.listed, 'archive');
   rb.summary('session-sequence', `${sessions.length} session(s) in the window: ${counts}`);

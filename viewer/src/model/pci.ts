@@ -18,6 +18,8 @@ export interface BundleFigures {
   complete: number;
   interrupted: number;
   inProgress: number;
+  /** Archives deleted under a retention policy (a signed purge record): not failures. */
+  purged: number;
   failed: number;
   identities: number;
   withIdentity: number;
@@ -51,6 +53,7 @@ export function figures(report: VerificationReport, digests: ReadonlyMap<string,
     complete: 0,
     interrupted: 0,
     inProgress: 0,
+    purged: 0,
     failed: 0,
     identities: 0,
     withIdentity: 0,
@@ -79,6 +82,7 @@ export function figures(report: VerificationReport, digests: ReadonlyMap<string,
     if (s.status === 'complete') f.complete++;
     else if (s.status === 'interrupted') f.interrupted++;
     else if (s.status === 'in-progress') f.inProgress++;
+    else if (s.status === 'purged') f.purged++;
     else f.failed++;
     const subject = s.context?.identity?.subject;
     if (subject) {
@@ -234,7 +238,7 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
     {
       req: '10.7.2 / 10.7.3',
       short: 'Failures of critical controls (logging, access control) detected, alerted, responded to',
-      evidence: `${plural(f.interrupted, 'session')} interrupted (appliance stopped; sealed at restart), ${f.inProgress} in progress at export, ${f.failed} failed verification; session sequence: ${check(report, 'session-sequence')}`,
+      evidence: `${plural(f.interrupted, 'session')} interrupted (appliance stopped; sealed at restart), ${f.inProgress} in progress at export, ${f.purged} purged by retention (signed purge record), ${f.failed} failed verification; session sequence: ${check(report, 'session-sequence')}`,
     },
   ];
 }

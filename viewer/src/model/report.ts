@@ -38,7 +38,7 @@ export interface ReportInput {
   evidence?: EvidenceStamp;
 }
 
-export const STATUS_WORDS: Record<string, string> = { complete: 'complete', interrupted: 'interrupted', 'in-progress': 'in progress', failed: 'FAILED' };
+export const STATUS_WORDS: Record<string, string> = { complete: 'complete', interrupted: 'interrupted', 'in-progress': 'in progress', purged: 'purged (retention)', failed: 'FAILED' };
 
 /** Every approval request: from the decrypted sessions, plus what the signed log proves for sessions whose content is unavailable. */
 export function approvalsOf(digests: ReadonlyMap<string, SessionDigest>, report: VerificationReport): ApprovalRow[] {
@@ -251,7 +251,7 @@ function contentSentence(r: VerificationReport, keyId: string | undefined): stri
 }
 
 function sessionCounts(f: ReturnType<typeof figures>): string {
-  return `${plural(f.sessions, 'session')}: ${f.complete} complete, ${f.interrupted} interrupted, ${f.inProgress} in progress, ${f.failed} failed.`;
+  return `${plural(f.sessions, 'session')}: ${f.complete} complete, ${f.interrupted} interrupted, ${f.inProgress} in progress, ${f.failed} failed${f.purged ? `, ${f.purged} purged by retention` : ''}.`;
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

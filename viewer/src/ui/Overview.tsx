@@ -171,7 +171,7 @@ function contentLine(r: import('../model/types.ts').VerificationReport, keyId: s
 function Summary({ report: r, ms, keyState, onOpenSession, fingerprint }: { report: import('../model/types.ts').VerificationReport; ms: number; keyState: KeyState | null; onOpenSession: (id: string) => void; fingerprint: ReactNode }) {
   const counts = new Map<string, number>();
   for (const s of r.sessions) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
-  const countText = ['complete', 'interrupted', 'in-progress', 'failed']
+  const countText = ['complete', 'interrupted', 'in-progress', 'purged', 'failed']
     .filter((k) => counts.get(k))
     .map((k) => `${counts.get(k)} ${STATUS_WORDS[k]}`)
     .join(', ');
