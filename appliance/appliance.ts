@@ -15,6 +15,9 @@ import { EvidenceJournal } from './evidence/journal.ts';
 import { SessionRecorder, type RecoveredSession } from './evidence/session-recorder.ts';
 import { KeyRing } from './keys/key-ring.ts';
 import { TransparencyLog } from './log/transparency-log.ts';
+import { runRetention } from './retention/purge.ts';
+import { Bucket } from './shipping/bucket.ts';
+import { Shipper } from './shipping/shipper.ts';
 import { getMeta, openDatabase, setMeta, type Db } from './store/database.ts';
 import { tryLock, type DirectoryLock } from './store/lock.ts';
 
@@ -41,6 +44,7 @@ export class Appliance {
     readonly dataDir: string,
     private readonly lock: DirectoryLock | undefined,
     private readonly journal: EvidenceJournal | undefined,
+    private readonly clock?: () => Date,
   ) {}
 
   get id(): string {
@@ -83,7 +87,7 @@ export class Appliance {
         ...(opts.now ? { now: opts.now } : {}),
         ...(journal ? { journal } : {}),
       });
-      const appliance = new Appliance(loaded, db, log, keys, recorder, dataDir, lock, journal);
+      const appliance = new Appliance(loaded, db, log, keys, recorder, dataDir, lock, journal, opts.now);
       if (owner) {
         appliance.recordConfig();
         appliance.recovered.push(...(await recorder.recoverInterrupted()));
@@ -117,6 +121,21 @@ export class Appliance {
     every(e.anchorIntervalSeconds, () => this.recorder.anchorAll());
     every(e.checkpointIntervalSeconds, () => this.log.checkpoint());
     every(e.heartbeatIntervalSeconds, () => this.log.append('heartbeat', { liveSessions: this.recorder.liveSessions().length }));
+    const { shipping, retention } = this.loaded.config;
+    const bucket = shipping ? (this.bucket = new Bucket(shipping, this.loaded.resolvePath)) : undefined;
+    if (shipping && bucket) {
+      const shipper = (this.shipper = new Shipper(this, bucket, shipping, this.now));
+      every(shipping.intervalSeconds, () => shipper.runOnce());
+    }
+    every(retention.intervalHours * 3600, () => runRetention(this, { now: this.now(), ...(bucket ? { bucket } : {}) }));
+  }
+
+  /** The gateway's shipper (set by startTimers when `shipping:` is configured). */
+  shipper: Shipper | undefined;
+  private bucket: Bucket | undefined;
+
+  private get now(): () => Date {
+    return this.clock ?? (() => new Date());
   }
 
   async close(): Promise<void> {
@@ -126,6 +145,7 @@ export class Appliance {
       this.log.checkpoint();
     }
     this.timers = [];
+    this.bucket?.destroy();
     this.journal?.close({ discard: this.recorder.liveSessions().length === 0 });
     this.db.close();
     this.lock?.release();

@@ -16,6 +16,7 @@ import { kubeconfig, kubeCredential } from './commands/kube.ts';
 import { recover } from './commands/recover.ts';
 import { retentionHold, retentionHolds, retentionRelease, retentionRun } from './commands/retention.ts';
 import { serve } from './commands/serve.ts';
+import { shippingRun, shippingStatus } from './commands/shipping.ts';
 import { sshCert } from './commands/ssh-cert.ts';
 import { trust } from './commands/trust.ts';
 import { verify } from './commands/verify.ts';
@@ -44,6 +45,8 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
   'retention hold': { run: retentionHold, summary: 'place a legal hold on a session (never purged until released)' },
   'retention release': { run: retentionRelease, summary: 'release a legal hold' },
   'retention holds': { run: retentionHolds, summary: 'list the sessions on legal hold' },
+  'shipping run': { run: shippingRun, summary: 'ship sealed archives and the latest checkpoint to the Object Lock bucket now' },
+  'shipping status': { run: shippingStatus, summary: 'shipping and retention health (pending, lag, last error, due for purge)' },
 };
 
 const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_EXISTS']);

@@ -5,7 +5,7 @@
  * handed out before (earlier exports, trust files), and the key rotation statements. The export is itself
  * logged (`evidence.exported`, the last entry its checkpoint covers), whether or not the gateway is running.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { utf8 } from '../../shared/bytes.ts';
@@ -23,6 +23,8 @@ export interface ExportOptions {
   until?: string;
   /** Called as archive bytes are copied. */
   onProgress?: (done: number, total: number) => void;
+  /** Where an archive whose local copy is gone may still be read (the shipping bucket): a verified local path. */
+  readBack?: (sessionId: string) => Promise<string | undefined>;
 }
 
 export interface ExportSummary {
@@ -75,9 +77,10 @@ export async function exportBundle(app: Appliance, opts: ExportOptions): Promise
       inProgress++;
       continue;
     }
-    const path = join(app.dataDir, r.path);
+    let path = join(app.dataDir, r.path);
     let bytes: number;
     try {
+      if (!existsSync(path) && opts.readBack) path = (await opts.readBack(r.id)) ?? path;
       bytes = statSync(path).size;
       const scan = await scanArchive(path);
       if (!scan.sealed || scan.sealed.manifestDigest !== r.manifest_digest) throw new Error('its trailer does not match the log');

@@ -32,6 +32,9 @@ export class Bucket {
     private readonly cfg: ShippingConfig,
     resolvePath: (p: string) => string,
   ) {
+    // The SDK warns on Node 20 that releases after January 2027 will need Node 22; the locked version
+    // supports Node 20 (the appliance's platform), and the warning would land in every log line stream.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const opts: S3ClientConfig = { region: cfg.region, forcePathStyle: cfg.forcePathStyle, maxAttempts: 2 };
     if (cfg.endpoint) opts.endpoint = cfg.endpoint;
     if (cfg.credentialsFile) opts.credentials = readCredentials(resolvePath(cfg.credentialsFile));

@@ -56,6 +56,7 @@ export async function startS3(): Promise<TestS3> {
   const region = 'us-east-1';
   const credentialsFile = join(dir, 's3-credentials.json');
   writeFileSync(credentialsFile, JSON.stringify({ accessKeyId, secretAccessKey }), { mode: 0o600 });
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // as appliance/shipping/bucket.ts
   const client = new S3Client({ endpoint, region, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
   return {
     endpoint,

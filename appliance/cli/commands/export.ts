@@ -4,6 +4,8 @@ import { createReadStream } from 'node:fs';
 import { VigilError } from '../../../shared/errors.ts';
 import { Appliance } from '../../appliance.ts';
 import { exportBundle } from '../../export/export-bundle.ts';
+import { Bucket } from '../../shipping/bucket.ts';
+import { bucketReadBack } from '../../shipping/read-back.ts';
 import { EXIT, UsageError, defineCommand, parseCommand } from '../command.ts';
 import { progressReporter } from '../progress.ts';
 
@@ -42,12 +44,23 @@ export async function exportCommand(argv: string[]): Promise<number> {
     if (!(e instanceof VigilError && e.code === 'E_LOCKED')) throw e;
     app = await Appliance.open(a.values.config!, { owner: false });
   }
+  // Archives pruned locally after shipping are read back from the bucket (and checked against their digest).
+  const shipping = app.loaded.config.shipping;
+  const bucket = shipping ? new Bucket(shipping, app.loaded.resolvePath) : undefined;
+  const readBack = bucket ? bucketReadBack(app, bucket) : undefined;
   try {
     const progress = progressReporter('exporting');
-    const s = await exportBundle(app, { out: a.values.out!, ...(since ? { since } : {}), ...(until ? { until } : {}), onProgress: progress.update });
+    const s = await exportBundle(app, {
+      out: a.values.out!,
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
+      onProgress: progress.update,
+      ...(readBack ? { readBack: readBack.fetch } : {}),
+    });
     progress.done();
     process.stdout.write(
       `wrote ${s.path}: ${s.sessions} session archive(s), ${s.bytes} bytes, log checkpoint ${s.checkpointSize}` +
+        (readBack?.count ? `; ${readBack.count} archive(s) read back from bucket ${bucket!.name}` : '') +
         (s.inProgress ? `; ${s.inProgress} session(s) still running are left for the next export` : '') +
         '\n',
     );
@@ -56,6 +69,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
     for (const p of s.problems) process.stderr.write(`vigil: error: ${p}\n`);
     return s.problems.length ? EXIT.failed : EXIT.ok;
   } finally {
+    readBack?.cleanup();
+    bucket?.destroy();
     await app.close();
   }
 }
