@@ -7,6 +7,7 @@ import { VigilError } from '../../shared/errors.ts';
 import { nativeBackend } from '../crypto/native-backend.ts';
 import { EXIT } from './command.ts';
 import { approvals } from './commands/approvals.ts';
+import { backup, restore } from './commands/backup.ts';
 import { demo } from './commands/demo.ts';
 import { demoEvidence } from './commands/demo-evidence.ts';
 import { exportCommand } from './commands/export.ts';
@@ -45,6 +46,8 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
   'retention hold': { run: retentionHold, summary: 'place a legal hold on a session (never purged until released)' },
   'retention release': { run: retentionRelease, summary: 'release a legal hold' },
   'retention holds': { run: retentionHolds, summary: 'list the sessions on legal hold' },
+  backup: { run: backup, summary: 'copy the appliance (database snapshot, archives, config, keys) into a directory' },
+  restore: { run: restore, summary: 'restore a backup, refusing one older than a shipped or witnessed checkpoint' },
   'shipping run': { run: shippingRun, summary: 'ship sealed archives and the latest checkpoint to the Object Lock bucket now' },
   'shipping status': { run: shippingStatus, summary: 'shipping and retention health (pending, lag, last error, due for purge)' },
 };

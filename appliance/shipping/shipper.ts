@@ -123,16 +123,21 @@ export class Shipper {
     const size = Number(item.ref);
     const row = this.app.db.prepare('SELECT envelope, time FROM checkpoints WHERE size = ?').get(size) as { envelope: string; time: string } | undefined;
     if (!row) throw new VigilError('E_SHIP', `checkpoint ${size} is not in the database`);
-    await this.#refuseRollback(size, row.envelope);
+    await this.#refuseRollback(size);
     const until = retentionEnd(row.time, this.app.loaded.config.retention.days);
     const stored = await this.bucket.putLocked(item.key, Buffer.from(row.envelope), until);
     this.#markShipped(item.key, stored);
   }
 
-  /** The bucket must hold no checkpoint beyond this log, nor another one of the same size. */
-  async #refuseRollback(size: number, envelope: string): Promise<void> {
-    const later = await this.bucket.list(this.bucket.key(CHECKPOINT_PREFIX), size > 0 ? this.bucket.key(checkpointKey(size - 1)) : undefined);
-    for (const key of later) {
+  /**
+   * Every checkpoint in the bucket that this database did not ship itself (a later one, from before a
+   * restore, or another appliance's) must be within this log and have its root at that size; else the
+   * data directory is older than what was shipped, or the log forked.
+   */
+  async #refuseRollback(size: number): Promise<void> {
+    const mine = this.app.db.prepare("SELECT MAX(CAST(ref AS INTEGER)) FROM shipments WHERE kind = 'checkpoint' AND state = 'shipped'").pluck().get() as number | null;
+    const others = await this.bucket.list(this.bucket.key(CHECKPOINT_PREFIX), mine === null ? undefined : this.bucket.key(checkpointKey(mine)));
+    for (const key of others) {
       const theirs = checkpointSizeOfKey(key);
       if (theirs === undefined) continue;
       if (theirs > size) {
@@ -140,10 +145,9 @@ export class Shipper {
           hint: 'restore the newest backup (docs/operations.md, "Backup and restore"); `vigil restore` checks this before it writes anything',
         });
       }
-      if (theirs === size) {
-        const mine = readCheckpoint(JSON.parse(envelope));
-        const stored = readCheckpoint(JSON.parse((await this.bucket.get(key)).toString('utf8')));
-        if (stored.root !== mine.root) throw new VigilError('E_ROLLBACK', `the bucket holds another checkpoint ${size} (root ${stored.root.slice(0, 16)}…, this log's ${mine.root.slice(0, 16)}…): the log was forked`);
+      const stored = readCheckpoint(JSON.parse((await this.bucket.get(key)).toString('utf8')));
+      if (stored.applianceId !== this.app.id || stored.root !== this.app.log.root(theirs)) {
+        throw new VigilError('E_ROLLBACK', `the bucket holds a checkpoint ${theirs} this log does not have (root ${stored.root.slice(0, 16)}…, this log's ${this.app.log.root(theirs).slice(0, 16)}…): the log forked (restored from an old backup and written since?); shipping stops`);
       }
     }
   }
