@@ -16,6 +16,7 @@ import { TestIdentityProvider } from '../../appliance/identity/test-identity-pro
 import { createLogger } from '../../appliance/logger.ts';
 import { buildBundle } from '../helpers/built.ts';
 import { tempDir } from '../helpers/evidence.ts';
+import { startS3, type TestS3 } from '../helpers/s3.ts';
 import { startSshGatewayFixture, type SshGatewayFixture } from '../helpers/ssh-gateway.ts';
 
 interface Example {
@@ -36,6 +37,7 @@ let env: DemoEnvironment | undefined;
 let sshGw: SshGatewayFixture | undefined;
 let botTokenFile = '';
 let logFile = '';
+let s3: TestS3 | undefined;
 const at = (p: string) => (line: string) => line.replaceAll('/var/lib/vigil', join(work, 'var/lib/vigil')).replaceAll('/tmp/demo', join(work, 'tmp/demo')) + p;
 
 /** Order matters: they build on each other as in the README (keys, init, serve, export, verify). */
@@ -53,6 +55,30 @@ const EXAMPLES: Record<string, Example> = {
   // The auditor holds the trust file the appliance made (they pinned it) and the key from the init example.
   'vigil verify 2026-11.vigil --trust trust.json': { command: 'verify', kind: 'run', rewrite: (l) => `cp ${join(work, 'var/lib/vigil/trust.json')} trust.json && ${l}`, check: (r) => expect(r.stdout).toMatch(/PASS/) },
   'vigil verify 2026-11.vigil --trust trust.json --key alice.key --json': { command: 'verify', kind: 'run', check: (r) => expect(JSON.parse(r.stdout)).toMatchObject({ ok: true }) },
+  // Retention, shipping, backup and restore on the appliance of the examples above (sessions: none, so
+  // nothing is due; the purge itself is tested in test/integration/retention.test.ts). 3f2a9c1e is a
+  // placeholder session id: "no session" proves the command opened the appliance and looked.
+  'vigil retention run --config /var/lib/vigil/vigil.yaml --dry-run': { command: 'retention run', kind: 'run', rewrite: at(''), check: (r) => expect(r.stdout).toMatch(/would purge 0 session\(s\)/) },
+  'vigil retention run --config /var/lib/vigil/vigil.yaml --export before-purge.vigil': { command: 'retention run', kind: 'run', rewrite: at(''), check: (r) => expect(r.stdout).toMatch(/^retention policy "default": 2557 days/) },
+  'vigil retention hold 3f2a9c1e --config /var/lib/vigil/vigil.yaml --reason "case 2026-114"': { command: 'retention hold', kind: 'run', rewrite: at(''), code: 1, check: (r) => expect(r.stderr).toMatch(/no session 3f2a9c1e on this appliance/) },
+  'vigil retention release 3f2a9c1e --config /var/lib/vigil/vigil.yaml --reason "case closed"': { command: 'retention release', kind: 'run', rewrite: at(''), code: 1, check: (r) => expect(r.stderr).toMatch(/no session 3f2a9c1e on this appliance/) },
+  'vigil retention holds --config /var/lib/vigil/vigil.yaml': { command: 'retention holds', kind: 'run', rewrite: at(''), check: (r) => expect(r.stdout).toBe('no session is on legal hold\n') },
+  // The config gets a shipping: section for the test's versitygw (its bucket made with Object Lock).
+  'vigil shipping run --config /var/lib/vigil/vigil.yaml': {
+    command: 'shipping run',
+    kind: 'run',
+    rewrite: (l) => `printf '\\nshipping:\\n  endpoint: ${s3!.endpoint}\\n  bucket: help-examples\\n  credentialsFile: ${s3!.credentialsFile}\\n' >> ${join(work, 'var/lib/vigil/vigil.yaml')} && ${at('')(l)}`,
+    check: (r) => expect(r.stdout).toMatch(/shipped 1 object\(s\) to bucket help-examples/),
+  },
+  'vigil shipping status --config /var/lib/vigil/vigil.yaml --json': { command: 'shipping status', kind: 'run', rewrite: at(''), check: (r) => expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, shipping: { enabled: true, pending: 0 } }) },
+  'vigil backup --config /var/lib/vigil/vigil.yaml --out /srv/backup/vigil-2026-12-03': { command: 'backup', kind: 'run', rewrite: (l) => at('')(l).replace('/srv/backup', join(work, 'srv/backup')), check: (r) => expect(r.stdout).toMatch(/wrote backup/) },
+  // Restored beside the original (the original directory is not empty), the auditor's trust.json as witness.
+  'vigil restore --backup /srv/backup/vigil-2026-12-03 --config /var/lib/vigil/vigil.yaml --witness trust.json': {
+    command: 'restore',
+    kind: 'run',
+    rewrite: (l) => l.replace('/srv/backup', join(work, 'srv/backup')).replace('/var/lib/vigil/', join(work, 'var/lib/vigil-restored/')),
+    check: (r) => expect(r.stdout).toMatch(/restored .*witnesses: trust\.json: checkpoint \d+; bucket help-examples/),
+  },
   'vigil demo-evidence --out /tmp/demo && vigil verify /tmp/demo/evidence.vigil --trust /tmp/demo/trust.json --key /tmp/demo/auditor.key': {
     command: 'demo-evidence',
     kind: 'run',
@@ -125,6 +151,8 @@ beforeAll(async () => {
   // `vigil` on PATH is the built appliance (scripts/build.sh, ≈ 3 s): the same commands as `npx vigil` from
   // the checkout, each starting in ≈ 0.3 s instead of ≈ 2 s through tsx, and the artifact operators run.
   buildBundle(join(work, 'app'));
+  s3 = await startS3();
+  await s3.createLockedBucket('help-examples');
   writeFileSync(join(bin, 'vigil'), `#!/bin/sh\nexec ${process.execPath} ${join(work, 'app', 'vigil.js')} "$@"\n`);
   chmodSync(join(bin, 'vigil'), 0o755);
   shellEnv = { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`, HOME: home, LANG: 'C.UTF-8', VIGIL_PASSPHRASE: 'correct horse battery staple' };
@@ -172,6 +200,7 @@ policies:
 }, 120_000);
 
 afterAll(async () => {
+  await s3?.stop();
   await sshGw?.stop();
   await env?.gateway.stop();
   await env?.stopTarget();
