@@ -127,7 +127,12 @@ export class Appliance {
       const shipper = (this.shipper = new Shipper(this, bucket, shipping, this.now));
       every(shipping.intervalSeconds, () => shipper.runOnce());
     }
-    every(retention.intervalHours * 3600, () => runRetention(this, { now: this.now(), ...(bucket ? { bucket } : {}) }));
+    const purge = () => runRetention(this, { now: this.now(), ...(bucket ? { bucket } : {}) });
+    every(retention.intervalHours * 3600, purge);
+    // Also a minute after start: a gateway restarted more often than intervalHours would otherwise never purge.
+    const first = setTimeout(() => void purge().catch(() => undefined), 60_000);
+    first.unref();
+    this.timers.push(first);
   }
 
   /** The gateway's shipper (set by startTimers when `shipping:` is configured). */

@@ -40,6 +40,8 @@ export interface RetentionHealth {
   overdue: number;
   held: number;
   purged: number;
+  /** Bucket copies of purged sessions not deleted yet (the store refused: its lock date not reached). */
+  bucketDeletionsPending: number;
   lastPurgeAt: string | null;
   problems: string[];
 }
@@ -114,6 +116,11 @@ export function retentionHealth(db: Db, config: VigilConfig, now = new Date()): 
     )
     .get({ cutoff, overdue: overdueCutoff }) as { due: number | null; overdue: number | null; held: number | null; purged: number | null; last: string | null };
   const overdue = row.overdue ?? 0;
+  const bucketDeletionsPending = db
+    .prepare("SELECT COUNT(*) FROM shipments sh JOIN sessions s ON s.id = sh.ref WHERE sh.kind = 'archive' AND sh.state = 'shipped' AND s.purge_entry IS NOT NULL")
+    .pluck()
+    .get() as number;
   const problems = overdue ? [`${overdue} session(s) past retention for more than two job intervals (${2 * r.intervalHours} h): is the purge job running?`] : [];
-  return { ok: overdue === 0, policy: r.policy, days: r.days, due: row.due ?? 0, overdue, held: row.held ?? 0, purged: row.purged ?? 0, lastPurgeAt: row.last, problems };
+  // A purged session's bucket copy outlives it only while its lock holds; reported, not unhealthy.
+  return { ok: overdue === 0, policy: r.policy, days: r.days, due: row.due ?? 0, overdue, held: row.held ?? 0, purged: row.purged ?? 0, bucketDeletionsPending, lastPurgeAt: row.last, problems };
 }

@@ -13,6 +13,7 @@ import { Appliance } from '../../../appliance/appliance.ts';
 import { Bucket } from '../../../appliance/shipping/bucket.ts';
 import { evidenceStorageHealth } from '../../../appliance/shipping/health.ts';
 import { Shipper } from '../../../appliance/shipping/shipper.ts';
+import { runRetention } from '../../../appliance/retention/purge.ts';
 import { vigil } from '../../helpers/cli.ts';
 import { failures, newAppliance, verifyBytes, type TestAppliance } from '../../helpers/evidence.ts';
 import { startS3, type TestS3 } from '../../helpers/s3.ts';
@@ -90,6 +91,54 @@ describe('shipping to an Object Lock bucket', () => {
     expect(evidenceStorageHealth(app.db, app.loaded.config).shipping.shipped).toEqual({ archives: 3, checkpoints: 2 });
     bucket.destroy();
     await app.close();
+  });
+
+  it('a purge deletes the bucket version only once its lock date has passed (refused before, retried, then deleted)', async () => {
+    await s3.createLockedBucket('evidence-purge');
+    const a = newAppliance();
+    configure(a, 'evidence-purge');
+    writeFileSync(a.configPath, readFileSync(a.configPath, 'utf8') + 'retention:\n  days: 365\n');
+    // The session "ended" a year less 4 s ago (the recorder's clock), so its lock ends 4 s from now.
+    const clock = { t: Date.now() - 365 * DAY + 4000 };
+    const { app, bucket, shipper } = await open(a, clock);
+    try {
+      const [id] = await recordSessions(app, [{ subject: 'bot', commands: 1 }]);
+      expect((await shipper.runOnce()).failed).toEqual([]);
+      const row = app.db.prepare('SELECT key, version_id FROM shipments WHERE ref = ?').get(id) as { key: string; version_id: string };
+      const early = await runRetention(app, { now: new Date(Date.now() + 365 * DAY), bucket });
+      expect(early.due).toHaveLength(1);
+      expect(early.deleted).toEqual({ local: 1, bucket: 0 });
+      expect(early.problems).toEqual([expect.stringMatching(/the bucket still refuses to delete vigil\/archives\/.* \(retried next run\)/)]);
+      expect(evidenceStorageHealth(app.db, app.loaded.config).retention.bucketDeletionsPending).toBe(1);
+      await expect(bucket.get(row.key, row.version_id)).resolves.toBeDefined(); // still there, locked
+      await new Promise((r) => setTimeout(r, Math.max(0, clock.t + 365 * DAY + 1500 - Date.now())));
+      const later = await runRetention(app, { now: new Date(), bucket });
+      expect(later.due).toEqual([]); // already purged: only its copy was left
+      expect(later.deleted).toEqual({ local: 0, bucket: 1 });
+      expect(later.problems).toEqual([]);
+      await expect(bucket.get(row.key, row.version_id)).rejects.toThrow(/NoSuchVersion|NoSuchKey|404/);
+      expect(evidenceStorageHealth(app.db, app.loaded.config).retention.bucketDeletionsPending).toBe(0);
+    } finally {
+      bucket.destroy();
+      await app.close();
+    }
+  });
+
+  it('the gateway ships on its own timer (shipping.intervalSeconds)', async () => {
+    await s3.createLockedBucket('evidence-timer');
+    const a = newAppliance();
+    configure(a, 'evidence-timer', '  intervalSeconds: 1\n');
+    const app = await Appliance.open(a.configPath);
+    try {
+      await recordSessions(app, [{ subject: 'bot', commands: 1 }]);
+      app.startTimers();
+      const deadline = Date.now() + 15_000;
+      while (evidenceStorageHealth(app.db, app.loaded.config).shipping.shipped.archives < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(evidenceStorageHealth(app.db, app.loaded.config).shipping).toMatchObject({ ok: true, shipped: { archives: 1 } });
+      expect(app.shipper).toBeDefined();
+    } finally {
+      await app.close();
+    }
   });
 
   it('prunes the local copy after a verified upload; `vigil export` reads it back from the bucket and the bundle verifies', async () => {
