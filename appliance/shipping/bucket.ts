@@ -8,9 +8,11 @@ import { readFileSync } from 'node:fs';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectLegalHoldCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectLegalHoldCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -90,6 +92,24 @@ export class Bucket {
       if (!r.Body) throw new VigilError('E_SHIP', `read ${key}: no body`);
       return Buffer.from(await r.Body.transformToByteArray());
     });
+  }
+
+  /** Sets or clears the S3 legal hold of one version (it then outlives its retain-until date). */
+  async setLegalHold(key: string, versionId: string, on: boolean): Promise<void> {
+    await this.call(`legal hold ${key}`, () =>
+      this.client.send(new PutObjectLegalHoldCommand({ Bucket: this.cfg.bucket, Key: key, VersionId: versionId, LegalHold: { Status: on ? 'ON' : 'OFF' } })),
+    );
+  }
+
+  async legalHold(key: string, versionId: string): Promise<boolean> {
+    const r = await this.call(`legal hold ${key}`, () =>
+      this.client.send(new GetObjectLegalHoldCommand({ Bucket: this.cfg.bucket, Key: key, VersionId: versionId })).catch((e: unknown) => {
+        // A version whose legal hold was never set has none: stores answer that with this error.
+        if ((e as { name?: string }).name === 'NoSuchObjectLockConfiguration') return { LegalHold: { Status: 'OFF' } };
+        throw e;
+      }),
+    );
+    return r.LegalHold?.Status === 'ON';
   }
 
   /** Deletes one version (refused by the store while its lock holds). */

@@ -25,6 +25,8 @@ export interface ShippingHealth {
   shipped: { archives: number; checkpoints: number };
   /** Local archives deleted after their verified upload. */
   prunedLocal: number;
+  /** Shipped archives whose S3 legal hold does not match Vigil's legal holds yet (set at the next pass). */
+  legalHoldsPending: number;
   /** The largest checkpoint verified in the bucket (what a restore must not go below). */
   shippedCheckpointSize: number | null;
   problems: string[];
@@ -81,6 +83,10 @@ export function shippingHealth(db: Db, config: VigilConfig, now = new Date(), la
     "SELECT key, last_error, attempts, next_attempt_at FROM shipments WHERE state = 'pending' AND last_error IS NOT NULL ORDER BY attempts DESC, next_attempt_at DESC LIMIT 1",
   );
   const persistent = q<{ n: number }>("SELECT COUNT(*) AS n FROM shipments WHERE state = 'pending' AND attempts >= ?", FAILING_ATTEMPTS).n;
+  const legalHoldsPending = q<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM shipments sh LEFT JOIN legal_holds h ON h.session_id = sh.ref
+      WHERE sh.kind = 'archive' AND sh.state = 'shipped' AND sh.legal_hold != (h.session_id IS NOT NULL)`,
+  ).n;
   const lagSeconds = pending.oldest ? Math.max(0, Math.round((now.getTime() - Date.parse(pending.oldest)) / 1000)) : 0;
   const limit = lagLimitSeconds ?? Math.max(900, 10 * (cfg?.intervalSeconds ?? 60));
   const problems: string[] = [];
@@ -98,6 +104,7 @@ export function shippingHealth(db: Db, config: VigilConfig, now = new Date(), la
     lastError: err ? { key: err.key, error: err.last_error, attempts: err.attempts, nextAttemptAt: err.next_attempt_at } : null,
     shipped: { archives: shipped.archives ?? 0, checkpoints: shipped.checkpoints ?? 0 },
     prunedLocal: shipped.pruned ?? 0,
+    legalHoldsPending,
     shippedCheckpointSize: shipped.cp,
     problems,
   };

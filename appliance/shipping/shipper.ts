@@ -78,8 +78,31 @@ export class Shipper {
           .run(error, isoTime(new Date(this.now().getTime() + delay)), item.key);
       }
     }
+    await this.#syncLegalHolds(result);
     result.prunedLocal = this.#pruneLocal();
     return result;
+  }
+
+  /**
+   * A session on legal hold has its bucket version under an S3 legal hold too (it then outlives its
+   * retain-until date); a release clears it. Reconciled every pass, so a hold placed by `vigil retention
+   * hold` beside the gateway (or while the bucket was unreachable) reaches the bucket at the next pass.
+   */
+  async #syncLegalHolds(result: ShipRunResult): Promise<void> {
+    const rows = this.app.db
+      .prepare(
+        `SELECT sh.key, sh.version_id, (h.session_id IS NOT NULL) AS held FROM shipments sh LEFT JOIN legal_holds h ON h.session_id = sh.ref
+          WHERE sh.kind = 'archive' AND sh.state = 'shipped' AND sh.legal_hold != (h.session_id IS NOT NULL)`,
+      )
+      .all() as { key: string; version_id: string; held: number }[];
+    for (const r of rows) {
+      try {
+        await this.bucket.setLegalHold(r.key, r.version_id, r.held === 1);
+        this.app.db.prepare('UPDATE shipments SET legal_hold = ? WHERE key = ?').run(r.held, r.key);
+      } catch (e) {
+        result.failed.push({ key: r.key, error: describeError(e) });
+      }
+    }
   }
 
   /** Queues sealed, unpurged archives not queued yet, and the latest checkpoint if larger than any queued. */

@@ -38,7 +38,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE shipments (key TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('archive', 'checkpoint')), ref TEXT NOT NULL,
                            state TEXT NOT NULL CHECK (state IN ('pending', 'shipped', 'deleted')),
                            queued_at TEXT NOT NULL, sha256 TEXT, bytes INTEGER, retain_until TEXT, version_id TEXT,
-                           attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, next_attempt_at TEXT, shipped_at TEXT, local_pruned_at TEXT);
+                           attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, next_attempt_at TEXT, shipped_at TEXT, local_pruned_at TEXT,
+                           legal_hold INTEGER NOT NULL DEFAULT 0);
    CREATE INDEX shipments_state ON shipments (state, next_attempt_at);
    CREATE INDEX shipments_ref ON shipments (kind, ref);`,
 ];

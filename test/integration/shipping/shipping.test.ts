@@ -13,6 +13,7 @@ import { Appliance } from '../../../appliance/appliance.ts';
 import { Bucket } from '../../../appliance/shipping/bucket.ts';
 import { evidenceStorageHealth } from '../../../appliance/shipping/health.ts';
 import { Shipper } from '../../../appliance/shipping/shipper.ts';
+import { placeHold, releaseHold } from '../../../appliance/retention/holds.ts';
 import { runRetention } from '../../../appliance/retention/purge.ts';
 import { vigil } from '../../helpers/cli.ts';
 import { failures, newAppliance, verifyBytes, type TestAppliance } from '../../helpers/evidence.ts';
@@ -89,6 +90,17 @@ describe('shipping to an Object Lock bucket', () => {
     const again = await shipper.runOnce();
     expect(again.shipped.map((k) => k.replace(/\/\d{4}-\d{2}-\d{2}\//, '/DAY/').replace(/\d{8}-[0-9a-f-]{36}/, 'S'))).toEqual(['vigil/archives/DAY/S.vsa', expect.stringMatching(/^vigil\/checkpoints\/\d{12}\.json$/)]);
     expect(evidenceStorageHealth(app.db, app.loaded.config).shipping.shipped).toEqual({ archives: 3, checkpoints: 2 });
+
+    // A legal hold reaches the bucket version at the next pass (an S3 legal hold outlives retain-until); a release clears it.
+    placeHold(app, ids[0]!, 'case 9', 'legal');
+    expect(evidenceStorageHealth(app.db, app.loaded.config).shipping.legalHoldsPending).toBe(1);
+    expect(await bucket.legalHold(row.key, row.version_id)).toBe(false);
+    expect((await shipper.runOnce()).failed).toEqual([]);
+    expect(await bucket.legalHold(row.key, row.version_id)).toBe(true);
+    expect(evidenceStorageHealth(app.db, app.loaded.config).shipping.legalHoldsPending).toBe(0);
+    releaseHold(app, ids[0]!, 'closed', 'legal');
+    expect((await shipper.runOnce()).failed).toEqual([]);
+    expect(await bucket.legalHold(row.key, row.version_id)).toBe(false);
     bucket.destroy();
     await app.close();
   });
