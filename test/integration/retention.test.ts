@@ -65,8 +65,15 @@ describe('purge and legal hold', () => {
     expect(dry.held.map((s) => s.seq)).toEqual([2]);
     for (const r of rows) expect(existsSync(join(a.dir, 'appliance', 'data', r.path)), r.path).toBe(true);
 
-    const run = await runRetention(app, { now: new Date(clock.t) });
+    const before = join(a.dir, 'before-purge.vigil');
+    const run = await runRetention(app, { now: new Date(clock.t), exportTo: before });
     expect(run.due.map((s) => s.seq)).toEqual([1, 3, 4]);
+    // Exported (and logged) before anything was purged: that bundle still holds every archive.
+    expect(run.exportedIn).toMatch(/^[0-9a-f-]{36}$/);
+    const exported = await verifyBytes(new Uint8Array(readFileSync(before)), a.trust, a.auditor);
+    expect(failures(exported)).toEqual([]);
+    expect(exported.sessions.map((s) => s.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
+    expect(exported.bundle!.bundleId).toBe(run.exportedIn);
     expect(run.records).toHaveLength(1);
     expect(run.deleted).toEqual({ local: 3, bucket: 0 });
     const exists = rows.map((r) => existsSync(join(a.dir, 'appliance', 'data', r.path)));
@@ -74,7 +81,7 @@ describe('purge and legal hold', () => {
     const entry = JSON.parse(app.db.prepare('SELECT data FROM log_entries WHERE idx = ?').pluck().get(run.records[0]) as string);
     expect(entry).toMatchObject({ type: 'evidence.purged', sessions: 3 });
     const record = JSON.parse(entry.record.signed);
-    expect(record).toMatchObject({ format: 'vigil-purge', reason: 'retention', policy: { name: 'pci-13-months', days: 400 } });
+    expect(record).toMatchObject({ format: 'vigil-purge', reason: 'retention', policy: { name: 'pci-13-months', days: 400 }, exportedIn: run.exportedIn });
     expect(record.sessions.map((s: { seq: number }) => s.seq)).toEqual([1, 3, 4]);
     expect(record.sessions[0].archiveSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(record.sessions[0].copies).toEqual(['local']);
@@ -89,6 +96,10 @@ describe('purge and legal hold', () => {
     expect(report.sessions.map((s) => [s.seq, s.status])).toEqual([[1, 'purged'], [2, 'complete'], [3, 'purged'], [4, 'purged']]);
     expect(report.sessions[0]!.reasons[0]).toMatch(/purged by signed record at .* under retention policy "pci-13-months" \(400 days after its end/);
     expect(report.checks.find((c) => c.id === 'session-sequence')).toMatchObject({ status: 'pass', covered: 4, total: 4 });
+    const cli = vigil(['verify', join(a.dir, 'after-purge.vigil'), '--trust', a.trustPath, '--key', join(a.dir, 'auditor.key')]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/#1 +purged [^\n]*\n +from the signed log; content unavailable[^\n]*\n +purged by signed record at .* under retention policy "pci-13-months"/);
+    expect(cli.stdout).toMatch(/PASS: 4 session\(s\) — .*3 purged/);
 
     // The held session's archive deleted by hand, with no record: missing, a failure, as before.
     app = await withClock(a, clock);
