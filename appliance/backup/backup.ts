@@ -30,6 +30,8 @@ export interface BackupManifest {
   archives: number;
   /** Sessions the snapshot has as still open: their archives are copied as they were (recovery seals them). */
   openSessions: number;
+  /** The newest checkpoint the snapshot records as verified in the bucket (null: none shipped). */
+  shippedCheckpointSize?: number | null;
 }
 
 export async function backupAppliance(app: Appliance, out: string): Promise<BackupManifest> {
@@ -71,6 +73,7 @@ export async function backupAppliance(app: Appliance, out: string): Promise<Back
       checkpoint: checkpoint && { size: checkpoint.size, root: checkpoint.root, time: checkpoint.time },
       archives,
       openSessions: rows.filter((r) => r.state === 'open').length,
+      shippedCheckpointSize: snap.prepare("SELECT MAX(CAST(ref AS INTEGER)) FROM shipments WHERE kind = 'checkpoint' AND state = 'shipped'").pluck().get() as number | null,
     };
   } finally {
     snap.close();

@@ -19,7 +19,7 @@ import { Appliance } from '../appliance.ts';
 import { parseConfig } from '../config/load-config.ts';
 import { MerkleStore } from '../log/merkle-store.ts';
 import { Bucket } from '../shipping/bucket.ts';
-import { CHECKPOINT_PREFIX, checkpointSizeOfKey } from '../shipping/shipper.ts';
+import { CHECKPOINT_PREFIX, checkpointKey, checkpointSizeOfKey } from '../shipping/shipper.ts';
 import { openDatabase } from '../store/database.ts';
 import { BACKUP_MANIFEST, type BackupManifest } from './backup.ts';
 
@@ -118,7 +118,10 @@ async function bucketWitness(
 ): Promise<Witness | undefined> {
   const bucket = new Bucket(cfg, resolvePath);
   try {
-    const keys = (await bucket.list(bucket.key(CHECKPOINT_PREFIX))).filter((k) => checkpointSizeOfKey(k) !== undefined);
+    // Only keys from the backup's own last shipped checkpoint on: years of checkpoints are not listed.
+    const from = manifest.shippedCheckpointSize ?? 0;
+    const startAfter = from > 0 ? bucket.key(checkpointKey(from - 1)) : undefined;
+    const keys = (await bucket.list(bucket.key(CHECKPOINT_PREFIX), startAfter)).filter((k) => checkpointSizeOfKey(k) !== undefined);
     const newest = keys.sort().at(-1);
     if (!newest) return undefined;
     const cp = readCheckpoint(JSON.parse((await bucket.get(newest)).toString('utf8')));

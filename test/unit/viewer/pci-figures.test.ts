@@ -18,4 +18,18 @@ describe('figures', () => {
     expect(f.maskedPan).toBe(1);
     expect(f.maskedRedacted).toBe(1);
   });
+
+  it('a session purged under a signed purge record is counted as purged, not as failed', () => {
+    const report = {
+      sessions: [
+        { sessionId: 's1', seq: 1, status: 'purged' },
+        { sessionId: 's2', seq: 2, status: 'failed' },
+        { sessionId: 's3', seq: 3, status: 'complete' },
+      ],
+      trust: { keys: [] },
+      withKey: true,
+    } as unknown as VerificationReport;
+    const f = figures(report, new Map());
+    expect([f.purged, f.failed, f.complete]).toEqual([1, 1, 1]);
+  });
 });
