@@ -76,10 +76,11 @@ export function judgePurge(log: SessionLog & RetentionFacts, keys: KeyChain, app
     let held = false;
     for (const h of log.holds ?? []) if (h.entry < p.entry) held = h.type === 'retention.hold';
     if (held) return fail('a legal hold placed on it was never released before the purge');
-    const copies = session.copies.length ? session.copies.join(' and ') : 'no copy left';
+    // What the record says it deletes: whether the deletion then succeeded is not something the log can prove.
+    const copies = session.copies.length ? `its ${session.copies.join(' and ')} copies` : 'no copy (none was left)';
     return {
       purged: true,
-      summary: `purged by signed record at ${p.t} (log entry ${p.entry}) under retention policy "${record.policy.name}" (${record.policy.days} days after its end, ${ended}); copies deleted: ${copies}`,
+      summary: `purged by signed record at ${p.t} (log entry ${p.entry}) under retention policy "${record.policy.name}" (${record.policy.days} days after its end, ${ended}); the record covers ${copies}`,
     };
   } catch (e) {
     return fail(describeError(e));
