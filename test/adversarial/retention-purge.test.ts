@@ -90,4 +90,22 @@ describe('a purge record the verifier must refuse', () => {
     const report = await verdict(a, app);
     expect(failures(report)).toEqual([expect.stringMatching(/another manifest digest than the log's end entry/)]);
   });
+
+  it('a record, signed by the appliance key, under a policy shorter than PCI DSS 10.5.1\'s 12 months', async () => {
+    const { a, app, clock, id, path } = await setup();
+    clock.t += 40 * DAY;
+    const row = app.db.prepare('SELECT seq, ended_at, manifest_digest FROM sessions WHERE id = ?').get(id) as { seq: number; ended_at: string; manifest_digest: string };
+    const record = signPurgeRecord(
+      {
+        applianceId: app.id, purgeId: 'p', time: new Date(clock.t).toISOString(), reason: 'retention', policy: { name: 'thirty-days', days: 30 },
+        cutoff: new Date(clock.t - 30 * DAY).toISOString(), exportedIn: null,
+        sessions: [{ sessionId: id, seq: row.seq, endedAt: row.ended_at, manifestDigest: row.manifest_digest, archiveSha256: null, copies: ['local'] }],
+      },
+      app.keys.current,
+    );
+    app.log.append('evidence.purged', { purgeId: 'p', sessions: 1, record });
+    unlinkSync(path);
+    const report = await verdict(a, app);
+    expect(failures(report)).toEqual([expect.stringMatching(/its policy keeps 30 days, below PCI DSS 10\.5\.1's 365/)]);
+  });
 });
