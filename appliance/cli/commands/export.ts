@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { VigilError } from '../../../shared/errors.ts';
+import { plural } from '../../../shared/text/plural.ts';
 import { Appliance } from '../../appliance.ts';
 import { exportBundle } from '../../export/export-bundle.ts';
 import { EXIT, UsageError, defineCommand, parseCommand } from '../command.ts';
@@ -47,8 +48,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
     const s = await exportBundle(app, { out: a.values.out!, ...(since ? { since } : {}), ...(until ? { until } : {}), onProgress: progress.update });
     progress.done();
     process.stdout.write(
-      `wrote ${s.path}: ${s.sessions} session archive(s), ${s.bytes} bytes, log checkpoint ${s.checkpointSize}` +
-        (s.inProgress ? `; ${s.inProgress} session(s) still running are left for the next export` : '') +
+      `wrote ${s.path}: ${plural(s.sessions, 'session archive')}, ${s.bytes} bytes, log checkpoint ${s.checkpointSize}` +
+        (s.inProgress ? `; ${plural(s.inProgress, 'session')} still running ${s.inProgress === 1 ? 'is' : 'are'} left for the next export` : '') +
         '\n',
     );
     // The fingerprint the auditor compares in the viewer (give it to them by another channel than the file).
