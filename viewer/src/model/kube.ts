@@ -69,7 +69,7 @@ export function kubeExchanges(events: readonly EvidenceEvent[]): KubeExchange[] 
   const stmts = statements(events);
   const out: KubeExchange[] = [];
   // One decoder per stream: a character split across two recorded chunks is decoded whole.
-  const decoders = new Map<KubeExchange, TextDecoder>();
+  const decoders = new Map<KubeExchange, { decode(b: Uint8Array, o: { stream: boolean }): string }>();
   let next = 0;
   for (const e of events) {
     if (e.type === 'command') {
