@@ -1,4 +1,5 @@
 /** Human-readable verification report: checks, then one line per session with the exact reasons. */
+import { fixPlurals, plural } from '../../shared/text/plural.ts';
 import { coverageText, type CheckResult, type SessionReport, type VerificationReport } from '../../shared/evidence/verify/report.ts';
 
 const STATUS: Record<SessionReport['status'], string> = {
@@ -10,11 +11,13 @@ const STATUS: Record<SessionReport['status'], string> = {
 };
 
 const TAG: Record<CheckResult['status'], string> = { pass: '[pass]', partial: '[PART]', fail: '[FAIL]', skipped: '[skip]', 'not-run': '[not run]' };
-const VERDICT_WORD: Record<VerificationReport['verdict']['status'], string> = { pass: 'PASS', 'integrity-only': 'PASS (integrity only)', partial: 'PARTIAL', fail: 'FAIL' };
+// "INTEGRITY ONLY", not "PASS (integrity only)": a filter or a quick read for PASS must not take a bundle whose
+// content nobody decrypted or re-scanned for a full pass.
+const VERDICT_WORD: Record<VerificationReport['verdict']['status'], string> = { pass: 'PASS', 'integrity-only': 'INTEGRITY ONLY (content not checked)', partial: 'PARTIAL', fail: 'FAIL' };
 
 /** What the log proves about a session whose archive is not readable: counts, or "unknown". */
 function logFacts(s: SessionReport): string {
-  const facts = [`${s.events ?? 'unknown'} events`, `${s.frames ?? 'unknown'} frames`, `${s.approvalsLogged ?? 0} approval request(s) logged`];
+  const facts = [`${s.events ?? 'unknown'} events`, `${s.frames ?? 'unknown'} frames`, `${plural(s.approvalsLogged ?? 0, 'approval request')} logged`];
   return ` (${facts.join(', ')})`;
 }
 
@@ -33,7 +36,7 @@ export function formatReport(r: VerificationReport, file: string): string {
   out.push('', 'Checks');
   for (const c of r.checks) {
     const cov = coverageText(c);
-    out.push(`  ${TAG[c.status]} ${c.title}${cov ? ` [${cov}]` : ''}${c.status === 'fail' ? '' : c.summary ? `: ${c.summary}` : ''}`);
+    out.push(`  ${TAG[c.status]} ${c.title}${cov ? ` [${cov}]` : ''}${c.status === 'fail' ? '' : c.summary ? `: ${fixPlurals(c.summary)}` : ''}`);
     for (const f of c.failures.slice(0, 20)) out.push(`         - ${f}`);
     if (c.failures.length > 20) out.push(`         - … ${c.failures.length - 20} more (see --json)`);
   }
@@ -76,6 +79,6 @@ export function formatReport(r: VerificationReport, file: string): string {
   for (const s of r.sessions) counts.set(STATUS[s.status], (counts.get(STATUS[s.status]) ?? 0) + 1);
   const tally = [...counts].map(([k, v]) => `${v} ${k}`).join(', ');
   if (r.fatal) out.push('', `FAILED: ${r.fatal}`);
-  out.push('', r.verdict.headline, `${VERDICT_WORD[r.verdict.status]}: ${r.sessions.length} session(s)${tally ? ` — ${tally}` : ''}`);
+  out.push('', fixPlurals(r.verdict.headline), `${VERDICT_WORD[r.verdict.status]}: ${plural(r.sessions.length, 'session')}${tally ? ` — ${tally}` : ''}`);
   return out.join('\n') + '\n';
 }

@@ -5,6 +5,7 @@
  * the next run, never a deletion nobody recorded. Bucket copies are deleted by version once their Object
  * Lock date (the same retention end) has passed; one the store still refuses is retried by the next run.
  */
+import { plural } from '../../shared/text/plural.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -143,7 +144,7 @@ async function deleteCopies(app: Appliance, bucket: Bucket | undefined, result: 
     .all() as { key: string; version_id: string; seq: number }[];
   if (!shipped.length) return;
   if (!bucket) {
-    result.problems.push(`${shipped.length} purged archive(s) are still in the bucket: shipping is not configured here, delete them there`);
+    result.problems.push(`${plural(shipped.length, 'purged archive')} ${shipped.length === 1 ? 'is' : 'are'} still in the bucket: shipping is not configured here, delete them there`);
     return;
   }
   for (const o of shipped) {

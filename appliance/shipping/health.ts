@@ -8,6 +8,7 @@
  * unhealthy when a session is overdue: past retention, not held, not purged, for longer than two job
  * intervals (the job is not running, or its deletions fail).
  */
+import { plural } from '../../shared/text/plural.ts';
 import type { Db } from '../store/database.ts';
 import type { VigilConfig } from '../config/schema.ts';
 
@@ -91,8 +92,8 @@ export function shippingHealth(db: Db, config: VigilConfig, now = new Date(), la
   const limit = lagLimitSeconds ?? Math.max(900, 10 * (cfg?.intervalSeconds ?? 60));
   const problems: string[] = [];
   if (cfg) {
-    if (persistent) problems.push(`${persistent} item(s) failed ${FAILING_ATTEMPTS} or more uploads${err ? `; last: ${err.key}: ${err.last_error}` : ''}`);
-    if (lagSeconds > limit) problems.push(`shipping lags ${lagSeconds} s (limit ${limit} s): ${pending.n} item(s) waiting`);
+    if (persistent) problems.push(`${plural(persistent, 'item')} failed ${FAILING_ATTEMPTS} or more uploads${err ? `; last: ${err.key}: ${err.last_error}` : ''}`);
+    if (lagSeconds > limit) problems.push(`shipping lags ${lagSeconds} s (limit ${limit} s): ${plural(pending.n, 'item')} waiting`);
   }
   return {
     enabled: cfg !== undefined,
@@ -127,7 +128,7 @@ export function retentionHealth(db: Db, config: VigilConfig, now = new Date()): 
     .prepare("SELECT COUNT(*) FROM shipments sh JOIN sessions s ON s.id = sh.ref WHERE sh.kind = 'archive' AND sh.state = 'shipped' AND s.purge_entry IS NOT NULL")
     .pluck()
     .get() as number;
-  const problems = overdue ? [`${overdue} session(s) past retention for more than two job intervals (${2 * r.intervalHours} h): is the purge job running?`] : [];
+  const problems = overdue ? [`${plural(overdue, 'session')} past retention for more than two job intervals (${2 * r.intervalHours} h): is the purge job running?`] : [];
   // A purged session's bucket copy outlives it only while its lock holds; reported, not unhealthy.
   return { ok: overdue === 0, policy: r.policy, days: r.days, due: row.due ?? 0, overdue, held: row.held ?? 0, purged: row.purged ?? 0, bucketDeletionsPending, lastPurgeAt: row.last, problems };
 }

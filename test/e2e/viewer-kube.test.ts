@@ -1,7 +1,7 @@
 /**
  * A Kubernetes session in the viewer, from a bundle made with the real kubectl through Vigil to the real
- * kube-apiserver: what an auditor sees today for the HTTP exchanges (the generic session page: each request
- * as a command with its decision and result). Screenshot: test-artifacts/viewer/viewer-kube-session.png.
+ * kube-apiserver: the HTTP exchange list (verb, resource, namespace/name, status, decision, time) and, for a
+ * selected request, its masked request and response bodies. Screenshots: test-artifacts/viewer/viewer-kube-*.png.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +12,15 @@ import { openEvidence, openSession, problems, screenshot, startViewer, type View
 import type { Page } from 'playwright-core';
 
 const PAN = '4111111111111111';
+const MASKED_PAN = '411111******1111';
 
 let f: KubeGatewayFixture;
 let viewer: ViewerSession;
 let page: Page;
 let evidence: ExportedEvidence;
 let seq = 0;
+let createSeq = 0;
+let blockedSeq = 0;
 
 beforeAll(async () => {
   [f, viewer] = await Promise.all([startKubeGatewayFixture(), startViewer()]);
@@ -29,6 +32,8 @@ beforeAll(async () => {
   admin(['-n', 'gw', 'create', 'configmap', 'cards', `--from-literal=card=${PAN}`]);
   // One kubectl run is one connection: one recorded session. A read (masked) and a blocked delete.
   await f.kubectl(['-n', 'gw', 'get', 'configmap', 'cards', '-o', 'json']);
+  // A create whose request body carries a card number: recorded masked.
+  await f.kubectl(['-n', 'gw', 'create', 'configmap', 'more', `--from-literal=card=${PAN}`]);
   await f.kubectl(['delete', 'namespace', 'gw', '--wait=false']);
   await f.stopGateway();
   evidence = await exportAndVerify(f, 'kube.vigil');
@@ -36,7 +41,13 @@ beforeAll(async () => {
   await openEvidence(page, { trust: join(f.dir, 'appliance', 'trust.json'), bundle: join(f.dir, 'kube.vigil'), key: join(f.dir, 'auditor.key') });
   const sessions = [...evidence.sessions.entries()];
   const read = sessions.find(([, evs]) => evs.some((e) => e.type === 'command' && String(e['text']).includes('/configmaps/cards')))!;
-  seq = evidence.report.sessions.find((s) => s.sessionId === read[0])!.seq!;
+  const seqOf = (pred: (text: string) => boolean) => {
+    const found = sessions.find(([, evs]) => evs.some((e) => e.type === 'command' && pred(String(e['text']))))!;
+    return evidence.report.sessions.find((s) => s.sessionId === found[0])!.seq!;
+  };
+  seq = seqOf((t) => t.includes('/configmaps/cards'));
+  createSeq = seqOf((t) => t.startsWith('POST /api/v1/namespaces/gw/configmaps'));
+  blockedSeq = seqOf((t) => t.startsWith('DELETE /api/v1/namespaces/gw'));
 }, 10 * 60_000);
 
 afterAll(async () => {
@@ -49,12 +60,58 @@ describe('a Kubernetes session in the viewer', () => {
     expect(failures(evidence.report)).toEqual([]);
   });
 
-  it('shows the request as a command, allowed, with its result; no clear card number anywhere on the page', async () => {
+  it('lists the exchanges: verb, resource, namespace/name, status, decision, masked count; no clear card number', async () => {
     await openSession(page, seq);
-    const text = await page.getByTestId('session-detail').innerText();
-    expect(text).toContain('GET /api/v1/namespaces/gw/configmaps/cards');
-    expect(text).not.toContain(PAN);
+    const list = page.getByTestId('kube-exchanges');
+    const row = list.getByTestId('kube-exchange').filter({ hasText: 'gw/cards' });
+    await expect.poll(() => row.count()).toBe(1);
+    const cells = (await row.locator('td').allInnerTexts()).map((c) => c.trim());
+    expect(cells.slice(2, 9)).toEqual(['get', 'v1/configmaps', 'gw/cards', '200', 'allowed', expect.stringMatching(/ms$/), '1']);
+    expect(cells[0]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} UTC$/);
+    // Discovery requests of the same kubectl run are listed too, before it.
+    expect(await list.getByTestId('kube-exchange').count()).toBeGreaterThan(1);
+    expect(await page.getByTestId('kube-impersonation').innerText()).toContain('impersonating user repo:acme/payments:ref:refs/heads/main in groups repo:acme/payments, org:acme');
+    expect(await page.getByTestId('session-detail').innerText()).toContain('GET /api/v1/namespaces/gw/configmaps/cards');
+    expect(await page.getByTestId('session-detail').innerText()).not.toContain(PAN);
     await screenshot(page, 'viewer-kube-session', { fullPage: true });
     expect(problems(page)).toEqual([]);
+  });
+
+  it('a selected request shows its masked response body, formatted, or exactly as recorded', async () => {
+    await page.getByTestId('kube-exchange').filter({ hasText: 'gw/cards' }).getByRole('button').click();
+    const detail = page.getByTestId('kube-exchange-detail');
+    await expect.poll(() => detail.count()).toBe(1);
+    const text = await detail.innerText();
+    expect(text).toContain('HTTP 200 · application/json');
+    expect(text).toContain(`"card": "${MASKED_PAN}"`);
+    expect(text).not.toContain(PAN);
+    await page.getByLabel('show JSON exactly as recorded (not formatted)').check();
+    expect(await detail.innerText()).toContain(`"card":"${MASKED_PAN}"`);
+    await page.getByLabel('show JSON exactly as recorded (not formatted)').uncheck();
+    await screenshot(page, 'viewer-kube-exchange', { fullPage: true });
+    expect(problems(page)).toEqual([]);
+  });
+
+  it('a create shows its request body masked', async () => {
+    await openSession(page, createSeq);
+    const row = page.getByTestId('kube-exchange').filter({ hasText: 'create' });
+    await row.getByRole('button').click();
+    const text = await page.getByTestId('kube-exchange-detail').innerText();
+    expect(text).toMatch(/Request body \(\d+ B\)/);
+    expect(text).toContain(MASKED_PAN);
+    expect(text).not.toContain(PAN);
+  });
+
+  it('a blocked request: blocked, with its rule and reason, not forwarded, no response', async () => {
+    await openSession(page, blockedSeq);
+    const row = page.getByTestId('kube-exchange').filter({ hasText: 'delete' });
+    const cells = (await row.locator('td').allInnerTexts()).map((c) => c.trim());
+    expect(cells.slice(2, 7)).toEqual(['delete', 'v1/namespaces', 'gw', 'not forwarded', 'blocked']);
+    await row.getByRole('button').click();
+    const text = await page.getByTestId('kube-exchange-detail').innerText();
+    expect(text).toContain('rule ci-kube/no-namespace-delete');
+    expect(text).toContain('namespaces are never deleted through Vigil');
+    expect(text).toContain('no response was recorded');
+    await screenshot(page, 'viewer-kube-blocked', { fullPage: true });
   });
 });

@@ -148,7 +148,9 @@ policies:
 `;
 
 export async function startGatewayFixture(o: FixtureOptions = {}): Promise<GatewayFixture> {
-  const pg = await startPostgres({ ...(o.pgTls ? { tls: true } : {}), ...(o.pgAuth ? { auth: o.pgAuth } : {}) });
+  // An attack suite keeps every connection open until it collects the evidence at the end: PostgreSQL's
+  // default of 100 connections is too close to what the larger suites (derived-masking) open.
+  const pg = await startPostgres({ conf: { max_connections: '300' }, ...(o.pgTls ? { tls: true } : {}), ...(o.pgAuth ? { auth: o.pgAuth } : {}) });
   pg.psql('CREATE DATABASE payments');
   pg.psql(SCHEMA, { database: 'payments' });
   await o.beforeStart?.(pg);

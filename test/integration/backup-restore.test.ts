@@ -68,7 +68,7 @@ describe('backup and restore', () => {
     expect((await ship(a.configPath)).failed).toEqual([]);
 
     const old = ok(['backup', '--config', a.configPath, '--out', join(work, 'old')]);
-    expect(old.stdout).toMatch(/wrote backup .*: log \d+ entries \(checkpoint \d+\), 2 archive\(s\)/);
+    expect(old.stdout).toMatch(/wrote backup .*: log \d+ entries \(checkpoint \d+\), 2 archives\n/);
     expect(statSync(join(work, 'old')).mode & 0o077).toBe(0);
     expect(existsSync(join(work, 'old', 'config', 'keys'))).toBe(true);
     expect(existsSync(join(work, 'old', 'config', 'data'))).toBe(false);

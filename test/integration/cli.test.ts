@@ -100,7 +100,7 @@ describe('demo evidence → verify', () => {
     expect(plain.stdout).toMatch(/\[skip\] Decryption/);
     // Without the key the verdict is integrity only: never "complete" about content nobody decrypted.
     expect(plain.stdout).toMatch(/^Integrity verified — content not checked/m);
-    expect(plain.stdout).toMatch(/PASS \(integrity only\): 5 session\(s\) — 4 complete, 1 interrupted/);
+    expect(plain.stdout).toMatch(/INTEGRITY ONLY \(content not checked\): 5 sessions — 4 complete, 1 interrupted/);
     expect(plain.stdout).toMatch(/\[pass\] Digests .*\[5 of 5 archives\]/);
     const json = vigil(['verify', join(d, 'evidence.vigil'), '--trust', join(d, 'trust.json'), '--key', join(d, 'auditor.key'), '--json']);
     expect(json.code).toBe(0);

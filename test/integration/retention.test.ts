@@ -99,7 +99,7 @@ describe('purge and legal hold', () => {
     const cli = vigil(['verify', join(a.dir, 'after-purge.vigil'), '--trust', a.trustPath, '--key', join(a.dir, 'auditor.key')]);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/#1 +purged [^\n]*\n +from the signed log; content unavailable[^\n]*\n +purged by signed record at .* under retention policy "pci-13-months"/);
-    expect(cli.stdout).toMatch(/PASS: 4 session\(s\) — .*3 purged/);
+    expect(cli.stdout).toMatch(/PASS: 4 sessions — .*3 purged/);
 
     // The held session's archive deleted by hand, with no record: missing, a failure, as before.
     app = await withClock(a, clock);
@@ -122,7 +122,7 @@ describe('purge and legal hold', () => {
     await app.close();
     const dry = vigil(['retention', 'run', '--config', a.configPath, '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/retention policy "default": 365 days; sessions that ended before .* are due\nwould purge 0 session\(s\)/);
+    expect(dry.stdout).toMatch(/retention policy "default": 365 days; sessions that ended before .* are due\nwould purge 0 sessions/);
     const hold = vigil(['retention', 'hold', id!.slice(0, 8), '--config', a.configPath, '--reason', 'case 7']);
     expect(hold.code, hold.stderr).toBe(0);
     expect(hold.stdout).toContain(`session ${id} on legal hold`);

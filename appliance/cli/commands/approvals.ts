@@ -3,6 +3,7 @@
  * admin HTTPS API, authenticated with the approver's own identity token (VIGIL_TOKEN or --token-file).
  */
 import type { ApprovalRecord } from '../../approvals/types.ts';
+import { plural } from '../../../shared/text/plural.ts';
 import { call, common, connection } from '../admin-client.ts';
 import { EXIT, UsageError, defineCommand, parseCommand } from '../command.ts';
 
@@ -73,7 +74,7 @@ export async function approvals(argv: string[]): Promise<number> {
       ? `approved ${id}: the held command runs now`
       : rec.status === 'denied'
         ? `denied ${id}: the client gets your reason`
-        : `approved ${id}: waiting for ${missing} more approver(s)`;
+        : `approved ${id}: waiting for ${plural(missing, 'more approver')}`;
   out(r, what);
   return EXIT.ok;
 }

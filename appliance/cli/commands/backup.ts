@@ -1,4 +1,5 @@
 /** `vigil backup` and `vigil restore`: a consistent copy of the appliance, and putting it back without rolling the log back. */
+import { plural } from '../../../shared/text/plural.ts';
 import { VigilError } from '../../../shared/errors.ts';
 import { Appliance } from '../../appliance.ts';
 import { backupAppliance } from '../../backup/backup.ts';
@@ -48,8 +49,8 @@ export async function backup(argv: string[]): Promise<number> {
   try {
     const m = await backupAppliance(app, a.values.out!);
     process.stdout.write(
-      `wrote backup ${a.values.out}: log ${m.logSize} entries (checkpoint ${m.checkpoint?.size ?? 'none'}), ${m.archives} archive(s)` +
-        (m.openSessions ? `; ${m.openSessions} session(s) were open: a restore seals them as interrupted` : '') +
+      `wrote backup ${a.values.out}: log ${m.logSize} entries (checkpoint ${m.checkpoint?.size ?? 'none'}), ${plural(m.archives, 'archive')}` +
+        (m.openSessions ? `; ${plural(m.openSessions, 'session')} ${m.openSessions === 1 ? 'was' : 'were'} open: a restore seals ${m.openSessions === 1 ? 'it' : 'them'} as interrupted` : '') +
         '\n',
     );
     return EXIT.ok;

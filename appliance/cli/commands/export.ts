@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { VigilError } from '../../../shared/errors.ts';
+import { plural } from '../../../shared/text/plural.ts';
 import { Appliance } from '../../appliance.ts';
 import { exportBundle } from '../../export/export-bundle.ts';
 import { Bucket } from '../../shipping/bucket.ts';
@@ -59,9 +60,9 @@ export async function exportCommand(argv: string[]): Promise<number> {
     });
     progress.done();
     process.stdout.write(
-      `wrote ${s.path}: ${s.sessions} session archive(s), ${s.bytes} bytes, log checkpoint ${s.checkpointSize}` +
-        (readBack?.count ? `; ${readBack.count} archive(s) read back from bucket ${bucket!.name}` : '') +
-        (s.inProgress ? `; ${s.inProgress} session(s) still running are left for the next export` : '') +
+      `wrote ${s.path}: ${plural(s.sessions, 'session archive')}, ${s.bytes} bytes, log checkpoint ${s.checkpointSize}` +
+        (readBack?.count ? `; ${plural(readBack.count, 'archive')} read back from bucket ${bucket!.name}` : '') +
+        (s.inProgress ? `; ${plural(s.inProgress, 'session')} still running ${s.inProgress === 1 ? 'is' : 'are'} left for the next export` : '') +
         '\n',
     );
     // The fingerprint the auditor compares in the viewer (give it to them by another channel than the file).

@@ -1,4 +1,5 @@
 /** `vigil recover`: seal archives a crashed appliance left open (the gateway also does this at start-up). */
+import { plural } from '../../../shared/text/plural.ts';
 import { Appliance } from '../../appliance.ts';
 import { EXIT, defineCommand, parseCommand } from '../command.ts';
 
@@ -16,7 +17,7 @@ export async function recover(argv: string[]): Promise<number> {
   const app = await Appliance.open(a.values.config!);
   try {
     if (app.recovered.length === 0) process.stdout.write('nothing to recover: no archive was left open\n');
-    for (const r of app.recovered) process.stdout.write(`sealed session #${r.seq} (${r.sessionId}) as interrupted: ${r.frames} durable frame(s)\n`);
+    for (const r of app.recovered) process.stdout.write(`sealed session #${r.seq} (${r.sessionId}) as interrupted: ${plural(r.frames, 'durable frame')}\n`);
   } finally {
     await app.close();
   }

@@ -1,4 +1,5 @@
 /** `vigil retention run|hold|release|list`: the retention job by hand, and legal holds. */
+import { plural } from '../../../shared/text/plural.ts';
 import { userInfo } from 'node:os';
 import { VigilError } from '../../../shared/errors.ts';
 import { Appliance } from '../../appliance.ts';
@@ -81,12 +82,12 @@ export async function retentionRun(argv: string[]): Promise<number> {
 function formatRun(r: RetentionRunResult): string {
   const out = [`retention policy "${r.policy.name}": ${r.policy.days} days; sessions that ended before ${r.cutoff} are due`];
   const verb = r.dryRun ? 'would purge' : 'purged';
-  out.push(`${verb} ${r.due.length} session(s)${r.due.length ? ': ' + r.due.map((s) => `#${s.seq}`).join(' ') : ''}`);
-  if (r.held.length) out.push(`kept ${r.held.length} session(s) on legal hold: ${r.held.map((s) => `#${s.seq}`).join(' ')}`);
+  out.push(`${verb} ${plural(r.due.length, 'session')}${r.due.length ? ': ' + r.due.map((s) => `#${s.seq}`).join(' ') : ''}`);
+  if (r.held.length) out.push(`kept ${plural(r.held.length, 'session')} on legal hold: ${r.held.map((s) => `#${s.seq}`).join(' ')}`);
   if (!r.dryRun) {
     if (r.exportedIn) out.push(`exported first as bundle ${r.exportedIn}`);
-    if (r.records.length) out.push(`signed purge record(s) at log entries ${r.records.join(', ')}`);
-    out.push(`deleted ${r.deleted.local} local archive(s), ${r.deleted.bucket} bucket version(s)`);
+    if (r.records.length) out.push(`${plural(r.records.length, 'signed purge record')} at log ${r.records.length === 1 ? 'entry' : 'entries'} ${r.records.join(', ')}`);
+    out.push(`deleted ${plural(r.deleted.local, 'local archive')}, ${plural(r.deleted.bucket, 'bucket version')}`);
   }
   return out.join('\n') + '\n';
 }

@@ -1,4 +1,5 @@
 /** `vigil shipping run|status`: one shipping pass by hand, and the shipping/retention health. */
+import { plural } from '../../../shared/text/plural.ts';
 import { VigilError } from '../../../shared/errors.ts';
 import { Appliance } from '../../appliance.ts';
 import { Bucket } from '../../shipping/bucket.ts';
@@ -49,7 +50,7 @@ export async function shippingRun(argv: string[]): Promise<number> {
     const r = await new Shipper(app, bucket, cfg).runOnce();
     if (a.values.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     else {
-      process.stdout.write(`shipped ${r.shipped.length} object(s) to bucket ${bucket.name}${r.prunedLocal ? `; pruned ${r.prunedLocal} local archive(s)` : ''}\n`);
+      process.stdout.write(`shipped ${plural(r.shipped.length, 'object')} to bucket ${bucket.name}${r.prunedLocal ? `; pruned ${plural(r.prunedLocal, 'local archive')}` : ''}\n`);
       for (const f of r.failed) process.stderr.write(`vigil: error: ${f.key}: ${f.error}\n`);
     }
     return r.failed.length ? EXIT.failed : EXIT.ok;
@@ -71,9 +72,9 @@ export async function shippingStatus(argv: string[]): Promise<number> {
       const r = h.retention;
       process.stdout.write(
         (s.enabled
-          ? `shipping ${s.ok ? 'ok' : 'UNHEALTHY'}: ${s.pending} pending (${s.failing} failing), lag ${s.lagSeconds} s, ${s.shipped.archives} archive(s) and ${s.shipped.checkpoints} checkpoint(s) shipped, last at ${s.lastShippedAt ?? 'never'}\n`
+          ? `shipping ${s.ok ? 'ok' : 'UNHEALTHY'}: ${s.pending} pending (${s.failing} failing), lag ${s.lagSeconds} s, ${plural(s.shipped.archives, 'archive')} and ${plural(s.shipped.checkpoints, 'checkpoint')} shipped, last at ${s.lastShippedAt ?? 'never'}\n`
           : 'shipping: not configured\n') +
-          (s.lastError ? `  last error (${s.lastError.attempts} attempt(s)): ${s.lastError.key}: ${s.lastError.error}\n` : '') +
+          (s.lastError ? `  last error (${plural(s.lastError.attempts, 'attempt')}): ${s.lastError.key}: ${s.lastError.error}\n` : '') +
           `retention ${r.ok ? 'ok' : 'UNHEALTHY'}: policy "${r.policy}" ${r.days} days; ${r.due} due, ${r.held} on hold, ${r.purged} purged (last ${r.lastPurgeAt ?? 'never'})\n` +
           [...s.problems, ...r.problems].map((p) => `  ${p}\n`).join(''),
       );

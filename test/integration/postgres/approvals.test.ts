@@ -196,7 +196,7 @@ describe('a held command', () => {
     expect(noToken.status).toBe(401);
     // N-of-M: two different payments leads.
     const first = await cli(['approve', id, '--reason', 'refund #7 checked'], await approver('lea@acme.test', ['payments-leads']));
-    expect(first.stdout.trim()).toBe(`approved ${id}: waiting for 1 more approver(s)`);
+    expect(first.stdout.trim()).toBe(`approved ${id}: waiting for 1 more approver`);
     const twice = await cli(['approve', id], await approver('lea@acme.test', ['payments-leads']));
     expect(twice.stderr).toMatch(/you already decided request .*; it needs 2 different approvers/);
     expect(f.pg.psql("SELECT status FROM accounts WHERE id = 7", { database: 'payments' }).trim()).toBe('open');

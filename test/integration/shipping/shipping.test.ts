@@ -166,7 +166,7 @@ describe('shipping to an Object Lock bucket', () => {
 
     const ship = vigil(['shipping', 'run', '--config', a.configPath]);
     expect(ship.code, ship.stderr).toBe(0);
-    expect(ship.stdout).toMatch(/shipped 2 object\(s\) to bucket evidence-two; pruned 1 local archive\(s\)/);
+    expect(ship.stdout).toMatch(/shipped 2 objects to bucket evidence-two; pruned 1 local archive\n/);
     expect(existsSync(path)).toBe(false);
     const status = vigil(['shipping', 'status', '--config', a.configPath, '--json']);
     expect(status.code, status.stdout).toBe(0);
@@ -175,13 +175,13 @@ describe('shipping to an Object Lock bucket', () => {
     const out = join(a.dir, 'from-bucket.vigil');
     const exp = vigil(['export', '--config', a.configPath, '--out', out]);
     expect(exp.code, exp.stderr).toBe(0);
-    expect(exp.stdout).toMatch(/1 session archive\(s\).*; 1 archive\(s\) read back from bucket evidence-two/);
+    expect(exp.stdout).toMatch(/1 session archive, .*; 1 archive read back from bucket evidence-two/);
     const report = await verifyBytes(new Uint8Array(readFileSync(out)), a.trust, a.auditor);
     expect(failures(report)).toEqual([]);
     expect(report.verdict.status).toBe('pass');
     expect(report.sessions.map((s) => s.status)).toEqual(['complete']);
     expect(readdirSync(join(a.dir, 'appliance', 'data', 'tmp'))).toEqual([]); // the read-back copy is removed
     expect(exp.stderr).toBe('');
-    expect(vigil(['shipping', 'status', '--config', a.configPath]).stdout).toMatch(/^shipping ok: 0 pending \(0 failing\), lag 0 s, 1 archive\(s\) and \d checkpoint\(s\) shipped/);
+    expect(vigil(['shipping', 'status', '--config', a.configPath]).stdout).toMatch(/^shipping ok: 0 pending \(0 failing\), lag 0 s, 1 archive and \d checkpoints? shipped/);
   });
 });

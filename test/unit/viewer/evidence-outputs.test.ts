@@ -142,7 +142,7 @@ describe('every output names the evidence', () => {
     expect(first).toMatch(/^Vigil evidence report - evidence\.vigil - verified by Dana Auditor at 2026-11-29 19:05:00\.123 UTC$/);
     expect(second).toBe(`Bundle SHA-256 ${sha} - verification result PASS - fingerprint compared by the auditor: no (not confirmed)`);
     const withKeyless = stampOf('evidence.vigil', sha, { verdict: { ...report.verdict, status: 'integrity-only' } }, { entered: '', confirmed: true });
-    expect(reportFooter(input(withKeyless))[1]).toMatch(/verification result PASS \(integrity only\) - fingerprint compared by the auditor: yes$/);
+    expect(reportFooter(input(withKeyless))[1]).toMatch(/verification result INTEGRITY ONLY \(content not checked\) - fingerprint compared by the auditor: yes$/);
   });
 
   it('the CSV: the SHA-256 and the result close every line', () => {

@@ -24,6 +24,8 @@ import { pdfText } from '../../helpers/viewer-pdf.ts';
 let missing: VerificationReport;
 let missingNoKey: VerificationReport;
 let fatal: VerificationReport;
+let keyless: VerificationReport;
+let full: VerificationReport;
 let seq3: string;
 const noDigests = new Map<string, SessionDigest>();
 
@@ -37,6 +39,8 @@ beforeAll(async () => {
   missing = await verifyBytes(cut, trust, auditor);
   missingNoKey = await verifyBytes(cut, trust);
   fatal = await verifyBytes(bundle.slice(0, 2500), trust, auditor);
+  keyless = await verifyBytes(bundle, trust);
+  full = await verifyBytes(bundle, trust, auditor);
   seq3 = missing.sessions.find((s) => s.seq === 3)!.sessionId;
 }, 120_000);
 
@@ -135,5 +139,24 @@ describe('the report of a bundle with a missing archive', () => {
       expect(t, what).not.toMatch(/\(s\)/);
       expect(t, what).not.toMatch(/\b1 (frames|events|approval requests|requests|archives|sessions)\b/);
     }
+  });
+});
+
+describe('the report of a bundle verified without the auditor key', () => {
+  it('every PDF page, top and bottom, says integrity only; the HTML too; a full pass has no stamp', async () => {
+    expect(keyless.verdict.status).toBe('integrity-only');
+    expect(full.verdict.status).toBe('pass');
+    expect(reportStamp(full)).toBe('');
+    const stamp = reportStamp(keyless);
+    expect(stamp).toMatch(/^INTEGRITY ONLY: .*not checked/);
+    const blocks = buildReport({ report: keyless, digests: noDigests, fileName: 'demo.vigil', auditor: 'Dana', generatedAt: '2026-12-02T10:00:00.000Z', viewerVersion: 't' });
+    const pdf = await renderPdf(blocks, { title: 't', author: 'Dana', footer: 'f', stamp });
+    const file = join(tempDir(), 'keyless.pdf');
+    writeFileSync(file, pdf);
+    const text = pdfText(file).replace(/\s+/g, ' ');
+    const pages = Number(/page 1 of (\d+)/.exec(text)?.[1]);
+    expect(pages).toBeGreaterThan(0);
+    expect(text.split('INTEGRITY ONLY: no auditor key').length - 1).toBe(2 * pages);
+    expect(renderHtml(blocks, stamp)).toContain('data-stamp>INTEGRITY ONLY: no auditor key');
   });
 });

@@ -20,7 +20,7 @@ export interface EvidenceStamp {
   fileName: string;
   /** Lower-case hex; null while it is being computed or when the file could not be read. */
   sha256: string | null;
-  /** PASS, PASS (integrity only), PARTIAL or FAILED: the verifier's verdict, as `vigil verify` says it. */
+  /** PASS, INTEGRITY ONLY (content not checked), PARTIAL or FAILED: the verifier's verdict, as `vigil verify` says it. */
   result: string;
   compared: Compared;
 }
@@ -33,7 +33,7 @@ export function resultWord(r: Pick<VerificationReport, 'verdict'>): string {
     case 'pass':
       return 'PASS';
     case 'integrity-only':
-      return 'PASS (integrity only)';
+      return 'INTEGRITY ONLY (content not checked)';
     case 'partial':
       return 'PARTIAL';
     case 'fail':

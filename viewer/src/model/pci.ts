@@ -245,7 +245,7 @@ export function pciRows(report: VerificationReport, digests: ReadonlyMap<string,
 
 export const PCI_NOTE = 'Requirement texts are paraphrases of PCI DSS v4.0.1, not quotes: check them against the PCI SSC document.';
 
-const VERDICT = { pass: 'PASS', 'integrity-only': 'PASS (integrity only; content not checked)', partial: 'PARTIAL', fail: 'FAILED' } as const;
+const VERDICT = { pass: 'PASS', 'integrity-only': 'INTEGRITY ONLY (content not checked)', partial: 'PARTIAL', fail: 'FAILED' } as const;
 
 function archivesPresent(report: VerificationReport): string {
   const c = report.checks.find((x) => x.id === 'digests');

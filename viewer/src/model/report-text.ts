@@ -1,28 +1,9 @@
 /**
- * Wording for the reports: plurals that agree with their number, and times in UTC with milliseconds
+ * Wording for the reports: plurals (shared/text/plural.ts), and times in UTC with milliseconds
  * (a report's times prove an order — requested before approved before run — so they keep it).
  */
 
-/** "1 session", "2 sessions", "1 entry", "3 entries", "1 key". */
-export function plural(n: number, word: string, many?: string): string {
-  return `${n} ${n === 1 ? word : (many ?? pluralOf(word))}`;
-}
-
-export function pluralOf(word: string): string {
-  if (/[^aeiou]y$/i.test(word)) return `${word.slice(0, -1)}ies`;
-  if (/(s|x|z|ch|sh)$/i.test(word)) return `${word}es`;
-  return `${word}s`;
-}
-
-/**
- * Agrees the verifier's "N word(s)" with N, where up to two words stand between ("4 complete archive(s)").
- * Only for text Vigil wrote (check summaries, reasons): recorded evidence is never reworded.
- */
-export function fixPlurals(text: string): string {
-  return text
-    .replace(/\b(\d+)((?:\s+[A-Za-z][\w-]*){0,2}?)\s+([A-Za-z][\w-]*?)\((s|es)\)/g, (_m, n: string, between: string, word: string) => `${n}${between} ${Number(n) === 1 ? word : pluralOf(word)}`)
-    .replace(/\b([A-Za-z][\w-]*?)\((s|es)\)/g, (_m, word: string) => pluralOf(word));
-}
+export { fixPlurals, plural, pluralOf } from '../../../shared/text/plural.ts';
 
 /** "2026-11-29 19:00:10.755 UTC" (the ISO text itself when it is not a time). */
 export function formatTimeMs(iso: string | undefined | null): string {

@@ -73,6 +73,8 @@ export function hashCheckWords(a: ApprovalRow): string {
 export function reportStamp(r: VerificationReport): string {
   if (r.verdict.status === 'fail') return r.fatal ? 'VERIFICATION FAILED: the bundle could not be read; nothing here is verified' : 'VERIFICATION FAILED: do not rely on this evidence';
   if (r.verdict.status === 'partial') return 'PARTIAL: not all of the evidence could be checked';
+  // Each printed page may be read alone: a keyless verification says on every one that content was not checked.
+  if (r.verdict.status === 'integrity-only') return 'INTEGRITY ONLY: no auditor key; commands and card-number masking not checked';
   return '';
 }
 

@@ -8,6 +8,7 @@ import { FROM_LOG, countText, countsKnown } from '../model/evidence-state.ts';
 import { STATUS_WORDS } from '../model/report.ts';
 import { plural } from '../model/report-text.ts';
 import { isTerminal, statements, type Statement } from '../model/replay.ts';
+import { impersonation, isKube, kubeExchanges } from '../model/kube.ts';
 import { clientLoginFacts, forwards, isSsh, sshChannels, sshCommands, targetLoginFacts, transfers } from '../model/ssh.ts';
 import { channelAsciicast, channelCastFileName } from '../model/ssh-replay.ts';
 import { formatBytes, formatDuration, formatTime } from '../model/sessions.ts';
@@ -16,6 +17,7 @@ import type { ApprovalRow, SessionRow } from '../model/types.ts';
 import { saveFile } from '../platform.ts';
 import type { VerifierClient } from '../worker/client.ts';
 import { ApprovalSteps } from './ApprovalTimeline.tsx';
+import { KubeExchanges } from './KubeExchanges.tsx';
 import { SshLogins, SshTables } from './SshDetail.tsx';
 import { SshReplay } from './SshReplay.tsx';
 import { StatementPlayer } from './StatementPlayer.tsx';
@@ -51,6 +53,7 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
     const channels = sshChannels(events);
     return { channels, commands: sshCommands(events, channels), transfers: transfers(events), forwards: forwards(events), client: clientLoginFacts(events), target: targetLoginFacts(events) };
   }, [events]);
+  const kube = useMemo(() => (events && isKube(events) ? { exchanges: kubeExchanges(events), actingAs: impersonation(events) } : null), [events]);
   const [channelKey, setChannelKey] = useState<number | null>(null);
   const shownKey = ssh ? (channelKey ?? ssh.channels.find((c) => c.outputBytes > 0)?.key ?? ssh.channels[0]?.key ?? null) : null;
   const shownChannel = ssh && shownKey !== null ? ssh.channels[shownKey] : undefined;
@@ -192,6 +195,7 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
         <>
           {loaded.state === 'ready' && loaded.note && <div className="notice">{loaded.note}</div>}
           {ssh && <SshLogins client={ssh.client} target={ssh.target} />}
+          {kube && <KubeExchanges exchanges={kube.exchanges} actingAs={kube.actingAs} startedAt={s.startedAt} approvals={d?.approvals ?? []} />}
           <div className="tabs" role="tablist">
             <button role="tab" aria-selected={tab === 'timeline'} onClick={() => setTab('timeline')}>
               Timeline
