@@ -197,7 +197,7 @@ policies:
   });
   botTokenFile = join(work, 'ci-token');
   writeFileSync(botTokenFile, (await idp.mint({ sub: 'repo:acme/deploy:ref:refs/heads/main', aud: 'vigil' })) + '\n', { mode: 0o600 });
-}, 120_000);
+}, 300_000); // versitygw is built first on a cold machine when not already (scripts/test.sh builds it before vitest)
 
 afterAll(async () => {
   await s3?.stop();

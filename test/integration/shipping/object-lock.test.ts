@@ -18,10 +18,11 @@ import { startS3, type TestS3 } from '../../helpers/s3.ts';
 let s3: TestS3;
 const bucket = 'locked';
 
+// A cold machine builds versitygw first (scripts/ensure-s3.sh, ≈ 2 min; scripts/test.sh does it before vitest).
 beforeAll(async () => {
   s3 = await startS3();
   await s3.createLockedBucket(bucket);
-});
+}, 600_000);
 afterAll(() => s3?.stop());
 
 const sha256b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64');

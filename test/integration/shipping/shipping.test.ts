@@ -21,9 +21,10 @@ import { startS3, type TestS3 } from '../../helpers/s3.ts';
 import { recordSessions } from '../../helpers/viewer-evidence.ts';
 
 let s3: TestS3;
+// A cold machine builds versitygw first (scripts/ensure-s3.sh, ≈ 2 min; scripts/test.sh does it before vitest).
 beforeAll(async () => {
   s3 = await startS3();
-});
+}, 600_000);
 afterAll(() => s3?.stop());
 
 const DAY = 86_400_000;
