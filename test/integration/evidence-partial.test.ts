@@ -129,7 +129,7 @@ describe('a session whose archive is missing: what the signed log proves', () =>
       writeFileSync(cut, b);
       const out = vigil(['verify', cut, '--trust', demo.trust, '--key', demo.auditorKey]);
       expect(out.code).toBe(1);
-      expect(out.stdout).toMatch(/#3 .*FAILED[\s\S]*from the signed log; content unavailable \(.*1 approval request\(s\) logged\)/);
+      expect(out.stdout).toMatch(/#3 .*FAILED[\s\S]*from the signed log; content unavailable \(.*1 approval request logged\)/);
       expect(out.stdout).toMatch(/\[PART\] Digests .*\[4 of 5 archives\]/);
       expect(out.stdout).toMatch(/APPROVED, ran: unknown — approved by alice@acme\.example.*\(from the signed log; content unavailable\)/);
     });
