@@ -11,7 +11,7 @@ import { VigilError } from '../shared/errors.ts';
 import { parseAuditorPublicKey } from '../shared/evidence/auditor-key.ts';
 import { loadConfig, type LoadedConfig } from './config/load-config.ts';
 import type { AuditorRecipient } from './evidence/archive-writer.ts';
-import { EvidenceJournal } from './evidence/journal.ts';
+import { EvidenceJournal, type JournalObserver } from './evidence/journal.ts';
 import { SessionRecorder, type RecoveredSession } from './evidence/session-recorder.ts';
 import { KeyRing } from './keys/key-ring.ts';
 import { TransparencyLog } from './log/transparency-log.ts';
@@ -26,6 +26,8 @@ export interface OpenOptions {
    */
   owner?: boolean;
   now?: () => Date;
+  /** Counts journal commits, archive bytes and journal failures (the gateway's /metrics). */
+  journalObserver?: JournalObserver;
 }
 
 export class Appliance {
@@ -71,7 +73,7 @@ export class Appliance {
       const db = openDatabase(join(dataDir, 'vigil.db'), owner ? {} : { joinRunning: true });
       const keys = new KeyRing(db, keysDir);
       const log = new TransparencyLog(db, config.appliance.id, keys.signer, opts.now);
-      const journal = owner ? new EvidenceJournal(join(dataDir, 'journal'), config.evidence.durability) : undefined;
+      const journal = owner ? new EvidenceJournal(join(dataDir, 'journal'), config.evidence.durability, opts.journalObserver) : undefined;
       const recorder = new SessionRecorder({
         db,
         log,

@@ -83,6 +83,8 @@ export const configSchema = z.strictObject({
   /** Named time windows policy rules can refer to (when: { outside: business-hours }). */
   schedules: schedulesSchema.default({}),
   approvals: approvalsSchema.default({ expirySeconds: 600, webhooks: [] }),
+  /** SIGTERM: stop accepting, let open sessions end for up to drainSeconds, then end the rest as interrupted. */
+  shutdown: z.strictObject({ drainSeconds: seconds(30, 0) }).default({ drainSeconds: 30 }),
 }).superRefine((c, ctx) => {
   c.policies.forEach((p, i) =>
     p.rules.forEach((r, j) => {

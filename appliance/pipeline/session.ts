@@ -17,6 +17,7 @@ import { noApprovals, type ApprovalGate, type ApprovalListener, type ApprovalOut
 import { maskEvidenceText } from '../../shared/pan/index.ts';
 import { MaskCounter } from './masking.ts';
 import { redactEventStrings } from './recorded-text.ts';
+import { noMetrics, type Metrics, type SessionOutcome } from '../metrics/metrics.ts';
 
 /** What the identity step proved (a subset of appliance/identity's VerifiedIdentity). */
 export interface SessionIdentity {
@@ -40,6 +41,8 @@ export interface PipelineOptions {
    * masked display would make an unkeyed hash easy to invert. The appliance's fingerprint key.
    */
   commandKey: Uint8Array;
+  /** Counts sessions, decisions, holds, masking and identity failures (/metrics); labels are closed vocabularies. */
+  metrics?: Metrics;
 }
 
 export interface CommandInput {
@@ -83,10 +86,19 @@ export interface CommandDecision {
 }
 
 export class SessionPipeline {
+  private readonly live = new Set<PipelineSession>();
+
   constructor(readonly opts: PipelineOptions) {}
 
   open(protocol: string, client: { address: string; tls?: string }): PipelineSession {
-    return new PipelineSession(this.opts, protocol, client);
+    const s = new PipelineSession(this.opts, protocol, client, () => this.live.delete(s));
+    this.live.add(s);
+    return s;
+  }
+
+  /** Sessions opened and not yet closed (graceful shutdown waits for them). */
+  get openSessions(): readonly PipelineSession[] {
+    return [...this.live];
   }
 }
 
@@ -103,14 +115,21 @@ export class PipelineSession {
   /** Commands waiting for approval: closing waits for them to record how they ended. */
   private readonly holds = new Set<Promise<unknown>>();
 
+  private readonly metrics: Metrics;
+  /** Set when the session is ended by shutdown rather than by its client: the metrics outcome. */
+  private endedAs: SessionOutcome | undefined;
+
   constructor(
     private readonly opts: PipelineOptions,
     readonly protocol: string,
     readonly client: { address: string; tls?: string },
+    private readonly onClosed: () => void = () => undefined,
   ) {
+    this.metrics = opts.metrics ?? noMetrics;
     const context: SessionContext = { protocol, identity: null, target: null, client: { address: client.address, ...(client.tls ? { tls: client.tls } : {}) } };
     this.recorded = opts.recorder.start(context);
     this.put({ type: 'session.open', protocol, client: context.client });
+    this.metrics.sessionOpened(protocol);
   }
 
   get id(): string {
@@ -144,6 +163,7 @@ export class PipelineSession {
   /** `reason` is the internal description (never the token or a secret). */
   identityRejected(method: string, reason: string, code: string): void {
     this.put({ type: 'identity.rejected', method, reason, code });
+    this.metrics.identityFailure(this.protocol, code);
   }
 
   /** Asks policy whether the proven identity may reach `target`; logs who connected to what, records the answer. */
@@ -191,6 +211,8 @@ export class PipelineSession {
       rule: decision.rule,
       ...('reason' in decision ? { reason: decision.reason } : {}),
     });
+    const shown = decision.action === 'require-approval' ? (cmd.prepareOnly ? 'deferred' : 'hold') : decision.action;
+    for (const f of cmd.facts.length ? cmd.facts : [{ class: 'none' }]) this.metrics.command(this.protocol, f.class, shown);
     return { id, decision };
   }
 
@@ -214,6 +236,7 @@ export class PipelineSession {
     const display = maskEvidenceText(req.display).text;
     const justification = req.justification ? maskEvidenceText(req.justification).text : undefined;
     const classification = classificationSummary(req.classification);
+    let requestedAt: number | undefined;
     const pending = ask(
       gate,
       {
@@ -247,6 +270,8 @@ export class PipelineSession {
           });
           // The request must be on disk before anyone can act on it.
           await this.commit();
+          requestedAt = Date.now();
+          this.metrics.approvalRequested();
           tellClient(info);
         },
         decided: (requestId, dec, remaining) =>
@@ -271,6 +296,7 @@ export class PipelineSession {
     } finally {
       this.holds.delete(pending);
     }
+    if (requestedAt !== undefined) this.metrics.approvalEnded(outcome.approved ? 'approved' : outcome.kind, (Date.now() - requestedAt) / 1000);
     if (!outcome.approved && (outcome.kind === 'expired' || outcome.kind === 'cancelled')) {
       this.record({ type: outcome.kind === 'expired' ? 'approval.expired' : 'approval.cancelled', command: command.id, requestId: outcome.requestId, reason: outcome.reason, commandHash });
     }
@@ -314,6 +340,7 @@ export class PipelineSession {
     if (!m) return;
     // `sad`: security codes and PINs redacted from free text; only present when there were any.
     const kinds = { pan: m.pan, redacted: m.redacted, ...(m.sad ? { sad: m.sad } : {}) };
+    for (const [k, n] of Object.entries(kinds)) this.metrics.masked(k, n);
     this.record({ type: 'masking', ...(command !== undefined ? { command } : {}), count: m.pan + m.redacted + (m.sad ?? 0), kinds });
   }
 
@@ -329,13 +356,27 @@ export class PipelineSession {
     return this.closing;
   }
 
+  /** Ends the session from the appliance's side (shutdown after the drain deadline): counted as interrupted. */
+  interrupt(reason: string): Promise<void> {
+    this.endedAs ??= 'interrupted';
+    return this.close(reason);
+  }
+
   private async closeOnce(reason: string): Promise<void> {
     this.gone.abort();
     // Held commands are cancelled by the abort; let them record that before the archive is sealed.
     await Promise.allSettled([...this.holds]);
     await new Promise((r) => setImmediate(r));
     this.closed = true;
-    await this.recorded.close(reason);
+    try {
+      await this.recorded.close(reason);
+    } catch (e) {
+      this.metrics.recorderFailure('seal');
+      throw e;
+    } finally {
+      this.metrics.sessionClosed(this.protocol, this.endedAs ?? (this.policy ? 'served' : this.identity ? 'refused' : 'unauthenticated'));
+      this.onClosed();
+    }
   }
 }
 

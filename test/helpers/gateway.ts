@@ -115,6 +115,10 @@ export interface FixtureOptions {
   policies?: string;
   evidence?: string;
   listener?: string;
+  /** Files (path relative to the appliance directory → content, mode 0600) written before the gateway starts. */
+  files?: Record<string, string>;
+  /** More keys for listeners.admin (YAML lines indented by four spaces), e.g. its metrics block. */
+  adminExtra?: string;
   extraConfig?: string;
   /** More entries for the targets list (YAML, indented as list items). */
   extraTargets?: string;
@@ -173,7 +177,7 @@ listeners:
 ${o.listener ?? ''}  admin:
     address: 127.0.0.1:0
     tls: { cert: tls/server.crt, key: tls/server.key }
-identityProviders:
+${o.adminExtra ?? ''}identityProviders:
   - name: staff
     issuer: ${STAFF_ISSUER}
     audiences: [vigil-admin]
@@ -199,6 +203,7 @@ ${o.pgTls ? '    tls: { mode: require }\n' : ''}${o.targetExtra ?? ''}${o.extraT
 ${o.extraConfig ?? ''}`;
   if (pg.certificate) writeFileSync(join(dir, 'appliance', 'tls', 'target-ca.crt'), pg.certificate);
   writeFileSync(init.configPath, config.replaceAll('PGPORT', String(pg.port)).replaceAll('PGCA', 'tls/target-ca.crt'));
+  for (const [p, text] of Object.entries(o.files ?? {})) writeFileSync(join(dir, 'appliance', p), text, { mode: 0o600 });
   let logText = '';
   const sink = new Writable({
     write(chunk, _enc, cb) {
