@@ -118,7 +118,9 @@ export class Appliance {
     };
     every(e.anchorIntervalSeconds, () => this.recorder.anchorAll());
     every(e.checkpointIntervalSeconds, () => this.log.checkpoint());
-    every(e.heartbeatIntervalSeconds, () => this.log.append('heartbeat', { liveSessions: this.recorder.liveSessions().length }));
+    // pid + monotonic uptime: `vigil doctor` compares the wall-clock time each heartbeat was logged at with the
+    // monotonic time between two of one run, which shows a clock that was stepped or drifts.
+    every(e.heartbeatIntervalSeconds, () => this.log.append('heartbeat', { liveSessions: this.recorder.liveSessions().length, pid: process.pid, uptimeMs: Math.round(performance.now()) }));
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import { EXIT } from './command.ts';
 import { approvals } from './commands/approvals.ts';
 import { demo } from './commands/demo.ts';
 import { demoEvidence } from './commands/demo-evidence.ts';
+import { doctor } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
 import { init } from './commands/init.ts';
 import { keysAuditor, keysRotate } from './commands/keys.ts';
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
   verify: { run: verify, summary: 'verify a bundle offline against a trust file' },
   trust: { run: trust, summary: 'write a fresh trust file (keys + latest checkpoint)' },
   recover: { run: recover, summary: 'seal archives a crash left open as interrupted' },
+  doctor: { run: doctor, summary: 'check what breaks evidence or enforcement (pass/fail/unknown, with the fix)' },
 };
 
 const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_EXISTS']);
