@@ -169,6 +169,7 @@ export class Gateway {
         approvals: opts.approvals ?? approvals,
         commandKey: fingerprintKey,
         metrics,
+        logger: opts.logger,
       });
       let admin: AdminServer | undefined;
       const protocols = new Map<string, RunningProtocol>();

@@ -10,4 +10,6 @@ npm run --silent typecheck
 # The real kube-apiserver and kine for test/integration/kube (built once into .cache/kube: ≈ 12 min on a
 # cold 2-core machine, ≈ 10 ms when cached). Before vitest, so the build is not inside a test's timeout.
 sh scripts/ensure-kube.sh >/dev/null
+# The whole suite must have gateway log lines for the final scan to check (test/setup/log-scan.ts).
+[ $# -eq 0 ] && export VIGIL_LOG_SCAN_REQUIRED=1
 npx vitest run "$@"

@@ -43,7 +43,21 @@ export interface PipelineOptions {
   commandKey: Uint8Array;
   /** Counts sessions, decisions, holds, masking and identity failures (/metrics); labels are closed vocabularies. */
   metrics?: Metrics;
+  /**
+   * The operational log: one JSON line per event that matters (session opened, identified, refused, a command
+   * blocked or held, a hold's outcome, session closed), each with the session id. Never a statement's text,
+   * a token or a secret; free text (reasons) is masked as evidence is.
+   */
+  logger?: SessionLogger;
 }
+
+export interface SessionLogger {
+  info(o: object, msg: string): void;
+  warn(o: object, msg: string): void;
+}
+
+const quiet: SessionLogger = { info() {}, warn() {} };
+const safe = (s: string) => maskEvidenceText(s.slice(0, 500)).text;
 
 export interface CommandInput {
   /** What sort of command (sql, sql-prepare, exec, shell…): the command event's `kind`. */
@@ -116,6 +130,7 @@ export class PipelineSession {
   private readonly holds = new Set<Promise<unknown>>();
 
   private readonly metrics: Metrics;
+  private readonly log: SessionLogger;
   /** Set when the session is ended by shutdown rather than by its client: the metrics outcome. */
   private endedAs: SessionOutcome | undefined;
 
@@ -126,10 +141,12 @@ export class PipelineSession {
     private readonly onClosed: () => void = () => undefined,
   ) {
     this.metrics = opts.metrics ?? noMetrics;
+    this.log = opts.logger ?? quiet;
     const context: SessionContext = { protocol, identity: null, target: null, client: { address: client.address, ...(client.tls ? { tls: client.tls } : {}) } };
     this.recorded = opts.recorder.start(context);
     this.put({ type: 'session.open', protocol, client: context.client });
     this.metrics.sessionOpened(protocol);
+    this.log.info({ event: 'session.opened', sessionId: this.id, seq: this.seq, protocol, client: client.address }, 'session opened');
   }
 
   get id(): string {
@@ -164,6 +181,7 @@ export class PipelineSession {
   identityRejected(method: string, reason: string, code: string): void {
     this.put({ type: 'identity.rejected', method, reason, code });
     this.metrics.identityFailure(this.protocol, code);
+    this.log.warn({ event: 'identity.rejected', sessionId: this.id, protocol: this.protocol, method, code, reason: safe(reason) }, 'identity refused');
   }
 
   /** Asks policy whether the proven identity may reach `target`; logs who connected to what, records the answer. */
@@ -175,12 +193,15 @@ export class PipelineSession {
     this.recorded.setContext({ target: { name: target, ...stripUndefined(details) } });
     // Identity and target are both known now: the signed log says who connected to what, refused or not.
     this.recorded.identified({ protocol: this.protocol, subject: id.subject, issuer: id.issuer, method: id.method, target });
+    const who = { sessionId: this.id, protocol: this.protocol, subject: safe(id.subject), issuer: safe(id.issuer), method: id.method, target };
     if (!g.ok) {
+      this.log.warn({ event: 'session.refused', ...who, reason: safe(g.reason) }, 'no policy grants this identity the target');
       this.put({ type: 'decision', decision: 'block', rule: 'access', reason: g.reason, scope: 'session', target });
       return g;
     }
     this.policy = g.policy;
     this.put({ type: 'decision', decision: 'allow', rule: `${g.policy.name}/access`, scope: 'session', target });
+    this.log.info({ event: 'session.identified', ...who, policy: g.policy.name }, 'session identified and granted');
     return { ok: true };
   }
 
@@ -213,6 +234,13 @@ export class PipelineSession {
     });
     const shown = decision.action === 'require-approval' ? (cmd.prepareOnly ? 'deferred' : 'hold') : decision.action;
     for (const f of cmd.facts.length ? cmd.facts : [{ class: 'none' }]) this.metrics.command(this.protocol, f.class, shown);
+    // Blocks and holds, not every allowed command (the archive has those): the rule and classes, never the text.
+    if (shown !== 'allow' && shown !== 'deferred') {
+      this.log.info(
+        { event: 'command.decided', sessionId: this.id, protocol: this.protocol, command: id, decision: shown, rule: decision.rule, classes: cmd.facts.map((f) => f.class), ...('reason' in decision ? { reason: safe(decision.reason) } : {}) },
+        shown === 'block' ? 'command blocked' : 'command held for approval',
+      );
+    }
     return { id, decision };
   }
 
@@ -297,6 +325,10 @@ export class PipelineSession {
       this.holds.delete(pending);
     }
     if (requestedAt !== undefined) this.metrics.approvalEnded(outcome.approved ? 'approved' : outcome.kind, (Date.now() - requestedAt) / 1000);
+    this.log.info(
+      { event: 'approval.ended', sessionId: this.id, command: command.id, requestId: outcome.requestId, outcome: outcome.approved ? 'approved' : outcome.kind, ...(requestedAt !== undefined ? { seconds: (Date.now() - requestedAt) / 1000 } : {}) },
+      'held command decided',
+    );
     if (!outcome.approved && (outcome.kind === 'expired' || outcome.kind === 'cancelled')) {
       this.record({ type: outcome.kind === 'expired' ? 'approval.expired' : 'approval.cancelled', command: command.id, requestId: outcome.requestId, reason: outcome.reason, commandHash });
     }
@@ -374,7 +406,9 @@ export class PipelineSession {
       this.metrics.recorderFailure('seal');
       throw e;
     } finally {
-      this.metrics.sessionClosed(this.protocol, this.endedAs ?? (this.policy ? 'served' : this.identity ? 'refused' : 'unauthenticated'));
+      const outcome = this.endedAs ?? (this.policy ? 'served' : this.identity ? 'refused' : 'unauthenticated');
+      this.metrics.sessionClosed(this.protocol, outcome);
+      this.log.info({ event: 'session.closed', sessionId: this.id, protocol: this.protocol, outcome, reason: safe(reason) }, 'session closed');
       this.onClosed();
     }
   }

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import pino from 'pino';
+import { registerTestSecret, testLogger } from './test-log.ts';
 import { createAuditorKey, parseAuditorSecretKey } from '../../shared/evidence/auditor-key.ts';
 import { parseTrustFile, type TrustFile } from '../../shared/evidence/trust.ts';
 import type { AuditorSecret } from '../../shared/evidence/verify/verify-archive.ts';
@@ -211,15 +211,19 @@ ${o.extraConfig ?? ''}`;
       cb();
     },
   });
-  const logger = pino({ level: 'debug' }, sink);
+  const logger = testLogger('gateway', sink);
+  registerTestSecret(TARGET_PASSWORD);
   const gateway = await Gateway.start(init.configPath, { logger, ...(o.approvals ? { approvals: o.approvals } : {}) });
   const port = gateway.addresses.postgres!.port;
-  const token = (t: { repository?: string; lifetimeSeconds?: number; audience?: string } = {}) =>
-    idp.mintGithubActions({
+  const token = async (t: { repository?: string; lifetimeSeconds?: number; audience?: string } = {}) => {
+    const minted = await idp.mintGithubActions({
       repository: t.repository ?? 'acme/payments',
       audience: t.audience ?? AUDIENCE,
       ...(t.lifetimeSeconds ? { lifetimeSeconds: t.lifetimeSeconds } : {}),
     });
+    registerTestSecret(minted);
+    return minted;
+  };
   const defaultToken = await token();
   return {
     pg,

@@ -16,6 +16,7 @@ import { TestIdentityProvider } from '../../appliance/identity/test-identity-pro
 import { createLogger } from '../../appliance/logger.ts';
 import { buildBundle } from '../helpers/built.ts';
 import { tempDir } from '../helpers/evidence.ts';
+import { testLogPath } from '../helpers/test-log.ts';
 import { startSshGatewayFixture, type SshGatewayFixture } from '../helpers/ssh-gateway.ts';
 
 interface Example {
@@ -141,7 +142,7 @@ beforeAll(async () => {
   ports.pg = await freePort(0);
   ports.ssh = await freePort(0);
   ports.admin = await freePort(0);
-  logFile = join(work, 'demo-gateway.log');
+  logFile = testLogPath('help-examples-demo');
   const demoDir = join(work, 'demo-env');
   mkdirSync(demoDir);
   env = await startDemoEnvironment({ dir: demoDir, logger: createLogger({ destination: logFile }) });

@@ -116,6 +116,19 @@ describe('health, readiness, metrics', () => {
     }
     for (const x of [TARGET_PASSWORD, METRICS_TOKEN, '4111111111111111', 'repo:acme/payments']) expect(after).not.toContain(x);
   });
+
+  it('logs one JSON line per event that matters, with the session id, and never the statement text', () => {
+    const lines = f.logs().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = (e: string) => lines.filter((l) => l['event'] === e);
+    const closed = events('session.closed');
+    expect(closed.length).toBeGreaterThanOrEqual(3);
+    for (const l of [...events('session.opened'), ...closed, ...events('session.identified')]) expect(l['sessionId']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(events('session.identified')[0]).toMatchObject({ protocol: 'postgres', subject: 'repo:acme/payments:ref:refs/heads/main', target: 'payments', policy: 'ci-readonly' });
+    const blocked = events('command.decided').find((l) => l['decision'] === 'block');
+    expect(blocked).toMatchObject({ rule: 'ci-readonly/no-destructive-ddl', classes: ['ddl'], sessionId: expect.any(String) });
+    expect(events('identity.rejected')[0]).toMatchObject({ code: 'E_ID_MALFORMED', sessionId: expect.any(String) });
+    expect(f.logs()).not.toMatch(/DROP TABLE|card_number FROM/);
+  });
 });
 
 describe('reload in the signed log, and graceful shutdown', () => {
