@@ -1,7 +1,7 @@
 /**
  * `vigil doctor` against real components: a real gateway in front of a real PostgreSQL 15 (TLS verified
- * against its CA), a real sshd (pinned host key), an unreachable target, an SSH target pinning the wrong
- * host key; then a broken file mode, a wrong trust file, a bad config, durability: write. Each must turn
+ * against its CA), a real sshd (pinned host key), the real kube-apiserver (certificate verified against the
+ * cluster CA), an unreachable target, an SSH target pinning the wrong host key, a cluster with the wrong CA; then a broken file mode, a wrong trust file, a bad config, durability: write. Each must turn
  * its check to FAIL with a fix, and the healthy parts must stay PASS. ≈ 15 s.
  */
 import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,10 +15,12 @@ import { createAuditorKey } from '../../../shared/evidence/auditor-key.ts';
 import { vigil } from '../../helpers/cli.ts';
 import { tempDir } from '../../helpers/evidence.ts';
 import { startGatewayFixture, type GatewayFixture } from '../../helpers/gateway.ts';
+import { startKube, type KubeServer } from '../../helpers/kube.ts';
 import { sshKeygen, startSshd, SSH_USER, type SshdServer } from '../../helpers/sshd.ts';
 
 let f: GatewayFixture;
 let sshd: SshdServer;
+let kube: KubeServer;
 let deadPort: number;
 let otherHostKey: string;
 
@@ -27,6 +29,7 @@ const statuses = (r: DoctorReport, check: string, subject?: string) => of(r, che
 
 beforeAll(async () => {
   sshd = await startSshd();
+  kube = await startKube();
   deadPort = await freePort(0);
   const keyDir = tempDir('vigil-doctor-keys-');
   otherHostKey = sshKeygen(join(keyDir, 'other'));
@@ -61,6 +64,16 @@ beforeAll(async () => {
     user: ${SSH_USER}
     credential: { file: ${sshd.userKeyPath} }
     hostKeys: ['${otherHostKey.trim()}']
+  - name: cluster
+    protocol: kubernetes
+    server: ${kube.url}
+    ca: ${kube.caFile}
+    credential: { clientCertificate: { cert: ${kube.adminCertFile}, key: ${kube.adminKeyFile} } }
+  - name: cluster-wrong-ca
+    protocol: kubernetes
+    server: ${kube.url}
+    ca: PGCA
+    credential: { clientCertificate: { cert: ${kube.adminCertFile}, key: ${kube.adminKeyFile} } }
 `,
   });
 }, 120_000);
@@ -68,6 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await f?.stop();
   await sshd?.stop();
+  await kube?.stop();
 });
 
 describe('vigil doctor', () => {
@@ -84,13 +98,15 @@ describe('vigil doctor', () => {
     expect(of(r, 'targets', 'payments')[0]).toMatchObject({ status: 'pass', detail: expect.stringMatching(/TLSv1\.[23] \(tls.mode require/) });
     expect(of(r, 'targets', 'payments-verified')[0]).toMatchObject({ status: 'pass', detail: expect.stringMatching(/certificate verified against tls\/target-ca\.crt/) });
     expect(of(r, 'targets', 'web')[0]).toMatchObject({ status: 'pass', detail: expect.stringMatching(/pinned host key/) });
+    expect(of(r, 'targets', 'cluster')[0]).toMatchObject({ status: 'pass', detail: expect.stringMatching(/certificate verified against .*; GET \/version answered HTTP \d+/) });
+    expect(of(r, 'targets', 'cluster-wrong-ca')[0]).toMatchObject({ status: 'fail', detail: expect.stringMatching(/certificate|self.signed|verify/i) });
     expect(of(r, 'targets', 'gone')[0]).toMatchObject({ status: 'fail', detail: expect.stringMatching(/ECONNREFUSED/), fix: expect.any(String) });
     expect(of(r, 'targets', 'web-wrong-key')[0]).toMatchObject({ status: 'fail', detail: expect.stringMatching(/presents host key SHA256:\S+, which hostKeys does not pin/) });
     // The clock: this container has no timedated and no chrony, so it must say unknown — never pass.
     const clock = of(r, 'clock')[0]!;
     const timedated = await import('node:child_process').then((cp) => cp.spawnSync('timedatectl', ['show', '-p', 'NTPSynchronized']));
     if (timedated.status !== 0) expect(clock.status).toBe('unknown');
-    expect(r.ok).toBe(false); // the two broken targets
+    expect(r.ok).toBe(false); // the three broken targets
   });
 
   it('heartbeats: two of one run are compared (wall vs monotonic); a stepped clock fails', async () => {
@@ -140,11 +156,11 @@ describe('vigil doctor', () => {
     expect(cli.code).toBe(1);
     const j = JSON.parse(cli.stdout) as DoctorReport;
     expect(j.ok).toBe(false);
-    // The two broken targets, and the stepped clock the heartbeat test recorded.
-    expect(j.results.filter((x) => x.status === 'fail').map((x) => `${x.check}/${x.subject ?? ''}`).sort()).toEqual(['heartbeats/', 'targets/gone', 'targets/web-wrong-key']);
+    // The three broken targets, and the stepped clock the heartbeat test recorded.
+    expect(j.results.filter((x) => x.status === 'fail').map((x) => `${x.check}/${x.subject ?? ''}`).sort()).toEqual(['heartbeats/', 'targets/cluster-wrong-ca', 'targets/gone', 'targets/web-wrong-key']);
     const text = vigil(['doctor', '--config', f.configPath]);
     expect(text.stdout).toMatch(/^FAIL +targets +gone: .*\n +fix: /m);
-    expect(text.stdout).toMatch(/passed, 3 failed, \d+ unknown \(not checked\) — NOT OK/);
+    expect(text.stdout).toMatch(/passed, 4 failed, \d+ unknown \(not checked\) — NOT OK/);
     const bad = join(f.dir, 'broken.yaml');
     writeFileSync(bad, readFileSync(f.configPath, 'utf8').replace('durability: fsync', 'durability: sometimes'));
     const r = await runDoctor({ configPath: bad });
