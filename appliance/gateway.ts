@@ -236,17 +236,20 @@ export class Gateway {
   /**
    * Graceful shutdown (SIGTERM): stop accepting on every listener, let open sessions end on their own for up
    * to shutdown.drainSeconds (the admin API stays up, so held commands can still be decided, and /readyz
-   * says draining), then end the rest — recorded as interrupted by shutdown — and close.
+   * says draining), then end the rest — recorded as interrupted by shutdown — and close. Only sessions a
+   * policy granted are waited for: a connection still authenticating (or refused) has no work to finish and
+   * is ended with the listeners.
    */
   private async stopOnce(): Promise<void> {
     this.state.draining = true;
     const drainSeconds = this.appliance.loaded.config.shutdown.drainSeconds;
     for (const p of this.protocols.values()) p.stopAccepting();
-    const open = this.pipeline.openSessions.length;
+    const working = () => this.pipeline.openSessions.filter((s) => s.policy !== undefined);
+    const open = working().length;
     this.logger.info({ event: 'shutdown.draining', openSessions: open, drainSeconds }, 'stopped accepting; draining open sessions');
     const drainUntil = Date.now() + drainSeconds * 1000;
-    while (this.pipeline.openSessions.length > 0 && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
-    const left = this.pipeline.openSessions;
+    while (working().length > 0 && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
+    const left = working();
     const why = `interrupted: the appliance shut down (open sessions had ${drainSeconds} s to end)`;
     for (const s of left) this.logger.warn({ event: 'session.interrupted', sessionId: s.id, protocol: s.protocol }, 'session still open at the drain deadline: ended as interrupted');
     const sealing = left.map((s) => s.interrupt(why).catch(() => undefined));

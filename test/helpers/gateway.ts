@@ -24,6 +24,12 @@ import type { ApprovalGate } from '../../appliance/pipeline/approval-gate.ts';
 import { PGBIN, startPostgres, type PostgresServer } from './postgres.ts';
 import { tempDir } from './evidence.ts';
 
+/**
+ * Fixtures stop their gateway without draining (a test that leaves a session open would otherwise wait
+ * shutdown.drainSeconds' default 30 s at every stop); test/integration/ops/observability.test.ts tests the drain.
+ */
+export const DRAIN_IN_TESTS = 'shutdown: { drainSeconds: 0 }\n';
+
 export const TARGET_PASSWORD = 'target-Secret-9f3k2';
 export const AUDIENCE = 'vigil-test';
 export const STAFF_ISSUER = 'https://login.acme.test';
@@ -200,7 +206,7 @@ ${o.githubProvider ?? ''}targets:
     user: svc_reporting
     credential: { file: secrets/payments.password }
 ${o.pgTls ? '    tls: { mode: require }\n' : ''}${o.targetExtra ?? ''}${o.extraTargets ?? ''}${o.policies ?? DEFAULT_POLICIES}
-${o.extraConfig ?? ''}`;
+${o.extraConfig ?? ''}${/^shutdown:/m.test(o.extraConfig ?? '') ? '' : DRAIN_IN_TESTS}`;
   if (pg.certificate) writeFileSync(join(dir, 'appliance', 'tls', 'target-ca.crt'), pg.certificate);
   writeFileSync(init.configPath, config.replaceAll('PGPORT', String(pg.port)).replaceAll('PGCA', 'tls/target-ca.crt'));
   for (const [p, text] of Object.entries(o.files ?? {})) writeFileSync(join(dir, 'appliance', p), text, { mode: 0o600 });

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import { Writable } from 'node:stream';
+import { DRAIN_IN_TESTS } from './gateway.ts';
 import { testLogger } from './test-log.ts';
 import { createAuditorKey, parseAuditorSecretKey } from '../../shared/evidence/auditor-key.ts';
 import { parseTrustFile, type TrustFile } from '../../shared/evidence/trust.ts';
@@ -128,7 +129,7 @@ ${o.staffProviderExtra ?? ''}targets:
     ca: tls/dev-cluster-ca.crt
     credential: { clientCertificate: { cert: ${vigilCredential.certFile}, key: ${vigilCredential.keyFile} } }
 ${o.extraTargets ?? ''}${o.policies ?? KUBE_POLICIES}
-${o.extraConfig ?? ''}`;
+${o.extraConfig ?? ''}${/^shutdown:/m.test(o.extraConfig ?? '') ? '' : DRAIN_IN_TESTS}`;
   writeFileSync(init.configPath, config);
   let logText = '';
   const sink = new Writable({

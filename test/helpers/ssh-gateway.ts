@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { DRAIN_IN_TESTS } from './gateway.ts';
 import { testLogger } from './test-log.ts';
 import { createAuditorKey, parseAuditorSecretKey } from '../../shared/evidence/auditor-key.ts';
 import { parseTrustFile, type TrustFile } from '../../shared/evidence/trust.ts';
@@ -77,7 +78,7 @@ ${o.listenerExtra ?? ''}targets:
     credential: { file: ${sshd.userKeyPath} }
     hostKeys: ['${sshd.hostKey}']
 ${extraTargets.replaceAll('SSHD_PORT', String(sshd.port)).replaceAll('SSHD_KEY', sshd.userKeyPath)}${o.policies}
-${o.extraConfig ?? ''}`;
+${o.extraConfig ?? ''}${/^shutdown:/m.test(o.extraConfig ?? '') ? '' : DRAIN_IN_TESTS}`;
   writeFileSync(init.configPath, config);
   let logText = '';
   const sink = new Writable({
