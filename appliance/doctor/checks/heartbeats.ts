@@ -8,6 +8,7 @@ import { needDb, isResult, type DoctorCheck, type DoctorResult } from '../check.
 
 const MAX_OFFSET_MS = 1000;
 const LOOK_BACK = 500;
+const SCAN_ENTRIES = 100_000;
 
 export const heartbeatsCheck: DoctorCheck = {
   id: 'heartbeats',
@@ -21,7 +22,9 @@ export const heartbeatsCheck: DoctorCheck = {
     if (last && Date.parse(last) > now.getTime() + 5000) {
       out.push({ check: 'heartbeats', status: 'fail', detail: `the log's last entry (${last}) is later than the clock now (${now.toISOString()}): the clock went back`, fix: 'fix the time source; the log keeps its times monotonic, but evidence times around the step are off' });
     }
-    const rows = db.prepare("SELECT data FROM log_entries WHERE type = 'heartbeat' ORDER BY idx DESC LIMIT ?").pluck().all(LOOK_BACK) as string[];
+    // Within the last entries only (the log has no index on type; years of entries would be a long scan).
+    const size = ((db.prepare('SELECT MAX(idx) AS n FROM log_entries').get() as { n: number | null }).n ?? -1) + 1;
+    const rows = db.prepare("SELECT data FROM log_entries WHERE idx >= ? AND type = 'heartbeat' ORDER BY idx DESC LIMIT ?").pluck().all(Math.max(0, size - SCAN_ENTRIES), LOOK_BACK) as string[];
     const beats = rows
       .map((d) => JSON.parse(d) as { t: string; pid?: number; uptimeMs?: number })
       .filter((b) => typeof b.pid === 'number' && typeof b.uptimeMs === 'number')
