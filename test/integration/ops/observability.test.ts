@@ -3,11 +3,13 @@
  * a SIGHUP-style reload signed into the transparency log and reported by the verifier; graceful shutdown
  * draining sessions with a deadline. ≈ 15 s.
  */
+import { spawn } from 'node:child_process';
 import { request } from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../helpers/cli.ts';
 import { exportAndVerify, startGatewayFixture, TARGET_PASSWORD, type GatewayFixture } from '../../helpers/gateway.ts';
 
 const METRICS_TOKEN = 'metrics-token-7Hq2xZp9Lw4e';
@@ -184,4 +186,38 @@ describe('reload in the signed log, and graceful shutdown', () => {
     const reasons = [...sessions.values()].map((evs) => evs.find((e) => e.type === 'session.close')?.['reason']);
     expect(reasons.filter((r) => typeof r === 'string' && r.startsWith('interrupted: the appliance shut down'))).toHaveLength(1);
   });
+
+  it('through `vigil serve` and a real SIGTERM: keeps serving the open session for drainSeconds, then ends it and exits 0', async () => {
+    // The in-process gateway is stopped (above); the same appliance now runs as `vigil serve`.
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'vigil.mjs'), 'serve', '--config', f.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const until = async (what: () => boolean, ms = 30_000) => {
+      for (let t = Date.now(); Date.now() - t < ms && !what(); ) await new Promise((r) => setTimeout(r, 50));
+      expect(what(), out + err).toBe(true);
+    };
+    try {
+      await until(() => /PostgreSQL on 127\.0\.0\.1:\d+/.test(out));
+      const port = Number(/PostgreSQL on 127\.0\.0\.1:(\d+)/.exec(out)![1]);
+      const c = new pg.Client({ host: '127.0.0.1', port, user: 'ci-bot', database: 'payments', password: await f.token(), ssl: { rejectUnauthorized: false } });
+      await c.connect();
+      c.on('error', () => undefined);
+      await c.query('SELECT 1');
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      await until(() => out.includes('vigil: stopping: draining open sessions for up to 2 s'));
+      // Still serving the open session while draining.
+      expect((await c.query('SELECT 2 AS n')).rows[0]).toEqual({ n: 2 });
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
+      await expect(c.query('SELECT 3')).rejects.toThrow();
+      expect(err).toMatch(/"event":"session.interrupted"/);
+      expect(err).toMatch(/"event":"shutdown.drained","drained":0,"interrupted":1/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
 });
