@@ -17,7 +17,8 @@ import { noApprovals, type ApprovalGate, type ApprovalListener, type ApprovalOut
 import { maskEvidenceText } from '../../shared/pan/index.ts';
 import { MaskCounter } from './masking.ts';
 import { redactEventStrings } from './recorded-text.ts';
-import { noMetrics, type Metrics, type SessionOutcome } from '../metrics/metrics.ts';
+import type { Metrics, SessionOutcome } from '../metrics/metrics.ts';
+import { SessionTelemetry, type SessionLogger } from './session-telemetry.ts';
 
 /** What the identity step proved (a subset of appliance/identity's VerifiedIdentity). */
 export interface SessionIdentity {
@@ -43,21 +44,9 @@ export interface PipelineOptions {
   commandKey: Uint8Array;
   /** Counts sessions, decisions, holds, masking and identity failures (/metrics); labels are closed vocabularies. */
   metrics?: Metrics;
-  /**
-   * The operational log: one JSON line per event that matters (session opened, identified, refused, a command
-   * blocked or held, a hold's outcome, session closed), each with the session id. Never a statement's text,
-   * a token or a secret; free text (reasons) is masked as evidence is.
-   */
+  /** The operational log: one JSON line per event that matters, with the session id (session-telemetry.ts). */
   logger?: SessionLogger;
 }
-
-export interface SessionLogger {
-  info(o: object, msg: string): void;
-  warn(o: object, msg: string): void;
-}
-
-const quiet: SessionLogger = { info() {}, warn() {} };
-const safe = (s: string) => maskEvidenceText(s.slice(0, 500)).text;
 
 export interface CommandInput {
   /** What sort of command (sql, sql-prepare, exec, shell…): the command event's `kind`. */
@@ -129,8 +118,7 @@ export class PipelineSession {
   /** Commands waiting for approval: closing waits for them to record how they ended. */
   private readonly holds = new Set<Promise<unknown>>();
 
-  private readonly metrics: Metrics;
-  private readonly log: SessionLogger;
+  private readonly telemetry: SessionTelemetry;
   /** Set when the session is ended by shutdown rather than by its client: the metrics outcome. */
   private endedAs: SessionOutcome | undefined;
 
@@ -140,13 +128,11 @@ export class PipelineSession {
     readonly client: { address: string; tls?: string },
     private readonly onClosed: () => void = () => undefined,
   ) {
-    this.metrics = opts.metrics ?? noMetrics;
-    this.log = opts.logger ?? quiet;
     const context: SessionContext = { protocol, identity: null, target: null, client: { address: client.address, ...(client.tls ? { tls: client.tls } : {}) } };
     this.recorded = opts.recorder.start(context);
     this.put({ type: 'session.open', protocol, client: context.client });
-    this.metrics.sessionOpened(protocol);
-    this.log.info({ event: 'session.opened', sessionId: this.id, seq: this.seq, protocol, client: client.address }, 'session opened');
+    this.telemetry = new SessionTelemetry(this.id, protocol, opts);
+    this.telemetry.opened(this.seq, client.address);
   }
 
   get id(): string {
@@ -180,8 +166,7 @@ export class PipelineSession {
   /** `reason` is the internal description (never the token or a secret). */
   identityRejected(method: string, reason: string, code: string): void {
     this.put({ type: 'identity.rejected', method, reason, code });
-    this.metrics.identityFailure(this.protocol, code);
-    this.log.warn({ event: 'identity.rejected', sessionId: this.id, protocol: this.protocol, method, code, reason: safe(reason) }, 'identity refused');
+    this.telemetry.identityRejected(method, code, reason);
   }
 
   /** Asks policy whether the proven identity may reach `target`; logs who connected to what, records the answer. */
@@ -193,15 +178,15 @@ export class PipelineSession {
     this.recorded.setContext({ target: { name: target, ...stripUndefined(details) } });
     // Identity and target are both known now: the signed log says who connected to what, refused or not.
     this.recorded.identified({ protocol: this.protocol, subject: id.subject, issuer: id.issuer, method: id.method, target });
-    const who = { sessionId: this.id, protocol: this.protocol, subject: safe(id.subject), issuer: safe(id.issuer), method: id.method, target };
+    const who = { subject: id.subject, issuer: id.issuer, method: id.method, target };
     if (!g.ok) {
-      this.log.warn({ event: 'session.refused', ...who, reason: safe(g.reason) }, 'no policy grants this identity the target');
+      this.telemetry.refused(who, g.reason);
       this.put({ type: 'decision', decision: 'block', rule: 'access', reason: g.reason, scope: 'session', target });
       return g;
     }
     this.policy = g.policy;
     this.put({ type: 'decision', decision: 'allow', rule: `${g.policy.name}/access`, scope: 'session', target });
-    this.log.info({ event: 'session.identified', ...who, policy: g.policy.name }, 'session identified and granted');
+    this.telemetry.granted(who, g.policy.name);
     return { ok: true };
   }
 
@@ -233,14 +218,7 @@ export class PipelineSession {
       ...('reason' in decision ? { reason: decision.reason } : {}),
     });
     const shown = decision.action === 'require-approval' ? (cmd.prepareOnly ? 'deferred' : 'hold') : decision.action;
-    for (const f of cmd.facts.length ? cmd.facts : [{ class: 'none' }]) this.metrics.command(this.protocol, f.class, shown);
-    // Blocks and holds, not every allowed command (the archive has those): the rule and classes, never the text.
-    if (shown !== 'allow' && shown !== 'deferred') {
-      this.log.info(
-        { event: 'command.decided', sessionId: this.id, protocol: this.protocol, command: id, decision: shown, rule: decision.rule, classes: cmd.facts.map((f) => f.class), ...('reason' in decision ? { reason: safe(decision.reason) } : {}) },
-        shown === 'block' ? 'command blocked' : 'command held for approval',
-      );
-    }
+    this.telemetry.decided(id, shown, decision.rule, cmd.facts.map((f) => f.class), 'reason' in decision ? decision.reason : undefined);
     return { id, decision };
   }
 
@@ -264,7 +242,6 @@ export class PipelineSession {
     const display = maskEvidenceText(req.display).text;
     const justification = req.justification ? maskEvidenceText(req.justification).text : undefined;
     const classification = classificationSummary(req.classification);
-    let requestedAt: number | undefined;
     const pending = ask(
       gate,
       {
@@ -298,8 +275,7 @@ export class PipelineSession {
           });
           // The request must be on disk before anyone can act on it.
           await this.commit();
-          requestedAt = Date.now();
-          this.metrics.approvalRequested();
+          this.telemetry.holdRequested();
           tellClient(info);
         },
         decided: (requestId, dec, remaining) =>
@@ -324,11 +300,7 @@ export class PipelineSession {
     } finally {
       this.holds.delete(pending);
     }
-    if (requestedAt !== undefined) this.metrics.approvalEnded(outcome.approved ? 'approved' : outcome.kind, (Date.now() - requestedAt) / 1000);
-    this.log.info(
-      { event: 'approval.ended', sessionId: this.id, command: command.id, requestId: outcome.requestId, outcome: outcome.approved ? 'approved' : outcome.kind, ...(requestedAt !== undefined ? { seconds: (Date.now() - requestedAt) / 1000 } : {}) },
-      'held command decided',
-    );
+    this.telemetry.holdEnded(command.id, outcome.requestId, outcome.approved ? 'approved' : outcome.kind);
     if (!outcome.approved && (outcome.kind === 'expired' || outcome.kind === 'cancelled')) {
       this.record({ type: outcome.kind === 'expired' ? 'approval.expired' : 'approval.cancelled', command: command.id, requestId: outcome.requestId, reason: outcome.reason, commandHash });
     }
@@ -372,7 +344,7 @@ export class PipelineSession {
     if (!m) return;
     // `sad`: security codes and PINs redacted from free text; only present when there were any.
     const kinds = { pan: m.pan, redacted: m.redacted, ...(m.sad ? { sad: m.sad } : {}) };
-    for (const [k, n] of Object.entries(kinds)) this.metrics.masked(k, n);
+    this.telemetry.masked(kinds);
     this.record({ type: 'masking', ...(command !== undefined ? { command } : {}), count: m.pan + m.redacted + (m.sad ?? 0), kinds });
   }
 
@@ -403,12 +375,10 @@ export class PipelineSession {
     try {
       await this.recorded.close(reason);
     } catch (e) {
-      this.metrics.recorderFailure('seal');
+      this.telemetry.sealFailed();
       throw e;
     } finally {
-      const outcome = this.endedAs ?? (this.policy ? 'served' : this.identity ? 'refused' : 'unauthenticated');
-      this.metrics.sessionClosed(this.protocol, outcome);
-      this.log.info({ event: 'session.closed', sessionId: this.id, protocol: this.protocol, outcome, reason: safe(reason) }, 'session closed');
+      this.telemetry.closed(this.endedAs ?? (this.policy ? 'served' : this.identity ? 'refused' : 'unauthenticated'), reason);
       this.onClosed();
     }
   }
