@@ -11,7 +11,7 @@ import { VigilError } from '../shared/errors.ts';
 import { parseAuditorPublicKey } from '../shared/evidence/auditor-key.ts';
 import { loadConfig, type LoadedConfig } from './config/load-config.ts';
 import type { AuditorRecipient } from './evidence/archive-writer.ts';
-import { EvidenceJournal } from './evidence/journal.ts';
+import { EvidenceJournal, type JournalObserver } from './evidence/journal.ts';
 import { SessionRecorder, type RecoveredSession } from './evidence/session-recorder.ts';
 import { KeyRing } from './keys/key-ring.ts';
 import { TransparencyLog } from './log/transparency-log.ts';
@@ -29,6 +29,8 @@ export interface OpenOptions {
    */
   owner?: boolean;
   now?: () => Date;
+  /** Counts journal commits, archive bytes and journal failures (the gateway's /metrics). */
+  journalObserver?: JournalObserver;
 }
 
 export class Appliance {
@@ -75,7 +77,7 @@ export class Appliance {
       const db = openDatabase(join(dataDir, 'vigil.db'), owner ? {} : { joinRunning: true });
       const keys = new KeyRing(db, keysDir);
       const log = new TransparencyLog(db, config.appliance.id, keys.signer, opts.now);
-      const journal = owner ? new EvidenceJournal(join(dataDir, 'journal'), config.evidence.durability) : undefined;
+      const journal = owner ? new EvidenceJournal(join(dataDir, 'journal'), config.evidence.durability, opts.journalObserver) : undefined;
       const recorder = new SessionRecorder({
         db,
         log,
@@ -120,7 +122,9 @@ export class Appliance {
     };
     every(e.anchorIntervalSeconds, () => this.recorder.anchorAll());
     every(e.checkpointIntervalSeconds, () => this.log.checkpoint());
-    every(e.heartbeatIntervalSeconds, () => this.log.append('heartbeat', { liveSessions: this.recorder.liveSessions().length }));
+    // pid + monotonic uptime: `vigil doctor` compares the wall-clock time each heartbeat was logged at with the
+    // monotonic time between two of one run, which shows a clock that was stepped or drifts.
+    every(e.heartbeatIntervalSeconds, () => this.log.append('heartbeat', { liveSessions: this.recorder.liveSessions().length, pid: process.pid, uptimeMs: Math.round(performance.now()) }));
     const { shipping, retention } = this.loaded.config;
     const bucket = shipping ? (this.bucket = new Bucket(shipping, this.loaded.resolvePath)) : undefined;
     if (shipping && bucket) {

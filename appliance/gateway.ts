@@ -18,8 +18,11 @@ import { PROTOCOLS } from './protocols/registry.ts';
 import { SqliteTokenReplayStore } from './store/token-replay-store.ts';
 import { AdminServer } from './admin/server.ts';
 import { ApprovalService } from './approvals/service.ts';
+import { evidenceStorageHealth } from './shipping/health.ts';
 import { WebhookNotifier } from './approvals/webhooks.ts';
 import type { PolicyConfig } from './policy/config.ts';
+import { PrometheusMetrics } from './metrics/prometheus.ts';
+import { setMeta } from './store/database.ts';
 
 /** Every group any policy names as approvers: membership in one of them opens the admin API. */
 function approverGroups(policies: readonly PolicyConfig[]): Set<string> {
@@ -34,6 +37,15 @@ function approverGroups(policies: readonly PolicyConfig[]): Set<string> {
 export interface GatewayOptions {
   logger: AppLogger;
   approvals?: ApprovalGate;
+  /** Default: a fresh PrometheusMetrics (its own registry), served at the admin API's /metrics. */
+  metrics?: PrometheusMetrics;
+}
+
+/** What readiness (/readyz) reads; set by the journal observer and by stop(). */
+interface GatewayState {
+  started: boolean;
+  journalFailed: boolean;
+  draining: boolean;
 }
 
 /** Sections of vigil.yaml a reload applies; every other one takes effect on restart. */
@@ -67,6 +79,8 @@ export class Gateway {
     private readonly logger: AppLogger,
     /** The approver groups the admin API admits (the policies' approvers), updated by reload(). */
     private readonly approverGroupSet: Set<string>,
+    readonly metrics: PrometheusMetrics,
+    private readonly state: GatewayState,
   ) {
     this.running = { text: appliance.loaded.text, config: appliance.loaded.config };
   }
@@ -89,6 +103,14 @@ export class Gateway {
     );
     const applied = changed.filter((k) => RELOADABLE.has(k));
     const restartNeeded = changed.filter((k) => !RELOADABLE.has(k));
+    if (digest !== previous) {
+      // Signed before it applies: if the log cannot take it, the reload fails and the old policy stays, so
+      // no session runs under a configuration the evidence does not name.
+      this.appliance.db.transaction(() => {
+        this.appliance.log.append('config.changed', { digest, previousDigest: previous, path: loaded.path, reason: 'reload', applied, restartNeeded });
+        setMeta(this.appliance.db, 'config_digest', digest);
+      })();
+    }
     if (applied.length) {
       this.pipeline.opts.policy = new PolicyEngine(loaded.config.policies, { schedules: loaded.config.schedules });
       this.approverGroupSet.clear();
@@ -111,10 +133,28 @@ export class Gateway {
   }
 
   static async start(configPath: string, opts: GatewayOptions): Promise<Gateway> {
-    const appliance = await Appliance.open(configPath);
+    const metrics = opts.metrics ?? new PrometheusMetrics();
+    const state: GatewayState = { started: false, journalFailed: false, draining: false };
+    const appliance = await Appliance.open(configPath, {
+      journalObserver: {
+        commit: (s, n) => metrics.journalCommit(s, n),
+        bytes: (n) => metrics.archiveBytes(n),
+        failed: () => {
+          state.journalFailed = true;
+          metrics.recorderFailure('journal');
+          opts.logger.error({ event: 'recorder.failed' }, 'the evidence journal cannot be written: every command is refused until restart');
+        },
+      },
+    });
     try {
       const { config } = appliance.loaded;
       const resolvePath = appliance.loaded.resolvePath;
+      if (metrics instanceof PrometheusMetrics) {
+        metrics.evidenceStorage(() => {
+          const h = evidenceStorageHealth(appliance.db, config);
+          return { shippingLagSeconds: h.shipping.lagSeconds, shippingPending: h.shipping.pending, shippingFailing: h.shipping.failing, retentionDue: h.retention.due, retentionOverdue: h.retention.overdue };
+        });
+      }
       const fingerprintKey = loadOrCreateFingerprintKey(resolvePath(config.appliance.keysDir));
       // Single-use tokens' ids live in the appliance database, so a restart does not reopen the replay window.
       const replayStore = new SqliteTokenReplayStore(appliance.db);
@@ -135,14 +175,25 @@ export class Gateway {
         policy: new PolicyEngine(config.policies, { schedules: config.schedules }),
         approvals: opts.approvals ?? approvals,
         commandKey: fingerprintKey,
+        metrics,
+        logger: opts.logger,
       });
       let admin: AdminServer | undefined;
+      const protocols = new Map<string, RunningProtocol>();
       const approverGroupSet = approverGroups(config.policies);
       if (config.listeners.admin) {
-        admin = new AdminServer({ config: config.listeners.admin, resolvePath, identity, approvals, approverGroups: approverGroupSet, logger: opts.logger });
+        admin = new AdminServer({
+          config: config.listeners.admin,
+          resolvePath,
+          identity,
+          approvals,
+          approverGroups: approverGroupSet,
+          logger: opts.logger,
+          metrics,
+          readiness: () => readiness(protocols, state),
+        });
         addresses.admin = await admin.listen();
       }
-      const protocols = new Map<string, RunningProtocol>();
       try {
         for (const adapter of PROTOCOLS as readonly AnyProtocolAdapter[]) {
           const listener = (config.listeners as Readonly<Record<string, unknown>>)[adapter.name];
@@ -171,9 +222,10 @@ export class Gateway {
         throw e;
       }
       appliance.startTimers();
+      state.started = true;
       for (const r of appliance.recovered) opts.logger.warn({ sessionId: r.sessionId, seq: r.seq, frames: r.frames }, 'sealed an interrupted session left by the previous run');
       opts.logger.info({ applianceId: appliance.id, ...addresses }, 'vigil gateway started');
-      return new Gateway(appliance, pipeline, protocols, admin, approvals, webhooks, addresses, opts.logger, approverGroupSet);
+      return new Gateway(appliance, pipeline, protocols, admin, approvals, webhooks, addresses, opts.logger, approverGroupSet, metrics, state);
     } catch (e) {
       await appliance.close();
       throw e;
@@ -188,8 +240,29 @@ export class Gateway {
     return this.stopped;
   }
 
+  /**
+   * Graceful shutdown (SIGTERM): stop accepting on every listener, let open sessions end on their own for up
+   * to shutdown.drainSeconds (the admin API stays up, so held commands can still be decided, and /readyz
+   * says draining), then end the rest — recorded as interrupted by shutdown — and close. Only sessions a
+   * policy granted are waited for: a connection still authenticating (or refused) has no work to finish and
+   * is ended with the listeners.
+   */
   private async stopOnce(): Promise<void> {
+    this.state.draining = true;
+    const drainSeconds = this.appliance.loaded.config.shutdown.drainSeconds;
+    for (const p of this.protocols.values()) p.stopAccepting();
+    const working = () => this.pipeline.openSessions.filter((s) => s.policy !== undefined);
+    const open = working().length;
+    this.logger.info({ event: 'shutdown.draining', openSessions: open, drainSeconds }, 'stopped accepting; draining open sessions');
+    const drainUntil = Date.now() + drainSeconds * 1000;
+    while (working().length > 0 && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
+    const left = working();
+    const why = `interrupted: the appliance shut down (open sessions had ${drainSeconds} s to end)`;
+    for (const s of left) this.logger.warn({ event: 'session.interrupted', sessionId: s.id, protocol: s.protocol }, 'session still open at the drain deadline: ended as interrupted');
+    const sealing = left.map((s) => s.interrupt(why).catch(() => undefined));
     for (const p of this.protocols.values()) await p.close();
+    await Promise.all(sealing);
+    this.logger.info({ event: 'shutdown.drained', drained: open - left.length, interrupted: left.length }, 'sessions drained');
     await this.admin?.close();
     const deadline = Date.now() + 10_000;
     while (this.appliance.recorder.liveSessions().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -198,4 +271,13 @@ export class Gateway {
     await Promise.race([this.webhooks.idle(), new Promise((r) => setTimeout(r, 2000))]);
     this.logger.info({}, 'vigil gateway stopped');
   }
+}
+
+/** /readyz: ready while every listener is up, the journal writable and the gateway not draining. */
+function readiness(protocols: ReadonlyMap<string, RunningProtocol>, state: GatewayState): { ready: boolean; checks: Record<string, string> } {
+  const checks: Record<string, string> = {};
+  for (const name of protocols.keys()) checks[`listener.${name}`] = state.draining ? 'draining' : 'up';
+  checks['journal'] = state.journalFailed ? 'failed' : 'ok';
+  checks['state'] = state.draining ? 'draining' : state.started ? 'serving' : 'starting';
+  return { ready: state.started && !state.draining && !state.journalFailed, checks };
 }

@@ -12,4 +12,6 @@ npm run --silent typecheck
 sh scripts/ensure-kube.sh >/dev/null
 # versitygw, the S3-compatible server with Object Lock the shipping tests use (.cache/s3: ≈ 2 min cold, ms warm).
 sh scripts/ensure-s3.sh >/dev/null
+# The whole suite must have gateway log lines for the final scan to check (test/setup/log-scan.ts).
+[ $# -eq 0 ] && export VIGIL_LOG_SCAN_REQUIRED=1
 npx vitest run "$@"

@@ -3,7 +3,9 @@
  * /v1/health carries `Authorization: Bearer <JWT>` from an identity provider in vigil.yaml; only members
  * of an approver group get in, and each decision is checked against the request's own rule.
  *
- *   GET  /v1/health
+ *   GET  /v1/health, /healthz      liveness: the process answers (no authentication)
+ *   GET  /readyz                   readiness: listeners up, journal writable, not draining (no authentication; 503 when not)
+ *   GET  /metrics                  Prometheus text; Bearer <listeners.admin.metrics.tokenFile> (not an identity token)
  *   GET  /v1/approvals?status=pending|approved|denied|expired|cancelled
  *   GET  /v1/approvals/{id}
  *   POST /v1/approvals/{id}/approve   {"reason": "…"}            (reason optional)
@@ -13,9 +15,10 @@
  * Errors: {"error": {"code": "E_…", "message": "…"}} with 400, 401, 403, 404, 409 or 500.
  */
 import { createServer, type Server } from 'node:https';
+import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describeError } from '../../shared/errors.ts';
+import { describeError, VigilError } from '../../shared/errors.ts';
 import { ApprovalError, type Approver, type ApprovalService } from '../approvals/service.ts';
 import { clientMessageFor, type JwtVerifierRegistry, type VerifiedIdentity } from '../identity/index.ts';
 import { splitAddress } from '../net/host-port.ts';
@@ -33,6 +36,10 @@ export interface AdminDeps {
   /** Every group named as approvers anywhere in the policy: membership in one opens the API. */
   approverGroups: ReadonlySet<string>;
   logger: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+  /** /metrics exposition (served only when listeners.admin.metrics is configured). */
+  metrics?: { render(): Promise<{ contentType: string; text: string }> };
+  /** /readyz: whether the gateway can serve sessions, and each part's state (no secrets, no identities). */
+  readiness?: () => { ready: boolean; checks: Record<string, string> };
 }
 
 class HttpError extends Error {
@@ -55,13 +62,21 @@ export class AdminServer {
   addRoutes(routes: readonly ApiRoute[]): void {
     for (const r of routes) {
       const key = `${r.method} ${r.path}`;
-      if (this.routes.has(key) || r.path.startsWith('/v1/approvals') || r.path === '/v1/health') throw new Error(`admin route ${key} is taken`);
+      if (this.routes.has(key) || r.path.startsWith('/v1/approvals') || r.path === '/v1/health' || !r.path.startsWith('/v1/')) throw new Error(`admin route ${key} is taken`);
       this.routes.set(key, r);
     }
   }
 
+  /** SHA-256 of the metrics bearer token: compared in constant time, never kept in clear beyond start-up. */
+  private metricsTokenDigest: Buffer | undefined;
+
   listen(): Promise<{ host: string; port: number }> {
     const { config, resolvePath } = this.deps;
+    if (config.metrics) {
+      const token = readFileSync(resolvePath(config.metrics.tokenFile), 'utf8').trim();
+      if (token.length < 16) throw new VigilError('E_CONFIG', 'listeners.admin.metrics.tokenFile: the token must be at least 16 characters', { hint: 'e.g. head -c 32 /dev/urandom | base64 > metrics.token' });
+      this.metricsTokenDigest = createHash('sha256').update(token).digest();
+    }
     this.server = createServer({ cert: readFileSync(resolvePath(config.tls.cert)), key: readFileSync(resolvePath(config.tls.key)), minVersion: 'TLSv1.2' }, (req, res) => {
       this.handle(req, res).catch((e) => this.send(res, 500, { error: { code: 'E_INTERNAL', message: 'internal error' } }, e));
     });
@@ -86,7 +101,12 @@ export class AdminServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://vigil.invalid');
     try {
-      if (req.method === 'GET' && url.pathname === '/v1/health') return this.send(res, 200, { ok: true });
+      if (req.method === 'GET' && (url.pathname === '/v1/health' || url.pathname === '/healthz')) return this.send(res, 200, { ok: true });
+      if (req.method === 'GET' && url.pathname === '/readyz') {
+        const r = this.deps.readiness?.() ?? { ready: true, checks: {} };
+        return this.send(res, r.ready ? 200 : 503, r);
+      }
+      if (req.method === 'GET' && url.pathname === '/metrics') return await this.serveMetrics(req, res);
       const route = this.routes.get(`${req.method} ${url.pathname}`);
       if (route) {
         const identity = await this.verify(req);
@@ -121,6 +141,20 @@ export class AdminServer {
       if (e instanceof ApprovalError) return this.send(res, e.status, { error: { code: e.code, message: e.message } });
       throw e;
     }
+  }
+
+  private async serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.metricsTokenDigest || !this.deps.metrics) throw new HttpError(404, 'E_NOT_FOUND', 'metrics are not enabled (set listeners.admin.metrics.tokenFile)');
+    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const given = createHash('sha256').update(token ?? '').digest();
+    if (!token || !timingSafeEqual(given, this.metricsTokenDigest)) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer realm="vigil-metrics"', 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'E_UNAUTHENTICATED', message: 'send Authorization: Bearer <the metrics token>' } }));
+      return;
+    }
+    const m = await this.deps.metrics.render();
+    res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(m.text) });
+    res.end(m.text);
   }
 
   /** The caller's identity from its bearer token (never logged). */

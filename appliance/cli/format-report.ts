@@ -75,6 +75,14 @@ export function formatReport(r: VerificationReport, file: string): string {
     }
     if (r.credentials.length > 20) out.push(`  … ${r.credentials.length - 20} more (see --json)`);
   }
+  if (r.configChanges?.length) {
+    out.push('', 'Configuration changes (from the signed log)');
+    for (const c of r.configChanges.slice(0, 20)) {
+      const what = c.reason === 'reload' ? `reloaded (SIGHUP)${c.applied.length ? `, applied: ${c.applied.join(', ')}` : ''}${c.restartNeeded.length ? `, awaiting restart: ${c.restartNeeded.join(', ')}` : ''}` : 'at init or start-up';
+      out.push(`  ${c.at.replace('T', ' ').slice(0, 19)}  sha256 ${c.digest ?? '?'} ${what}`);
+    }
+    if (r.configChanges.length > 20) out.push(`  … ${r.configChanges.length - 20} more (see --json)`);
+  }
   const counts = new Map<string, number>();
   for (const s of r.sessions) counts.set(STATUS[s.status], (counts.get(STATUS[s.status]) ?? 0) + 1);
   const tally = [...counts].map(([k, v]) => `${v} ${k}`).join(', ');

@@ -10,6 +10,7 @@ import { approvals } from './commands/approvals.ts';
 import { backup, restore } from './commands/backup.ts';
 import { demo } from './commands/demo.ts';
 import { demoEvidence } from './commands/demo-evidence.ts';
+import { doctor } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
 import { init } from './commands/init.ts';
 import { keysAuditor, keysRotate } from './commands/keys.ts';
@@ -50,6 +51,7 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
   restore: { run: restore, summary: 'restore a backup, refusing one older than a shipped or witnessed checkpoint' },
   'shipping run': { run: shippingRun, summary: 'ship sealed archives and the latest checkpoint to the Object Lock bucket now' },
   'shipping status': { run: shippingStatus, summary: 'shipping and retention health (pending, lag, last error, due for purge)' },
+  doctor: { run: doctor, summary: 'check what breaks evidence or enforcement (pass/fail/unknown, with the fix)' },
 };
 
 const USAGE_CODES = new Set(['E_USAGE', 'E_CONFIG', 'E_EXISTS']);

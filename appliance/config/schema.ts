@@ -89,6 +89,8 @@ export const configSchema = z.strictObject({
   retention: retentionSchema.default(RETENTION_DEFAULTS),
   /** Shipping to an Object Lock bucket (appliance/shipping); off when absent. */
   shipping: shippingSchema.optional(),
+  /** SIGTERM: stop accepting, let open sessions end for up to drainSeconds, then end the rest as interrupted. */
+  shutdown: z.strictObject({ drainSeconds: seconds(30, 0) }).default({ drainSeconds: 30 }),
 }).superRefine((c, ctx) => {
   c.policies.forEach((p, i) =>
     p.rules.forEach((r, j) => {

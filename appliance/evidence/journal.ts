@@ -34,6 +34,13 @@ const JOURNAL_WRITE_BATCH = 1024 * 1024;
 
 export type JournalMode = 'fsync' | 'write';
 
+/** Optional counters (the gateway's /metrics): nothing here depends on them. */
+export interface JournalObserver {
+  commit(seconds: number, groupSize: number): void;
+  bytes(n: number): void;
+  failed(): void;
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (e: unknown) => void;
@@ -52,6 +59,7 @@ export class EvidenceJournal {
   constructor(
     readonly dir: string,
     readonly mode: JournalMode,
+    private readonly observer?: JournalObserver,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.seq = Math.max(0, ...journalFiles(dir).map((f) => f.seq)) + 1;
@@ -75,6 +83,7 @@ export class EvidenceJournal {
     head.writeUInt32BE(crc, 4);
     this.queue.push(head, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     this.queuedBytes += ENTRY_HEAD + bytes.length;
+    this.observer?.bytes(bytes.length);
     if (this.queuedBytes >= JOURNAL_WRITE_BATCH && !this.failed) this.writeQueued();
   }
 
@@ -114,18 +123,21 @@ export class EvidenceJournal {
   private flush(): void {
     const waiters = this.waiters;
     this.waiters = [];
+    const started = performance.now();
     this.writeQueued();
     if (this.failed) {
       for (const w of waiters) w.reject(this.failed);
       return;
     }
     if (this.mode === 'write') {
+      this.observer?.commit((performance.now() - started) / 1000, waiters.length);
       for (const w of waiters) w.resolve();
       return;
     }
     this.inflight = fdatasyncAsync(this.fd).then(
       () => {
         this.inflight = undefined;
+        this.observer?.commit((performance.now() - started) / 1000, waiters.length);
         for (const w of waiters) w.resolve();
         if (this.waiters.length) this.flush();
       },
@@ -137,6 +149,7 @@ export class EvidenceJournal {
   }
 
   private fail(e: unknown, waiters: Waiter[]): void {
+    if (!this.failed) this.observer?.failed();
     this.failed = new VigilError('E_RECORDING_FAILED', `the evidence journal cannot be written: ${(e as Error).message}`, { cause: e });
     for (const w of waiters) w.reject(this.failed);
   }

@@ -65,6 +65,11 @@ export class BoundedListener {
     });
   }
 
+  /** Stops accepting new connections; open ones go on (graceful shutdown drains them, then close()). */
+  stopAccepting(): void {
+    this.server?.close();
+  }
+
   /** Stops accepting; ends every connection (their sessions are sealed by their own close handlers). */
   async close(): Promise<void> {
     // server.close() waits for every connection to end: stop accepting, then end them.

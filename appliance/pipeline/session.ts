@@ -17,6 +17,8 @@ import { noApprovals, type ApprovalGate, type ApprovalListener, type ApprovalOut
 import { maskEvidenceText } from '../../shared/pan/index.ts';
 import { MaskCounter } from './masking.ts';
 import { redactEventStrings } from './recorded-text.ts';
+import type { Metrics, SessionOutcome } from '../metrics/metrics.ts';
+import { SessionTelemetry, type SessionLogger } from './session-telemetry.ts';
 
 /** What the identity step proved (a subset of appliance/identity's VerifiedIdentity). */
 export interface SessionIdentity {
@@ -40,6 +42,10 @@ export interface PipelineOptions {
    * masked display would make an unkeyed hash easy to invert. The appliance's fingerprint key.
    */
   commandKey: Uint8Array;
+  /** Counts sessions, decisions, holds, masking and identity failures (/metrics); labels are closed vocabularies. */
+  metrics?: Metrics;
+  /** The operational log: one JSON line per event that matters, with the session id (session-telemetry.ts). */
+  logger?: SessionLogger;
 }
 
 export interface CommandInput {
@@ -83,10 +89,19 @@ export interface CommandDecision {
 }
 
 export class SessionPipeline {
+  private readonly live = new Set<PipelineSession>();
+
   constructor(readonly opts: PipelineOptions) {}
 
   open(protocol: string, client: { address: string; tls?: string }): PipelineSession {
-    return new PipelineSession(this.opts, protocol, client);
+    const s = new PipelineSession(this.opts, protocol, client, () => this.live.delete(s));
+    this.live.add(s);
+    return s;
+  }
+
+  /** Sessions opened and not yet closed (graceful shutdown waits for them). */
+  get openSessions(): readonly PipelineSession[] {
+    return [...this.live];
   }
 }
 
@@ -103,14 +118,21 @@ export class PipelineSession {
   /** Commands waiting for approval: closing waits for them to record how they ended. */
   private readonly holds = new Set<Promise<unknown>>();
 
+  private readonly telemetry: SessionTelemetry;
+  /** Set when the session is ended by shutdown rather than by its client: the metrics outcome. */
+  private endedAs: SessionOutcome | undefined;
+
   constructor(
     private readonly opts: PipelineOptions,
     readonly protocol: string,
     readonly client: { address: string; tls?: string },
+    private readonly onClosed: () => void = () => undefined,
   ) {
     const context: SessionContext = { protocol, identity: null, target: null, client: { address: client.address, ...(client.tls ? { tls: client.tls } : {}) } };
     this.recorded = opts.recorder.start(context);
     this.put({ type: 'session.open', protocol, client: context.client });
+    this.telemetry = new SessionTelemetry(this.id, protocol, opts);
+    this.telemetry.opened(this.seq, client.address);
   }
 
   get id(): string {
@@ -144,6 +166,7 @@ export class PipelineSession {
   /** `reason` is the internal description (never the token or a secret). */
   identityRejected(method: string, reason: string, code: string): void {
     this.put({ type: 'identity.rejected', method, reason, code });
+    this.telemetry.identityRejected(method, code, reason);
   }
 
   /** Asks policy whether the proven identity may reach `target`; logs who connected to what, records the answer. */
@@ -155,12 +178,15 @@ export class PipelineSession {
     this.recorded.setContext({ target: { name: target, ...stripUndefined(details) } });
     // Identity and target are both known now: the signed log says who connected to what, refused or not.
     this.recorded.identified({ protocol: this.protocol, subject: id.subject, issuer: id.issuer, method: id.method, target });
+    const who = { subject: id.subject, issuer: id.issuer, method: id.method, target };
     if (!g.ok) {
+      this.telemetry.refused(who, g.reason);
       this.put({ type: 'decision', decision: 'block', rule: 'access', reason: g.reason, scope: 'session', target });
       return g;
     }
     this.policy = g.policy;
     this.put({ type: 'decision', decision: 'allow', rule: `${g.policy.name}/access`, scope: 'session', target });
+    this.telemetry.granted(who, g.policy.name);
     return { ok: true };
   }
 
@@ -191,6 +217,8 @@ export class PipelineSession {
       rule: decision.rule,
       ...('reason' in decision ? { reason: decision.reason } : {}),
     });
+    const shown = decision.action === 'require-approval' ? (cmd.prepareOnly ? 'deferred' : 'hold') : decision.action;
+    this.telemetry.decided(id, shown, decision.rule, cmd.facts.map((f) => f.class), 'reason' in decision ? decision.reason : undefined);
     return { id, decision };
   }
 
@@ -247,6 +275,7 @@ export class PipelineSession {
           });
           // The request must be on disk before anyone can act on it.
           await this.commit();
+          this.telemetry.holdRequested();
           tellClient(info);
         },
         decided: (requestId, dec, remaining) =>
@@ -271,6 +300,7 @@ export class PipelineSession {
     } finally {
       this.holds.delete(pending);
     }
+    this.telemetry.holdEnded(command.id, outcome.requestId, outcome.approved ? 'approved' : outcome.kind);
     if (!outcome.approved && (outcome.kind === 'expired' || outcome.kind === 'cancelled')) {
       this.record({ type: outcome.kind === 'expired' ? 'approval.expired' : 'approval.cancelled', command: command.id, requestId: outcome.requestId, reason: outcome.reason, commandHash });
     }
@@ -314,6 +344,7 @@ export class PipelineSession {
     if (!m) return;
     // `sad`: security codes and PINs redacted from free text; only present when there were any.
     const kinds = { pan: m.pan, redacted: m.redacted, ...(m.sad ? { sad: m.sad } : {}) };
+    this.telemetry.masked(kinds);
     this.record({ type: 'masking', ...(command !== undefined ? { command } : {}), count: m.pan + m.redacted + (m.sad ?? 0), kinds });
   }
 
@@ -329,13 +360,27 @@ export class PipelineSession {
     return this.closing;
   }
 
+  /** Ends the session from the appliance's side (shutdown after the drain deadline): counted as interrupted. */
+  interrupt(reason: string): Promise<void> {
+    this.endedAs ??= 'interrupted';
+    return this.close(reason);
+  }
+
   private async closeOnce(reason: string): Promise<void> {
     this.gone.abort();
     // Held commands are cancelled by the abort; let them record that before the archive is sealed.
     await Promise.allSettled([...this.holds]);
     await new Promise((r) => setImmediate(r));
     this.closed = true;
-    await this.recorded.close(reason);
+    try {
+      await this.recorded.close(reason);
+    } catch (e) {
+      this.telemetry.sealFailed();
+      throw e;
+    } finally {
+      this.telemetry.closed(this.endedAs ?? (this.policy ? 'served' : this.identity ? 'refused' : 'unauthenticated'), reason);
+      this.onClosed();
+    }
   }
 }
 

@@ -53,6 +53,8 @@ export interface RunningProtocol {
   readonly admitted: { unauthenticated: number; authenticated: number };
   /** Endpoints it adds to the admin HTTPS API (listeners.admin), e.g. the SSH certificate issuer. */
   readonly routes?: readonly ApiRoute[];
+  /** Stops accepting new connections, leaving open ones be (graceful shutdown drains them before close()). */
+  stopAccepting(): void;
   /** Stops accepting, ends every connection (each seals its session) and releases the adapter's services. */
   close(): Promise<void>;
 }

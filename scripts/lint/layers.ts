@@ -22,7 +22,7 @@ const SHARED_PACKAGES = new Set(['libsodium-wrappers-sumo', 'zod']);
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 /** Folders of appliance/ that are the same for every protocol (docs/architecture.md, "Layers"). */
-export const NEUTRAL = ['pipeline', 'policy', 'evidence', 'identity', 'approvals', 'admin', 'net', 'targets'];
+export const NEUTRAL = ['pipeline', 'policy', 'evidence', 'identity', 'approvals', 'admin', 'net', 'targets', 'metrics'];
 /** What they must not import: the protocol adapters and the SQL-only code. */
 const PROTOCOL_SPECIFIC = ['protocols', 'sql'];
 

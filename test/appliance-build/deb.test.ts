@@ -1,7 +1,7 @@
 /**
  * The .deb as an operator installs it: scripts/build-deb.sh, inspected with dpkg-deb, installed with
  * `dpkg -i` into this very system (tests run as root in CI), the vigil user and directories checked, the
- * installed unit verified by systemd-analyze, `vigil init` + the unit's ExecStartPre/ExecStart run as the
+ * installed unit verified by systemd-analyze, `vigil init` + the unit's ExecStartPre/ExecStart (+ `vigil doctor`) run as the
  * vigil user without capabilities (systemd is not PID 1 here: see docs/operations.md), then purged.
  * Refuses (fails, never skips) when not root or when a vigil package, user or /var/lib/vigil already exists.
  * Cleans up after itself even when a step fails. ≈ 25 s (most of it building and gzipping the package).
@@ -148,6 +148,15 @@ describe('the vigil .deb', () => {
     expect(served.line).toContain(`admin API on https://127.0.0.1:${ports.admin}`);
     expect(end.code).toBe(0);
     expect(statSync('/var/lib/vigil/data').uid).toBe(Number(execFileSync('id', ['-u', 'vigil'], { encoding: 'utf8' })));
+    // vigil doctor, as the service user, on the installed appliance: nothing fails (what this container cannot
+    // show, the clock's synchronisation and heartbeat offsets, is unknown, not passed).
+    const doctor = sh('setpriv', [...vigilAs, '/usr/bin/vigil', 'doctor', '--config', config, '--json']);
+    expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+    const report = JSON.parse(doctor.stdout) as { counts: { fail: number }; results: { check: string; status: string }[] };
+    expect(report.counts.fail).toBe(0);
+    for (const c of ['config', 'file-modes', 'signing-key', 'auditor-keys', 'trust-file', 'disk-space', 'fsync']) {
+      expect(report.results.find((r) => r.check === c)?.status, c).toMatch(c === 'fsync' ? /^(pass|unknown)$/ : /^pass$/);
+    }
   });
 
   it('purges: program, unit and /etc/vigil gone; the evidence in /var/lib/vigil and the user are kept, and it says so', () => {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import pino from 'pino';
+import { registerTestSecret, testLogger } from './test-log.ts';
 import { createAuditorKey, parseAuditorSecretKey } from '../../shared/evidence/auditor-key.ts';
 import { parseTrustFile, type TrustFile } from '../../shared/evidence/trust.ts';
 import type { AuditorSecret } from '../../shared/evidence/verify/verify-archive.ts';
@@ -23,6 +23,12 @@ import { TestIdentityProvider } from '../../appliance/identity/test-identity-pro
 import type { ApprovalGate } from '../../appliance/pipeline/approval-gate.ts';
 import { PGBIN, startPostgres, type PostgresServer } from './postgres.ts';
 import { tempDir } from './evidence.ts';
+
+/**
+ * Fixtures stop their gateway without draining (a test that leaves a session open would otherwise wait
+ * shutdown.drainSeconds' default 30 s at every stop); test/integration/ops/observability.test.ts tests the drain.
+ */
+export const DRAIN_IN_TESTS = 'shutdown: { drainSeconds: 0 }\n';
 
 export const TARGET_PASSWORD = 'target-Secret-9f3k2';
 export const AUDIENCE = 'vigil-test';
@@ -115,6 +121,10 @@ export interface FixtureOptions {
   policies?: string;
   evidence?: string;
   listener?: string;
+  /** Files (path relative to the appliance directory → content, mode 0600) written before the gateway starts. */
+  files?: Record<string, string>;
+  /** More keys for listeners.admin (YAML lines indented by four spaces), e.g. its metrics block. */
+  adminExtra?: string;
   extraConfig?: string;
   /** More entries for the targets list (YAML, indented as list items). */
   extraTargets?: string;
@@ -175,7 +185,7 @@ listeners:
 ${o.listener ?? ''}  admin:
     address: 127.0.0.1:0
     tls: { cert: tls/server.crt, key: tls/server.key }
-identityProviders:
+${o.adminExtra ?? ''}identityProviders:
   - name: staff
     issuer: ${STAFF_ISSUER}
     audiences: [vigil-admin]
@@ -198,9 +208,10 @@ ${o.githubProvider ?? ''}targets:
     user: svc_reporting
     credential: { file: secrets/payments.password }
 ${o.pgTls ? '    tls: { mode: require }\n' : ''}${o.targetExtra ?? ''}${o.extraTargets ?? ''}${o.policies ?? DEFAULT_POLICIES}
-${o.extraConfig ?? ''}`;
+${o.extraConfig ?? ''}${/^shutdown:/m.test(o.extraConfig ?? '') ? '' : DRAIN_IN_TESTS}`;
   if (pg.certificate) writeFileSync(join(dir, 'appliance', 'tls', 'target-ca.crt'), pg.certificate);
   writeFileSync(init.configPath, config.replaceAll('PGPORT', String(pg.port)).replaceAll('PGCA', 'tls/target-ca.crt'));
+  for (const [p, text] of Object.entries(o.files ?? {})) writeFileSync(join(dir, 'appliance', p), text, { mode: 0o600 });
   let logText = '';
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -208,15 +219,19 @@ ${o.extraConfig ?? ''}`;
       cb();
     },
   });
-  const logger = pino({ level: 'debug' }, sink);
+  const logger = testLogger('gateway', sink);
+  registerTestSecret(TARGET_PASSWORD);
   const gateway = await Gateway.start(init.configPath, { logger, ...(o.approvals ? { approvals: o.approvals } : {}) });
   const port = gateway.addresses.postgres!.port;
-  const token = (t: { repository?: string; lifetimeSeconds?: number; audience?: string } = {}) =>
-    idp.mintGithubActions({
+  const token = async (t: { repository?: string; lifetimeSeconds?: number; audience?: string } = {}) => {
+    const minted = await idp.mintGithubActions({
       repository: t.repository ?? 'acme/payments',
       audience: t.audience ?? AUDIENCE,
       ...(t.lifetimeSeconds ? { lifetimeSeconds: t.lifetimeSeconds } : {}),
     });
+    registerTestSecret(minted);
+    return minted;
+  };
   const defaultToken = await token();
   return {
     pg,

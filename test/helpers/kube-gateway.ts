@@ -10,7 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import { Writable } from 'node:stream';
-import pino from 'pino';
+import { DRAIN_IN_TESTS } from './gateway.ts';
+import { testLogger } from './test-log.ts';
 import { createAuditorKey, parseAuditorSecretKey } from '../../shared/evidence/auditor-key.ts';
 import { parseTrustFile, type TrustFile } from '../../shared/evidence/trust.ts';
 import type { AuditorSecret } from '../../shared/evidence/verify/verify-archive.ts';
@@ -128,7 +129,7 @@ ${o.staffProviderExtra ?? ''}targets:
     ca: tls/dev-cluster-ca.crt
     credential: { clientCertificate: { cert: ${vigilCredential.certFile}, key: ${vigilCredential.keyFile} } }
 ${o.extraTargets ?? ''}${o.policies ?? KUBE_POLICIES}
-${o.extraConfig ?? ''}`;
+${o.extraConfig ?? ''}${/^shutdown:/m.test(o.extraConfig ?? '') ? '' : DRAIN_IN_TESTS}`;
   writeFileSync(init.configPath, config);
   let logText = '';
   const sink = new Writable({
@@ -137,7 +138,7 @@ ${o.extraConfig ?? ''}`;
       cb();
     },
   });
-  const gateway = await Gateway.start(init.configPath, { logger: pino({ level: 'debug' }, sink) });
+  const gateway = await Gateway.start(init.configPath, { logger: testLogger('gateway', sink) });
   const port = gateway.addresses['kubernetes']!.port;
   const server = `https://127.0.0.1:${port}/targets/dev`;
   const vigilCaFile = join(dir, 'appliance', 'tls', 'server.crt');

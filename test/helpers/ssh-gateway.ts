@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import pino from 'pino';
+import { DRAIN_IN_TESTS } from './gateway.ts';
+import { testLogger } from './test-log.ts';
 import { createAuditorKey, parseAuditorSecretKey } from '../../shared/evidence/auditor-key.ts';
 import { parseTrustFile, type TrustFile } from '../../shared/evidence/trust.ts';
 import type { AuditorSecret } from '../../shared/evidence/verify/verify-archive.ts';
@@ -77,7 +78,7 @@ ${o.listenerExtra ?? ''}targets:
     credential: { file: ${sshd.userKeyPath} }
     hostKeys: ['${sshd.hostKey}']
 ${extraTargets.replaceAll('SSHD_PORT', String(sshd.port)).replaceAll('SSHD_KEY', sshd.userKeyPath)}${o.policies}
-${o.extraConfig ?? ''}`;
+${o.extraConfig ?? ''}${/^shutdown:/m.test(o.extraConfig ?? '') ? '' : DRAIN_IN_TESTS}`;
   writeFileSync(init.configPath, config);
   let logText = '';
   const sink = new Writable({
@@ -86,7 +87,7 @@ ${o.extraConfig ?? ''}`;
       cb();
     },
   });
-  const gateway = await Gateway.start(init.configPath, { logger: pino({ level: 'debug' }, sink) });
+  const gateway = await Gateway.start(init.configPath, { logger: testLogger('gateway', sink) });
   const port = gateway.addresses['ssh']!.port;
   const knownHosts = join(dir, 'known_hosts');
   const gwPub = readFileSync(join(dir, 'appliance', 'keys', 'ssh_host_ed25519_key.pub'), 'utf8').trim();

@@ -16,6 +16,7 @@ import { startDemoEnvironment, type DemoEnvironment } from '../../appliance/demo
 import { createLogger } from '../../appliance/logger.ts';
 import { ROOT, vigil } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/evidence.ts';
+import { testLogPath } from '../helpers/test-log.ts';
 
 const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 let env: DemoEnvironment;
@@ -43,7 +44,7 @@ const logLines = () =>
 
 beforeAll(async () => {
   const dir = tempDir('vigil-reload-');
-  logFile = join(dir, 'gateway.log');
+  logFile = testLogPath('config-reload');
   env = await startDemoEnvironment({ dir, logger: createLogger({ destination: logFile }) });
   token = readFileSync(env.tokenPath, 'utf8').trim();
 }, 60_000);

@@ -17,6 +17,7 @@ import { createLogger } from '../../appliance/logger.ts';
 import { buildBundle } from '../helpers/built.ts';
 import { tempDir } from '../helpers/evidence.ts';
 import { startS3, type TestS3 } from '../helpers/s3.ts';
+import { testLogPath } from '../helpers/test-log.ts';
 import { startSshGatewayFixture, type SshGatewayFixture } from '../helpers/ssh-gateway.ts';
 
 interface Example {
@@ -51,6 +52,16 @@ const EXAMPLES: Record<string, Example> = {
     check: (r) => expect(r.stdout).toMatch(/initialised in /),
   },
   'vigil serve --config /var/lib/vigil/vigil.yaml': { command: 'serve', kind: 'server', rewrite: at('') },
+  // A fresh appliance: nothing fails; what this machine cannot show (no timedated/chrony, no heartbeats yet) is unknown.
+  'vigil doctor --config /var/lib/vigil/vigil.yaml': { command: 'doctor', kind: 'run', rewrite: at(''), check: (r) => expect(r.stdout).toMatch(/^PASS +signing-key .*\n[\s\S]* passed, 0 failed, \d+ unknown/m) },
+  'vigil doctor --config /var/lib/vigil/vigil.yaml --json --strict': {
+    command: 'doctor',
+    kind: 'run',
+    rewrite: at(''),
+    // --strict: the heartbeats check is unknown on an appliance that has not run two heartbeat intervals, so it fails.
+    code: 1,
+    check: (r) => expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, counts: { fail: 0, unknown: expect.any(Number) } }),
+  },
   'vigil export --config /var/lib/vigil/vigil.yaml --out 2026-11.vigil --since 2026-11-01 --until 2026-12-01': { command: 'export', kind: 'run', rewrite: at('') },
   // The auditor holds the trust file the appliance made (they pinned it) and the key from the init example.
   'vigil verify 2026-11.vigil --trust trust.json': { command: 'verify', kind: 'run', rewrite: (l) => `cp ${join(work, 'var/lib/vigil/trust.json')} trust.json && ${l}`, check: (r) => expect(r.stdout).toMatch(/INTEGRITY ONLY \(content not checked\)/) },
@@ -159,7 +170,7 @@ beforeAll(async () => {
   ports.pg = await freePort(0);
   ports.ssh = await freePort(0);
   ports.admin = await freePort(0);
-  logFile = join(work, 'demo-gateway.log');
+  logFile = testLogPath('help-examples-demo');
   const demoDir = join(work, 'demo-env');
   mkdirSync(demoDir);
   env = await startDemoEnvironment({ dir: demoDir, logger: createLogger({ destination: logFile }) });

@@ -7,7 +7,8 @@ import { EXIT, defineCommand, parseCommand } from '../command.ts';
 const spec = defineCommand({
   name: 'serve',
   summary: 'Run the gateway: listeners, identity, policy, masking and recording, until SIGINT or SIGTERM.',
-  description: 'SIGHUP re-reads the config: policies and schedules apply to new sessions; other changed sections\nare reported as needing a restart; a file that does not validate is rejected and the running one stays.',
+  description:
+    'SIGHUP re-reads the config: policies and schedules apply to new sessions; other changed sections\nare reported as needing a restart; a file that does not validate is rejected and the running one stays.\nA reload that changed the file is signed into the transparency log (config.changed).\nSIGTERM/SIGINT: stop accepting, let open sessions end for up to shutdown.drainSeconds, then end the rest\n(recorded as interrupted by shutdown).',
   options: {
     config: { type: 'string', value: 'FILE', description: 'the appliance config (DIR/vigil.yaml)', required: true },
   },
@@ -44,6 +45,7 @@ export async function serve(argv: string[]): Promise<number> {
   });
   process.stdout.write(`vigil: serving ${parts.join(', ') || 'nothing (no listeners configured)'} (appliance ${gw.appliance.id}); stop with Ctrl-C\n`);
   await stopping;
+  process.stdout.write(`vigil: stopping: draining open sessions for up to ${gw.appliance.loaded.config.shutdown.drainSeconds} s\n`);
   await gw.stop();
   logger.flush();
   return EXIT.ok;

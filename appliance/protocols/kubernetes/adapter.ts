@@ -63,6 +63,7 @@ export const kubernetesAdapter: ProtocolAdapter<'kubernetes', typeof kubernetesL
       get admitted() {
         return listener.admitted;
       },
+      stopAccepting: () => listener.stopAccepting(),
       close: async () => {
         await listener.close();
         for (const u of upstreams.values()) u.close();

@@ -117,6 +117,10 @@ export class KubeListener {
     return this.bounded.listen();
   }
 
+  stopAccepting(): void {
+    this.bounded.stopAccepting();
+  }
+
   async close(): Promise<void> {
     await this.bounded.close();
     this.http.closeAllConnections();

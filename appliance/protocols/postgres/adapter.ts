@@ -66,6 +66,7 @@ export const postgresAdapter: ProtocolAdapter<'postgres', typeof postgresListene
       get admitted() {
         return listener.admitted;
       },
+      stopAccepting: () => listener.stopAccepting(),
       async close() {
         await listener.close();
         catalogs.close();

@@ -49,6 +49,10 @@ export class PostgresListener {
   }
 
   /** Stops accepting; ends every connection (their sessions are sealed by their own close handlers). */
+  stopAccepting(): void {
+    this.bounded.stopAccepting();
+  }
+
   close(): Promise<void> {
     return this.bounded.close();
   }

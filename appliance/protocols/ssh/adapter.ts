@@ -64,6 +64,7 @@ export const sshAdapter: ProtocolAdapter<'ssh', typeof sshListenerSchema, typeof
       get admitted() {
         return listener.admitted;
       },
+      stopAccepting: () => listener.stopAccepting(),
       close: () => listener.close(),
     };
   },

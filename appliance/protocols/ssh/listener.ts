@@ -69,6 +69,10 @@ export class SshListener {
     return this.bounded.listen();
   }
 
+  stopAccepting(): void {
+    this.bounded.stopAccepting();
+  }
+
   close(): Promise<void> {
     return this.bounded.close();
   }

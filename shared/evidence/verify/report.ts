@@ -1,5 +1,6 @@
 /** The verification report: what `vigil verify --json` prints and what the viewer shows. */
 import type { IssuedCredential } from './credentials.ts';
+import type { ConfigChange } from './config-changes.ts';
 import type { SessionContext } from '../archive-format.ts';
 import type { ApprovalEvidence } from './approval-evidence.ts';
 import { CHECKS, KEY_ONLY_CHECKS, type CheckId, type Failure } from './checks.ts';
@@ -93,6 +94,8 @@ export interface VerificationReport {
   approvals?: ApprovalEvidence[];
   /** Credentials the appliance issued (`credential.issued` log entries), as the signed log records them. */
   credentials?: IssuedCredential[];
+  /** Configuration versions (`config.changed` log entries, SIGHUP reloads included), as the signed log records them. */
+  configChanges?: ConfigChange[];
 }
 
 /** Collects failures, summaries and coverage per check while verifying. */

@@ -30,6 +30,7 @@ import type { Anchor, ArchiveVerification, AuditorSecret } from './verify-archiv
 import { verifySessions } from './verify-sessions.ts';
 import { verdictOf } from './verdict.ts';
 import { issuedCredential, type IssuedCredential } from './credentials.ts';
+import { configChange, type ConfigChange } from './config-changes.ts';
 
 /** Credentials listed in the report at most (a flood of issuance cannot grow the report without bound). */
 const MAX_CREDENTIALS = 10_000;
@@ -170,8 +171,9 @@ async function verifyInto(
     rb.fail('log-inclusion', 'the bundle manifest and the checkpoint disagree on the log size or root');
   }
 
-  const { sessions, rootAtPinned, credentials } = await verifyLog(src, need, readJson, manifest, cp, pinned.size, rb);
+  const { sessions, rootAtPinned, credentials, configChanges } = await verifyLog(src, need, readJson, manifest, cp, pinned.size, rb);
   report.credentials = credentials;
+  report.configChanges = configChanges;
   checkConsistency(await readJson(BUNDLE_FILES.consistency), cp, pinned, rootAtPinned, rb);
   const archiveSigs = await verifySessions(src, byName, manifest, sessions, keys, opts, rb, report);
   // The bundle manifest, the checkpoint and one manifest per listed archive: a missing archive's is not verified.
@@ -195,10 +197,11 @@ async function verifyLog(
   cp: Checkpoint,
   pinnedSize: number,
   rb: ReportBuilder,
-): Promise<{ sessions: Map<string, SessionLog>; rootAtPinned?: string; credentials: IssuedCredential[] }> {
+): Promise<{ sessions: Map<string, SessionLog>; rootAtPinned?: string; credentials: IssuedCredential[]; configChanges: ConfigChange[] }> {
   const prefix = parseWith(logPrefixSchema, await readJson(BUNDLE_FILES.prefix), BUNDLE_FILES.prefix);
   const sessions = new Map<string, SessionLog>();
   const credentials: IssuedCredential[] = [];
+  const configChanges: ConfigChange[] = [];
   const get = (id: string): SessionLog => {
     let s = sessions.get(id);
     if (!s) sessions.set(id, (s = { anchors: [], approvals: new Map() }));
@@ -206,14 +209,14 @@ async function verifyLog(
   };
   if (prefix.size !== manifest.log.from) {
     rb.fail('log-inclusion', `log prefix covers ${prefix.size} entries but the entries start at ${manifest.log.from}`);
-    return { sessions, credentials };
+    return { sessions, credentials, configChanges };
   }
   let range: CompactRange;
   try {
     range = CompactRange.fromHashes(0, prefix.size, prefix.hashes.map(fromHex));
   } catch (e) {
     rb.fail('log-inclusion', `log prefix: ${describeError(e)}`);
-    return { sessions, credentials };
+    return { sessions, credentials, configChanges };
   }
   let rootAtPinned = range.end === pinnedSize ? toHex(range.root()) : undefined;
   let expected = manifest.log.from;
@@ -233,6 +236,8 @@ async function verifyLog(
       collectRetention(e, get);
       const issued = issuedCredential(e);
       if (issued && credentials.length < MAX_CREDENTIALS) credentials.push(issued);
+      const changed = configChange(e);
+      if (changed && configChanges.length < MAX_CREDENTIALS) configChanges.push(changed);
     } catch (err) {
       structural = describeError(err);
       continue;
@@ -256,7 +261,7 @@ async function verifyLog(
   }
   rb.summary('log-inclusion', `${cp.size - manifest.log.from} log entries (from ${manifest.log.from}) rebuild checkpoint ${cp.size}'s root`);
   rb.cover('log-inclusion', range.end - manifest.log.from, cp.size - manifest.log.from, 'log entry');
-  return rebuilt && rootAtPinned !== undefined ? { sessions, rootAtPinned, credentials } : { sessions, credentials };
+  return rebuilt && rootAtPinned !== undefined ? { sessions, rootAtPinned, credentials, configChanges } : { sessions, credentials, configChanges };
 }
 
 /** Splits a member into lines (without the newline), never holding more than one chunk plus a line. */

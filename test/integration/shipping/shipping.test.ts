@@ -12,6 +12,7 @@ import { DeleteObjectCommand, GetObjectRetentionCommand, HeadObjectCommand } fro
 import { Appliance } from '../../../appliance/appliance.ts';
 import { Bucket } from '../../../appliance/shipping/bucket.ts';
 import { evidenceStorageHealth } from '../../../appliance/shipping/health.ts';
+import { evidenceStorageCheck } from '../../../appliance/doctor/checks/evidence-storage.ts';
 import { Shipper } from '../../../appliance/shipping/shipper.ts';
 import { placeHold, releaseHold } from '../../../appliance/retention/holds.ts';
 import { runRetention } from '../../../appliance/retention/purge.ts';
@@ -61,6 +62,9 @@ describe('shipping to an Object Lock bucket', () => {
     let h = evidenceStorageHealth(app.db, app.loaded.config, { now: new Date(clock.t) });
     expect(h.shipping).toMatchObject({ enabled: true, pending: 3, failing: 3, lastError: { attempts: 1 } });
     expect(h.shipping.lastError!.error).toMatch(/NoSuchBucket/);
+    // `vigil doctor` (the evidence-storage check): an hour later, still failing, the lag is past its limit.
+    const doctorAt = (t: number) => evidenceStorageCheck.run({ configPath: '', loaded: app.loaded, db: app.db, trustPath: '', now: () => new Date(t), run: async () => undefined });
+    expect((await doctorAt(clock.t + 3_600_000)).find((r) => r.subject === 'shipping')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/NoSuchBucket/) });
     await s3.createLockedBucket('evidence-one');
     expect((await shipper.runOnce()).shipped).toEqual([]); // still inside the backoff
     clock.t += 1500;
@@ -70,6 +74,7 @@ describe('shipping to an Object Lock bucket', () => {
     h = evidenceStorageHealth(app.db, app.loaded.config, { now: new Date(clock.t) });
     expect(h.shipping).toMatchObject({ ok: true, pending: 0, failing: 0, lagSeconds: 0, lastError: null, shipped: { archives: 2, checkpoints: 1 } });
     expect(h.shipping.shippedCheckpointSize).toBe(app.log.latestCheckpoint()!.checkpoint.size);
+    expect((await doctorAt(clock.t)).map((r) => [r.subject, r.status])).toEqual([['shipping', 'pass'], ['retention', 'pass']]);
 
     // In the bucket: locked in compliance mode until the session's end + retention days, digest recorded.
     const row = app.db.prepare("SELECT key, version_id, sha256, retain_until FROM shipments WHERE ref = ?").get(ids[0]) as { key: string; version_id: string; sha256: string; retain_until: string };
