@@ -8,6 +8,7 @@
  * recorded, logged or echoed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { describeError } from '../../../shared/errors.ts';
 import { clientMessageFor, identityFromCertificate, isIdentityError, type JwtVerifierRegistry, type MtlsConfig, type VerifiedIdentity } from '../../identity/index.ts';
@@ -18,6 +19,7 @@ import type { KubernetesListenerConfig } from './config.ts';
 import { runExchange, type ExchangeContext } from './exchange.ts';
 import { kubernetesPolicyOf } from './policy-config.ts';
 import { sendStatus } from './status.ts';
+import { runUpgrade } from './upgrade.ts';
 import type { KubeUpstream } from './upstream.ts';
 
 export interface KubeConnectionDeps {
@@ -69,13 +71,19 @@ export class KubeConnection {
     return this.session;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** `upgrade`: the request asked to upgrade (exec, attach, port-forward); the socket is the stream's once accepted. */
+  async handle(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
     this.inFlight++;
     this.lastActivity = Date.now();
-    res.once('close', () => {
+    let counted = true;
+    const done = () => {
+      if (!counted) return;
+      counted = false;
       this.inFlight--;
       this.lastActivity = Date.now();
-    });
+    };
+    res.once('close', done);
+    upgrade?.socket.once('close', done);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
@@ -115,7 +123,8 @@ export class KubeConnection {
         void this.close(reason);
       },
     };
-    await runExchange(ctx, req, res, apiPath, search);
+    if (upgrade) await runUpgrade(ctx, req, res, upgrade.socket, upgrade.head, apiPath, search);
+    else await runExchange(ctx, req, res, apiPath, search);
   }
 
   /** Proves the identity and, for the first request, opens the session and grants the target; false: answered already. */

@@ -1,0 +1,224 @@
+/**
+ * A streaming request (exec, attach, port-forward) that asks to upgrade the connection. Decided and recorded
+ * like any request, then, over WebSocket:
+ *
+ *  1. the request is read as the API server reads it (request-info.ts, stream-request.ts) and its query
+ *     rebuilt, so what policy decides on, approvers see and the API server runs is the same argv;
+ *  2. the command event and decision are durable (record, then forward);
+ *  3. the client's upgrade is accepted (101) — so a refusal or a wait can be said in-band: kubectl prints
+ *     the error channel's Status instead of falling back to SPDY on a failed handshake;
+ *  4. blocked, not approved, or refused by the API server → a Failure Status on the error channel, closed;
+ *     held → the client's messages are queued (bounded) until approval, with a line on stderr saying so;
+ *  5. Vigil opens its own WebSocket to the API server (impersonating the caller, its own credential) and
+ *     relays message by message (exec-stream.ts, port-forward.ts).
+ *
+ * A SPDY upgrade (`Upgrade: SPDY/3.1`: kubectl with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, old clients) is
+ * refused with a 403 Status by rule vigil/spdy-unsupported (after policy, whose own refusal comes first).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { describeError } from '../../../shared/errors.ts';
+import { maskEvidenceText } from '../../../shared/pan/index.ts';
+import { ExecStream } from './exec-stream.ts';
+import { describeObject, header, RECORDED_HEADERS, requestFields, type ExchangeContext } from './exchange.ts';
+import { kubeFacts } from './facts.ts';
+import { PortForwardStream, PORT_FORWARD_TUNNEL } from './port-forward.ts';
+import { requestInfo, RequestInfoError, type RequestInfo } from './request-info.ts';
+import { maskJson } from './response-masker.ts';
+import { sendStatus } from './status.ts';
+import { StreamRequestError, streamFacts, streamRequest, type StreamKind, type StreamRequest } from './stream-request.ts';
+import { acceptKey, offeredProtocols, validClientKey, WsConnection } from './websocket.ts';
+
+const REMOTE_COMMAND = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
+/** One message at most this large either way (the API server writes 32 KiB; kubectl the same). */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+const STREAM_KINDS = new Set<string>(['exec', 'attach', 'portforward']);
+
+function emptyInfo(path: string, method: string): RequestInfo {
+  return { isResourceRequest: false, path, verb: method.toLowerCase(), apiPrefix: '', apiGroup: '', apiVersion: '', namespace: '', resource: '', subresource: '', name: '', parts: [] };
+}
+
+/** Which subprotocol Vigil relays for this stream, from the client's offer (its order). */
+function chooseProtocol(kind: StreamKind, offered: readonly string[]): string | undefined {
+  if (kind === 'portforward') return offered.find((p) => p === PORT_FORWARD_TUNNEL);
+  return offered.find((p) => (REMOTE_COMMAND as readonly string[]).includes(p));
+}
+
+export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse, socket: Duplex, head: Buffer, path: string, search: string): Promise<void> {
+  const { session } = ctx;
+  const method = (req.method ?? 'GET').toUpperCase();
+  const transport = (header(req, 'upgrade') ?? '').toLowerCase();
+  let info: RequestInfo;
+  let refusal: { rule: string; reason: string } | undefined;
+  try {
+    info = requestInfo(method, path, new URLSearchParams(search));
+  } catch (e) {
+    if (!(e instanceof RequestInfoError)) throw e;
+    info = emptyInfo(path, method);
+    refusal = { rule: 'vigil/request', reason: `Vigil cannot tell what this request is: ${e.message}` };
+  }
+  let facts = kubeFacts(info);
+  const isStream = info.isResourceRequest && info.apiGroup === '' && info.resource === 'pods' && STREAM_KINDS.has(info.subresource) && info.name !== '';
+  let sr: StreamRequest | undefined;
+  if (!refusal && !isStream) refusal = { rule: 'vigil/not-yet', reason: `an upgrade of ${info.subresource || info.verb} is not supported by this Vigil version yet` };
+  if (!refusal && isStream) {
+    try {
+      sr = streamRequest(info.subresource as StreamKind, search);
+      facts = streamFacts(facts, sr);
+    } catch (e) {
+      if (!(e instanceof StreamRequestError)) throw e;
+      refusal = { rule: 'vigil/request', reason: `Vigil cannot tell what this ${info.subresource} runs: ${e.message}` };
+    }
+  }
+  const ws = transport === 'websocket';
+  const protocol = sr && ws ? chooseProtocol(sr.kind, offeredProtocols(req.headers['sec-websocket-protocol'])) : undefined;
+  const key = header(req, 'sec-websocket-key');
+  if (!refusal && ws && !validClientKey(key)) refusal = { rule: 'vigil/request', reason: 'the WebSocket handshake has no valid Sec-WebSocket-Key' };
+  if (!refusal && ws && header(req, 'sec-websocket-version') !== '13') refusal = { rule: 'vigil/request', reason: 'only WebSocket version 13 is spoken' };
+  if (!refusal && ws && !protocol) {
+    refusal = { rule: 'vigil/stream-protocol', reason: `none of the offered subprotocols is relayed by Vigil (it speaks ${sr!.kind === 'portforward' ? PORT_FORWARD_TUNNEL : REMOTE_COMMAND.join(', ')})` };
+  }
+  if (!refusal && !ws) {
+    // Policy's own refusal is the one to show; else the transport is what Vigil cannot relay.
+    const peek = session.policy?.decideAll([facts], session.protocol);
+    if (!peek || peek.action !== 'block') {
+      refusal = transport.startsWith('spdy/')
+        ? { rule: 'vigil/spdy-unsupported', reason: 'Vigil relays exec, attach and port-forward over WebSocket only; SPDY is not supported (unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS / KUBECTL_PORT_FORWARD_WEBSOCKETS=false, or use kubectl 1.31+)' }
+        : { rule: 'vigil/request', reason: `an upgrade to "${transport}" is not one Vigil relays` };
+    }
+  }
+
+  const target = `${path}${search ? `?${search}` : ''}`;
+  const text = session.masks.evidence(`${method} ${target}`);
+  const recordedHeaders = Object.fromEntries(RECORDED_HEADERS.flatMap((h) => {
+    const v = header(req, h);
+    return v === undefined ? [] : [[h, session.masks.evidence(v)]];
+  }));
+  const argv = sr?.kind === 'exec' ? sr.command.map((a) => session.masks.evidence(a)) : [];
+  const display = argv.join(' ');
+  const streamFields = sr
+    ? { kind: sr.kind, transport: ws ? 'websocket' : transport, ...(protocol ? { protocol } : {}), ...(sr.kind === 'exec' ? { command: argv } : {}), ...(sr.kind !== 'portforward' ? { container: session.masks.evidence(sr.container), stdin: sr.stdin, stdout: sr.stdout, stderr: sr.stderr, tty: sr.tty } : { ports: sr.ports }) }
+    : { transport };
+  const d = session.decide({
+    kind: 'k8s',
+    text,
+    facts: [facts],
+    fields: { method, path: session.masks.evidence(path), ...(search ? { query: session.masks.evidence(search) } : {}), headers: recordedHeaders },
+    extra: { request: requestFields(info), stream: streamFields },
+    ...(refusal ? { refusal } : {}),
+  });
+  session.recordMasking(d.id);
+  try {
+    await session.commit();
+  } catch (e) {
+    ctx.logger.warn({ sessionId: session.id, err: describeError(e) }, 'recording failed; ending the Kubernetes session');
+    sendStatus(res, 503, 'the request could not be recorded; Vigil did not forward it');
+    ctx.abort('recording failed');
+    return;
+  }
+  const decision = d.decision;
+  const forbidden = (why: string) => `${info.verb} ${describeObject(info)} ${why}`;
+  if (!ws || !protocol || !sr || decision.action === 'block' && decision.rule.startsWith('vigil/')) {
+    if (decision.action === 'block') return sendStatus(res, 403, forbidden(`is forbidden by Vigil (rule ${decision.rule}): ${maskEvidenceText(decision.reason).text}`));
+    return sendStatus(res, 400, 'this upgrade cannot be relayed');
+  }
+
+  // Accept the client's WebSocket: from here every answer is in-band.
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key!)}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`);
+  let relay: ExecStream | PortForwardStream | undefined;
+  let ended = false;
+  const done = new Promise<void>((resolve) => {
+    const client = new WsConnection(socket, 'server', {
+      message: (binary, data) => relay?.fromClient(binary, data),
+      close: (_code, reason) => relay?.end(`client closed the stream${reason ? ` (${maskEvidenceText(reason).text})` : ''}`, 1000, true),
+      error: (e) => session.record({ type: 'error', kind: 'protocol', code: 'websocket', command: d.id, message: e.message }),
+    }, MAX_MESSAGE_BYTES, head);
+    const onEnd = () => {
+      ended = true;
+      resolve();
+    };
+    relay = sr.kind === 'portforward'
+      ? new PortForwardStream(client, { session, command: d.id, pod: `${info.namespace}/${info.name}`, onEnd })
+      : new ExecStream(client, { session, command: d.id, channel: 0, protocol: protocol as (typeof REMOTE_COMMAND)[number], stdin: sr.stdin, stdout: sr.stdout, stderr: sr.stderr, tty: sr.tty, kind: sr.kind, display, onEnd });
+  });
+  const r = relay!;
+  if (decision.action === 'block') {
+    r.refuse(403, 'Forbidden', forbidden(`is forbidden by Vigil policy (rule ${decision.rule}): ${maskEvidenceText(decision.reason).text}`));
+    return done;
+  }
+  if (decision.action === 'require-approval') {
+    const exact = Buffer.from(`${method} ${path}?${sr.canonicalQuery}\n`);
+    const outcome = await session.hold(
+      d,
+      { display: text, exactBytes: exact, classification: [{ class: facts.class, command: facts.command, tags: facts.tags, tables: facts.objects }] },
+      (held) => {
+        ctx.logger.info({ sessionId: session.id, requestId: held.requestId, rule: decision.rule }, 'Kubernetes stream held for approval');
+        if (r instanceof ExecStream) r.note(`vigil: ${sr.kind} held for approval (rule ${decision.rule}, request ${held.requestId}); waiting…\r\n`);
+      },
+    );
+    if (ended) return done;
+    if (!outcome.approved) {
+      const why = outcome.kind === 'expired' ? 'the approval request expired' : `not approved: ${maskEvidenceText(outcome.reason).text}`;
+      r.refuse(403, 'Forbidden', forbidden(`needs approval (rule ${decision.rule}, request ${outcome.requestId ?? 'none'}): ${why}`));
+      return done;
+    }
+  }
+
+  const headers: OutgoingHttpHeaders = { 'impersonate-user': ctx.impersonation.user };
+  if (ctx.impersonation.groups.length > 0) headers['impersonate-group'] = ctx.impersonation.groups;
+  const ua = header(req, 'user-agent');
+  if (ua) headers['user-agent'] = ua;
+  const abort = new AbortController();
+  socket.once('close', () => abort.abort());
+  let up;
+  try {
+    up = await ctx.upstream.upgrade(`${path}${sr.canonicalQuery ? `?${sr.canonicalQuery}` : ''}`, headers, [protocol], abort.signal);
+  } catch (e) {
+    if (ended) return done;
+    const message = describeError(e);
+    session.record({ type: 'error', kind: 'target', code: 'upstream-failed', command: d.id, message });
+    r.refuse(502, 'InternalError', 'Vigil could not open the stream at the Kubernetes API server (recorded)');
+    return done;
+  }
+  if (!up.upgraded) {
+    const body = await readCapped(up.response, 64 * 1024);
+    const status = up.response.statusCode ?? 502;
+    let message = `the API server answered ${status}`;
+    try {
+      const parsed = maskJson(JSON.parse(body), { masks: session.masks, reveal: [], secretsRequest: false }) as { message?: unknown };
+      if (typeof parsed.message === 'string') message = parsed.message;
+    } catch {
+      /* not a Status: the code is all that is said */
+    }
+    if (status === 401) message = 'the Kubernetes API server refused Vigil\'s credential for this target (recorded)';
+    session.record({ type: 'result', command: d.id, status, bytes: body.length, body: session.masks.evidence(message), stream: sr.kind });
+    session.recordMasking(d.id);
+    r.refuse(status === 401 ? 502 : status, status === 403 ? 'Forbidden' : status === 404 ? 'NotFound' : 'InternalError', message);
+    return done;
+  }
+  if (ended) {
+    up.socket.destroy();
+    return done;
+  }
+  const upstream = new WsConnection(up.socket, 'client', {
+    message: (binary, data) => r.fromUpstream(binary, data),
+    close: (code) => r.end(`closed by the API server (${code})`, code === 1005 || code === 1006 ? 1000 : code),
+    error: (e) => session.record({ type: 'error', kind: 'target', code: 'websocket', command: d.id, message: e.message }),
+  }, MAX_MESSAGE_BYTES, up.head);
+  socket.once('close', () => upstream.destroy());
+  r.attach(upstream);
+  return done;
+}
+
+function readCapped(res: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      if (size < max) chunks.push(c.subarray(0, max - size));
+      size += c.length;
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}

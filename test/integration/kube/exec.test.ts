@@ -1,0 +1,218 @@
+/**
+ * `kubectl exec`, `exec -it`, `cp` and `attach` through Vigil over WebSocket (v5.channel.k8s.io, kubectl's
+ * default), to the real kube-apiserver and the harness's node fixture: stdout, stderr, stdin and the exit
+ * code arrive as from the cluster; a card number in the output (even split across writes) reaches kubectl
+ * masked and is recorded masked; policy blocks by program and argv, and holds an exec for approval bound
+ * to its exact argv. The evidence holds each stream as a channel (open, output, input, resize, close with
+ * the exit status).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
+import { exportAndVerify, type ExportedEvidence } from '../../helpers/gateway.ts';
+import { KUBECTL, podManifest, startKube, type KubeNode, type KubeServer } from '../../helpers/kube.ts';
+import { startKubeGatewayFixture, type KubeGatewayFixture } from '../../helpers/kube-gateway.ts';
+
+const NS = 'apps';
+const POLICIES = `
+policies:
+  - name: ci-kube
+    match: { subjects: ['repo:acme/*'] }
+    targets: [dev]
+    rules:
+      - name: no-rm
+        when: { protocols: [kubernetes], classes: [interactive], attributes: { subresource: [exec], program: [rm, shred] } }
+        action: block
+        reason: deleting files in a pod is not allowed
+      - name: no-rm-in-a-shell
+        when: { protocols: [kubernetes], classes: [interactive], attributes: { argv: ['*rm -rf*'] } }
+        action: block
+        reason: no rm -rf
+      - name: approve-dd
+        when: { protocols: [kubernetes], classes: [interactive], attributes: { program: [dd] } }
+        action: require-approval
+        approvers: { groups: [ops] }
+    classes: { read: allow, write: allow, delete: allow, interactive: allow, default: block }
+`;
+
+let kube: KubeServer;
+let node: KubeNode;
+let f: KubeGatewayFixture;
+let scratch: string;
+let evidence: ExportedEvidence | undefined;
+
+beforeAll(async () => {
+  kube = await startKube();
+  node = await kube.startNode({ name: 'node-a' });
+  kube.kubectlOk(['create', 'namespace', NS]);
+  kube.kubectlOk(['apply', '-f', '-'], {
+    input: podManifest({ name: 'app', namespace: NS, node: node.name, containers: [{ name: 'main', command: ['sh', '-c', 'echo started; while read line; do echo "got:$line"; done'], stdin: true }] }),
+  });
+  await node.waitForPod(NS, 'app');
+  kube.kubectlOk(['-n', NS, 'create', 'role', 'pods', '--verb=get,list,create', '--resource=pods,pods/exec,pods/attach,pods/log']);
+  kube.kubectlOk(['-n', NS, 'create', 'rolebinding', 'pods', '--role=pods', '--group=repo:acme/payments']);
+  f = await startKubeGatewayFixture({ kube, policies: POLICIES });
+  scratch = mkdtempSync(join(tmpdir(), 'vigil-kube-exec-'));
+}, 50 * 60_000);
+
+afterAll(async () => {
+  await f?.stop();
+  await kube?.stop();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+async function exported(): Promise<EvidenceEvent[]> {
+  if (!evidence) {
+    await f.stopGateway();
+    evidence = await exportAndVerify(f);
+    expect(evidence.report.ok).toBe(true);
+  }
+  return [...evidence.sessions.values()].flat();
+}
+
+function sessionsWith(all: Map<string, EvidenceEvent[]>, pred: (e: EvidenceEvent) => boolean): EvidenceEvent[][] {
+  return [...all.values()].filter((evs) => evs.some(pred));
+}
+
+function dataOf(evs: EvidenceEvent[], type: string, stream?: string): string {
+  return Buffer.concat(evs.filter((e) => e.type === type && (stream === undefined || e['stream'] === stream)).map((e) => Buffer.from(e.data!))).toString('latin1');
+}
+
+describe('kubectl exec through Vigil (WebSocket)', () => {
+  it('stdout, stderr and the exit code', async () => {
+    const r = await f.kubectl(['-n', NS, 'exec', 'app', '--', 'sh', '-c', 'echo out:$POD_NAME; echo err >&2; exit 3']);
+    expect(r.stdout).toBe('out:app\n');
+    expect(r.stderr).toContain('err\n');
+    expect(r.stderr).toContain('command terminated with exit code 3');
+    expect(r.status).toBe(3);
+  });
+
+  it('stdin (exec -i), large, and a card number in the output masked — also when split across writes', async () => {
+    const big = 'x'.repeat(200_000);
+    const cat = await f.kubectl(['-n', NS, 'exec', '-i', 'app', '--', 'sh', '-c', 'cat; echo "<eof>"'], { input: `${big}\nline two\n` });
+    expect(cat.stderr).toBe('');
+    expect(cat.stdout).toBe(`${big}\nline two\n<eof>\n`);
+    const pan = await f.kubectl(['-n', NS, 'exec', 'app', '--', 'sh', '-c', 'echo "card 4111111111111111"; printf "split 5555 5555 "; sleep 0.3; echo "5555 4444 done"']);
+    expect(pan.status, pan.stderr).toBe(0);
+    expect(pan.stdout).toBe('card 411111******1111\nsplit 5555 55** **** 4444 done\n');
+  });
+
+  it('a card number typed on stdin reaches the container as typed and is recorded masked', async () => {
+    const r = await f.kubectl(['-n', NS, 'exec', '-i', 'app', '--', 'sh', '-c', 'read x; echo "len ${#x}"'], { input: 'pay 4012888888881881\n' });
+    expect(r.stdout).toBe('len 20\n');
+  });
+
+  it('exec -it: a terminal of the client size, resize recorded', async () => {
+    const cmd = [KUBECTL, `--kubeconfig=${f.kubeconfig('tty', f.defaultToken)}`, `--cache-dir=${join(f.dir, 'kubectl-cache')}`, '-n', NS, 'exec', '-ti', 'app', '--', 'sh', '-c', "'tty; stty size'"].join(' ');
+    // script(1) gives kubectl a real terminal; spawned (not spawnSync): the gateway runs in this process.
+    const r = await run('script', ['-qec', `stty cols 91 rows 27; ${cmd}`, '/dev/null'], { PATH: '/usr/bin:/bin', HOME: f.dir, TERM: 'xterm' });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/\/dev\/pts\/\d+/);
+    expect(r.stdout).toMatch(/27 91/);
+  });
+
+  it('kubectl cp both ways (tar through exec)', async () => {
+    writeFileSync(join(node.workDir, 'report.txt'), 'copied through exec\n');
+    const dest = join(scratch, 'report.txt');
+    const down = await f.kubectl(['-n', NS, 'cp', `app:${join(node.workDir, 'report.txt')}`, dest]);
+    expect(down.status, down.stderr).toBe(0);
+    expect(readFileSync(dest, 'utf8')).toBe('copied through exec\n');
+    const src = join(scratch, 'upload.txt');
+    writeFileSync(src, 'uploaded through exec\n');
+    const up = await f.kubectl(['-n', NS, 'cp', src, `app:${join(node.workDir, 'uploaded.txt')}`]);
+    expect(up.status, up.stderr).toBe(0);
+    expect(readFileSync(join(node.workDir, 'uploaded.txt'), 'utf8')).toBe('uploaded through exec\n');
+  });
+
+  it('attach -i reaches the container process', async () => {
+    const child = kube.kubectlSpawn(['-n', NS, 'attach', '-i', 'app', '-c', 'main'], { kubeconfig: f.kubeconfig('attach', f.defaultToken) });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      child.stdin!.write('hello attach\n');
+      await waitFor(() => out.includes('got:hello attach'), () => `attach: ${out}`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('policy blocks an exec by program and by argv; nothing runs', async () => {
+    writeFileSync(join(node.workDir, 'keep.txt'), 'keep\n');
+    const r = await f.kubectl(['-n', NS, 'exec', 'app', '--', 'rm', join(node.workDir, 'keep.txt')]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('forbidden by Vigil policy (rule ci-kube/no-rm): deleting files in a pod is not allowed');
+    const s = await f.kubectl(['-n', NS, 'exec', 'app', '--', 'sh', '-c', `rm -rf ${join(node.workDir, 'keep.txt')}`]);
+    expect(s.status).not.toBe(0);
+    expect(s.stderr).toContain('rule ci-kube/no-rm-in-a-shell');
+    expect(readFileSync(join(node.workDir, 'keep.txt'), 'utf8')).toBe('keep\n');
+  });
+
+  it('holds an exec for approval (bound to its argv), runs it once approved', async () => {
+    const child = spawn(KUBECTL, [`--kubeconfig=${f.kubeconfig('held', f.defaultToken)}`, `--cache-dir=${join(f.dir, 'kubectl-cache')}`, '-n', NS, 'exec', 'app', '--', 'dd', 'if=/dev/zero', `of=${join(node.workDir, 'dd.out')}`, 'bs=1', 'count=5'], { env: { PATH: '/usr/bin:/bin', HOME: f.dir } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exit = new Promise<number | null>((r) => child.on('close', r));
+    let id: string | undefined;
+    await waitFor(() => (id = f.gateway.approvals.list('pending')[0]?.id) !== undefined, () => 'no approval request');
+    await waitFor(() => stderr.includes('held for approval'), () => `no wait message: ${stderr}`);
+    expect(() => readFileSync(join(node.workDir, 'dd.out'))).toThrow();
+    f.gateway.approvals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+    expect(await exit, stderr).toBe(0);
+    expect(readFileSync(join(node.workDir, 'dd.out')).length).toBe(5);
+  });
+
+  it('the evidence: channels with output, input, resize and exit status; no clear card number', async () => {
+    const all = await exported();
+    const text = JSON.stringify(all, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
+    for (const pan of ['4111111111111111', '5555555555554444', '4012888888881881']) expect(text.replace(/[\s*]/g, '').includes(pan), pan).toBe(false);
+    const sessions = evidence!.sessions;
+    const exit3 = sessionsWith(sessions, (e) => e.type === 'channel.close' && e['exitStatus'] === 3)[0]!;
+    expect(exit3.find((e) => e.type === 'channel.open')).toMatchObject({ kind: 'exec', channel: 0 });
+    expect(dataOf(exit3, 'output', 'stdout')).toBe('out:app\n');
+    expect(dataOf(exit3, 'output', 'stderr')).toBe('err\n');
+    const outputs = [...sessions.values()].map((evs) => dataOf(evs, 'output', 'stdout'));
+    expect(outputs).toContain('card 411111******1111\nsplit 5555 55** **** 4444 done\n');
+    const inputs = [...sessions.values()].map((evs) => dataOf(evs, 'input', 'stdin'));
+    expect(inputs).toContain('pay 401288******1881\n');
+    const tty = sessionsWith(sessions, (e) => e.type === 'channel.open' && e['pty'] !== undefined)[0]!;
+    expect(tty.find((e) => e.type === 'channel.open')!['pty']).toEqual({ cols: 91, rows: 27 });
+    expect(dataOf(tty, 'output', 'pty')).toMatch(/27 91/);
+    const blocked = all.filter((e) => e.type === 'decision' && e['rule'] === 'ci-kube/no-rm');
+    expect(blocked.length).toBeGreaterThan(0);
+    const held = sessionsWith(sessions, (e) => e.type === 'approval.requested')[0]!;
+    const types = held.map((e) => e.type);
+    expect(types.indexOf('command.released')).toBeGreaterThan(types.indexOf('approval.decided'));
+    expect(types.indexOf('channel.open')).toBeGreaterThan(types.indexOf('command.released'));
+    expect(held.find((e) => e.type === 'channel.close')).toMatchObject({ exitStatus: 0 });
+    expect(text).not.toContain(f.defaultToken.split('.')[2]!);
+  });
+});
+
+function run(cmd: string, args: string[], env: Record<string, string>, input = ''): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(input);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+async function waitFor(cond: () => boolean, why: () => string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(why());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
