@@ -21,6 +21,8 @@ import { describeError } from '../../../shared/errors.ts';
 import { maskEvidenceText } from '../../../shared/pan/index.ts';
 import { ExecStream } from './exec-stream.ts';
 import { describeObject, header, RECORDED_HEADERS, requestFields, type ExchangeContext } from './exchange.ts';
+import type { CommandDecision } from '../../pipeline/session.ts';
+import type { CommandFacts } from '../../policy/engine.ts';
 import { kubeFacts } from './facts.ts';
 import { PortForwardStream, PORT_FORWARD_TUNNEL } from './port-forward.ts';
 import { requestInfo, RequestInfoError, type RequestInfo } from './request-info.ts';
@@ -118,96 +120,152 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
   }
   const decision = d.decision;
   const forbidden = (why: string) => `${info.verb} ${describeObject(info)} ${why}`;
+  const blocked = decision.action === 'block' ? forbidden(`is forbidden by Vigil policy (rule ${decision.rule}): ${maskEvidenceText(decision.reason).text}`) : '';
   if (!ws || !protocol || !sr || decision.action === 'block' && decision.rule.startsWith('vigil/')) {
     if (decision.action === 'block') return sendStatus(res, 403, forbidden(`is forbidden by Vigil (rule ${decision.rule}): ${maskEvidenceText(decision.reason).text}`));
     return sendStatus(res, 400, 'this upgrade cannot be relayed');
   }
-
-  // Accept the client's WebSocket: from here every answer is in-band.
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key!)}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`);
-  let relay: ExecStream | PortForwardStream | undefined;
-  let ended = false;
-  const done = new Promise<void>((resolve) => {
-    const client = new WsConnection(socket, 'server', {
-      message: (binary, data) => relay?.fromClient(binary, data),
-      close: (_code, reason) => relay?.end(`client closed the stream${reason ? ` (${maskEvidenceText(reason).text})` : ''}`, 1000, true),
-      error: (e) => session.record({ type: 'error', kind: 'protocol', code: 'websocket', command: d.id, message: e.message }),
-    }, MAX_MESSAGE_BYTES, head);
-    const onEnd = () => {
-      ended = true;
-      resolve();
-    };
-    relay = sr.kind === 'portforward'
-      ? new PortForwardStream(client, { session, command: d.id, pod: `${info.namespace}/${info.name}`, onEnd })
-      : new ExecStream(client, { session, command: d.id, channel: 0, protocol: protocol as (typeof REMOTE_COMMAND)[number], stdin: sr.stdin, stdout: sr.stdout, stderr: sr.stderr, tty: sr.tty, kind: sr.kind, display, onEnd });
-  });
-  const r = relay!;
+  const streams: StreamContext = { ctx, req, path, sr, protocol, command: d, text, facts };
+  // exec and attach answer in-band (kubectl prints the error channel's Status and does not fall back to SPDY);
+  // a port-forward's SPDY session has no such channel: its refusals are HTTP answers before the upgrade.
+  if (sr.kind === 'portforward') {
+    if (decision.action === 'block') return sendStatus(res, 403, blocked);
+    if (decision.action === 'require-approval') {
+      const why = await holdStream(streams, () => undefined);
+      if (why !== undefined) return sendStatus(res, 403, forbidden(why));
+    }
+    const up = await openUpstream(streams);
+    if (!up.ok) return sendStatus(res, up.code, up.message);
+    const done = acceptClient(streams, socket, key!, head, (client, onEnd) => new PortForwardStream(client, { session, command: d.id, namespace: info.namespace, pod: info.name, onEnd }));
+    attachUpstream(streams, done.relay, up.socket, up.head, socket);
+    return done.ended;
+  }
+  const argvDisplay = display;
+  const done = acceptClient(streams, socket, key!, head, (client, onEnd) =>
+    new ExecStream(client, { session, command: d.id, channel: 0, protocol: protocol as (typeof REMOTE_COMMAND)[number], stdin: sr.stdin, stdout: sr.stdout, stderr: sr.stderr, tty: sr.tty, kind: sr.kind as 'exec' | 'attach', display: argvDisplay, onEnd }),
+  );
+  const r = done.relay as ExecStream;
   if (decision.action === 'block') {
-    r.refuse(403, 'Forbidden', forbidden(`is forbidden by Vigil policy (rule ${decision.rule}): ${maskEvidenceText(decision.reason).text}`));
-    return done;
+    r.refuse(403, 'Forbidden', blocked);
+    return done.ended;
   }
   if (decision.action === 'require-approval') {
-    const exact = Buffer.from(`${method} ${path}?${sr.canonicalQuery}\n`);
-    const outcome = await session.hold(
-      d,
-      { display: text, exactBytes: exact, classification: [{ class: facts.class, command: facts.command, tags: facts.tags, tables: facts.objects }] },
-      (held) => {
-        ctx.logger.info({ sessionId: session.id, requestId: held.requestId, rule: decision.rule }, 'Kubernetes stream held for approval');
-        if (r instanceof ExecStream) r.note(`vigil: ${sr.kind} held for approval (rule ${decision.rule}, request ${held.requestId}); waiting…\r\n`);
-      },
-    );
-    if (ended) return done;
-    if (!outcome.approved) {
-      const why = outcome.kind === 'expired' ? 'the approval request expired' : `not approved: ${maskEvidenceText(outcome.reason).text}`;
-      r.refuse(403, 'Forbidden', forbidden(`needs approval (rule ${decision.rule}, request ${outcome.requestId ?? 'none'}): ${why}`));
-      return done;
+    const why = await holdStream(streams, (requestId) => r.note(`vigil: ${sr.kind} held for approval (rule ${decision.rule}, request ${requestId}); waiting…\r\n`));
+    if (done.isEnded()) return done.ended;
+    if (why !== undefined) {
+      r.refuse(403, 'Forbidden', forbidden(why));
+      return done.ended;
     }
   }
+  const up = await openUpstream(streams);
+  if (done.isEnded()) {
+    if (up.ok) up.socket.destroy();
+    return done.ended;
+  }
+  if (!up.ok) {
+    r.refuse(up.code, up.reason, up.message);
+    return done.ended;
+  }
+  attachUpstream(streams, r, up.socket, up.head, socket);
+  return done.ended;
+}
 
+interface StreamContext {
+  ctx: ExchangeContext;
+  req: IncomingMessage;
+  path: string;
+  sr: StreamRequest;
+  protocol: string;
+  command: CommandDecision;
+  text: string;
+  facts: CommandFacts;
+}
+
+type Relay = ExecStream | PortForwardStream;
+
+/** Writes the 101 and starts the client's WebSocket; `ended` resolves when the relay is done. */
+function acceptClient(sc: StreamContext, socket: Duplex, key: string, head: Buffer, make: (client: WsConnection, onEnd: () => void) => Relay): { relay: Relay; ended: Promise<void>; isEnded(): boolean } {
+  const { session } = sc.ctx;
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\nSec-WebSocket-Protocol: ${sc.protocol}\r\n\r\n`);
+  let relay: Relay | undefined;
+  let over = false;
+  let resolveEnded!: () => void;
+  const ended = new Promise<void>((r) => (resolveEnded = r));
+  const client = new WsConnection(socket, 'server', {
+    message: (binary, data) => relay?.fromClient(binary, data),
+    close: (_code, reason) => relay?.end(`client closed the stream${reason ? ` (${maskEvidenceText(reason).text})` : ''}`, 1000, true),
+    error: (e) => session.record({ type: 'error', kind: 'protocol', code: 'websocket', command: sc.command.id, message: e.message }),
+  }, MAX_MESSAGE_BYTES, head);
+  relay = make(client, () => {
+    over = true;
+    resolveEnded();
+  });
+  return { relay, ended, isEnded: () => over };
+}
+
+/** Holds the stream for approval; undefined once approved, else why not (for the refusal). */
+async function holdStream(sc: StreamContext, tell: (requestId: string) => void): Promise<string | undefined> {
+  const { session, logger } = sc.ctx;
+  const decision = sc.command.decision;
+  if (decision.action !== 'require-approval') return undefined;
+  // Bound to the exact request the API server will get: the path and the rebuilt query (argv, container, flags).
+  const exact = Buffer.from(`${(sc.req.method ?? 'GET').toUpperCase()} ${sc.path}?${sc.sr.canonicalQuery}\n`);
+  const outcome = await session.hold(
+    sc.command,
+    { display: sc.text, exactBytes: exact, classification: [{ class: sc.facts.class, command: sc.facts.command, tags: sc.facts.tags, tables: sc.facts.objects }] },
+    (held) => {
+      logger.info({ sessionId: session.id, requestId: held.requestId, rule: decision.rule }, 'Kubernetes stream held for approval');
+      tell(held.requestId);
+    },
+  );
+  if (outcome.approved) return undefined;
+  const why = outcome.kind === 'expired' ? 'the approval request expired' : `not approved: ${maskEvidenceText(outcome.reason).text}`;
+  return `needs approval (rule ${decision.rule}, request ${outcome.requestId ?? 'none'}): ${why}`;
+}
+
+type Opened = { ok: true; socket: Duplex; head: Buffer } | { ok: false; code: number; reason: string; message: string };
+
+/** Vigil's own WebSocket to the API server, impersonating the caller, with the rebuilt query. */
+async function openUpstream(sc: StreamContext): Promise<Opened> {
+  const { ctx, sr, command } = sc;
+  const { session } = ctx;
   const headers: OutgoingHttpHeaders = { 'impersonate-user': ctx.impersonation.user };
   if (ctx.impersonation.groups.length > 0) headers['impersonate-group'] = ctx.impersonation.groups;
-  const ua = header(req, 'user-agent');
+  const ua = header(sc.req, 'user-agent');
   if (ua) headers['user-agent'] = ua;
-  const abort = new AbortController();
-  socket.once('close', () => abort.abort());
   let up;
   try {
-    up = await ctx.upstream.upgrade(`${path}${sr.canonicalQuery ? `?${sr.canonicalQuery}` : ''}`, headers, [protocol], abort.signal);
+    up = await ctx.upstream.upgrade(`${sc.path}${sr.canonicalQuery ? `?${sr.canonicalQuery}` : ''}`, headers, [sc.protocol], new AbortController().signal);
   } catch (e) {
-    if (ended) return done;
-    const message = describeError(e);
-    session.record({ type: 'error', kind: 'target', code: 'upstream-failed', command: d.id, message });
-    r.refuse(502, 'InternalError', 'Vigil could not open the stream at the Kubernetes API server (recorded)');
-    return done;
+    session.record({ type: 'error', kind: 'target', code: 'upstream-failed', command: command.id, message: describeError(e) });
+    return { ok: false, code: 502, reason: 'InternalError', message: 'Vigil could not open the stream at the Kubernetes API server (recorded)' };
   }
-  if (!up.upgraded) {
-    const body = await readCapped(up.response, 64 * 1024);
-    const status = up.response.statusCode ?? 502;
-    let message = `the API server answered ${status}`;
-    try {
-      const parsed = maskJson(JSON.parse(body), { masks: session.masks, reveal: [], secretsRequest: false }) as { message?: unknown };
-      if (typeof parsed.message === 'string') message = parsed.message;
-    } catch {
-      /* not a Status: the code is all that is said */
-    }
-    if (status === 401) message = 'the Kubernetes API server refused Vigil\'s credential for this target (recorded)';
-    session.record({ type: 'result', command: d.id, status, bytes: body.length, body: session.masks.evidence(message), stream: sr.kind });
-    session.recordMasking(d.id);
-    r.refuse(status === 401 ? 502 : status, status === 403 ? 'Forbidden' : status === 404 ? 'NotFound' : 'InternalError', message);
-    return done;
+  if (up.upgraded) return { ok: true, socket: up.socket, head: up.head };
+  const body = await readCapped(up.response, 64 * 1024);
+  const status = up.response.statusCode ?? 502;
+  let message = `the API server answered ${status}`;
+  try {
+    const parsed = maskJson(JSON.parse(body), { masks: session.masks, reveal: [], secretsRequest: false }) as { message?: unknown };
+    if (typeof parsed.message === 'string') message = parsed.message;
+  } catch {
+    /* not a Status: the code is all that is said */
   }
-  if (ended) {
-    up.socket.destroy();
-    return done;
-  }
-  const upstream = new WsConnection(up.socket, 'client', {
+  if (status === 401) message = 'the Kubernetes API server refused Vigil\'s credential for this target (recorded)';
+  session.record({ type: 'result', command: command.id, status, bytes: body.length, body: session.masks.evidence(message), stream: sr.kind });
+  session.recordMasking(command.id);
+  return { ok: false, code: status === 401 ? 502 : status, reason: status === 403 ? 'Forbidden' : status === 404 ? 'NotFound' : 'InternalError', message };
+}
+
+function attachUpstream(sc: StreamContext, r: Relay, socket: Duplex, head: Buffer, clientSocket: Duplex): void {
+  const { session } = sc.ctx;
+  const upstream = new WsConnection(socket, 'client', {
     message: (binary, data) => r.fromUpstream(binary, data),
     close: (code) => r.end(`closed by the API server (${code})`, code === 1005 || code === 1006 ? 1000 : code),
-    error: (e) => session.record({ type: 'error', kind: 'target', code: 'websocket', command: d.id, message: e.message }),
-  }, MAX_MESSAGE_BYTES, up.head);
-  socket.once('close', () => upstream.destroy());
+    error: (e) => session.record({ type: 'error', kind: 'target', code: 'websocket', command: sc.command.id, message: e.message }),
+  }, MAX_MESSAGE_BYTES, head);
+  clientSocket.once('close', () => upstream.destroy());
+  if (clientSocket.destroyed) upstream.destroy();
   r.attach(upstream);
-  return done;
 }
 
 function readCapped(res: IncomingMessage, max: number): Promise<string> {

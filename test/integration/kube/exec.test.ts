@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,10 @@ import { KUBECTL, podManifest, startKube, type KubeNode, type KubeServer } from 
 import { startKubeGatewayFixture, type KubeGatewayFixture } from '../../helpers/kube-gateway.ts';
 
 const NS = 'apps';
-const POLICIES = `
+let echoPort = 0;
+let forbiddenPort = 0;
+let forbiddenHits = 0;
+const policies = () => `
 policies:
   - name: ci-kube
     match: { subjects: ['repo:acme/*'] }
@@ -31,11 +35,15 @@ policies:
         when: { protocols: [kubernetes], classes: [interactive], attributes: { argv: ['*rm -rf*'] } }
         action: block
         reason: no rm -rf
+      - name: no-forbidden-port
+        when: { protocols: [kubernetes], classes: [forward], objects: ['apps/app:${forbiddenPort}'] }
+        action: block
+        reason: not that port
       - name: approve-dd
         when: { protocols: [kubernetes], classes: [interactive], attributes: { program: [dd] } }
         action: require-approval
         approvers: { groups: [ops] }
-    classes: { read: allow, write: allow, delete: allow, interactive: allow, default: block }
+    classes: { read: allow, write: allow, delete: allow, interactive: allow, forward: allow, default: block }
 `;
 
 let kube: KubeServer;
@@ -43,6 +51,8 @@ let node: KubeNode;
 let f: KubeGatewayFixture;
 let scratch: string;
 let evidence: ExportedEvidence | undefined;
+let echo: Server;
+let forbidden: Server;
 
 beforeAll(async () => {
   kube = await startKube();
@@ -52,9 +62,18 @@ beforeAll(async () => {
     input: podManifest({ name: 'app', namespace: NS, node: node.name, containers: [{ name: 'main', command: ['sh', '-c', 'echo started; while read line; do echo "got:$line"; done'], stdin: true }] }),
   });
   await node.waitForPod(NS, 'app');
-  kube.kubectlOk(['-n', NS, 'create', 'role', 'pods', '--verb=get,list,create', '--resource=pods,pods/exec,pods/attach,pods/log']);
+  kube.kubectlOk(['-n', NS, 'create', 'role', 'pods', '--verb=get,list,create', '--resource=pods,pods/exec,pods/attach,pods/log,pods/portforward']);
   kube.kubectlOk(['-n', NS, 'create', 'rolebinding', 'pods', '--role=pods', '--group=repo:acme/payments']);
-  f = await startKubeGatewayFixture({ kube, policies: POLICIES });
+  echo = createServer((c) => c.pipe(c));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  echoPort = (echo.address() as AddressInfo).port;
+  forbidden = createServer((c) => {
+    forbiddenHits++;
+    c.end('should never be reached\n');
+  });
+  await new Promise<void>((r) => forbidden.listen(0, '127.0.0.1', r));
+  forbiddenPort = (forbidden.address() as AddressInfo).port;
+  f = await startKubeGatewayFixture({ kube, policies: policies() });
   scratch = mkdtempSync(join(tmpdir(), 'vigil-kube-exec-'));
 }, 50 * 60_000);
 
@@ -62,6 +81,8 @@ afterAll(async () => {
   await f?.stop();
   await kube?.stop();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
+  echo?.close();
+  forbidden?.close();
 });
 
 async function exported(): Promise<EvidenceEvent[]> {
@@ -166,6 +187,33 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     expect(readFileSync(join(node.workDir, 'dd.out')).length).toBe(5);
   });
 
+  it('kubectl exec forced onto SPDY is refused with a clear Status (vigil/spdy-unsupported)', async () => {
+    const r = await f.kubectl(['-n', NS, 'exec', 'app', '--', 'true'], { env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('vigil/spdy-unsupported');
+  });
+
+  it('port-forward: an allowed port is relayed (bytes counted), a refused port never reached', async () => {
+    const pf = kube.kubectlSpawn(['-n', NS, 'port-forward', '--address=127.0.0.1', 'pod/app', `:${echoPort}`, `:${forbiddenPort}`], { kubeconfig: f.kubeconfig('pf', f.defaultToken) });
+    let out = '';
+    pf.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    pf.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => (out.match(/Forwarding from 127\.0\.0\.1:\d+/g) ?? []).length >= 2, () => `port-forward did not start: ${out}`);
+      const locals = [...out.matchAll(/Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)/g)].map((m) => ({ local: Number(m[1]), remote: Number(m[2]) }));
+      const toEcho = locals.find((l) => l.remote === echoPort)!.local;
+      const toForbidden = locals.find((l) => l.remote === forbiddenPort)!.local;
+      expect(await talk(toEcho, 'ping through Vigil\n')).toBe('ping through Vigil\n');
+      expect(await talk(toEcho, 'again\n')).toBe('again\n');
+      // kubectl resets the local connection when its streams are refused.
+      expect(await talk(toForbidden, 'knock\n', true)).toBe('');
+      await waitFor(() => out.includes(`-> ${forbiddenPort}: Stream reset`), () => `no refusal reported: ${out}`);
+      expect(forbiddenHits).toBe(0);
+    } finally {
+      pf.kill('SIGTERM');
+    }
+  });
+
   it('the evidence: channels with output, input, resize and exit status; no clear card number', async () => {
     const all = await exported();
     const text = JSON.stringify(all, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
@@ -190,8 +238,26 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     expect(types.indexOf('channel.open')).toBeGreaterThan(types.indexOf('command.released'));
     expect(held.find((e) => e.type === 'channel.close')).toMatchObject({ exitStatus: 0 });
     expect(text).not.toContain(f.defaultToken.split('.')[2]!);
+    expect(all.some((e) => e.type === 'decision' && e['rule'] === 'vigil/spdy-unsupported')).toBe(true);
+    const pf = sessionsWith(sessions, (e) => e.type === 'forward.open')[0]!;
+    const opens = pf.filter((e) => e.type === 'forward.open');
+    expect(opens.map((e) => e['port'])).toEqual([echoPort, echoPort]);
+    expect(pf.filter((e) => e.type === 'forward.close').map((e) => [e['bytesIn'], e['bytesOut']])).toEqual([[19, 19], [6, 6]]);
+    expect(pf.some((e) => e.type === 'decision' && e['rule'] === 'ci-kube/no-forbidden-port')).toBe(true);
+    expect(pf.filter((e) => e.type === 'command' && e['kind'] === 'forward').map((e) => e['text'])).toEqual([`port-forward apps/app:${echoPort}`, `port-forward apps/app:${forbiddenPort}`]);
   });
 });
+
+/** One connection: writes `text`, ends, and returns what came back before the far end closed (or reset it). */
+function talk(port: number, text: string, reset = false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.end(text));
+    let got = '';
+    s.on('data', (b) => (got += b.toString()));
+    s.on('close', () => resolve(got));
+    s.on('error', (e: NodeJS.ErrnoException) => (reset && e.code === 'ECONNRESET' ? resolve(got) : reject(e)));
+  });
+}
 
 function run(cmd: string, args: string[], env: Record<string, string>, input = ''): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
