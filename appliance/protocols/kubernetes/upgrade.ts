@@ -76,6 +76,8 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
   const protocol = sr && ws ? chooseProtocol(sr.kind, offeredProtocols(req.headers['sec-websocket-protocol'])) : undefined;
   const key = header(req, 'sec-websocket-key');
   if (!refusal && ws && !validClientKey(key)) refusal = { rule: 'vigil/request', reason: 'the WebSocket handshake has no valid Sec-WebSocket-Key' };
+  // The API server's WebSocket upgrader accepts only GET; Vigil sends GET, so it decides on a GET.
+  if (!refusal && ws && method !== 'GET') refusal = { rule: 'vigil/request', reason: `a WebSocket upgrade must be a GET (this one is a ${method})` };
   if (!refusal && ws && header(req, 'sec-websocket-version') !== '13') refusal = { rule: 'vigil/request', reason: 'only WebSocket version 13 is spoken' };
   if (!refusal && ws && !protocol) {
     refusal = { rule: 'vigil/stream-protocol', reason: `none of the offered subprotocols is relayed by Vigil (it speaks ${sr!.kind === 'portforward' ? PORT_FORWARD_TUNNEL : REMOTE_COMMAND.join(', ')})` };
