@@ -146,8 +146,8 @@ export class WsConnection {
         p += 4;
       }
       if (b.length - p < len) break;
-      // Copied: the payload is unmasked in place and may outlive this buffer (held frames).
-      const payload = Buffer.from(b.subarray(p, p + len));
+      // A masked payload is copied (it is unmasked in place); an unmasked one is a view of this chunk.
+      const payload = key ? Buffer.from(b.subarray(p, p + len)) : b.subarray(p, p + len);
       if (key) unmask(payload, key);
       o = p + len;
       this.frame(fin, opcode, payload);
@@ -210,9 +210,12 @@ export class WsConnection {
     }
     if (opcode === OP_CLOSE) this.closeSent = true;
     if (!maskBit) {
+      // One writev for the header and the parts (a TLS record each otherwise).
+      this.socket.cork();
       this.socket.write(header);
       let ok = true;
       for (const x of parts) ok = this.socket.write(x);
+      process.nextTick(() => this.socket.uncork());
       return ok;
     }
     const key = randomBytes(4);
