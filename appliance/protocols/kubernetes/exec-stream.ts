@@ -169,9 +169,17 @@ export class ExecStream {
     this.client.socket.resume();
   }
 
+  private readonly waiting = new Set<WsConnection>();
+
+  /** Backpressure: `reader` is not read until `writer` drained (one listener however many writes filled it). */
   private waitDrain(writer: WsConnection, reader: WsConnection): void {
     reader.socket.pause();
-    writer.socket.once('drain', () => reader.socket.resume());
+    if (this.waiting.has(writer)) return;
+    this.waiting.add(writer);
+    writer.socket.once('drain', () => {
+      this.waiting.delete(writer);
+      reader.socket.resume();
+    });
   }
 
   /** A message from the API server. */
