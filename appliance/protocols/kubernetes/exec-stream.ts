@@ -285,7 +285,10 @@ export class ExecStream {
     if (this.opened) {
       this.s.record({ type: 'channel.close', channel: this.o.channel, exitStatus: this.exitStatus, exitSignal: null, ...(this.exitStatus === null ? { reason: this.exitReason ?? reason } : {}) });
     }
-    this.s.record({ type: 'result', command: this.o.command, status: 101, stream: this.o.kind, bytesIn: this.bytesIn, bytesOut: this.bytesOut, exitStatus: this.exitStatus, end: reason });
+    // A result only for a stream that reached the API server: a refused one did not run (the verifier's
+    // approvals check reads a result as "it ran").
+    if (this.upstream) this.s.record({ type: 'result', command: this.o.command, status: 101, stream: this.o.kind, bytesIn: this.bytesIn, bytesOut: this.bytesOut, exitStatus: this.exitStatus, end: reason });
+    else this.s.record({ type: 'notice', kind: 'stream-not-run', command: this.o.command, reason: this.exitReason ?? reason });
     this.s.recordMasking(this.o.command);
     this.upstream?.close(1000);
     this.client.close(code);

@@ -259,7 +259,7 @@ export class PortForwardStream {
     this.ended = true;
     for (const [id, st] of this.streams) this.close(id, st, 'the port-forward ended');
     if (this.dropped.size) this.s.record({ type: 'notice', kind: 'stream-frames-dropped', command: this.o.command, counts: Object.fromEntries(this.dropped) });
-    this.s.record({ type: 'result', command: this.o.command, status: 101, stream: 'portforward', connections: this.connections, end: reason });
+    if (this.upstream) this.s.record({ type: 'result', command: this.o.command, status: 101, stream: 'portforward', connections: this.connections, end: reason });
     this.inflater.close();
     this.deflater.close();
     this.upstream?.close(1000);

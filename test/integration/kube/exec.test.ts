@@ -7,7 +7,7 @@
  * the exit status).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
 import { exportAndVerify, type ExportedEvidence } from '../../helpers/gateway.ts';
 import { KUBECTL, podManifest, startKube, type KubeNode, type KubeServer } from '../../helpers/kube.ts';
 import { startKubeGatewayFixture, type KubeGatewayFixture } from '../../helpers/kube-gateway.ts';
+import { rawWebSocket } from '../../helpers/kube-ws-client.ts';
 
 const NS = 'apps';
 let echoPort = 0;
@@ -89,7 +90,7 @@ async function exported(): Promise<EvidenceEvent[]> {
   if (!evidence) {
     await f.stopGateway();
     evidence = await exportAndVerify(f);
-    expect(evidence.report.ok).toBe(true);
+    expect(evidence.report.ok, JSON.stringify(evidence.report).slice(0, 3000)).toBe(true);
   }
   return [...evidence.sessions.values()].flat();
 }
@@ -185,6 +186,38 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     f.gateway.approvals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
     expect(await exit, stderr).toBe(0);
     expect(readFileSync(join(node.workDir, 'dd.out')).length).toBe(5);
+  });
+
+  it('a held exec that is denied never runs, and kubectl says why', async () => {
+    const out = join(node.workDir, 'dd-denied.out');
+    const pending = f.kubectl(['-n', NS, 'exec', 'app', '--', 'dd', 'if=/dev/zero', `of=${out}`, 'bs=1', 'count=5']);
+    let id: string | undefined;
+    await waitFor(() => (id = f.gateway.approvals.list('pending')[0]?.id) !== undefined, () => 'no approval request');
+    f.gateway.approvals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'deny', 'not now', '127.0.0.1');
+    const r = await pending;
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`needs approval (rule ci-kube/approve-dd, request ${id}): not approved: denied by dana@acme.test: not now`);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('fails closed: an exec that cannot be recorded is not forwarded', async () => {
+    const recorder = f.gateway.appliance.recorder;
+    const start = recorder.start.bind(recorder);
+    recorder.start = (ctx) => {
+      const rs = start(ctx);
+      rs.sync = () => Promise.reject(new Error('test: the archive disk is gone'));
+      return rs;
+    };
+    const marker = join(node.workDir, 'unrecorded-marker');
+    try {
+      const ws = await rawWebSocket({ port: f.port, ca: readFileSync(f.vigilCaFile, 'utf8'), token: f.defaultToken, path: `/targets/dev/api/v1/namespaces/${NS}/pods/app/exec?command=touch&command=${encodeURIComponent(marker)}&stdout=1` });
+      expect(ws.status).toBe(503);
+      expect(ws.response).toContain('could not be recorded');
+    } finally {
+      recorder.start = start;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('kubectl exec forced onto SPDY is refused with a clear Status (vigil/spdy-unsupported)', async () => {
