@@ -20,6 +20,7 @@ import type { PipelineSession } from '../../pipeline/session.ts';
 import { IDLE_RELEASE_MS, StreamMasker } from '../../pipeline/stream-masker.ts';
 import { maskJson } from './response-masker.ts';
 import { statusBody } from './status.ts';
+import { tarTransfer, type TarTransfer } from './tar-transfer.ts';
 import type { WsConnection } from './websocket.ts';
 
 export const CH_STDIN = 0;
@@ -44,6 +45,8 @@ export interface ExecStreamOptions {
   kind: 'exec' | 'attach';
   /** The masked command line (exec) for channel.open. */
   display: string;
+  /** The argv as it runs (exec), to recognise `kubectl cp`'s tar. */
+  argv: readonly string[];
   onEnd(): void;
 }
 
@@ -69,6 +72,7 @@ export class ExecStream {
   private readonly dropped = new Map<string, number>();
   private bytesIn = 0;
   private bytesOut = 0;
+  private readonly transfer: TarTransfer | undefined;
 
   constructor(
     private readonly client: WsConnection,
@@ -77,6 +81,7 @@ export class ExecStream {
     const masks = o.session.masks;
     this.input = new StreamMasker((b, ctx) => masks.streamBytes(b, ctx));
     for (const ch of [CH_STDOUT, CH_STDERR]) this.out.set(ch, new OutputStream(masks));
+    this.transfer = o.kind === 'exec' && !o.tty ? tarTransfer(o.argv) : undefined;
   }
 
   private get s(): PipelineSession {
@@ -124,6 +129,10 @@ export class ExecStream {
       if (!this.o.tty) this.open();
       const payload = data.subarray(1);
       this.bytesOut += payload.length;
+      if (this.transfer?.direction === 'upload') {
+        this.transfer.bytes += payload.length;
+        this.transfer.hash.update(payload);
+      }
       const masked = this.input.push(payload);
       if (masked.length) this.s.record({ type: 'input', channel: this.o.channel, stream: this.streamName(CH_STDIN), data: masked });
       if (!up.send(data)) this.waitDrain(up, this.client);
@@ -211,6 +220,10 @@ export class ExecStream {
 
   private sendOutput(ch: number, masked: Buffer): void {
     if (masked.length === 0 || this.ended) return;
+    if (ch === CH_STDOUT && this.transfer?.direction === 'download') {
+      this.transfer.bytes += masked.length;
+      this.transfer.hash.update(masked);
+    }
     this.s.record({ type: 'output', channel: this.o.channel, stream: this.streamName(ch), data: masked });
     if (!this.client.send([Buffer.of(ch), masked]) && this.upstream) this.waitDrain(this.client, this.upstream);
   }
@@ -282,6 +295,11 @@ export class ExecStream {
     const rest = this.input.end();
     if (rest.length) this.s.record({ type: 'input', channel: this.o.channel, stream: this.streamName(CH_STDIN), data: rest });
     if (this.dropped.size) this.s.record({ type: 'notice', kind: 'stream-frames-dropped', command: this.o.command, channel: this.o.channel, counts: Object.fromEntries(this.dropped) });
+    const t = this.transfer;
+    if (t && this.upstream) {
+      const complete = this.exitStatus === 0;
+      this.s.record({ type: 'transfer', channel: this.o.channel, command: this.o.command, path: this.s.masks.evidence(t.path), direction: t.direction, bytes: t.bytes, sha256: complete ? t.hash.digest('hex') : null, outcome: complete ? 'complete' : this.ended && this.exitStatus === null ? 'aborted' : 'failed', ...(complete ? {} : { reason: this.exitReason ?? reason }) });
+    }
     if (this.opened) {
       this.s.record({ type: 'channel.close', channel: this.o.channel, exitStatus: this.exitStatus, exitSignal: null, ...(this.exitStatus === null ? { reason: this.exitReason ?? reason } : {}) });
     }

@@ -144,7 +144,7 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
   }
   const argvDisplay = display;
   const done = acceptClient(streams, socket, key!, head, (client, onEnd) =>
-    new ExecStream(client, { session, command: d.id, channel: 0, protocol: protocol as (typeof REMOTE_COMMAND)[number], stdin: sr.stdin, stdout: sr.stdout, stderr: sr.stderr, tty: sr.tty, kind: sr.kind as 'exec' | 'attach', display: argvDisplay, onEnd }),
+    new ExecStream(client, { session, command: d.id, channel: 0, protocol: protocol as (typeof REMOTE_COMMAND)[number], stdin: sr.stdin, stdout: sr.stdout, stderr: sr.stderr, tty: sr.tty, kind: sr.kind as 'exec' | 'attach', display: argvDisplay, argv: sr.command, onEnd }),
   );
   const r = done.relay as ExecStream;
   if (decision.action === 'block') {

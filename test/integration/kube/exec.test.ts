@@ -263,6 +263,15 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     const tty = sessionsWith(sessions, (e) => e.type === 'channel.open' && e['pty'] !== undefined)[0]!;
     expect(tty.find((e) => e.type === 'channel.open')!['pty']).toEqual({ cols: 91, rows: 27 });
     expect(dataOf(tty, 'output', 'pty')).toMatch(/27 91/);
+    // kubectl cp: each direction a transfer with the bytes that crossed and their hash.
+    const transfers = all.filter((e) => e.type === 'transfer');
+    expect(transfers.map((e) => [e['direction'], e['outcome']])).toEqual([['download', 'complete'], ['upload', 'complete']]);
+    expect(String(transfers[0]!['path'])).toContain('report.txt');
+    expect(transfers[1]!['path']).toBe(node.workDir);
+    for (const t of transfers) {
+      expect(t['sha256']).toMatch(/^[0-9a-f]{64}$/);
+      expect(t['bytes']).toBeGreaterThan(1024);
+    }
     const blocked = all.filter((e) => e.type === 'decision' && e['rule'] === 'ci-kube/no-rm');
     expect(blocked.length).toBeGreaterThan(0);
     const held = sessionsWith(sessions, (e) => e.type === 'approval.requested')[0]!;
