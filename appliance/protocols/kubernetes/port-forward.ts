@@ -34,9 +34,24 @@ import {
   TYPE_WINDOW_UPDATE,
   type SpdyFrame,
 } from './spdy.ts';
+import type { Duplex } from 'node:stream';
 import type { WsConnection } from './websocket.ts';
 
 export const PORT_FORWARD_TUNNEL = 'SPDY/3.1+portforward.k8s.io';
+
+/** kubectl's side: a WebSocket carrying the SPDY bytes, or (legacy `Upgrade: SPDY/3.1`) the socket itself. */
+export interface PortForwardClient {
+  send(parts: Buffer | readonly Buffer[]): boolean;
+  close(code?: number): void;
+}
+
+/** A raw upgraded socket as a PortForwardClient (SPDY straight over the TLS connection). */
+export function rawSpdyClient(socket: Duplex): PortForwardClient {
+  return {
+    send: (parts) => socket.write(Buffer.isBuffer(parts) ? parts : Buffer.concat(parts as Buffer[])),
+    close: () => socket.end(),
+  };
+}
 
 export interface PortForwardOptions {
   session: PipelineSession;
@@ -74,7 +89,7 @@ export class PortForwardStream {
   private ended = false;
 
   constructor(
-    private readonly client: WsConnection,
+    private readonly client: PortForwardClient,
     private readonly o: PortForwardOptions,
   ) {}
 

@@ -12,8 +12,9 @@
  *  5. Vigil opens its own WebSocket to the API server (impersonating the caller, its own credential) and
  *     relays message by message (exec-stream.ts, port-forward.ts).
  *
- * A SPDY upgrade (`Upgrade: SPDY/3.1`: kubectl with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, old clients) is
- * refused with a 403 Status by rule vigil/spdy-unsupported (after policy, whose own refusal comes first).
+ * A SPDY upgrade (`Upgrade: SPDY/3.1`: kubectl with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, old clients) of
+ * an exec or attach is refused with a 403 Status by rule vigil/spdy-unsupported (after policy, whose own
+ * refusal comes first); a SPDY port-forward is carried in Vigil's WebSocket tunnel to the API server.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -24,7 +25,7 @@ import { describeObject, header, RECORDED_HEADERS, requestFields, type ExchangeC
 import type { CommandDecision } from '../../pipeline/session.ts';
 import type { CommandFacts } from '../../policy/engine.ts';
 import { kubeFacts } from './facts.ts';
-import { PortForwardStream, PORT_FORWARD_TUNNEL } from './port-forward.ts';
+import { PortForwardStream, PORT_FORWARD_TUNNEL, rawSpdyClient } from './port-forward.ts';
 import { requestInfo, RequestInfoError, type RequestInfo } from './request-info.ts';
 import { maskJson } from './response-masker.ts';
 import { sendStatus } from './status.ts';
@@ -73,7 +74,9 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
     }
   }
   const ws = transport === 'websocket';
-  const protocol = sr && ws ? chooseProtocol(sr.kind, offeredProtocols(req.headers['sec-websocket-protocol'])) : undefined;
+  // A legacy SPDY port-forward is the same SPDY session as the WebSocket tunnel's: Vigil carries it in one.
+  const spdyPortForward = transport === 'spdy/3.1' && sr?.kind === 'portforward' && offeredProtocols(req.headers['x-stream-protocol-version']).includes('portforward.k8s.io');
+  const protocol = sr && ws ? chooseProtocol(sr.kind, offeredProtocols(req.headers['sec-websocket-protocol'])) : spdyPortForward ? PORT_FORWARD_TUNNEL : undefined;
   const key = header(req, 'sec-websocket-key');
   if (!refusal && ws && !validClientKey(key)) refusal = { rule: 'vigil/request', reason: 'the WebSocket handshake has no valid Sec-WebSocket-Key' };
   // The API server's WebSocket upgrader accepts only GET; Vigil sends GET, so it decides on a GET.
@@ -82,12 +85,12 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
   if (!refusal && ws && !protocol) {
     refusal = { rule: 'vigil/stream-protocol', reason: `none of the offered subprotocols is relayed by Vigil (it speaks ${sr!.kind === 'portforward' ? PORT_FORWARD_TUNNEL : REMOTE_COMMAND.join(', ')})` };
   }
-  if (!refusal && !ws) {
+  if (!refusal && !ws && !spdyPortForward) {
     // Policy's own refusal is the one to show; else the transport is what Vigil cannot relay.
     const peek = session.policy?.decideAll([facts], session.protocol);
     if (!peek || peek.action !== 'block') {
       refusal = transport.startsWith('spdy/')
-        ? { rule: 'vigil/spdy-unsupported', reason: 'Vigil relays exec, attach and port-forward over WebSocket only; SPDY is not supported (unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS / KUBECTL_PORT_FORWARD_WEBSOCKETS=false, or use kubectl 1.31+)' }
+        ? { rule: 'vigil/spdy-unsupported', reason: 'Vigil relays exec and attach over WebSocket only; SPDY is not supported for them (unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, or use kubectl 1.30+)' }
         : { rule: 'vigil/request', reason: `an upgrade to "${transport}" is not one Vigil relays` };
     }
   }
@@ -123,7 +126,7 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
   const decision = d.decision;
   const forbidden = (why: string) => `${info.verb} ${describeObject(info)} ${why}`;
   const blocked = decision.action === 'block' ? forbidden(`is forbidden by Vigil policy (rule ${decision.rule}): ${maskEvidenceText(decision.reason).text}`) : '';
-  if (!ws || !protocol || !sr || decision.action === 'block' && decision.rule.startsWith('vigil/')) {
+  if ((!ws && !spdyPortForward) || !protocol || !sr || decision.action === 'block' && decision.rule.startsWith('vigil/')) {
     if (decision.action === 'block') return sendStatus(res, 403, forbidden(`is forbidden by Vigil (rule ${decision.rule}): ${maskEvidenceText(decision.reason).text}`));
     return sendStatus(res, 400, 'this upgrade cannot be relayed');
   }
@@ -138,6 +141,7 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
     }
     const up = await openUpstream(streams);
     if (!up.ok) return sendStatus(res, up.code, up.message);
+    if (spdyPortForward) return relaySpdyPortForward(streams, socket, head, up.socket, up.head, info);
     const done = acceptClient(streams, socket, key!, head, (client, onEnd) => new PortForwardStream(client, { session, command: d.id, namespace: info.namespace, pod: info.name, onEnd }));
     attachUpstream(streams, done.relay, up.socket, up.head, socket);
     return done.ended;
@@ -256,6 +260,20 @@ async function openUpstream(sc: StreamContext): Promise<Opened> {
   session.record({ type: 'result', command: command.id, status, bytes: body.length, body: session.masks.evidence(message), stream: sr.kind });
   session.recordMasking(command.id);
   return { ok: false, code: status === 401 ? 502 : status, reason: status === 403 ? 'Forbidden' : status === 404 ? 'NotFound' : 'InternalError', message };
+}
+
+/** kubectl's legacy SPDY port-forward: answered 101 SPDY/3.1, its bytes carried in Vigil's WebSocket tunnel. */
+function relaySpdyPortForward(sc: StreamContext, socket: Duplex, head: Buffer, upSocket: Duplex, upHead: Buffer, info: RequestInfo): Promise<void> {
+  const { session } = sc.ctx;
+  socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n');
+  return new Promise<void>((resolve) => {
+    const relay = new PortForwardStream(rawSpdyClient(socket), { session, command: sc.command.id, namespace: info.namespace, pod: info.name, onEnd: resolve });
+    attachUpstream(sc, relay, upSocket, upHead, socket);
+    if (head.length) relay.fromClient(true, head);
+    socket.on('data', (c: Buffer) => relay.fromClient(true, c));
+    socket.on('close', () => relay.end('client closed the connection', 1000, true));
+    socket.on('error', () => socket.destroy());
+  });
 }
 
 function attachUpstream(sc: StreamContext, r: Relay, socket: Duplex, head: Buffer, clientSocket: Duplex): void {

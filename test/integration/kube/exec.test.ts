@@ -247,6 +247,20 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     }
   });
 
+  it('port-forward over legacy SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false) is carried in the tunnel too', async () => {
+    const pf = kube.kubectlSpawn(['-n', NS, 'port-forward', '--address=127.0.0.1', 'pod/app', `:${echoPort}`], { kubeconfig: f.kubeconfig('pf-spdy', f.defaultToken), env: { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' } });
+    let out = '';
+    pf.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    pf.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => /Forwarding from 127\.0\.0\.1:\d+/.test(out), () => `port-forward did not start: ${out}`);
+      const local = Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(out)![1]);
+      expect(await talk(local, 'over spdy\n')).toBe('over spdy\n');
+    } finally {
+      pf.kill('SIGTERM');
+    }
+  });
+
   it('the evidence: channels with output, input, resize and exit status; no clear card number', async () => {
     const all = await exported();
     const text = JSON.stringify(all, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
@@ -281,6 +295,8 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     expect(held.find((e) => e.type === 'channel.close')).toMatchObject({ exitStatus: 0 });
     expect(text).not.toContain(f.defaultToken.split('.')[2]!);
     expect(all.some((e) => e.type === 'decision' && e['rule'] === 'vigil/spdy-unsupported')).toBe(true);
+    const spdyPf = sessionsWith(sessions, (e) => e.type === 'command' && (e['stream'] as { transport?: string } | undefined)?.transport === 'spdy/3.1' && (e['stream'] as { kind?: string }).kind === 'portforward')[0]!;
+    expect(spdyPf.filter((e) => e.type === 'forward.close').map((e) => [e['bytesIn'], e['bytesOut']])).toEqual([[10, 10]]);
     const pf = sessionsWith(sessions, (e) => e.type === 'forward.open')[0]!;
     const opens = pf.filter((e) => e.type === 'forward.open');
     expect(opens.map((e) => e['port'])).toEqual([echoPort, echoPort]);
