@@ -21,7 +21,15 @@ import { IDLE_RELEASE_MS, StreamMasker } from '../../pipeline/stream-masker.ts';
 import { maskJson } from './response-masker.ts';
 import { statusBody } from './status.ts';
 import { tarTransfer, type TarTransfer } from './tar-transfer.ts';
-import type { WsConnection } from './websocket.ts';
+import type { Duplex } from 'node:stream';
+
+/** One side of the relay: a WebSocket (websocket.ts), or the SPDY bridge's view of a SPDY session (spdy-exec.ts). */
+export interface StreamPeer {
+  readonly socket: Duplex;
+  /** One channel message: the channel byte, then its data. */
+  send(parts: Buffer | readonly Buffer[]): boolean;
+  close(code?: number): void;
+}
 
 export const CH_STDIN = 0;
 export const CH_STDOUT = 1;
@@ -59,7 +67,7 @@ class OutputStream {
 }
 
 export class ExecStream {
-  private upstream: WsConnection | undefined;
+  private upstream: StreamPeer | undefined;
   private queue: Buffer[] = [];
   private queued = 0;
   private stdinClosed = false;
@@ -75,7 +83,7 @@ export class ExecStream {
   private readonly transfer: TarTransfer | undefined;
 
   constructor(
-    private readonly client: WsConnection,
+    private readonly client: StreamPeer,
     private readonly o: ExecStreamOptions,
   ) {
     const masks = o.session.masks;
@@ -165,7 +173,7 @@ export class ExecStream {
   }
 
   /** The target's side is open: queued client messages go first, in order. */
-  attach(upstream: WsConnection): void {
+  attach(upstream: StreamPeer): void {
     this.upstream = upstream;
     if (!this.o.tty) this.open();
     const q = this.queue;
@@ -178,10 +186,10 @@ export class ExecStream {
     this.client.socket.resume();
   }
 
-  private readonly waiting = new Set<WsConnection>();
+  private readonly waiting = new Set<StreamPeer>();
 
   /** Backpressure: `reader` is not read until `writer` drained (one listener however many writes filled it). */
-  private waitDrain(writer: WsConnection, reader: WsConnection): void {
+  private waitDrain(writer: StreamPeer, reader: StreamPeer): void {
     reader.socket.pause();
     if (this.waiting.has(writer)) return;
     this.waiting.add(writer);

@@ -27,6 +27,7 @@ import type { CommandFacts } from '../../policy/engine.ts';
 import { kubeFacts } from './facts.ts';
 import { PortForwardStream, PORT_FORWARD_TUNNEL, rawSpdyClient } from './port-forward.ts';
 import { requestInfo, RequestInfoError, type RequestInfo } from './request-info.ts';
+import { SPDY_REMOTE_COMMAND, SpdyExecBridge } from './spdy-exec.ts';
 import { maskJson } from './response-masker.ts';
 import { sendStatus } from './status.ts';
 import { StreamRequestError, streamFacts, streamRequest, type StreamKind, type StreamRequest } from './stream-request.ts';
@@ -76,7 +77,9 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
   const ws = transport === 'websocket';
   // A legacy SPDY port-forward is the same SPDY session as the WebSocket tunnel's: Vigil carries it in one.
   const spdyPortForward = transport === 'spdy/3.1' && sr?.kind === 'portforward' && offeredProtocols(req.headers['x-stream-protocol-version']).includes('portforward.k8s.io');
-  const protocol = sr && ws ? chooseProtocol(sr.kind, offeredProtocols(req.headers['sec-websocket-protocol'])) : spdyPortForward ? PORT_FORWARD_TUNNEL : undefined;
+  // exec/attach over SPDY: relayed as SPDY to the API server (which proxies it to the kubelet), v4 only.
+  const spdyExec = transport === 'spdy/3.1' && (sr?.kind === 'exec' || sr?.kind === 'attach') && offeredProtocols(req.headers['x-stream-protocol-version']).includes(SPDY_REMOTE_COMMAND);
+  const protocol = sr && ws ? chooseProtocol(sr.kind, offeredProtocols(req.headers['sec-websocket-protocol'])) : spdyPortForward ? PORT_FORWARD_TUNNEL : spdyExec ? SPDY_REMOTE_COMMAND : undefined;
   const key = header(req, 'sec-websocket-key');
   if (!refusal && ws && !validClientKey(key)) refusal = { rule: 'vigil/request', reason: 'the WebSocket handshake has no valid Sec-WebSocket-Key' };
   // The API server's WebSocket upgrader accepts only GET; Vigil sends GET, so it decides on a GET.
@@ -85,12 +88,12 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
   if (!refusal && ws && !protocol) {
     refusal = { rule: 'vigil/stream-protocol', reason: `none of the offered subprotocols is relayed by Vigil (it speaks ${sr!.kind === 'portforward' ? PORT_FORWARD_TUNNEL : REMOTE_COMMAND.join(', ')})` };
   }
-  if (!refusal && !ws && !spdyPortForward) {
+  if (!refusal && !ws && !spdyPortForward && !spdyExec) {
     // Policy's own refusal is the one to show; else the transport is what Vigil cannot relay.
     const peek = session.policy?.decideAll([facts], session.protocol);
     if (!peek || peek.action !== 'block') {
       refusal = transport.startsWith('spdy/')
-        ? { rule: 'vigil/spdy-unsupported', reason: 'Vigil relays exec and attach over WebSocket only; SPDY is not supported for them (unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, or use kubectl 1.30+)' }
+        ? { rule: 'vigil/spdy-unsupported', reason: `Vigil relays SPDY exec and attach only as ${SPDY_REMOTE_COMMAND} and port-forward as portforward.k8s.io (none offered); use WebSockets (kubectl 1.31+)` }
         : { rule: 'vigil/request', reason: `an upgrade to "${transport}" is not one Vigil relays` };
     }
   }
@@ -126,7 +129,7 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
   const decision = d.decision;
   const forbidden = (why: string) => `${info.verb} ${describeObject(info)} ${why}`;
   const blocked = decision.action === 'block' ? forbidden(`is forbidden by Vigil policy (rule ${decision.rule}): ${maskEvidenceText(decision.reason).text}`) : '';
-  if ((!ws && !spdyPortForward) || !protocol || !sr || decision.action === 'block' && decision.rule.startsWith('vigil/')) {
+  if ((!ws && !spdyPortForward && !spdyExec) || !protocol || !sr || decision.action === 'block' && decision.rule.startsWith('vigil/')) {
     if (decision.action === 'block') return sendStatus(res, 403, forbidden(`is forbidden by Vigil (rule ${decision.rule}): ${maskEvidenceText(decision.reason).text}`));
     return sendStatus(res, 400, 'this upgrade cannot be relayed');
   }
@@ -145,6 +148,17 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
     const done = acceptClient(streams, socket, key!, head, (client, onEnd) => new PortForwardStream(client, { session, command: d.id, namespace: info.namespace, pod: info.name, onEnd }));
     attachUpstream(streams, done.relay, up.socket, up.head, socket);
     return done.ended;
+  }
+  if (spdyExec) {
+    // No error channel before the upgrade: refusals and the wait are HTTP, as for a port-forward.
+    if (decision.action === 'block') return sendStatus(res, 403, blocked);
+    if (decision.action === 'require-approval') {
+      const why = await holdStream(streams, () => undefined);
+      if (why !== undefined) return sendStatus(res, 403, forbidden(why));
+    }
+    const up = await openUpstream(streams, true);
+    if (!up.ok) return sendStatus(res, up.code, up.message);
+    return relaySpdyExec(streams, socket, head, up.socket, up.head, display);
   }
   const argvDisplay = display;
   const done = acceptClient(streams, socket, key!, head, (client, onEnd) =>
@@ -232,7 +246,7 @@ async function holdStream(sc: StreamContext, tell: (requestId: string) => void):
 type Opened = { ok: true; socket: Duplex; head: Buffer } | { ok: false; code: number; reason: string; message: string };
 
 /** Vigil's own WebSocket to the API server, impersonating the caller, with the rebuilt query. */
-async function openUpstream(sc: StreamContext): Promise<Opened> {
+async function openUpstream(sc: StreamContext, spdy = false): Promise<Opened> {
   const { ctx, sr, command } = sc;
   const { session } = ctx;
   const headers: OutgoingHttpHeaders = { 'impersonate-user': ctx.impersonation.user };
@@ -241,7 +255,7 @@ async function openUpstream(sc: StreamContext): Promise<Opened> {
   if (ua) headers['user-agent'] = ua;
   let up;
   try {
-    up = await ctx.upstream.upgrade(`${sc.path}${sr.canonicalQuery ? `?${sr.canonicalQuery}` : ''}`, headers, [sc.protocol], new AbortController().signal);
+    up = await ctx.upstream.upgrade(`${sc.path}${sr.canonicalQuery ? `?${sr.canonicalQuery}` : ''}`, headers, [sc.protocol], new AbortController().signal, spdy);
   } catch (e) {
     session.record({ type: 'error', kind: 'target', code: 'upstream-failed', command: command.id, message: describeError(e) });
     return { ok: false, code: 502, reason: 'InternalError', message: 'Vigil could not open the stream at the Kubernetes API server (recorded)' };
@@ -272,6 +286,34 @@ function relaySpdyPortForward(sc: StreamContext, socket: Duplex, head: Buffer, u
     if (head.length) relay.fromClient(true, head);
     socket.on('data', (c: Buffer) => relay.fromClient(true, c));
     socket.on('close', () => relay.end('client closed the connection', 1000, true));
+    socket.on('error', () => socket.destroy());
+  });
+}
+
+/** exec/attach for a SPDY client: 101 SPDY/3.1, the session read frame by frame into the same relay. */
+function relaySpdyExec(sc: StreamContext, socket: Duplex, head: Buffer, upSocket: Duplex, upHead: Buffer, display: string): Promise<void> {
+  const { session } = sc.ctx;
+  const sr = sc.sr;
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${SPDY_REMOTE_COMMAND}\r\n\r\n`);
+  return new Promise<void>((resolve) => {
+    let exec: ExecStream | undefined;
+    const bridge = new SpdyExecBridge(socket, upSocket, (message) => {
+      session.record({ type: 'error', kind: 'protocol', code: 'stream-protocol', command: sc.command.id, message });
+      exec?.end(message, 1002);
+    });
+    // v5's close signal is how the bridge says "stdin ended" (a FIN on the stdin stream).
+    exec = new ExecStream(bridge.clientPeer, { session, command: sc.command.id, channel: 0, protocol: 'v5.channel.k8s.io', stdin: sr.stdin, stdout: sr.stdout, stderr: sr.stderr, tty: sr.tty, kind: sr.kind as 'exec' | 'attach', display, argv: sr.command, onEnd: () => {
+      bridge.close();
+      resolve();
+    } });
+    exec.attach(bridge.targetPeer);
+    bridge.start(exec, head, upHead);
+    upSocket.on('close', () => exec.end('closed by the API server'));
+    upSocket.on('error', () => upSocket.destroy());
+    socket.on('close', () => {
+      exec.end('client closed the connection', 1000, true);
+      upSocket.destroy();
+    });
     socket.on('error', () => socket.destroy());
   });
 }

@@ -89,25 +89,21 @@ export class KubeUpstream {
    * Opens a WebSocket to the API server (`path` with its query): resolves with the upgraded socket once it
    * answered 101 with the key's accept value and one of the `protocols`, or with its (non-101) response.
    */
-  upgrade(path: string, headers: OutgoingHttpHeaders, protocols: readonly string[], signal: AbortSignal): Promise<UpstreamUpgrade> {
+  upgrade(path: string, headers: OutgoingHttpHeaders, protocols: readonly string[], signal: AbortSignal, spdy = false): Promise<UpstreamUpgrade> {
     const token = this.bearer();
     const prefix = this.base.pathname.replace(/\/+$/, '');
     const key = newClientKey();
+    // SPDY (exec/attach for a SPDY client): POST, `Upgrade: SPDY/3.1`, the protocol in X-Stream-Protocol-Version.
+    const transport = spdy
+      ? { connection: 'Upgrade', upgrade: 'SPDY/3.1', 'x-stream-protocol-version': [...protocols] }
+      : { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key, 'sec-websocket-protocol': protocols.join(', ') };
     const opts: RequestOptions = {
       agent: this.agent,
       host: this.base.hostname.replace(/^\[|\]$/g, ''),
       port: this.base.port || 443,
-      method: 'GET',
+      method: spdy ? 'POST' : 'GET',
       path: `${prefix}${path}`,
-      headers: {
-        ...headers,
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': key,
-        'sec-websocket-protocol': protocols.join(', '),
-      },
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), ...transport, ...(spdy ? { 'content-length': 0 } : {}) },
       signal,
       timeout: this.target.connectTimeoutMs,
     };
@@ -115,8 +111,8 @@ export class KubeUpstream {
       const req = request(opts);
       req.on('upgrade', (res, socket, head) => {
         req.setTimeout(0);
-        const protocol = String(res.headers['sec-websocket-protocol'] ?? '');
-        if (res.headers['sec-websocket-accept'] !== acceptKey(key) || !protocols.includes(protocol)) {
+        const protocol = String(res.headers[spdy ? 'x-stream-protocol-version' : 'sec-websocket-protocol'] ?? '');
+        if ((!spdy && res.headers['sec-websocket-accept'] !== acceptKey(key)) || !protocols.includes(protocol)) {
           socket.destroy();
           return reject(new VigilError('E_KUBE_UPSTREAM', `target ${this.target.name}: the API server's WebSocket handshake is not valid (accept key or subprotocol "${protocol}")`));
         }

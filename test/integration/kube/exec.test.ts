@@ -127,8 +127,8 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     expect(r.stdout).toBe('len 20\n');
   });
 
-  it('exec -it: a terminal of the client size, resize recorded', async () => {
-    const cmd = [KUBECTL, `--kubeconfig=${f.kubeconfig('tty', f.defaultToken)}`, `--cache-dir=${join(f.dir, 'kubectl-cache')}`, '-n', NS, 'exec', '-ti', 'app', '--', 'sh', '-c', "'tty; stty size'"].join(' ');
+  it.each([['WebSocket', ''], ['SPDY', 'KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false ']])('exec -it over %s: a terminal of the client size, resize recorded', async (_t, envPrefix) => {
+    const cmd = envPrefix + [KUBECTL, `--kubeconfig=${f.kubeconfig('tty', f.defaultToken)}`, `--cache-dir=${join(f.dir, 'kubectl-cache')}`, '-n', NS, 'exec', '-ti', 'app', '--', 'sh', '-c', "'tty; stty size'"].join(' ');
     // script(1) gives kubectl a real terminal; spawned (not spawnSync): the gateway runs in this process.
     const r = await run('script', ['-qec', `stty cols 91 rows 27; ${cmd}`, '/dev/null'], { PATH: '/usr/bin:/bin', HOME: f.dir, TERM: 'xterm' });
     expect(r.status, r.stderr + r.stdout).toBe(0);
@@ -220,10 +220,25 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('kubectl exec forced onto SPDY is refused with a clear Status (vigil/spdy-unsupported)', async () => {
-    const r = await f.kubectl(['-n', NS, 'exec', 'app', '--', 'true'], { env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' } });
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('vigil/spdy-unsupported');
+  it('exec over SPDY (KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false): stdout, stderr, stdin, exit code, a card number masked', async () => {
+    const env = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' };
+    const r = await f.kubectl(['-n', NS, 'exec', 'app', '--', 'sh', '-c', 'echo spdy-out; echo spdy-err >&2; echo "card 4111111111111111"; exit 4'], { env });
+    expect(r.stdout).toBe('spdy-out\ncard 411111******1111\n');
+    expect(r.stderr).toContain('spdy-err\n');
+    expect(r.stderr).toContain('command terminated with exit code 4');
+    expect(r.status).toBe(4);
+    const big = 'y'.repeat(100_000);
+    const cat = await f.kubectl(['-n', NS, 'exec', '-i', 'app', '--', 'sh', '-c', 'cat; echo "<eof>"'], { input: `${big}\n`, env });
+    expect(cat.stdout).toBe(`${big}\n<eof>\n`);
+    const blocked = await f.kubectl(['-n', NS, 'exec', 'app', '--', 'rm', '-f', '/nonexistent'], { env });
+    expect(blocked.status).not.toBe(0);
+    expect(blocked.stderr).toContain('rule ci-kube/no-rm');
+  });
+
+  it('a SPDY upgrade offering no protocol Vigil relays is refused with a clear Status (vigil/spdy-unsupported)', async () => {
+    const r = await f.raw('POST', `/targets/dev/api/v1/namespaces/${NS}/pods/app/exec?command=true&stdout=1`, { authorization: `Bearer ${f.defaultToken}`, connection: 'Upgrade', upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v2.channel.k8s.io' });
+    expect(r.status).toBe(403);
+    expect(r.body).toContain('vigil/spdy-unsupported');
   });
 
   it('port-forward: an allowed port is relayed (bytes counted), a refused port never reached', async () => {
@@ -274,9 +289,12 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     expect(outputs).toContain('card 411111******1111\nsplit 5555 55** **** 4444 done\n');
     const inputs = [...sessions.values()].map((evs) => dataOf(evs, 'input', 'stdin'));
     expect(inputs).toContain('pay 401288******1881\n');
-    const tty = sessionsWith(sessions, (e) => e.type === 'channel.open' && e['pty'] !== undefined)[0]!;
-    expect(tty.find((e) => e.type === 'channel.open')!['pty']).toEqual({ cols: 91, rows: 27 });
-    expect(dataOf(tty, 'output', 'pty')).toMatch(/27 91/);
+    const ttys = sessionsWith(sessions, (e) => e.type === 'channel.open' && e['pty'] !== undefined);
+    expect(ttys.length).toBe(2);
+    for (const tty of ttys) {
+      expect(tty.find((e) => e.type === 'channel.open')!['pty']).toEqual({ cols: 91, rows: 27 });
+      expect(dataOf(tty, 'output', 'pty')).toMatch(/27 91/);
+    }
     // kubectl cp: each direction a transfer with the bytes that crossed and their hash.
     const transfers = all.filter((e) => e.type === 'transfer');
     expect(transfers.map((e) => [e['direction'], e['outcome']])).toEqual([['download', 'complete'], ['upload', 'complete']]);
