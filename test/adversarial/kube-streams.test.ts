@@ -7,6 +7,7 @@
  * halves: what the container ran (files in the node's work directory), and what the evidence says.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { exportAndVerify } from '../helpers/gateway.ts';
 import { podManifest, startKube, type KubeNode, type KubeServer } from '../helpers/kube.ts';
 import { startKubeGatewayFixture, type KubeGatewayFixture } from '../helpers/kube-gateway.ts';
 import { rawWebSocket, type RawWs } from '../helpers/kube-ws-client.ts';
+import { controlFrame, encodeHeaderBlock, HeaderDeflater, TYPE_SYN_STREAM } from '../../appliance/protocols/kubernetes/spdy.ts';
 
 const POLICIES = `
 policies:
@@ -177,6 +179,80 @@ describe('frames smuggled past what the stream allows', () => {
   });
 });
 
+describe('SPDY (Upgrade: SPDY/3.1, v4.channel.k8s.io) from a raw client', () => {
+  /** A SPDY exec session by hand: the upgrade, then frames with header blocks from our own compression context. */
+  async function spdyExec(query: string): Promise<{ status: number; head: string; socket: TLSSocket; syn(id: number, type: string, fin?: boolean): Promise<void>; data(id: number, payload: Buffer, fin?: boolean): void; closed: Promise<void> }> {
+    const socket = tlsConnect({ host: '127.0.0.1', port: f.port, ca, ALPNProtocols: ['http/1.1'] });
+    await new Promise<void>((r, j) => socket.once('secureConnect', r).once('error', j));
+    socket.write(`POST /targets/dev/api/v1/namespaces/apps/pods/app/exec?${query} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${f.defaultToken}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\nContent-Length: 0\r\n\r\n`);
+    const head = await new Promise<string>((r) => {
+      let text = '';
+      const on = (b: Buffer) => {
+        text += b.toString('latin1');
+        if (text.includes('\r\n\r\n')) {
+          socket.off('data', on);
+          r(text);
+        }
+      };
+      socket.on('data', on);
+    });
+    socket.on('data', () => undefined);
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    const deflater = new HeaderDeflater();
+    return {
+      status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0),
+      head,
+      socket,
+      closed,
+      async syn(id, type, fin = false) {
+        const block = await deflater.run(encodeHeaderBlock([['streamtype', type]]));
+        const p = Buffer.alloc(10);
+        p.writeUInt32BE(id, 0);
+        socket.write(controlFrame(TYPE_SYN_STREAM, fin ? 1 : 0, Buffer.concat([p, block])));
+      },
+      data(id, payload, fin = false) {
+        const h = Buffer.alloc(8);
+        h.writeUInt32BE(id, 0);
+        h[4] = fin ? 1 : 0;
+        h.writeUIntBE(payload.length, 5, 3);
+        socket.write(Buffer.concat([h, payload]));
+      },
+    };
+  }
+
+  const spdyOut = join('/tmp', `vigil-spdy-${randomBytes(4).toString('hex')}`);
+
+  it('a hidden rm is refused before the upgrade (HTTP 403), the file kept', async () => {
+    const file = victim();
+    const s = await spdyExec(q(['%63ommand=rm', `command=${encodeURIComponent(file)}`, 'stdout=1']));
+    expect(s.status).toBe(403);
+    expect(s.head).toContain('rule streams/no-rm');
+    s.socket.destroy();
+    expect(readFileSync(file, 'utf8')).toBe('still here\n');
+  });
+
+  it('data on a stream kubectl never opened, and a second stdin stream, end the session; nothing reaches the container', async () => {
+    const s = await spdyExec(q(['command=sh', 'command=-c', `command=${encodeURIComponent(`cat > ${spdyOut}`)}`, 'stdin=1', 'stdout=1']));
+    expect(s.status).toBe(101);
+    await s.syn(1, 'error');
+    await s.syn(3, 'stdin');
+    await s.syn(5, 'stdout');
+    await new Promise((r) => setTimeout(r, 300));
+    s.data(7, Buffer.from('SMUGGLED on stream 7\n'));
+    await s.closed;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(spdyOut) ? readFileSync(spdyOut, 'utf8') : '').not.toContain('SMUGGLED');
+    const s2 = await spdyExec(q(['command=sh', 'command=-c', `command=${encodeURIComponent(`cat > ${spdyOut}-2`)}`, 'stdin=1', 'stdout=1']));
+    await s2.syn(1, 'error');
+    await s2.syn(3, 'stdin');
+    await s2.syn(5, 'stdin');
+    s2.data(5, Buffer.from('SECOND STDIN\n'));
+    await s2.closed;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(`${spdyOut}-2`) ? readFileSync(`${spdyOut}-2`, 'utf8') : '').not.toContain('SECOND STDIN');
+  });
+});
+
 describe('the evidence (the gateway stopped, the bundle exported and verified)', () => {
   it('blocks of what would have run, the drops, and none of the dropped bytes as input', async () => {
     const sessions = await evidence();
@@ -208,5 +284,10 @@ describe('the evidence (the gateway stopped, the bundle exported and verified)',
     expect(input).not.toContain('SMUGGLED');
     expect(input).not.toContain('AFTERCLOSE');
     expect(evs.some((e) => e.type === 'channel.close' && String(e['reason'] ?? '').startsWith('client closed the stream'))).toBe(true);
+    const errors = evs.filter((e) => e.type === 'error' && e['code'] === 'stream-protocol').map((e) => String(e['message']));
+    expect(errors.some((m) => m.includes('data for stream 7, which kubectl never opened'))).toBe(true);
+    expect(errors.some((m) => m.includes('a second stdin stream'))).toBe(true);
+    expect(input).not.toContain('SMUGGLED on stream 7');
+    expect(input).not.toContain('SECOND STDIN');
   });
 });

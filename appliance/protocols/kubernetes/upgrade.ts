@@ -12,9 +12,10 @@
  *  5. Vigil opens its own WebSocket to the API server (impersonating the caller, its own credential) and
  *     relays message by message (exec-stream.ts, port-forward.ts).
  *
- * A SPDY upgrade (`Upgrade: SPDY/3.1`: kubectl with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, old clients) of
- * an exec or attach is refused with a 403 Status by rule vigil/spdy-unsupported (after policy, whose own
- * refusal comes first); a SPDY port-forward is carried in Vigil's WebSocket tunnel to the API server.
+ * A SPDY upgrade (`Upgrade: SPDY/3.1`, a POST: kubectl with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, old
+ * clients) is decided the same way; refusals and holds are then HTTP answers before the upgrade (there is no
+ * error channel yet). exec/attach (v4.channel.k8s.io) are relayed as SPDY to the API server (spdy-exec.ts), a
+ * port-forward is carried in Vigil's WebSocket tunnel; other SPDY protocol versions: vigil/spdy-unsupported.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
