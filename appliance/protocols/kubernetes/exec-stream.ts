@@ -38,6 +38,9 @@ export const CH_ERROR = 3;
 export const CH_RESIZE = 4;
 export const CH_CLOSE = 255;
 
+/** Bytes a side may have queued for writing before the other side is paused. */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+
 /** Client messages queued while the command waits for its decision; past this the client is not read. */
 const QUEUE_MAX_BYTES = 4 * 1024 * 1024;
 
@@ -188,8 +191,13 @@ export class ExecStream {
 
   private readonly waiting = new Set<StreamPeer>();
 
-  /** Backpressure: `reader` is not read until `writer` drained (one listener however many writes filled it). */
+  /**
+   * Backpressure: `reader` is not read until `writer` drained (one listener however many writes filled it).
+   * Only past WRITE_BUFFER_BYTES queued: pausing at every full 16 KiB socket buffer makes a bulk stream
+   * stop and start on every message.
+   */
   private waitDrain(writer: StreamPeer, reader: StreamPeer): void {
+    if (writer.socket.writableLength < WRITE_BUFFER_BYTES) return;
     reader.socket.pause();
     if (this.waiting.has(writer)) return;
     this.waiting.add(writer);
