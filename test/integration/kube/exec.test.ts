@@ -200,6 +200,17 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('kubectl killed while its exec is held: the request is cancelled, the command never runs', async () => {
+    const out = join(node.workDir, 'dd-cancelled.out');
+    const child = kube.kubectlSpawn(['-n', NS, 'exec', 'app', '--', 'dd', 'if=/dev/zero', `of=${out}`, 'bs=1', 'count=5'], { kubeconfig: f.kubeconfig('cancel', f.defaultToken) });
+    let id: string | undefined;
+    await waitFor(() => (id = f.gateway.approvals.list('pending')[0]?.id) !== undefined, () => 'no approval request');
+    child.kill('SIGKILL');
+    await waitFor(() => !f.gateway.approvals.list('pending').some((a) => a.id === id), () => 'the request is still pending after the client went away');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('fails closed: an exec that cannot be recorded is not forwarded', async () => {
     const recorder = f.gateway.appliance.recorder;
     const start = recorder.start.bind(recorder);
