@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceEvent } from '../../shared/evidence/events.ts';
 import { exportAndVerify } from '../helpers/gateway.ts';
 import { podManifest, startKube, type KubeNode, type KubeServer } from '../helpers/kube.ts';
-import { startKubeGatewayFixture, type KubeGatewayFixture } from '../helpers/kube-gateway.ts';
+import { KUBE_AUDIENCE, startKubeGatewayFixture, type KubeGatewayFixture } from '../helpers/kube-gateway.ts';
 import { rawWebSocket, type RawWs } from '../helpers/kube-ws-client.ts';
 import { controlFrame, encodeHeaderBlock, HeaderDeflater, TYPE_SYN_STREAM } from '../../appliance/protocols/kubernetes/spdy.ts';
 
@@ -33,6 +33,10 @@ policies:
         action: block
         reason: nothing runs in cde through Vigil
     classes: { read: allow, write: allow, interactive: allow, default: block }
+  - name: staff
+    match: { providers: [staff] }
+    targets: [dev]
+    classes: { read: allow, interactive: allow, default: block }
 `;
 
 let kube: KubeServer;
@@ -50,7 +54,8 @@ beforeAll(async () => {
     kube.kubectlOk(['-n', ns, 'create', 'role', 'pods', '--verb=get,create', '--resource=pods,pods/exec,pods/attach']);
     kube.kubectlOk(['-n', ns, 'create', 'rolebinding', 'pods', '--role=pods', '--group=repo:acme/payments']);
   }
-  f = await startKubeGatewayFixture({ kube, policies: POLICIES });
+  kube.kubectlOk(['-n', 'apps', 'create', 'rolebinding', 'runner', '--role=pods', '--user=runner@acme.test']);
+  f = await startKubeGatewayFixture({ kube, policies: POLICIES, staffProviderExtra: '    clockToleranceSeconds: 0\n' });
   ca = readFileSync(f.vigilCaFile, 'utf8');
 }, 50 * 60_000);
 
@@ -179,6 +184,18 @@ describe('frames smuggled past what the stream allows', () => {
   });
 });
 
+describe('a stream does not outlive its credential', () => {
+  it('an exec opened with a token that then expires is cut at the expiry', async () => {
+    const token = await f.staff.mint({ sub: 'runner@acme.test', aud: KUBE_AUDIENCE, groups: [] }, { lifetimeSeconds: 3 });
+    const started = Date.now();
+    const ws = await rawWebSocket({ port: f.port, ca, token, path: `/targets/dev/api/v1/namespaces/apps/pods/app/exec?${q(['command=sh', 'command=-c', 'command=echo%20running%3B%20sleep%2030%3B%20echo%20too-late', 'stdout=1'])}` });
+    expect(ws.status).toBe(101);
+    await ws.closed;
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(ws.channel(1)).toBe('running\n');
+  });
+});
+
 describe('SPDY (Upgrade: SPDY/3.1, v4.channel.k8s.io) from a raw client', () => {
   /** A SPDY exec session by hand: the upgrade, then frames with header blocks from our own compression context. */
   async function spdyExec(query: string): Promise<{ status: number; head: string; socket: TLSSocket; syn(id: number, type: string, fin?: boolean): Promise<void>; data(id: number, payload: Buffer, fin?: boolean): void; closed: Promise<void> }> {
@@ -289,5 +306,9 @@ describe('the evidence (the gateway stopped, the bundle exported and verified)',
     expect(errors.some((m) => m.includes('a second stdin stream'))).toBe(true);
     expect(input).not.toContain('SMUGGLED on stream 7');
     expect(input).not.toContain('SECOND STDIN');
+    const expired = sessions.find((x) => x.some((e) => e.type === 'command' && String(e['text']).includes('too-late')))!;
+    expect(expired.some((e) => e.type === 'error' && e['kind'] === 'session')).toBe(true);
+    expect(expired.find((e) => e.type === 'channel.close')).toMatchObject({ exitStatus: null });
+    expect(Buffer.concat(expired.filter((e) => e.type === 'output').map((e) => Buffer.from(e.data!))).toString()).toBe('running\n');
   });
 });

@@ -52,6 +52,8 @@ export class KubeConnection {
   private admitting: Promise<void> = Promise.resolve();
   /** The bearer token the session's identity was proven with (held in memory only, never recorded). */
   private provenToken: string | undefined;
+  /** Streams running on this connection (upgrade.ts), ended before the session closes. */
+  private readonly streams = new Set<(reason: string) => void>();
 
   constructor(
     private readonly socket: TLSSocket,
@@ -121,6 +123,10 @@ export class KubeConnection {
       abort: (reason) => {
         this.socket.destroy();
         void this.close(reason);
+      },
+      track: (end) => {
+        this.streams.add(end);
+        return () => this.streams.delete(end);
       },
     };
     if (upgrade) await runUpgrade(ctx, req, res, upgrade.socket, upgrade.head, apiPath, search);
@@ -251,6 +257,7 @@ export class KubeConnection {
     if (this.closed) return;
     this.closed = true;
     this.limits?.cancel();
+    for (const end of [...this.streams]) end(reason);
     await this.session?.close(reason).catch((e) => this.deps.logger.warn({ sessionId: this.session?.id, err: describeError(e) }, 'could not seal the session archive'));
   }
 }

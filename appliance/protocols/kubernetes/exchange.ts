@@ -35,6 +35,11 @@ export interface ExchangeContext {
   logger: { warn(o: object, msg: string): void; info(o: object, msg: string): void };
   /** Ends the client connection (after a recording failure: fail closed). */
   abort(reason: string): void;
+  /**
+   * A stream (exec, attach, port-forward) running on this connection: ended — and its end recorded — before
+   * the session closes (credential expiry, limits), not after. Returns the function that forgets it.
+   */
+  track(end: (reason: string) => void): () => void;
 }
 
 /** Reads the request body up to `max` bytes; undefined when it is larger, null when the client went away first. */

@@ -217,10 +217,14 @@ function acceptClient(sc: StreamContext, socket: Duplex, key: string, head: Buff
     close: (_code, reason) => relay?.end(`client closed the stream${reason ? ` (${maskEvidenceText(reason).text})` : ''}`, 1000, true),
     error: (e) => session.record({ type: 'error', kind: 'protocol', code: 'websocket', command: sc.command.id, message: e.message }),
   }, MAX_MESSAGE_BYTES, head);
+  let untrack: () => void = () => undefined;
   relay = make(client, () => {
     over = true;
+    untrack();
     resolveEnded();
   });
+  const r = relay;
+  untrack = sc.ctx.track((reason) => r.end(`the session ended: ${reason}`, 1001));
   return { relay, ended, isEnded: () => over };
 }
 
@@ -282,7 +286,12 @@ function relaySpdyPortForward(sc: StreamContext, socket: Duplex, head: Buffer, u
   const { session } = sc.ctx;
   socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n');
   return new Promise<void>((resolve) => {
-    const relay = new PortForwardStream(rawSpdyClient(socket), { session, command: sc.command.id, namespace: info.namespace, pod: info.name, onEnd: resolve });
+    let untrack: () => void = () => undefined;
+    const relay = new PortForwardStream(rawSpdyClient(socket), { session, command: sc.command.id, namespace: info.namespace, pod: info.name, onEnd: () => {
+      untrack();
+      resolve();
+    } });
+    untrack = sc.ctx.track((reason) => relay.end(`the session ended: ${reason}`));
     attachUpstream(sc, relay, upSocket, upHead, socket);
     if (head.length) relay.fromClient(true, head);
     socket.on('data', (c: Buffer) => relay.fromClient(true, c));
@@ -303,10 +312,14 @@ function relaySpdyExec(sc: StreamContext, socket: Duplex, head: Buffer, upSocket
       exec?.end(message, 1002);
     });
     // v5's close signal is how the bridge says "stdin ended" (a FIN on the stdin stream).
+    let untrack: () => void = () => undefined;
     exec = new ExecStream(bridge.clientPeer, { session, command: sc.command.id, channel: 0, protocol: 'v5.channel.k8s.io', stdin: sr.stdin, stdout: sr.stdout, stderr: sr.stderr, tty: sr.tty, kind: sr.kind as 'exec' | 'attach', display, argv: sr.command, onEnd: () => {
+      untrack();
       bridge.close();
       resolve();
     } });
+    const e = exec;
+    untrack = sc.ctx.track((reason) => e.end(`the session ended: ${reason}`));
     exec.attach(bridge.targetPeer);
     bridge.start(exec, head, upHead);
     upSocket.on('close', () => exec.end('closed by the API server'));
