@@ -280,6 +280,8 @@ describe('the evidence (the gateway stopped, the bundle exported and verified)',
       const cmd = session!.find((e) => e.type === 'command')!;
       const argv = (cmd['stream'] as { command: string[] }).command;
       expect(argv[0] === 'rm' || argv[0] === '/bin/rm', JSON.stringify(argv)).toBe(true);
+      // What approvers and auditors read is the request as sent on: the rebuilt query, not the client's spelling.
+      expect(String(cmd['text'])).toMatch(/\?command=(%2Fbin%2F)?rm&/);
       expect(session!.find((e) => e.type === 'decision' && e['command'] === cmd['id'])).toMatchObject({ decision: 'block', rule: 'streams/no-rm' });
       expect(session!.some((e) => e.type === 'channel.open' || e.type === 'output')).toBe(false);
     }

@@ -99,8 +99,10 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
     }
   }
 
-  const target = `${path}${search ? `?${search}` : ''}`;
-  const text = session.masks.evidence(`${method} ${target}`);
+  // The command's text (what approvers see) is the request Vigil will send: the rebuilt query, not the
+  // client's spelling of it (which the event keeps as `query`).
+  const sent = sr ? sr.canonicalQuery : search;
+  const text = session.masks.evidence(`${method} ${path}${sent ? `?${sent}` : ''}`);
   const recordedHeaders = Object.fromEntries(RECORDED_HEADERS.flatMap((h) => {
     const v = header(req, h);
     return v === undefined ? [] : [[h, session.masks.evidence(v)]];
