@@ -145,8 +145,14 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
       const why = await holdStream(streams, () => undefined);
       if (why !== undefined) return sendStatus(res, 403, forbidden(why));
     }
+    // The client gave up while it waited: nothing is opened at the API server.
+    if (socket.destroyed) return;
     const up = await openUpstream(streams);
     if (!up.ok) return sendStatus(res, up.code, up.message);
+    if (socket.destroyed) {
+      up.socket.destroy();
+      return;
+    }
     if (spdyPortForward) return relaySpdyPortForward(streams, socket, head, up.socket, up.head, info);
     const done = acceptClient(streams, socket, key!, head, (client, onEnd) => new PortForwardStream(client, { session, command: d.id, namespace: info.namespace, pod: info.name, onEnd }));
     attachUpstream(streams, done.relay, up.socket, up.head, socket);
@@ -159,13 +165,17 @@ export async function runUpgrade(ctx: ExchangeContext, req: IncomingMessage, res
       const why = await holdStream(streams, () => undefined);
       if (why !== undefined) return sendStatus(res, 403, forbidden(why));
     }
+    if (socket.destroyed) return;
     const up = await openUpstream(streams, true);
     if (!up.ok) return sendStatus(res, up.code, up.message);
+    if (socket.destroyed) {
+      up.socket.destroy();
+      return;
+    }
     return relaySpdyExec(streams, socket, head, up.socket, up.head, display);
   }
-  const argvDisplay = display;
   const done = acceptClient(streams, socket, key!, head, (client, onEnd) =>
-    new ExecStream(client, { session, command: d.id, channel: 0, protocol: protocol as (typeof REMOTE_COMMAND)[number], stdin: sr.stdin, stdout: sr.stdout, stderr: sr.stderr, tty: sr.tty, kind: sr.kind as 'exec' | 'attach', display: argvDisplay, argv: sr.command, onEnd }),
+    new ExecStream(client, { session, command: d.id, channel: 0, protocol: protocol as (typeof REMOTE_COMMAND)[number], stdin: sr.stdin, stdout: sr.stdout, stderr: sr.stderr, tty: sr.tty, kind: sr.kind as 'exec' | 'attach', display, argv: sr.command, onEnd }),
   );
   const r = done.relay as ExecStream;
   if (decision.action === 'block') {
