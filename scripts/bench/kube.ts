@@ -7,25 +7,28 @@
  *   latency   the same GET sequentially: p50, and Vigil's added p50
  *   kubectl   `kubectl get configmaps` wall time, median of K runs each way
  *   watch     events/s of a watch through Vigil while the admin creates W ConfigMaps
- *   exec      not measured: exec is not forwarded by this version (docs/kubernetes-gateway.md)
+ *   exec      `kubectl exec … head -c M MiB /dev/zero` against the node fixture (a stand-in kubelet), wall time
+ *             direct vs through Vigil (WebSocket both ways; through Vigil every byte is masked and recorded)
  *
- * Usage: node bin/run-ts.mjs scripts/bench/kube.ts [--gets 2000] [--concurrency 8] [--kubectl 5] [--watch 300] [--durability fsync|write]
+ * Usage: node bin/run-ts.mjs scripts/bench/kube.ts [--gets 2000] [--concurrency 8] [--kubectl 5] [--watch 300] [--exec-mb 100] [--durability fsync|write]
  * Prints a table, then one JSON line.
  */
 import { Agent, request } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { initCrypto } from '../../shared/crypto/backend.ts';
-import { startKubeGatewayFixture } from '../../test/helpers/kube-gateway.ts';
+import { podManifest } from '../../test/helpers/kube.ts';
+import { KUBE_POLICIES, startKubeGatewayFixture } from '../../test/helpers/kube-gateway.ts';
 
 await initCrypto();
-const { values } = parseArgs({ options: { gets: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' }, kubectl: { type: 'string', default: '5' }, watch: { type: 'string', default: '300' }, durability: { type: 'string', default: 'fsync' } } });
+const { values } = parseArgs({ options: { gets: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' }, kubectl: { type: 'string', default: '5' }, watch: { type: 'string', default: '300' }, 'exec-mb': { type: 'string', default: '100' }, durability: { type: 'string', default: 'fsync' } } });
 const GETS = Number(values.gets);
 const CONCURRENCY = Number(values.concurrency);
 const KUBECTL_RUNS = Number(values.kubectl);
 const WATCH = Number(values.watch);
+const EXEC_BYTES = Number(values['exec-mb']) * 1024 * 1024;
 
-const f = await startKubeGatewayFixture({ durability: values.durability === 'write' ? 'write' : 'fsync' });
+const f = await startKubeGatewayFixture({ durability: values.durability === 'write' ? 'write' : 'fsync', policies: KUBE_POLICIES.replace('delete: allow, default: block', 'delete: allow, interactive: allow, default: block') });
 try {
   const kube = f.kube;
   kube.kubectlOk(['create', 'namespace', 'bench']);
@@ -119,15 +122,44 @@ try {
     req.end();
   });
 
+  // exec bulk output: the same pod, kubectl direct (admin) and through Vigil, alternating, best of 3 each.
+  const node = await kube.startNode({ name: 'bench-node' });
+  kube.kubectlOk(['apply', '-f', '-'], { input: podManifest({ name: 'bulk', namespace: 'bench', node: node.name }) });
+  await node.waitForPod('bench', 'bulk');
+  kube.kubectlOk(['create', 'role', 'bench-exec', '-n', 'bench', '--verb=get,create', '--resource=pods,pods/exec']);
+  kube.kubectlOk(['create', 'rolebinding', 'bench-exec', '-n', 'bench', '--role=bench-exec', '--group=repo:acme/payments']);
+  const vigilKubeconfig = f.kubeconfig('bench-exec', f.defaultToken);
+  const execOnce = (kubeconfig: string | undefined) =>
+    new Promise<number>((resolve, reject) => {
+      const started = process.hrtime.bigint();
+      const child = kube.kubectlSpawn(['-n', 'bench', 'exec', 'bulk', '--', 'head', '-c', String(EXEC_BYTES), '/dev/zero'], kubeconfig ? { kubeconfig } : {});
+      let bytes = 0;
+      child.stdout!.on('data', (d: Buffer) => (bytes += d.length));
+      child.stderr!.resume();
+      child.on('close', (code) => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        if (code !== 0 || bytes !== EXEC_BYTES) reject(new Error(`exec ${kubeconfig ? 'through Vigil' : 'direct'}: exit ${code}, ${bytes} bytes`));
+        else resolve(ms);
+      });
+    });
+  let execDirect = Infinity;
+  let execVigil = Infinity;
+  for (let i = 0; i < 3; i++) {
+    execDirect = Math.min(execDirect, await execOnce(undefined));
+    execVigil = Math.min(execVigil, await execOnce(vigilKubeconfig));
+  }
+  const mibs = (ms: number) => EXEC_BYTES / 1024 / 1024 / (ms / 1000);
+
   const rows: [string, string, string][] = [
     [`GET one ConfigMap, ${GETS} at concurrency ${CONCURRENCY} (req/s)`, rpsDirect.toFixed(0), rpsVigil.toFixed(0)],
     ['GET p50, sequential (ms)', p50Direct.toFixed(2), p50Vigil.toFixed(2)],
     [`kubectl get configmaps, median of ${KUBECTL_RUNS} (ms)`, String(kubectlDirect), String(kubectlVigil)],
     [`watch events/s (${WATCH} creates)`, '-', watchRate.toFixed(0)],
+    [`exec head -c ${EXEC_BYTES / 1024 / 1024} MiB, best of 3 (MiB/s)`, mibs(execDirect).toFixed(0), mibs(execVigil).toFixed(0)],
   ];
   console.log(`${'figure'.padEnd(58)}${'direct'.padStart(10)}${'vigil'.padStart(10)}`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(58)}${b.padStart(10)}${c.padStart(10)}`);
-  console.log(`ratio get ${(rpsVigil / rpsDirect).toFixed(2)}x, added p50 ${(p50Vigil - p50Direct).toFixed(2)} ms`);
+  console.log(`ratio get ${(rpsVigil / rpsDirect).toFixed(2)}x, added p50 ${(p50Vigil - p50Direct).toFixed(2)} ms, exec bulk ${(execDirect / execVigil).toFixed(2)}x`);
   console.log(JSON.stringify({
     get_ratio_vs_direct: Number((rpsVigil / rpsDirect).toFixed(3)),
     get_added_ms_p50: Number((p50Vigil - p50Direct).toFixed(3)),
@@ -136,7 +168,9 @@ try {
     kubectl_get_ms_direct: kubectlDirect,
     kubectl_get_ms_vigil: kubectlVigil,
     watch_events_per_s: Math.round(watchRate),
-    exec_bulk_ratio_vs_direct: null,
+    exec_bulk_ratio_vs_direct: Number((execDirect / execVigil).toFixed(3)),
+    exec_bulk_mib_s_direct: Math.round(mibs(execDirect)),
+    exec_bulk_mib_s_vigil: Math.round(mibs(execVigil)),
     durability: values.durability,
   }));
   direct.agent.destroy();

@@ -136,11 +136,16 @@ describe('paths Vigil and the API server must read alike', () => {
     expect(f.kube.kubectlOk(['get', 'namespace', 'kept', '-o', 'jsonpath={.status.phase}'])).toBe('Active');
   });
 
-  it('exec, attach, port-forward and proxy are refused in this version (not forwarded)', async () => {
-    for (const path of ['/api/v1/namespaces/kept/pods/p/exec?command=id', '/api/v1/namespaces/kept/pods/p/portforward', '/api/v1/namespaces/kept/services/s/proxy/x', '/api/v1/proxy/namespaces/kept/pods/p']) {
+  it('exec, attach and port-forward without an upgrade, and proxy, are refused (not forwarded)', async () => {
+    for (const [path, rule] of [
+      ['/api/v1/namespaces/kept/pods/p/exec?command=id', 'vigil/upgrade-required'],
+      ['/api/v1/namespaces/kept/pods/p/portforward', 'vigil/upgrade-required'],
+      ['/api/v1/namespaces/kept/services/s/proxy/x', 'vigil/not-yet'],
+      ['/api/v1/proxy/namespaces/kept/pods/p', 'vigil/not-yet'],
+    ] as const) {
       const r = await f.raw('POST', `/targets/dev${path}`, { authorization: `Bearer ${f.defaultToken}` });
       expect(r.status, path).toBe(403);
-      expect(r.body).toContain('vigil/not-yet');
+      expect(r.body).toContain(rule);
     }
   });
 
@@ -156,16 +161,18 @@ describe('paths Vigil and the API server must read alike', () => {
 });
 
 describe('upgrades (exec, attach, port-forward)', () => {
-  it('kubectl exec is decided, recorded and refused with a Status, over WebSocket and over SPDY', async () => {
+  it('kubectl exec that policy refuses (class interactive, not allowed) is decided, recorded and refused, over WebSocket and over SPDY', async () => {
     f.kube.kubectlOk(['-n', 'kept', 'apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'app', namespace: 'kept' }, spec: { containers: [{ name: 'main', image: 'vigil.test/local' }] } }) });
     f.kube.kubectlOk(['-n', 'kept', 'create', 'role', 'pods', '--verb=get,create', '--resource=pods,pods/exec']);
     f.kube.kubectlOk(['-n', 'kept', 'create', 'rolebinding', 'pods', '--role=pods', '--group=repo:acme/payments']);
+    // WebSocket: accepted, then refused in-band (the error channel's Status), so kubectl does not fall back.
     const ws = await f.kubectl(['-n', 'kept', 'exec', 'app', '--', 'id']);
     expect(ws.status).not.toBe(0);
-    expect(ws.stderr).toContain('vigil/not-yet');
+    expect(ws.stderr).toContain('forbidden by Vigil policy (rule ci/default)');
+    // SPDY: policy's refusal comes before the transport's.
     const spdy = await f.kubectl(['-n', 'kept', 'exec', 'app', '--', 'id'], { env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' } });
     expect(spdy.status).not.toBe(0);
-    expect(spdy.stderr).toContain('vigil/not-yet');
+    expect(spdy.stderr).toContain('rule ci/default');
   });
 });
 
@@ -178,5 +185,6 @@ describe('evidence', () => {
     expect(text).not.toContain(f.defaultToken.split('.')[2]!);
     expect(text).toContain('vigil/impersonation');
     expect(text).toContain('vigil/not-yet');
+    expect(text).toContain('vigil/upgrade-required');
   });
 });

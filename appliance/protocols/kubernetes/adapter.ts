@@ -4,7 +4,8 @@
  * client certificate as the identity, the target chosen by path prefix (/targets/<name>), every request
  * decided by policy on the API server's own request facts, recorded before it is forwarded as Vigil
  * impersonating the caller, and every response masked (card numbers, Secret values) and recorded.
- * docs/kubernetes-gateway.md says what is not there yet (exec, attach, port-forward, logs streaming).
+ * exec, attach, cp and port-forward are relayed as streams (upgrade.ts), over WebSocket and SPDY.
+ * docs/kubernetes-gateway.md says what is not there yet (the proxy verb and subresources, among others).
  */
 import type { ProtocolAdapter } from '../adapter.ts';
 import { kubernetesListenerSchema, kubernetesTargetSchema } from './config.ts';

@@ -8,6 +8,7 @@
  * recorded, logged or echoed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { describeError } from '../../../shared/errors.ts';
 import { clientMessageFor, identityFromCertificate, isIdentityError, type JwtVerifierRegistry, type MtlsConfig, type VerifiedIdentity } from '../../identity/index.ts';
@@ -18,6 +19,7 @@ import type { KubernetesListenerConfig } from './config.ts';
 import { runExchange, type ExchangeContext } from './exchange.ts';
 import { kubernetesPolicyOf } from './policy-config.ts';
 import { sendStatus } from './status.ts';
+import { runUpgrade } from './upgrade.ts';
 import type { KubeUpstream } from './upstream.ts';
 
 export interface KubeConnectionDeps {
@@ -50,6 +52,8 @@ export class KubeConnection {
   private admitting: Promise<void> = Promise.resolve();
   /** The bearer token the session's identity was proven with (held in memory only, never recorded). */
   private provenToken: string | undefined;
+  /** Streams running on this connection (upgrade.ts), ended before the session closes. */
+  private readonly streams = new Set<(reason: string) => void>();
 
   constructor(
     private readonly socket: TLSSocket,
@@ -69,13 +73,19 @@ export class KubeConnection {
     return this.session;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** `upgrade`: the request asked to upgrade (exec, attach, port-forward); the socket is the stream's once accepted. */
+  async handle(req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
     this.inFlight++;
     this.lastActivity = Date.now();
-    res.once('close', () => {
+    let counted = true;
+    const done = () => {
+      if (!counted) return;
+      counted = false;
       this.inFlight--;
       this.lastActivity = Date.now();
-    });
+    };
+    res.once('close', done);
+    upgrade?.socket.once('close', done);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
@@ -114,8 +124,13 @@ export class KubeConnection {
         this.socket.destroy();
         void this.close(reason);
       },
+      track: (end) => {
+        this.streams.add(end);
+        return () => this.streams.delete(end);
+      },
     };
-    await runExchange(ctx, req, res, apiPath, search);
+    if (upgrade) await runUpgrade(ctx, req, res, upgrade.socket, upgrade.head, apiPath, search);
+    else await runExchange(ctx, req, res, apiPath, search);
   }
 
   /** Proves the identity and, for the first request, opens the session and grants the target; false: answered already. */
@@ -242,6 +257,7 @@ export class KubeConnection {
     if (this.closed) return;
     this.closed = true;
     this.limits?.cancel();
+    for (const end of [...this.streams]) end(reason);
     await this.session?.close(reason).catch((e) => this.deps.logger.warn({ sessionId: this.session?.id, err: describeError(e) }, 'could not seal the session archive'));
   }
 }

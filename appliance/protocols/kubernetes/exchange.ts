@@ -22,7 +22,7 @@ import type { KubeUpstream } from './upstream.ts';
 /** Client headers passed on to the API server; everything else (Authorization, Impersonate-*, X-Remote-*, cookies) is dropped. */
 const FORWARDED_HEADERS = ['accept', 'content-type', 'user-agent', 'kubectl-command', 'kubectl-session', 'if-none-match', 'if-match', 'if-modified-since'];
 /** Client headers the evidence keeps. */
-const RECORDED_HEADERS = ['accept', 'content-type', 'user-agent', 'kubectl-command', 'kubectl-session'];
+export const RECORDED_HEADERS = ['accept', 'content-type', 'user-agent', 'kubectl-command', 'kubectl-session'];
 /** API server headers passed back. */
 const RESPONSE_HEADERS = ['content-type', 'audit-id', 'warning', 'cache-control', 'etag', 'last-modified', 'expires', 'vary', 'retry-after', 'x-kubernetes-pf-flowschema-uid', 'x-kubernetes-pf-prioritylevel-uid'];
 
@@ -35,6 +35,11 @@ export interface ExchangeContext {
   logger: { warn(o: object, msg: string): void; info(o: object, msg: string): void };
   /** Ends the client connection (after a recording failure: fail closed). */
   abort(reason: string): void;
+  /**
+   * A stream (exec, attach, port-forward) running on this connection: ended — and its end recorded — before
+   * the session closes (credential expiry, limits), not after. Returns the function that forgets it.
+   */
+  track(end: (reason: string) => void): () => void;
 }
 
 /** Reads the request body up to `max` bytes; undefined when it is larger, null when the client went away first. */
@@ -65,7 +70,7 @@ export function jsonAccept(accept: string | undefined): string {
   return kept.length > 0 ? kept.join(',') : 'application/json';
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
+export function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(', ') : v;
 }
@@ -93,8 +98,13 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
   if (!refusal && secretRead && policy.secrets.read === 'block' && !revealsAll(policy.secrets.reveal, info)) {
     refusal = { rule: `${session.policy?.name ?? 'vigil'}/kubernetes.secrets`, reason: `reading secrets is not allowed for this identity on this target (policies[].kubernetes.secrets.read)` };
   }
-  // Exec, attach, port-forward and proxy need a streaming upgrade this slice does not forward.
-  if (!refusal && facts.class === 'interactive') refusal = { rule: 'vigil/not-yet', reason: `${info.subresource || info.verb} is not supported by this Vigil version yet` };
+  // Exec, attach and port-forward are streams (upgrade.ts): without an upgrade there is nothing to relay.
+  // The proxy verb and subresources are not forwarded in this version.
+  if (!refusal && facts.class === 'interactive') {
+    refusal = info.verb !== 'proxy' && info.subresource !== 'proxy'
+      ? { rule: 'vigil/upgrade-required', reason: `${info.subresource} is relayed only as a WebSocket stream (an Upgrade request)` }
+      : { rule: 'vigil/not-yet', reason: 'proxy is not supported by this Vigil version yet' };
+  }
 
   const target = `${path}${search ? `?${search}` : ''}`;
   const text = session.masks.evidence(`${method} ${target}`);
@@ -148,13 +158,13 @@ function revealsAll(reveal: readonly string[], info: RequestInfo): boolean {
   return reveal.some((p) => p === id);
 }
 
-function describeObject(info: RequestInfo): string {
+export function describeObject(info: RequestInfo): string {
   if (!info.isResourceRequest) return info.path;
   const res = `${info.resource}${info.apiGroup ? `.${info.apiGroup}` : ''}${info.subresource ? `/${info.subresource}` : ''}`;
   return `${res}${info.name ? ` "${info.name}"` : ''}${info.namespace ? ` in namespace "${info.namespace}"` : ''}`;
 }
 
-function requestFields(info: RequestInfo): Record<string, unknown> {
+export function requestFields(info: RequestInfo): Record<string, unknown> {
   if (!info.isResourceRequest) return { nonResource: true, verb: info.verb, path: info.path };
   return { verb: info.verb, group: info.apiGroup, version: info.apiVersion, resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name };
 }

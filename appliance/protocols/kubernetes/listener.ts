@@ -64,15 +64,15 @@ export class KubeListener {
     });
     this.http.on('clientError', (_e, socket) => socket.destroy());
     // Exec, attach and port-forward ask for an upgrade (WebSocket or SPDY): decided and recorded like any
-    // request, and answered with an HTTP response on the socket (this version forwards no upgrade).
-    this.http.on('upgrade', (req, socket, _head) => {
+    // request (upgrade.ts); a refusal before the upgrade is an HTTP response on the socket.
+    this.http.on('upgrade', (req, socket, head: Buffer) => {
       const conn = this.connections.get(req.socket);
       const res = new ServerResponse(req);
       res.assignSocket(socket as Socket);
       res.shouldKeepAlive = false;
       res.once('finish', () => socket.end());
       if (!conn) return sendStatus(res, 500, 'no connection state');
-      conn.handle(req, res).catch((e) => {
+      conn.handle(req, res, { socket, head }).catch((e) => {
         deps.logger.warn({ err: describeError(e) }, 'Kubernetes upgrade handler failed');
         sendStatus(res, 500, 'Vigil failed to handle this request (logged)');
       });

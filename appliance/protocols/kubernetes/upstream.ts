@@ -7,8 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { VigilError } from '../../../shared/errors.ts';
 import type { KubernetesTarget } from './config.ts';
+import { acceptKey, newClientKey } from './websocket.ts';
+
+export type UpstreamUpgrade = { upgraded: true; socket: Duplex; head: Buffer; protocol: string } | { upgraded: false; response: IncomingMessage };
 
 export class KubeUpstream {
   private readonly agent: Agent;
@@ -78,6 +82,49 @@ export class KubeUpstream {
       req.on('timeout', () => req.destroy(new VigilError('E_KUBE_UPSTREAM', `target ${this.target.name}: no answer from the API server within ${this.target.connectTimeoutMs} ms`)));
       req.on('error', reject);
       req.end(body);
+    });
+  }
+
+  /**
+   * Opens a WebSocket to the API server (`path` with its query): resolves with the upgraded socket once it
+   * answered 101 with the key's accept value and one of the `protocols`, or with its (non-101) response.
+   */
+  upgrade(path: string, headers: OutgoingHttpHeaders, protocols: readonly string[], signal: AbortSignal, spdy = false): Promise<UpstreamUpgrade> {
+    const token = this.bearer();
+    const prefix = this.base.pathname.replace(/\/+$/, '');
+    const key = newClientKey();
+    // SPDY (exec/attach for a SPDY client): POST, `Upgrade: SPDY/3.1`, the protocol in X-Stream-Protocol-Version.
+    const transport = spdy
+      ? { connection: 'Upgrade', upgrade: 'SPDY/3.1', 'x-stream-protocol-version': [...protocols] }
+      : { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key, 'sec-websocket-protocol': protocols.join(', ') };
+    const opts: RequestOptions = {
+      agent: this.agent,
+      host: this.base.hostname.replace(/^\[|\]$/g, ''),
+      port: this.base.port || 443,
+      method: spdy ? 'POST' : 'GET',
+      path: `${prefix}${path}`,
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), ...transport, ...(spdy ? { 'content-length': 0 } : {}) },
+      signal,
+      timeout: this.target.connectTimeoutMs,
+    };
+    return new Promise((resolve, reject) => {
+      const req = request(opts);
+      req.on('upgrade', (res, socket, head) => {
+        req.setTimeout(0);
+        const protocol = String(res.headers[spdy ? 'x-stream-protocol-version' : 'sec-websocket-protocol'] ?? '');
+        if ((!spdy && res.headers['sec-websocket-accept'] !== acceptKey(key)) || !protocols.includes(protocol)) {
+          socket.destroy();
+          return reject(new VigilError('E_KUBE_UPSTREAM', `target ${this.target.name}: the API server's WebSocket handshake is not valid (accept key or subprotocol "${protocol}")`));
+        }
+        resolve({ upgraded: true, socket, head, protocol });
+      });
+      req.on('response', (res) => {
+        req.setTimeout(0);
+        resolve({ upgraded: false, response: res });
+      });
+      req.on('timeout', () => req.destroy(new VigilError('E_KUBE_UPSTREAM', `target ${this.target.name}: no answer from the API server within ${this.target.connectTimeoutMs} ms`)));
+      req.on('error', reject);
+      req.end();
     });
   }
 
