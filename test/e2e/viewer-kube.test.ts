@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportAndVerify, type ExportedEvidence } from '../helpers/gateway.ts';
 import { failures } from '../helpers/evidence.ts';
-import { startKubeGatewayFixture, type KubeGatewayFixture } from '../helpers/kube-gateway.ts';
-import { openEvidence, openSession, problems, screenshot, startViewer, type ViewerSession } from '../helpers/viewer.ts';
+import { KUBE_POLICIES, startKubeGatewayFixture, type KubeGatewayFixture } from '../helpers/kube-gateway.ts';
+import { podManifest, startKube } from '../helpers/kube.ts';
+import { openEvidence, openSession, problems, screenshot, startViewer, terminalText, type ViewerSession } from '../helpers/viewer.ts';
 import type { Page } from 'playwright-core';
 
 const PAN = '4111111111111111';
@@ -21,11 +22,20 @@ let evidence: ExportedEvidence;
 let seq = 0;
 let createSeq = 0;
 let blockedSeq = 0;
+let execSeq = 0;
 
 beforeAll(async () => {
-  [f, viewer] = await Promise.all([startKubeGatewayFixture(), startViewer()]);
-  const admin = (args: string[]) => f.kube.kubectlOk(args);
+  // A node fixture and a pod for an exec (interactive allowed for this page's bot).
+  const kube = await startKube();
+  const node = await kube.startNode({ name: 'node-v' });
+  const policies = KUBE_POLICIES.replace('classes: { read: allow, write: allow, delete: allow, default: block }', 'classes: { read: allow, write: allow, delete: allow, interactive: allow, default: block }');
+  [f, viewer] = await Promise.all([startKubeGatewayFixture({ kube, policies }), startViewer()]);
+  const admin = (args: string[], input?: string) => f.kube.kubectlOk(args, input ? { input } : {});
   admin(['create', 'namespace', 'gw']);
+  admin(['apply', '-f', '-'], podManifest({ name: 'app', namespace: 'gw', node: node.name, containers: [{ name: 'main', command: ['sh', '-c', 'sleep 3600'] }] }));
+  await node.waitForPod('gw', 'app');
+  admin(['-n', 'gw', 'create', 'role', 'exec', '--verb=get,create', '--resource=pods,pods/exec']);
+  admin(['-n', 'gw', 'create', 'rolebinding', 'exec', '--role=exec', '--group=repo:acme/payments']);
   admin(['create', 'clusterrole', 'ci-editor', '--verb=get,list,watch,create,update,patch,delete', '--resource=configmaps,namespaces']);
   admin(['create', 'rolebinding', 'ci-editor', '-n', 'gw', '--clusterrole=ci-editor', '--group=repo:acme/payments']);
   admin(['create', 'clusterrolebinding', 'ci-ns', '--clusterrole=ci-editor', '--group=repo:acme/payments']);
@@ -34,6 +44,8 @@ beforeAll(async () => {
   await f.kubectl(['-n', 'gw', 'get', 'configmap', 'cards', '-o', 'json']);
   // A create whose request body carries a card number: recorded masked.
   await f.kubectl(['-n', 'gw', 'create', 'configmap', 'more', `--from-literal=card=${PAN}`]);
+  const exec = await f.kubectl(['-n', 'gw', 'exec', 'app', '--', 'sh', '-c', `echo paid with ${PAN}; echo done`]);
+  if (exec.status !== 0) throw new Error(`kubectl exec: ${exec.stderr}`);
   await f.kubectl(['delete', 'namespace', 'gw', '--wait=false']);
   await f.stopGateway();
   evidence = await exportAndVerify(f, 'kube.vigil');
@@ -48,6 +60,7 @@ beforeAll(async () => {
   seq = seqOf((t) => t.includes('/configmaps/cards'));
   createSeq = seqOf((t) => t.startsWith('POST /api/v1/namespaces/gw/configmaps'));
   blockedSeq = seqOf((t) => t.startsWith('DELETE /api/v1/namespaces/gw'));
+  execSeq = seqOf((t) => t.includes('/pods/app/exec'));
 }, 10 * 60_000);
 
 afterAll(async () => {
@@ -113,5 +126,21 @@ describe('a Kubernetes session in the viewer', () => {
     expect(text).toContain('namespaces are never deleted through Vigil');
     expect(text).toContain('no response was recorded');
     await screenshot(page, 'viewer-kube-blocked', { fullPage: true });
+  });
+
+  it('an exec: its exchange in the list, its channel in the Replay with the output masked; no SSH login cards', async () => {
+    await openSession(page, execSeq);
+    const row = page.getByTestId('kube-exchange').filter({ hasText: 'pods/exec' });
+    expect((await row.locator('td').allInnerTexts()).map((c) => c.trim()).slice(3, 5)).toEqual(['v1/pods/exec', 'gw/app']);
+    expect(await page.getByTestId('ssh-client-login').count()).toBe(0);
+    await page.getByRole('tab', { name: 'Replay' }).click();
+    await page.getByTestId('terminal-player').waitFor();
+    await page.getByTestId('terminal-player').focus();
+    await page.keyboard.press('End');
+    await expect.poll(() => terminalText(page)).toMatch(/paid with 411111\*{6}1111\s+done/);
+    expect(await terminalText(page)).not.toContain(PAN);
+    expect(await page.getByTestId('session-detail').innerText()).not.toContain(PAN);
+    await screenshot(page, 'viewer-kube-exec', { fullPage: true });
+    expect(problems(page)).toEqual([]);
   });
 });

@@ -194,7 +194,7 @@ export function SessionDetail(props: { row: SessionRow; withKey: boolean; client
       {events && (
         <>
           {loaded.state === 'ready' && loaded.note && <div className="notice">{loaded.note}</div>}
-          {ssh && <SshLogins client={ssh.client} target={ssh.target} />}
+          {ssh && !kube && <SshLogins client={ssh.client} target={ssh.target} />}
           {kube && <KubeExchanges exchanges={kube.exchanges} actingAs={kube.actingAs} startedAt={s.startedAt} approvals={d?.approvals ?? []} />}
           <div className="tabs" role="tablist">
             <button role="tab" aria-selected={tab === 'timeline'} onClick={() => setTab('timeline')}>
