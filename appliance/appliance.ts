@@ -126,7 +126,7 @@ export class Appliance {
       this.log.checkpoint();
     }
     this.timers = [];
-    this.journal?.close({ discard: this.recorder.liveSessions().length === 0 });
+    await this.journal?.close({ discard: this.recorder.liveSessions().length === 0 });
     this.db.close();
     this.lock?.release();
   }

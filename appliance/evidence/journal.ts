@@ -14,11 +14,11 @@
  *   u64 archive offset | bytes
  * A torn or corrupt entry ends the file for replay (it was never acknowledged).
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { VigilError } from '../../shared/errors.ts';
-import { fdatasyncAsync, writeAll, type ArchiveSink } from './archive-sink.ts';
+import { closeWhenSettled, fdatasyncAsync, PositionalWriter, writeAll, WriteBehind, type ArchiveSink } from './archive-sink.ts';
 
 const MAGIC = Buffer.from('VIGILJNL');
 const KIND_ARCHIVE_BYTES = 1;
@@ -41,6 +41,9 @@ interface Waiter {
 
 export class EvidenceJournal {
   private fd: number;
+  /** Writes to the current journal file, off the event loop, at `size` (the file's length once written). */
+  private file: PositionalWriter;
+  private size = MAGIC.length;
   private seq: number;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
@@ -56,6 +59,7 @@ export class EvidenceJournal {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.seq = Math.max(0, ...journalFiles(dir).map((f) => f.seq)) + 1;
     this.fd = this.openFile(this.seq);
+    this.file = new PositionalWriter(this.fd, 'the evidence journal');
   }
 
   private openFile(seq: number): number {
@@ -78,14 +82,19 @@ export class EvidenceJournal {
     if (this.queuedBytes >= JOURNAL_WRITE_BATCH && !this.failed) this.writeQueued();
   }
 
-  /** Writes what is queued (in order: every journal write happens on this thread). Durable only after a commit. */
+  /**
+   * Hands what is queued to the thread pool, at the end of the journal (positions keep the order whatever
+   * order the writes complete in). Durable only after a commit, which waits for every write issued.
+   */
   private writeQueued(): void {
     const batch = this.queue;
+    const bytes = this.queuedBytes;
     this.queue = [];
     this.queuedBytes = 0;
     if (!batch.length) return;
     try {
-      writevAll(this.fd, batch);
+      this.file.write(batch, this.size);
+      this.size += bytes;
     } catch (e) {
       this.fail(e, []); // the next commit is refused with it
     }
@@ -119,11 +128,9 @@ export class EvidenceJournal {
       for (const w of waiters) w.reject(this.failed);
       return;
     }
-    if (this.mode === 'write') {
-      for (const w of waiters) w.resolve();
-      return;
-    }
-    this.inflight = fdatasyncAsync(this.fd).then(
+    const fd = this.fd;
+    const written = this.file.settled();
+    this.inflight = (this.mode === 'write' ? written : written.then(() => fdatasyncAsync(fd))).then(
       () => {
         this.inflight = undefined;
         for (const w of waiters) w.resolve();
@@ -147,6 +154,11 @@ export class EvidenceJournal {
     if (this.mode === 'write') await fdatasyncAsync(this.fd);
   }
 
+  /** Resolves once every write handed to the thread pool so far has completed (tests, rotation). */
+  settled(): Promise<void> {
+    return this.file.settled();
+  }
+
   /**
    * Starts a new journal file and deletes the old ones once `makeArchivesDurable` has fsynced every live
    * archive (whose bytes the old files held).
@@ -154,17 +166,26 @@ export class EvidenceJournal {
   async rotate(makeArchivesDurable: () => Promise<void>): Promise<void> {
     await this.sync();
     const old = journalFiles(this.dir).filter((f) => f.seq <= this.seq);
-    const previous = this.fd;
+    const previous = this.file;
     this.seq++;
     this.fd = this.openFile(this.seq);
-    closeSync(previous);
+    this.file = new PositionalWriter(this.fd, 'the evidence journal');
+    this.size = MAGIC.length;
+    // Writes issued to the old file before the switch (its archive bytes are covered by makeArchivesDurable).
+    await previous.settled().catch(() => undefined);
+    closeSync(previous.fd);
     await makeArchivesDurable();
     for (const f of old) unlinkSync(f.path);
   }
 
-  /** Bytes in the current journal file. */
+  /** Bytes in the current journal file (written so far; see settled()). */
   get currentBytes(): number {
     return fstatSync(this.fd).size;
+  }
+
+  /** Bytes handed to the current journal file, written or in flight. */
+  get issuedBytes(): number {
+    return this.size;
   }
 
   /** Deletes journal files of earlier runs (after recovery replayed them). */
@@ -172,8 +193,9 @@ export class EvidenceJournal {
     for (const f of journalFiles(this.dir)) if (f.seq < this.seq) unlinkSync(f.path);
   }
 
-  /** Closes the journal; `discard` deletes its files too (every archive they covered is sealed). */
-  close(opts: { discard?: boolean } = {}): void {
+  /** Closes the journal once its writes are done; `discard` deletes its files too (every archive they covered is sealed). */
+  async close(opts: { discard?: boolean } = {}): Promise<void> {
+    await this.file.settled().catch(() => undefined);
     closeSync(this.fd);
     if (opts.discard) for (const f of journalFiles(this.dir)) unlinkSync(f.path);
   }
@@ -183,20 +205,26 @@ export class EvidenceJournal {
   }
 }
 
-/** Archive bytes go to the journal at once and to the archive file in batches. */
+/** Archive bytes go to the journal at once and to the archive file in batches (both off the event loop). */
 class JournalSink implements ArchiveSink {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private pendingOffset = -1;
+  private readonly file: PositionalWriter;
+  private readonly behind: WriteBehind;
 
   constructor(
     private readonly journal: EvidenceJournal,
     private readonly sessionId: Uint8Array,
     private readonly fd: number,
-    private readonly path: string,
-  ) {}
+    path: string,
+  ) {
+    this.file = new PositionalWriter(fd, `archive ${path}`);
+    this.behind = new WriteBehind(fd);
+  }
 
   append(record: Uint8Array, offset: number): void {
+    this.file.check(); // a failed archive write fails the session's next record (fail closed)
     this.journal.add(this.sessionId, offset, record);
     if (this.pendingOffset < 0) this.pendingOffset = offset;
     this.pending.push(Buffer.from(record.buffer, record.byteOffset, record.byteLength));
@@ -208,14 +236,11 @@ class JournalSink implements ArchiveSink {
     return this.journal.commit();
   }
 
-  /** Writes the batched bytes to the archive file (not on the command path: the journal has them). */
+  /** Hands the batched bytes to the archive file (not on the command path: the journal has them). */
   writePending(): void {
     if (!this.pending.length) return;
-    try {
-      writevAll(this.fd, this.pending, this.pendingOffset);
-    } catch (e) {
-      throw new VigilError('E_RECORDING_FAILED', `cannot write archive ${this.path}: ${(e as Error).message}`, { cause: e });
-    }
+    this.file.write(this.pending, this.pendingOffset);
+    this.behind.wrote(this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingOffset = -1;
@@ -224,11 +249,13 @@ class JournalSink implements ArchiveSink {
   /** Makes the archive file itself durable (before the journal that holds its bytes is rotated away). */
   async makeDurable(): Promise<void> {
     this.writePending();
+    await this.file.settled();
     await fdatasyncAsync(this.fd);
   }
 
   async finish(trailer: Uint8Array, offset: number): Promise<void> {
     this.writePending();
+    await this.file.settled();
     writeAll(this.fd, trailer, offset);
     await fdatasyncAsync(this.fd);
     closeSync(this.fd);
@@ -236,20 +263,11 @@ class JournalSink implements ArchiveSink {
 
   abandon(): void {
     // A crash would lose what only the journal holds: keep it that way, recovery replays it.
-    closeSync(this.fd);
+    closeWhenSettled(this.file);
   }
 }
 
 export type { JournalSink };
-
-function writevAll(fd: number, parts: Buffer[], position?: number): void {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  let done = position === undefined ? writevSync(fd, parts) : writevSync(fd, parts, position);
-  if (done === total) return;
-  const rest = Buffer.concat(parts).subarray(done);
-  writeAll(fd, rest, position === undefined ? undefined : position + done);
-}
 
 export interface JournalFile {
   seq: number;
