@@ -297,7 +297,8 @@ export class ArchiveWriter {
   private writeFrame(final: boolean): void {
     const plain = this.encoder.view();
     // One buffer per record: prefix, then the ciphertext encrypted straight into place.
-    const record = new Uint8Array(RECORD_PREFIX_BYTES + plain.length + SECRETSTREAM_ABYTES);
+    // Not zero-filled: every byte is written below (prefix, then the ciphertext of exactly this length).
+    const record = Buffer.allocUnsafe(RECORD_PREFIX_BYTES + plain.length + SECRETSTREAM_ABYTES);
     record[0] = RECORD_FRAME;
     writeU32(record, 1, plain.length + SECRETSTREAM_ABYTES);
     this.ad.set(u64(this.frames), this.headerDigest.length);

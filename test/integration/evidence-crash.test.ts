@@ -49,6 +49,27 @@ describe('crash recovery', () => {
     expect(types).not.toContain('session.ended');
   });
 
+  it('bulk output written only to the archive file (not the journal) is durable with the next committed command', async () => {
+    const A = newAppliance();
+    const child = await startScript('test/fixtures/crash-writer.ts', [A.configPath, '1', '1', '1024']);
+    expect(child.line.ready).toBe(true);
+    await child.kill('SIGKILL');
+    // The journal holds the small command frames, not the 1 MiB of output frames: those are in the archive.
+    const journalBytes = journalFiles(String(child.line.journal)).reduce((n, f) => n + statSync(f).size, 0);
+    expect(journalBytes).toBeLessThan(64 * 1024);
+    expect(statSync(String(child.line.archive)).size).toBeGreaterThan(1024 * 1024);
+    const rec = vigil(['recover', '--config', A.configPath]);
+    expect(rec.stderr).toBe('');
+    const out = join(A.dir, 'bulk.vigil');
+    expect(vigil(['export', '--config', A.configPath, '--out', out]).code).toBe(0);
+    const v = vigil(['verify', out, '--trust', A.trustPath, '--key', join(A.dir, 'auditor.key'), '--json']);
+    expect(v.code).toBe(0);
+    const report = JSON.parse(v.stdout);
+    expect(report.ok).toBe(true);
+    // Every event up to the last committed command (after the bulk output) survived the kill.
+    expect(report.sessions[0]).toMatchObject({ status: 'interrupted', events: child.line.events });
+  });
+
   it('an archive cut back below the anchored frames (and its journal destroyed) fails verification', async () => {
     const A = newAppliance();
     const child = await startScript('test/fixtures/crash-writer.ts', [A.configPath, '4', '2']);
