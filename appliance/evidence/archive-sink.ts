@@ -216,12 +216,3 @@ export class DirectSink implements ArchiveSink {
     );
   }
 }
-
-/** Closes a writer's descriptor once its writes are done (a write on a closed, reused descriptor would land elsewhere). */
-export function closeWhenSettled(w: PositionalWriter): void {
-  if (!w.busy) return closeSync(w.fd);
-  void w.settled().then(
-    () => closeSync(w.fd),
-    () => closeSync(w.fd),
-  );
-}

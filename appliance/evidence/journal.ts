@@ -18,7 +18,8 @@ import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, r
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { VigilError } from '../../shared/errors.ts';
-import { closeWhenSettled, fdatasyncAsync, PositionalWriter, writeAll, WriteBehind, type ArchiveSink } from './archive-sink.ts';
+import type { ChainHasher } from './chain-hasher.ts';
+import { fdatasyncAsync, PositionalWriter, writeAll, WriteBehind, type ArchiveSink } from './archive-sink.ts';
 
 const MAGIC = Buffer.from('VIGILJNL');
 const KIND_ARCHIVE_BYTES = 1;
@@ -223,6 +224,8 @@ class JournalSink implements ArchiveSink {
   private direct = false;
   /** The latest such durability point: every later commit waits for it too. */
   private archiveDurable: Promise<void> = Promise.resolve();
+  /** The hashing thread, which writes the direct frames to the archive file (it has their bytes already). */
+  private hasher: ChainHasher | undefined;
 
   constructor(
     private readonly journal: EvidenceJournal,
@@ -244,6 +247,27 @@ class JournalSink implements ArchiveSink {
     if (this.pendingBytes >= ARCHIVE_WRITE_BATCH) this.writePending();
   }
 
+  /** A direct frame goes to the hashing thread, which writes it to the archive file as it hashes it. */
+  appendHashed(record: Uint8Array, offset: number, hasher: ChainHasher): void {
+    if (record.length < DIRECT_FRAME_BYTES) {
+      this.append(record, offset);
+      hasher.add(record);
+      return;
+    }
+    this.file.check();
+    this.writePending(); // the journaled bytes before it (a batch is one contiguous run)
+    this.hasher = hasher;
+    this.direct = true;
+    hasher.add(record, { fd: this.fd, offset });
+    this.behind.wrote(record.length);
+  }
+
+  /** Every byte handed over so far is in the archive file (thread pool and hashing thread), or this rejects. */
+  private written(): Promise<void> {
+    this.writePending();
+    return Promise.all([this.file.settled(), this.hasher?.barrier()]).then(() => undefined);
+  }
+
   /**
    * Durable when the journal's commit is, and — if frames went only to the archive file — once that file is
    * written (and, in fsync mode, fdatasynced) too. A crash before then loses only unacknowledged frames: a
@@ -252,10 +276,9 @@ class JournalSink implements ArchiveSink {
   commit(): Promise<void> {
     if (this.direct) {
       this.direct = false;
-      this.writePending();
       const fsync = this.journal.mode === 'fsync';
       const previous = this.archiveDurable;
-      this.archiveDurable = Promise.all([previous, this.file.settled()]).then(() => (fsync ? fdatasyncAsync(this.fd) : undefined));
+      this.archiveDurable = Promise.all([previous, this.written()]).then(() => (fsync ? fdatasyncAsync(this.fd) : undefined));
       this.archiveDurable.catch(() => undefined); // a failure stays: every later commit rejects with it (fail closed)
     }
     return Promise.all([this.journal.commit(), this.archiveDurable]).then(() => undefined);
@@ -273,14 +296,12 @@ class JournalSink implements ArchiveSink {
 
   /** Makes the archive file itself durable (before the journal that holds its bytes is rotated away). */
   async makeDurable(): Promise<void> {
-    this.writePending();
-    await this.file.settled();
+    await this.written();
     await fdatasyncAsync(this.fd);
   }
 
   async finish(trailer: Uint8Array, offset: number): Promise<void> {
-    this.writePending();
-    await this.file.settled();
+    await this.written();
     writeAll(this.fd, trailer, offset);
     await fdatasyncAsync(this.fd);
     closeSync(this.fd);
@@ -288,7 +309,11 @@ class JournalSink implements ArchiveSink {
 
   abandon(): void {
     // A crash would lose what only the journal holds: keep it that way, recovery replays it.
-    closeWhenSettled(this.file);
+    // Nothing may still be writing to the descriptor when it closes (a reused one would get the bytes).
+    void this.written().then(
+      () => closeSync(this.fd),
+      () => closeSync(this.fd),
+    );
   }
 }
 
