@@ -79,14 +79,17 @@ export class PositionalWriter {
     private readonly what: string,
   ) {}
 
-  /** Queues `parts` to be written contiguously at `position`; the buffers must not change until settled. */
-  write(parts: readonly Uint8Array[], position: number): void {
+  /**
+   * Queues `parts` to be written contiguously at `position`; the buffers must not change until settled.
+   * `now`: write here instead (a small write on the command path costs less than a hop to the thread pool).
+   */
+  write(parts: readonly Uint8Array[], position: number, now = false): void {
     this.check();
     let total = 0;
     for (const p of parts) total += p.length;
     if (total === 0) return;
-    if (this.inFlightBytes + total > MAX_IN_FLIGHT) {
-      // The disk is far behind: write here, which slows the producer instead of growing memory.
+    if (now || this.inFlightBytes + total > MAX_IN_FLIGHT) {
+      // Asked to, or the disk is far behind: write here, which slows the producer instead of growing memory.
       try {
         let at = position;
         for (const p of parts) {

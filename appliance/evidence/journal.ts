@@ -40,6 +40,9 @@ const ARCHIVE_WRITE_BATCH = 64 * 1024;
  */
 const JOURNAL_WRITE_BATCH = 1024 * 1024;
 
+/** Journal writes smaller than this are made on the event loop (commands); larger ones on the thread pool. */
+const SMALL_WRITE_BYTES = 64 * 1024;
+
 export type JournalMode = 'fsync' | 'write';
 
 interface Waiter {
@@ -101,7 +104,8 @@ export class EvidenceJournal {
     this.queuedBytes = 0;
     if (!batch.length) return;
     try {
-      this.file.write(batch, this.size);
+      // A commit's few KiB of commands are written here at once (the thread pool's hop would add latency).
+      this.file.write(batch, this.size, bytes < SMALL_WRITE_BYTES);
       this.size += bytes;
     } catch (e) {
       this.fail(e, []); // the next commit is refused with it
