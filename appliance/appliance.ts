@@ -155,7 +155,7 @@ export class Appliance {
     }
     this.timers = [];
     this.bucket?.destroy();
-    this.journal?.close({ discard: this.recorder.liveSessions().length === 0 });
+    await this.journal?.close({ discard: this.recorder.liveSessions().length === 0 });
     this.db.close();
     this.lock?.release();
   }

@@ -10,14 +10,13 @@ import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { concatBytes, toBase64, toHex, u64, writeU32 } from '../../shared/bytes.ts';
 import { crypto, SECRETSTREAM_ABYTES, type SecretStreamPush } from '../../shared/crypto/backend.ts';
-import { sha256, sha256Parts } from '../../shared/crypto/hash.ts';
+import { sha256Parts } from '../../shared/crypto/hash.ts';
 import {
   ARCHIVE_MAGIC,
   LIMITS,
   RECORD_FRAME,
   RECORD_PREFIX_BYTES,
   RECORD_TRAILER,
-  chainStep,
   encodeHeaderRecord,
   encodeRecord,
   frameAd,
@@ -32,6 +31,7 @@ import { utf8 } from '../../shared/bytes.ts';
 import { VigilError } from '../../shared/errors.ts';
 import { isoTime } from '../time.ts';
 import { DirectSink, writeAll, type ArchiveSink } from './archive-sink.ts';
+import { ChainHasher } from './chain-hasher.ts';
 
 export interface AuditorRecipient {
   keyId: string;
@@ -88,8 +88,12 @@ export class ArchiveWriter {
   private offset: number;
   private frames = 0;
   private events = 0;
-  private chain: Uint8Array;
+  /** The hash chain, computed off this thread (chain-hasher.ts). */
+  private readonly hasher: ChainHasher;
+  /** Frames known durable (sync()); their chain head is fetched when asked (durableStateAsync). */
+  private durableFrames = 0;
   private durable: ChainState;
+  private durableQuery: { frames: number; state: Promise<ChainState> } | undefined;
   private context: SessionContext;
   private readonly stats: Record<string, number> = {};
   private closed = false;
@@ -109,9 +113,9 @@ export class ArchiveWriter {
     this.context = opts.context;
     this.headerDigest = headerDigestOf(headerRecord);
     this.ad = frameAd(this.headerDigest, 0);
-    this.chain = this.headerDigest;
+    this.hasher = new ChainHasher(this.headerDigest);
     this.offset = ARCHIVE_MAGIC.length + headerRecord.length;
-    this.durable = { frames: 0, chainHead: toHex(this.chain) };
+    this.durable = { frames: 0, chainHead: toHex(this.headerDigest) };
   }
 
   /** Creates the archive file (never overwrites) and makes its header durable. */
@@ -200,9 +204,14 @@ export class ArchiveWriter {
    */
   async sync(): Promise<void> {
     this.flush();
-    const upTo: ChainState = { frames: this.frames, chainHead: toHex(this.chain) };
+    const upTo = this.hasher.mark(); // the worker keeps the head after exactly these frames
     await this.sink.commit();
-    if (upTo.frames >= this.durable.frames) this.durable = upTo;
+    if (upTo > this.durableFrames) this.durableFrames = upTo;
+  }
+
+  /** Resolves once every frame so far is hashed (and, for a direct sink, written to the file; not fsynced). */
+  settled(): Promise<void> {
+    return this.hasher.barrier();
   }
 
   /** For a journal sink: writes and fsyncs the archive file itself, so the journal can be rotated. */
@@ -211,9 +220,24 @@ export class ArchiveWriter {
     if (s.makeDurable && !this.closed) await s.makeDurable();
   }
 
-  /** Position of the last frame known to be on disk (what may be anchored in the log). */
+  /** Position of the last frame known to be on disk whose chain head has been fetched (durableStateAsync). */
   durableState(): ChainState {
     return this.durable;
+  }
+
+  /** Position of the last frame known to be on disk (what may be anchored in the log), with its chain head. */
+  durableStateAsync(): Promise<ChainState> {
+    const frames = this.durableFrames;
+    if (frames <= this.durable.frames) return Promise.resolve(this.durable);
+    if (this.durableQuery?.frames !== frames) {
+      const state = this.hasher.headAt(frames).then((head) => {
+        const s = { frames, chainHead: toHex(head) };
+        if (frames > this.durable.frames) this.durable = s;
+        return s;
+      });
+      this.durableQuery = { frames, state };
+    }
+    return this.durableQuery.state;
   }
 
   get headerDigestHex(): string {
@@ -234,6 +258,7 @@ export class ArchiveWriter {
     this.append({ type: 'session.close', reason: closeReason });
     this.closed = true;
     this.writeFrame(true);
+    const chainHead = toHex(await this.hasher.finish());
     const endedAt = this.now();
     const signer = this.opts.signer();
     const manifest: ArchiveManifest = {
@@ -243,7 +268,7 @@ export class ArchiveWriter {
       sessionSeq: this.opts.sessionSeq,
       applianceId: this.opts.applianceId,
       headerDigest: toHex(this.headerDigest),
-      chainHead: toHex(this.chain),
+      chainHead,
       frames: this.frames,
       events: this.events,
       archiveBytes: this.offset,
@@ -265,20 +290,25 @@ export class ArchiveWriter {
   abandon(): void {
     if (this.closed) return;
     this.sink.abandon();
+    this.hasher.abandon();
     this.closed = true;
   }
 
   private writeFrame(final: boolean): void {
     const plain = this.encoder.view();
     // One buffer per record: prefix, then the ciphertext encrypted straight into place.
-    const record = new Uint8Array(RECORD_PREFIX_BYTES + plain.length + SECRETSTREAM_ABYTES);
+    // Not zero-filled: every byte is written below (prefix, then the ciphertext of exactly this length).
+    const record = Buffer.allocUnsafe(RECORD_PREFIX_BYTES + plain.length + SECRETSTREAM_ABYTES);
     record[0] = RECORD_FRAME;
     writeU32(record, 1, plain.length + SECRETSTREAM_ABYTES);
     this.ad.set(u64(this.frames), this.headerDigest.length);
     this.stream.pushInto(record.subarray(RECORD_PREFIX_BYTES), plain, this.ad, final);
     this.encoder.reset();
-    this.sink.append(record, this.offset);
-    this.chain = chainStep(this.chain, sha256(record));
+    if (this.sink.appendHashed) this.sink.appendHashed(record, this.offset, this.hasher);
+    else {
+      this.sink.append(record, this.offset);
+      this.hasher.add(record);
+    }
     this.frames++;
     this.offset += record.length;
   }

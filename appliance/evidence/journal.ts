@@ -14,15 +14,23 @@
  *   u64 archive offset | bytes
  * A torn or corrupt entry ends the file for replay (it was never acknowledged).
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { VigilError } from '../../shared/errors.ts';
-import { fdatasyncAsync, writeAll, type ArchiveSink } from './archive-sink.ts';
+import type { ChainHasher } from './chain-hasher.ts';
+import { fdatasyncAsync, PositionalWriter, writeAll, WriteBehind, type ArchiveSink } from './archive-sink.ts';
 
 const MAGIC = Buffer.from('VIGILJNL');
 const KIND_ARCHIVE_BYTES = 1;
 const ENTRY_HEAD = 4 + 4 + 1 + 16 + 8;
+/**
+ * Frame records this large (a streaming session's full frames) skip the journal: they are written once, to
+ * the archive file, and the session's next commit makes the archive file itself durable (beside the journal's
+ * fdatasync, in parallel). Group commit is for commands, which are small; copying bulk output twice and
+ * CRC-ing it cost a bulk stream a third of its recording time.
+ */
+const DIRECT_FRAME_BYTES = 32 * 1024;
 /** Pending archive bytes per session before they are written to the archive file itself. */
 const ARCHIVE_WRITE_BATCH = 64 * 1024;
 /**
@@ -31,6 +39,9 @@ const ARCHIVE_WRITE_BATCH = 64 * 1024;
  * otherwise pile up in memory and then stall the event loop in one huge write.
  */
 const JOURNAL_WRITE_BATCH = 1024 * 1024;
+
+/** Journal writes smaller than this are made on the event loop (commands); larger ones on the thread pool. */
+const SMALL_WRITE_BYTES = 64 * 1024;
 
 export type JournalMode = 'fsync' | 'write';
 
@@ -48,6 +59,9 @@ interface Waiter {
 
 export class EvidenceJournal {
   private fd: number;
+  /** Writes to the current journal file, off the event loop, at `size` (the file's length once written). */
+  private file: PositionalWriter;
+  private size = MAGIC.length;
   private seq: number;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
@@ -64,6 +78,7 @@ export class EvidenceJournal {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.seq = Math.max(0, ...journalFiles(dir).map((f) => f.seq)) + 1;
     this.fd = this.openFile(this.seq);
+    this.file = new PositionalWriter(this.fd, 'the evidence journal');
   }
 
   private openFile(seq: number): number {
@@ -87,14 +102,20 @@ export class EvidenceJournal {
     if (this.queuedBytes >= JOURNAL_WRITE_BATCH && !this.failed) this.writeQueued();
   }
 
-  /** Writes what is queued (in order: every journal write happens on this thread). Durable only after a commit. */
+  /**
+   * Hands what is queued to the thread pool, at the end of the journal (positions keep the order whatever
+   * order the writes complete in). Durable only after a commit, which waits for every write issued.
+   */
   private writeQueued(): void {
     const batch = this.queue;
+    const bytes = this.queuedBytes;
     this.queue = [];
     this.queuedBytes = 0;
     if (!batch.length) return;
     try {
-      writevAll(this.fd, batch);
+      // A commit's few KiB of commands are written here at once (the thread pool's hop would add latency).
+      this.file.write(batch, this.size, bytes < SMALL_WRITE_BYTES);
+      this.size += bytes;
     } catch (e) {
       this.fail(e, []); // the next commit is refused with it
     }
@@ -129,12 +150,9 @@ export class EvidenceJournal {
       for (const w of waiters) w.reject(this.failed);
       return;
     }
-    if (this.mode === 'write') {
-      this.observer?.commit((performance.now() - started) / 1000, waiters.length);
-      for (const w of waiters) w.resolve();
-      return;
-    }
-    this.inflight = fdatasyncAsync(this.fd).then(
+    const fd = this.fd;
+    const written = this.file.settled();
+    this.inflight = (this.mode === 'write' ? written : written.then(() => fdatasyncAsync(fd))).then(
       () => {
         this.inflight = undefined;
         this.observer?.commit((performance.now() - started) / 1000, waiters.length);
@@ -160,6 +178,11 @@ export class EvidenceJournal {
     if (this.mode === 'write') await fdatasyncAsync(this.fd);
   }
 
+  /** Resolves once every write handed to the thread pool so far has completed (tests, rotation). */
+  settled(): Promise<void> {
+    return this.file.settled();
+  }
+
   /**
    * Starts a new journal file and deletes the old ones once `makeArchivesDurable` has fsynced every live
    * archive (whose bytes the old files held).
@@ -167,17 +190,26 @@ export class EvidenceJournal {
   async rotate(makeArchivesDurable: () => Promise<void>): Promise<void> {
     await this.sync();
     const old = journalFiles(this.dir).filter((f) => f.seq <= this.seq);
-    const previous = this.fd;
+    const previous = this.file;
     this.seq++;
     this.fd = this.openFile(this.seq);
-    closeSync(previous);
+    this.file = new PositionalWriter(this.fd, 'the evidence journal');
+    this.size = MAGIC.length;
+    // Writes issued to the old file before the switch (its archive bytes are covered by makeArchivesDurable).
+    await previous.settled().catch(() => undefined);
+    closeSync(previous.fd);
     await makeArchivesDurable();
     for (const f of old) unlinkSync(f.path);
   }
 
-  /** Bytes in the current journal file. */
+  /** Bytes in the current journal file (written so far; see settled()). */
   get currentBytes(): number {
     return fstatSync(this.fd).size;
+  }
+
+  /** Bytes handed to the current journal file, written or in flight. */
+  get issuedBytes(): number {
+    return this.size;
   }
 
   /** Deletes journal files of earlier runs (after recovery replayed them). */
@@ -185,8 +217,9 @@ export class EvidenceJournal {
     for (const f of journalFiles(this.dir)) if (f.seq < this.seq) unlinkSync(f.path);
   }
 
-  /** Closes the journal; `discard` deletes its files too (every archive they covered is sealed). */
-  close(opts: { discard?: boolean } = {}): void {
+  /** Closes the journal once its writes are done; `discard` deletes its files too (every archive they covered is sealed). */
+  async close(opts: { discard?: boolean } = {}): Promise<void> {
+    await this.file.settled().catch(() => undefined);
     closeSync(this.fd);
     if (opts.discard) for (const f of journalFiles(this.dir)) unlinkSync(f.path);
   }
@@ -196,39 +229,82 @@ export class EvidenceJournal {
   }
 }
 
-/** Archive bytes go to the journal at once and to the archive file in batches. */
+/** Archive bytes go to the journal at once and to the archive file in batches (both off the event loop). */
 class JournalSink implements ArchiveSink {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private pendingOffset = -1;
+  private readonly file: PositionalWriter;
+  private readonly behind: WriteBehind;
+  /** Frames written only to the archive file since its last durability point (see DIRECT_FRAME_BYTES). */
+  private direct = false;
+  /** The latest such durability point: every later commit waits for it too. */
+  private archiveDurable: Promise<void> = Promise.resolve();
+  /** The hashing thread, which writes the direct frames to the archive file (it has their bytes already). */
+  private hasher: ChainHasher | undefined;
 
   constructor(
     private readonly journal: EvidenceJournal,
     private readonly sessionId: Uint8Array,
     private readonly fd: number,
-    private readonly path: string,
-  ) {}
+    path: string,
+  ) {
+    this.file = new PositionalWriter(fd, `archive ${path}`);
+    this.behind = new WriteBehind(fd);
+  }
 
   append(record: Uint8Array, offset: number): void {
-    this.journal.add(this.sessionId, offset, record);
+    this.file.check(); // a failed archive write fails the session's next record (fail closed)
+    if (record.length >= DIRECT_FRAME_BYTES) this.direct = true;
+    else this.journal.add(this.sessionId, offset, record);
     if (this.pendingOffset < 0) this.pendingOffset = offset;
     this.pending.push(Buffer.from(record.buffer, record.byteOffset, record.byteLength));
     this.pendingBytes += record.length;
     if (this.pendingBytes >= ARCHIVE_WRITE_BATCH) this.writePending();
   }
 
-  commit(): Promise<void> {
-    return this.journal.commit();
+  /** A direct frame goes to the hashing thread, which writes it to the archive file as it hashes it. */
+  appendHashed(record: Uint8Array, offset: number, hasher: ChainHasher): void {
+    if (record.length < DIRECT_FRAME_BYTES) {
+      this.append(record, offset);
+      hasher.add(record);
+      return;
+    }
+    this.file.check();
+    this.writePending(); // the journaled bytes before it (a batch is one contiguous run)
+    this.hasher = hasher;
+    this.direct = true;
+    hasher.add(record, { fd: this.fd, offset });
+    this.behind.wrote(record.length);
   }
 
-  /** Writes the batched bytes to the archive file (not on the command path: the journal has them). */
+  /** Every byte handed over so far is in the archive file (thread pool and hashing thread), or this rejects. */
+  private written(): Promise<void> {
+    this.writePending();
+    return Promise.all([this.file.settled(), this.hasher?.barrier()]).then(() => undefined);
+  }
+
+  /**
+   * Durable when the journal's commit is, and — if frames went only to the archive file — once that file is
+   * written (and, in fsync mode, fdatasynced) too. A crash before then loses only unacknowledged frames: a
+   * journaled frame after a missing one is never acknowledged, and recovery stops at the gap.
+   */
+  commit(): Promise<void> {
+    if (this.direct) {
+      this.direct = false;
+      const fsync = this.journal.mode === 'fsync';
+      const previous = this.archiveDurable;
+      this.archiveDurable = Promise.all([previous, this.written()]).then(() => (fsync ? fdatasyncAsync(this.fd) : undefined));
+      this.archiveDurable.catch(() => undefined); // a failure stays: every later commit rejects with it (fail closed)
+    }
+    return Promise.all([this.journal.commit(), this.archiveDurable]).then(() => undefined);
+  }
+
+  /** Hands the batched bytes to the archive file (not on the command path: the journal has them). */
   writePending(): void {
     if (!this.pending.length) return;
-    try {
-      writevAll(this.fd, this.pending, this.pendingOffset);
-    } catch (e) {
-      throw new VigilError('E_RECORDING_FAILED', `cannot write archive ${this.path}: ${(e as Error).message}`, { cause: e });
-    }
+    this.file.write(this.pending, this.pendingOffset);
+    this.behind.wrote(this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingOffset = -1;
@@ -236,12 +312,12 @@ class JournalSink implements ArchiveSink {
 
   /** Makes the archive file itself durable (before the journal that holds its bytes is rotated away). */
   async makeDurable(): Promise<void> {
-    this.writePending();
+    await this.written();
     await fdatasyncAsync(this.fd);
   }
 
   async finish(trailer: Uint8Array, offset: number): Promise<void> {
-    this.writePending();
+    await this.written();
     writeAll(this.fd, trailer, offset);
     await fdatasyncAsync(this.fd);
     closeSync(this.fd);
@@ -249,20 +325,15 @@ class JournalSink implements ArchiveSink {
 
   abandon(): void {
     // A crash would lose what only the journal holds: keep it that way, recovery replays it.
-    closeSync(this.fd);
+    // Nothing may still be writing to the descriptor when it closes (a reused one would get the bytes).
+    void this.written().then(
+      () => closeSync(this.fd),
+      () => closeSync(this.fd),
+    );
   }
 }
 
 export type { JournalSink };
-
-function writevAll(fd: number, parts: Buffer[], position?: number): void {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  let done = position === undefined ? writevSync(fd, parts) : writevSync(fd, parts, position);
-  if (done === total) return;
-  const rest = Buffer.concat(parts).subarray(done);
-  writeAll(fd, rest, position === undefined ? undefined : position + done);
-}
 
 export interface JournalFile {
   seq: number;

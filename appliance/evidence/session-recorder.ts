@@ -120,9 +120,11 @@ export class SessionRecorder {
       await journal.sync(); // in write mode, what was committed is only now on disk
       if (journal.currentBytes > JOURNAL_ROTATE_BYTES) await journal.rotate(() => Promise.all(live.map((s) => s.makeFileDurable())).then(() => undefined));
     }
+    const states = await Promise.all(live.map((s, i) => (synced[i]!.status === 'fulfilled' ? s.durableStateAsync().catch(() => undefined) : undefined)));
     let anchored = 0;
     live.forEach((s, i) => {
-      if (synced[i]!.status === 'fulfilled' && this.anchor(s.id, s.durableState())) anchored++;
+      const state = states[i];
+      if (state && this.anchor(s.id, state)) anchored++;
     });
     return anchored;
   }
@@ -262,6 +264,11 @@ export class RecordedSession {
 
   durableState(): ChainState {
     return this.writer.durableState();
+  }
+
+  /** The last durable position with its chain head (fetched from the hashing thread). */
+  durableStateAsync(): Promise<ChainState> {
+    return this.writer.durableStateAsync();
   }
 
   async close(reason: string, stats?: Record<string, number>): Promise<SealedArchive> {

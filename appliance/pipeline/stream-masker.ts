@@ -28,6 +28,12 @@ function chainable(b: number): boolean {
 /** Released output kept as context: weak keywords and loose gaps need a card number this near (security-code.ts). */
 export const CONTEXT_BYTES = 128;
 
+const EMPTY = Buffer.alloc(0);
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export class StreamMasker {
   private held: Buffer = Buffer.alloc(0);
   private context: Buffer = Buffer.alloc(0);
@@ -39,7 +45,8 @@ export class StreamMasker {
   constructor(private readonly mask: (b: Uint8Array, context: Uint8Array) => Uint8Array) {}
 
   private release(piece: Buffer): Buffer {
-    const out = Buffer.from(this.mask(piece, this.context));
+    // A view, not a copy: bulk output without a digit comes back from the mask function unchanged.
+    const out = asBuffer(this.mask(piece, this.context));
     // Copied, so a large chunk is not kept alive by its last bytes.
     const both = out.length >= CONTEXT_BYTES ? out.subarray(out.length - CONTEXT_BYTES) : Buffer.concat([this.context, out]);
     this.context = Buffer.from(both.subarray(Math.max(0, both.length - CONTEXT_BYTES)));
@@ -48,7 +55,8 @@ export class StreamMasker {
 
   /** The bytes that can be released now, masked (possibly empty). */
   push(chunk: Uint8Array): Buffer {
-    const buf = this.held.length ? Buffer.concat([this.held, chunk]) : Buffer.from(chunk);
+    // The chunk itself when nothing is held (no copy per read); only the short held tail is ever copied.
+    const buf = this.held.length ? Buffer.concat([this.held, chunk]) : asBuffer(chunk);
     let start = buf.length;
     let digit = false;
     while (start > 0 && chainable(buf[start - 1]!)) {
@@ -62,7 +70,8 @@ export class StreamMasker {
     }
     // A keyword-anchored security code (`cvv: 123`) the next chunk may complete is held back too.
     cut = securityCodeHoldStart(buf, cut);
-    this.held = buf.subarray(cut);
+    // Copied: the caller's chunk is not kept alive (or read later) through what is held.
+    this.held = cut === buf.length ? EMPTY : Buffer.from(buf.subarray(cut));
     return cut === 0 ? Buffer.alloc(0) : this.release(buf.subarray(0, cut));
   }
 

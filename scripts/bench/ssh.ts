@@ -119,6 +119,12 @@ async function echoRoundTrips(e: Endpoint, n: number): Promise<{ p50: number; p9
   return { p50: times[Math.floor(times.length * 0.5)]!, p99: times[Math.floor(times.length * 0.99)]! };
 }
 
+/** CPU seconds (user + system, every thread) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 }
@@ -195,7 +201,7 @@ policies:
 }
 
 /** The baseline: two ssh2 stacks and a pipe (ssh-bare-relay.ts), in its own process like Vigil. */
-async function startBareRelay(dir: string, sshd: SshdServer): Promise<{ port: number; knownHosts: string; stop(): void }> {
+async function startBareRelay(dir: string, sshd: SshdServer): Promise<{ port: number; pid: number; knownHosts: string; stop(): void }> {
   const hostKey = join(dir, 'bare_host');
   const pub = makeKey(hostKey, 'ed25519', 'bare relay');
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'run-ts.mjs'), join(ROOT, 'scripts', 'bench', 'ssh-bare-relay.ts'), hostKey, String(sshd.port), SSH_USER, sshd.userKeyPath], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -210,7 +216,7 @@ async function startBareRelay(dir: string, sshd: SshdServer): Promise<{ port: nu
   });
   const knownHosts = join(dir, 'known_hosts_bare');
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub.trim()}\n`);
-  return { port, knownHosts, stop: () => child.kill('SIGTERM') };
+  return { port, pid: child.pid!, knownHosts, stop: () => child.kill('SIGTERM') };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-ssh-'));
@@ -234,12 +240,21 @@ try {
   console.log(`SSH through Vigil vs direct, same sshd (OpenSSH ${spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim()}), on ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores`);
 
   const bulk = async (e: Endpoint, k = key) => MIB / (await best(2, () => timed('ssh', [...sshArgs(e, k), '-p', String(e.port), `${e.user}@127.0.0.1`, `head -c ${MIB}M /dev/zero`])));
+  /** A relay's own CPU per MiB relayed (ms, all its threads, over both bulk runs): robust to a busy machine, unlike MiB/s. */
+  const cpuPerMiB = async (pid: number, run: () => Promise<number>) => {
+    const c0 = cpuSeconds(pid);
+    const rate = await run();
+    return { rate, cpuMsPerMiB: ((cpuSeconds(pid) - c0) * 1000) / (2 * MIB) };
+  };
   const directBulk = await bulk(direct);
-  const vigilBulk = await bulk(via);
+  const vigilCpu = await cpuPerMiB(vigil.pid, () => bulk(via));
+  const vigilBulk = vigilCpu.rate;
   const bare = await startBareRelay(dir, sshd);
-  const bareBulk = await bulk({ label: 'bare relay', port: bare.port, user: SSH_USER, knownHosts: bare.knownHosts, plainKey }, plainKey);
+  const bareCpu = await cpuPerMiB(bare.pid, () => bulk({ label: 'bare relay', port: bare.port, user: SSH_USER, knownHosts: bare.knownHosts, plainKey }, plainKey));
+  const bareBulk = bareCpu.rate;
   bare.stop();
   console.log(`bulk ${MIB} MiB of /dev/zero      direct ${directBulk.toFixed(1)} MiB/s   bare ssh2 relay ${bareBulk.toFixed(1)} MiB/s (${r(bareBulk / directBulk)})   vigil ${vigilBulk.toFixed(1)} MiB/s   ratio ${r(vigilBulk / directBulk)}, ${r(vigilBulk / bareBulk)} of the bare relay`);
+  console.log(`  relay CPU per MiB (all threads)  bare ssh2 relay ${bareCpu.cpuMsPerMiB.toFixed(2)} ms   vigil ${vigilCpu.cpuMsPerMiB.toFixed(2)} ms`);
 
   const file = join(sshd.scratch, 'bulk.bin');
   spawnSync('sh', ['-c', `head -c ${MIB}M /dev/urandom > ${file}`]);
@@ -278,6 +293,8 @@ try {
       bare_relay_bulk_mib_s: r(bareBulk),
       bare_relay_bulk_ratio_vs_direct: r(bareBulk / directBulk),
       bulk_ratio_vs_bare_relay: r(vigilBulk / bareBulk),
+      vigil_bulk_cpu_ms_per_mib: r(vigilCpu.cpuMsPerMiB),
+      bare_relay_bulk_cpu_ms_per_mib: r(bareCpu.cpuMsPerMiB),
       direct_scp_mib_s: r(directScp),
       vigil_scp_mib_s: vigilScp === null ? null : r(vigilScp),
       scp_ratio_vs_direct: vigilScp === null ? null : r(vigilScp / directScp),

@@ -93,11 +93,30 @@ const LEAD_MAY_START_DIGIT = (() => {
  * bytes unchanged, so a stream of them (bulk output, /dev/zero) can skip the scans.
  */
 export function mayHoldDigit(b: Uint8Array): boolean {
-  for (let p = 0, n = b.length; p < n; p++) {
-    const c = b[p]!;
-    if (c < 0x80 ? c - 0x30 >>> 0 <= 9 : LEAD_MAY_START_DIGIT[c] !== 0) return true;
+  const n = b.length;
+  let p = 0;
+  const head = Math.min(n, (4 - (b.byteOffset & 3)) & 3);
+  for (; p < head; p++) if (byteMayStartDigit(b[p]!)) return true;
+  // Four bytes at a time (bulk output is mostly bytes that cannot start a digit): a word of ASCII bytes
+  // holds a digit iff one of its bytes is in 0x30..0x39 ("has a byte between m and n", bit twiddling hacks).
+  const words = (n - p) >>> 2;
+  if (words > 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset + p, words);
+    for (let i = 0; i < words; i++) {
+      const x = w[i]!;
+      if ((x & 0x80808080) !== 0) {
+        const q = p + i * 4;
+        if (byteMayStartDigit(b[q]!) || byteMayStartDigit(b[q + 1]!) || byteMayStartDigit(b[q + 2]!) || byteMayStartDigit(b[q + 3]!)) return true;
+      } else if (((0xb9b9b9b9 - x) & ~x & (x + 0x50505050) & 0x80808080) !== 0) return true;
+    }
+    p += words * 4;
   }
+  for (; p < n; p++) if (byteMayStartDigit(b[p]!)) return true;
   return false;
+}
+
+function byteMayStartDigit(c: number): boolean {
+  return c < 0x80 ? c - 0x30 >>> 0 <= 9 : LEAD_MAY_START_DIGIT[c] !== 0;
 }
 
 /** Appends every strict match to `out`; with `stopAtFirst`, returns at the first. Whether there was one. */

@@ -26,11 +26,11 @@ describe('vigil demo', () => {
       expect(r.stdout).toContain('vigil: blocked by policy (deploy-web/no-sudo): bots never run sudo on CDE hosts');
       expect(r.stdout).toMatch(/vigil approvals approve (apr_[\w-]+) --reason "release 42, CHG-4412"\n {9}approved \1: the held command runs now/);
       expect(r.stdout).toMatch(/readlink .*current'\n {7}releases\/42\n/);
-      expect(r.stdout).toMatch(/PASS: 5 session\(s\) — 5 complete/);
+      expect(r.stdout).toMatch(/PASS: 5 sessions — 5 complete/);
       expect(r.stdout).toMatch(/session #\d+ command 1: APPROVED, ran — approved by alice@acme\.example \(release 42, CHG-4412\)/);
     } else {
       expect(r.stdout).toContain('(SSH part skipped: /usr/sbin/sshd not found');
-      expect(r.stdout).toMatch(/PASS: 1 session\(s\) — 1 complete/);
+      expect(r.stdout).toMatch(/PASS: 1 session — 1 complete/);
     }
     expect(r.code).toBe(0);
   }, 120_000);

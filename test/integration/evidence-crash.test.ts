@@ -30,7 +30,7 @@ describe('crash recovery', () => {
 
     const rec = vigil(['recover', '--config', A.configPath]);
     expect(rec.stderr).toBe('');
-    expect(rec.stdout).toMatch(/sealed session #1 \(.+\) as interrupted: 5 durable frame\(s\)/);
+    expect(rec.stdout).toMatch(/sealed session #1 \(.+\) as interrupted: 5 durable frames/);
     expect(vigil(['recover', '--config', A.configPath]).stdout).toMatch(/nothing to recover/);
     expect(journalFiles(String(child.line.journal)).length).toBe(0); // replayed, then removed (the new run's own file closed empty)
 
@@ -47,6 +47,27 @@ describe('crash recovery', () => {
     db.close();
     expect(types).toEqual(expect.arrayContaining(['session.started', 'session.anchor', 'session.interrupted']));
     expect(types).not.toContain('session.ended');
+  });
+
+  it('bulk output written only to the archive file (not the journal) is durable with the next committed command', async () => {
+    const A = newAppliance();
+    const child = await startScript('test/fixtures/crash-writer.ts', [A.configPath, '1', '1', '1024']);
+    expect(child.line.ready).toBe(true);
+    await child.kill('SIGKILL');
+    // The journal holds the small command frames, not the 1 MiB of output frames: those are in the archive.
+    const journalBytes = journalFiles(String(child.line.journal)).reduce((n, f) => n + statSync(f).size, 0);
+    expect(journalBytes).toBeLessThan(64 * 1024);
+    expect(statSync(String(child.line.archive)).size).toBeGreaterThan(1024 * 1024);
+    const rec = vigil(['recover', '--config', A.configPath]);
+    expect(rec.stderr).toBe('');
+    const out = join(A.dir, 'bulk.vigil');
+    expect(vigil(['export', '--config', A.configPath, '--out', out]).code).toBe(0);
+    const v = vigil(['verify', out, '--trust', A.trustPath, '--key', join(A.dir, 'auditor.key'), '--json']);
+    expect(v.code).toBe(0);
+    const report = JSON.parse(v.stdout);
+    expect(report.ok).toBe(true);
+    // Every event up to the last committed command (after the bulk output) survived the kill.
+    expect(report.sessions[0]).toMatchObject({ status: 'interrupted', events: child.line.events });
   });
 
   it('an archive cut back below the anchored frames (and its journal destroyed) fails verification', async () => {
@@ -67,7 +88,7 @@ describe('crash recovery', () => {
     truncateSync(archive, records[3]!.offset + 7);
     for (const f of journalFiles(journal)) rmSync(f);
 
-    expect(vigil(['recover', '--config', A.configPath]).stdout).toMatch(/as interrupted: 2 durable frame\(s\)/);
+    expect(vigil(['recover', '--config', A.configPath]).stdout).toMatch(/as interrupted: 2 durable frames/);
     const out = join(A.dir, 'cut.vigil');
     expect(vigil(['export', '--config', A.configPath, '--out', out]).code).toBe(0);
     const v = vigil(['verify', out, '--trust', A.trustPath]);
@@ -83,7 +104,7 @@ describe('crash recovery', () => {
     const files = journalFiles(String(child.line.journal));
     const last = files[files.length - 1]!;
     truncateSync(last, statSync(last).size - 10); // the last entry's tail never reached the disk
-    expect(vigil(['recover', '--config', A.configPath]).stdout).toMatch(/as interrupted: 4 durable frame\(s\)/);
+    expect(vigil(['recover', '--config', A.configPath]).stdout).toMatch(/as interrupted: 4 durable frames/);
     const out = join(A.dir, 'torn.vigil');
     vigil(['export', '--config', A.configPath, '--out', out]);
     const v = vigil(['verify', out, '--trust', A.trustPath, '--key', join(A.dir, 'auditor.key')]);

@@ -123,4 +123,24 @@ describe('mayHoldDigit: the fast path of stream masking', () => {
     expect(mayHoldDigit(utf8('arabic-indic ٤'))).toBe(true);
     expect(mayHoldDigit(utf8('math 𝟒'))).toBe(true);
   });
+
+  it('four bytes at a time, it finds one digit-starting byte at any position and alignment (the byte-by-byte answer)', async () => {
+    const { mayHoldDigit } = await import('../../../../shared/pan/index.ts');
+    const single = (c: number) => mayHoldDigit(Uint8Array.of(c));
+    const clean = [...Array(256).keys()].filter((c) => !single(c));
+    const starts = [...Array(256).keys()].filter(single);
+    const r = rng(77);
+    const backing = new Uint8Array(600);
+    for (let round = 0; round < 3000; round++) {
+      const offset = Math.floor(r() * 8);
+      const len = Math.floor(r() * 70);
+      const b = backing.subarray(offset, offset + len);
+      for (let i = 0; i < len; i++) b[i] = clean[Math.floor(r() * clean.length)]!;
+      expect(mayHoldDigit(b)).toBe(false);
+      if (len === 0) continue;
+      const at = Math.floor(r() * len);
+      b[at] = starts[Math.floor(r() * starts.length)]!;
+      expect(mayHoldDigit(b)).toBe(true);
+    }
+  });
 });
