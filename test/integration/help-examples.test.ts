@@ -253,10 +253,15 @@ function serveUntilReady(line: string): Promise<{ code: number; stdout: string; 
   const child = spawn('sh', ['-c', `exec ${line}`], { cwd, env: shellEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
+  let signalled = false;
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.on('data', (d) => {
     stdout += d;
-    if (stdout.includes('vigil: serving')) child.kill('SIGTERM');
+    // Once: a second SIGTERM during the drain ends vigil at once (the default action), as a supervisor's would.
+    if (!signalled && stdout.includes('vigil: serving')) {
+      signalled = true;
+      child.kill('SIGTERM');
+    }
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   return new Promise((resolve) =>
