@@ -87,6 +87,11 @@ export class EvidenceJournal {
     return fd;
   }
 
+  /** Archive bytes a session wrote to its file only (whole bulk frames): counted like journaled ones. */
+  countDirect(n: number): void {
+    this.observer?.bytes(n);
+  }
+
   /** Queues archive bytes; durable once a commit() issued after it resolves. `sessionId`: 16 bytes. */
   add(sessionId: Uint8Array, offset: number, bytes: Uint8Array): void {
     const head = Buffer.allocUnsafe(ENTRY_HEAD);
@@ -255,8 +260,10 @@ class JournalSink implements ArchiveSink {
 
   append(record: Uint8Array, offset: number): void {
     this.file.check(); // a failed archive write fails the session's next record (fail closed)
-    if (record.length >= DIRECT_FRAME_BYTES) this.direct = true;
-    else this.journal.add(this.sessionId, offset, record);
+    if (record.length >= DIRECT_FRAME_BYTES) {
+      this.direct = true;
+      this.journal.countDirect(record.length);
+    } else this.journal.add(this.sessionId, offset, record);
     if (this.pendingOffset < 0) this.pendingOffset = offset;
     this.pending.push(Buffer.from(record.buffer, record.byteOffset, record.byteLength));
     this.pendingBytes += record.length;
@@ -274,6 +281,7 @@ class JournalSink implements ArchiveSink {
     this.writePending(); // the journaled bytes before it (a batch is one contiguous run)
     this.hasher = hasher;
     this.direct = true;
+    this.journal.countDirect(record.length);
     hasher.add(record, { fd: this.fd, offset });
     this.behind.wrote(record.length);
   }

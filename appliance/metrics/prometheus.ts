@@ -52,7 +52,7 @@ export class PrometheusMetrics implements Metrics {
       registers,
     });
     this.commitGroup = new Histogram({ name: 'vigil_journal_commit_group_size', help: 'Commits sharing one journal write/fdatasync', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers });
-    this.archiveBytesTotal = new Counter({ name: 'vigil_archive_bytes_written_total', help: 'Session archive bytes written (through the journal)', registers });
+    this.archiveBytesTotal = new Counter({ name: 'vigil_archive_bytes_written_total', help: 'Session archive bytes written (journaled, and whole bulk frames written to the archive directly)', registers });
     this.recorderFailures = new Counter({ name: 'vigil_recorder_failures_total', help: 'Recorder failures, by kind', labelNames: ['kind'], registers });
     this.identityFailures = new Counter({ name: 'vigil_identity_failures_total', help: 'Identities refused, by protocol and reason code', labelNames: ['protocol', 'reason'], registers });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
