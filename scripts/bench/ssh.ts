@@ -251,22 +251,26 @@ try {
   }
 
   // scp in SFTP mode (the default since OpenSSH 9.0) and with the legacy protocol (-O), each direct and via Vigil.
-  const scpRuns = { sftp: { direct: NaN, vigil: NaN, note: '' }, legacy: { direct: NaN, vigil: NaN, note: '' } };
+  const scpRuns = { sftp: { direct: NaN, vigil: NaN, bare: NaN, note: '' }, legacy: { direct: NaN, vigil: NaN, bare: NaN, note: '' } };
   if (ONLY.has('scp')) {
     const file = join(sshd.scratch, 'bulk.bin');
     spawnSync('sh', ['-c', `head -c ${MIB}M /dev/urandom > ${file}`]);
     const local = join(dir, 'downloaded.bin');
     const scp = async (e: Endpoint, extra: string[]) => MIB / (await best(2, () => timed('scp', [...sshArgs(e, key, ['-q', ...extra]), '-P', String(e.port), `${e.user}@127.0.0.1:${file}`, local])));
+    const bare = await startBareRelay(dir, sshd);
+    const bareEnd: Endpoint = { label: 'bare relay', port: bare.port, user: SSH_USER, knownHosts: bare.knownHosts, plainKey };
     for (const [mode, extra] of [['sftp', []], ['legacy', ['-O']]] as const) {
       const m = scpRuns[mode];
       m.direct = await scp(direct, [...extra]);
       try {
+        m.bare = await scp(bareEnd, [...extra]);
         m.vigil = await scp(via, [...extra]);
       } catch (e) {
         m.note = (e as Error).message;
       }
-      console.log(`scp${mode === 'legacy' ? ' -O' : '   '} ${MIB} MiB of random bytes direct ${m.direct.toFixed(1)} MiB/s   vigil ${Number.isNaN(m.vigil) ? `not measured (${m.note})` : `${m.vigil.toFixed(1)} MiB/s   ratio ${r(m.vigil / m.direct)}`}`);
+      console.log(`scp${mode === 'legacy' ? ' -O' : '   '} ${MIB} MiB of random bytes direct ${m.direct.toFixed(1)} MiB/s   bare ssh2 relay ${m.bare.toFixed(1)} MiB/s (${r(m.bare / m.direct)})   vigil ${Number.isNaN(m.vigil) ? `not measured (${m.note})` : `${m.vigil.toFixed(1)} MiB/s   ratio ${r(m.vigil / m.direct)}, ${r(m.vigil / m.bare)} of the bare relay`}`);
     }
+    bare.stop();
     rmSync(file, { force: true });
   }
 
@@ -303,9 +307,13 @@ try {
       direct_scp_mib_s: r(scpRuns.sftp.direct),
       vigil_scp_mib_s: r(scpRuns.sftp.vigil),
       scp_ratio_vs_direct: r(scpRuns.sftp.vigil / scpRuns.sftp.direct),
+      bare_relay_scp_mib_s: r(scpRuns.sftp.bare),
+      bare_relay_scp_ratio_vs_direct: r(scpRuns.sftp.bare / scpRuns.sftp.direct),
       direct_scp_legacy_mib_s: r(scpRuns.legacy.direct),
       vigil_scp_legacy_mib_s: r(scpRuns.legacy.vigil),
       scp_legacy_ratio_vs_direct: r(scpRuns.legacy.vigil / scpRuns.legacy.direct),
+      bare_relay_scp_legacy_mib_s: r(scpRuns.legacy.bare),
+      bare_relay_scp_legacy_ratio_vs_direct: r(scpRuns.legacy.bare / scpRuns.legacy.direct),
       direct_echo_ms_p50: r(directEcho.p50),
       direct_echo_ms_p99: r(directEcho.p99),
       vigil_echo_ms_p50: r(vigilEcho.p50),
