@@ -4,13 +4,15 @@
  *
  *   bulk      `ssh host 'head -c N /dev/zero' > /dev/null`             MiB/s, best of two; also through a bare
  *             ssh2 relay (ssh-bare-relay.ts: the same SSH stacks, no policy/masking/recording)
- *   scp       `scp host:FILE .` of an N MiB file of random bytes        MiB/s, best of two
+ *   scp       `scp host:FILE .` of an N MiB file of random bytes        MiB/s, best of two (SFTP mode, the default)
+ *   scp -O    the same with the legacy scp protocol                     MiB/s, best of two
  *   echo      one byte written, the same byte read back, sequentially (an interactive channel running
  *             `cat` in raw mode): round-trip p50/p99
  *   connect   sequential certificate logins running `true` (a process per login, both sides)
  *   idle      RSS growth of the gateway process per idle interactive session (IDLE of them open at once)
  *
  * Usage: node bin/run-ts.mjs scripts/bench/ssh.ts [--mib 500] [--echo 1000] [--connects 30] [--idle 200]
+ *        [--only bulk,scp,echo,connect,idle]   (a subset; figures not measured are null in the JSON)
  * Prints a table, then one JSON line. VIGIL_BENCH_PROFILE=DIR writes the gateway's CPU profile into DIR.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,7 +27,8 @@ import { makeKey, signCert } from '../../test/helpers/ssh-certs.ts';
 import { newBenchAppliance } from './bench-appliance.ts';
 
 await initCrypto();
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '500' }, echo: { type: 'string', default: '1000' }, connects: { type: 'string', default: '30' }, idle: { type: 'string', default: '200' } } });
+const { values } = parseArgs({ options: { mib: { type: 'string', default: '500' }, echo: { type: 'string', default: '1000' }, connects: { type: 'string', default: '30' }, idle: { type: 'string', default: '200' }, only: { type: 'string' } } });
+const ONLY = new Set((values.only ?? 'bulk,scp,echo,connect,idle').split(','));
 const MIB = Number(values.mib);
 const ECHOES = Number(values.echo);
 const CONNECTS = Number(values.connects);
@@ -236,7 +239,8 @@ try {
   writeFileSync(directKnown, `[127.0.0.1]:${sshd.port} ${sshd.hostKey}\n`);
   const direct: Endpoint = { label: 'direct', port: sshd.port, user: SSH_USER, knownHosts: directKnown, plainKey: sshd.userKeyPath };
   const via: Endpoint = { label: 'vigil', port: vigil.port, user: 'web', knownHosts: vigil.knownHosts, plainKey };
-  const r = (x: number) => Number(x.toFixed(3));
+  /** Rounded; null for a figure not measured. */
+  const r = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(3)) : (null as unknown as number));
   console.log(`SSH through Vigil vs direct, same sshd (OpenSSH ${spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim()}), on ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores`);
 
   const bulk = async (e: Endpoint, k = key) => MIB / (await best(2, () => timed('ssh', [...sshArgs(e, k), '-p', String(e.port), `${e.user}@127.0.0.1`, `head -c ${MIB}M /dev/zero`])));
@@ -246,42 +250,66 @@ try {
     const rate = await run();
     return { rate, cpuMsPerMiB: ((cpuSeconds(pid) - c0) * 1000) / (2 * MIB) };
   };
-  const directBulk = await bulk(direct);
-  const vigilCpu = await cpuPerMiB(vigil.pid, () => bulk(via));
-  const vigilBulk = vigilCpu.rate;
-  const bare = await startBareRelay(dir, sshd);
-  const bareCpu = await cpuPerMiB(bare.pid, () => bulk({ label: 'bare relay', port: bare.port, user: SSH_USER, knownHosts: bare.knownHosts, plainKey }, plainKey));
-  const bareBulk = bareCpu.rate;
-  bare.stop();
-  console.log(`bulk ${MIB} MiB of /dev/zero      direct ${directBulk.toFixed(1)} MiB/s   bare ssh2 relay ${bareBulk.toFixed(1)} MiB/s (${r(bareBulk / directBulk)})   vigil ${vigilBulk.toFixed(1)} MiB/s   ratio ${r(vigilBulk / directBulk)}, ${r(vigilBulk / bareBulk)} of the bare relay`);
-  console.log(`  relay CPU per MiB (all threads)  bare ssh2 relay ${bareCpu.cpuMsPerMiB.toFixed(2)} ms   vigil ${vigilCpu.cpuMsPerMiB.toFixed(2)} ms`);
-
-  const file = join(sshd.scratch, 'bulk.bin');
-  spawnSync('sh', ['-c', `head -c ${MIB}M /dev/urandom > ${file}`]);
-  const local = join(dir, 'downloaded.bin');
-  const scp = async (e: Endpoint) => MIB / (await best(2, () => timed('scp', [...sshArgs(e, key, ['-q']), '-P', String(e.port), `${e.user}@127.0.0.1:${file}`, local])));
-  const directScp = await scp(direct);
-  let vigilScp: number | null = null;
-  let scpNote = '';
-  try {
-    vigilScp = await scp(via);
-  } catch (e) {
-    scpNote = (e as Error).message;
+  let directBulk = NaN;
+  let vigilBulk = NaN;
+  let bareBulk = NaN;
+  let vigilCpu = { rate: NaN, cpuMsPerMiB: NaN };
+  let bareCpu = { rate: NaN, cpuMsPerMiB: NaN };
+  if (ONLY.has('bulk')) {
+    directBulk = await bulk(direct);
+    vigilCpu = await cpuPerMiB(vigil.pid, () => bulk(via));
+    vigilBulk = vigilCpu.rate;
+    const bare = await startBareRelay(dir, sshd);
+    bareCpu = await cpuPerMiB(bare.pid, () => bulk({ label: 'bare relay', port: bare.port, user: SSH_USER, knownHosts: bare.knownHosts, plainKey }, plainKey));
+    bareBulk = bareCpu.rate;
+    bare.stop();
+    console.log(`bulk ${MIB} MiB of /dev/zero      direct ${directBulk.toFixed(1)} MiB/s   bare ssh2 relay ${bareBulk.toFixed(1)} MiB/s (${r(bareBulk / directBulk)})   vigil ${vigilBulk.toFixed(1)} MiB/s   ratio ${r(vigilBulk / directBulk)}, ${r(vigilBulk / bareBulk)} of the bare relay`);
+    console.log(`  relay CPU per MiB (all threads)  bare ssh2 relay ${bareCpu.cpuMsPerMiB.toFixed(2)} ms   vigil ${vigilCpu.cpuMsPerMiB.toFixed(2)} ms`);
   }
-  rmSync(file, { force: true });
-  console.log(`scp ${MIB} MiB of random bytes    direct ${directScp.toFixed(1)} MiB/s   vigil ${vigilScp === null ? `not measured (${scpNote})` : `${vigilScp.toFixed(1)} MiB/s   ratio ${r(vigilScp / directScp)}`}`);
 
-  const directEcho = await echoRoundTrips(direct, ECHOES);
-  const vigilEcho = await echoRoundTrips(via, ECHOES);
-  console.log(`echo round trip (${ECHOES}${noPty ? ', vigil without a pty: refused' : ''})     direct p50 ${r(directEcho.p50)} ms p99 ${r(directEcho.p99)} ms   vigil p50 ${r(vigilEcho.p50)} ms p99 ${r(vigilEcho.p99)} ms`);
+  // scp in SFTP mode (the default since OpenSSH 9.0) and with the legacy protocol (-O), each direct and via Vigil.
+  const scpRuns = { sftp: { direct: NaN, vigil: NaN, bare: NaN, note: '' }, legacy: { direct: NaN, vigil: NaN, bare: NaN, note: '' } };
+  if (ONLY.has('scp')) {
+    const file = join(sshd.scratch, 'bulk.bin');
+    spawnSync('sh', ['-c', `head -c ${MIB}M /dev/urandom > ${file}`]);
+    const local = join(dir, 'downloaded.bin');
+    const scp = async (e: Endpoint, extra: string[]) => MIB / (await best(2, () => timed('scp', [...sshArgs(e, key, ['-q', ...extra]), '-P', String(e.port), `${e.user}@127.0.0.1:${file}`, local])));
+    const bare = await startBareRelay(dir, sshd);
+    const bareEnd: Endpoint = { label: 'bare relay', port: bare.port, user: SSH_USER, knownHosts: bare.knownHosts, plainKey };
+    for (const [mode, extra] of [['sftp', []], ['legacy', ['-O']]] as const) {
+      const m = scpRuns[mode];
+      m.direct = await scp(direct, [...extra]);
+      try {
+        m.bare = await scp(bareEnd, [...extra]);
+        m.vigil = await scp(via, [...extra]);
+      } catch (e) {
+        m.note = (e as Error).message;
+      }
+      console.log(`scp${mode === 'legacy' ? ' -O' : '   '} ${MIB} MiB of random bytes direct ${m.direct.toFixed(1)} MiB/s   bare ssh2 relay ${m.bare.toFixed(1)} MiB/s (${r(m.bare / m.direct)})   vigil ${Number.isNaN(m.vigil) ? `not measured (${m.note})` : `${m.vigil.toFixed(1)} MiB/s   ratio ${r(m.vigil / m.direct)}, ${r(m.vigil / m.bare)} of the bare relay`}`);
+    }
+    bare.stop();
+    rmSync(file, { force: true });
+  }
+
+  let directEcho = { p50: NaN, p99: NaN };
+  let vigilEcho = { p50: NaN, p99: NaN };
+  if (ONLY.has('echo')) {
+    directEcho = await echoRoundTrips(direct, ECHOES);
+    vigilEcho = await echoRoundTrips(via, ECHOES);
+    console.log(`echo round trip (${ECHOES}${noPty ? ', vigil without a pty: refused' : ''})     direct p50 ${r(directEcho.p50)} ms p99 ${r(directEcho.p99)} ms   vigil p50 ${r(vigilEcho.p50)} ms p99 ${r(vigilEcho.p99)} ms`);
+  }
 
   const connect = async (e: Endpoint) => (await timed('sh', ['-c', `for i in $(seq ${CONNECTS}); do ssh ${sshArgs(e, key).map((a) => `'${a}'`).join(' ')} -p ${e.port} ${e.user}@127.0.0.1 true || exit 1; done`])) / CONNECTS;
-  const directConnect = await connect(direct);
-  const vigilConnect = await connect(via);
-  console.log(`certificate login + true (${CONNECTS})  direct ${(directConnect * 1000).toFixed(1)} ms   vigil ${(vigilConnect * 1000).toFixed(1)} ms   rate ratio ${r(directConnect / vigilConnect)}`);
+  let directConnect = NaN;
+  let vigilConnect = NaN;
+  if (ONLY.has('connect')) {
+    directConnect = await connect(direct);
+    vigilConnect = await connect(via);
+    console.log(`certificate login + true (${CONNECTS})  direct ${(directConnect * 1000).toFixed(1)} ms   vigil ${(vigilConnect * 1000).toFixed(1)} ms   rate ratio ${r(directConnect / vigilConnect)}`);
+  }
 
-  const idleKiB = IDLE > 0 ? await idleGrowth(via, vigil.pid, IDLE) : NaN;
-  console.log(`idle interactive sessions ${IDLE}  RSS growth ${idleKiB.toFixed(1)} KiB per session`);
+  const idleKiB = IDLE > 0 && ONLY.has('idle') ? await idleGrowth(via, vigil.pid, IDLE) : NaN;
+  if (Number.isFinite(idleKiB)) console.log(`idle interactive sessions ${IDLE}  RSS growth ${idleKiB.toFixed(1)} KiB per session`);
   await vigil.stop();
   console.log(
     JSON.stringify({
@@ -295,9 +323,16 @@ try {
       bulk_ratio_vs_bare_relay: r(vigilBulk / bareBulk),
       vigil_bulk_cpu_ms_per_mib: r(vigilCpu.cpuMsPerMiB),
       bare_relay_bulk_cpu_ms_per_mib: r(bareCpu.cpuMsPerMiB),
-      direct_scp_mib_s: r(directScp),
-      vigil_scp_mib_s: vigilScp === null ? null : r(vigilScp),
-      scp_ratio_vs_direct: vigilScp === null ? null : r(vigilScp / directScp),
+      direct_scp_mib_s: r(scpRuns.sftp.direct),
+      vigil_scp_mib_s: r(scpRuns.sftp.vigil),
+      scp_ratio_vs_direct: r(scpRuns.sftp.vigil / scpRuns.sftp.direct),
+      bare_relay_scp_mib_s: r(scpRuns.sftp.bare),
+      bare_relay_scp_ratio_vs_direct: r(scpRuns.sftp.bare / scpRuns.sftp.direct),
+      direct_scp_legacy_mib_s: r(scpRuns.legacy.direct),
+      vigil_scp_legacy_mib_s: r(scpRuns.legacy.vigil),
+      scp_legacy_ratio_vs_direct: r(scpRuns.legacy.vigil / scpRuns.legacy.direct),
+      bare_relay_scp_legacy_mib_s: r(scpRuns.legacy.bare),
+      bare_relay_scp_legacy_ratio_vs_direct: r(scpRuns.legacy.bare / scpRuns.legacy.direct),
       direct_echo_ms_p50: r(directEcho.p50),
       direct_echo_ms_p99: r(directEcho.p99),
       vigil_echo_ms_p50: r(vigilEcho.p50),
@@ -309,7 +344,7 @@ try {
       connect_ratio_vs_direct: r(directConnect / vigilConnect),
       echo_pty: !noPty,
       idle_sessions: IDLE,
-      idle_session_kib: Number.isFinite(idleKiB) ? r(idleKiB) : null,
+      idle_session_kib: r(idleKiB),
     }),
   );
 } finally {

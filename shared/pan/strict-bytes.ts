@@ -75,7 +75,7 @@ export function classAt(b: Uint8Array, p: number): number {
  * decoding it, since the continuation bytes after a skipped lead are skipped too. Random binary data
  * (a download, an archive) would otherwise be decoded character by character.
  */
-const LEAD_MAY_START_DIGIT = (() => {
+export const LEAD_MAY_START_DIGIT = (() => {
   const t = new Uint8Array(256);
   const anyDigit = (from: number, to: number) => {
     for (let cp = from; cp <= to; cp++) if (BMP_CLASS[cp]! <= 9) return true;

@@ -13,13 +13,12 @@
  */
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import { posix } from 'node:path';
-import { findCardData } from '../../../shared/pan/index.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import type { ScpServer } from './scp-command.ts';
 import { MAX_DEPTH, MAX_LINE, parseScpLine, ScpProtocolError, sourceName, statusLine, type ScpLine } from './scp-protocol.ts';
 import { ScpReader } from './scp-reader.ts';
 import { decideOperation, type OperationContext } from './sftp-decide.ts';
-import { LOOK } from './sftp-download.ts';
+import { cardDataIn, LOOK } from './sftp-download.ts';
 import { OPEN_FLAGS, openOperation, pathOperation } from './sftp-ops.ts';
 import { lexicalPath, resolvePath, type ResolvedPath } from './sftp-paths.ts';
 import { PAN_BLOCKED } from './sftp-proxy.ts';
@@ -68,20 +67,23 @@ function write(to: NodeJS.WritableStream, data: Buffer): Promise<void> {
   });
 }
 
-/** The download scan: bytes are passed on only once LOOK bytes after them have been scanned too. */
+/**
+ * The download scan: bytes are passed on only once LOOK bytes after them have been scanned too. Each push
+ * scans the LOOK bytes sent last, the bytes held back and the new chunk, in one window (one copy).
+ */
 class PanHoldback {
   private behind: Buffer = Buffer.alloc(0);
   private pending: Buffer = Buffer.alloc(0);
 
   push(chunk: Buffer, final: boolean): { send: Buffer; pan: boolean } {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    const window = Buffer.concat([this.behind, this.pending]);
-    const pan = findCardData(window, { strict: true }).some((m) => m.end > this.behind.length);
-    const n = final ? this.pending.length : Math.max(0, this.pending.length - LOOK);
-    const send = this.pending.subarray(0, n);
-    this.pending = this.pending.subarray(n);
-    const kept = Buffer.concat([this.behind, send]);
-    this.behind = kept.subarray(Math.max(0, kept.length - LOOK));
+    const window = this.behind.length + this.pending.length ? Buffer.concat([this.behind, this.pending, chunk]) : chunk;
+    const from = this.behind.length;
+    const pan = cardDataIn(window).some((m) => m.end > from);
+    const held = window.length - from;
+    const n = final ? held : Math.max(0, held - LOOK);
+    const send = window.subarray(from, from + n);
+    this.pending = window.subarray(from + n);
+    this.behind = window.subarray(Math.max(0, from + n - LOOK), from + n);
     return { send, pan };
   }
 }

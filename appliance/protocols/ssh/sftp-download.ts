@@ -1,24 +1,34 @@
 /**
- * The clear-card-number check of a download (policy `ssh.transfers.clearPan`). A READ answer is scanned
- * together with the bytes around it — up to LOOK bytes before and after, read ahead from the target — so a
- * card number split across two READ answers (or starting in the last bytes of one) is found before the
- * answer holding its first digits is sent: no part of a clear PAN reaches the client. LOOK is the stream
- * masker's hold limit (stream-masker.ts): a card number with the separators real data has fits in it.
- * Reads at any offset work (the window is re-read); sequential reads reuse what was read ahead, and once a
- * client reads sequentially, up to MAX_AHEAD READs are kept in flight to the target ahead of it.
+ * The clear-card-number check of a download (policy `ssh.transfers.clearPan`), and the read-ahead that makes
+ * it fast. Every byte is scanned with at least LOOK bytes of the file on either side of it (or the file's
+ * start or end), so a card number split across two READ answers (or starting in the last bytes of one) is
+ * found before the answer holding its first digits is sent: no part of a clear PAN reaches the client. LOOK
+ * is the stream masker's hold limit (stream-masker.ts): a card number with the separators real data has fits
+ * in it.
+ *
+ * A handle's reads are served from a **stream**: READs of CHUNK bytes sent to the target in file order (up to
+ * MAX_AHEAD in flight once the client reads sequentially), each answer scanned once as it arrives, together
+ * with the LOOK bytes before it, up to LOOK bytes before its end (the rest waits for the next answer or the
+ * end of the file). A client READ is answered as soon as all its bytes are scanned — at once, when the stream
+ * is ahead of it — and says whether card data found by those scans overlaps it. A READ the stream cannot
+ * serve (an offset it already dropped or will not reach soon) moves the stream there when nothing waits on it,
+ * or else is served on its own: its bytes and LOOK either side are read from the target and scanned.
  */
 import { findCardData } from '../../../shared/pan/index.ts';
+import { mayHoldStrictMatch } from '../../../shared/pan/strict-prefilter.ts';
 import { HOLD_MAX } from '../../pipeline/stream-masker.ts';
 
 export const LOOK = HOLD_MAX;
 /** Size of one READ Vigil asks the target for (OpenSSH serves up to 256 KiB). */
-const CHUNK = 128 * 1024;
+export const CHUNK = 128 * 1024;
 /**
  * READs kept in flight ahead of a client that reads sequentially: the target's answers take milliseconds each
  * (measured: 4 in flight gave 19 MiB/s, 16 gave 55 MiB/s), so a download runs at link speed only with a deep
  * pipeline. Bounded per SFTP session by a ReadAheadBudget.
  */
 const MAX_AHEAD = 16;
+/** How far ahead of the stream a READ may start and still wait for it (OpenSSH keeps 2 MiB of READs out). */
+const FAR = MAX_AHEAD * CHUNK;
 
 /** Bytes of READs in flight across one SFTP session's handles (memory stays bounded however many are open). */
 export class ReadAheadBudget {
@@ -26,20 +36,47 @@ export class ReadAheadBudget {
   constructor(readonly max: number) {}
 }
 
+/** Card data at [start, end) of `b`, strict mode; the prefilter skips bytes that cannot hold any. */
+export function cardDataIn(b: Uint8Array): { start: number; end: number }[] {
+  return mayHoldStrictMatch(b) ? findCardData(b, { strict: true }) : [];
+}
+
 interface Pending {
   pos: number;
   len: number;
-  data: Promise<Buffer>;
+  answer?: Buffer;
+  dropped?: boolean;
+}
+interface Waiter {
+  off: number;
+  len: number;
+  resolve(r: ReadResult): void;
+  reject(e: unknown): void;
+}
+interface Chunk {
+  pos: number;
+  data: Buffer;
+}
+export interface ReadResult {
+  data: Buffer;
+  pan: boolean;
 }
 
 export class DownloadWindow {
-  private start = 0;
-  private buf: Buffer = Buffer.alloc(0);
-  /** The target said end of file at start + buf.length. */
+  /** Where the stream started (it scans from here), and the first byte it can clear (LOOK later unless 0). */
+  private origin = 0;
+  private floor = 0;
+  /** Bytes the stream holds, in order, contiguous, ending at `end`. */
+  private chunks: Chunk[] = [];
+  private end = 0;
+  /** Bytes in [floor, cleared) are scanned with their context; `dirty` is the card data those scans found. */
+  private cleared = 0;
+  private readonly dirty: { start: number; end: number }[] = [];
   private eof = false;
-  /** READs sent to the target for the bytes right after the window, in file order. */
   private ahead: Pending[] = [];
-  /** Where the previous answer ended, and how many answers in a row started there. */
+  private waiters: Waiter[] = [];
+  /** The end of the stream's READs answered so far: what the client has consumed (what read-ahead runs past). */
+  private servedTo = 0;
   private lastEnd = -1;
   private sequential = 0;
 
@@ -48,80 +85,158 @@ export class DownloadWindow {
     private readonly budget: ReadAheadBudget = new ReadAheadBudget(MAX_AHEAD * CHUNK),
   ) {}
 
-  /** Forgets the READs in flight (their answers are ignored; the budget gets their bytes back as they settle). */
+  /** The file's bytes at [off, off+len) (fewer at the end, none past it) and whether clear card data overlaps them. */
+  read(off: number, len: number): Promise<ReadResult> {
+    this.sequential = off === this.lastEnd ? this.sequential + 1 : 0;
+    this.lastEnd = off + len;
+    const held = off >= this.floor && off >= this.start();
+    if (this.waiters.length === 0) {
+      if (!held || off > this.end + CHUNK) this.restart(off);
+    } else if (!held || (!this.eof && off > this.end + FAR)) return this.alone(off, len);
+    return new Promise<ReadResult>((resolve, reject) => {
+      this.waiters.push({ off, len, resolve, reject });
+      this.settle();
+      this.pump();
+    });
+  }
+
+  private start(): number {
+    return this.chunks.length ? this.chunks[0]!.pos : this.end;
+  }
+
+  /** Moves the stream to serve `off` (nothing waits on it): what it held and has in flight is dropped. */
+  private restart(off: number): void {
+    this.dropAhead();
+    this.origin = Math.max(0, off - LOOK);
+    this.floor = this.origin === 0 ? 0 : this.origin + LOOK;
+    this.chunks = [];
+    this.end = this.origin;
+    this.cleared = this.floor;
+    this.servedTo = this.floor;
+    this.eof = false;
+  }
+
   private dropAhead(): void {
+    for (const a of this.ahead) a.dropped = true;
     this.ahead = [];
   }
 
-  private end(): number {
-    return this.start + this.buf.length;
-  }
-
-  /** Sends READs for the bytes after the window (and after those in flight) up to `upTo`. */
-  private issue(upTo: number): void {
+  /** Sends READs for the bytes after the stream, up to what waiters need and, when sequential, MAX_AHEAD further. */
+  private pump(): void {
+    let want = this.servedTo + (this.sequential >= 2 ? FAR : 0);
+    for (const w of this.waiters) want = Math.max(want, w.off + w.len + LOOK);
     const last = this.ahead[this.ahead.length - 1];
-    let next = last ? last.pos + last.len : this.end();
-    // One READ is always allowed (a window that must fill never starves); more only within the session's budget.
-    while (!this.eof && this.ahead.length < MAX_AHEAD && next < upTo && (this.ahead.length === 0 || this.budget.used + CHUNK <= this.budget.max)) {
+    let next = last ? last.pos + last.len : this.end;
+    // One READ is always allowed (a stream that must fill never starves); more only within the session's budget.
+    while (!this.eof && this.ahead.length < MAX_AHEAD && next < want && (this.ahead.length === 0 || this.budget.used + CHUNK <= this.budget.max)) {
       const budget = this.budget;
       budget.used += CHUNK;
-      const data = this.fetch(next, CHUNK).finally(() => (budget.used -= CHUNK));
-      data.catch(() => undefined); // a READ dropped after a short answer may fail unobserved
-      this.ahead.push({ pos: next, len: CHUNK, data });
+      const a: Pending = { pos: next, len: CHUNK };
+      this.ahead.push(a);
+      this.fetch(next, CHUNK)
+        .finally(() => (budget.used -= CHUNK))
+        .then(
+          (answer) => {
+            if (a.dropped) return;
+            a.answer = answer;
+            this.arrived();
+          },
+          (e) => {
+            if (!a.dropped) this.failed(e);
+          },
+        );
       next += CHUNK;
     }
   }
 
-  /** Extends the window to `hi` (or the end of the file) from the READs in flight, sending more as needed. */
-  private async fill(hi: number): Promise<void> {
-    const prefetch = this.sequential >= 2 ? MAX_AHEAD * CHUNK : 0;
-    while (this.end() < hi && !this.eof) {
-      this.issue(Math.max(hi, this.end() + 1) + prefetch);
+  /** Takes the answers at the head of the queue, in file order; scans; answers the READs now covered. */
+  private arrived(): void {
+    while (this.ahead[0]?.answer) {
       const a = this.ahead.shift()!;
-      let chunk: Buffer;
-      try {
-        chunk = await a.data;
-      } catch (e) {
-        this.dropAhead();
-        throw e;
-      }
-      if (a.pos !== this.end()) continue; // sent before the window moved: not these bytes
+      const chunk = a.answer!;
       if (chunk.length === 0) {
         this.eof = true;
         this.dropAhead();
         break;
       }
-      this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+      this.chunks.push({ pos: this.end, data: chunk });
+      this.end += chunk.length;
       // A short answer before the end of the file: the READs after it asked for the wrong offsets.
       if (chunk.length < a.len) this.dropAhead();
     }
-    if (prefetch) this.issue(this.end() + prefetch);
+    this.scan();
+    this.settle();
+    this.pump();
   }
 
-  /** The file's bytes at [off, off+len) (fewer at the end, none past it) and whether clear card data overlaps them. */
-  async read(off: number, len: number): Promise<{ data: Buffer; pan: boolean }> {
+  private failed(e: unknown): void {
+    this.dropAhead();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(e);
+  }
+
+  /** Scans the bytes that now have LOOK bytes after them (all of them at the end of the file). */
+  private scan(): void {
+    const to = this.eof ? this.end : this.end - LOOK;
+    if (to <= this.cleared) return;
+    const from = Math.max(this.origin, this.cleared - LOOK);
+    for (const m of cardDataIn(this.bytes(from, this.end))) this.dirty.push({ start: from + m.start, end: from + m.end });
+    this.cleared = to;
+  }
+
+  /** Answers every READ whose bytes are all scanned (lowest offset first); drops what no one needs any more. */
+  private settle(): void {
+    if (this.waiters.length > 1) this.waiters.sort((x, y) => x.off - y.off);
+    const done = this.eof && this.cleared >= this.end;
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (!done && this.cleared < w.off + w.len) {
+        still.push(w);
+        continue;
+      }
+      const hi = Math.min(w.off + w.len, this.end);
+      const data = hi > w.off ? this.bytes(w.off, hi) : Buffer.alloc(0);
+      const pan = data.length > 0 && this.dirty.some((d) => d.start < hi && d.end > w.off);
+      this.servedTo = Math.max(this.servedTo, hi);
+      w.resolve({ data, pan });
+    }
+    this.waiters = still;
+    let keep = Math.min(this.cleared - LOOK, this.servedTo);
+    for (const w of still) keep = Math.min(keep, w.off);
+    while (this.chunks.length && this.chunks[0]!.pos + this.chunks[0]!.data.length <= keep) this.chunks.shift();
+    // Card data wholly before what the stream holds concerns no READ it can still answer (a file full of
+    // card numbers, allowed through, would otherwise make every answer slower).
+    if (this.dirty.length && this.dirty[0]!.end <= this.start()) this.dirty.splice(0, this.dirty.findIndex((d) => d.end > this.start()) >>> 0);
+  }
+
+  /** The held bytes [from, to) (both within the stream). */
+  private bytes(from: number, to: number): Buffer {
+    const parts: Buffer[] = [];
+    for (const c of this.chunks) {
+      const cEnd = c.pos + c.data.length;
+      if (cEnd <= from) continue;
+      if (c.pos >= to) break;
+      parts.push(c.data.subarray(Math.max(0, from - c.pos), Math.min(c.data.length, to - c.pos)));
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** A READ outside the stream, served on its own: its bytes and LOOK either side, fresh from the target. */
+  private async alone(off: number, len: number): Promise<ReadResult> {
     const lo = Math.max(0, off - LOOK);
     const hi = off + len + LOOK;
-    this.sequential = off === this.lastEnd ? this.sequential + 1 : 0;
-    if (lo < this.start || lo > this.end()) {
-      this.start = lo;
-      this.buf = Buffer.alloc(0);
-      this.eof = false;
-      this.dropAhead();
+    const parts: Buffer[] = [];
+    for (let pos = lo; pos < hi; ) {
+      const b = await this.fetch(pos, Math.min(hi - pos, CHUNK));
+      if (b.length === 0) break;
+      parts.push(b);
+      pos += b.length;
     }
-    await this.fill(hi);
-    const end = this.end();
-    const from = Math.min(off, end) - this.start;
-    const to = Math.min(off + len, end) - this.start;
-    const data = Buffer.from(this.buf.subarray(from, to));
-    const window = this.buf.subarray(lo - this.start, Math.min(hi, end) - this.start);
+    const window = Buffer.concat(parts);
     const at = off - lo;
-    const pan = data.length > 0 && findCardData(window, { strict: true }).some((m) => m.start < at + data.length && m.end > at);
-    // Keep what the next sequential read needs as look-behind and what was read ahead.
-    const keep = Math.max(this.start, off + data.length - LOOK);
-    this.buf = this.buf.subarray(keep - this.start);
-    this.start = keep;
-    this.lastEnd = off + data.length;
+    const data = window.subarray(Math.min(at, window.length), Math.min(at + len, window.length));
+    const pan = data.length > 0 && cardDataIn(window).some((m) => m.start < at + data.length && m.end > at);
     return { data, pan };
   }
 }

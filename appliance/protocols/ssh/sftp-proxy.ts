@@ -1,8 +1,9 @@
 /**
  * The SFTP proxy: ssh2's server-side SFTP stream towards the client, the target's SFTP session behind it.
- * Every request is relayed in arrival order (one at a time: SFTP lets a server answer out of order, but
- * doing them in order keeps the record in the order the target acted). Handles are Vigil's own (a counter),
- * mapped to the target's, so a client can only use a handle this proxy opened and saw decided.
+ * Requests run concurrently, except where they touch the same handle or path (sftp-order.ts says which wait
+ * for which): an operation held for approval holds back only the requests on what it touches, and a
+ * download's READs are answered as their bytes are scanned. Handles are Vigil's own (a counter), mapped to
+ * the target's, so a client can only use a handle this proxy opened and saw decided.
  *
  * Decided through the pipeline (sftp-decide.ts), committed before they reach the target: OPEN (read or
  * write), OPENDIR, REMOVE, RENAME, MKDIR, RMDIR, SETSTAT, FSETSTAT, SYMLINK. Relayed without a decision
@@ -16,6 +17,7 @@ import type { PipelineSession } from '../../pipeline/session.ts';
 import { decideOperation, type Gate, type OperationContext } from './sftp-decide.ts';
 import { DownloadWindow, ReadAheadBudget } from './sftp-download.ts';
 import { OPEN_FLAGS, openOperation, pathOperation, renameOperation, setstatOperation, symlinkOperation, type Operation } from './sftp-ops.ts';
+import { handleClaim, pathClaims, RequestOrder, type Claim } from './sftp-order.ts';
 import { lexicalPath, resolvePath, undecidablePath, type ResolvedPath } from './sftp-paths.ts';
 import { STATUS, statusOf, type TargetSftp } from './sftp-target.ts';
 import { Transfer } from './sftp-transfer.ts';
@@ -64,7 +66,11 @@ export class SftpProxy {
   private readonly handles = new Map<string, FileHandle | DirHandle>();
   private readonly readAhead = new ReadAheadBudget(READ_AHEAD_BUDGET);
   private nextHandle = 0;
-  private queue: Promise<void> = Promise.resolve();
+  /** OPEN and OPENDIR requests admitted and not yet answered (they count against MAX_HANDLES). */
+  private opening = 0;
+  private readonly order = new RequestOrder();
+  /** Requests that arrived before the target side settled, in arrival order; undefined once it has. */
+  private early: (() => void)[] | undefined = [];
   private readonly session: PipelineSession;
   private side: SftpTargetSide | undefined;
   /** Why there is no target side (no grant, target down, no SFTP there): every request is refused with it. */
@@ -80,37 +86,52 @@ export class SftpProxy {
   ) {
     this.session = o.session;
     const c = o.client;
-    this.queue = side.then((s) => {
+    void side.then((s) => {
       if ('error' in s) this.unavailable = s.error;
       else this.side = s;
+      const early = this.early!;
+      this.early = undefined;
+      for (const go of early) go();
     });
-    const on = (ev: string, run: (id: number, ...args: never[]) => Promise<void>) =>
+    // Each request: what it touches (its claims, sftp-order.ts), then what it does.
+    const on = (ev: string, claims: (...args: never[]) => Claim[], run: (id: number, ...args: never[]) => Promise<void>) =>
       c.on(ev, (id: number, ...args: never[]) => {
-        this.queue = this.queue
-          .then(() => (this.unavailable ? this.status(id, STATUS.FAILURE, `vigil: ${this.unavailable}`) : run(id, ...args)))
-          .catch((e) => this.status(id, statusOf(e).code, statusOf(e).message));
+        const go = () => {
+          if (this.unavailable) return this.status(id, STATUS.FAILURE, `vigil: ${this.unavailable}`);
+          this.order.run(claims(...args), () => run(id, ...args).catch((e) => this.status(id, statusOf(e).code, statusOf(e).message)));
+        };
+        if (this.early) this.early.push(go);
+        else go();
       });
     const t = () => this.t();
-    on('OPEN', (id, path: string, flags: number, attrs: Attributes) => this.open(id, path, flags, attrs));
-    on('OPENDIR', (id, path: string) => this.opendir(id, path));
-    on('READ', (id, h: Buffer, off: number, len: number) => this.read(id, h, off, len));
-    on('WRITE', (id, h: Buffer, off: number, data: Buffer) => this.write(id, h, off, data));
-    on('CLOSE', (id, h: Buffer) => this.close(id, h));
-    on('READDIR', (id, h: Buffer) => this.readdir(id, h));
-    on('FSTAT', (id, h: Buffer) => this.fstat(id, h));
-    on('FSETSTAT', (id, h: Buffer, attrs: Attributes) => this.fsetstat(id, h, attrs));
-    on('STAT', (id, path: string) => this.relay(id, path, (p) => t().stat(p).then((a) => c.attrs(id, a))));
-    on('LSTAT', (id, path: string) => this.relay(id, path, (p) => t().lstat(p).then((a) => c.attrs(id, a))));
-    on('REALPATH', (id, path: string) => this.relay(id, path, (p) => t().realpath(p).then((r) => c.name(id, [{ filename: r, longname: r, attrs: {} as Attributes }]))));
-    on('READLINK', (id, path: string) => this.relay(id, path, (p) => t().readlink(p).then((r) => c.name(id, [{ filename: r, longname: r, attrs: {} as Attributes }]))));
-    on('REMOVE', (id, path: string) => this.pathOp(id, 'remove', path));
-    on('RMDIR', (id, path: string) => this.pathOp(id, 'rmdir', path));
-    on('MKDIR', (id, path: string, attrs: Attributes) => this.pathOp(id, 'mkdir', path, attrs));
-    on('RENAME', (id, from: string, to: string) => this.rename(id, from, to));
-    on('SETSTAT', (id, path: string, attrs: Attributes) => this.setstat(id, path, attrs));
+    const path = (mode: 'shared' | 'alone') => (p: string) => pathClaims(this.abs(p), mode);
+    const handle = (mode: 'shared' | 'alone') => (h: Buffer) => handleClaim(h, mode);
+    const writing = (flags: number) => (flags & (OPEN_FLAGS.WRITE | OPEN_FLAGS.APPEND | OPEN_FLAGS.CREAT | OPEN_FLAGS.TRUNC)) !== 0;
+    on('OPEN', (p: string, flags: number) => pathClaims(this.abs(p), writing(flags) ? 'alone' : 'shared'), (id, p: string, flags: number, attrs: Attributes) => this.open(id, p, flags, attrs));
+    on('OPENDIR', path('shared'), (id, p: string) => this.opendir(id, p));
+    on('READ', handle('shared'), (id, h: Buffer, off: number, len: number) => this.read(id, h, off, len));
+    on('WRITE', handle('alone'), (id, h: Buffer, off: number, data: Buffer) => this.write(id, h, off, data));
+    on('CLOSE', handle('alone'), (id, h: Buffer) => this.close(id, h));
+    on('READDIR', handle('alone'), (id, h: Buffer) => this.readdir(id, h));
+    on('FSTAT', handle('alone'), (id, h: Buffer) => this.fstat(id, h));
+    on('FSETSTAT', handle('alone'), (id, h: Buffer, attrs: Attributes) => this.fsetstat(id, h, attrs));
+    on('STAT', path('shared'), (id, p: string) => this.relay(id, p, (q) => t().stat(q).then((a) => c.attrs(id, a))));
+    on('LSTAT', path('shared'), (id, p: string) => this.relay(id, p, (q) => t().lstat(q).then((a) => c.attrs(id, a))));
+    on('REALPATH', path('shared'), (id, p: string) => this.relay(id, p, (q) => t().realpath(q).then((r) => c.name(id, [{ filename: r, longname: r, attrs: {} as Attributes }]))));
+    on('READLINK', path('shared'), (id, p: string) => this.relay(id, p, (q) => t().readlink(q).then((r) => c.name(id, [{ filename: r, longname: r, attrs: {} as Attributes }]))));
+    on('REMOVE', path('alone'), (id, p: string) => this.pathOp(id, 'remove', p));
+    on('RMDIR', path('alone'), (id, p: string) => this.pathOp(id, 'rmdir', p));
+    on('MKDIR', path('alone'), (id, p: string, attrs: Attributes) => this.pathOp(id, 'mkdir', p, attrs));
+    on('RENAME', (from: string, to: string) => [...pathClaims(this.abs(from), 'alone'), ...pathClaims(this.abs(to), 'alone')], (id, from: string, to: string) => this.rename(id, from, to));
+    on('SETSTAT', path('alone'), (id, p: string, attrs: Attributes) => this.setstat(id, p, attrs));
     // ssh2 emits (link, target) for OpenSSH clients, which send the two swapped (see sftp-target.ts).
-    on('SYMLINK', (id, link: string, target: string) => this.symlink(id, link, target));
-    on('EXTENDED', async (id) => this.status(id, STATUS.OP_UNSUPPORTED, 'extension not supported through Vigil'));
+    on('SYMLINK', path('alone'), (id, link: string, target: string) => this.symlink(id, link, target));
+    on('EXTENDED', () => [], async (id) => this.status(id, STATUS.OP_UNSUPPORTED, 'extension not supported through Vigil'));
+  }
+
+  /** A client's path as the ordering compares it (lexical, absolute against the home directory). */
+  private abs(p: string): string {
+    return lexicalPath(this.side?.home ?? '/', p);
   }
 
   private t(): TargetSftp {
@@ -119,7 +140,7 @@ export class SftpProxy {
 
   /** Waits for the requests in flight; then records every transfer still open as aborted. */
   async end(reason: string): Promise<void> {
-    await this.queue.catch(() => undefined);
+    await this.order.idle();
     for (const h of this.handles.values()) {
       if (h.kind !== 'file') continue;
       h.download?.transfer.finish('aborted', reason);
@@ -171,29 +192,35 @@ export class SftpProxy {
   }
 
   private async open(id: number, path: string, flags: number, attrs: Attributes): Promise<void> {
-    if (this.handles.size >= MAX_HANDLES) return this.status(id, STATUS.FAILURE, `vigil: more than ${MAX_HANDLES} open handles`);
-    const { gate, resolved } = await this.gate(id, [path], ([p]) => openOperation('sftp', p!, flags));
-    if (!gate.ok) return;
-    const p = resolved[0]!;
+    if (this.handles.size + this.opening >= MAX_HANDLES) return this.status(id, STATUS.FAILURE, `vigil: more than ${MAX_HANDLES} open handles`);
+    this.opening++;
     try {
+      const { gate, resolved } = await this.gate(id, [path], ([p]) => openOperation('sftp', p!, flags));
+      if (!gate.ok) return;
+      const p = resolved[0]!;
       const target = await this.t().open(p.shown, flags, inputAttrs(attrs));
       this.o.client.handle(id, this.addHandle({ kind: 'file', target, path: p, command: gate.id, flags }));
     } catch (e) {
       const s = statusOf(e);
       this.status(id, s.code, s.message);
+    } finally {
+      this.opening--;
     }
   }
 
   private async opendir(id: number, path: string): Promise<void> {
-    if (this.handles.size >= MAX_HANDLES) return this.status(id, STATUS.FAILURE, `vigil: more than ${MAX_HANDLES} open handles`);
-    const { gate, resolved } = await this.gate(id, [path], ([p]) => pathOperation('sftp', 'opendir', p!));
-    if (!gate.ok) return;
+    if (this.handles.size + this.opening >= MAX_HANDLES) return this.status(id, STATUS.FAILURE, `vigil: more than ${MAX_HANDLES} open handles`);
+    this.opening++;
     try {
+      const { gate, resolved } = await this.gate(id, [path], ([p]) => pathOperation('sftp', 'opendir', p!));
+      if (!gate.ok) return;
       const target = await this.t().opendir(resolved[0]!.shown);
       this.o.client.handle(id, this.addHandle({ kind: 'dir', target }));
     } catch (e) {
       const s = statusOf(e);
       this.status(id, s.code, s.message);
+    } finally {
+      this.opening--;
     }
   }
 
@@ -217,6 +244,8 @@ export class SftpProxy {
       const s = statusOf(e);
       return this.status(id, s.code, s.message);
     }
+    // Another READ on the handle, answered while this one waited, was refused for card data: nothing more moves.
+    if (h.blocked) return this.status(id, STATUS.PERMISSION_DENIED, h.blocked);
     if (r.pan) {
       if (this.o.clearPan === 'block') {
         h.blocked = PAN_BLOCKED;

@@ -33,7 +33,8 @@ export class TargetSftp {
   }
   /** Up to `len` bytes at `pos`; an empty buffer at the end of the file. */
   read(h: Buffer, pos: number, len: number): Promise<Buffer> {
-    const buf = Buffer.alloc(len);
+    // Not zero-filled: only the n bytes the target wrote into it are ever used.
+    const buf = Buffer.allocUnsafe(len);
     return new Promise((resolve, reject) =>
       this.raw.read(h, buf, 0, len, pos, (err, n) => (err ? reject(err) : resolve(buf.subarray(0, n)))),
     );
