@@ -8,6 +8,7 @@ import { approvalsSchema } from '../approvals/config.ts';
 import { identityProvidersSchema, mtlsSchema } from '../identity/config.ts';
 import { policySchemaWith, schedulesSchema, type LegacyMapping } from '../policy/config.ts';
 import { PROTOCOLS } from '../protocols/registry.ts';
+import { sharedStateSchema } from '../store/shared/config.ts';
 import { checkProtocols, listenersSchema, targetSchema } from './protocol-schemas.ts';
 
 const seconds = (def: number, min = 1) => z.number().int().min(min).max(86_400).default(def);
@@ -83,6 +84,8 @@ export const configSchema = z.strictObject({
   /** Named time windows policy rules can refer to (when: { outside: business-hours }). */
   schedules: schedulesSchema.default({}),
   approvals: approvalsSchema.default({ expirySeconds: 600, webhooks: [] }),
+  /** What a fleet of appliances shares (docs/fleet.md); absent: this appliance keeps it in its own SQLite. */
+  sharedState: sharedStateSchema.optional(),
 }).superRefine((c, ctx) => {
   c.policies.forEach((p, i) =>
     p.rules.forEach((r, j) => {
