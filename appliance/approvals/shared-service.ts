@@ -73,7 +73,7 @@ export class SharedApprovalService implements ApprovalGate, ApprovalsApi {
   async request(req: ApprovalRequest, signal: AbortSignal, listener: ApprovalListener): Promise<ApprovalOutcome> {
     if (signal.aborted) return { approved: false, requestId: null, kind: 'cancelled', reason: 'the client went away' };
     // Fail closed: without the shared store nobody could decide it, and this appliance could not read a decision.
-    if (!this.o.shared.up) throw new SharedStoreUnavailable('commands that need approval are refused until it is back');
+    if (!this.o.shared.up) throw new SharedStoreUnavailable('this appliance is not connected to it');
     const id = `apr_${randomBytes(9).toString('base64url')}`;
     const createdAt = this.now();
     const expiresAt = new Date(createdAt.getTime() + (req.approvers.expirySeconds ?? this.o.expirySeconds) * 1000);

@@ -22,6 +22,7 @@ import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 export interface FleetNode {
   name: string;
+  applianceId: string;
   dir: string;
   configPath: string;
   trust: TrustFile;
@@ -33,6 +34,8 @@ export interface FleetNode {
   proxy: TcpProxy | undefined;
   /** Everything the process wrote to stderr (its JSON log). */
   logs(): string;
+  /** How often its log says `msg` (e.g. 'connected to the shared store'). */
+  said(msg: string): number;
   start(): Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   running(): boolean;
@@ -138,6 +141,7 @@ ${o.extraConfig ?? ''}`,
     let log = '';
     const node: FleetNode = {
       name,
+      applianceId: init.applianceId,
       dir: adir,
       configPath: init.configPath,
       trust: parseTrustFile(readFileSync(init.trustPath, 'utf8')),
@@ -146,6 +150,7 @@ ${o.extraConfig ?? ''}`,
       adminUrl: '',
       proxy,
       logs: () => log,
+      said: (msg) => log.split(msg).length - 1,
       running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
       start: () =>
         new Promise((resolve, reject) => {

@@ -25,9 +25,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       return;
     }
     const upstream = connect(targetPort, '127.0.0.1');
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    // Closes travel through only while open: behind a silent partition each side keeps believing in the other.
+    upstream.on('error', () => mode === 'open' && client.destroy());
+    client.on('close', () => mode === 'open' && upstream.destroy());
+    upstream.on('close', () => mode === 'open' && client.destroy());
     const pair: [Socket, Socket | undefined] = [client, upstream];
     pairs.add(pair);
     client.on('data', (d) => mode === 'open' && upstream.write(d));
