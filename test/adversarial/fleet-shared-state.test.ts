@@ -174,6 +174,7 @@ describe("A's evidence says what happened", () => {
     await A.kill('SIGTERM');
     const { report, sessions } = await exportAndVerify({ configPath: A.configPath, dir: A.dir, trust: A.trust, auditor: f.auditor });
     const failed = report.checks.filter((c) => c.status === 'fail');
+    for (const n of f.nodes) expect(n.logs(), `${n.name} logged the shared store's password`).not.toContain(f.shared.password);
     expect(failed, JSON.stringify(failed)).toEqual([]);
     const events = [...sessions.values()].flat() as EvidenceEvent[];
     const cmd = (text: string) => events.find((e) => e.type === 'command' && String(e.text).includes(text));

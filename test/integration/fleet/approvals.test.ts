@@ -176,6 +176,7 @@ describe("A's evidence", () => {
     const { report, sessions } = await exportAndVerify({ configPath: A.configPath, dir: A.dir, trust: A.trust, auditor: f.auditor });
     expect(report.checks.filter((c) => c.status === 'fail'), JSON.stringify(report.checks.filter((c) => c.status === 'fail'))).toEqual([]);
     const events = [...sessions.values()].flat() as EvidenceEvent[];
+    for (const n of f.nodes) expect(n.logs(), `${n.name} logged the shared store's password`).not.toContain(f.shared.password);
     const of = (id: string) => events.filter((e) => e.requestId === id);
     const approved = of(ids['approved']!);
     expect(approved.find((e) => e.type === 'approval.decided')).toMatchObject({ decision: 'approved', approver: { subject: 'dave@acme.test', issuer: 'https://login.acme.test' }, reason: 'CHG-77 via B', remaining: 0 });
