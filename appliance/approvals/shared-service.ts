@@ -203,25 +203,26 @@ export class SharedApprovalService implements ApprovalGate, ApprovalsApi {
     const row = await this.o.store.get(id);
     if (!row) return;
     const rec = row.record;
-    let approvals = h.record.decisions.filter((d) => d.decision === 'approve').length;
-    for (const d of rec.decisions.slice(h.delivered)) {
-      if (d.decision === 'approve') approvals++;
-      const remaining = d.decision === 'deny' ? 0 : Math.max(0, rec.approvers.required - approvals);
-      const decisions = [...h.record.decisions, d];
-      h.record = { ...h.record, decisions };
-      this.o.db.transaction(() => {
+    // One SQLite transaction (one fsync) for what this read brings: its decisions and, if settled, the end.
+    this.o.db.transaction(() => {
+      let approvals = h.record.decisions.filter((d) => d.decision === 'approve').length;
+      for (const d of rec.decisions.slice(h.delivered)) {
+        if (d.decision === 'approve') approvals++;
+        const remaining = d.decision === 'deny' ? 0 : Math.max(0, rec.approvers.required - approvals);
+        const decisions = [...h.record.decisions, d];
+        h.record = { ...h.record, decisions };
         this.o.db.prepare('UPDATE approvals SET decisions = ?, request = ? WHERE id = ?').run(JSON.stringify(decisions), JSON.stringify(h.record), id);
         this.o.log.append('approval.decided', {
           requestId: id, sessionId: rec.sessionId, commandHash: rec.commandHash, approver: d.approver.subject, approverIssuer: d.approver.issuer, decision: d.decision, reason: d.reason, remaining,
         });
-      })();
-      h.delivered++;
-      h.listener.decided(id, d, remaining);
-      this.o.webhooks?.notify('decided', h.record, d);
-    }
-    if (rec.status === 'pending') return;
-    if (h.gone) return this.settle(id, 'cancelled', 'the client went away while the request was pending');
-    this.settle(id, rec.status, rec.status === 'approved' ? null : (rec.outcomeReason ?? rec.status));
+        h.delivered++;
+        h.listener.decided(id, d, remaining);
+        this.o.webhooks?.notify('decided', h.record, d);
+      }
+      if (rec.status === 'pending') return;
+      if (h.gone) return this.settle(id, 'cancelled', 'the client went away while the request was pending');
+      this.settle(id, rec.status, rec.status === 'approved' ? null : (rec.outcomeReason ?? rec.status));
+    })();
   }
 
   /** The owner ends its request (expiry, the client left); a decision the store already holds wins. */

@@ -64,6 +64,8 @@ export interface FleetOptions {
   proxied?: number[];
   extraConfig?: string;
   githubProvider?: string;
+  /** false: no sharedState block (each appliance on its own SQLite), for single-appliance baselines. */
+  shareState?: boolean;
 }
 
 const asPostgres = (args: string[]) =>
@@ -106,13 +108,17 @@ listeners:
   admin:
     address: 127.0.0.1:0
     tls: { cert: tls/server.crt, key: tls/server.key }
-sharedState:
+${
+  o.shareState === false
+    ? ''
+    : `sharedState:
   postgres:
     url: postgres://gw@127.0.0.1:${proxy?.port ?? shared.port}/vigil_fleet
     passwordFile: secrets/fleet.password
     timeoutMs: 1500
     pingIntervalMs: 500
-identityProviders:
+`
+}identityProviders:
   - name: staff
     issuer: ${STAFF_ISSUER}
     audiences: [vigil-admin]

@@ -11,9 +11,9 @@ import { NOTIFY_CHANNEL, PRESENCE_LOCK_CLASS, type SharedPostgres } from './post
 
 type Row = { record: ApprovalRecord; offered: boolean; appliance_id: string };
 
-/** Whether the owner's presence lock is held (its LISTEN connection is open). */
-const OWNER_PRESENT = `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::bigint::oid
-  AND objid = ((hashtext($2)::bigint) & 4294967295)::oid AND objsubid = 2) AS present`;
+/** Whether the owner's presence lock is held (its LISTEN connection is open): $2 is PRESENCE_LOCK_CLASS. */
+const OWNER_PRESENT = `EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $2::bigint::oid
+  AND l.objid = ((hashtext(a.appliance_id)::bigint) & 4294967295)::oid AND l.objsubid = 2)`;
 
 export class SharedApprovalStore {
   constructor(private readonly pg: SharedPostgres) {}
@@ -55,15 +55,18 @@ export class SharedApprovalStore {
    */
   async decide(id: string, apply: (rec: ApprovalRecord) => DecisionResult): Promise<{ record: ApprovalRecord; result: DecisionResult }> {
     return this.pg.tx(async (c) => {
-      const r = await c.query<Row & { past: boolean }>('SELECT record, offered, appliance_id, expires_at <= now() AS past FROM vigil_approvals WHERE id = $1 FOR UPDATE', [id]);
+      // One round trip: lock the row, and read whether it expired (the store's clock) and whether its owner is connected.
+      const r = await c.query<Row & { past: boolean; present: boolean }>(
+        `SELECT a.record, a.offered, a.appliance_id, a.expires_at <= now() AS past, ${OWNER_PRESENT} AS present FROM vigil_approvals a WHERE a.id = $1 FOR UPDATE OF a`,
+        [id, PRESENCE_LOCK_CLASS],
+      );
       const row = r.rows[0];
       if (!row) throw new ApprovalError('E_APPROVAL_NOT_FOUND', `no approval request ${id}`, 404);
       const rec = row.record;
       if (rec.status !== 'pending') throw alreadyDecided(id, rec.status);
       if (!row.offered) throw new ApprovalError('E_APPROVAL_NOT_WAITING', `request ${id} is still being recorded; try again in a moment`, 409);
       if (row.past) throw new ApprovalError('E_APPROVAL_DECIDED', `request ${id} expired at ${rec.expiresAt}; the appliance holding it refuses the command`, 409);
-      const present = await c.query<{ present: boolean }>(OWNER_PRESENT, [PRESENCE_LOCK_CLASS, row.appliance_id]);
-      if (!present.rows[0]?.present) {
+      if (!row.present) {
         throw new ApprovalError('E_APPROVAL_NOT_WAITING', `request ${id} has no waiting command: the appliance holding it (${row.appliance_id}) is not connected to the shared store`, 409);
       }
       const result = apply(rec);
@@ -72,8 +75,14 @@ export class SharedApprovalStore {
         result.settles === 'pending'
           ? result.record
           : { ...result.record, status: result.settles, decidedAt: at, outcomeReason: result.settles === 'denied' ? (result.decision.reason ?? 'denied') : null };
-      await c.query('UPDATE vigil_approvals SET record = $2, status = $3, updated_at = now() WHERE id = $1', [id, JSON.stringify(record), record.status]);
-      await c.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ id, appliance: row.appliance_id })]);
+      // The update and the owner's notification (sent on commit) in one statement.
+      await c.query('WITH u AS (UPDATE vigil_approvals SET record = $2, status = $3, updated_at = now() WHERE id = $1 RETURNING id) SELECT pg_notify($4, $5) FROM u', [
+        id,
+        JSON.stringify(record),
+        record.status,
+        NOTIFY_CHANNEL,
+        JSON.stringify({ id, appliance: row.appliance_id }),
+      ]);
       return { record, result };
     });
   }
