@@ -7,6 +7,7 @@
  *     recorded; once the store is back, held commands work again;
  *   - A silently partitioned while its command is held: B's approver approves in the store, A cannot read
  *     it and never releases; the hold ends at its expiry;
+ *   - a decision taken while A was cut off: acted on when A reconnects and reads it, not before;
  *   - A's LISTEN connection killed (pg_terminate_backend) while held: not released; A reconnects and
  *     releases on the decision it then reads;
  *   - the store stopped while held: not released; expiry ends it, and the store learns it on return;
@@ -109,6 +110,27 @@ describe('partitioned from the shared store while a command is held', () => {
     await b.c.end();
   });
 
+  it('a decision taken while A was cut off is not acted on until A reads it: released at the reconnect, not before', async () => {
+    const b = await bot(f, A);
+    const requested = b.nextRequest();
+    const q = later(b.c.query("INSERT INTO audit_scratch (v) VALUES ('decided during the partition')"));
+    const id = (ids['reconciled'] = await requested);
+    await offered(id);
+    const ups = A.said('connected to the shared store');
+    A.proxy!.cut('blackhole');
+    try {
+      expect((await approve(B, id)).status).toBe(200);
+      await sleep(1500);
+      expect(count('audit_scratch', 'decided during the partition'), 'released before A could read the decision').toBe('0');
+    } finally {
+      A.proxy!.restore();
+    }
+    await reconnected(A, ups);
+    expect((await q).rowCount).toBe(1);
+    expect(count('audit_scratch', 'decided during the partition')).toBe('1');
+    await b.c.end();
+  });
+
   it("A's LISTEN connection killed: still held, never released without a decision; released on the one it reads after reconnecting", async () => {
     const b = await bot(f, A);
     const requested = b.nextRequest();
@@ -198,9 +220,11 @@ describe("A's evidence says what happened", () => {
       expect(evs.some((e) => e.type === 'approval.decided' || e.type === 'command.released'), `${k}: a decision A never read, or a release`).toBe(false);
       expect(evs.find((e) => e.type === 'decision')!.decision).toBe('expired');
     }
-    const term = events.filter((e) => e.requestId === ids['terminated']);
-    expect(term.map((e) => e.type)).toEqual(expect.arrayContaining(['approval.requested', 'approval.decided', 'command.released']));
+    for (const k of ['terminated', 'reconciled']) {
+      const evs = events.filter((e) => e.requestId === ids[k]);
+      expect(evs.map((e) => e.type), k).toEqual(expect.arrayContaining(['approval.requested', 'approval.decided', 'command.released']));
+      expect(report.approvals?.find((a) => a.requestId === ids[k]), k).toMatchObject({ outcome: 'approved', ran: true, hashMatches: true });
+    }
     expect(report.approvals?.find((a) => a.requestId === ids['partitioned'])).toMatchObject({ ran: false });
-    expect(report.approvals?.find((a) => a.requestId === ids['terminated'])).toMatchObject({ outcome: 'approved', ran: true, hashMatches: true });
   });
 });
