@@ -52,6 +52,9 @@ const dave = () => f.staffToken('dave@acme.test', ['dba']);
 const approve = async (node: FleetNode, id: string) => admin(node, 'POST', `/v1/approvals/${id}/approve`, await dave(), { reason: 'ok' });
 const sharedStatus = (id: string) => f.sharedSql(`SELECT status FROM vigil_approvals WHERE id = '${id}'`).trim();
 const reconnected = (node: FleetNode, before: number) => until(`${node.name} to reconnect to the shared store`, () => (node.said('connected to the shared store') > before ? true : undefined), 30_000);
+/** The store's view of an appliance's presence lock (held by its LISTEN connection). */
+const presenceOf = (n: FleetNode) => `locktype = 'advisory' AND granted AND classid = ${PRESENCE_LOCK_CLASS} AND objid = ((hashtext('${n.applianceId}')::bigint) & 4294967295)::oid`;
+const presence = (n: FleetNode) => f.sharedSql(`SELECT count(*) FROM pg_locks WHERE ${presenceOf(n)}`).trim();
 /** Offered to approvers (listed by B): the owner's archive holds the request and the store says so. */
 const offered = (id: string) =>
   until(`${id} to be offered`, async () => ((await admin(B, 'GET', '/v1/approvals?status=pending', await dave())).body.approvals?.some((a: { id: string }) => a.id === id) ? true : undefined));
@@ -138,9 +141,7 @@ describe('partitioned from the shared store while a command is held', () => {
     const id = (ids['terminated'] = await requested);
     await offered(id);
     const ups = A.said('connected to the shared store');
-    const killed = f.sharedSql(
-      `SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND classid = ${PRESENCE_LOCK_CLASS} AND objid = ((hashtext('${A.applianceId}')::bigint) & 4294967295)::oid`,
-    );
+    const killed = f.sharedSql(`SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE ${presenceOf(A)}`);
     expect(killed.trim()).toBe('1');
     await reconnected(A, ups);
     await sleep(300);
@@ -177,11 +178,9 @@ describe('the appliance holding a command dies', () => {
     const id = (ids['killed'] = await requested);
     await offered(id);
     await A.kill('SIGKILL');
-    const r = await until('the store to see A gone', async () => {
-      const x = await approve(B, id);
-      return x.status === 409 ? x : undefined;
-    });
-    expect(r.body.error.code).toBe('E_APPROVAL_NOT_WAITING');
+    await until("the store to drop A's presence lock", () => (presence(A) === '0' ? true : undefined));
+    const r = await approve(B, id);
+    expect([r.status, r.body.error?.code]).toEqual([409, 'E_APPROVAL_NOT_WAITING']);
     expect(sharedStatus(id)).toBe('pending');
     await A.start();
     await until('A to cancel it in the store', () => (sharedStatus(id) === 'cancelled' ? true : undefined));
