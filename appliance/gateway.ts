@@ -19,6 +19,10 @@ import { SqliteTokenReplayStore } from './store/token-replay-store.ts';
 import { AdminServer } from './admin/server.ts';
 import { ApprovalService } from './approvals/service.ts';
 import { evidenceStorageHealth } from './shipping/health.ts';
+import { SharedApprovalService } from './approvals/shared-service.ts';
+import { SharedApprovalStore } from './store/shared/approval-store.ts';
+import { connectionConfig, SharedPostgres } from './store/shared/postgres.ts';
+import { PostgresTokenReplayStore } from './store/shared/token-replay.ts';
 import { WebhookNotifier } from './approvals/webhooks.ts';
 import type { PolicyConfig } from './policy/config.ts';
 import { PrometheusMetrics } from './metrics/prometheus.ts';
@@ -33,6 +37,9 @@ function approverGroups(policies: readonly PolicyConfig[]): Set<string> {
   }
   return out;
 }
+
+/** The appliance's own approvals (SQLite), or a fleet's through the shared store (docs/fleet.md). */
+export type Approvals = ApprovalService | SharedApprovalService;
 
 export interface GatewayOptions {
   logger: AppLogger;
@@ -72,8 +79,10 @@ export class Gateway {
     /** The started protocols, by adapter name, in registry order. */
     readonly protocols: ReadonlyMap<string, RunningProtocol>,
     readonly admin: AdminServer | undefined,
-    readonly approvals: ApprovalService,
+    readonly approvals: Approvals,
     readonly webhooks: WebhookNotifier,
+    /** The fleet's shared PostgreSQL (sharedState in vigil.yaml), when there is one. */
+    readonly shared: SharedPostgres | undefined,
     /** Where each protocol listener (by adapter name) and the admin API listen. */
     readonly addresses: Readonly<Partial<Record<string, { host: string; port: number }>>>,
     private readonly logger: AppLogger,
@@ -127,6 +136,12 @@ export class Gateway {
     return result;
   }
 
+  /** This appliance's own approvals (no sharedState): what in-process tests decide through. */
+  get localApprovals(): ApprovalService {
+    if (!(this.approvals instanceof ApprovalService)) throw new Error('this appliance keeps its approvals in the shared store (sharedState)');
+    return this.approvals;
+  }
+
   /** The started protocol `name` (e.g. 'postgres'), if vigil.yaml configures its listener. */
   protocol(name: string): RunningProtocol | undefined {
     return this.protocols.get(name);
@@ -146,6 +161,7 @@ export class Gateway {
         },
       },
     });
+    let shared: SharedPostgres | undefined;
     try {
       const { config } = appliance.loaded;
       const resolvePath = appliance.loaded.resolvePath;
@@ -156,8 +172,13 @@ export class Gateway {
         });
       }
       const fingerprintKey = loadOrCreateFingerprintKey(resolvePath(config.appliance.keysDir));
-      // Single-use tokens' ids live in the appliance database, so a restart does not reopen the replay window.
-      const replayStore = new SqliteTokenReplayStore(appliance.db);
+      // What a fleet shares lives in its PostgreSQL; one appliance keeps it in its own database.
+      const sharedCfg = config.sharedState?.postgres;
+      shared = sharedCfg
+        ? new SharedPostgres(connectionConfig(sharedCfg, resolvePath), appliance.id, { poolSize: sharedCfg.poolSize, pingIntervalMs: sharedCfg.pingIntervalMs, logger: opts.logger })
+        : undefined;
+      // Single-use tokens' ids are durable (SQLite or the shared store), so a restart does not reopen the replay window.
+      const replayStore = shared ? new PostgresTokenReplayStore(shared) : new SqliteTokenReplayStore(appliance.db);
       const identity = new JwtVerifierRegistry(config.identityProviders, { fingerprintKey, resolvePath, replayStore });
       for (const f of await identity.warmUp()) opts.logger.warn({ provider: f.provider, err: describeError(f.error) }, 'identity provider keys unavailable at start-up (will retry on use)');
       const addresses: Partial<Record<string, { host: string; port: number }>> = {};
@@ -167,9 +188,13 @@ export class Gateway {
         return url ? `an approver runs: vigil approvals approve ${id} --url ${url}` : `approvals need listeners.admin in vigil.yaml (request ${id})`;
       };
       const webhooks = new WebhookNotifier(config.approvals.webhooks, opts.logger, resolvePath, howTo);
-      const approvals = new ApprovalService({ db: appliance.db, log: appliance.log, expirySeconds: config.approvals.expirySeconds, webhooks, howTo });
+      const approvals: Approvals = shared
+        ? new SharedApprovalService({ db: appliance.db, log: appliance.log, shared, store: new SharedApprovalStore(shared), expirySeconds: config.approvals.expirySeconds, webhooks, howTo, logger: opts.logger })
+        : new ApprovalService({ db: appliance.db, log: appliance.log, expirySeconds: config.approvals.expirySeconds, webhooks, howTo });
       const orphans = approvals.cancelOrphans();
       if (orphans) opts.logger.warn({ cancelled: orphans }, 'approval requests left pending by the previous run were cancelled');
+      // Not reachable yet: the gateway starts anyway (allowed commands work; held ones are refused) and keeps trying.
+      await shared?.start();
       const pipeline = new SessionPipeline({
         recorder: appliance.recorder,
         policy: new PolicyEngine(config.policies, { schedules: config.schedules }),
@@ -219,14 +244,16 @@ export class Gateway {
       } catch (e) {
         for (const p of protocols.values()) await p.close().catch(() => undefined);
         await admin?.close();
+        await shared?.close();
         throw e;
       }
       appliance.startTimers();
       state.started = true;
       for (const r of appliance.recovered) opts.logger.warn({ sessionId: r.sessionId, seq: r.seq, frames: r.frames }, 'sealed an interrupted session left by the previous run');
       opts.logger.info({ applianceId: appliance.id, ...addresses }, 'vigil gateway started');
-      return new Gateway(appliance, pipeline, protocols, admin, approvals, webhooks, addresses, opts.logger, approverGroupSet, metrics, state);
+      return new Gateway(appliance, pipeline, protocols, admin, approvals, webhooks, shared, addresses, opts.logger, approverGroupSet, metrics, state);
     } catch (e) {
+      await shared?.close();
       await appliance.close();
       throw e;
     }
@@ -267,6 +294,9 @@ export class Gateway {
     const deadline = Date.now() + 10_000;
     while (this.appliance.recorder.liveSessions().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.appliance.recorder.liveSessions()) await s.close('the appliance is shutting down').catch(() => undefined);
+    // Held commands ended by the shutdown tell the shared store first.
+    if (this.approvals instanceof SharedApprovalService) await this.approvals.idle();
+    await this.shared?.close();
     await this.appliance.close();
     await Promise.race([this.webhooks.idle(), new Promise((r) => setTimeout(r, 2000))]);
     this.logger.info({}, 'vigil gateway stopped');

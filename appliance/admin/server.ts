@@ -19,7 +19,8 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describeError, VigilError } from '../../shared/errors.ts';
-import { ApprovalError, type Approver, type ApprovalService } from '../approvals/service.ts';
+import type { ApprovalsApi } from '../approvals/api.ts';
+import { ApprovalError, type Approver } from '../approvals/decision-rules.ts';
 import { clientMessageFor, type JwtVerifierRegistry, type VerifiedIdentity } from '../identity/index.ts';
 import { splitAddress } from '../net/host-port.ts';
 import type { AdminListenerConfig } from './config.ts';
@@ -32,7 +33,7 @@ export interface AdminDeps {
   config: AdminListenerConfig;
   resolvePath: (p: string) => string;
   identity: JwtVerifierRegistry;
-  approvals: ApprovalService;
+  approvals: ApprovalsApi;
   /** Every group named as approvers anywhere in the policy: membership in one opens the API. */
   approverGroups: ReadonlySet<string>;
   logger: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
@@ -121,17 +122,17 @@ export class AdminServer {
       if (req.method === 'GET' && !id) {
         const status = url.searchParams.get('status');
         if (status && !STATUSES.has(status)) throw new HttpError(400, 'E_BAD_REQUEST', `status must be one of ${[...STATUSES].join(', ')}`);
-        return this.send(res, 200, { approvals: this.deps.approvals.list((status ?? undefined) as never) });
+        return this.send(res, 200, { approvals: await this.deps.approvals.list((status ?? undefined) as never) });
       }
       if (req.method === 'GET' && id && !action) {
-        const rec = this.deps.approvals.get(id);
+        const rec = await this.deps.approvals.get(id);
         if (!rec) throw new HttpError(404, 'E_APPROVAL_NOT_FOUND', `no approval request ${id}`);
         return this.send(res, 200, { approval: rec });
       }
       if (req.method === 'POST' && id && action) {
         const body = await readJson(req);
         const reason = typeof body['reason'] === 'string' && body['reason'].trim() ? body['reason'].trim().slice(0, 1000) : null;
-        const rec = this.deps.approvals.decide(id, who, action === 'approve' ? 'approve' : 'deny', reason, req.socket.remoteAddress ?? null);
+        const rec = await this.deps.approvals.decide(id, who, action === 'approve' ? 'approve' : 'deny', reason, req.socket.remoteAddress ?? null);
         this.deps.logger.info({ requestId: id, approver: who.subject, decision: action }, 'approval decision');
         return this.send(res, 200, { approval: rec });
       }

@@ -6,18 +6,16 @@
  * in the session archive (through the waiting session) and announced to webhooks.
  */
 import { randomBytes } from 'node:crypto';
-import { VigilError } from '../../shared/errors.ts';
 import type { TransparencyLog } from '../log/transparency-log.ts';
 import type { ApprovalGate, ApprovalListener, ApprovalOutcome, ApprovalRequest } from '../pipeline/approval-gate.ts';
 import type { Db } from '../store/database.ts';
 import { isoTime } from '../time.ts';
-import { shownRecord, shownText } from './shown-record.ts';
-import type { ApprovalDecision, ApprovalRecord, ApproverRef } from './types.ts';
+import { alreadyDecided, applyDecision, ApprovalError, type Approver } from './decision-rules.ts';
+import { shownRecord } from './shown-record.ts';
+import type { ApprovalRecord } from './types.ts';
 import type { WebhookNotifier } from './webhooks.ts';
 
-export interface Approver extends ApproverRef {
-  groups: readonly string[];
-}
+export { ApprovalError, type Approver } from './decision-rules.ts';
 
 interface Waiting {
   resolve: (o: ApprovalOutcome) => void;
@@ -25,16 +23,6 @@ interface Waiting {
   timer: NodeJS.Timeout;
   /** Removes the abort listener from the session's signal (a long session may hold many commands). */
   detach: () => void;
-}
-
-export class ApprovalError extends VigilError {
-  constructor(
-    code: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(code, message);
-  }
 }
 
 export interface ApprovalServiceOptions {
@@ -142,27 +130,13 @@ export class ApprovalService implements ApprovalGate {
 
   /** One approver's decision. Throws ApprovalError (with an HTTP status) when it is not allowed. */
   decide(id: string, who: Approver, decision: 'approve' | 'deny', typed: string | null, address: string | null): ApprovalRecord {
-    // What the approver typed is stored, logged, recorded and announced: masked like the command.
-    const reason = typed === null ? null : shownText(typed);
-    const rec = this.get(id);
-    if (!rec) throw new ApprovalError('E_APPROVAL_NOT_FOUND', `no approval request ${id}`, 404);
-    if (rec.status !== 'pending') throw new ApprovalError('E_APPROVAL_DECIDED', `request ${id} is already ${rec.status}; an approval is used once, for its own command`, 409);
+    const rec0 = this.get(id);
+    if (!rec0) throw new ApprovalError('E_APPROVAL_NOT_FOUND', `no approval request ${id}`, 404);
+    if (rec0.status !== 'pending') throw alreadyDecided(id, rec0.status);
     if (this.announcing.has(id)) throw new ApprovalError('E_APPROVAL_NOT_WAITING', `request ${id} is still being recorded; try again in a moment`, 409);
     if (!this.waiting.has(id)) throw new ApprovalError('E_APPROVAL_NOT_WAITING', `request ${id} has no waiting command on this appliance`, 409);
-    if (who.subject === rec.requester.subject && who.issuer === rec.requester.issuer) {
-      throw new ApprovalError('E_APPROVAL_SELF', 'the requester cannot approve or deny its own request (separation of duties)', 403);
-    }
-    if (!who.groups.some((g) => rec.approvers.groups.includes(g))) {
-      throw new ApprovalError('E_APPROVAL_NOT_APPROVER', `you are not in an approver group for rule ${rec.rule} (${rec.approvers.groups.join(', ')})`, 403);
-    }
-    if (rec.decisions.some((d) => d.approver.subject === who.subject && d.approver.issuer === who.issuer)) {
-      throw new ApprovalError('E_APPROVAL_TWICE', `you already decided request ${id}; it needs ${rec.approvers.required} different approvers`, 409);
-    }
-    if (decision === 'deny' && !reason) throw new ApprovalError('E_APPROVAL_REASON', 'a denial needs a reason', 400);
-    const d: ApprovalDecision = { approver: { subject: who.subject, issuer: who.issuer }, decision, reason, at: isoTime(this.now()), address };
-    rec.decisions.push(d);
-    const approvals = rec.decisions.filter((x) => x.decision === 'approve').length;
-    const remaining = decision === 'deny' ? 0 : Math.max(0, rec.approvers.required - approvals);
+    const { record: rec, decision: d, remaining } = applyDecision(rec0, who, decision, typed, address, isoTime(this.now()));
+    const reason = d.reason;
     this.o.db.transaction(() => {
       this.o.db.prepare('UPDATE approvals SET decisions = ?, request = ? WHERE id = ?').run(JSON.stringify(rec.decisions), JSON.stringify(rec), id);
       this.o.log.append('approval.decided', { requestId: id, sessionId: rec.sessionId, commandHash: rec.commandHash, approver: who.subject, approverIssuer: who.issuer, decision, reason, remaining });

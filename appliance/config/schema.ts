@@ -10,6 +10,7 @@ import { policySchemaWith, schedulesSchema, type LegacyMapping } from '../policy
 import { PROTOCOLS } from '../protocols/registry.ts';
 import { RETENTION_DEFAULTS, retentionSchema } from '../retention/config.ts';
 import { shippingSchema } from '../shipping/config.ts';
+import { sharedStateSchema } from '../store/shared/config.ts';
 import { checkProtocols, listenersSchema, targetSchema } from './protocol-schemas.ts';
 
 const seconds = (def: number, min = 1) => z.number().int().min(min).max(86_400).default(def);
@@ -91,6 +92,8 @@ export const configSchema = z.strictObject({
   shipping: shippingSchema.optional(),
   /** SIGTERM: stop accepting, let open sessions end for up to drainSeconds, then end the rest as interrupted. */
   shutdown: z.strictObject({ drainSeconds: seconds(30, 0) }).default({ drainSeconds: 30 }),
+  /** What a fleet of appliances shares (docs/fleet.md); absent: this appliance keeps it in its own SQLite. */
+  sharedState: sharedStateSchema.optional(),
 }).superRefine((c, ctx) => {
   c.policies.forEach((p, i) =>
     p.rules.forEach((r, j) => {

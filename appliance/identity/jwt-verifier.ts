@@ -107,18 +107,25 @@ export class JwtVerifier {
     }
     checkTimes(payload, now, ctx);
     const identity = this.identity(payload, hash, ctx);
-    if (p.singleUseTokens) this.claimOnce(identity.tokenId, payload.exp!, now, ctx);
+    if (p.singleUseTokens) await this.claimOnce(identity.tokenId, payload.exp!, now, ctx);
     return identity;
   }
 
   /** The last check: a single-use token's jti is claimed only once the token is otherwise acceptable. */
-  private claimOnce(jti: string | undefined, exp: number, now: Date, ctx: JwtErrorContext): void {
+  private async claimOnce(jti: string | undefined, exp: number, now: Date, ctx: JwtErrorContext): Promise<void> {
     const p = this.provider;
     // jose required the claim and identity() checked it is usable text; this is the type's guarantee.
     if (jti === undefined) throw malformed(ctx, 'token has no jti claim', JTI_REQUIRED_CLIENT);
     // Forgettable once the token can no longer pass verification: exp plus the tolerance it was accepted with.
     const until = new Date((exp + p.clockToleranceSeconds) * 1000);
-    if (!this.replay!.claim(p.issuer, jti, until, now))
+    let first: boolean;
+    try {
+      first = await this.replay!.claim(p.issuer, jti, until, now);
+    } catch (e) {
+      // Fail closed: a store that cannot say whether the id was used refuses the token.
+      throw idError('E_ID_INTERNAL', ctx, `the single-use token store cannot be reached (${(e as Error).message})`, 'tokens from this issuer are single-use and the gateway cannot check this one now; try again shortly');
+    }
+    if (!first)
       throw idError('E_ID_TOKEN_REPLAYED', ctx, `token jti ${logValue(jti)} was already used (singleUseTokens)`, 'this token was already used, and tokens from this issuer are single-use; request a fresh token');
   }
 

@@ -39,7 +39,7 @@ pipelineContract({
     return {
       appliance: f.gateway.appliance,
       recorder: f.gateway.appliance.recorder,
-      approvals: f.gateway.approvals,
+      approvals: f.gateway.localApprovals,
       approver: { subject: 'dana@acme.test', issuer: STAFF_ISSUER, groups: ['dba'] },
       commandKey: loadOrCreateFingerprintKey(join(f.dir, 'appliance', 'keys')),
       trust: f.trust,

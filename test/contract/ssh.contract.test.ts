@@ -34,7 +34,7 @@ pipelineContract({
     return {
       appliance: f.gateway.appliance,
       recorder: f.gateway.appliance.recorder,
-      approvals: f.gateway.approvals,
+      approvals: f.gateway.localApprovals,
       approver: { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] },
       commandKey: loadOrCreateFingerprintKey(join(f.dir, 'appliance', 'keys')),
       trust: f.trust,

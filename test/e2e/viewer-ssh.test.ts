@@ -148,10 +148,10 @@ beforeAll(async () => {
   const held = exec('id -un');
   let req;
   for (let i = 0; i < 500 && !req; i++) {
-    req = f.gateway.approvals.list('pending')[0];
+    req = f.gateway.localApprovals.list('pending')[0];
     if (!req) await new Promise((res) => setTimeout(res, 20));
   }
-  if (req) f.gateway.approvals.decide(req.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+  if (req) f.gateway.localApprovals.decide(req.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
   r['held'] = await held;
   r['stderr'] = await exec('echo "to $(whoami)" >&2; exit 3');
   spawnSync('ssh', [...base, '-O', 'exit', 'web-cert@127.0.0.1']);

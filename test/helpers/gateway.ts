@@ -41,7 +41,7 @@ export const CARD_ROWS = [
   { id: 3, name: 'Lena Vogel', card: '378282246310005', cvv: '7890', note: 'track ;4111111111111111=29121010000012345678?' },
 ];
 
-const SCHEMA = `
+export const SCHEMA = `
 CREATE TABLE customers (id int PRIMARY KEY, name text, card_number text, cvv text, note text, card_as_number bigint);
 ${CARD_ROWS.map((r) => `INSERT INTO customers VALUES (${r.id}, '${r.name}', '${r.card}', '${r.cvv}', '${r.note}', ${r.card});`).join('\n')}
 CREATE TABLE accounts (id int PRIMARY KEY, status text NOT NULL DEFAULT 'open', balance numeric NOT NULL DEFAULT 0);

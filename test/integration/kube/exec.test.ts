@@ -180,10 +180,10 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exit = new Promise<number | null>((r) => child.on('close', r));
     let id: string | undefined;
-    await waitFor(() => (id = f.gateway.approvals.list('pending')[0]?.id) !== undefined, () => 'no approval request');
+    await waitFor(() => (id = f.gateway.localApprovals.list('pending')[0]?.id) !== undefined, () => 'no approval request');
     await waitFor(() => stderr.includes('held for approval'), () => `no wait message: ${stderr}`);
     expect(() => readFileSync(join(node.workDir, 'dd.out'))).toThrow();
-    f.gateway.approvals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+    f.gateway.localApprovals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
     expect(await exit, stderr).toBe(0);
     expect(readFileSync(join(node.workDir, 'dd.out')).length).toBe(5);
   });
@@ -192,8 +192,8 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     const out = join(node.workDir, 'dd-denied.out');
     const pending = f.kubectl(['-n', NS, 'exec', 'app', '--', 'dd', 'if=/dev/zero', `of=${out}`, 'bs=1', 'count=5']);
     let id: string | undefined;
-    await waitFor(() => (id = f.gateway.approvals.list('pending')[0]?.id) !== undefined, () => 'no approval request');
-    f.gateway.approvals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'deny', 'not now', '127.0.0.1');
+    await waitFor(() => (id = f.gateway.localApprovals.list('pending')[0]?.id) !== undefined, () => 'no approval request');
+    f.gateway.localApprovals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'deny', 'not now', '127.0.0.1');
     const r = await pending;
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`needs approval (rule ci-kube/approve-dd, request ${id}): not approved: denied by dana@acme.test: not now`);
@@ -204,9 +204,9 @@ describe('kubectl exec through Vigil (WebSocket)', () => {
     const out = join(node.workDir, 'dd-cancelled.out');
     const child = kube.kubectlSpawn(['-n', NS, 'exec', 'app', '--', 'dd', 'if=/dev/zero', `of=${out}`, 'bs=1', 'count=5'], { kubeconfig: f.kubeconfig('cancel', f.defaultToken) });
     let id: string | undefined;
-    await waitFor(() => (id = f.gateway.approvals.list('pending')[0]?.id) !== undefined, () => 'no approval request');
+    await waitFor(() => (id = f.gateway.localApprovals.list('pending')[0]?.id) !== undefined, () => 'no approval request');
     child.kill('SIGKILL');
-    await waitFor(() => !f.gateway.approvals.list('pending').some((a) => a.id === id), () => 'the request is still pending after the client went away');
+    await waitFor(() => !f.gateway.localApprovals.list('pending').some((a) => a.id === id), () => 'the request is still pending after the client went away');
     await new Promise((r) => setTimeout(r, 300));
     expect(existsSync(out)).toBe(false);
   });

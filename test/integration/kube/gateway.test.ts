@@ -193,12 +193,12 @@ describe('kubectl through Vigil to a real kube-apiserver', () => {
     const pending = f.kubectl(['-n', 'cde', 'patch', 'deployment', 'web', '--type=merge', '-p', '{"metadata":{"labels":{"approved":"yes"}}}']);
     let id: string | undefined;
     await waitFor(() => {
-      id = f.gateway.approvals.list('pending')[0]?.id;
+      id = f.gateway.localApprovals.list('pending')[0]?.id;
       return id !== undefined;
     }, () => 'no approval request appeared');
     // Nothing reached the API server while it waited.
     expect(f.kube.kubectlOk(['-n', 'cde', 'get', 'deployment', 'web', '-o', 'jsonpath={.metadata.labels.approved}'])).toBe('');
-    f.gateway.approvals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+    f.gateway.localApprovals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
     const r = await pending;
     errors.push(r.stderr);
     expect(r.status, r.stderr).toBe(0);
@@ -210,10 +210,10 @@ describe('kubectl through Vigil to a real kube-apiserver', () => {
     const pending = f.kubectl(['-n', 'cde', 'patch', 'deployment', 'web', '--type=merge', '-p', '{"metadata":{"labels":{"denied":"yes"}}}']);
     let id: string | undefined;
     await waitFor(() => {
-      id = f.gateway.approvals.list('pending')[0]?.id;
+      id = f.gateway.localApprovals.list('pending')[0]?.id;
       return id !== undefined;
     }, () => 'no approval request appeared');
-    f.gateway.approvals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'deny', 'not during the freeze', '127.0.0.1');
+    f.gateway.localApprovals.decide(id!, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'deny', 'not during the freeze', '127.0.0.1');
     const r = await pending;
     errors.push(r.stderr);
     expect(r.status).not.toBe(0);

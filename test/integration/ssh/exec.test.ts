@@ -89,23 +89,23 @@ beforeAll(async () => {
   const held = f.ssh('web', 'id -un');
   let req;
   for (let i = 0; i < 500 && !req; i++) {
-    req = f.gateway.approvals.list('pending')[0];
+    req = f.gateway.localApprovals.list('pending')[0];
     if (!req) await new Promise((r) => setTimeout(r, 20));
   }
   heldRequest = req?.id;
-  if (req) f.gateway.approvals.decide(req.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+  if (req) f.gateway.localApprovals.decide(req.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
   results['held'] = await held;
   // A held exec whose command line carries a card number and a security code: the approver is shown (and
   // vigil.db keeps) the code redacted, while the target runs the line exactly as sent (wc counts its bytes).
   const heldCvv = f.ssh('web', CVV_LINE);
   let cvvReq;
   for (let i = 0; i < 500 && !cvvReq; i++) {
-    cvvReq = f.gateway.approvals.list('pending')[0];
+    cvvReq = f.gateway.localApprovals.list('pending')[0];
     if (!cvvReq) await new Promise((r) => setTimeout(r, 20));
   }
   cvvShown = JSON.stringify(cvvReq ?? null);
   cvvRequest = cvvReq?.id;
-  if (cvvReq) f.gateway.approvals.decide(cvvReq.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+  if (cvvReq) f.gateway.localApprovals.decide(cvvReq.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
   results['heldCvv'] = await heldCvv;
   await f.gateway.stop();
   evidence = await exportAndVerify(f);

@@ -45,7 +45,7 @@ beforeAll(async () => {
   const held = c.open(`${s}/held/secret.txt`, 'r').then((h) => (log.push('held open answered'), h));
   let req;
   for (let i = 0; i < 500 && !req; i++) {
-    req = f.gateway.approvals.list('pending')[0];
+    req = f.gateway.localApprovals.list('pending')[0];
     if (!req) await new Promise((r) => setTimeout(r, 20));
   }
   // The REMOVE of the held file is sent now; it must wait for the OPEN.
@@ -62,9 +62,9 @@ beforeAll(async () => {
   await c.close(h);
   log.push(`download answered ${got}`);
   await c.remove(`${s}/held/sibling.txt`).then(() => log.push('remove of the sibling answered'));
-  pendingDuring = f.gateway.approvals.list('pending').length;
+  pendingDuring = f.gateway.localApprovals.list('pending').length;
   log.push('approving');
-  f.gateway.approvals.decide(req!.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+  f.gateway.localApprovals.decide(req!.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
   const hh = await held;
   await removeHeld;
   // Read through the handle opened before the remove (the file's data lives on while it is open).

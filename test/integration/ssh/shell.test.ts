@@ -75,12 +75,12 @@ beforeAll(async () => {
   enter();
   let req;
   for (let i = 0; i < 300 && !req; i++) {
-    req = f.gateway.approvals.list('pending')[0];
+    req = f.gateway.localApprovals.list('pending')[0];
     if (!req) await new Promise((r) => setTimeout(r, 20));
   }
   await new Promise((r) => setTimeout(r, 300));
   heldBefore = existsSync(held);
-  if (req) f.gateway.approvals.decide(req.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
+  if (req) f.gateway.localApprovals.decide(req.id, { subject: 'dana@acme.test', issuer: 'https://login.acme.test', groups: ['ops'] }, 'approve', null, '127.0.0.1');
   for (let i = 0; i < 100 && !existsSync(held); i++) await new Promise((r) => setTimeout(r, 50));
   // A full-screen program: line control steps aside while it holds the terminal, and comes back after it.
   type('less /etc/hostname');
