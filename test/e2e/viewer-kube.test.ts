@@ -108,6 +108,7 @@ describe('a Kubernetes session in the viewer', () => {
   it('a create shows its request body masked', async () => {
     await openSession(page, createSeq);
     const row = page.getByTestId('kube-exchange').filter({ hasText: 'create' });
+    await expect.poll(() => row.count()).toBe(1);
     await row.getByRole('button').click();
     const text = await page.getByTestId('kube-exchange-detail').innerText();
     expect(text).toMatch(/Request body \(\d+ B\)/);
@@ -118,6 +119,7 @@ describe('a Kubernetes session in the viewer', () => {
   it('a blocked request: blocked, with its rule and reason, not forwarded, no response', async () => {
     await openSession(page, blockedSeq);
     const row = page.getByTestId('kube-exchange').filter({ hasText: 'delete' });
+    await expect.poll(() => row.count()).toBe(1); // the session's events are decrypted in a worker
     const cells = (await row.locator('td').allInnerTexts()).map((c) => c.trim());
     expect(cells.slice(2, 7)).toEqual(['delete', 'v1/namespaces', 'gw', 'not forwarded', 'blocked']);
     await row.getByRole('button').click();
@@ -131,6 +133,7 @@ describe('a Kubernetes session in the viewer', () => {
   it('an exec: its exchange in the list, its channel in the Replay with the output masked; no SSH login cards', async () => {
     await openSession(page, execSeq);
     const row = page.getByTestId('kube-exchange').filter({ hasText: 'pods/exec' });
+    await expect.poll(() => row.count()).toBe(1);
     expect((await row.locator('td').allInnerTexts()).map((c) => c.trim()).slice(3, 5)).toEqual(['v1/pods/exec', 'gw/app']);
     expect(await page.getByTestId('ssh-client-login').count()).toBe(0);
     await page.getByRole('tab', { name: 'Replay' }).click();
