@@ -5,7 +5,9 @@
  * one after the other against the request as the other left it.
  */
 import { VigilError } from '../../shared/errors.ts';
-import { shownText } from './shown-record.ts';
+import type { ApprovalRequest } from '../pipeline/approval-gate.ts';
+import { isoTime } from '../time.ts';
+import { shownRecord, shownText } from './shown-record.ts';
 import type { ApprovalDecision, ApprovalRecord, ApproverRef } from './types.ts';
 
 export interface Approver extends ApproverRef {
@@ -58,4 +60,29 @@ export function applyDecision(rec: ApprovalRecord, who: Approver, decision: 'app
 
 export function alreadyDecided(id: string, status: string): ApprovalError {
   return new ApprovalError('E_APPROVAL_DECIDED', `request ${id} is already ${status}; an approval is used once, for its own command`, 409);
+}
+
+/** The record of a new request, as stored, listed and announced (masked like the command it holds). */
+export function pendingRecord(id: string, req: ApprovalRequest, createdAt: Date, expiresAt: Date): ApprovalRecord {
+  return shownRecord({
+    id,
+    status: 'pending',
+    sessionId: req.sessionId,
+    sessionSeq: req.sessionSeq,
+    commandId: req.commandId,
+    commandHash: req.commandHash,
+    command: req.display,
+    classification: req.classification,
+    rule: req.rule,
+    reason: req.reason,
+    requester: req.requester,
+    target: req.target,
+    justification: req.justification ?? null,
+    approvers: req.approvers,
+    createdAt: isoTime(createdAt),
+    expiresAt: isoTime(expiresAt),
+    decidedAt: null,
+    decisions: [],
+    outcomeReason: null,
+  });
 }

@@ -10,7 +10,7 @@ import type { TransparencyLog } from '../log/transparency-log.ts';
 import type { ApprovalGate, ApprovalListener, ApprovalOutcome, ApprovalRequest } from '../pipeline/approval-gate.ts';
 import type { Db } from '../store/database.ts';
 import { isoTime } from '../time.ts';
-import { alreadyDecided, applyDecision, ApprovalError, type Approver } from './decision-rules.ts';
+import { alreadyDecided, applyDecision, ApprovalError, pendingRecord, type Approver } from './decision-rules.ts';
 import { shownRecord } from './shown-record.ts';
 import type { ApprovalRecord } from './types.ts';
 import type { WebhookNotifier } from './webhooks.ts';
@@ -63,27 +63,7 @@ export class ApprovalService implements ApprovalGate {
     const id = this.o.newRequestId?.() ?? `apr_${randomBytes(9).toString('base64url')}`;
     const createdAt = this.now();
     const expiresAt = new Date(createdAt.getTime() + (req.approvers.expirySeconds ?? this.o.expirySeconds) * 1000);
-    const record: ApprovalRecord = shownRecord({
-      id,
-      status: 'pending',
-      sessionId: req.sessionId,
-      sessionSeq: req.sessionSeq,
-      commandId: req.commandId,
-      commandHash: req.commandHash,
-      command: req.display,
-      classification: req.classification,
-      rule: req.rule,
-      reason: req.reason,
-      requester: req.requester,
-      target: req.target,
-      justification: req.justification ?? null,
-      approvers: req.approvers,
-      createdAt: isoTime(createdAt),
-      expiresAt: isoTime(expiresAt),
-      decidedAt: null,
-      decisions: [],
-      outcomeReason: null,
-    });
+    const record = pendingRecord(id, req, createdAt, expiresAt);
     this.o.db.transaction(() => {
       this.o.db
         .prepare('INSERT INTO approvals (id, session_id, command_id, command_hash, request, status, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')

@@ -14,7 +14,7 @@ import type { SharedApprovalStore } from '../store/shared/approval-store.ts';
 import { SharedStoreUnavailable, type SharedLogger, type SharedPostgres } from '../store/shared/postgres.ts';
 import { isoTime } from '../time.ts';
 import type { ApprovalsApi } from './api.ts';
-import { applyDecision, ApprovalError, type Approver } from './decision-rules.ts';
+import { applyDecision, ApprovalError, pendingRecord, type Approver } from './decision-rules.ts';
 import { shownRecord } from './shown-record.ts';
 import type { ApprovalRecord, ApprovalStatus } from './types.ts';
 import type { WebhookNotifier } from './webhooks.ts';
@@ -77,27 +77,7 @@ export class SharedApprovalService implements ApprovalGate, ApprovalsApi {
     const id = `apr_${randomBytes(9).toString('base64url')}`;
     const createdAt = this.now();
     const expiresAt = new Date(createdAt.getTime() + (req.approvers.expirySeconds ?? this.o.expirySeconds) * 1000);
-    const record: ApprovalRecord = shownRecord({
-      id,
-      status: 'pending',
-      sessionId: req.sessionId,
-      sessionSeq: req.sessionSeq,
-      commandId: req.commandId,
-      commandHash: req.commandHash,
-      command: req.display,
-      classification: req.classification,
-      rule: req.rule,
-      reason: req.reason,
-      requester: req.requester,
-      target: req.target,
-      justification: req.justification ?? null,
-      approvers: req.approvers,
-      createdAt: isoTime(createdAt),
-      expiresAt: isoTime(expiresAt),
-      decidedAt: null,
-      decisions: [],
-      outcomeReason: null,
-    });
+    const record = pendingRecord(id, req, createdAt, expiresAt);
     // 1. The shared row, not yet offered (nobody can decide it). A failure here leaves nothing anywhere.
     await this.o.store.insert(record);
     // 2. The local row and the transparency log, in one SQLite transaction (as on a single appliance).
