@@ -90,14 +90,16 @@ export class ApprovalService implements ApprovalGate {
       const waiting: Waiting = { resolve, listener, timer, detach: () => signal.removeEventListener('abort', onAbort) };
       // Until it is offered, an expiry or a vanished client still ends it (and resolves the hold).
       this.unannounced.set(id, waiting);
+      const info = { requestId: id, expiresAt: record.expiresAt, howTo: this.o.howTo(id) };
       void listener
-        .pending({ requestId: id, expiresAt: record.expiresAt, howTo: this.o.howTo(id) })
+        .pending(info)
         .then(
           () => {
             this.announcing.delete(id);
             if (this.unannounced.get(id) !== waiting) return; // ended meanwhile
             this.unannounced.delete(id);
             this.waiting.set(id, waiting);
+            listener.offered?.(info);
             this.o.webhooks?.notify('requested', record);
           },
           (e: unknown) => {

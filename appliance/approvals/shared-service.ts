@@ -173,6 +173,7 @@ export class SharedApprovalService implements ApprovalGate, ApprovalsApi {
     if (h.offered || h.settled) return;
     await this.o.store.offer(id);
     h.offered = true;
+    h.listener.offered?.({ requestId: id, expiresAt: h.record.expiresAt, howTo: this.o.howTo(id) });
     this.o.webhooks?.notify('requested', h.record);
   }
 

@@ -32,6 +32,11 @@ export interface ApprovalListener {
    * is it offered to approvers (API, CLI, webhooks). A rejection cancels the request.
    */
   pending(info: { requestId: string; expiresAt: string; howTo: string }): Promise<void>;
+  /**
+   * The request is now offered: an approver can decide it. Only now is the client told the request id — told
+   * earlier, an approver acting on it at once would be refused as "not waiting" (a fleet offers it a round trip later).
+   */
+  offered?(info: { requestId: string; expiresAt: string; howTo: string }): void;
   decided(requestId: string, d: ApprovalDecision, remaining: number): void;
 }
 

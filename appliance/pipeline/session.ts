@@ -276,8 +276,8 @@ export class PipelineSession {
           // The request must be on disk before anyone can act on it.
           await this.commit();
           this.telemetry.holdRequested();
-          tellClient(info);
         },
+        offered: tellClient,
         decided: (requestId, dec, remaining) =>
           this.record({
             type: 'approval.decided',

@@ -468,7 +468,20 @@ func (f *fixture) ExecInContainer(ctx context.Context, podName string, _ types.U
 	c.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "POD_NAME=" + podName, "CONTAINER_NAME=" + cname, "HOSTNAME=" + podName}
 	if tty {
 		c.Env = append(c.Env, "TERM=xterm")
-		p, err := pty.Start(c)
+		// Like a runtime given the console size at exec start (Docker's ConsoleSize): the process starts on a
+		// terminal of the client's size, so a command that reads it at once (stty size) never sees 0x0. The
+		// first size is what the client sends right after the streams open; a client that sends none still runs.
+		var first *pty.Winsize
+		select {
+		case size, ok := <-resize:
+			if ok {
+				first = &pty.Winsize{Rows: size.Height, Cols: size.Width}
+			}
+		case <-time.After(5 * time.Second):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		p, err := pty.StartWithSize(c, first)
 		if err != nil {
 			return err
 		}
