@@ -31,6 +31,8 @@ const KIND_MARK = 4;
 const KIND_QUERY = 5;
 const KIND_CLOSE = 6;
 const KIND_BARRIER = 7;
+/** Small records wake a sleeping worker once this much is waiting (see put()). */
+const WAKE_BYTES = RING_BYTES / 4;
 /** How long a full ring may stay full before the worker counts as dead. */
 const STALL_MS = 30_000;
 
@@ -202,9 +204,24 @@ class HasherThread {
     this.data.set(body, pos + HEAD);
     this.head = (this.head + need) | 0;
     Atomics.store(this.ctl, 0, this.head);
-    // Wake the worker only if it sleeps: a wake-up per record costs more CPU than the copy.
-    if (Atomics.load(this.ctl, 2) !== 0) Atomics.notify(this.ctl, 0);
+    // Wake the worker only if it sleeps, and only when it has something worth waking for: a question (somebody
+    // awaits the answer), a record it must also write to a file, or a quarter of the ring. A wake-up is a futex
+    // system call plus a thread switch; one per small record cost ≈ 20–50 µs per PostgreSQL statement under
+    // pgbench (scripts/bench/pg-profile.ts). Small records left waiting are hashed at the next wake-up or when
+    // the worker's own one-second nap ends; no answer depends on them before a question wakes it.
+    if (Atomics.load(this.ctl, 2) === 0) {
+      this.unwoken = 0;
+      return;
+    }
+    this.unwoken += need;
+    if (kind >= KIND_QUERY || file || this.unwoken >= WAKE_BYTES) {
+      this.unwoken = 0;
+      Atomics.notify(this.ctl, 0);
+    }
   }
+
+  /** Bytes put since the worker was last seen awake or woken. */
+  private unwoken = 0;
 
   private waitForSpace(n: number): void {
     const deadline = Date.now() + STALL_MS;
@@ -218,6 +235,7 @@ class HasherThread {
         throw this.failed;
       }
       Atomics.store(this.ctl, 3, 1);
+      Atomics.notify(this.ctl, 0); // a wake-up deferred to the end of this turn would come too late
       if (Atomics.load(this.ctl, 1) === tail) Atomics.wait(this.ctl, 1, tail, 100);
       Atomics.store(this.ctl, 3, 0);
     }
