@@ -5,7 +5,8 @@
  * Each sample is charged to the nearest frame of Vigil's own code (appliance/ or shared/) on its stack, so a
  * stage includes the Node internals and libraries it calls (a socket write is charged to whoever wrote);
  * samples with no Vigil frame at all are the runtime's own work (reading sockets, timers, the event loop).
- * The profiler itself adds overhead: compare stages with each other, and the total with the gateway's CPU per
+ * The gateway runs from source (through tsx, so that frames name their files; tsx's keepNames helper `__name`
+ * is a cost the shipped bundle does not have). The profiler itself adds overhead: compare stages with each other, and the total with the gateway's CPU per
  * statement that `scripts/bench/pg` measures from /proc without a profiler.
  *
  * Usage: node bin/run-ts.mjs scripts/bench/pg-profile.ts [--seconds 15] [--durability write|fsync] [--keep DIR]
@@ -122,7 +123,7 @@ try {
   server.psql(`CREATE ROLE bench LOGIN SUPERUSER PASSWORD '${server.password}'`);
   const init = spawnSync(join(PGBIN, 'pgbench'), ['-i', '-q', '-s', '10', '-h', '127.0.0.1', '-p', String(server.port), '-U', 'bench', 'payments'], { env: { ...process.env, PGPASSWORD: server.password }, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(init.stderr);
-  const vigil = await startVigil(server, durability, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '200'] });
+  const vigil = await startVigil(server, durability, { from: 'source', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '200'] });
     // Start-up (module loading, JIT warm-up) is outside the window: only the samples taken while pgbench ran count.
   const cpuBefore = cpuMicros(vigil.gw.pid);
   const from = Number(process.hrtime.bigint() / 1000n);

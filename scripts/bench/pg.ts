@@ -11,6 +11,8 @@
  *   CPU per statement           the gateway's and PgBouncer's user+system time from /proc during their -c 8 runs
  *   fdatasync                   latency on the gateway's data filesystem, and the group-commit bound it sets
  *
+ * The gateway runs as shipped: the esbuild bundle (scripts/build.sh), built into a temp folder first.
+ *
  * Usage: node bin/run-ts.mjs scripts/bench/pg.ts [--seconds 15] [--scale 10] [--idle 1000]
  * Prints a table, then one JSON line.
  */
