@@ -6,7 +6,9 @@
 const HEX64 = /^[0-9a-f]{64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const IDENTIFIERS: Readonly<Record<string, RegExp>> = {
+// A Map, not an object literal: field names can be the client's (query parameters, startup settings), and
+// `constructor` or `toString` must not find Object.prototype's members.
+const IDENTIFIERS: ReadonlyMap<string, RegExp> = new Map(Object.entries({
   commandHash: HEX64,
   // A transfer's SHA-256 (SSH, scp, SFTP, kubectl cp): 64 hex digits read as glued digits by strict mode,
   // so about one digest in two hundred would be flagged as a clear card number.
@@ -17,10 +19,10 @@ const IDENTIFIERS: Readonly<Record<string, RegExp>> = {
   fingerprint: /^[0-9a-f]{16}$|^(empty|unparsed|unfingerprinted)$/,
   // A token's jti is the client's, but is a UUID by nearly every issuer's convention.
   tokenId: UUID,
-};
+}));
 
 /** Whether `value`, found under `key`, is a Vigil-generated identifier of its documented form. */
 export function isGeneratedIdentifier(key: string | undefined, value: string): boolean {
-  const form = key === undefined ? undefined : IDENTIFIERS[key];
+  const form = key === undefined ? undefined : IDENTIFIERS.get(key);
   return form !== undefined && form.test(value);
 }
