@@ -268,6 +268,21 @@ describe('SPDY (Upgrade: SPDY/3.1, v4.channel.k8s.io) from a raw client', () => 
     await new Promise((r) => setTimeout(r, 300));
     expect(existsSync(`${spdyOut}-2`) ? readFileSync(`${spdyOut}-2`, 'utf8') : '').not.toContain('SECOND STDIN');
   });
+
+  it('a stream type named after an Object member (constructor, __proto__) is no stream type: the session ends, nothing reaches the container', async () => {
+    for (const type of ['constructor', '__proto__', 'toString']) {
+      const out = `${spdyOut}-${type.replace(/_/g, '')}`;
+      const s = await spdyExec(q(['command=sh', 'command=-c', `command=${encodeURIComponent(`cat > ${out}`)}`, 'stdin=1', 'stdout=1']));
+      expect(s.status).toBe(101);
+      await s.syn(1, 'error');
+      await s.syn(3, 'stdin');
+      await s.syn(5, type);
+      s.data(5, Buffer.from(`AS ${type}\n`));
+      await s.closed;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(existsSync(out) ? readFileSync(out, 'utf8') : '', type).not.toContain(`AS ${type}`);
+    }
+  });
 });
 
 describe('the evidence (the gateway stopped, the bundle exported and verified)', () => {

@@ -43,7 +43,7 @@ function summary(a: ApprovalRecord): string {
 
 export async function approvals(argv: string[]): Promise<number> {
   const sub = argv[0] as keyof typeof specs | undefined;
-  if (!sub || !(sub in specs)) {
+  if (!sub || !Object.hasOwn(specs, sub)) {
     process.stderr.write(`vigil: 'approvals' needs a subcommand: ${Object.keys(specs).join(', ')}\n`);
     return EXIT.usage;
   }

@@ -142,7 +142,7 @@ export class SpdyExecBridge {
         if (p.length < 10) throw new SpdyError('a truncated SYN_STREAM');
         const id = p.readUInt32BE(0) & 0x7fffffff;
         const type = decodeHeaderBlock(await this.inflater.run(p.subarray(10))).get('streamtype')?.[0] ?? '';
-        if (!(type in CHANNEL_OF)) throw new SpdyError(`a stream of type "${type.slice(0, 40)}", which remote command does not have`);
+        if (!Object.hasOwn(CHANNEL_OF, type)) throw new SpdyError(`a stream of type "${type.slice(0, 40)}", which remote command does not have`);
         if (this.idOf.has(type) || this.typeOf.has(id)) throw new SpdyError(`a second ${type} stream`);
         this.idOf.set(type, id);
         this.typeOf.set(id, type);
