@@ -196,7 +196,7 @@ export class ServerResponses {
   private onParameterStatus(f: BackendFrame, out: Buffer[]): boolean {
     const c = this.core;
     const m = f.decode() as { name: string; value: string };
-    const pinned = PINNED[m.name];
+    const pinned = Object.hasOwn(PINNED, m.name) ? PINNED[m.name] : undefined;
     if (pinned && !pinned(m.value)) {
       // The server would now read SQL differently from the parser Vigil classifies with: stop at once.
       const message = `${m.name} changed to ${m.value}; Vigil requires ${m.name === 'client_encoding' ? 'UTF8' : 'on'} and stopped the session`;

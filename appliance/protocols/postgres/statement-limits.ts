@@ -14,7 +14,8 @@ export function timeoutMs(value: string): number | undefined {
   const m = /^\s*(-?\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
   if (!m) return undefined;
   const unit = m[2]!.toLowerCase();
-  const factor = unit === '' ? 1 : UNITS[unit];
+  // Own keys only: a unit spelled `constructor` or `__proto__` is no unit (it read as NaN ms, which passed every limit).
+  const factor = unit === '' ? 1 : Object.hasOwn(UNITS, unit) ? UNITS[unit] : undefined;
   return factor === undefined ? undefined : Number(m[1]) * factor;
 }
 

@@ -113,7 +113,7 @@ export class UserCertificateAuthorities {
   }
 
   private checkOrThrow(ctx: PublicKeyAuthContext, principal: string | undefined, clientAddress: string | undefined, now: Date): CertCheck {
-    const alg = ALGORITHMS[ctx.key.algo];
+    const alg = Object.hasOwn(ALGORITHMS, ctx.key.algo) ? ALGORITHMS[ctx.key.algo] : undefined;
     if (!alg) {
       const sha1 = ctx.key.algo === 'ssh-rsa-cert-v01@openssh.com';
       throw new SshAuthError(

@@ -129,7 +129,7 @@ export class SshCertificateAuthority {
       throw new VigilError('E_SSH_KEY', `the key to certify: ${m}`);
     });
     const keyType = r.text('key type', 64);
-    const certType = CERT_TYPE_OF[keyType];
+    const certType = Object.hasOwn(CERT_TYPE_OF, keyType) ? CERT_TYPE_OF[keyType] : undefined;
     if (!certType) throw new VigilError('E_SSH_KEY', `cannot certify a ${JSON.stringify(keyType.slice(0, 40))} key (supported: ${Object.keys(CERT_TYPE_OF).join(', ')})`);
     if (c.validBefore.getTime() <= c.validAfter.getTime()) throw new RangeError('validBefore must be after validAfter');
     const serial = newSerial();

@@ -32,12 +32,16 @@ describe('timeoutMs', () => {
     ['-1', -1],
   ])('%j is %d ms', (v, ms) => expect(timeoutMs(v)).toBe(ms));
 
-  it.each(['', ' ', 'abc', '1x', '1 2', '1sec', '1m', '1e3', '0x10', '+5', '.5', '5.', '1s s', 's'])('%j is unreadable', (v) => {
+  it.each(['', ' ', 'abc', '1x', '1 2', '1sec', '1m', '1e3', '0x10', '+5', '.5', '5.', '1s s', 's', '5constructor', '5__proto__', '5valueof', '5tostring'])('%j is unreadable', (v) => {
     expect(timeoutMs(v)).toBeUndefined();
   });
 });
 
 describe('timeoutProblem', () => {
+  it('a unit named after an Object member is unreadable, so refused (it read as NaN ms, which passed every check)', () => {
+    expect(timeoutProblem('5constructor', 30)).toBe('statement_timeout is set to a value Vigil cannot read');
+  });
+
   it('values within the limit pass', () => {
     expect(timeoutProblem('30s', 30)).toBeUndefined();
     expect(timeoutProblem('30000', 30)).toBeUndefined();
