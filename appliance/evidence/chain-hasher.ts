@@ -60,10 +60,12 @@ for (;;) {
   }
   while (tail !== head) {
     const pos = tail & MASK;
-    const kind = view.getUint32(pos, true), id = view.getUint32(pos + 4, true), len = view.getUint32(pos + 8, true), arg = view.getUint32(pos + 12, true);
+    const kind = view.getUint32(pos, true);
+    // A pad fills the ring's end and can be as short as 16 bytes: read nothing of it but its kind.
+    if (kind === 0) { tail = (tail + (data.length - pos)) | 0; continue; }
+    const id = view.getUint32(pos + 4, true), len = view.getUint32(pos + 8, true), arg = view.getUint32(pos + 12, true);
     const offset = view.getFloat64(pos + 16, true), fd = view.getInt32(pos + 24, true);
     const body = data.subarray(pos + 32, pos + 32 + len);
-    if (kind === 0) { tail = (tail + (data.length - pos)) | 0; continue; }
     let s = states.get(id);
     if (kind === 1) { s = { chain: Buffer.from(body), frames: 0, marks: new Map() }; states.set(id, s); }
     else if (!s) { parentPort.postMessage({ kind: 'error', id, message: 'unknown writer ' + id }); }
