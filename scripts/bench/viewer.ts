@@ -27,7 +27,7 @@ import { buildRenderer, VIEWER_DIST } from '../../viewer/build.ts';
 import { serveViewer } from '../../viewer/serve.ts';
 
 useCryptoBackend(nativeBackend());
-const { values } = parseArgs({ options: { gib: { type: 'string', default: '1' }, sessions: { type: 'string', default: '100000' }, 'skip-list': { type: 'boolean', default: false }, 'list-only': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { gib: { type: 'string', default: '1' }, sessions: { type: 'string', default: '100000' }, 'skip-list': { type: 'boolean', default: false }, 'list-only': { type: 'boolean', default: false }, 'v8-prof': { type: 'string' } } });
 const MiB = 1024 * 1024;
 // tmpfs when there is one: the generators fsync every archive, which is not what is measured here.
 const work = mkdtempSync(join(statSync('/dev/shm', { throwIfNoEntry: false })?.isDirectory() ? '/dev/shm' : tmpdir(), 'vigil-bench-viewer-'));
@@ -126,7 +126,11 @@ async function openInViewer(page: Page, url: string, ev: Evidence, timeout: numb
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+    // A V8 tick log per isolate (the workers included), for `node --prof-process` (docs/performance.md).
+    ...(values['v8-prof'] ? [`--js-flags=--prof --logfile=${values['v8-prof']}/v8.log --logfile-per-isolate`] : []),
+  ],
 });
 let server: Awaited<ReturnType<typeof serveViewer>> | undefined;
 try {
@@ -145,8 +149,10 @@ try {
     w.onmessage = (e) => resolve(e.data);
     w.onerror = (e) => reject(new Error(e.message));
     w.postMessage({ mib: 256 });
-  })`  )) as { secretstream: number; sodiumSha256: number; webcryptoSha256: number };
+  })`  )) as { secretstream: number; sodiumSha256: number; webcryptoSha256: number; stages: Record<string, number> };
   console.log(`ceiling: raw secretstream (libsodium wasm, this browser) ${ceiling.secretstream.toFixed(0)} MiB/s; SHA-256 libsodium ${ceiling.sodiumSha256.toFixed(0)} MiB/s, WebCrypto ${ceiling.webcryptoSha256.toFixed(0)} MiB/s`);
+
+  console.log(`stages (one thread, ms per MiB of archive): ${Object.entries(ceiling.stages).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (raw decrypt alone: ${(1000 / ceiling.secretstream).toFixed(2)})`);
 
   let bytes = 0;
   let rate = NaN;
