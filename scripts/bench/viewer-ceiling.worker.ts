@@ -1,15 +1,18 @@
 /**
  * The ceiling for the viewer benchmark, run in the same browser as the viewer: raw libsodium-wasm
  * secretstream decryption of 64 KiB frames (nothing else), plus the two SHA-256 paths a verifier can use
- * (libsodium wasm, WebCrypto). Bundled by scripts/bench/viewer.ts with esbuild; not part of the viewer.
+ * (libsodium wasm, WebCrypto), and the per-stage cost breakdown (viewer-stages.ts). Bundled by scripts/bench/viewer.ts with esbuild; not part of the viewer.
  */
+import { useCryptoBackend } from '../../shared/crypto/backend.ts';
 import { loadWasmBackend } from '../../shared/crypto/wasm-backend.ts';
+import { measureStages } from './viewer-stages.ts';
 
 declare const self: { postMessage(m: unknown): void; onmessage: ((ev: { data: { mib: number } }) => void) | null };
 declare const crypto: { subtle: { digest(a: string, d: Uint8Array): Promise<ArrayBuffer> } };
 
 self.onmessage = async (ev) => {
   const c = await loadWasmBackend();
+  useCryptoBackend(c);
   const frames = ev.data.mib * 16;
   const plain = new Uint8Array(64 * 1024).map((_, i) => 32 + ((i * 7) % 90));
   const ad = new Uint8Array(40);
@@ -31,5 +34,6 @@ self.onmessage = async (ev) => {
   t0 = performance.now();
   for (const ct of cts) await crypto.subtle.digest('SHA-256', ct);
   const webSha = rate(t0);
-  self.postMessage({ secretstream: best, sodiumSha256: sodiumSha, webcryptoSha256: webSha });
+  const stages = await measureStages(Math.min(64, ev.data.mib));
+  self.postMessage({ secretstream: best, sodiumSha256: sodiumSha, webcryptoSha256: webSha, stages });
 };

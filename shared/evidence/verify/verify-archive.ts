@@ -90,14 +90,13 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
   let finalAt = -1;
   let nextSeq = 0;
   let cardFindings = 0;
-  // Frame digests in flight (webCryptoDigests): folded into the chain in frame order by drain().
-  let pending: Promise<Uint8Array>[] = [];
+  // Frame digests in flight (webCryptoDigests): folded into the chain in frame order by drain(), which
+  // leaves the newest `keep` in flight so decryption goes on while the crypto thread hashes them.
+  const pending: Promise<Uint8Array>[] = [];
   let hashed = 0;
-  const drain = async (): Promise<void> => {
-    const list = pending;
-    pending = [];
-    for (const p of list) {
-      chain = chainStep(chain, await p);
+  const drain = async (keep = 0): Promise<void> => {
+    while (pending.length > keep) {
+      chain = chainStep(chain, await pending.shift()!);
       checkAnchors(++hashed);
     }
   };
@@ -117,7 +116,7 @@ export async function verifyArchive(src: ByteSource, opts: ArchiveVerifyOptions)
         out.frames = rec.index + 1;
         if (opts.webCryptoDigests) {
           pending.push(webCryptoSha256(...contiguous(rec.prefix, rec.body)));
-          if (pending.length >= 64) await drain();
+          if (pending.length >= 64) await drain(32);
         } else {
           chain = chainStep(chain, sha256Parts(rec.prefix, rec.body));
           checkAnchors(++hashed);

@@ -12,6 +12,7 @@ import { coverageText } from '../../../shared/evidence/verify/report.ts';
 import { approvalTimeline, timelineText } from './approval-timeline.ts';
 import { SHA_UNKNOWN, comparedWords, stampRows, type EvidenceStamp } from './evidence-id.ts';
 import { fixPlurals, formatTimeMs, plural } from './report-text.ts';
+import { CONFIG_WHO, configChangeRows, configChangesProven, previousNote } from './config-changes.ts';
 
 export type Tone = 'pass' | 'fail' | 'warn' | 'muted';
 
@@ -229,6 +230,26 @@ export function buildReport(input: ReportInput): Block[] {
         c.validBefore ? formatTimeMs(c.validBefore) : 'unknown',
       ]),
       ...(shown.length < credentials.length ? { note: `${shown.length} of ${credentials.length} credentials listed; vigil verify --json lists every one.` } : {}),
+    });
+  }
+  const changes = configChangeRows(r);
+  if (changes.length) {
+    const proven = configChangesProven(r);
+    blocks.push({ kind: 'h', text: 'Configuration changes' });
+    blocks.push({
+      kind: 'p',
+      text: `${plural(changes.length, 'configuration change')} from the signed log (config.changed): each vigil.yaml the appliance ran with, by SHA-256. ${CONFIG_WHO} ${proven ? 'Covered by the verified checkpoint.' : 'The log did not verify: these entries are what the bundle claims, not proven.'}`,
+      ...(proven ? {} : { tone: 'fail' as const }),
+    });
+    const shown = changes.slice(0, 200);
+    blocks.push({
+      kind: 'table',
+      columns: ['When (UTC)', 'Old → new configuration (SHA-256 of vigil.yaml)', 'Triggered by', 'Log entry'],
+      widths: [0.15, 0.5, 0.27, 0.08],
+      ids: [1],
+      rows: shown.map((c) => [formatTimeMs(c.at), `${c.previous}${previousNote(c)}
+→ ${c.digest}`, c.sections ? `${c.trigger}; ${c.sections}` : c.trigger, String(c.entry)]),
+      ...(shown.length < changes.length ? { note: `${shown.length} of ${changes.length} changes listed; vigil verify --json lists every one.` } : {}),
     });
   }
   blocks.push({ kind: 'p', text: 'All times are UTC, to the millisecond. Card numbers appear only as the appliance masked them; this report and its exports contain no decrypted secret.', tone: 'muted' });

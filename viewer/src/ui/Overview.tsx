@@ -12,6 +12,7 @@ import type { FingerprintCheck } from '../model/evidence-id.ts';
 import type { BundleSha } from './use-evidence.ts';
 import { Txt, oneLine } from './Text.tsx';
 import { CredentialsIssued } from './CredentialsIssued.tsx';
+import { ConfigChanges } from './ConfigChanges.tsx';
 
 interface Props {
   trust: TrustState | null;
@@ -240,6 +241,7 @@ function Summary({ report: r, ms, keyState, onOpenSession, fingerprint }: { repo
         </section>
       )}
       <CredentialsIssued report={r} />
+      <ConfigChanges report={r} />
       {listed.length > 0 && (
         <section className="card" aria-labelledby="sess-title">
           <h2 id="sess-title">{r.sessions.length <= 50 ? 'Sessions' : `Sessions that need attention (${notable.length})`}</h2>
