@@ -7,7 +7,9 @@
  * which); `vigil doctor`; psql and node-postgres sessions to a throwaway PostgreSQL 15; a restart with
  * shipping to versitygw (Object Lock), the gateway shipping and pruning on its own timer; a purge by
  * retention with a signed record (a legal hold kept); `vigil export` reading the rest back from the bucket;
- * `vigil verify` PASS with the purged sessions purged, not missing; then `dpkg --purge`.
+ * `vigil verify` PASS with the purged sessions purged, not missing; `vigil backup`, the data directory lost,
+ * `vigil restore` (witnessed by the auditors' trust file and the bucket), serving and shipping again, verify
+ * proving continuity; then `dpkg --purge`.
  *
  * Retention cannot be less than a year, so the first run (init, sessions) happens on a process clock moved
  * back by a year less EPSILON_S with libfaketime — the installed program, unchanged, on a clock its kernel
@@ -16,7 +18,7 @@
  * hands the appliance a moved clock in-process.
  *
  * Refuses (fails, never skips) when not root or when a vigil package, user or /var/lib/vigil already exists.
- * Cleans up after itself even when a step fails. ≈ 90 s (building the package, then EPSILON_S of waiting).
+ * Cleans up after itself even when a step fails. ≈ 2 min (building the package, then EPSILON_S of waiting).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -57,6 +59,8 @@ let idp: TestIdentityProvider;
 let sandbox: UnitSandbox;
 let ports = { pg: 0, ssh: 0, admin: 0 };
 let firstRunEnded = 0;
+let backups = '';
+let lost = '';
 let sessions: { id: string; seq: number; ended_at: string | null }[] = [];
 const back = movedClock(-(RETENTION_DAYS * 86_400) + EPSILON_S);
 const seen = new SeenByUser();
@@ -143,6 +147,7 @@ afterAll(async () => {
     spawnSync('dpkg', ['--purge', 'vigil'], { stdio: 'ignore' });
   }
   if (dataCreatedByUs) rmSync('/var/lib/vigil', { recursive: true, force: true });
+  for (const d of [lost, backups]) if (d) rmSync(d, { recursive: true, force: true });
   if (userCreatedByUs) {
     spawnSync('userdel', ['vigil'], { stdio: 'ignore' });
     spawnSync('groupdel', ['vigil'], { stdio: 'ignore' });
@@ -392,6 +397,54 @@ describe('the vigil .deb', () => {
     const statuses = [...verify.stdout.matchAll(/^ {2}#(\d+) +(\w+) /gm)].map((m) => [Number(m[1]), m[2]]);
     expect(statuses).toEqual([[1, 'purged'], [2, 'purged'], [3, 'complete'], [4, 'complete']]);
     expect(verify.stdout).toContain('Session sequence (contiguous, none missing) [4 of 4 sessions]: 4 sessions in the window: 2 purged, 2 complete');
+  }, 240_000);
+
+  it('backup, the data directory lost, restore: the log continues (checked against the auditor\'s trust file and the bucket), the gateway serves and ships again, verify proves continuity', async () => {
+    const auditorsTrust = join(work, 'trust.json'); // what the auditors pinned at init (step 2)
+    writeFileSync(auditorsTrust, readFileSync('/var/lib/vigil/trust.json'), { mode: 0o644 });
+    backups = mkdtempSync('/var/vigil-backups-');
+    chownSync(backups, vigilId('u'), vigilId('g'));
+    const backup = seen.saw('backup', sh('setpriv', [...vigilAs, '/usr/bin/vigil', 'backup', '--config', CONFIG, '--out', join(backups, 'b1')]));
+    expect(backup.stderr).toBe('');
+    expect(backup.code).toBe(0);
+    expect(backup.stdout).toMatch(/wrote backup .*: log \d+ entries \(checkpoint \d+\), 0 archives\n/); // all four are in the bucket only
+    // The disaster: /var/lib/vigil is gone; the operator recreates it as postinst did and restores.
+    lost = '/var/lib/vigil.lost';
+    execFileSync('mv', ['/var/lib/vigil', lost]);
+    execFileSync('install', ['-d', '-o', 'vigil', '-g', 'vigil', '-m', '0700', '/var/lib/vigil']);
+    const restore = seen.saw('restore', sh('setpriv', [...vigilAs, '/usr/bin/vigil', 'restore', '--backup', join(backups, 'b1'), '--config', CONFIG, '--witness', auditorsTrust]));
+    expect(restore.stderr).toBe('');
+    expect(restore.code).toBe(0);
+    expect(restore.stdout).toMatch(new RegExp(`restored .*: log continues from \\d+ entries \\(appliance\\.restored at entry \\d+\\); witnesses: .*trust\\.json: checkpoint \\d+; bucket ${BUCKET}`));
+    expect(owner('/var/lib/vigil/keys')).toMatch(/^vigil:vigil 700$/);
+
+    expect(seen.saw('ExecStartPre', sh(sandbox.cmd, sandbox.args(unitLine('ExecStartPre')))).code).toBe(0);
+    const served = await startServing(sandbox.cmd, sandbox.args(unitLine('ExecStart')), { cwd: '/' });
+    const c = new pg.Client({ host: '127.0.0.1', port: ports.pg, user: 'ci-bot', database: 'payments', password: await token(new Date()), ssl: { rejectUnauthorized: false } });
+    await c.connect();
+    expect((await c.query('SELECT count(*)::int AS n FROM customers')).rows).toEqual([{ n: 3 }]);
+    await c.end();
+    const deadline = Date.now() + 60_000;
+    let status = shippingStatus();
+    while (!(status.shipping.shipped.archives === 5 && status.shipping.pending === 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+      status = shippingStatus();
+    }
+    expect(status.shipping).toMatchObject({ ok: true, failing: 0, pending: 0, shipped: { archives: 5 } });
+    const end = await served.stop('SIGTERM');
+    keepForScan('deb-serve-3', end.stderr);
+    expect(end.code, end.stderr.slice(-2000)).toBe(0);
+
+    const out = '/var/lib/vigil/after-restore.vigil';
+    const exp = seen.saw('export', sh('setpriv', [...vigilAs, '/usr/bin/vigil', 'export', '--config', CONFIG, '--out', out]));
+    expect(exp.code, exp.stderr).toBe(0);
+    expect(exp.stdout).toMatch(new RegExp(`3 session archives, .*; 3 archives read back from bucket ${BUCKET}`));
+    const verify = seen.saw('verify', sh('/usr/bin/vigil', ['verify', out, '--trust', auditorsTrust, '--key', join(work, 'alice.key')]));
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/\[pass\] Log consistency [^\n]*: checkpoint \d+ extends the pinned checkpoint 3/);
+    expect([...verify.stdout.matchAll(/^ {2}#(\d+) +(\w+) /gm)].map((m) => [Number(m[1]), m[2]])).toEqual([[1, 'purged'], [2, 'purged'], [3, 'complete'], [4, 'complete'], [5, 'complete']]);
+    expect(verify.stdout).toMatch(/PASS: 5 sessions — 2 purged, 3 complete/);
+
     // Every step's output a user saw: no secret, no token, no clear card number.
     expect(seen.count()).toBeGreaterThan(40);
     if (process.env['VIGIL_SHOW_SEEN']) writeFileSync(process.env['VIGIL_SHOW_SEEN'], seen.text());
