@@ -4,8 +4,9 @@
  * vigil user and directories checked, the installed unit verified by systemd-analyze; `vigil init`; the
  * unit's own ExecStartPre/ExecStart lines run as the vigil user without capabilities under as much of the
  * unit's sandbox as applies without systemd as PID 1 (test/helpers/unit-sandbox.ts; docs/operations.md says
- * which); `vigil doctor`; psql and node-postgres sessions to a throwaway PostgreSQL 15; a restart with
- * shipping to versitygw (Object Lock), the gateway shipping and pruning on its own timer; a purge by
+ * which); `vigil doctor`; psql and node-postgres sessions to a throwaway PostgreSQL 15 and an ssh session
+ * to a throwaway sshd; a restart with shipping to versitygw (Object Lock), the gateway shipping and pruning
+ * on its own timer; a purge by
  * retention with a signed record (a legal hold kept); `vigil export` reading the rest back from the bucket;
  * `vigil verify` PASS with the purged sessions purged, not missing; `vigil backup`, the data directory lost,
  * `vigil restore` (witnessed by the auditors' trust file and the bucket), serving and shipping again, verify
@@ -37,6 +38,8 @@ import { runPsql, SCHEMA, TARGET_PASSWORD } from '../helpers/gateway.ts';
 import { AUDIENCE, movedClock, operatorConfig, SeenByUser, shippingConfig } from '../helpers/installed-chain.ts';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
 import { startS3, type TestS3 } from '../helpers/s3.ts';
+import { runSsh } from '../helpers/ssh-gateway.ts';
+import { SSH_USER, sshKeygen, startSshd, type SshdServer } from '../helpers/sshd.ts';
 import { registerTestSecret, testLogPath } from '../helpers/test-log.ts';
 import { unitSandbox, type UnitSandbox } from '../helpers/unit-sandbox.ts';
 
@@ -55,6 +58,7 @@ let userCreatedByUs = false;
 let dataCreatedByUs = false;
 let target: PostgresServer;
 let s3: TestS3;
+let sshd: SshdServer;
 let idp: TestIdentityProvider;
 let sandbox: UnitSandbox;
 let ports = { pg: 0, ssh: 0, admin: 0 };
@@ -133,6 +137,7 @@ beforeAll(async () => {
   target.psql(SCHEMA, { database: 'payments' });
   s3 = await startS3();
   await s3.createLockedBucket(BUCKET);
+  sshd = await startSshd();
   idp = await TestIdentityProvider.create({ issuer: 'https://token.actions.githubusercontent.com' });
   for (const s of [TARGET_PASSWORD, s3.secretAccessKey]) {
     registerTestSecret(s);
@@ -155,6 +160,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
   await target?.stop();
   await s3?.stop();
+  await sshd?.stop();
 }, 60_000);
 
 describe('the vigil .deb', () => {
@@ -243,7 +249,7 @@ describe('the vigil .deb', () => {
     }
   });
 
-  it('vigil init on a clock a year back; the unit ExecStartPre and ExecStart under its sandbox; vigil doctor; psql and node-postgres sessions', async () => {
+  it('vigil init on a clock a year back; the unit ExecStartPre and ExecStart under its sandbox; vigil doctor; psql, node-postgres and ssh sessions', async () => {
     const keys = seen.saw('keys auditor', sh('/usr/bin/vigil', ['keys', 'auditor', '--out', join(work, 'alice')]));
     expect(keys.code).toBe(0);
     chmodSync(join(work, 'alice.pub'), 0o644);
@@ -256,10 +262,13 @@ describe('the vigil .deb', () => {
     expect(owner('/var/lib/vigil/keys')).toMatch(/^vigil:vigil 700$/);
     // What the operator adds (free ports instead of the defaults: another test here may hold 6432/2222/8443).
     ports = { pg: await freePort(0), ssh: await freePort(0), admin: await freePort(0) };
-    writeFileSync(CONFIG, operatorConfig(readFileSync(CONFIG, 'utf8'), { ...ports, targetPort: target.port, retentionDays: RETENTION_DAYS }));
+    const botPub = sshKeygen(join(work, 'deploy_bot'), 'deploy-bot@ci');
+    const sshTarget = { port: sshd.port, user: SSH_USER, hostKey: sshd.hostKey };
+    writeFileSync(CONFIG, operatorConfig(readFileSync(CONFIG, 'utf8'), { ...ports, targetPort: target.port, retentionDays: RETENTION_DAYS, sshTarget, botKey: botPub }));
+    writeFileSync('/var/lib/vigil/secrets/web.key', readFileSync(sshd.userKeyPath), { mode: 0o600 });
     idp.writeJwks('/var/lib/vigil/keys/github-jwks.json');
     writeFileSync('/var/lib/vigil/secrets/payments.password', TARGET_PASSWORD + '\n', { mode: 0o600 });
-    for (const f of ['/var/lib/vigil/keys/github-jwks.json', '/var/lib/vigil/secrets/payments.password', CONFIG]) chownSync(f, vigilId('u'), vigilId('g'));
+    for (const f of ['/var/lib/vigil/keys/github-jwks.json', '/var/lib/vigil/secrets/payments.password', '/var/lib/vigil/secrets/web.key', CONFIG]) chownSync(f, vigilId('u'), vigilId('g'));
     chmodSync('/var/lib/vigil/keys/github-jwks.json', 0o600);
 
     const pre = unitLine('ExecStartPre');
@@ -305,6 +314,12 @@ describe('the vigil .deb', () => {
       await c.end();
     }
     expect(target.psql('SELECT balance FROM accounts WHERE id = 1', { database: 'payments' }).trim()).toBe('10');
+    // ssh: the deploy bot's key to the gateway (its host key pinned from init), the gateway's key to the target.
+    const knownHosts = join(work, 'known_hosts');
+    writeFileSync(knownHosts, `[127.0.0.1]:${ports.ssh} ${readFileSync('/var/lib/vigil/keys/ssh_host_ed25519_key.pub', 'utf8').trim()}\n`);
+    const ssh = seen.saw('ssh', await runSsh(ports.ssh, knownHosts, join(work, 'deploy_bot'), 'web', "echo deployed; id -un; printf '%s\\n' 4111111111111111"));
+    expect(ssh.code, ssh.stderr).toBe(0);
+    expect(ssh.stdout).toBe(`deployed\n${SSH_USER}\n411111******1111\n`);
 
     const end = await served.stop('SIGTERM');
     firstRunEnded = Date.now();
@@ -312,7 +327,7 @@ describe('the vigil .deb', () => {
     expect(end.code, end.stderr.slice(-2000)).toBe(0);
     expect(statSync('/var/lib/vigil/data').uid).toBe(vigilId('u'));
     sessions = readSessions();
-    expect(sessions).toHaveLength(3);
+    expect(sessions).toHaveLength(4);
     for (const s of sessions) expect(Date.now() - Date.parse(s.ended_at!), 'recorded on the moved clock').toBeGreaterThan((365 * 86_400 - EPSILON_S - 60) * 1000);
   }, 240_000);
 
@@ -332,14 +347,14 @@ describe('the vigil .deb', () => {
     await c.connect();
     expect((await c.query('SELECT count(*)::int AS n FROM accounts')).rows).toEqual([{ n: 100 }]);
     await c.end();
-    // The gateway ships on its own timer (intervalSeconds: 1): all four archives, verified, pruned.
+    // The gateway ships on its own timer (intervalSeconds: 1): all five archives, verified, pruned.
     const deadline = Date.now() + 60_000;
     let status = shippingStatus();
-    while (!(status.shipping.shipped.archives === 4 && status.shipping.prunedLocal === 4 && status.shipping.legalHoldsPending === 0) && Date.now() < deadline) {
+    while (!(status.shipping.shipped.archives === 5 && status.shipping.prunedLocal === 5 && status.shipping.legalHoldsPending === 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
       status = shippingStatus();
     }
-    expect(status.shipping).toMatchObject({ ok: true, failing: 0, prunedLocal: 4, legalHoldsPending: 0, shipped: { archives: 4 } });
+    expect(status.shipping).toMatchObject({ ok: true, failing: 0, prunedLocal: 5, legalHoldsPending: 0, shipped: { archives: 5 } });
     const doctor = seen.saw('doctor', sh('setpriv', [...vigilAs, '/usr/bin/vigil', 'doctor', '--config', CONFIG]));
     expect(doctor.code, doctor.stdout).toBe(0);
     expect(doctorJson().results.filter((r) => r.check === 'evidence-storage').map((r) => [r.subject, r.status])).toEqual([['shipping', 'pass'], ['retention', 'pass']]);
@@ -364,27 +379,27 @@ describe('the vigil .deb', () => {
     const cps = await s3.client.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: 'vigil/prod-1/checkpoints/' }));
     expect(cps.Versions?.length ?? 0).toBeGreaterThan(0);
     // Locked: the session served today cannot be deleted from the bucket (it is the only copy now).
-    const today = versions.find((v) => v.sessionId === sessions[3]!.id)!;
+    const today = versions.find((v) => v.sessionId === sessions[4]!.id)!;
     await expect(s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: today.key, VersionId: today.versionId }))).rejects.toThrow();
   }, 240_000);
 
-  it('purges by retention with a signed record: the two sessions past a year, in the bucket too; the held one stays', async () => {
+  it('purges by retention with a signed record: the three sessions past a year, in the bucket too; the held one stays', async () => {
     // The first run's sessions ended a year less EPSILON_S ago: due, and their bucket locks expired, EPSILON_S after that run.
     await new Promise((r) => setTimeout(r, Math.max(0, firstRunEnded + (EPSILON_S + 2) * 1000 - Date.now())));
     const dry = seen.saw('retention dry run', sh('setpriv', [...vigilAs, '/usr/bin/vigil', 'retention', 'run', '--config', CONFIG, '--dry-run']));
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/retention policy "pci-12-months": 365 days; sessions that ended before .* are due\nwould purge 2 sessions/);
+    expect(dry.stdout).toMatch(/retention policy "pci-12-months": 365 days; sessions that ended before .* are due\nwould purge 3 sessions: #1 #2 #4\n/);
     const run = seen.saw('retention run', sh('setpriv', [...vigilAs, '/usr/bin/vigil', 'retention', 'run', '--config', CONFIG]));
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/\npurged 2 sessions: #1 #2\nkept 1 session on legal hold: #3\n1 signed purge record at log entry \d+\ndeleted 0 local archives, 2 bucket versions\n$/);
+    expect(run.stdout).toMatch(/\npurged 3 sessions: #1 #2 #4\nkept 1 session on legal hold: #3\n1 signed purge record at log entry \d+\ndeleted 0 local archives, 3 bucket versions\n$/);
     const remaining = (await bucketArchives()).map((v) => v.sessionId).sort();
-    expect(remaining).toEqual([sessions[2]!.id, sessions[3]!.id].sort());
+    expect(remaining).toEqual([sessions[2]!.id, sessions[4]!.id].sort());
     const status = shippingStatus();
-    expect(status.retention).toMatchObject({ purged: 2, held: 1, bucketDeletionsPending: 0 });
+    expect(status.retention).toMatchObject({ purged: 3, held: 1, bucketDeletionsPending: 0 });
   }, 240_000);
 
-  it('exports a bundle (archives read back from the bucket) that `vigil verify` passes: two purged by a signed record, two verified', () => {
+  it('exports a bundle (archives read back from the bucket) that `vigil verify` passes: three purged by a signed record, two verified', () => {
     const out = '/var/lib/vigil/after-purge.vigil';
     const exp = seen.saw('export', sh('setpriv', [...vigilAs, '/usr/bin/vigil', 'export', '--config', CONFIG, '--out', out]));
     expect(exp.stderr).toBe('');
@@ -393,10 +408,10 @@ describe('the vigil .deb', () => {
     const verify = seen.saw('verify', sh('/usr/bin/vigil', ['verify', out, '--trust', '/var/lib/vigil/trust.json', '--key', join(work, 'alice.key')]));
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/#1 +purged [^\n]*\n +from the signed log; content unavailable[^\n]*\n +purged by signed record at .* under retention policy "pci-12-months"/);
-    expect(verify.stdout).toMatch(/PASS: 4 sessions — .*2 purged/);
+    expect(verify.stdout).toMatch(/PASS: 5 sessions — 3 purged, 2 complete/);
     const statuses = [...verify.stdout.matchAll(/^ {2}#(\d+) +(\w+) /gm)].map((m) => [Number(m[1]), m[2]]);
-    expect(statuses).toEqual([[1, 'purged'], [2, 'purged'], [3, 'complete'], [4, 'complete']]);
-    expect(verify.stdout).toContain('Session sequence (contiguous, none missing) [4 of 4 sessions]: 4 sessions in the window: 2 purged, 2 complete');
+    expect(statuses).toEqual([[1, 'purged'], [2, 'purged'], [3, 'complete'], [4, 'purged'], [5, 'complete']]);
+    expect(verify.stdout).toContain('Session sequence (contiguous, none missing) [5 of 5 sessions]: 5 sessions in the window: 3 purged, 2 complete');
   }, 240_000);
 
   it('backup, the data directory lost, restore: the log continues (checked against the auditor\'s trust file and the bucket), the gateway serves and ships again, verify proves continuity', async () => {
@@ -407,7 +422,7 @@ describe('the vigil .deb', () => {
     const backup = seen.saw('backup', sh('setpriv', [...vigilAs, '/usr/bin/vigil', 'backup', '--config', CONFIG, '--out', join(backups, 'b1')]));
     expect(backup.stderr).toBe('');
     expect(backup.code).toBe(0);
-    expect(backup.stdout).toMatch(/wrote backup .*: log \d+ entries \(checkpoint \d+\), 0 archives\n/); // all four are in the bucket only
+    expect(backup.stdout).toMatch(/wrote backup .*: log \d+ entries \(checkpoint \d+\), 0 archives\n/); // all five are in the bucket only
     // The disaster: /var/lib/vigil is gone; the operator recreates it as postinst did and restores.
     lost = '/var/lib/vigil.lost';
     execFileSync('mv', ['/var/lib/vigil', lost]);
@@ -426,11 +441,11 @@ describe('the vigil .deb', () => {
     await c.end();
     const deadline = Date.now() + 60_000;
     let status = shippingStatus();
-    while (!(status.shipping.shipped.archives === 5 && status.shipping.pending === 0) && Date.now() < deadline) {
+    while (!(status.shipping.shipped.archives === 6 && status.shipping.pending === 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));
       status = shippingStatus();
     }
-    expect(status.shipping).toMatchObject({ ok: true, failing: 0, pending: 0, shipped: { archives: 5 } });
+    expect(status.shipping).toMatchObject({ ok: true, failing: 0, pending: 0, shipped: { archives: 6 } });
     const end = await served.stop('SIGTERM');
     keepForScan('deb-serve-3', end.stderr);
     expect(end.code, end.stderr.slice(-2000)).toBe(0);
@@ -442,8 +457,10 @@ describe('the vigil .deb', () => {
     const verify = seen.saw('verify', sh('/usr/bin/vigil', ['verify', out, '--trust', auditorsTrust, '--key', join(work, 'alice.key')]));
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/\[pass\] Log consistency [^\n]*: checkpoint \d+ extends the pinned checkpoint 3/);
-    expect([...verify.stdout.matchAll(/^ {2}#(\d+) +(\w+) /gm)].map((m) => [Number(m[1]), m[2]])).toEqual([[1, 'purged'], [2, 'purged'], [3, 'complete'], [4, 'complete'], [5, 'complete']]);
-    expect(verify.stdout).toMatch(/PASS: 5 sessions — 2 purged, 3 complete/);
+    expect([...verify.stdout.matchAll(/^ {2}#(\d+) +(\w+) /gm)].map((m) => [Number(m[1]), m[2]])).toEqual([
+      [1, 'purged'], [2, 'purged'], [3, 'complete'], [4, 'purged'], [5, 'complete'], [6, 'complete'],
+    ]);
+    expect(verify.stdout).toMatch(/PASS: 6 sessions — 3 purged, 3 complete/);
 
     // Every step's output a user saw: no secret, no token, no clear card number.
     expect(seen.count()).toBeGreaterThan(40);

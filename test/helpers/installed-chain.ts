@@ -26,12 +26,20 @@ export function movedClock(offsetSeconds: number): { prefix: string[]; now: () =
 
 export const AUDIENCE = 'vigil-prod';
 
-/** What an operator adds to the vigil.yaml that `vigil init` wrote: free ports, a provider, a target, a policy, retention. */
-export function operatorConfig(init: string, o: { pg: number; ssh: number; admin: number; targetPort: number; retentionDays: number }): string {
+/**
+ * What an operator adds to the vigil.yaml that `vigil init` wrote: free ports, a token provider, an SSH key
+ * for a deploy bot, a PostgreSQL and an SSH target (key file under secrets/, host key pinned), a policy
+ * for each, retention.
+ */
+export function operatorConfig(
+  init: string,
+  o: { pg: number; ssh: number; admin: number; targetPort: number; retentionDays: number; sshTarget: { port: number; user: string; hostKey: string }; botKey: string },
+): string {
   const replaced = init
     .replace('127.0.0.1:6432', `127.0.0.1:${o.pg}`)
     .replace('127.0.0.1:2222', `127.0.0.1:${o.ssh}`)
     .replace('127.0.0.1:8443', `127.0.0.1:${o.admin}`)
+    .replace(/^ {4}authorizedKeys: \[\]$/m, `    authorizedKeys:\n      - { subject: deploy-bot, groups: [deployers], keys: ['${o.botKey}'] }`)
     .replace(
       /^identityProviders: \[\]$/m,
       `identityProviders:
@@ -51,7 +59,14 @@ export function operatorConfig(init: string, o: { pg: number; ssh: number; admin
     port: ${o.targetPort}
     database: payments
     user: svc_reporting
-    credential: { file: secrets/payments.password }`,
+    credential: { file: secrets/payments.password }
+  - name: web
+    protocol: ssh
+    host: 127.0.0.1
+    port: ${o.sshTarget.port}
+    user: ${o.sshTarget.user}
+    credential: { file: secrets/web.key }
+    hostKeys: ['${o.sshTarget.hostKey}']`,
     )
     .replace(
       /^policies: \[\]$/m,
@@ -59,9 +74,13 @@ export function operatorConfig(init: string, o: { pg: number; ssh: number; admin
   - name: ci-readonly
     match: { subjects: ['repo:acme/*'] }
     targets: [payments]
-    statements: { read: allow, transaction: allow, session: allow, default: block }`,
+    statements: { read: allow, transaction: allow, session: allow, default: block }
+  - name: deploy
+    match: { subjects: [deploy-bot] }
+    targets: [web]
+    classes: { exec: allow, default: block }`,
     );
-  for (const section of ['identityProviders:\n  - name: github', 'targets:\n  - name: payments', 'policies:\n  - name: ci-readonly']) {
+  for (const section of ['authorizedKeys:\n      - { subject: deploy-bot', 'identityProviders:\n  - name: github', 'targets:\n  - name: payments', 'policies:\n  - name: ci-readonly']) {
     if (!replaced.includes(section)) throw new Error(`vigil init's vigil.yaml changed shape: could not add ${section.split(':')[0]}`);
   }
   return `${replaced.trimEnd()}\n\nretention:\n  days: ${o.retentionDays}\n  policy: pci-12-months\n  intervalHours: 24\nshutdown: { drainSeconds: 0 }\n`;
