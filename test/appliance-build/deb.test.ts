@@ -464,7 +464,7 @@ describe('the vigil .deb', () => {
 
     // Every step's output a user saw: no secret, no token, no clear card number.
     expect(seen.count()).toBeGreaterThan(40);
-    if (process.env['VIGIL_SHOW_SEEN']) writeFileSync(process.env['VIGIL_SHOW_SEEN'], seen.text());
+    if (process.env['VIGIL_SHOW_SEEN']) writeFileSync(process.env['VIGIL_SHOW_SEEN'], seen.text()); // to read them all
     expect(seen.findings()).toEqual([]);
   }, 240_000);
 
