@@ -299,7 +299,7 @@ describe('the vigil .deb', () => {
     const q = seen.saw('psql', await runPsql(ports.pg, 'SELECT name, card_number FROM customers ORDER BY id', t1, { sslmode: 'require' }));
     expect(q.code, q.stderr).toBe(0);
     expect(q.stdout.trim().split('\n')).toHaveLength(3);
-    expect(q.stdout).toContain('Erika Mustermann|');
+    expect(q.stdout).toContain('Erika Mustermann|411111******1111\n');
     expect(findCardData(q.stdout, { strict: true })).toEqual([]);
     expect(target.psql('SELECT card_number FROM customers WHERE id = 1', { database: 'payments' }).trim()).toBe('4111111111111111');
     // node-postgres: a read, then a write the policy blocks (target unchanged, the client told why).
