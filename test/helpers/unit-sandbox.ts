@@ -27,12 +27,18 @@ const APPLY: Record<string, (v: string, rw: string[]) => string | undefined> = {
     v === 'strict'
       ? [
           ...rw.map((p) => `mount --bind ${p} ${p}`),
-          // Every mount read-only but the API file systems and the writable paths (remounted per mount point).
-          `for mp in $(awk '{print $5}' /proc/self/mountinfo); do case "$mp" in /proc|/proc/*|/dev|/dev/*${rw.map((p) => `|${p}`).join('')}) continue ;; esac; mount -o remount,bind,ro "$mp"; done`,
+          // Every mount read-only but the API file systems (/proc, /dev, /sys: the Protect*/Private* settings
+          // below handle those, as systemd's strict does) and the writable paths; remounted per mount point.
+          `for mp in $(awk '{print $5}' /proc/self/mountinfo); do case "$mp" in /proc|/proc/*|/dev|/dev/*|/sys|/sys/*${rw.map((p) => `|${p}`).join('')}) continue ;; esac; mount -o remount,bind,ro "$mp"; done`,
         ].join('\n')
       : undefined,
   ProtectKernelTunables: (v) =>
-    v === 'yes' ? 'for p in /proc/sys /proc/sysrq-trigger /proc/irq /proc/bus /proc/fs; do [ -e "$p" ] || continue; mount --bind "$p" "$p"; mount -o remount,bind,ro "$p"; done' : undefined,
+    v === 'yes'
+      ? [
+          'for p in /proc/sys /proc/sysrq-trigger /proc/irq /proc/bus /proc/fs; do [ -e "$p" ] || continue; mount --bind "$p" "$p"; mount -o remount,bind,ro "$p"; done',
+          `for mp in $(awk '$5 == "/sys" || ($5 ~ "^/sys/" && $5 !~ "^/sys/fs/cgroup") {print $5}' /proc/self/mountinfo); do mount -o remount,bind,ro "$mp"; done`,
+        ].join('\n')
+      : undefined,
   ProtectControlGroups: (v) =>
     v === 'yes' ? `for mp in $(awk '$5 ~ "^/sys/fs/cgroup" {print $5}' /proc/self/mountinfo); do mount -o remount,bind,ro "$mp"; done` : undefined,
   PrivateTmp: (v) => (v === 'yes' ? 'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp\nmount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp' : undefined),
