@@ -19,6 +19,8 @@ need dpkg-deb dpkg
 need adduser adduser
 need systemd-analyze systemd
 need setpriv util-linux
+# The chain in deb.test.ts runs its first part on a clock moved back a year (libfaketime).
+need faketime faketime
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing system packages:$missing" >&2

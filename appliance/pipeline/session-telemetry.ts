@@ -72,6 +72,10 @@ export class SessionTelemetry {
     );
   }
 
+  /**
+   * Counted here, by the session that holds the command, for every approval gate (the local service, the
+   * fleet's shared one): one place for vigil_approvals_pending and the decision latency, per appliance.
+   */
   holdRequested(): void {
     this.requestedAt = Date.now();
     this.metrics.approvalRequested();

@@ -6,7 +6,7 @@
  * through a TCP proxy the test can cut (a partition of that appliance alone).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { createAuditorKey, parseAuditorSecretKey } from '../../shared/evidence/auditor-key.ts';
@@ -19,6 +19,13 @@ import { tempDir } from './evidence.ts';
 import { AUDIENCE, SCHEMA, STAFF_ISSUER, TARGET_PASSWORD } from './gateway.ts';
 import { PGBIN, startPostgres, type PostgresServer } from './postgres.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { registerTestSecret, testLogPath } from './test-log.ts';
+
+/** A token the final log scan must never find. */
+function scanFor(token: string): string {
+  registerTestSecret(token);
+  return token;
+}
 
 export interface FleetNode {
   name: string;
@@ -66,6 +73,8 @@ export interface FleetOptions {
   githubProvider?: string;
   /** false: no sharedState block (each appliance on its own SQLite), for single-appliance baselines. */
   shareState?: boolean;
+  /** Serve /metrics on each admin listener with this bearer token (listeners.admin.metrics.tokenFile). */
+  metricsToken?: string;
 }
 
 const asPostgres = (args: string[]) =>
@@ -96,6 +105,9 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     staff.writeJwks(join(adir, 'keys', 'staff-jwks.json'));
     writeFileSync(join(adir, 'secrets', 'payments.password'), TARGET_PASSWORD + '\n', { mode: 0o600 });
     writeFileSync(join(adir, 'secrets', 'fleet.password'), shared.password + '\n', { mode: 0o600 });
+    registerTestSecret(TARGET_PASSWORD);
+    registerTestSecret(shared.password);
+    if (o.metricsToken) writeFileSync(join(adir, 'secrets', 'metrics.token'), o.metricsToken + '\n', { mode: 0o600 });
     const proxy = o.proxied?.includes(i) ? await startTcpProxy(shared.port) : undefined;
     const base = readFileSync(init.configPath, 'utf8').split('\nlisteners:')[0]!;
     writeFileSync(
@@ -108,7 +120,7 @@ listeners:
   admin:
     address: 127.0.0.1:0
     tls: { cert: tls/server.crt, key: tls/server.key }
-${
+${o.metricsToken ? '    metrics: { tokenFile: secrets/metrics.token }\n' : ''}${
   o.shareState === false
     ? ''
     : `sharedState:
@@ -164,7 +176,12 @@ ${o.extraConfig ?? ''}`,
           child = c;
           children.add(c);
           let out = '';
-          c.stderr!.on('data', (d) => (log += d));
+          // Also into the run's log folder: the final scan checks these lines for secrets and clear PANs.
+          const scanned = testLogPath(`fleet-${name}`);
+          c.stderr!.on('data', (d) => {
+            log += d;
+            appendFileSync(scanned, d);
+          });
           c.stdout!.on('data', (d) => {
             out += d;
             const m = /PostgreSQL on [\d.]+:(\d+), admin API on (https:\/\/[\d.]+:\d+)/.exec(out);
@@ -196,8 +213,8 @@ ${o.extraConfig ?? ''}`,
     nodes,
     dir,
     auditor: parseAuditorSecretKey(key.secretFile).unlock(),
-    token: (t = {}) => idp.mintGithubActions({ repository: t.repository ?? 'acme/payments', audience: AUDIENCE }),
-    staffToken: (subject, groups) => staff.mint({ sub: subject, aud: 'vigil-admin', groups }),
+    token: async (t = {}) => scanFor(await idp.mintGithubActions({ repository: t.repository ?? 'acme/payments', audience: AUDIENCE })),
+    staffToken: async (subject, groups) => scanFor(await staff.mint({ sub: subject, aud: 'vigil-admin', groups })),
     sharedSql: (sql) => shared.psql(sql, { database: 'vigil_fleet' }),
     stopShared: () => asPostgres([join(PGBIN, 'pg_ctl'), '-D', shared.dataDir, '-m', 'fast', '-w', 'stop']),
     startShared: () => asPostgres([join(PGBIN, 'pg_ctl'), '-D', shared.dataDir, '-l', join(shared.dir, 'server.log'), '-w', '-t', '60', ...sharedOpts(), 'start']),

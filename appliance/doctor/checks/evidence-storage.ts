@@ -3,6 +3,7 @@
  * bucket request): shipping is not failing or lagging, and no session is overdue for its purge. Shipping
  * not configured is a pass that says so — archives then live only on this disk.
  */
+import { plural } from '../../../shared/text/plural.ts';
 import { evidenceStorageHealth } from '../../shipping/health.ts';
 import { isResult, needConfig, needDb, type DoctorCheck, type DoctorResult } from '../check.ts';
 
@@ -26,7 +27,7 @@ export const evidenceStorageCheck: DoctorCheck = {
     if (!s.enabled) {
       out.push({ check: 'evidence-storage', subject: 'shipping', status: 'pass', detail: 'shipping is not configured: archives are kept on this disk only', fix: 'for WORM copies, configure shipping: (docs/operations.md)' });
     } else {
-      const facts = `${s.pending} pending (${s.failing} failing), lag ${Math.round(s.lagSeconds)} s, ${s.shipped.archives} archives and ${s.shipped.checkpoints} checkpoints shipped`;
+      const facts = `${s.pending} pending (${s.failing} failing), lag ${Math.round(s.lagSeconds)} s, ${plural(s.shipped.archives, 'archive')} and ${plural(s.shipped.checkpoints, 'checkpoint')} shipped`;
       out.push(
         s.ok
           ? { check: 'evidence-storage', subject: 'shipping', status: 'pass', detail: facts }
