@@ -328,7 +328,11 @@ async function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerRe
       return sendStatus(res, 502, 'the API server\'s response could not be inspected for card data; Vigil did not forward it');
     }
     try {
-      outBody = Buffer.from(JSON.stringify(maskJson(parsed, mctx)));
+      const before = session.masks.total;
+      const masked = maskJson(parsed, mctx);
+      // Nothing masked or redacted: the API server's own bytes go on (parsed and scanned all the same, so
+      // fail closed holds), without serialising them again.
+      outBody = session.masks.total === before && !mctx.revealed ? raw : Buffer.from(JSON.stringify(masked));
     } catch (e) {
       if (!(e instanceof Base64FieldError)) throw e;
       session.record({ type: 'error', kind: 'masking', code: 'undecodable-base64', command, message: `${e.message}; not forwarded` });
@@ -370,7 +374,8 @@ function resultBody(session: PipelineSession, contentType: string | undefined, b
 
 /** What was sent (masked JSON text), with every Secret redacted even where policy revealed it to the client. */
 function evidenceJson(sent: string, mctx: MaskContext): string {
-  if (mctx.reveal.length === 0) return sent;
+  if (mctx.reveal.length === 0 || !mctx.revealed) return sent;
+  mctx.revealed = false;
   return JSON.stringify(maskJson(JSON.parse(sent), { masks: new MaskCounter(), reveal: [], secretsRequest: mctx.secretsRequest }));
 }
 

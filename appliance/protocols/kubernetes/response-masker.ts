@@ -22,6 +22,8 @@ export interface MaskContext {
   secretsRequest: boolean;
   /** The request was for core configmaps: `items` are ConfigMaps even without a kind (their `binaryData` is base64). */
   configMapsRequest?: boolean;
+  /** Set when policy revealed a Secret to the client (the evidence then redacts it again); the reader clears it. */
+  revealed?: boolean;
   /** Counts what base64 was decoded and masked (base64-masker.ts); a fresh tally when not given. */
   base64?: Base64Tally;
 }
@@ -97,6 +99,7 @@ function redactSecret(o: Record<string, unknown>, ctx: MaskContext): void {
   const meta = isObject(o['metadata']) ? o['metadata'] : {};
   const id = `${typeof meta['namespace'] === 'string' ? meta['namespace'] : ''}/${typeof meta['name'] === 'string' ? meta['name'] : ''}`;
   if (ctx.reveal.some((p) => globMatch(p, id))) {
+    ctx.revealed = true;
     // Revealed to the client, but not a way around card masking: its data values are decoded and scanned.
     const d = o['data'];
     if (isObject(d)) for (const [k, x] of Object.entries(d)) if (typeof x === 'string') d[k] = maskBase64Field(x, 'Secret data', ctx.masks, (ctx.base64 ??= newTally()));
