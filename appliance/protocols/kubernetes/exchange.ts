@@ -124,21 +124,24 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
   });
   session.recordMasking(d.id);
   const decision = d.decision;
-  const committing = session.commit();
   if (decision.action === 'allow' && provablyRead(method, info, body)) {
     // A read changes nothing on the API server: it is sent while its record is being committed, and no
-    // byte of the answer reaches the client before the record is durable (the gate in forward()).
-    const durable = committing.then(
-      () => true,
-      (e: unknown) => {
-        recordingFailed(ctx, res, e, 'Vigil did not pass on its answer');
-        return false;
-      },
-    );
+    // byte of the answer reaches the client before the record is durable (the gate in forward()). The
+    // commit (whose frame is sealed on this thread) starts once the request is on its way (the socket
+    // write is a next-tick, before any immediate).
+    const durable = new Promise<void>((r) => setImmediate(r))
+      .then(() => session.commit())
+      .then(
+        () => true,
+        (e: unknown) => {
+          recordingFailed(ctx, res, e, 'Vigil did not pass on its answer');
+          return false;
+        },
+      );
     return forward(ctx, req, res, method, target, body, info, d.id, [], secretRead, () => durable);
   }
   try {
-    await committing;
+    await session.commit();
   } catch (e) {
     recordingFailed(ctx, res, e, 'Vigil did not forward it');
     return;
