@@ -3,7 +3,9 @@
  * the strict card-number scanner, and the values of Secrets redacted — a Secret object anywhere in the
  * body (a get, the items of a list, the rows of a Table, a watch event's object, a create's echo) has
  * every `data`/`stringData` value and its last-applied-configuration annotation replaced, unless policy
- * reveals that Secret by name. Text bodies are masked as text. Anything else is not passed on.
+ * reveals that Secret by name. Base64 is decoded and scanned too (base64-masker.ts): ConfigMaps' `binaryData`
+ * and a revealed Secret's `data` (declared base64, fail closed), and base64 runs in any string. Text bodies
+ * are masked as text. Anything else is not passed on.
  */
 import type { MaskCounter } from '../../pipeline/masking.ts';
 import { REDACTED } from '../../pipeline/masking.ts';
