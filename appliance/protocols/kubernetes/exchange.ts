@@ -12,9 +12,10 @@ import { MaskCounter } from '../../pipeline/masking.ts';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { IDLE_RELEASE_MS, StreamMasker } from '../../pipeline/stream-masker.ts';
 import type { KubernetesListenerConfig } from './config.ts';
-import { kubeFacts, readsSecrets } from './facts.ts';
+import { classOf, kubeFacts, readsSecrets } from './facts.ts';
 import { kubernetesPolicyOf } from './policy-config.ts';
 import { requestInfo, RequestInfoError, type RequestInfo } from './request-info.ts';
+import { Base64FieldError, maskBase64Runs, newTally } from './base64-masker.ts';
 import { bodyKind, JsonObjectSplitter, maskJson, type MaskContext } from './response-masker.ts';
 import { sendStatus, warning } from './status.ts';
 import type { KubeUpstream } from './upstream.ts';
@@ -122,15 +123,29 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
     ...(refusal ? { refusal } : {}),
   });
   session.recordMasking(d.id);
+  const decision = d.decision;
+  if (decision.action === 'allow' && provablyRead(method, info, body)) {
+    // A read changes nothing on the API server: it is sent while its record is being committed, and no
+    // byte of the answer reaches the client before the record is durable (the gate in forward()). The
+    // commit (whose frame is sealed on this thread) starts once the request is on its way (the socket
+    // write is a next-tick, before any immediate).
+    const durable = new Promise<void>((r) => setImmediate(r))
+      .then(() => session.commit())
+      .then(
+        () => true,
+        (e: unknown) => {
+          recordingFailed(ctx, res, e, 'Vigil did not pass on its answer');
+          return false;
+        },
+      );
+    return forward(ctx, req, res, method, target, body, info, d.id, [], secretRead, () => durable);
+  }
   try {
     await session.commit();
   } catch (e) {
-    ctx.logger.warn({ sessionId: session.id, err: describeError(e) }, 'recording failed; ending the Kubernetes session');
-    sendStatus(res, 503, 'the request could not be recorded; Vigil did not forward it');
-    ctx.abort('recording failed');
+    recordingFailed(ctx, res, e, 'Vigil did not forward it');
     return;
   }
-  const decision = d.decision;
   if (decision.action === 'block') {
     return sendStatus(res, 403, `${info.verb} ${describeObject(info)} is forbidden by Vigil policy (rule ${decision.rule}): ${maskEvidenceText(decision.reason).text}`);
   }
@@ -148,7 +163,27 @@ export async function runExchange(ctx: ExchangeContext, req: IncomingMessage, re
     if (res.destroyed || req.destroyed && !req.complete) return;
     warnings.push(warning(`vigil: this request was held for approval (rule ${decision.rule}, request ${outcome.requestId}) and approved by ${outcome.approvers.join(', ')}`));
   }
-  await forward(ctx, req, res, method, target, body, info, d.id, warnings, secretRead);
+  await forward(ctx, req, res, method, target, body, info, d.id, warnings, secretRead, DURABLE_ALREADY);
+}
+
+const DURABLE_ALREADY = () => Promise.resolve(true);
+
+/** Fail closed: the request's record could not be made durable, so the client gets nothing of its answer and the session ends. */
+function recordingFailed(ctx: ExchangeContext, res: ServerResponse, e: unknown, what: string): void {
+  ctx.logger.warn({ sessionId: ctx.session.id, err: describeError(e) }, 'recording failed; ending the Kubernetes session');
+  if (!res.headersSent && !res.destroyed) sendStatus(res, 503, `the request could not be recorded; ${what}`);
+  ctx.abort('recording failed');
+}
+
+/**
+ * Whether the gateway can prove the request has no side effect on the API server, so that it may be sent
+ * before its record is durable: a GET without a body whose verb is get, list or watch (a non-resource GET:
+ * discovery, /version, OpenAPI) — never proxy, exec, attach or port-forward (class interactive), which
+ * reach a kubelet or a pod. Everything else (and anything Vigil could not read) waits for the commit.
+ */
+export function provablyRead(method: string, info: RequestInfo, body: Buffer): boolean {
+  if (method !== 'GET' || body.length > 0 || classOf(info) !== 'read') return false;
+  return info.isResourceRequest ? info.verb === 'get' || info.verb === 'list' || info.verb === 'watch' : info.verb === 'get';
 }
 
 /** Whether the reveal list names the one secret a get asks for (so a get of it is not refused). */
@@ -176,11 +211,18 @@ export function requestFields(info: RequestInfo): Record<string, unknown> {
 function recordableRequestBody(session: PipelineSession, info: RequestInfo, body: Buffer, max: number): Record<string, unknown> {
   if (body.length === 0) return {};
   if (info.resource === 'secrets' || info.resource === 'serviceaccounts' && info.subresource === 'token') return { bodyBytes: body.length, bodyOmitted: 'secret values' };
-  const masked = session.masks.evidence(body.toString('utf8'));
-  return { bodyBytes: body.length, body: masked.length > max ? masked.slice(0, max) : masked, ...(masked.length > max ? { bodyTruncated: true } : {}) };
+  // Base64 in the body (a ConfigMap's binaryData) is decoded and scanned too: no card number reaches the archive encoded.
+  const tally = newTally();
+  const masked = session.masks.evidence(maskBase64Runs(body.toString('utf8'), session.masks, tally));
+  return { bodyBytes: body.length, body: masked.length > max ? masked.slice(0, max) : masked, ...(masked.length > max ? { bodyTruncated: true } : {}), ...(tally.decoded ? { bodyBase64: tally } : {}) };
 }
 
-async function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse, method: string, target: string, body: Buffer, info: RequestInfo, command: number, warnings: string[], secretRead: boolean): Promise<void> {
+/**
+ * Sends the request and passes the answer back masked. `durable` resolves true once the request's record is
+ * durable (false: recording failed, the client was told and the session ended): every path awaits it before
+ * it writes a byte to the client.
+ */
+async function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse, method: string, target: string, body: Buffer, info: RequestInfo, command: number, warnings: string[], secretRead: boolean, durable: () => Promise<boolean>): Promise<void> {
   const { session } = ctx;
   const headers: OutgoingHttpHeaders = {};
   for (const h of FORWARDED_HEADERS) {
@@ -206,15 +248,23 @@ async function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerRe
     up = await ctx.upstream.send(method, target, headers, body, abort.signal);
   } catch (e) {
     clearTimeout(timer);
-    if (res.destroyed) return;
+    if (!(await durable()) || res.destroyed) return;
     const message = describeError(e);
     session.record({ type: 'error', kind: 'target', code: 'upstream-failed', command, message });
     ctx.logger.warn({ sessionId: session.id, err: message }, 'Kubernetes API server request failed');
     return sendStatus(res, abort.signal.aborted ? 504 : 502, abort.signal.aborted ? 'the Kubernetes API server did not answer in time' : 'Vigil could not reach the Kubernetes API server (recorded)');
   }
   const status = up.statusCode ?? 502;
+  if (status === 401 || status === 200 && (watch || info.subresource === 'log')) {
+    // No body is read before these answers start (or they are refused): the record must be durable first.
+    if (!(await durable())) {
+      clearTimeout(timer);
+      up.destroy();
+      return;
+    }
+  }
   const policy = kubernetesPolicyOf(session.policy?.config);
-  const mctx: MaskContext = { masks: session.masks, reveal: policy.secrets.reveal, secretsRequest: info.resource === 'secrets' && info.apiGroup === '' };
+  const mctx: MaskContext = { masks: session.masks, reveal: policy.secrets.reveal, secretsRequest: info.resource === 'secrets' && info.apiGroup === '', configMapsRequest: info.resource === 'configmaps' && info.apiGroup === '', base64: newTally() };
   const out: Record<string, string | string[]> = {};
   for (const h of RESPONSE_HEADERS) {
     const v = up.headers[h];
@@ -256,10 +306,12 @@ async function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerRe
     });
   } catch (e) {
     clearTimeout(timer);
+    if (!(await durable())) return;
     session.record({ type: 'error', kind: 'target', code: 'upstream-failed', command, message: describeError(e) });
     return sendStatus(res, 502, 'the Kubernetes API server response was cut off (recorded)');
   }
   clearTimeout(timer);
+  if (!(await durable())) return;
   if (tooBig) {
     session.record({ type: 'error', kind: 'target', code: 'response-too-large', command, message: `the response exceeds ${ctx.listener.maxResponseBodyBytes} bytes; not forwarded` });
     return sendStatus(res, 502, `the API server's response is larger than Vigil inspects (listeners.kubernetes.maxResponseBodyBytes); not forwarded`);
@@ -278,18 +330,38 @@ async function forward(ctx: ExchangeContext, req: IncomingMessage, res: ServerRe
       session.recordMasking(command);
       return sendStatus(res, 502, 'the API server\'s response could not be inspected for card data; Vigil did not forward it');
     }
-    outBody = Buffer.from(JSON.stringify(maskJson(parsed, mctx)));
+    try {
+      const before = session.masks.total;
+      const masked = maskJson(parsed, mctx);
+      // Nothing masked or redacted: the API server's own bytes go on (parsed and scanned all the same, so
+      // fail closed holds), without serialising them again.
+      outBody = session.masks.total === before && !mctx.revealed ? raw : Buffer.from(JSON.stringify(masked));
+    } catch (e) {
+      if (!(e instanceof Base64FieldError)) throw e;
+      session.record({ type: 'error', kind: 'masking', code: 'undecodable-base64', command, message: `${e.message}; not forwarded` });
+      session.recordMasking(command);
+      return sendStatus(res, 502, 'the API server\'s response holds base64 that Vigil cannot decode to inspect for card data; Vigil did not forward it');
+    }
   } else {
     session.record({ type: 'error', kind: 'masking', code: 'uninspectable-body', command, message: `a ${String(up.headers['content-type'])} response cannot be inspected for card data; not forwarded` });
     return sendStatus(res, 502, `the API server answered with ${String(up.headers['content-type'])}, which Vigil cannot inspect for card data; not forwarded`);
   }
   const recorded = kind === 'json' ? evidenceJson(outBody.toString('utf8'), mctx) : outBody.toString('utf8');
   const omit = info.resource === 'serviceaccounts' && info.subresource === 'token' ? 'a service-account token' : undefined;
-  session.record({ type: 'result', command, status, ...(secretRead ? { secretsRedacted: true } : {}), ...resultBody(session, up.headers['content-type'], outBody.length, recorded, ctx.listener.maxRecordedBodyBytes, omit), durationMs: Date.now() - started });
+  session.record({ type: 'result', command, status, ...(secretRead ? { secretsRedacted: true } : {}), ...base64Field(mctx), ...resultBody(session, up.headers['content-type'], outBody.length, recorded, ctx.listener.maxRecordedBodyBytes, omit), durationMs: Date.now() - started });
   session.recordMasking(command);
   if (res.destroyed) return;
   res.writeHead(status, { ...out, 'content-length': outBody.length });
   res.end(outBody);
+}
+
+/** What base64 was decoded and masked for the client (recorded with the result or watch event), when any was. */
+function base64Field(mctx: MaskContext): Record<string, unknown> {
+  const t = mctx.base64;
+  if (!t || t.decoded === 0) return {};
+  const out = { base64: { decoded: t.decoded, masked: t.masked } };
+  t.decoded = t.masked = 0;
+  return out;
 }
 
 /**
@@ -305,7 +377,8 @@ function resultBody(session: PipelineSession, contentType: string | undefined, b
 
 /** What was sent (masked JSON text), with every Secret redacted even where policy revealed it to the client. */
 function evidenceJson(sent: string, mctx: MaskContext): string {
-  if (mctx.reveal.length === 0) return sent;
+  if (mctx.reveal.length === 0 || !mctx.revealed) return sent;
+  mctx.revealed = false;
   return JSON.stringify(maskJson(JSON.parse(sent), { masks: new MaskCounter(), reveal: [], secretsRequest: mctx.secretsRequest }));
 }
 
@@ -390,7 +463,14 @@ function relayWatch(ctx: ExchangeContext, up: IncomingMessage, res: ServerRespon
           session.record({ type: 'error', kind: 'masking', code: 'unparseable-watch-event', command, message: 'a watch event could not be parsed for masking; the watch was ended' });
           return end('unparseable event', true);
         }
-        const masked = JSON.stringify(maskJson(event, mctx));
+        let masked: string;
+        try {
+          masked = JSON.stringify(maskJson(event, mctx));
+        } catch (e) {
+          if (!(e instanceof Base64FieldError)) throw e;
+          session.record({ type: 'error', kind: 'masking', code: 'undecodable-base64', command, message: `${e.message}; the watch was ended` });
+          return end('undecodable base64', true);
+        }
         const recorded = evidenceJson(masked, mctx);
         events++;
         const meta = (event.object as { metadata?: { namespace?: string; name?: string; resourceVersion?: string } } | undefined)?.metadata;
@@ -402,6 +482,7 @@ function relayWatch(ctx: ExchangeContext, up: IncomingMessage, res: ServerRespon
           event: typeof event.type === 'string' ? event.type : '?',
           ...(meta?.name ? { object: session.masks.evidence(`${meta.namespace ?? ''}/${meta.name}`) } : {}),
           ...(meta?.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+          ...base64Field(mctx),
           body: text.length > ctx.listener.maxRecordedBodyBytes ? text.slice(0, ctx.listener.maxRecordedBodyBytes) : text,
         });
         session.recordMasking(command);

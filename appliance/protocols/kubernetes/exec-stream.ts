@@ -253,15 +253,15 @@ export class ExecStream {
 
   /** The target's final Status: masked, passed on, and its exit code kept for channel.close. */
   private statusFromTarget(raw: Buffer): void {
-    let status: { status?: unknown; reason?: unknown; message?: unknown; details?: { causes?: { reason?: unknown; message?: unknown }[] } };
+    let masked: { status?: unknown; reason?: unknown; message?: unknown; details?: { causes?: { reason?: unknown; message?: unknown }[] } };
     try {
-      status = JSON.parse(raw.toString('utf8')) as typeof status;
+      // Parsed and masked in one step: a Status with base64 that does not decode is refused like one that does not parse.
+      masked = maskJson(JSON.parse(raw.toString('utf8')), { masks: this.s.masks, reveal: [], secretsRequest: false }) as typeof masked;
     } catch {
-      this.s.record({ type: 'error', kind: 'masking', code: 'unparseable-status', command: this.o.command, message: 'the error channel did not hold a JSON Status; not forwarded' });
+      this.s.record({ type: 'error', kind: 'masking', code: 'unparseable-status', command: this.o.command, message: 'the error channel did not hold a JSON Status Vigil could inspect; not forwarded' });
       this.exitReason = 'the target\'s status could not be read';
       return this.sendStatus(statusFailure(502, 'InternalError', 'the API server\'s exec status could not be inspected; Vigil did not forward it'));
     }
-    const masked = maskJson(status, { masks: this.s.masks, reveal: [], secretsRequest: false }) as typeof status;
     if (masked.status === 'Success') this.exitStatus = 0;
     else {
       const cause = masked.reason === 'NonZeroExitCode' ? masked.details?.causes?.find((c) => c.reason === 'ExitCode') : undefined;

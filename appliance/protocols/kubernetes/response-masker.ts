@@ -3,11 +3,14 @@
  * the strict card-number scanner, and the values of Secrets redacted — a Secret object anywhere in the
  * body (a get, the items of a list, the rows of a Table, a watch event's object, a create's echo) has
  * every `data`/`stringData` value and its last-applied-configuration annotation replaced, unless policy
- * reveals that Secret by name. Text bodies are masked as text. Anything else is not passed on.
+ * reveals that Secret by name. Base64 is decoded and scanned too (base64-masker.ts): ConfigMaps' `binaryData`
+ * and a revealed Secret's `data` (declared base64, fail closed), and base64 runs in any string. Text bodies
+ * are masked as text. Anything else is not passed on.
  */
 import type { MaskCounter } from '../../pipeline/masking.ts';
 import { REDACTED } from '../../pipeline/masking.ts';
 import { globMatch } from '../../policy/glob.ts';
+import { Base64FieldError, maskBase64Field, maskBase64Runs, newTally, type Base64Tally } from './base64-masker.ts';
 
 /** base64("[REDACTED]"): a Secret's `data` values stay valid base64 for clients that decode them. */
 export const REDACTED_BASE64 = Buffer.from(REDACTED).toString('base64');
@@ -19,6 +22,12 @@ export interface MaskContext {
   reveal: readonly string[];
   /** The request was for core secrets: `items` and Table `rows[].object` are Secrets even without a kind. */
   secretsRequest: boolean;
+  /** The request was for core configmaps: `items` are ConfigMaps even without a kind (their `binaryData` is base64). */
+  configMapsRequest?: boolean;
+  /** Set when policy revealed a Secret to the client (the evidence then redacts it again); the reader clears it. */
+  revealed?: boolean;
+  /** Counts what base64 was decoded and masked (base64-masker.ts); a fresh tally when not given. */
+  base64?: Base64Tally;
 }
 
 export type BodyKind = 'json' | 'text' | 'empty' | 'other';
@@ -31,10 +40,41 @@ export function bodyKind(contentType: string | undefined, length: number): BodyK
   return 'other';
 }
 
-/** Masks a parsed JSON value in place and returns it. */
+/**
+ * Masks a parsed JSON value in place and returns it. Throws Base64FieldError when a declared base64 value
+ * (binaryData, a revealed Secret's data) does not decode: the caller must not forward the body.
+ */
 export function maskJson(value: unknown, ctx: MaskContext): unknown {
+  const tally = (ctx.base64 ??= newTally());
   redactSecrets(value, ctx, true);
-  return maskStrings(value, ctx.masks);
+  maskBinaryData(value, ctx, tally, true);
+  return maskStrings(value, ctx.masks, tally);
+}
+
+/** ConfigMaps' `binaryData` values (wherever a ConfigMap is: a get, list items, Table rows, watch objects): decoded, scanned, re-encoded. */
+function maskBinaryData(v: unknown, ctx: MaskContext, tally: Base64Tally, top: boolean): void {
+  if (Array.isArray(v)) {
+    for (const x of v) maskBinaryData(x, ctx, tally, false);
+    return;
+  }
+  if (!isObject(v)) return;
+  const kind = v['kind'];
+  const configMap = kind === 'ConfigMap' || (ctx.configMapsRequest === true && top && kind === undefined);
+  if (configMap || kind === undefined && isObject(v['binaryData']) && isObject(v['metadata'])) maskBinaryField(v, tally, ctx);
+  if ((ctx.configMapsRequest === true && top) || kind === 'ConfigMapList') {
+    if (Array.isArray(v['items'])) for (const it of v['items']) if (isObject(it)) maskBinaryField(it, tally, ctx);
+  }
+  for (const [k, x] of Object.entries(v)) if (k !== 'binaryData') maskBinaryData(x, ctx, tally, false);
+}
+
+function maskBinaryField(o: Record<string, unknown>, tally: Base64Tally, ctx: MaskContext): void {
+  const d = o['binaryData'];
+  if (d === undefined || d === null) return;
+  if (!isObject(d)) throw new Base64FieldError('binaryData');
+  for (const [k, x] of Object.entries(d)) {
+    if (typeof x !== 'string') throw new Base64FieldError('binaryData');
+    d[k] = maskBase64Field(x, 'binaryData', ctx.masks, tally);
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -60,7 +100,13 @@ function redactSecrets(v: unknown, ctx: MaskContext, top: boolean): void {
 function redactSecret(o: Record<string, unknown>, ctx: MaskContext): void {
   const meta = isObject(o['metadata']) ? o['metadata'] : {};
   const id = `${typeof meta['namespace'] === 'string' ? meta['namespace'] : ''}/${typeof meta['name'] === 'string' ? meta['name'] : ''}`;
-  if (ctx.reveal.some((p) => globMatch(p, id))) return;
+  if (ctx.reveal.some((p) => globMatch(p, id))) {
+    ctx.revealed = true;
+    // Revealed to the client, but not a way around card masking: its data values are decoded and scanned.
+    const d = o['data'];
+    if (isObject(d)) for (const [k, x] of Object.entries(d)) if (typeof x === 'string') d[k] = maskBase64Field(x, 'Secret data', ctx.masks, (ctx.base64 ??= newTally()));
+    return;
+  }
   for (const field of ['data', 'stringData'] as const) {
     const d = o[field];
     if (!isObject(d)) continue;
@@ -76,15 +122,15 @@ function redactSecret(o: Record<string, unknown>, ctx: MaskContext): void {
   }
 }
 
-function maskStrings(v: unknown, masks: MaskCounter): unknown {
-  if (typeof v === 'string') return masks.strict(v);
+function maskStrings(v: unknown, masks: MaskCounter, tally: Base64Tally): unknown {
+  if (typeof v === 'string') return masks.strict(maskBase64Runs(v, masks, tally));
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = maskStrings(v[i], masks);
+    for (let i = 0; i < v.length; i++) v[i] = maskStrings(v[i], masks, tally);
     return v;
   }
   if (!isObject(v)) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[masks.strict(k)] = maskStrings(x, masks);
+  for (const [k, x] of Object.entries(v)) out[masks.strict(maskBase64Runs(k, masks, tally))] = maskStrings(x, masks, tally);
   return out;
 }
 

@@ -12,6 +12,9 @@ import { VigilError } from '../../../shared/errors.ts';
 import type { KubernetesTarget } from './config.ts';
 import { acceptKey, newClientKey } from './websocket.ts';
 
+/** Methods whose empty body needs no Content-Length (Node sends none for them either). */
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
 export type UpstreamUpgrade = { upgraded: true; socket: Duplex; head: Buffer; protocol: string } | { upgraded: false; response: IncomingMessage };
 
 export class KubeUpstream {
@@ -70,7 +73,9 @@ export class KubeUpstream {
       port: this.base.port || 443,
       method,
       path: `${prefix}${path}`,
-      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-length': body.length },
+      // No Content-Length (and no body write) for an empty body: the headers then go out in one TLS write,
+      // not a writev of two buffers (a fifth of the gateway's CPU per GET in a profile).
+      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body.length > 0 || !BODYLESS.has(method) ? { 'content-length': body.length } : {}) },
       signal,
       timeout: this.target.connectTimeoutMs,
     };
@@ -81,7 +86,8 @@ export class KubeUpstream {
       });
       req.on('timeout', () => req.destroy(new VigilError('E_KUBE_UPSTREAM', `target ${this.target.name}: no answer from the API server within ${this.target.connectTimeoutMs} ms`)));
       req.on('error', reject);
-      req.end(body);
+      if (body.length > 0) req.end(body);
+      else req.end();
     });
   }
 
