@@ -101,24 +101,6 @@ export function shippingConfig(endpoint: string, bucket: string, credentialsFile
 `;
 }
 
-/**
- * Generated identifiers Vigil prints (SHA-256 digests, UUIDs, 16-hex key ids, spaced key fingerprints, SSH
- * SHA256 fingerprints): strict card-number detection reads the digits glued across their hex letters, so
- * about one digest in two hundred would pass for a PAN. Blanked before the scan, but only when the
- * identifier has a letter in it: a run of digits alone (what a PAN is) is always scanned.
- */
-const IDENTIFIERS = [
-  /\b[0-9a-f]{64}\b/gi,
-  /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
-  /\b(?:[0-9A-F]{4} ){15}[0-9A-F]{4}\b/g,
-  /\b[0-9a-f]{16}\b/gi,
-  /\bSHA256:[A-Za-z0-9+/]{43}/g,
-];
-
-export function withoutIdentifiers(line: string): string {
-  return IDENTIFIERS.reduce((l, re) => l.replace(re, (m) => (/[a-z]/i.test(m.replace(/^SHA256:/, '')) ? '<id>' : m)), line);
-}
-
 /** Everything a user was shown along the chain, checked at the end: no secret, no token, no clear PAN. */
 export class SeenByUser {
   private readonly lines: string[] = [];
@@ -135,10 +117,7 @@ export class SeenByUser {
   }
 
   findings(): string[] {
-    // Secrets are looked for in the lines as shown; card numbers with the generated identifiers blanked.
-    const secrets = scanLogLines(this.lines, this.secrets).filter((f) => !f.what.startsWith('a clear card number'));
-    const pans = scanLogLines(this.lines.map(withoutIdentifiers), []).filter((f) => f.what.startsWith('a clear card number'));
-    return [...secrets, ...pans].map((f) => `${this.lines[f.line - 1]!.slice(0, 200)} — ${f.what}`);
+    return scanLogLines(this.lines, this.secrets).map((f) => `${this.lines[f.line - 1]!.slice(0, 200)} — ${f.what}`);
   }
 
   text(): string {
