@@ -16,11 +16,13 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { initCrypto } from '../../shared/crypto/backend.ts';
+import { initCrypto, useCryptoBackend } from '../../shared/crypto/backend.ts';
+import { nativeBackend } from '../../appliance/crypto/native-backend.ts';
 import { startFleet } from '../../test/helpers/fleet.ts';
 import { startGatewayFixture } from '../../test/helpers/gateway.ts';
 
 await initCrypto();
+useCryptoBackend(nativeBackend()); // the gateway runs in this process: the shipped appliance's cipher
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '50' }, 'skip-fleet': { type: 'boolean', default: false } } });
 const ROUNDS = Number(values.rounds);
 const WARMUP = 5;

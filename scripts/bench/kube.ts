@@ -20,11 +20,15 @@ import { Agent, request } from 'node:https';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { initCrypto } from '../../shared/crypto/backend.ts';
+import { initCrypto, useCryptoBackend } from '../../shared/crypto/backend.ts';
+import { nativeBackend } from '../../appliance/crypto/native-backend.ts';
 import { podManifest } from '../../test/helpers/kube.ts';
 import { KUBE_POLICIES, startKubeGatewayFixture } from '../../test/helpers/kube-gateway.ts';
 
 await initCrypto();
+// The gateway runs in this process: give it the cipher the shipped appliance uses (appliance/cli/main.ts),
+// sodium-native, not the WebAssembly build tests run on.
+useCryptoBackend(nativeBackend());
 const { values } = parseArgs({ options: { gets: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' }, kubectl: { type: 'string', default: '5' }, watch: { type: 'string', default: '300' }, 'exec-mb': { type: 'string', default: '100' }, durability: { type: 'string', default: 'fsync' }, only: { type: 'string', default: 'get,latency,kubectl,watch,exec' } } });
 const ONLY = new Set(values.only.split(','));
 const GETS = Number(values.gets);
