@@ -1,0 +1,165 @@
+/**
+ * Verifies a fleet's evidence offline against a pinned fleet trust file: the fleet's signed events (who
+ * was a member, with which key, when), each appliance's bundle as `vigil verify` does (its keys and pinned
+ * checkpoint taken from the fleet trust file), then every witness cosignature and refusal the bundles'
+ * logs hold, against the other bundles. An appliance is a pass only when its bundle passes and at least one
+ * valid cosignature of its log was checked against it; no bundle, no checkable cosignature: unknown or
+ * partial, never a pass.
+ */
+import { describeError } from '../../errors.ts';
+import type { ByteSource } from '../byte-source.ts';
+import { readCosignature, type FleetTrustFile } from '../fleet.ts';
+import type { TrustFile } from '../trust.ts';
+import { checkCosignature, checkRefusal, type CosignatureResult, type LogView } from './fleet-cosignatures.ts';
+import { bundleFleetFacts } from './fleet-log-view.ts';
+import { fleetMembers } from './fleet-members.ts';
+import type { VerificationReport } from './report.ts';
+import { verifyBundle, type BundleVerifyOptions } from './verify-bundle.ts';
+
+export type FleetStatus = 'pass' | 'fail' | 'partial' | 'unknown';
+
+export interface FleetApplianceReport {
+  applianceId: string;
+  membership: 'active' | 'retired' | 'not a member';
+  /** The bundle given for it (its name), or null. */
+  bundle: string | null;
+  status: FleetStatus;
+  details: string[];
+  bundleVerdict: string | null;
+  cosignatures: Record<'pass' | 'fail' | 'unknown' | 'refused', number>;
+  report?: VerificationReport;
+}
+
+export interface FleetVerificationReport {
+  ok: boolean;
+  status: FleetStatus;
+  trust: { appliances: number; events: number; problems: string[] };
+  appliances: FleetApplianceReport[];
+  cosignatures: CosignatureResult[];
+  refusals: CosignatureResult[];
+}
+
+export interface FleetBundle {
+  name: string;
+  src: ByteSource;
+}
+
+/** The per-appliance trust file a bundle is verified against: its keys since they were made, the fleet's copy of its checkpoint. */
+function applianceTrust(trust: FleetTrustFile, applianceId: string, keys: { keyId: string; publicKey: string; createdAt: string; validUntil: string | null; revoked?: boolean }[]): TrustFile | undefined {
+  const a = trust.appliances.find((x) => x.applianceId === applianceId);
+  if (!a?.checkpoint) return undefined;
+  return {
+    format: 'vigil-trust',
+    version: 1,
+    applianceId,
+    createdAt: trust.createdAt,
+    keys: keys.map((k) => {
+      const listed = a.keys.find((x) => x.keyId === k.keyId)!;
+      return { ...listed, validFrom: k.createdAt, validUntil: k.validUntil, ...(k.revoked ? { revoked: true } : {}) };
+    }),
+    checkpoint: a.checkpoint,
+  };
+}
+
+export async function verifyFleet(trust: FleetTrustFile, bundles: readonly FleetBundle[], opts: BundleVerifyOptions = {}): Promise<FleetVerificationReport> {
+  const replay = fleetMembers(trust);
+  const members = replay.members;
+  const out: FleetVerificationReport = {
+    ok: false,
+    status: 'unknown',
+    trust: { appliances: trust.appliances.length, events: trust.events.length, problems: replay.problems },
+    appliances: [],
+    cosignatures: [],
+    refusals: [],
+  };
+  const views = new Map<string, LogView>();
+  const byId = new Map<string, FleetApplianceReport>();
+  const entry = (id: string): FleetApplianceReport => {
+    let r = byId.get(id);
+    if (!r) {
+      const m = members.get(id);
+      r = { applianceId: id, membership: m ? m.status : 'not a member', bundle: null, status: 'unknown', details: [], bundleVerdict: null, cosignatures: { pass: 0, fail: 0, unknown: 0, refused: 0 } };
+      byId.set(id, r);
+      out.appliances.push(r);
+    }
+    return r;
+  };
+  for (const id of members.keys()) entry(id);
+  const gathered: { witness: string; items: Awaited<ReturnType<typeof bundleFleetFacts>> }[] = [];
+  for (const b of bundles) {
+    let facts;
+    try {
+      facts = await bundleFleetFacts(b.src);
+    } catch (e) {
+      out.appliances.push({ applianceId: '?', membership: 'not a member', bundle: b.name, status: 'fail', details: [`not a readable bundle: ${describeError(e)}`], bundleVerdict: null, cosignatures: { pass: 0, fail: 0, unknown: 0, refused: 0 } });
+      continue;
+    }
+    const id = facts.view.applianceId;
+    const r = entry(id);
+    if (r.bundle !== null) {
+      r.details.push(`a second bundle for it (${b.name}) was ignored`);
+      continue;
+    }
+    r.bundle = b.name;
+    const m = members.get(id);
+    if (!m) {
+      r.status = 'fail';
+      r.details.push('the bundle comes from an appliance the fleet trust file does not list');
+      continue;
+    }
+    let t = applianceTrust(trust, id, m.keys);
+    let pinnedHere = false;
+    if (!t) {
+      // Nothing of its log was seen by the fleet: verified against its own checkpoint, which proves no rollback.
+      const own = trust.appliances.find((x) => x.applianceId === id)!;
+      t = { format: 'vigil-trust', version: 1, applianceId: id, createdAt: trust.createdAt, keys: own.keys.map((k, i) => ({ ...k, validFrom: m.keys[i]!.createdAt })), checkpoint: facts.checkpoint };
+      pinnedHere = true;
+    }
+    const report = await verifyBundle(b.src, t, opts);
+    r.report = report;
+    r.bundleVerdict = report.verdict.status;
+    const logOk = report.checks.filter((c) => c.id === 'log-inclusion' || c.id === 'signatures' || c.id === 'key-chain').every((c) => c.status === 'pass');
+    if (!report.fatal && logOk) views.set(id, facts.view);
+    r.status = report.ok ? 'pass' : report.verdict.status === 'partial' ? 'partial' : 'fail';
+    if (!report.ok) r.details.push(`bundle: ${report.verdict.status}${report.fatal ? ` (${report.fatal})` : ''}`);
+    if (pinnedHere) {
+      r.details.push('the fleet trust file holds no checkpoint of it: a rollback before this bundle cannot be ruled out');
+      if (r.status === 'pass') r.status = 'partial';
+    }
+    gathered.push({ witness: id, items: facts });
+  }
+  for (const g of gathered) {
+    for (const item of g.items.cosigned) {
+      let res = checkCosignature(members, item, views);
+      // A cosignature counts only from the log of the witness that made it.
+      try {
+        if (readCosignature(item.cosignature).witnessId !== g.witness) res = { ...res, status: 'refused', detail: `found in ${g.witness}'s log but made by ${res.witnessId}` };
+      } catch {
+        /* already refused */
+      }
+      if (!views.has(g.witness) && res.status === 'pass') res = { ...res, status: 'unknown', detail: `${g.witness}'s own bundle did not verify` };
+      out.cosignatures.push(res);
+      if (res.subjectId) entry(res.subjectId).cosignatures[res.status]++;
+    }
+    for (const ref of g.items.refusals) out.refusals.push(checkRefusal(members, ref));
+  }
+  for (const c of [...out.cosignatures, ...out.refusals]) {
+    if (c.status === 'fail' && c.subjectId) {
+      const r = entry(c.subjectId);
+      r.status = 'fail';
+      r.details.push(c.detail);
+    }
+  }
+  for (const r of out.appliances) {
+    if (r.bundle === null && r.status !== 'fail') r.details.push('no bundle of this appliance was given: its log is not checked');
+    if (r.status === 'pass' && r.cosignatures.pass === 0) {
+      r.status = 'partial';
+      r.details.push('not witnessed: no cosignature of its log could be checked against its bundle');
+    }
+  }
+  const statuses = out.appliances.map((a) => a.status);
+  out.status = replay.problems.length || statuses.includes('fail') ? 'fail' : statuses.every((s) => s === 'pass') ? 'pass' : statuses.includes('partial') || statuses.includes('pass') ? 'partial' : 'unknown';
+  out.ok = out.status === 'pass';
+  return out;
+}
+
