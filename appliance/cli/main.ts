@@ -12,7 +12,7 @@ import { demo } from './commands/demo.ts';
 import { demoEvidence } from './commands/demo-evidence.ts';
 import { doctor } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
-import { fleetAdd, fleetList, fleetRetire, fleetTrust, fleetWitness } from './commands/fleet.ts';
+import { fleetAdd, fleetList, fleetRetire, fleetSessions, fleetTrust, fleetWitness } from './commands/fleet.ts';
 import { fleetVerify } from './commands/fleet-verify.ts';
 import { init } from './commands/init.ts';
 import { keysAuditor, keysRotate } from './commands/keys.ts';
@@ -58,6 +58,7 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
   'fleet list': { run: fleetList, summary: 'the fleet roster: members, keys, last checkpoint, cosignatures' },
   'fleet trust': { run: fleetTrust, summary: 'write the fleet trust file auditors pin' },
   'fleet witness': { run: fleetWitness, summary: "publish this appliance's checkpoint and cosign the others' now" },
+  'fleet sessions': { run: fleetSessions, summary: 'the sessions the fleet served in a window, with the appliance that served each' },
   'fleet verify': { run: fleetVerify, summary: "verify a fleet's bundles and witness cosignatures offline" },
   doctor: { run: doctor, summary: 'check what breaks evidence or enforcement (pass/fail/unknown, with the fix)' },
 };

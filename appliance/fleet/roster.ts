@@ -148,8 +148,9 @@ export class FleetRoster {
     const r = replayFleetEvents(events);
     if (r.problems.length) throw brokenChain(r);
     if (!events.length) throw new FleetError('E_FLEET_EMPTY', 'the fleet has no members yet', { hint: 'run `vigil fleet add --config DIR/vigil.yaml` on each appliance' });
-    const cps = await this.sql.query<{ appliance_id: string; last_checkpoint: SignedEnvelope | null }>('SELECT appliance_id, last_checkpoint FROM vigil_fleet_roster');
-    const checkpoint = new Map(cps.rows.map((x) => [x.appliance_id, x.last_checkpoint]));
+    // The pinned checkpoint (one a day, marked in the appliance's log so its bundles prove consistency from it), not the latest.
+    const cps = await this.sql.query<{ appliance_id: string; pinned_checkpoint: SignedEnvelope | null }>('SELECT appliance_id, pinned_checkpoint FROM vigil_fleet_roster');
+    const checkpoint = new Map(cps.rows.map((x) => [x.appliance_id, x.pinned_checkpoint]));
     const appliances: FleetAppliance[] = [...r.members.values()].map((m) => ({
       applianceId: m.applianceId,
       status: m.status,

@@ -20,12 +20,16 @@ import { verifyConsistency } from '../../shared/merkle/index.ts';
 import type { TransparencyLog } from '../log/transparency-log.ts';
 import type { Db } from '../store/database.ts';
 import { isoTime } from '../time.ts';
+import { indexSessions } from './session-index.ts';
 import type { FleetSql } from './sql.ts';
 
 /** What this witness last cosigned of each member, and the checkpoints it refused (reported once each). */
 const WITNESS_SCHEMA = `CREATE TABLE IF NOT EXISTS fleet_witnessed (
   subject TEXT PRIMARY KEY, size INTEGER NOT NULL, root TEXT NOT NULL, time TEXT NOT NULL, checkpoint TEXT NOT NULL, cosignature TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS fleet_witness_refused (digest TEXT PRIMARY KEY, subject TEXT NOT NULL, kind TEXT NOT NULL)`;
+
+/** How often a published checkpoint becomes the one the fleet trust file pins. */
+export const PIN_EVERY_MS = 24 * 3600 * 1000;
 
 export type RefusalKind = 'rollback' | 'fork' | 'unproven' | 'bad-signature';
 
@@ -109,8 +113,13 @@ export class FleetWitness {
       }
       proofs.push({ fromSize: size, fromRoot: row.root, proof: log.consistencyProof(size, cp.checkpoint.size) });
     }
-    // The fleet trust file pins it: every later bundle must prove consistency from it, as from an export's.
-    log.markExported(cp.checkpoint.size);
+    // The fleet trust file pins the roster's pinned checkpoint, and every later bundle must prove consistency
+    // from a pinned one (as from an export's): one a day is pinned, not every round's (a bundle carries one
+    // proof per pinned checkpoint).
+    const pinned = await sql.query<{ pinned_time: string | null }>('SELECT pinned_checkpoint_time AS pinned_time FROM vigil_fleet_roster WHERE appliance_id = $1', [applianceId]);
+    const pinnedTime = pinned.rows[0]?.pinned_time ?? null;
+    const pin = pinnedTime === null || Date.parse(cp.checkpoint.time) - Date.parse(pinnedTime) >= PIN_EVERY_MS || Date.parse(cp.checkpoint.time) < Date.parse(pinnedTime);
+    if (pin) log.markExported(cp.checkpoint.size);
     await sql.tx(async (c) => {
       await c.query('INSERT INTO vigil_fleet_checkpoints (appliance_id, size, root, envelope, proofs) VALUES ($1, $2, $3, $4, $5)', [
         applianceId,
@@ -119,12 +128,13 @@ export class FleetWitness {
         JSON.stringify(cp.envelope),
         JSON.stringify(proofs),
       ]);
-      await c.query('UPDATE vigil_fleet_roster SET last_checkpoint = $2, last_checkpoint_size = $3, last_checkpoint_time = $4, updated_at = now() WHERE appliance_id = $1', [
-        applianceId,
-        JSON.stringify(cp.envelope),
-        cp.checkpoint.size,
-        cp.checkpoint.time,
-      ]);
+      await indexSessions(c, applianceId, log, cp.checkpoint.size);
+      await c.query(
+        `UPDATE vigil_fleet_roster SET last_checkpoint = $2, last_checkpoint_size = $3, last_checkpoint_time = $4,
+         pinned_checkpoint = CASE WHEN $5 THEN $2::jsonb ELSE pinned_checkpoint END, pinned_checkpoint_time = CASE WHEN $5 THEN $4 ELSE pinned_checkpoint_time END, updated_at = now()
+         WHERE appliance_id = $1`,
+        [applianceId, JSON.stringify(cp.envelope), cp.checkpoint.size, cp.checkpoint.time, pin],
+      );
     });
     return { size: cp.checkpoint.size, root: cp.checkpoint.root };
   }

@@ -6,7 +6,7 @@
  * through a TCP proxy the test can cut (a partition of that appliance alone).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { createAuditorKey, parseAuditorSecretKey } from '../../shared/evidence/auditor-key.ts';
@@ -19,6 +19,7 @@ import { tempDir } from './evidence.ts';
 import { AUDIENCE, SCHEMA, STAFF_ISSUER, TARGET_PASSWORD } from './gateway.ts';
 import { PGBIN, startPostgres, type PostgresServer } from './postgres.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { registerTestSecret, testLogPath } from './test-log.ts';
 
 export interface FleetNode {
   name: string;
@@ -66,6 +67,8 @@ export interface FleetOptions {
   githubProvider?: string;
   /** false: no sharedState block (each appliance on its own SQLite), for single-appliance baselines. */
   shareState?: boolean;
+  /** sharedState.witness.intervalSeconds (default: the appliance's, 60). */
+  witnessIntervalSeconds?: number;
 }
 
 const asPostgres = (args: string[]) =>
@@ -81,6 +84,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   target.psql(SCHEMA, { database: 'payments' });
   const shared = await startPostgres({ password: 'fleet-Store-7c1x' });
   shared.psql('CREATE DATABASE vigil_fleet');
+  registerTestSecret(shared.password);
   const dir = tempDir('vigil-fleet-');
   const key = createAuditorKey({ label: 'fleet auditor' });
   writeFileSync(join(dir, 'auditor.pub'), key.publicFile);
@@ -117,7 +121,7 @@ ${
     passwordFile: secrets/fleet.password
     timeoutMs: 1500
     pingIntervalMs: 500
-`
+${o.witnessIntervalSeconds ? `  witness: { intervalSeconds: ${o.witnessIntervalSeconds} }\n` : ''}`
 }identityProviders:
   - name: staff
     issuer: ${STAFF_ISSUER}
@@ -164,7 +168,12 @@ ${o.extraConfig ?? ''}`,
           child = c;
           children.add(c);
           let out = '';
-          c.stderr!.on('data', (d) => (log += d));
+          // Also to the run's log folder: the final scan reads every line for secrets and card numbers.
+          const file = testLogPath(`fleet-${name}`);
+          c.stderr!.on('data', (d) => {
+            log += d;
+            appendFileSync(file, d);
+          });
           c.stdout!.on('data', (d) => {
             out += d;
             const m = /PostgreSQL on [\d.]+:(\d+), admin API on (https:\/\/[\d.]+:\d+)/.exec(out);

@@ -109,6 +109,13 @@ const EXAMPLES: Record<string, Example> = {
     rewrite: (l) => `${at('')(l)} && grep -c vigil-fleet-trust fleet-trust.json`,
     check: (r) => expect(r.stdout).toBe('1\n'),
   },
+  // The session index of the window: this appliance served no session in it.
+  'vigil fleet sessions --config /var/lib/vigil/vigil.yaml --since 2026-11-01 --until 2026-12-01 --out sessions.json': {
+    command: 'fleet sessions',
+    kind: 'run',
+    rewrite: at(''),
+    check: (r) => expect(r.stdout).toBe('0 session(s) on 0 appliance(s) written to sessions.json\n'),
+  },
   // The bundles of a fleet of one: a.vigil exported here; b and c would be the other appliances'.
   'vigil fleet verify --fleet-trust fleet-trust.json a.vigil b.vigil c.vigil': {
     command: 'fleet verify',
@@ -116,6 +123,13 @@ const EXAMPLES: Record<string, Example> = {
     rewrite: (l) => `vigil export --config ${join(work, 'var/lib/vigil/vigil.yaml')} --out a.vigil >/dev/null && ${l.replace(' b.vigil c.vigil', '')}`,
     code: 3,
     check: (r) => expect(r.stdout).toMatch(/^PARTIAL +\S+ \(active\)  bundle: a\.vigil \[integrity-only\][\s\S]*not witnessed: no cosignature/m),
+  },
+  'vigil fleet verify --fleet-trust fleet-trust.json --sessions sessions.json a.vigil b.vigil c.vigil': {
+    command: 'fleet verify',
+    kind: 'run',
+    rewrite: (l) => l.replace(' b.vigil c.vigil', ''),
+    code: 3,
+    check: (r) => expect(r.stdout).toMatch(/^PARTIAL +\S+ \(active\)  bundle: a\.vigil \[integrity-only\]  sessions: 0  cosignatures/m),
   },
   // 3c9e51f0-a2d4-4b86-9e1f-0c7d2a5b8e31 is a placeholder appliance id: "not a member" proves the command reached the roster.
   'vigil fleet retire 3c9e51f0-a2d4-4b86-9e1f-0c7d2a5b8e31 --config /var/lib/vigil/vigil.yaml --reason "host decommissioned, CHG-5120"': {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { VigilError } from '../../../shared/errors.ts';
 import { parseAuditorSecretKey } from '../../../shared/evidence/auditor-key.ts';
 import { parseFleetTrustFile } from '../../../shared/evidence/fleet.ts';
+import { parseFleetSessions } from '../../../shared/evidence/fleet-sessions.ts';
 import { verifyFleet, type FleetVerificationReport } from '../../../shared/evidence/verify/fleet-verify.ts';
 import { openFileSource } from '../../evidence/file-source.ts';
 import { EXIT, defineCommand, parseCommand } from '../command.ts';
@@ -20,11 +21,12 @@ const spec = defineCommand({
     'covers, is unknown or partial, never a pass. Exit status: 0 pass, 1 fail, 3 partial or unknown.',
   options: {
     'fleet-trust': { type: 'string', value: 'FILE', description: 'the fleet trust file you pinned (vigil fleet trust)', required: true },
+    sessions: { type: 'string', value: 'FILE', description: 'the fleet\'s session index for the window (vigil fleet sessions --out): each must be in its appliance\'s bundle' },
     key: { type: 'string', value: 'FILE', description: 'your auditor secret key (PATH.key): also decrypt and re-scan' },
     'passphrase-file': { type: 'string', value: 'FILE', description: 'passphrase for a protected key (else VIGIL_PASSPHRASE or a prompt)' },
     json: { type: 'boolean', description: 'print a machine-readable report' },
   },
-  examples: ['vigil fleet verify --fleet-trust fleet-trust.json a.vigil b.vigil c.vigil'],
+  examples: ['vigil fleet verify --fleet-trust fleet-trust.json a.vigil b.vigil c.vigil', 'vigil fleet verify --fleet-trust fleet-trust.json --sessions sessions.json a.vigil b.vigil c.vigil'],
 });
 
 export async function fleetVerify(argv: string[]): Promise<number> {
@@ -43,7 +45,8 @@ export async function fleetVerify(argv: string[]): Promise<number> {
     }
   });
   try {
-    const report = await verifyFleet(trust, sources, auditor ? { auditor } : {});
+    const sessions = a.values.sessions ? parseFleetSessions(read(a.values.sessions)) : undefined;
+    const report = await verifyFleet(trust, sources, { ...(auditor ? { auditor } : {}), ...(sessions ? { sessions } : {}) });
     if (a.values.json) {
       const { appliances, ...rest } = report;
       process.stdout.write(JSON.stringify({ ...rest, appliances: appliances.map(({ report: _r, ...x }) => x) }, null, 2) + '\n');
@@ -60,7 +63,13 @@ function formatFleetReport(r: FleetVerificationReport): string {
   for (const p of r.trust.problems) out.push(`  FAIL fleet trust: ${p}`);
   for (const a of r.appliances) {
     const c = a.cosignatures;
-    out.push(`${a.status.toUpperCase().padEnd(8)}${a.applianceId} (${a.membership})  bundle: ${a.bundle ?? 'none'}${a.bundleVerdict ? ` [${a.bundleVerdict}]` : ''}  cosignatures: ${c.pass} pass, ${c.fail} fail, ${c.unknown} unknown, ${c.refused} refused`);
+    const served = r.sessions.filter((s) => s.applianceId === a.applianceId);
+    const missing = served.filter((s) => s.status === 'missing').length;
+    const unknown = served.filter((s) => s.status === 'unknown').length;
+    out.push(
+      `${a.status.toUpperCase().padEnd(8)}${a.applianceId} (${a.membership})  bundle: ${a.bundle ?? 'none'}${a.bundleVerdict ? ` [${a.bundleVerdict}]` : ''}  ` +
+        `sessions: ${served.length - missing - unknown}${missing ? ` + ${missing} MISSING` : ''}${unknown ? ` + ${unknown} unknown` : ''}  cosignatures: ${c.pass} pass, ${c.fail} fail, ${c.unknown} unknown, ${c.refused} refused`,
+    );
     for (const d of a.details) out.push(`        ${d}`);
   }
   for (const x of r.cosignatures.filter((y) => y.status !== 'pass')) out.push(`  cosignature ${x.status.toUpperCase()}: ${x.witnessId ?? '?'} → ${x.subjectId ?? '?'} size ${x.size ?? '?'}: ${x.detail}`);

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { formatFingerprint } from '../../../shared/evidence/key-id.ts';
 import { FleetRoster } from '../../fleet/roster.ts';
 import { withFleet } from '../../fleet/sql.ts';
+import { listSessions } from '../../fleet/session-index.ts';
 import { FleetWitness } from '../../fleet/witness.ts';
 import { EXIT, defineCommand, parseCommand } from '../command.ts';
 
@@ -122,5 +123,35 @@ export async function fleetWitness(argv: string[]): Promise<number> {
       for (const s of r.skipped) process.stdout.write(`skipped ${s.subject}: ${s.why}\n`);
     }
     return r.refused.length ? EXIT.failed : EXIT.ok;
+  });
+}
+
+const sessionsSpec = defineCommand({
+  name: 'fleet sessions',
+  summary: 'List the sessions the fleet served in a window, with the appliance that served each (the shared session index).',
+  description:
+    'The index is read from each appliance\'s signed log at its witness rounds (so it lags by up to one\n' +
+    'round). Give the file to `vigil fleet verify --sessions` to check no session is missing on any appliance.',
+  options: {
+    config,
+    since: { type: 'string', value: 'TIME', description: 'sessions started at or after (ISO time or date)' },
+    until: { type: 'string', value: 'TIME', description: 'sessions started before' },
+    out: { type: 'string', value: 'FILE', description: 'write the list as JSON (for vigil fleet verify --sessions)' },
+  },
+  examples: ['vigil fleet sessions --config /var/lib/vigil/vigil.yaml --since 2026-11-01 --until 2026-12-01 --out sessions.json'],
+});
+
+export async function fleetSessions(argv: string[]): Promise<number> {
+  const a = parseCommand(sessionsSpec, argv);
+  if (!a) return EXIT.ok;
+  return withFleet(a.values.config!, async (_app, fleet) => {
+    const list = await listSessions(fleet, a.values.since ?? null, a.values.until ?? null);
+    if (a.values.out) {
+      writeFileSync(a.values.out, JSON.stringify(list, null, 2) + '\n');
+      process.stdout.write(`${list.sessions.length} session(s) on ${new Set(list.sessions.map((x) => x.applianceId)).size} appliance(s) written to ${a.values.out}\n`);
+    } else {
+      for (const x of list.sessions) process.stdout.write(`${x.startedAt}  ${x.applianceId}  #${x.seq} ${x.sessionId}  ${x.protocol}  ${x.subject ?? '?'} → ${x.target ?? '?'}\n`);
+    }
+    return EXIT.ok;
   });
 }

@@ -8,8 +8,8 @@
  * transaction. `offered` turns true once the owner's session archive holds the request: only then may
  * anyone decide it.
  * vigil_token_replay: single-use tokens' ids, as in SQLite (times in ms since the epoch).
- * vigil_fleet_*: the fleet roster, its signed events, published checkpoints and witness cosignatures
- * (appliance/fleet, docs/fleet.md).
+ * vigil_fleet_*: the fleet roster, its signed events, published checkpoints and witness cosignatures,
+ * and the session index (which appliance served which session, read from its log) (appliance/fleet, docs/fleet.md).
  */
 import type pg from 'pg';
 import { VigilError } from '../../../shared/errors.ts';
@@ -57,7 +57,21 @@ const MIGRATIONS: readonly string[] = [
      last_checkpoint jsonb,
      last_checkpoint_size bigint,
      last_checkpoint_time text,
+     pinned_checkpoint jsonb,
+     pinned_checkpoint_time text,
+     indexed_to bigint NOT NULL DEFAULT 0,
      updated_at timestamptz NOT NULL DEFAULT now());
+   CREATE TABLE vigil_fleet_sessions (
+     appliance_id text NOT NULL,
+     session_id text NOT NULL,
+     seq bigint NOT NULL,
+     protocol text NOT NULL,
+     started_at text NOT NULL,
+     log_index bigint NOT NULL,
+     subject text,
+     target text,
+     PRIMARY KEY (appliance_id, session_id));
+   CREATE INDEX vigil_fleet_sessions_started ON vigil_fleet_sessions (started_at);
    CREATE TABLE vigil_fleet_checkpoints (
      id bigserial PRIMARY KEY,
      appliance_id text NOT NULL,

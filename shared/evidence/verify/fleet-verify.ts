@@ -8,6 +8,8 @@
  */
 import { describeError } from '../../errors.ts';
 import type { ByteSource } from '../byte-source.ts';
+import type { FleetSessions } from '../fleet-sessions.ts';
+import { compareTimes } from '../time-order.ts';
 import { readCosignature, type FleetTrustFile } from '../fleet.ts';
 import type { TrustFile } from '../trust.ts';
 import { checkCosignature, checkRefusal, type CosignatureResult, type LogView } from './fleet-cosignatures.ts';
@@ -30,9 +32,21 @@ export interface FleetApplianceReport {
   report?: VerificationReport;
 }
 
+/** One session of the fleet: which appliance served it, what its bundle says of it. */
+export interface FleetSession {
+  applianceId: string;
+  sessionId: string;
+  startedAt: string | null;
+  /** The bundle's status for it; 'missing' when the index names it in its appliance's bundle window and the bundle lacks it; 'unknown' when no bundle covers it. */
+  status: string;
+  /** Listed in the fleet's session index given to the verifier. */
+  indexed: boolean;
+}
+
 export interface FleetVerificationReport {
   ok: boolean;
   status: FleetStatus;
+  sessions: FleetSession[];
   trust: { appliances: number; events: number; problems: string[] };
   appliances: FleetApplianceReport[];
   cosignatures: CosignatureResult[];
@@ -61,7 +75,7 @@ function applianceTrust(trust: FleetTrustFile, applianceId: string, keys: { keyI
   };
 }
 
-export async function verifyFleet(trust: FleetTrustFile, bundles: readonly FleetBundle[], opts: BundleVerifyOptions = {}): Promise<FleetVerificationReport> {
+export async function verifyFleet(trust: FleetTrustFile, bundles: readonly FleetBundle[], opts: BundleVerifyOptions & { sessions?: FleetSessions } = {}): Promise<FleetVerificationReport> {
   const replay = fleetMembers(trust);
   const members = replay.members;
   const out: FleetVerificationReport = {
@@ -71,6 +85,7 @@ export async function verifyFleet(trust: FleetTrustFile, bundles: readonly Fleet
     appliances: [],
     cosignatures: [],
     refusals: [],
+    sessions: [],
   };
   const views = new Map<string, LogView>();
   const byId = new Map<string, FleetApplianceReport>();
@@ -150,6 +165,7 @@ export async function verifyFleet(trust: FleetTrustFile, bundles: readonly Fleet
       r.details.push(c.detail);
     }
   }
+  checkSessions(out, opts.sessions);
   for (const r of out.appliances) {
     if (r.bundle === null && r.status !== 'fail') r.details.push('no bundle of this appliance was given: its log is not checked');
     if (r.status === 'pass' && r.cosignatures.pass === 0) {
@@ -163,3 +179,42 @@ export async function verifyFleet(trust: FleetTrustFile, bundles: readonly Fleet
   return out;
 }
 
+
+/**
+ * Sessions per appliance from the bundles, checked against the fleet's session index when given: a session
+ * the index names inside its appliance's bundle window that the bundle does not hold is missing (fail).
+ */
+function checkSessions(out: FleetVerificationReport, index: FleetSessions | undefined): void {
+  const held = new Map<string, Map<string, FleetSession>>();
+  for (const a of out.appliances) {
+    if (!a.report?.bundle) continue;
+    const m = new Map<string, FleetSession>();
+    for (const s of a.report.sessions) m.set(s.sessionId, { applianceId: a.applianceId, sessionId: s.sessionId, startedAt: s.startedAt ?? null, status: s.status, indexed: false });
+    held.set(a.applianceId, m);
+  }
+  for (const s of index?.sessions ?? []) {
+    const a = out.appliances.find((x) => x.applianceId === s.applianceId);
+    const inBundle = held.get(s.applianceId)?.get(s.sessionId);
+    if (inBundle) {
+      inBundle.indexed = true;
+      continue;
+    }
+    const range = a?.report?.bundle?.range;
+    const covered = range !== undefined && (range.since === null || compareTimes(s.startedAt, range.since) >= 0) && (range.until === null || compareTimes(s.startedAt, range.until) < 0);
+    const cp = a?.report?.bundle?.checkpoint;
+    // A session indexed after the bundle's checkpoint was signed may simply be newer than the bundle.
+    const before = cp !== undefined && compareTimes(s.startedAt, cp.time) < 0;
+    const status = covered && before ? 'missing' : 'unknown';
+    out.sessions.push({ applianceId: s.applianceId, sessionId: s.sessionId, startedAt: s.startedAt, status, indexed: true });
+    if (status === 'missing' && a) {
+      a.status = 'fail';
+      a.details.push(`session ${s.sessionId} (#${s.seq}, started ${s.startedAt}) is in the fleet's session index but not in its bundle: missing on this appliance`);
+    }
+  }
+  for (const m of held.values()) out.sessions.push(...m.values());
+  if (!index) return;
+  for (const [id, m] of held) {
+    const n = [...m.values()].filter((x) => !x.indexed).length;
+    if (n) out.appliances.find((a) => a.applianceId === id)!.details.push(`${n} session(s) of its bundle are not in the session index given (not indexed yet, or the index was altered)`);
+  }
+}
