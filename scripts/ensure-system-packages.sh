@@ -19,6 +19,8 @@ need dpkg-deb dpkg
 need adduser adduser
 need systemd-analyze systemd
 need setpriv util-linux
+# The fleet tests put HAProxy (TCP mode) in front of several appliances.
+need /usr/sbin/haproxy haproxy
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing system packages:$missing" >&2

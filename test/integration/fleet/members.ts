@@ -77,3 +77,12 @@ export async function vigil(args: string[]): Promise<{ code: number; stdout: str
   keepStderr(`vigil-${args[0]}-${args[1]}`, r.stderr);
   return r;
 }
+
+/** The policy of the fleet tests that only read: the CI bot may SELECT on payments. */
+export const READ_POLICIES = `
+policies:
+  - name: ci
+    match: { subjects: ['repo:acme/*'] }
+    targets: [payments]
+    statements: { read: allow, default: block }
+`;

@@ -10,19 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet, type FleetNode } from '../../helpers/fleet.ts';
 import { bot, until } from '../../helpers/fleet-client.ts';
-import { exportMember, vigil, type MemberDir } from './members.ts';
+import { READ_POLICIES as POLICIES, exportMember, vigil, type MemberDir } from './members.ts';
 
 let f: Fleet;
 let nodes: FleetNode[];
 const member = (n: FleetNode): MemberDir => ({ name: n.name, dir: n.dir, configPath: n.configPath, applianceId: n.applianceId });
-
-const POLICIES = `
-policies:
-  - name: ci
-    match: { subjects: ['repo:acme/*'] }
-    targets: [payments]
-    statements: { read: allow, default: block }
-`;
 
 beforeAll(async () => {
   f = await startFleet({ appliances: 3, policies: POLICIES, witnessIntervalSeconds: 1 });
