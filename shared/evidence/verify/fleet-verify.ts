@@ -12,9 +12,12 @@ import type { FleetSessions } from '../fleet-sessions.ts';
 import { compareTimes } from '../time-order.ts';
 import { readCosignature, type FleetTrustFile } from '../fleet.ts';
 import type { TrustFile } from '../trust.ts';
+import { fromBase64 } from '../../bytes.ts';
+import { fingerprint } from '../key-id.ts';
+import type { SignedEnvelope } from '../signed.ts';
 import { checkCosignature, checkRefusal, type CosignatureResult, type LogView } from './fleet-cosignatures.ts';
 import { bundleFleetFacts } from './fleet-log-view.ts';
-import { fleetMembers } from './fleet-members.ts';
+import { fleetMembers, type Member } from './fleet-members.ts';
 import type { VerificationReport } from './report.ts';
 import { verifyBundle, type BundleVerifyOptions } from './verify-bundle.ts';
 
@@ -58,20 +61,31 @@ export interface FleetBundle {
   src: ByteSource;
 }
 
-/** The per-appliance trust file a bundle is verified against: its keys since they were made, the fleet's copy of its checkpoint. */
-function applianceTrust(trust: FleetTrustFile, applianceId: string, keys: { keyId: string; publicKey: string; createdAt: string; validUntil: string | null; revoked?: boolean }[]): TrustFile | undefined {
-  const a = trust.appliances.find((x) => x.applianceId === applianceId);
-  if (!a?.checkpoint) return undefined;
+/**
+ * The per-appliance trust file a bundle is verified against: its keys (from the fleet events, never from
+ * what the file lists) valid since they were made, until retirement; pinned to the fleet's copy of its
+ * checkpoint, or — when the fleet has none — to the bundle's own (`pinnedHere`: no rollback can be ruled out).
+ */
+function applianceTrust(trust: FleetTrustFile, m: Member, own: SignedEnvelope): { trust: TrustFile; pinnedHere: boolean } {
+  const pinned = trust.appliances.find((x) => x.applianceId === m.applianceId)?.checkpoint ?? null;
   return {
-    format: 'vigil-trust',
-    version: 1,
-    applianceId,
-    createdAt: trust.createdAt,
-    keys: keys.map((k) => {
-      const listed = a.keys.find((x) => x.keyId === k.keyId)!;
-      return { ...listed, validFrom: k.createdAt, validUntil: k.validUntil, ...(k.revoked ? { revoked: true } : {}) };
-    }),
-    checkpoint: a.checkpoint,
+    trust: {
+      format: 'vigil-trust',
+      version: 1,
+      applianceId: m.applianceId,
+      createdAt: trust.createdAt,
+      keys: m.keys.map((k) => ({
+        keyId: k.keyId,
+        algorithm: 'ed25519' as const,
+        publicKey: k.publicKey,
+        fingerprint: fingerprint(fromBase64(k.publicKey)),
+        validFrom: k.createdAt,
+        validUntil: k.validUntil,
+        ...(k.revoked ? { revoked: true } : {}),
+      })),
+      checkpoint: pinned ?? own,
+    },
+    pinnedHere: pinned === null,
   };
 }
 
@@ -122,14 +136,7 @@ export async function verifyFleet(trust: FleetTrustFile, bundles: readonly Fleet
       r.details.push('the bundle comes from an appliance the fleet trust file does not list');
       continue;
     }
-    let t = applianceTrust(trust, id, m.keys);
-    let pinnedHere = false;
-    if (!t) {
-      // Nothing of its log was seen by the fleet: verified against its own checkpoint, which proves no rollback.
-      const own = trust.appliances.find((x) => x.applianceId === id)!;
-      t = { format: 'vigil-trust', version: 1, applianceId: id, createdAt: trust.createdAt, keys: own.keys.map((k, i) => ({ ...k, validFrom: m.keys[i]!.createdAt })), checkpoint: facts.checkpoint };
-      pinnedHere = true;
-    }
+    const { trust: t, pinnedHere } = applianceTrust(trust, m, facts.checkpoint);
     const report = await verifyBundle(b.src, t, opts);
     r.report = report;
     r.bundleVerdict = report.verdict.status;
