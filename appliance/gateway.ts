@@ -20,6 +20,7 @@ import { AdminServer } from './admin/server.ts';
 import { ApprovalService } from './approvals/service.ts';
 import { evidenceStorageHealth } from './shipping/health.ts';
 import { SharedApprovalService } from './approvals/shared-service.ts';
+import { startWitnessLoop, type WitnessLoop } from './fleet/witness-loop.ts';
 import { SharedApprovalStore } from './store/shared/approval-store.ts';
 import { connectionConfig, SharedPostgres } from './store/shared/postgres.ts';
 import { PostgresTokenReplayStore } from './store/shared/token-replay.ts';
@@ -251,13 +252,19 @@ export class Gateway {
       state.started = true;
       for (const r of appliance.recovered) opts.logger.warn({ sessionId: r.sessionId, seq: r.seq, frames: r.frames }, 'sealed an interrupted session left by the previous run');
       opts.logger.info({ applianceId: appliance.id, ...addresses }, 'vigil gateway started');
-      return new Gateway(appliance, pipeline, protocols, admin, approvals, webhooks, shared, addresses, opts.logger, approverGroupSet, metrics, state);
+      const gateway = new Gateway(appliance, pipeline, protocols, admin, approvals, webhooks, shared, addresses, opts.logger, approverGroupSet, metrics, state);
+      // A fleet member cross-witnesses the others' logs (docs/fleet.md); a non-member's rounds do nothing.
+      if (shared && config.sharedState) gateway.witness = startWitnessLoop({ shared, appliance, intervalSeconds: config.sharedState.witness.intervalSeconds, logger: opts.logger });
+      return gateway;
     } catch (e) {
       await shared?.close();
       await appliance.close();
       throw e;
     }
   }
+
+  /** The fleet's witness rounds (sharedState), stopped before the store and the appliance close. */
+  witness: WitnessLoop | undefined;
 
   /** Stops listening, ends every session (sealing its archive), then closes the appliance. */
   private stopped: Promise<void> | undefined;
@@ -296,6 +303,7 @@ export class Gateway {
     for (const s of this.appliance.recorder.liveSessions()) await s.close('the appliance is shutting down').catch(() => undefined);
     // Held commands ended by the shutdown tell the shared store first.
     if (this.approvals instanceof SharedApprovalService) await this.approvals.idle();
+    await this.witness?.stop();
     await this.shared?.close();
     await this.appliance.close();
     await Promise.race([this.webhooks.idle(), new Promise((r) => setTimeout(r, 2000))]);

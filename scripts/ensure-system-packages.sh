@@ -21,6 +21,8 @@ need systemd-analyze systemd
 need setpriv util-linux
 # The chain in deb.test.ts runs its first part on a clock moved back a year (libfaketime).
 need faketime faketime
+# The fleet tests put HAProxy (TCP mode) in front of several appliances.
+need /usr/sbin/haproxy haproxy
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing system packages:$missing" >&2

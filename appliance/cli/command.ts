@@ -17,7 +17,7 @@ export interface OptionSpec {
 export interface CommandSpec<O extends Record<string, OptionSpec>> {
   name: string;
   summary: string;
-  /** Positional arguments, e.g. ['FILE']; a trailing '?' marks one optional. */
+  /** Positional arguments, e.g. ['FILE']; a trailing '?' marks one optional, a trailing '...' the last as repeatable. */
   positionals?: string[];
   options: O;
   description?: string;
@@ -75,8 +75,9 @@ export function parseCommand<O extends Record<string, OptionSpec>>(spec: Command
   }
   const declared = spec.positionals ?? [];
   const required = declared.filter((p) => !p.endsWith('?')).length;
+  const repeatable = declared.at(-1)?.endsWith('...') === true;
   if (parsed.positionals.length < required) throw new UsageError(`missing ${declared[parsed.positionals.length]}`, spec.name);
-  if (parsed.positionals.length > declared.length) throw new UsageError(`unexpected argument '${parsed.positionals[declared.length]}'`, spec.name);
+  if (!repeatable && parsed.positionals.length > declared.length) throw new UsageError(`unexpected argument '${parsed.positionals[declared.length]}'`, spec.name);
   for (const [k, o] of Object.entries(spec.options)) {
     if (o.required && parsed.values[k] === undefined) throw new UsageError(`--${k} is required`, spec.name);
   }

@@ -12,6 +12,8 @@ import { demo } from './commands/demo.ts';
 import { demoEvidence } from './commands/demo-evidence.ts';
 import { doctor } from './commands/doctor.ts';
 import { exportCommand } from './commands/export.ts';
+import { fleetAdd, fleetList, fleetRetire, fleetSessions, fleetTrust, fleetWitness } from './commands/fleet.ts';
+import { fleetVerify } from './commands/fleet-verify.ts';
 import { init } from './commands/init.ts';
 import { keysAuditor, keysRotate } from './commands/keys.ts';
 import { kubeconfig, kubeCredential } from './commands/kube.ts';
@@ -51,6 +53,13 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
   restore: { run: restore, summary: 'restore a backup, refusing one older than a shipped or witnessed checkpoint' },
   'shipping run': { run: shippingRun, summary: 'ship sealed archives and the latest checkpoint to the Object Lock bucket now' },
   'shipping status': { run: shippingStatus, summary: 'shipping and retention health (pending, lag, last error, due for purge)' },
+  'fleet add': { run: fleetAdd, summary: 'add this appliance to the fleet (a signed, logged event)' },
+  'fleet retire': { run: fleetRetire, summary: 'retire an appliance from the fleet (a signed, logged event)' },
+  'fleet list': { run: fleetList, summary: 'the fleet roster: members, keys, last checkpoint, cosignatures' },
+  'fleet trust': { run: fleetTrust, summary: 'write the fleet trust file auditors pin' },
+  'fleet witness': { run: fleetWitness, summary: "publish this appliance's checkpoint and cosign the others' now" },
+  'fleet sessions': { run: fleetSessions, summary: 'the sessions the fleet served in a window, with the appliance that served each' },
+  'fleet verify': { run: fleetVerify, summary: "verify a fleet's bundles and witness cosignatures offline" },
   doctor: { run: doctor, summary: 'check what breaks evidence or enforcement (pass/fail/unknown, with the fix)' },
 };
 

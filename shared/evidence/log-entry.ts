@@ -34,7 +34,10 @@ export type LogEntryType =
   | 'evidence.purged'
   | 'retention.hold'
   | 'retention.released'
-  | 'appliance.restored';
+  | 'appliance.restored'
+  | 'fleet.changed'
+  | 'fleet.cosigned'
+  | 'fleet.witness-refused';
 
 export const logEntryBaseSchema = z.looseObject({ i: z.number().int().nonnegative(), t: isoTimeSchema, type: z.string().max(64) });
 export type LogEntry = z.infer<typeof logEntryBaseSchema> & Record<string, unknown>;

@@ -18,6 +18,8 @@ export const SIGNED_LABELS = {
   bundleManifest: 'vigil.bundle-manifest.v1',
   keyRotation: 'vigil.key-rotation.v1',
   purgeRecord: 'vigil.purge-record.v1',
+  fleetEvent: 'vigil.fleet-event.v1',
+  witnessCosignature: 'vigil.witness-cosignature.v1',
 } as const;
 export type SignedLabel = (typeof SIGNED_LABELS)[keyof typeof SIGNED_LABELS];
 

@@ -75,6 +75,8 @@ export interface FleetOptions {
   shareState?: boolean;
   /** Serve /metrics on each admin listener with this bearer token (listeners.admin.metrics.tokenFile). */
   metricsToken?: string;
+  /** sharedState.witness.intervalSeconds (default: the appliance's, 60). */
+  witnessIntervalSeconds?: number;
 }
 
 const asPostgres = (args: string[]) =>
@@ -90,6 +92,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   target.psql(SCHEMA, { database: 'payments' });
   const shared = await startPostgres({ password: 'fleet-Store-7c1x' });
   shared.psql('CREATE DATABASE vigil_fleet');
+  registerTestSecret(shared.password);
   const dir = tempDir('vigil-fleet-');
   const key = createAuditorKey({ label: 'fleet auditor' });
   writeFileSync(join(dir, 'auditor.pub'), key.publicFile);
@@ -106,7 +109,6 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     writeFileSync(join(adir, 'secrets', 'payments.password'), TARGET_PASSWORD + '\n', { mode: 0o600 });
     writeFileSync(join(adir, 'secrets', 'fleet.password'), shared.password + '\n', { mode: 0o600 });
     registerTestSecret(TARGET_PASSWORD);
-    registerTestSecret(shared.password);
     if (o.metricsToken) writeFileSync(join(adir, 'secrets', 'metrics.token'), o.metricsToken + '\n', { mode: 0o600 });
     const proxy = o.proxied?.includes(i) ? await startTcpProxy(shared.port) : undefined;
     const base = readFileSync(init.configPath, 'utf8').split('\nlisteners:')[0]!;
@@ -129,7 +131,7 @@ ${o.metricsToken ? '    metrics: { tokenFile: secrets/metrics.token }\n' : ''}${
     passwordFile: secrets/fleet.password
     timeoutMs: 1500
     pingIntervalMs: 500
-`
+${o.witnessIntervalSeconds ? `  witness: { intervalSeconds: ${o.witnessIntervalSeconds} }\n` : ''}`
 }identityProviders:
   - name: staff
     issuer: ${STAFF_ISSUER}

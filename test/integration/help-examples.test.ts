@@ -16,6 +16,7 @@ import { TestIdentityProvider } from '../../appliance/identity/test-identity-pro
 import { createLogger } from '../../appliance/logger.ts';
 import { buildBundle } from '../helpers/built.ts';
 import { tempDir } from '../helpers/evidence.ts';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
 import { startS3, type TestS3 } from '../helpers/s3.ts';
 import { testLogPath } from '../helpers/test-log.ts';
 import { startSshGatewayFixture, type SshGatewayFixture } from '../helpers/ssh-gateway.ts';
@@ -39,6 +40,7 @@ let sshGw: SshGatewayFixture | undefined;
 let botTokenFile = '';
 let logFile = '';
 let s3: TestS3 | undefined;
+let fleetPg: PostgresServer | undefined;
 const at = (p: string) => (line: string) => line.replaceAll('/var/lib/vigil', join(work, 'var/lib/vigil')).replaceAll('/tmp/demo', join(work, 'tmp/demo')) + p;
 
 /** Order matters: they build on each other as in the README (keys, init, serve, export, verify). */
@@ -89,6 +91,53 @@ const EXAMPLES: Record<string, Example> = {
     kind: 'run',
     rewrite: (l) => l.replace('/srv/backup', join(work, 'srv/backup')).replace('/var/lib/vigil/', join(work, 'var/lib/vigil-restored/')),
     check: (r) => expect(r.stdout).toMatch(/restored .*witnesses: trust\.json: checkpoint \d+; bucket help-examples/),
+  },
+  // The fleet commands on the same appliance, made a fleet of one: its config gets sharedState.postgres (a
+  // PostgreSQL 15 started for this test). Alone, nobody witnesses it, so `fleet verify` says partial (exit 3);
+  // a fleet of three is test/integration/fleet/ and test/adversarial/fleet-witness.test.ts.
+  'vigil fleet add --config /var/lib/vigil/vigil.yaml': {
+    command: 'fleet add',
+    kind: 'run',
+    rewrite: (l) => `printf '\\nsharedState:\\n  postgres:\\n    url: postgres://gw@127.0.0.1:${fleetPg!.port}/help_fleet\\n    passwordFile: ${join(work, 'fleet.password')}\\n' >> ${join(work, 'var/lib/vigil/vigil.yaml')} && ${at('')(l)}`,
+    check: (r) => expect(r.stdout).toMatch(/^added \S+ to the fleet \(event 1, key [0-9a-f]{16}/),
+  },
+  'vigil fleet witness --config /var/lib/vigil/vigil.yaml': { command: 'fleet witness', kind: 'run', rewrite: at(''), check: (r) => expect(r.stdout).toMatch(/^published checkpoint \d+\n$/) },
+  'vigil fleet list --config /var/lib/vigil/vigil.yaml': { command: 'fleet list', kind: 'run', rewrite: at(''), check: (r) => expect(r.stdout).toMatch(/^\S+  active  key [0-9a-f]{16}  checkpoint \d+ at \S+  cosigned by: nobody yet\n$/) },
+  'vigil fleet trust --config /var/lib/vigil/vigil.yaml --out fleet-trust.json': {
+    command: 'fleet trust',
+    kind: 'run',
+    rewrite: (l) => `${at('')(l)} && grep -c vigil-fleet-trust fleet-trust.json`,
+    check: (r) => expect(r.stdout).toBe('1\n'),
+  },
+  // The session index of the window: this appliance served no session in it.
+  'vigil fleet sessions --config /var/lib/vigil/vigil.yaml --since 2026-11-01 --until 2026-12-01 --out sessions.json': {
+    command: 'fleet sessions',
+    kind: 'run',
+    rewrite: at(''),
+    check: (r) => expect(r.stdout).toBe('0 session(s) on 0 appliance(s) written to sessions.json\n'),
+  },
+  // The bundles of a fleet of one: a.vigil exported here; b and c would be the other appliances'.
+  'vigil fleet verify --fleet-trust fleet-trust.json a.vigil b.vigil c.vigil': {
+    command: 'fleet verify',
+    kind: 'run',
+    rewrite: (l) => `vigil export --config ${join(work, 'var/lib/vigil/vigil.yaml')} --out a.vigil >/dev/null && ${l.replace(' b.vigil c.vigil', '')}`,
+    code: 3,
+    check: (r) => expect(r.stdout).toMatch(/^PARTIAL +\S+ \(active\)  bundle: a\.vigil \[integrity-only\][\s\S]*not witnessed: no cosignature/m),
+  },
+  'vigil fleet verify --fleet-trust fleet-trust.json --sessions sessions.json a.vigil b.vigil c.vigil': {
+    command: 'fleet verify',
+    kind: 'run',
+    rewrite: (l) => l.replace(' b.vigil c.vigil', ''),
+    code: 3,
+    check: (r) => expect(r.stdout).toMatch(/^PARTIAL +\S+ \(active\)  bundle: a\.vigil \[integrity-only\]  sessions: 0  cosignatures/m),
+  },
+  // 3c9e51f0-a2d4-4b86-9e1f-0c7d2a5b8e31 is a placeholder appliance id: "not a member" proves the command reached the roster.
+  'vigil fleet retire 3c9e51f0-a2d4-4b86-9e1f-0c7d2a5b8e31 --config /var/lib/vigil/vigil.yaml --reason "host decommissioned, CHG-5120"': {
+    command: 'fleet retire',
+    kind: 'run',
+    rewrite: at(''),
+    code: 1,
+    check: (r) => expect(r.stderr).toMatch(/3c9e51f0-a2d4-4b86-9e1f-0c7d2a5b8e31 is not a member of the fleet/),
   },
   'vigil demo-evidence --out /tmp/demo && vigil verify /tmp/demo/evidence.vigil --trust /tmp/demo/trust.json --key /tmp/demo/auditor.key': {
     command: 'demo-evidence',
@@ -164,6 +213,9 @@ beforeAll(async () => {
   buildBundle(join(work, 'app'));
   s3 = await startS3();
   await s3.createLockedBucket('help-examples');
+  fleetPg = await startPostgres({ password: 'help-Fleet-3v8q' });
+  fleetPg.psql('CREATE DATABASE help_fleet');
+  writeFileSync(join(work, 'fleet.password'), fleetPg.password + '\n', { mode: 0o600 });
   writeFileSync(join(bin, 'vigil'), `#!/bin/sh\nexec ${process.execPath} ${join(work, 'app', 'vigil.js')} "$@"\n`);
   chmodSync(join(bin, 'vigil'), 0o755);
   shellEnv = { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`, HOME: home, LANG: 'C.UTF-8', VIGIL_PASSPHRASE: 'correct horse battery staple' };
@@ -212,6 +264,7 @@ policies:
 
 afterAll(async () => {
   await s3?.stop();
+  await fleetPg?.stop();
   await sshGw?.stop();
   await env?.gateway.stop();
   await env?.stopTarget();

@@ -38,7 +38,11 @@ export const sharedPostgresSchema = z
   .refine((p) => (p.url === undefined) !== (p.urlFile === undefined), 'give exactly one of url and urlFile')
   .refine((p) => !(p.urlFile && p.passwordFile), 'passwordFile goes with url; urlFile holds the whole URL');
 
-export const sharedStateSchema = z.strictObject({ postgres: sharedPostgresSchema });
+export const sharedStateSchema = z.strictObject({
+  postgres: sharedPostgresSchema,
+  /** Cross-witnessing (appliance/fleet/witness.ts): how often this appliance publishes its checkpoint and cosigns the others'. */
+  witness: z.strictObject({ intervalSeconds: z.number().int().min(1).max(86_400).default(60) }).default({ intervalSeconds: 60 }),
+});
 export type SharedStateConfig = z.infer<typeof sharedStateSchema>;
 export type SharedPostgresConfig = z.infer<typeof sharedPostgresSchema>;
 

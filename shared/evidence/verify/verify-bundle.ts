@@ -265,7 +265,7 @@ async function verifyLog(
 }
 
 /** Splits a member into lines (without the newline), never holding more than one chunk plus a line. */
-async function* lines(src: ByteSource, m: TarMember): AsyncGenerator<Uint8Array> {
+export async function* lines(src: ByteSource, m: TarMember): AsyncGenerator<Uint8Array> {
   const CHUNK = 4 * 1024 * 1024;
   let carry = new Uint8Array(0) as Uint8Array;
   for (let o = 0; o < m.size; o += CHUNK) {

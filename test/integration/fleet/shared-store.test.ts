@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedStateSchema } from '../../../appliance/store/shared/config.ts';
 import { connectionConfig, SharedPostgres } from '../../../appliance/store/shared/postgres.ts';
+import { SHARED_SCHEMA_VERSION } from '../../../appliance/store/shared/schema.ts';
 import { PostgresTokenReplayStore } from '../../../appliance/store/shared/token-replay.ts';
 import { tempDir } from '../../helpers/evidence.ts';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres.ts';
@@ -60,7 +61,7 @@ describe('against PostgreSQL', () => {
     const [a, b] = [store('appliance-a'), store('appliance-b')];
     await Promise.all([a.start(), b.start()]);
     expect([a.up, b.up]).toEqual([true, true]);
-    expect(pg.psql('SELECT version FROM vigil_schema').trim()).toBe('1');
+    expect(pg.psql('SELECT version FROM vigil_schema').trim()).toBe(String(SHARED_SCHEMA_VERSION));
   });
 
   it('a single-use token id is claimed once across appliances, also under concurrent claims', async () => {
