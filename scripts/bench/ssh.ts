@@ -12,7 +12,8 @@
  *   idle      RSS growth of the gateway process per idle interactive session (IDLE of them open at once)
  *
  * Usage: node bin/run-ts.mjs scripts/bench/ssh.ts [--mib 500] [--echo 1000] [--connects 30] [--idle 200]
- *        [--only bulk,scp,echo,connect,idle]   (a subset; figures not measured are null in the JSON)
+ *        [--only bulk,scp,echo,connect,idle]   (a subset; figures not measured are null in the JSON;
+ *                                               scp-sftp or scp-legacy for one scp mode)
  * Prints a table, then one JSON line. VIGIL_BENCH_PROFILE=DIR writes the gateway's CPU profile into DIR.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -204,10 +205,10 @@ policies:
 }
 
 /** The baseline: two ssh2 stacks and a pipe (ssh-bare-relay.ts), in its own process like Vigil. */
-async function startBareRelay(dir: string, sshd: SshdServer): Promise<{ port: number; pid: number; knownHosts: string; stop(): void }> {
-  const hostKey = join(dir, 'bare_host');
+async function startBareRelay(dir: string, sshd: SshdServer, sftpMode?: 'pipe'): Promise<{ port: number; pid: number; knownHosts: string; stop(): void }> {
+  const hostKey = join(dir, `bare_host${sftpMode ?? ''}`);
   const pub = makeKey(hostKey, 'ed25519', 'bare relay');
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'run-ts.mjs'), join(ROOT, 'scripts', 'bench', 'ssh-bare-relay.ts'), hostKey, String(sshd.port), SSH_USER, sshd.userKeyPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'run-ts.mjs'), join(ROOT, 'scripts', 'bench', 'ssh-bare-relay.ts'), hostKey, String(sshd.port), SSH_USER, sshd.userKeyPath, ...(sftpMode ? [sftpMode] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -217,7 +218,7 @@ async function startBareRelay(dir: string, sshd: SshdServer): Promise<{ port: nu
     });
     child.once('exit', (c) => reject(new Error(`the bare relay exited with ${c}`)));
   });
-  const knownHosts = join(dir, 'known_hosts_bare');
+  const knownHosts = join(dir, `known_hosts_bare${sftpMode ?? ''}`);
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub.trim()}\n`);
   return { port, pid: child.pid!, knownHosts, stop: () => child.kill('SIGTERM') };
 }
@@ -268,26 +269,34 @@ try {
   }
 
   // scp in SFTP mode (the default since OpenSSH 9.0) and with the legacy protocol (-O), each direct and via Vigil.
-  const scpRuns = { sftp: { direct: NaN, vigil: NaN, bare: NaN, note: '' }, legacy: { direct: NaN, vigil: NaN, bare: NaN, note: '' } };
-  if (ONLY.has('scp')) {
+  const scpRuns = { sftp: { direct: NaN, vigil: NaN, bare: NaN, pipe: NaN, vigilCpu: NaN, bareCpu: NaN, pipeCpu: NaN, note: '' }, legacy: { direct: NaN, vigil: NaN, bare: NaN, pipe: NaN, vigilCpu: NaN, bareCpu: NaN, pipeCpu: NaN, note: '' } };
+  if (ONLY.has('scp') || ONLY.has('scp-sftp') || ONLY.has('scp-legacy')) {
     const file = join(sshd.scratch, 'bulk.bin');
     spawnSync('sh', ['-c', `head -c ${MIB}M /dev/urandom > ${file}`]);
     const local = join(dir, 'downloaded.bin');
     const scp = async (e: Endpoint, extra: string[]) => MIB / (await best(2, () => timed('scp', [...sshArgs(e, key, ['-q', ...extra]), '-P', String(e.port), `${e.user}@127.0.0.1:${file}`, local])));
     const bare = await startBareRelay(dir, sshd);
     const bareEnd: Endpoint = { label: 'bare relay', port: bare.port, user: SSH_USER, knownHosts: bare.knownHosts, plainKey };
+    // The SFTP ceiling on ssh2's SSH stacks: the subsystem's bytes piped, not parsed.
+    const pipe = await startBareRelay(dir, sshd, 'pipe');
+    const pipeEnd: Endpoint = { label: 'bare pipe', port: pipe.port, user: SSH_USER, knownHosts: pipe.knownHosts, plainKey };
     for (const [mode, extra] of [['sftp', []], ['legacy', ['-O']]] as const) {
+      if (!ONLY.has('scp') && !ONLY.has(`scp-${mode}`)) continue;
       const m = scpRuns[mode];
       m.direct = await scp(direct, [...extra]);
       try {
-        m.bare = await scp(bareEnd, [...extra]);
-        m.vigil = await scp(via, [...extra]);
+        ({ rate: m.bare, cpuMsPerMiB: m.bareCpu } = await cpuPerMiB(bare.pid, () => scp(bareEnd, [...extra])));
+        if (mode === 'sftp') ({ rate: m.pipe, cpuMsPerMiB: m.pipeCpu } = await cpuPerMiB(pipe.pid, () => scp(pipeEnd, [...extra])));
+        ({ rate: m.vigil, cpuMsPerMiB: m.vigilCpu } = await cpuPerMiB(vigil.pid, () => scp(via, [...extra])));
       } catch (e) {
         m.note = (e as Error).message;
       }
-      console.log(`scp${mode === 'legacy' ? ' -O' : '   '} ${MIB} MiB of random bytes direct ${m.direct.toFixed(1)} MiB/s   bare ssh2 relay ${m.bare.toFixed(1)} MiB/s (${r(m.bare / m.direct)})   vigil ${Number.isNaN(m.vigil) ? `not measured (${m.note})` : `${m.vigil.toFixed(1)} MiB/s   ratio ${r(m.vigil / m.direct)}, ${r(m.vigil / m.bare)} of the bare relay`}`);
+      const piped = mode === 'sftp' ? `   bare pipe ${m.pipe.toFixed(1)} MiB/s (${r(m.pipe / m.direct)})` : '';
+      console.log(`scp${mode === 'legacy' ? ' -O' : '   '} ${MIB} MiB of random bytes direct ${m.direct.toFixed(1)} MiB/s   bare ssh2 relay ${m.bare.toFixed(1)} MiB/s (${r(m.bare / m.direct)})${piped}   vigil ${Number.isNaN(m.vigil) ? `not measured (${m.note})` : `${m.vigil.toFixed(1)} MiB/s   ratio ${r(m.vigil / m.direct)}, ${r(m.vigil / m.bare)} of the bare relay`}`);
+      console.log(`  relay CPU per MiB (all threads)  bare ssh2 relay ${m.bareCpu.toFixed(2)} ms${mode === 'sftp' ? `   bare pipe ${m.pipeCpu.toFixed(2)} ms` : ''}   vigil ${m.vigilCpu.toFixed(2)} ms`);
     }
     bare.stop();
+    pipe.stop();
     rmSync(file, { force: true });
   }
 
@@ -328,6 +337,13 @@ try {
       scp_ratio_vs_direct: r(scpRuns.sftp.vigil / scpRuns.sftp.direct),
       bare_relay_scp_mib_s: r(scpRuns.sftp.bare),
       bare_relay_scp_ratio_vs_direct: r(scpRuns.sftp.bare / scpRuns.sftp.direct),
+      bare_pipe_scp_mib_s: r(scpRuns.sftp.pipe),
+      bare_pipe_scp_ratio_vs_direct: r(scpRuns.sftp.pipe / scpRuns.sftp.direct),
+      scp_ratio_vs_bare_pipe: r(scpRuns.sftp.vigil / scpRuns.sftp.pipe),
+      vigil_scp_cpu_ms_per_mib: r(scpRuns.sftp.vigilCpu),
+      bare_relay_scp_cpu_ms_per_mib: r(scpRuns.sftp.bareCpu),
+      bare_pipe_scp_cpu_ms_per_mib: r(scpRuns.sftp.pipeCpu),
+      vigil_scp_legacy_cpu_ms_per_mib: r(scpRuns.legacy.vigilCpu),
       direct_scp_legacy_mib_s: r(scpRuns.legacy.direct),
       vigil_scp_legacy_mib_s: r(scpRuns.legacy.vigil),
       scp_legacy_ratio_vs_direct: r(scpRuns.legacy.vigil / scpRuns.legacy.direct),

@@ -27,8 +27,14 @@ export const CHUNK = 128 * 1024;
  * pipeline. Bounded per SFTP session by a ReadAheadBudget.
  */
 const MAX_AHEAD = 16;
-/** How far ahead of the stream a READ may start and still wait for it (OpenSSH keeps 2 MiB of READs out). */
+/** How far the stream reads ahead of what the client has been answered, with no READ waiting for it. */
 const FAR = MAX_AHEAD * CHUNK;
+/**
+ * How far ahead of the stream a READ may start and still wait for it: OpenSSH keeps up to 64 READs out, of
+ * 32 KiB, or of 255 KiB once the server advertises limits@openssh.com (as Vigil's own framing does): 16 MiB.
+ * Waiting costs no memory: bytes are held only up to FAR past what was answered (see settle).
+ */
+const WAIT_FAR = 64 * 256 * 1024;
 
 /** Bytes of READs in flight across one SFTP session's handles (memory stays bounded however many are open). */
 export class ReadAheadBudget {
@@ -92,7 +98,7 @@ export class DownloadWindow {
     const held = off >= this.floor && off >= this.start();
     if (this.waiters.length === 0) {
       if (!held || off > this.end + CHUNK) this.restart(off);
-    } else if (!held || (!this.eof && off > this.end + FAR)) return this.alone(off, len);
+    } else if (!held || (!this.eof && off > this.end + WAIT_FAR)) return this.alone(off, len);
     return new Promise<ReadResult>((resolve, reject) => {
       this.waiters.push({ off, len, resolve, reject });
       this.settle();
@@ -202,7 +208,8 @@ export class DownloadWindow {
       w.resolve({ data, pan });
     }
     this.waiters = still;
-    let keep = Math.min(this.cleared - LOOK, this.servedTo);
+    // Held: what a READ still waits on, and up to FAR of scanned bytes no READ has asked for yet.
+    let keep = Math.min(this.cleared - LOOK, Math.max(this.servedTo, this.cleared - LOOK - FAR));
     for (const w of still) keep = Math.min(keep, w.off);
     while (this.chunks.length && this.chunks[0]!.pos + this.chunks[0]!.data.length <= keep) this.chunks.shift();
     // Card data wholly before what the stream holds concerns no READ it can still answer (a file full of

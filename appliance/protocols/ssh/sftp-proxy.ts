@@ -12,14 +12,15 @@
  * sends none). Each file handle's data becomes one `transfer` event per direction when it is closed (or the
  * channel ends), and downloads are checked for clear card numbers (sftp-download.ts).
  */
-import type { Attributes, InputAttributes, SFTPWrapper } from 'ssh2';
+import type { Attributes, InputAttributes } from 'ssh2';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { decideOperation, type Gate, type OperationContext } from './sftp-decide.ts';
 import { DownloadWindow, ReadAheadBudget } from './sftp-download.ts';
 import { OPEN_FLAGS, openOperation, pathOperation, renameOperation, setstatOperation, symlinkOperation, type Operation } from './sftp-ops.ts';
 import { handleClaim, pathClaims, RequestOrder, type Claim } from './sftp-order.ts';
 import { lexicalPath, resolvePath, undecidablePath, type ResolvedPath } from './sftp-paths.ts';
-import { STATUS, statusOf, type TargetSftp } from './sftp-target.ts';
+import type { SftpClientEnd } from './sftp-frame-server.ts';
+import { STATUS, statusOf, type SftpTarget } from './sftp-target.ts';
 import { Transfer } from './sftp-transfer.ts';
 
 /** More open handles than this at once is refused (each holds a target handle and a read-ahead window). */
@@ -47,7 +48,8 @@ interface DirHandle {
 }
 
 export interface SftpProxyOptions extends OperationContext {
-  client: SFTPWrapper;
+  /** ssh2's SFTP server stream, or Vigil's own framing of the raw channel (sftp-frame-server.ts). */
+  client: SftpClientEnd;
   clearPan: 'block' | 'allow';
 }
 
@@ -56,7 +58,7 @@ export interface SftpProxyOptions extends OperationContext {
  * reported it (REALPATH "."), which relative paths resolve against.
  */
 export interface SftpTargetSide {
-  target: TargetSftp;
+  target: SftpTarget;
   home: string;
 }
 
@@ -134,7 +136,7 @@ export class SftpProxy {
     return lexicalPath(this.side?.home ?? '/', p);
   }
 
-  private t(): TargetSftp {
+  private t(): SftpTarget {
     return this.side!.target;
   }
 
