@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Attributes, FileEntry } from 'ssh2';
-import { attrsPacket, dataPacket, Fields, FXP, handlePacket, MAX_HANDLE, MAX_PACKET, namePacket, PacketFramer, SftpWireError, statusPacket, versionPacket, Writer } from './sftp-wire.ts';
+import { attrsPacket, dataHeader, dataPacket, Fields, FXP, handlePacket, MAX_HANDLE, MAX_PACKET, namePacket, PacketFramer, SftpWireError, statusPacket, versionPacket, Writer } from './sftp-wire.ts';
 import { STATUS } from './sftp-target.ts';
 
 /** What sftp-proxy.ts needs of the client's end (ssh2's SFTPWrapper has it too). */
@@ -25,6 +25,8 @@ export interface SftpClientEnd {
   status(id: number, code: number, message?: string): void;
   handle(id: number, h: Buffer): void;
   data(id: number, d: Buffer): void;
+  /** A DATA answer given as pieces totalling `length` bytes (written without joining them). */
+  dataParts?(id: number, parts: readonly Buffer[], length: number): void;
   name(id: number, list: FileEntry[]): void;
   attrs(id: number, a: Attributes): void;
 }
@@ -216,6 +218,13 @@ export class FrameServer extends EventEmitter implements SftpClientEnd {
   }
   data(id: number, d: Buffer): void {
     this.reply(id, dataPacket(id, d));
+  }
+  dataParts(id: number, parts: readonly Buffer[], length: number): void {
+    if (!this.inFlight.delete(id)) return;
+    // The 13-byte header, then the views: ssh2 copies each into its channel packets anyway.
+    this.write(dataHeader(id, length));
+    for (const p of parts) this.write(p);
+    this.flow();
   }
   name(id: number, list: FileEntry[]): void {
     this.reply(id, namePacket(id, list));

@@ -46,7 +46,11 @@ export class FrameTarget implements SftpTarget {
   private feed(chunk: Buffer): void {
     if (this.failure) return;
     try {
-      for (const p of this.framer.push(chunk)) this.answer(new Fields(p));
+      for (const parts of this.framer.pushParts(chunk)) {
+        // A DATA answer keeps its pieces (the download stream joins them once, to scan them); others are joined.
+        if (parts.length > 1 && parts[0]![4] === FXP.DATA && this.dataAnswer(parts)) continue;
+        this.answer(new Fields(parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
+      }
     } catch (e) {
       this.fail(e instanceof SftpWireError ? new Error(`target sftp protocol error: ${e.message}`) : (e as Error));
     }
@@ -97,6 +101,23 @@ export class FrameTarget implements SftpTarget {
     w.resolve(list);
   }
 
+  /** A DATA answer in pieces (the first holds its 13-byte header): resolved with views of them. */
+  private dataAnswer(parts: Buffer[]): boolean {
+    const head = parts[0]!;
+    if (head.length < 13) return false;
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const id = head.readUInt32BE(5);
+    const n = head.readUInt32BE(9);
+    if (13 + n !== total) throw new SftpWireError('sftp-malformed', 'a DATA answer whose data length is not its packet length');
+    const w = this.waiting.get(id);
+    if (!w || w.expect !== 'data') return false;
+    if (n > w.max!) throw new SftpWireError('sftp-protocol', `the target answered a READ of ${w.max} bytes with ${n}`);
+    this.waiting.delete(id);
+    const out = head.length > 13 ? [head.subarray(13), ...parts.slice(1)] : parts.slice(1);
+    w.resolve(out.filter((p) => p.length > 0));
+    return true;
+  }
+
   /** Sends one request: `size` is the body after the request id; `fill` writes it. */
   private send<T>(type: number, size: number, expect: Expect, fill: (w: Writer) => void, max?: number): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
@@ -129,11 +150,19 @@ export class FrameTarget implements SftpTarget {
     return this.onHandle(FXP.CLOSE, 'status', h);
   }
   /** Up to `len` bytes at `pos`; an empty buffer at the end of the file. */
-  read(h: Buffer, pos: number, len: number): Promise<Buffer> {
-    return this.send<Buffer>(FXP.READ, 4 + h.length + 12, 'data', (w) => w.bytes(h).u64(pos).u32(len), len).catch((e: { code?: number }) => {
-      if (e.code === STATUS.EOF) return Buffer.alloc(0);
-      throw e;
-    });
+  async read(h: Buffer, pos: number, len: number): Promise<Buffer> {
+    const parts = await this.readParts(h, pos, len);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+  /** `read`, as views of the pieces the answer arrived in (none at the end of the file). */
+  readParts(h: Buffer, pos: number, len: number): Promise<Buffer[]> {
+    return this.send<Buffer | Buffer[]>(FXP.READ, 4 + h.length + 12, 'data', (w) => w.bytes(h).u64(pos).u32(len), len).then(
+      (d) => (Buffer.isBuffer(d) ? (d.length ? [d] : []) : d),
+      (e: { code?: number }) => {
+        if (e.code === STATUS.EOF) return [];
+        throw e;
+      },
+    );
   }
   write(h: Buffer, pos: number, data: Buffer): Promise<void> {
     if (data.length === 0) return Promise.resolve();

@@ -231,7 +231,9 @@ export class SftpProxy {
   private transferOf(h: FileHandle, direction: 'upload' | 'download'): { transfer: Transfer } {
     const where = { channel: this.o.channel, command: h.command };
     if (direction === 'upload') return (h.upload ??= { transfer: new Transfer(this.session, h.path.shown, 'upload', where) });
-    return (h.download ??= { transfer: new Transfer(this.session, h.path.shown, 'download', where), window: new DownloadWindow((pos, len) => this.t().read(h.target, pos, Math.min(len, MAX_READ)), this.readAhead), eof: false });
+    const t = this.t();
+    const fetch = t.readParts ? (pos: number, len: number) => t.readParts!(h.target, pos, Math.min(len, MAX_READ)) : (pos: number, len: number) => t.read(h.target, pos, Math.min(len, MAX_READ));
+    return (h.download ??= { transfer: new Transfer(this.session, h.path.shown, 'download', where), window: new DownloadWindow(fetch, this.readAhead), eof: false });
   }
 
   private async read(id: number, hb: Buffer, off: number, len: number): Promise<void> {
@@ -255,13 +257,19 @@ export class SftpProxy {
       }
       d.transfer.note = 'the file holds a clear card number, delivered as policy ssh.transfers.clearPan: allow permits';
     }
-    if (r.data.length === 0) {
+    if (r.length === 0) {
       if (d.transfer.hashedThrough(off)) d.eof = true;
       else if (off >= d.transfer.bytes) d.eof = true; // non-sequential reads that reached the end: complete, unhashed
       return this.status(id, STATUS.EOF);
     }
-    d.transfer.add(off, r.data);
-    this.o.client.data(id, r.data);
+    let at = off;
+    for (const part of r.parts) {
+      d.transfer.add(at, part);
+      at += part.length;
+    }
+    // Vigil's framing writes the views as they are; ssh2's SFTP stream takes one buffer.
+    if (this.o.client.dataParts) this.o.client.dataParts(id, r.parts, r.length);
+    else this.o.client.data(id, r.data);
   }
 
   private async write(id: number, hb: Buffer, off: number, data: Buffer): Promise<void> {

@@ -28,6 +28,8 @@ export interface SftpTarget {
   open(path: string, flags: number, attrs: InputAttributes): Promise<Buffer>;
   close(h: Buffer): Promise<void>;
   read(h: Buffer, pos: number, len: number): Promise<Buffer>;
+  /** The same as `read`, as the pieces the answer arrived in (no join). */
+  readParts?(h: Buffer, pos: number, len: number): Promise<Buffer[]>;
   write(h: Buffer, pos: number, data: Buffer): Promise<void>;
   fstat(h: Buffer): Promise<Attributes>;
   fsetstat(h: Buffer, a: InputAttributes): Promise<void>;

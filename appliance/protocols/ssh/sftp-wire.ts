@@ -18,6 +18,8 @@ export const ATTR = { SIZE: 0x1, UIDGID: 0x2, PERMISSIONS: 0x4, ACMODTIME: 0x8, 
 
 /** OpenSSH's SFTP_MAX_MSG_LENGTH: the largest packet (its length field) either end sends or accepts. */
 export const MAX_PACKET = 256 * 1024;
+/** Bytes of a packet `pushParts` always gives in its first piece: the DATA header (13) and then some. */
+export const HEAD = 64;
 /** The largest handle a server may return (draft-02 §6.2). */
 export const MAX_HANDLE = 256;
 
@@ -75,6 +77,55 @@ export class PacketFramer {
     // What follows the packet goes through the fast path (whole packets as views of the copy).
     if (all.length > 4 + len) out.push(...this.push(all.subarray(4 + len)));
     return out;
+  }
+
+  /**
+   * Like `push`, but each packet comes as the pieces it arrived in (views, no join): for DATA answers, whose
+   * bytes the caller keeps anyway. The first piece holds at least the first HEAD bytes (or the whole packet).
+   */
+  pushParts(chunk: Buffer): Buffer[][] {
+    this.keep(chunk);
+    const out: Buffer[][] = [];
+    while (this.held >= 4) {
+      if (this.parts[0]!.length < Math.min(HEAD, this.held)) this.joinHead(Math.min(HEAD, this.held));
+      const len = this.checked(this.parts[0]!.readUInt32BE(0), this.parts[0]!, 0);
+      if (this.held < 4 + len) break;
+      out.push(this.take(4 + len));
+    }
+    return out;
+  }
+
+  /** Makes the first piece `need` bytes long by copying just those bytes from the pieces after it. */
+  private joinHead(need: number): void {
+    const head = Buffer.allocUnsafe(need);
+    for (let got = 0; got < need; ) {
+      const p = this.parts[0]!;
+      const n = Math.min(p.length, need - got);
+      p.copy(head, got, 0, n);
+      got += n;
+      if (n === p.length) this.parts.shift();
+      else this.parts[0] = p.subarray(n);
+    }
+    this.parts.unshift(head);
+  }
+
+  private take(n: number): Buffer[] {
+    const got: Buffer[] = [];
+    while (n > 0) {
+      const p = this.parts[0]!;
+      if (p.length <= n) {
+        got.push(p);
+        this.parts.shift();
+        n -= p.length;
+        this.held -= p.length;
+      } else {
+        got.push(p.subarray(0, n));
+        this.parts[0] = p.subarray(n);
+        this.held -= n;
+        n = 0;
+      }
+    }
+    return got;
   }
 
   private keep(b: Buffer): void {
@@ -234,6 +285,16 @@ export function handlePacket(id: number, h: Uint8Array): Buffer {
 /** A DATA answer: one copy of `data` into the packet (one channel write, not a 13-byte packet before it). */
 export function dataPacket(id: number, data: Uint8Array): Buffer {
   return new Writer(FXP.DATA, 4 + 4 + data.length).u32(id).bytes(data).done();
+}
+
+/** The first 13 bytes of a DATA answer of `length` bytes (the data follows in further writes). */
+export function dataHeader(id: number, length: number): Buffer {
+  const b = Buffer.allocUnsafe(13);
+  b.writeUInt32BE(9 + length, 0);
+  b[4] = FXP.DATA;
+  b.writeUInt32BE(id, 5);
+  b.writeUInt32BE(length, 9);
+  return b;
 }
 
 export function attrsPacket(id: number, a: Attributes): Buffer {
