@@ -12,7 +12,7 @@ import type { AcceptSftpConnection, Client, ServerChannel, SFTPWrapper } from 's
 import { describeError } from '../../../shared/errors.ts';
 import { sshPolicyOf } from './policy-config.ts';
 import type { SessionChannelContext } from './session-channel.ts';
-import { FrameServer, type SftpClientEnd } from './sftp-frame-server.ts';
+import { FrameServer, MAX_RECORDED_REFUSALS, type SftpClientEnd } from './sftp-frame-server.ts';
 import { FrameTarget } from './sftp-frame-target.ts';
 import { SftpProxy, type SftpTargetSide } from './sftp-proxy.ts';
 import { TargetSftp, type SftpTarget } from './sftp-target.ts';
@@ -35,6 +35,8 @@ interface Ends {
   /** An exit status, as sshd sends when its sftp-server ends (scp in SFTP mode takes a missing one for a failure). */
   exit(status: number): void;
   end(): void;
+  /** Refusals on the wire not recorded one by one. */
+  unrecorded(): number;
   on(ev: 'close' | 'end', fn: () => void): void;
   onProtocolError(fn: (reason: string) => void): void;
 }
@@ -55,16 +57,18 @@ function ssh2Ends(accept: AcceptSftpConnection): Ends | undefined {
       if (c.outgoing.state === 'open') c._protocol.exitStatus(c.outgoing.id, status);
     },
     end: () => client.end(),
+    unrecorded: () => 0,
     on: (ev, fn) => void client.on(ev, fn),
     onProtocolError: (fn) => void client.on('error', () => fn('client sftp protocol error')),
   };
 }
 
-function framedEnds(accept: () => ServerChannel): Ends | undefined {
+function framedEnds(ctx: SessionChannelContext, accept: () => ServerChannel): Ends | undefined {
   const ch = accept() as ServerChannel | undefined;
   if (!ch) return undefined;
   let protocolError: (reason: string) => void = () => undefined;
-  const client = new FrameServer(ch as unknown as Duplex, isOpenSsh(identOf((ch as unknown as { _client: unknown })._client)), (reason) => protocolError(reason));
+  const masked = (s: string) => ctx.session.masks.evidence(s);
+  const client = new FrameServer(ch as unknown as Duplex, isOpenSsh(identOf((ch as unknown as { _client: unknown })._client)), (reason) => protocolError(reason), (request, message) => ctx.refused(masked(request), masked(message)));
   return {
     client,
     async openTarget(up, lost) {
@@ -76,6 +80,7 @@ function framedEnds(accept: () => ServerChannel): Ends | undefined {
     },
     exit: (status) => void ch.exit(status),
     end: () => void ch.end(),
+    unrecorded: () => client.unrecorded,
     on: (ev, fn) => void ch.on(ev, fn),
     onProtocolError: (fn) => {
       protocolError = fn;
@@ -89,7 +94,7 @@ export async function runSftp(ctx: SessionChannelContext, accept: AcceptSftpConn
   const { session } = ctx;
   // Accepted at once: OpenSSH sends its SFTP INIT right after the request, and ssh2 drops channel data that
   // arrives before the accept. Requests wait in the proxy until the target side is open.
-  const ends = sftpFraming() === 'ssh2' ? ssh2Ends(accept as AcceptSftpConnection) : framedEnds(accept as () => ServerChannel);
+  const ends = sftpFraming() === 'ssh2' ? ssh2Ends(accept as AcceptSftpConnection) : framedEnds(ctx, accept as () => ServerChannel);
   if (!ends) return;
   const channel = ctx.book.allocate();
   session.record({ type: 'channel.open', channel, kind: 'subsystem', command: 'sftp' });
@@ -121,6 +126,8 @@ export async function runSftp(ctx: SessionChannelContext, accept: AcceptSftpConn
     ctx.book.lastActivity = Date.now();
     void proxy.end(reason ?? 'the sftp session ended before the file was closed').then(() => {
       session.recordMasking(undefined);
+      const more = ends.unrecorded();
+      if (more) ctx.refused('further malformed or unsupported SFTP requests', `${more} more were refused on the wire (only the first ${MAX_RECORDED_REFUSALS} are recorded one by one)`);
       session.record({ type: 'channel.close', channel, exitStatus: reason ? 1 : 0, exitSignal: null, ...(reason ? { reason } : {}) });
       for (const step of [() => ends.exit(reason ? 1 : 0), () => target?.end(), () => ends.end()]) {
         try {

@@ -34,6 +34,8 @@ export interface SftpClientEnd {
 /** The largest READ answered and WRITE accepted: OpenSSH's own (SFTP_MAX_MSG_LENGTH − 1024). */
 export const READ_LENGTH = MAX_PACKET - 1024;
 export const MAX_IN_FLIGHT = 128;
+/** Wire-level refusals recorded one by one per channel; past that they are counted (a flood cannot flood the archive). */
+export const MAX_RECORDED_REFUSALS = 32;
 const HANDLES_ADVERTISED = 256;
 
 const PATH_EVENTS: Record<number, string> = { [FXP.LSTAT]: 'LSTAT', [FXP.STAT]: 'STAT', [FXP.OPENDIR]: 'OPENDIR', [FXP.REMOVE]: 'REMOVE', [FXP.RMDIR]: 'RMDIR', [FXP.REALPATH]: 'REALPATH', [FXP.READLINK]: 'READLINK' };
@@ -45,6 +47,9 @@ export class FrameServer extends EventEmitter implements SftpClientEnd {
   private readonly inFlight = new Set<number>();
   private dead = false;
   private waitingDrain = false;
+  /** Refusals not recorded one by one (past MAX_RECORDED_REFUSALS): told in one notice when the channel ends. */
+  unrecorded = 0;
+  private recorded = 0;
 
   /**
    * `openssh`: the client is OpenSSH (or dropbear), which sends SYMLINK's two paths in the other order.
@@ -54,6 +59,8 @@ export class FrameServer extends EventEmitter implements SftpClientEnd {
     private readonly channel: Duplex,
     private readonly openssh: boolean,
     private readonly fatal: (reason: string) => void,
+    /** Records what Vigil refused on the wire itself (the request and the message the client got). */
+    private readonly refused: (request: string, message: string) => void = () => undefined,
   ) {
     super();
     channel.on('data', (chunk: Buffer) => this.feed(chunk));
@@ -111,7 +118,9 @@ export class FrameServer extends EventEmitter implements SftpClientEnd {
       return this.die('client sftp protocol error: a packet without a request id');
     }
     if (this.inFlight.has(id)) {
-      this.write(statusPacket(id, STATUS.FAILURE, `vigil: request id ${id} is already in use by a request not yet answered`));
+      const message = `vigil: request id ${id} is already in use by a request not yet answered`;
+      this.note(`an SFTP request (type ${f.type}) reusing a request id`, message);
+      this.write(statusPacket(id, STATUS.FAILURE, message));
       return;
     }
     this.inFlight.add(id);
@@ -120,7 +129,7 @@ export class FrameServer extends EventEmitter implements SftpClientEnd {
       this.request(f, id);
     } catch (e) {
       if (!(e instanceof SftpWireError)) throw e;
-      this.status(id, STATUS.BAD_MESSAGE, `vigil: malformed request: ${e.message}`);
+      this.refuse(id, STATUS.BAD_MESSAGE, `a malformed SFTP request (type ${f.type})`, `vigil: malformed request: ${e.message}`);
     }
   }
 
@@ -181,11 +190,26 @@ export class FrameServer extends EventEmitter implements SftpClientEnd {
           return this.reply(id, w.done());
         }
         // Its fields are not parsed: Vigil cannot say what it would do on the target, so it is not done.
-        return this.status(id, STATUS.OP_UNSUPPORTED, `vigil: the SFTP extension ${JSON.stringify(name.replace(/[^\x20-\x7e]/g, '?'))} is not supported through Vigil`);
+        const shown = JSON.stringify(name.replace(/[^\x20-\x7e]/g, '?'));
+        return this.refuse(id, STATUS.OP_UNSUPPORTED, `the SFTP extension ${shown}`, `vigil: the SFTP extension ${shown} is not supported through Vigil`);
       }
       default:
-        return this.status(id, STATUS.OP_UNSUPPORTED, `vigil: SFTP request type ${t} is not supported through Vigil`);
+        return this.refuse(id, STATUS.OP_UNSUPPORTED, `an SFTP request of type ${t}`, `vigil: SFTP request type ${t} is not supported through Vigil`);
     }
+  }
+
+  private refuse(id: number, code: number, request: string, message: string): void {
+    this.note(request, message);
+    this.status(id, code, message);
+  }
+
+  private note(request: string, message: string): void {
+    if (this.recorded >= MAX_RECORDED_REFUSALS) {
+      this.unrecorded++;
+      return;
+    }
+    this.recorded++;
+    this.refused(request, message);
   }
 
   /** Sends the answer to request `id` (once: a second answer, or one to an id not asked, is dropped). */

@@ -44,6 +44,8 @@ export class SftpWireError extends Error {
 export class PacketFramer {
   private parts: Buffer[] = [];
   private held = 0;
+  /** The length (with its 4-byte field) of the packet being gathered, once read; 0 before. */
+  private want = 0;
   constructor(private readonly max: number = MAX_PACKET) {}
 
   /** Bytes received but not yet a whole packet. */
@@ -66,16 +68,23 @@ export class PacketFramer {
       return out;
     }
     this.keep(chunk);
-    if (this.held < 4) return out;
-    const head = this.parts[0]!.length >= 4 ? this.parts[0]! : Buffer.concat(this.parts, 4);
-    const len = this.checked(head.readUInt32BE(0), head, 0);
-    if (this.held < 4 + len) return out;
+    // The packet's length is read once; until it is whole each chunk costs O(1) (a peer sending its bytes one
+    // SSH packet at a time must not make Vigil re-scan what it holds).
+    if (this.want === 0) {
+      if (this.held < 4) return out;
+      const h = Math.min(9, this.held);
+      const head = this.parts[0]!.length >= h ? this.parts[0]! : Buffer.concat(this.parts.slice(0, h), h);
+      this.want = 4 + this.checked(head.readUInt32BE(0), head, 0);
+    }
+    if (this.held < this.want) return out;
     const all = Buffer.concat(this.parts, this.held);
+    const n = this.want;
     this.parts = [];
     this.held = 0;
-    out.push(all.subarray(0, 4 + len));
+    this.want = 0;
+    out.push(all.subarray(0, n));
     // What follows the packet goes through the fast path (whole packets as views of the copy).
-    if (all.length > 4 + len) out.push(...this.push(all.subarray(4 + len)));
+    if (all.length > n) out.push(...this.push(all.subarray(n)));
     return out;
   }
 
@@ -87,10 +96,14 @@ export class PacketFramer {
     this.keep(chunk);
     const out: Buffer[][] = [];
     while (this.held >= 4) {
-      if (this.parts[0]!.length < Math.min(HEAD, this.held)) this.joinHead(Math.min(HEAD, this.held));
-      const len = this.checked(this.parts[0]!.readUInt32BE(0), this.parts[0]!, 0);
-      if (this.held < 4 + len) break;
-      out.push(this.take(4 + len));
+      if (this.want === 0) {
+        if (this.parts[0]!.length < Math.min(HEAD, this.held)) this.joinHead(Math.min(HEAD, this.held));
+        this.want = 4 + this.checked(this.parts[0]!.readUInt32BE(0), this.parts[0]!, 0);
+      }
+      if (this.held < this.want) break;
+      if (this.parts[0]!.length < Math.min(HEAD, this.want)) this.joinHead(Math.min(HEAD, this.want));
+      out.push(this.take(this.want));
+      this.want = 0;
     }
     return out;
   }
@@ -110,25 +123,22 @@ export class PacketFramer {
   }
 
   private take(n: number): Buffer[] {
-    const got: Buffer[] = [];
-    while (n > 0) {
-      const p = this.parts[0]!;
-      if (p.length <= n) {
-        got.push(p);
-        this.parts.shift();
-        n -= p.length;
-        this.held -= p.length;
-      } else {
-        got.push(p.subarray(0, n));
-        this.parts[0] = p.subarray(n);
-        this.held -= n;
-        n = 0;
-      }
+    let i = 0;
+    let got = 0;
+    while (i < this.parts.length && got + this.parts[i]!.length <= n) got += this.parts[i++]!.length;
+    const out = this.parts.slice(0, i);
+    const rest = this.parts.slice(i);
+    if (got < n) {
+      out.push(rest[0]!.subarray(0, n - got));
+      rest[0] = rest[0]!.subarray(n - got);
     }
-    return got;
+    this.parts = rest;
+    this.held -= n;
+    return out;
   }
 
   private keep(b: Buffer): void {
+    if (b.length === 0) return;
     this.parts.push(b);
     this.held += b.length;
   }
