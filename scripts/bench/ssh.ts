@@ -17,7 +17,7 @@
  * Prints a table, then one JSON line. VIGIL_BENCH_PROFILE=DIR writes the gateway's CPU profile into DIR.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -157,7 +157,7 @@ async function idleGrowth(e: Endpoint, pid: number, n: number): Promise<number> 
   return (after - before) / n;
 }
 
-async function startVigil(dir: string, sshd: SshdServer, userCaPub: string, botPub: string): Promise<{ port: number; pid: number; knownHosts: string; stop(): Promise<void> }> {
+async function startVigil(dir: string, sshd: SshdServer, userCaPub: string, botPub: string, env: Record<string, string> = {}): Promise<{ port: number; pid: number; knownHosts: string; stop(): Promise<void> }> {
   const app = newBenchAppliance(dir);
   const appDir = join(dir, 'appliance');
   // The target trusts Vigil's target CA: Vigil logs in with a certificate minted for each session.
@@ -189,7 +189,7 @@ policies:
     classes: { default: allow }
 `,
   );
-  const child = spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), join(ROOT, 'bin', 'vigil.mjs'), 'serve', '--config', app.configPath], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), join(ROOT, 'bin', 'vigil.mjs'), 'serve', '--config', app.configPath], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -205,8 +205,11 @@ policies:
 }
 
 /** The baseline: two ssh2 stacks and a pipe (ssh-bare-relay.ts), in its own process like Vigil. */
+let bareRelays = 0;
 async function startBareRelay(dir: string, sshd: SshdServer, sftpMode?: 'pipe'): Promise<{ port: number; pid: number; knownHosts: string; stop(): void }> {
-  const hostKey = join(dir, `bare_host${sftpMode ?? ''}`);
+  // A key file per relay started (ssh-keygen will not overwrite one).
+  const n = bareRelays++;
+  const hostKey = join(dir, `bare_host${n}`);
   const pub = makeKey(hostKey, 'ed25519', 'bare relay');
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'run-ts.mjs'), join(ROOT, 'scripts', 'bench', 'ssh-bare-relay.ts'), hostKey, String(sshd.port), SSH_USER, sshd.userKeyPath, ...(sftpMode ? [sftpMode] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
@@ -218,7 +221,7 @@ async function startBareRelay(dir: string, sshd: SshdServer, sftpMode?: 'pipe'):
     });
     child.once('exit', (c) => reject(new Error(`the bare relay exited with ${c}`)));
   });
-  const knownHosts = join(dir, `known_hosts_bare${sftpMode ?? ''}`);
+  const knownHosts = join(dir, `known_hosts_bare${n}`);
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub.trim()}\n`);
   return { port, pid: child.pid!, knownHosts, stop: () => child.kill('SIGTERM') };
 }
@@ -269,6 +272,7 @@ try {
   }
 
   // scp in SFTP mode (the default since OpenSSH 9.0) and with the legacy protocol (-O), each direct and via Vigil.
+  const scpSsh2Framing = { rate: NaN, cpuMsPerMiB: NaN };
   const scpRuns = { sftp: { direct: NaN, vigil: NaN, bare: NaN, pipe: NaN, vigilCpu: NaN, bareCpu: NaN, pipeCpu: NaN, note: '' }, legacy: { direct: NaN, vigil: NaN, bare: NaN, pipe: NaN, vigilCpu: NaN, bareCpu: NaN, pipeCpu: NaN, note: '' } };
   if (ONLY.has('scp') || ONLY.has('scp-sftp') || ONLY.has('scp-legacy')) {
     const file = join(sshd.scratch, 'bulk.bin');
@@ -280,6 +284,7 @@ try {
     // The SFTP ceiling on ssh2's SSH stacks: the subsystem's bytes piped, not parsed.
     const pipe = await startBareRelay(dir, sshd, 'pipe');
     const pipeEnd: Endpoint = { label: 'bare pipe', port: pipe.port, user: SSH_USER, knownHosts: pipe.knownHosts, plainKey };
+    const ssh2Framing = { rate: NaN, cpuMsPerMiB: NaN };
     for (const [mode, extra] of [['sftp', []], ['legacy', ['-O']]] as const) {
       if (!ONLY.has('scp') && !ONLY.has(`scp-${mode}`)) continue;
       const m = scpRuns[mode];
@@ -288,13 +293,27 @@ try {
         ({ rate: m.bare, cpuMsPerMiB: m.bareCpu } = await cpuPerMiB(bare.pid, () => scp(bareEnd, [...extra])));
         if (mode === 'sftp') ({ rate: m.pipe, cpuMsPerMiB: m.pipeCpu } = await cpuPerMiB(pipe.pid, () => scp(pipeEnd, [...extra])));
         ({ rate: m.vigil, cpuMsPerMiB: m.vigilCpu } = await cpuPerMiB(vigil.pid, () => scp(via, [...extra])));
+        if (mode === 'sftp') {
+          // The same Vigil with ssh2's SFTP classes instead of its own framing (VIGIL_SSH_SFTP_FRAMING=ssh2), same run.
+          const abDir = join(dir, 'ssh2-framing');
+          mkdirSync(abDir);
+          const ab = await startVigil(abDir, sshd, userCaPub, botPub, { VIGIL_SSH_SFTP_FRAMING: 'ssh2' });
+          try {
+            ({ rate: ssh2Framing.rate, cpuMsPerMiB: ssh2Framing.cpuMsPerMiB } = await cpuPerMiB(ab.pid, () => scp({ ...via, port: ab.port, knownHosts: ab.knownHosts }, [])));
+          } catch (e) {
+            console.log(`  vigil with ssh2's SFTP classes: not measured (${(e as Error).message})`);
+          }
+          await ab.stop();
+        }
       } catch (e) {
         m.note = (e as Error).message;
       }
       const piped = mode === 'sftp' ? `   bare pipe ${m.pipe.toFixed(1)} MiB/s (${r(m.pipe / m.direct)})` : '';
       console.log(`scp${mode === 'legacy' ? ' -O' : '   '} ${MIB} MiB of random bytes direct ${m.direct.toFixed(1)} MiB/s   bare ssh2 relay ${m.bare.toFixed(1)} MiB/s (${r(m.bare / m.direct)})${piped}   vigil ${Number.isNaN(m.vigil) ? `not measured (${m.note})` : `${m.vigil.toFixed(1)} MiB/s   ratio ${r(m.vigil / m.direct)}, ${r(m.vigil / m.bare)} of the bare relay`}`);
       console.log(`  relay CPU per MiB (all threads)  bare ssh2 relay ${m.bareCpu.toFixed(2)} ms${mode === 'sftp' ? `   bare pipe ${m.pipeCpu.toFixed(2)} ms` : ''}   vigil ${m.vigilCpu.toFixed(2)} ms`);
+      if (mode === 'sftp') console.log(`  vigil with ssh2's SFTP classes (VIGIL_SSH_SFTP_FRAMING=ssh2)  ${ssh2Framing.rate.toFixed(1)} MiB/s (${r(ssh2Framing.rate / m.direct)})   CPU per MiB ${ssh2Framing.cpuMsPerMiB.toFixed(2)} ms`);
     }
+    Object.assign(scpSsh2Framing, ssh2Framing);
     bare.stop();
     pipe.stop();
     rmSync(file, { force: true });
@@ -341,6 +360,9 @@ try {
       bare_pipe_scp_ratio_vs_direct: r(scpRuns.sftp.pipe / scpRuns.sftp.direct),
       scp_ratio_vs_bare_pipe: r(scpRuns.sftp.vigil / scpRuns.sftp.pipe),
       vigil_scp_cpu_ms_per_mib: r(scpRuns.sftp.vigilCpu),
+      vigil_ssh2_framing_scp_mib_s: r(scpSsh2Framing.rate),
+      vigil_ssh2_framing_scp_ratio_vs_direct: r(scpSsh2Framing.rate / scpRuns.sftp.direct),
+      vigil_ssh2_framing_scp_cpu_ms_per_mib: r(scpSsh2Framing.cpuMsPerMiB),
       bare_relay_scp_cpu_ms_per_mib: r(scpRuns.sftp.bareCpu),
       bare_pipe_scp_cpu_ms_per_mib: r(scpRuns.sftp.pipeCpu),
       vigil_scp_legacy_cpu_ms_per_mib: r(scpRuns.legacy.vigilCpu),

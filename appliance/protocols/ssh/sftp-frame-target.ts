@@ -212,14 +212,15 @@ export class FrameTarget implements SftpTarget {
     const b = Buffer.from(to, 'utf8');
     return this.send(FXP.RENAME, 8 + a.length + b.length, 'status', (w) => w.bytes(a).bytes(b));
   }
-  async realpath(path: string): Promise<string> {
-    const list = await this.path<FileEntry[]>(FXP.REALPATH, 'name', path);
-    if (list.length !== 1) throw new Error(`the target answered REALPATH with ${list.length} names`);
-    return list[0]!.filename;
+  realpath(path: string): Promise<string> {
+    return this.oneName(FXP.REALPATH, 'REALPATH', path);
   }
-  async readlink(path: string): Promise<string> {
-    const list = await this.path<FileEntry[]>(FXP.READLINK, 'name', path);
-    if (list.length !== 1) throw new Error(`the target answered READLINK with ${list.length} names`);
+  readlink(path: string): Promise<string> {
+    return this.oneName(FXP.READLINK, 'READLINK', path);
+  }
+  private async oneName(type: number, what: string, path: string): Promise<string> {
+    const list = await this.path<FileEntry[]>(type, 'name', path);
+    if (list.length !== 1) throw new Error(`the target answered ${what} with ${list.length} names`);
     return list[0]!.filename;
   }
   /** `target` is what the link points to, `link` the new link's path. */
