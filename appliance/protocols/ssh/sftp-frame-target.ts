@@ -182,9 +182,7 @@ export class FrameTarget implements SftpTarget {
     return this.path(FXP.LSTAT, 'attrs', path);
   }
   setstat(path: string, attrs: InputAttributes): Promise<void> {
-    const b = Buffer.from(path, 'utf8');
-    const a = encodeAttrs(attrs);
-    return this.send(FXP.SETSTAT, 4 + b.length + a.length, 'status', (w) => w.bytes(b).raw(a));
+    return this.pathAttrs(FXP.SETSTAT, path, attrs);
   }
   opendir(path: string): Promise<Buffer> {
     return this.path(FXP.OPENDIR, 'handle', path);
@@ -203,9 +201,12 @@ export class FrameTarget implements SftpTarget {
     return this.path(FXP.RMDIR, 'status', path);
   }
   mkdir(path: string, attrs: InputAttributes): Promise<void> {
+    return this.pathAttrs(FXP.MKDIR, path, attrs);
+  }
+  private pathAttrs(type: number, path: string, attrs: InputAttributes): Promise<void> {
     const b = Buffer.from(path, 'utf8');
     const a = encodeAttrs(attrs);
-    return this.send(FXP.MKDIR, 4 + b.length + a.length, 'status', (w) => w.bytes(b).raw(a));
+    return this.send(type, 4 + b.length + a.length, 'status', (w) => w.bytes(b).raw(a));
   }
   rename(from: string, to: string): Promise<void> {
     const a = Buffer.from(from, 'utf8');
