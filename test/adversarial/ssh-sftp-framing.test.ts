@@ -112,6 +112,14 @@ beforeAll(async () => {
   ch.send(packet(T.STAT, 1, s));
   await ch.closed;
   seen['noInit'] = ch.answers.length === 0;
+  // A flood: 2000 requests in one go (past the 128 processed at once), 100 of them malformed.
+  ch = await conn.channel();
+  const flood: Buffer[] = [];
+  for (let i = 0; i < 2000; i++) flood.push(i % 20 === 0 ? Buffer.concat([withLength(packet(T.STAT, 1000 + i, s), 1), Buffer.alloc(1)]) : packet(T.STAT, 1000 + i, `${s}/keep-dup.txt`));
+  ch.send(Buffer.concat(flood));
+  const answered = await Promise.all(Array.from({ length: 2000 }, (_, i) => ch.answer(1000 + i, 60_000)));
+  seen['flood'] = answered;
+  ch.end();
   // Other channels on the connection still work.
   ch = await conn.channel();
   ch.send(packet(T.STAT, 1, `${s}/keep-dup.txt`));
@@ -206,6 +214,15 @@ describe('SFTP framing attacks', () => {
     expect((seen['earlyOpen'] as Answer).type).toBe(T.HANDLE);
     expect(readFileSync(join(s, 'early.txt'), 'utf8')).toBe('');
     expect(events().find((e) => e.type === 'transfer' && String(e['path']).endsWith('/early.txt'))).toMatchObject({ direction: 'upload', bytes: 0 });
+  });
+
+  it('a flood of requests is answered in full (processed 128 at a time); refusals past 32 are counted, not recorded one by one', () => {
+    const a = seen['flood'] as Answer[];
+    expect(a.filter((x) => x.type === T.ATTRS)).toHaveLength(1900);
+    expect(a.filter((x) => x.type === T.STATUS && statusOf(x).code === ST.BAD_MESSAGE)).toHaveLength(100);
+    const s = [...evidence.sessions.values()].find((evs) => evs.some((e) => e.type === 'notice' && String(e['request']) === 'further malformed or unsupported SFTP requests'))!;
+    expect(s.filter((e) => e.type === 'notice' && String(e['request']).startsWith('a malformed SFTP request (type 17)'))).toHaveLength(32);
+    expect(s.find((e) => e.type === 'notice' && String(e['request']) === 'further malformed or unsupported SFTP requests')).toMatchObject({ message: expect.stringContaining('68 more were refused') });
   });
 
   it('a packet too large to be SFTP: BAD_MESSAGE, the channel ends, recorded; other channels carry on', () => {
