@@ -4,8 +4,10 @@
  * recording — and relays the `sftp` subsystem request by request through ssh2's two SFTP ends (what an
  * `scp` download uses: REALPATH, STAT, FSTAT, OPEN, READ, CLOSE, OPENDIR, READDIR), each READ passed on as
  * it comes, no read-ahead, no scan. What it costs is what any gateway that terminates SSH in Node pays; Vigil's ratio to it is
- * Vigil's own work. Run by the benchmark as a child process:
- *   node bin/run-ts.mjs scripts/bench/ssh-bare-relay.ts HOST_KEY TARGET_PORT TARGET_USER TARGET_KEY
+ * Vigil's own work. With a fifth argument `pipe`, the `sftp` subsystem is instead piped as raw bytes between
+ * the two subsystem channels (no SFTP parsing at all): the ceiling of any SFTP relay on ssh2's SSH stacks,
+ * which Vigil's own framing (sftp-frame-*.ts) approaches. Run by the benchmark as a child process:
+ *   node bin/run-ts.mjs scripts/bench/ssh-bare-relay.ts HOST_KEY TARGET_PORT TARGET_USER TARGET_KEY [pipe]
  * prints `LISTEN <port>` once listening.
  */
 import { readFileSync } from 'node:fs';
@@ -30,7 +32,7 @@ function relaySftp(s: Sftp, target: Promise<Sftp>): void {
   });
 }
 
-const [hostKey, targetPort, targetUser, targetKey] = process.argv.slice(2);
+const [hostKey, targetPort, targetUser, targetKey, sftpMode] = process.argv.slice(2);
 const server = new ssh2.Server({ hostKeys: [readFileSync(hostKey!)] }, (conn) => {
   conn.on('error', () => undefined);
   conn.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject(['publickey'])));
@@ -41,7 +43,21 @@ const server = new ssh2.Server({ hostKeys: [readFileSync(hostKey!)] }, (conn) =>
     up.connect({ host: '127.0.0.1', port: Number(targetPort), username: targetUser!, privateKey: readFileSync(targetKey!), hostVerifier: () => true });
     conn.on('session', (accept) => {
       const session = accept();
-      session.on('sftp', (acceptSftp) => {
+      if (sftpMode === 'pipe') {
+        session.on('subsystem', (acceptSub, reject, info) => {
+          if (info.name !== 'sftp') return reject();
+          const s = acceptSub();
+          void ready.then(() =>
+            up.subsys('sftp', (err, t) => {
+              if (err) return s.exit(1), s.end();
+              s.pipe(t);
+              t.pipe(s);
+              t.on('exit', (code: number | null) => s.exit(code ?? 0));
+              t.on('close', () => s.end());
+            }),
+          );
+        });
+      } else session.on('sftp', (acceptSftp) => {
         const s = acceptSftp();
         const target = ready.then(() => new Promise<Sftp>((resolve, reject) => up.sftp((err, t) => (err ? reject(err) : resolve(t)))));
         relaySftp(s, target);

@@ -12,11 +12,12 @@
  *   idle      RSS growth of the gateway process per idle interactive session (IDLE of them open at once)
  *
  * Usage: node bin/run-ts.mjs scripts/bench/ssh.ts [--mib 500] [--echo 1000] [--connects 30] [--idle 200]
- *        [--only bulk,scp,echo,connect,idle]   (a subset; figures not measured are null in the JSON)
+ *        [--only bulk,scp,echo,connect,idle]   (a subset; figures not measured are null in the JSON;
+ *                                               scp-sftp or scp-legacy for one scp mode)
  * Prints a table, then one JSON line. VIGIL_BENCH_PROFILE=DIR writes the gateway's CPU profile into DIR.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -156,7 +157,7 @@ async function idleGrowth(e: Endpoint, pid: number, n: number): Promise<number> 
   return (after - before) / n;
 }
 
-async function startVigil(dir: string, sshd: SshdServer, userCaPub: string, botPub: string): Promise<{ port: number; pid: number; knownHosts: string; stop(): Promise<void> }> {
+async function startVigil(dir: string, sshd: SshdServer, userCaPub: string, botPub: string, env: Record<string, string> = {}): Promise<{ port: number; pid: number; knownHosts: string; stop(): Promise<void> }> {
   const app = newBenchAppliance(dir);
   const appDir = join(dir, 'appliance');
   // The target trusts Vigil's target CA: Vigil logs in with a certificate minted for each session.
@@ -188,7 +189,7 @@ policies:
     classes: { default: allow }
 `,
   );
-  const child = spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), join(ROOT, 'bin', 'vigil.mjs'), 'serve', '--config', app.configPath], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), join(ROOT, 'bin', 'vigil.mjs'), 'serve', '--config', app.configPath], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -204,10 +205,13 @@ policies:
 }
 
 /** The baseline: two ssh2 stacks and a pipe (ssh-bare-relay.ts), in its own process like Vigil. */
-async function startBareRelay(dir: string, sshd: SshdServer): Promise<{ port: number; pid: number; knownHosts: string; stop(): void }> {
-  const hostKey = join(dir, 'bare_host');
+let bareRelays = 0;
+async function startBareRelay(dir: string, sshd: SshdServer, sftpMode?: 'pipe'): Promise<{ port: number; pid: number; knownHosts: string; stop(): void }> {
+  // A key file per relay started (ssh-keygen will not overwrite one).
+  const n = bareRelays++;
+  const hostKey = join(dir, `bare_host${n}`);
   const pub = makeKey(hostKey, 'ed25519', 'bare relay');
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'run-ts.mjs'), join(ROOT, 'scripts', 'bench', 'ssh-bare-relay.ts'), hostKey, String(sshd.port), SSH_USER, sshd.userKeyPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'run-ts.mjs'), join(ROOT, 'scripts', 'bench', 'ssh-bare-relay.ts'), hostKey, String(sshd.port), SSH_USER, sshd.userKeyPath, ...(sftpMode ? [sftpMode] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -217,7 +221,7 @@ async function startBareRelay(dir: string, sshd: SshdServer): Promise<{ port: nu
     });
     child.once('exit', (c) => reject(new Error(`the bare relay exited with ${c}`)));
   });
-  const knownHosts = join(dir, 'known_hosts_bare');
+  const knownHosts = join(dir, `known_hosts_bare${n}`);
   writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub.trim()}\n`);
   return { port, pid: child.pid!, knownHosts, stop: () => child.kill('SIGTERM') };
 }
@@ -268,26 +272,50 @@ try {
   }
 
   // scp in SFTP mode (the default since OpenSSH 9.0) and with the legacy protocol (-O), each direct and via Vigil.
-  const scpRuns = { sftp: { direct: NaN, vigil: NaN, bare: NaN, note: '' }, legacy: { direct: NaN, vigil: NaN, bare: NaN, note: '' } };
-  if (ONLY.has('scp')) {
+  const scpSsh2Framing = { rate: NaN, cpuMsPerMiB: NaN };
+  const scpRuns = { sftp: { direct: NaN, vigil: NaN, bare: NaN, pipe: NaN, vigilCpu: NaN, bareCpu: NaN, pipeCpu: NaN, note: '' }, legacy: { direct: NaN, vigil: NaN, bare: NaN, pipe: NaN, vigilCpu: NaN, bareCpu: NaN, pipeCpu: NaN, note: '' } };
+  if (ONLY.has('scp') || ONLY.has('scp-sftp') || ONLY.has('scp-legacy')) {
     const file = join(sshd.scratch, 'bulk.bin');
     spawnSync('sh', ['-c', `head -c ${MIB}M /dev/urandom > ${file}`]);
     const local = join(dir, 'downloaded.bin');
     const scp = async (e: Endpoint, extra: string[]) => MIB / (await best(2, () => timed('scp', [...sshArgs(e, key, ['-q', ...extra]), '-P', String(e.port), `${e.user}@127.0.0.1:${file}`, local])));
     const bare = await startBareRelay(dir, sshd);
     const bareEnd: Endpoint = { label: 'bare relay', port: bare.port, user: SSH_USER, knownHosts: bare.knownHosts, plainKey };
+    // The SFTP ceiling on ssh2's SSH stacks: the subsystem's bytes piped, not parsed.
+    const pipe = await startBareRelay(dir, sshd, 'pipe');
+    const pipeEnd: Endpoint = { label: 'bare pipe', port: pipe.port, user: SSH_USER, knownHosts: pipe.knownHosts, plainKey };
+    const ssh2Framing = { rate: NaN, cpuMsPerMiB: NaN };
     for (const [mode, extra] of [['sftp', []], ['legacy', ['-O']]] as const) {
+      if (!ONLY.has('scp') && !ONLY.has(`scp-${mode}`)) continue;
       const m = scpRuns[mode];
       m.direct = await scp(direct, [...extra]);
       try {
-        m.bare = await scp(bareEnd, [...extra]);
-        m.vigil = await scp(via, [...extra]);
+        ({ rate: m.bare, cpuMsPerMiB: m.bareCpu } = await cpuPerMiB(bare.pid, () => scp(bareEnd, [...extra])));
+        if (mode === 'sftp') ({ rate: m.pipe, cpuMsPerMiB: m.pipeCpu } = await cpuPerMiB(pipe.pid, () => scp(pipeEnd, [...extra])));
+        ({ rate: m.vigil, cpuMsPerMiB: m.vigilCpu } = await cpuPerMiB(vigil.pid, () => scp(via, [...extra])));
+        if (mode === 'sftp') {
+          // The same Vigil with ssh2's SFTP classes instead of its own framing (VIGIL_SSH_SFTP_FRAMING=ssh2), same run.
+          const abDir = join(dir, 'ssh2-framing');
+          mkdirSync(abDir);
+          const ab = await startVigil(abDir, sshd, userCaPub, botPub, { VIGIL_SSH_SFTP_FRAMING: 'ssh2' });
+          try {
+            ({ rate: ssh2Framing.rate, cpuMsPerMiB: ssh2Framing.cpuMsPerMiB } = await cpuPerMiB(ab.pid, () => scp({ ...via, port: ab.port, knownHosts: ab.knownHosts }, [])));
+          } catch (e) {
+            console.log(`  vigil with ssh2's SFTP classes: not measured (${(e as Error).message})`);
+          }
+          await ab.stop();
+        }
       } catch (e) {
         m.note = (e as Error).message;
       }
-      console.log(`scp${mode === 'legacy' ? ' -O' : '   '} ${MIB} MiB of random bytes direct ${m.direct.toFixed(1)} MiB/s   bare ssh2 relay ${m.bare.toFixed(1)} MiB/s (${r(m.bare / m.direct)})   vigil ${Number.isNaN(m.vigil) ? `not measured (${m.note})` : `${m.vigil.toFixed(1)} MiB/s   ratio ${r(m.vigil / m.direct)}, ${r(m.vigil / m.bare)} of the bare relay`}`);
+      const piped = mode === 'sftp' ? `   bare pipe ${m.pipe.toFixed(1)} MiB/s (${r(m.pipe / m.direct)})` : '';
+      console.log(`scp${mode === 'legacy' ? ' -O' : '   '} ${MIB} MiB of random bytes direct ${m.direct.toFixed(1)} MiB/s   bare ssh2 relay ${m.bare.toFixed(1)} MiB/s (${r(m.bare / m.direct)})${piped}   vigil ${Number.isNaN(m.vigil) ? `not measured (${m.note})` : `${m.vigil.toFixed(1)} MiB/s   ratio ${r(m.vigil / m.direct)}, ${r(m.vigil / m.bare)} of the bare relay`}`);
+      console.log(`  relay CPU per MiB (all threads)  bare ssh2 relay ${m.bareCpu.toFixed(2)} ms${mode === 'sftp' ? `   bare pipe ${m.pipeCpu.toFixed(2)} ms` : ''}   vigil ${m.vigilCpu.toFixed(2)} ms`);
+      if (mode === 'sftp') console.log(`  vigil with ssh2's SFTP classes (VIGIL_SSH_SFTP_FRAMING=ssh2)  ${ssh2Framing.rate.toFixed(1)} MiB/s (${r(ssh2Framing.rate / m.direct)})   CPU per MiB ${ssh2Framing.cpuMsPerMiB.toFixed(2)} ms`);
     }
+    Object.assign(scpSsh2Framing, ssh2Framing);
     bare.stop();
+    pipe.stop();
     rmSync(file, { force: true });
   }
 
@@ -328,6 +356,16 @@ try {
       scp_ratio_vs_direct: r(scpRuns.sftp.vigil / scpRuns.sftp.direct),
       bare_relay_scp_mib_s: r(scpRuns.sftp.bare),
       bare_relay_scp_ratio_vs_direct: r(scpRuns.sftp.bare / scpRuns.sftp.direct),
+      bare_pipe_scp_mib_s: r(scpRuns.sftp.pipe),
+      bare_pipe_scp_ratio_vs_direct: r(scpRuns.sftp.pipe / scpRuns.sftp.direct),
+      scp_ratio_vs_bare_pipe: r(scpRuns.sftp.vigil / scpRuns.sftp.pipe),
+      vigil_scp_cpu_ms_per_mib: r(scpRuns.sftp.vigilCpu),
+      vigil_ssh2_framing_scp_mib_s: r(scpSsh2Framing.rate),
+      vigil_ssh2_framing_scp_ratio_vs_direct: r(scpSsh2Framing.rate / scpRuns.sftp.direct),
+      vigil_ssh2_framing_scp_cpu_ms_per_mib: r(scpSsh2Framing.cpuMsPerMiB),
+      bare_relay_scp_cpu_ms_per_mib: r(scpRuns.sftp.bareCpu),
+      bare_pipe_scp_cpu_ms_per_mib: r(scpRuns.sftp.pipeCpu),
+      vigil_scp_legacy_cpu_ms_per_mib: r(scpRuns.legacy.vigilCpu),
       direct_scp_legacy_mib_s: r(scpRuns.legacy.direct),
       vigil_scp_legacy_mib_s: r(scpRuns.legacy.vigil),
       scp_legacy_ratio_vs_direct: r(scpRuns.legacy.vigil / scpRuns.legacy.direct),

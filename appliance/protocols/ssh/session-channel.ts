@@ -10,7 +10,7 @@ import type { CertificatePermits } from './certificate-policy.ts';
 import { ChannelBook, runExec, type ExecContext } from './exec-channel.ts';
 import { sshPolicyOf } from './policy-config.ts';
 import { ChannelSetup, clamp, envAllowed, ptyOf } from './pty-requests.ts';
-import { runSftp } from './sftp-channel.ts';
+import { runSftp, sftpFraming } from './sftp-channel.ts';
 import { runShell } from './shell-channel.ts';
 
 type Accept = () => ServerChannel;
@@ -58,8 +58,15 @@ export function handleSessionChannel(ctx: SessionChannelContext, s: Session): vo
       reject?.();
     });
   s.on('shell', ctx.forceCommand !== undefined ? forced('an interactive shell') : (accept) => once('shell', () => fail(runShell(ctx, ctx.book, accept, setup, notes))));
-  s.on('sftp', (accept, reject) => (ctx.forceCommand !== undefined ? forced('the sftp subsystem')(accept as never, reject) : once('sftp', () => fail(runSftp(ctx, accept, reject, notes)))));
-  s.on('subsystem', (accept, reject, info) => (ctx.forceCommand !== undefined ? forced(`the ${info.name} subsystem`)(accept, reject) : unsupported(`the ${info.name} subsystem`)(accept)));
+  // With Vigil's own SFTP framing (the default) no 'sftp' listener is registered, so ssh2 hands over the raw
+  // subsystem channel instead of its SFTP server object.
+  const ssh2Sftp = sftpFraming() === 'ssh2';
+  if (ssh2Sftp) s.on('sftp', (accept, reject) => (ctx.forceCommand !== undefined ? forced('the sftp subsystem')(accept as never, reject) : once('sftp', () => fail(runSftp(ctx, accept, notes)))));
+  s.on('subsystem', (accept, reject, info) => {
+    if (ctx.forceCommand !== undefined) return forced(`the ${info.name} subsystem`)(accept, reject);
+    if (info.name === 'sftp' && !ssh2Sftp) return once('sftp', () => fail(runSftp(ctx, accept, notes)));
+    unsupported(`the ${info.name} subsystem`)(accept);
+  });
   s.on('pty', (accept, reject, info) => {
     const what = 'a terminal (pty-req)';
     if (!ctx.permits.pty) {

@@ -27,8 +27,14 @@ export const CHUNK = 128 * 1024;
  * pipeline. Bounded per SFTP session by a ReadAheadBudget.
  */
 const MAX_AHEAD = 16;
-/** How far ahead of the stream a READ may start and still wait for it (OpenSSH keeps 2 MiB of READs out). */
+/** How far the stream reads ahead of what the client has been answered, with no READ waiting for it. */
 const FAR = MAX_AHEAD * CHUNK;
+/**
+ * How far ahead of the stream a READ may start and still wait for it: OpenSSH keeps up to 64 READs out, of
+ * 32 KiB, or of 255 KiB once the server advertises limits@openssh.com (as Vigil's own framing does): 16 MiB.
+ * Waiting costs no memory: bytes are held only up to FAR past what was answered (see settle).
+ */
+const WAIT_FAR = 64 * 256 * 1024;
 
 /** Bytes of READs in flight across one SFTP session's handles (memory stays bounded however many are open). */
 export class ReadAheadBudget {
@@ -44,7 +50,8 @@ export function cardDataIn(b: Uint8Array): { start: number; end: number }[] {
 interface Pending {
   pos: number;
   len: number;
-  answer?: Buffer;
+  /** The target's answer, as the pieces it arrived in (Vigil's framing does not join them). */
+  answer?: Buffer[];
   dropped?: boolean;
 }
 interface Waiter {
@@ -58,9 +65,27 @@ interface Chunk {
   data: Buffer;
 }
 export interface ReadResult {
-  data: Buffer;
+  /** The bytes, as views of what the stream holds (joined only if `data` is asked for). */
+  parts: Buffer[];
+  length: number;
+  readonly data: Buffer;
   pan: boolean;
 }
+
+function result(parts: Buffer[], pan: boolean): ReadResult {
+  let joined: Buffer | undefined;
+  return {
+    parts,
+    length: parts.reduce((n, p) => n + p.length, 0),
+    pan,
+    get data() {
+      return (joined ??= parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    },
+  };
+}
+
+const asParts = (b: Buffer | Buffer[]): Buffer[] => (Buffer.isBuffer(b) ? [b] : b);
+const lengthOf = (parts: Buffer[]): number => parts.reduce((n, p) => n + p.length, 0);
 
 export class DownloadWindow {
   /** Where the stream started (it scans from here), and the first byte it can clear (LOOK later unless 0). */
@@ -81,7 +106,7 @@ export class DownloadWindow {
   private sequential = 0;
 
   constructor(
-    private readonly fetch: (pos: number, len: number) => Promise<Buffer>,
+    private readonly fetch: (pos: number, len: number) => Promise<Buffer | Buffer[]>,
     private readonly budget: ReadAheadBudget = new ReadAheadBudget(MAX_AHEAD * CHUNK),
   ) {}
 
@@ -92,7 +117,7 @@ export class DownloadWindow {
     const held = off >= this.floor && off >= this.start();
     if (this.waiters.length === 0) {
       if (!held || off > this.end + CHUNK) this.restart(off);
-    } else if (!held || (!this.eof && off > this.end + FAR)) return this.alone(off, len);
+    } else if (!held || (!this.eof && off > this.end + WAIT_FAR)) return this.alone(off, len);
     return new Promise<ReadResult>((resolve, reject) => {
       this.waiters.push({ off, len, resolve, reject });
       this.settle();
@@ -138,7 +163,7 @@ export class DownloadWindow {
         .then(
           (answer) => {
             if (a.dropped) return;
-            a.answer = answer;
+            a.answer = asParts(answer);
             this.arrived();
           },
           (e) => {
@@ -153,16 +178,19 @@ export class DownloadWindow {
   private arrived(): void {
     while (this.ahead[0]?.answer) {
       const a = this.ahead.shift()!;
-      const chunk = a.answer!;
-      if (chunk.length === 0) {
+      const n = lengthOf(a.answer!);
+      if (n === 0) {
         this.eof = true;
         this.dropAhead();
         break;
       }
-      this.chunks.push({ pos: this.end, data: chunk });
-      this.end += chunk.length;
+      for (const piece of a.answer!) {
+        if (piece.length === 0) continue;
+        this.chunks.push({ pos: this.end, data: piece });
+        this.end += piece.length;
+      }
       // A short answer before the end of the file: the READs after it asked for the wrong offsets.
-      if (chunk.length < a.len) this.dropAhead();
+      if (n < a.len) this.dropAhead();
     }
     this.scan();
     this.settle();
@@ -181,8 +209,25 @@ export class DownloadWindow {
     const to = this.eof ? this.end : this.end - LOOK;
     if (to <= this.cleared) return;
     const from = Math.max(this.origin, this.cleared - LOOK);
-    for (const m of cardDataIn(this.bytes(from, this.end))) this.dirty.push({ start: from + m.start, end: from + m.end });
+    const region = this.bytes(from, this.end);
+    for (const m of cardDataIn(region)) this.dirty.push({ start: from + m.start, end: from + m.end });
     this.cleared = to;
+    this.consolidate(from, region);
+  }
+
+  /**
+   * The scan needed [from, end) in one buffer: the stream keeps that buffer instead of the pieces it was
+   * joined from, so the bytes are copied once (answers are views of it), not again for each READ.
+   */
+  private consolidate(from: number, region: Buffer): void {
+    if (region.length === 0) return;
+    const kept: Chunk[] = [];
+    for (const c of this.chunks) {
+      if (c.pos >= from) break;
+      kept.push(c.pos + c.data.length > from ? { pos: c.pos, data: c.data.subarray(0, from - c.pos) } : c);
+    }
+    kept.push({ pos: from, data: region });
+    this.chunks = kept;
   }
 
   /** Answers every READ whose bytes are all scanned (lowest offset first); drops what no one needs any more. */
@@ -196,13 +241,14 @@ export class DownloadWindow {
         continue;
       }
       const hi = Math.min(w.off + w.len, this.end);
-      const data = hi > w.off ? this.bytes(w.off, hi) : Buffer.alloc(0);
-      const pan = data.length > 0 && this.dirty.some((d) => d.start < hi && d.end > w.off);
+      const parts = hi > w.off ? this.pieces(w.off, hi) : [];
+      const pan = parts.length > 0 && this.dirty.some((d) => d.start < hi && d.end > w.off);
       this.servedTo = Math.max(this.servedTo, hi);
-      w.resolve({ data, pan });
+      w.resolve(result(parts, pan));
     }
     this.waiters = still;
-    let keep = Math.min(this.cleared - LOOK, this.servedTo);
+    // Held: what a READ still waits on, and up to FAR of scanned bytes no READ has asked for yet.
+    let keep = Math.min(this.cleared - LOOK, Math.max(this.servedTo, this.cleared - LOOK - FAR));
     for (const w of still) keep = Math.min(keep, w.off);
     while (this.chunks.length && this.chunks[0]!.pos + this.chunks[0]!.data.length <= keep) this.chunks.shift();
     // Card data wholly before what the stream holds concerns no READ it can still answer (a file full of
@@ -210,8 +256,14 @@ export class DownloadWindow {
     if (this.dirty.length && this.dirty[0]!.end <= this.start()) this.dirty.splice(0, this.dirty.findIndex((d) => d.end > this.start()) >>> 0);
   }
 
-  /** The held bytes [from, to) (both within the stream). */
+  /** The held bytes [from, to) (both within the stream), in one buffer. */
   private bytes(from: number, to: number): Buffer {
+    const parts = this.pieces(from, to);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** The held bytes [from, to), as views of the chunks. */
+  private pieces(from: number, to: number): Buffer[] {
     const parts: Buffer[] = [];
     for (const c of this.chunks) {
       const cEnd = c.pos + c.data.length;
@@ -219,7 +271,7 @@ export class DownloadWindow {
       if (c.pos >= to) break;
       parts.push(c.data.subarray(Math.max(0, from - c.pos), Math.min(c.data.length, to - c.pos)));
     }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return parts;
   }
 
   /** A READ outside the stream, served on its own: its bytes and LOOK either side, fresh from the target. */
@@ -228,15 +280,16 @@ export class DownloadWindow {
     const hi = off + len + LOOK;
     const parts: Buffer[] = [];
     for (let pos = lo; pos < hi; ) {
-      const b = await this.fetch(pos, Math.min(hi - pos, CHUNK));
-      if (b.length === 0) break;
-      parts.push(b);
-      pos += b.length;
+      const b = asParts(await this.fetch(pos, Math.min(hi - pos, CHUNK)));
+      const n = lengthOf(b);
+      if (n === 0) break;
+      parts.push(...b);
+      pos += n;
     }
     const window = Buffer.concat(parts);
     const at = off - lo;
     const data = window.subarray(Math.min(at, window.length), Math.min(at + len, window.length));
     const pan = data.length > 0 && cardDataIn(window).some((m) => m.start < at + data.length && m.end > at);
-    return { data, pan };
+    return result(data.length ? [data] : [], pan);
   }
 }

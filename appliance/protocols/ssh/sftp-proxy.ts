@@ -12,14 +12,15 @@
  * sends none). Each file handle's data becomes one `transfer` event per direction when it is closed (or the
  * channel ends), and downloads are checked for clear card numbers (sftp-download.ts).
  */
-import type { Attributes, InputAttributes, SFTPWrapper } from 'ssh2';
+import type { Attributes, InputAttributes } from 'ssh2';
 import type { PipelineSession } from '../../pipeline/session.ts';
 import { decideOperation, type Gate, type OperationContext } from './sftp-decide.ts';
 import { DownloadWindow, ReadAheadBudget } from './sftp-download.ts';
 import { OPEN_FLAGS, openOperation, pathOperation, renameOperation, setstatOperation, symlinkOperation, type Operation } from './sftp-ops.ts';
 import { handleClaim, pathClaims, RequestOrder, type Claim } from './sftp-order.ts';
 import { lexicalPath, resolvePath, undecidablePath, type ResolvedPath } from './sftp-paths.ts';
-import { STATUS, statusOf, type TargetSftp } from './sftp-target.ts';
+import type { SftpClientEnd } from './sftp-frame-server.ts';
+import { STATUS, statusOf, type SftpTarget } from './sftp-target.ts';
 import { Transfer } from './sftp-transfer.ts';
 
 /** More open handles than this at once is refused (each holds a target handle and a read-ahead window). */
@@ -47,7 +48,8 @@ interface DirHandle {
 }
 
 export interface SftpProxyOptions extends OperationContext {
-  client: SFTPWrapper;
+  /** ssh2's SFTP server stream, or Vigil's own framing of the raw channel (sftp-frame-server.ts). */
+  client: SftpClientEnd;
   clearPan: 'block' | 'allow';
 }
 
@@ -56,7 +58,7 @@ export interface SftpProxyOptions extends OperationContext {
  * reported it (REALPATH "."), which relative paths resolve against.
  */
 export interface SftpTargetSide {
-  target: TargetSftp;
+  target: SftpTarget;
   home: string;
 }
 
@@ -134,7 +136,7 @@ export class SftpProxy {
     return lexicalPath(this.side?.home ?? '/', p);
   }
 
-  private t(): TargetSftp {
+  private t(): SftpTarget {
     return this.side!.target;
   }
 
@@ -229,7 +231,9 @@ export class SftpProxy {
   private transferOf(h: FileHandle, direction: 'upload' | 'download'): { transfer: Transfer } {
     const where = { channel: this.o.channel, command: h.command };
     if (direction === 'upload') return (h.upload ??= { transfer: new Transfer(this.session, h.path.shown, 'upload', where) });
-    return (h.download ??= { transfer: new Transfer(this.session, h.path.shown, 'download', where), window: new DownloadWindow((pos, len) => this.t().read(h.target, pos, Math.min(len, MAX_READ)), this.readAhead), eof: false });
+    const t = this.t();
+    const fetch = t.readParts ? (pos: number, len: number) => t.readParts!(h.target, pos, Math.min(len, MAX_READ)) : (pos: number, len: number) => t.read(h.target, pos, Math.min(len, MAX_READ));
+    return (h.download ??= { transfer: new Transfer(this.session, h.path.shown, 'download', where), window: new DownloadWindow(fetch, this.readAhead), eof: false });
   }
 
   private async read(id: number, hb: Buffer, off: number, len: number): Promise<void> {
@@ -253,13 +257,19 @@ export class SftpProxy {
       }
       d.transfer.note = 'the file holds a clear card number, delivered as policy ssh.transfers.clearPan: allow permits';
     }
-    if (r.data.length === 0) {
+    if (r.length === 0) {
       if (d.transfer.hashedThrough(off)) d.eof = true;
       else if (off >= d.transfer.bytes) d.eof = true; // non-sequential reads that reached the end: complete, unhashed
       return this.status(id, STATUS.EOF);
     }
-    d.transfer.add(off, r.data);
-    this.o.client.data(id, r.data);
+    let at = off;
+    for (const part of r.parts) {
+      d.transfer.add(at, part);
+      at += part.length;
+    }
+    // Vigil's framing writes the views as they are; ssh2's SFTP stream takes one buffer.
+    if (this.o.client.dataParts) this.o.client.dataParts(id, r.parts, r.length);
+    else this.o.client.data(id, r.data);
   }
 
   private async write(id: number, hb: Buffer, off: number, data: Buffer): Promise<void> {

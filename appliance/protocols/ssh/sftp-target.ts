@@ -23,7 +23,31 @@ function p<T>(run: (cb: Cb<T>) => void): Promise<T> {
   return new Promise((resolve, reject) => run((err, v) => (err ? reject(err) : resolve(v))));
 }
 
-export class TargetSftp {
+/** The target's SFTP session as the proxy uses it: ssh2's (TargetSftp) or Vigil's own framing (sftp-frame-target.ts). */
+export interface SftpTarget {
+  open(path: string, flags: number, attrs: InputAttributes): Promise<Buffer>;
+  close(h: Buffer): Promise<void>;
+  read(h: Buffer, pos: number, len: number): Promise<Buffer>;
+  /** The same as `read`, as the pieces the answer arrived in (no join). */
+  readParts?(h: Buffer, pos: number, len: number): Promise<Buffer[]>;
+  write(h: Buffer, pos: number, data: Buffer): Promise<void>;
+  fstat(h: Buffer): Promise<Attributes>;
+  fsetstat(h: Buffer, a: InputAttributes): Promise<void>;
+  stat(path: string): Promise<Attributes>;
+  lstat(path: string): Promise<Attributes>;
+  setstat(path: string, a: InputAttributes): Promise<void>;
+  opendir(path: string): Promise<Buffer>;
+  readdir(h: Buffer): Promise<FileEntry[] | null>;
+  remove(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  mkdir(path: string, a: InputAttributes): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  realpath(path: string): Promise<string>;
+  readlink(path: string): Promise<string>;
+  symlink(target: string, link: string): Promise<void>;
+}
+
+export class TargetSftp implements SftpTarget {
   constructor(readonly raw: SFTPWrapper) {}
   open(path: string, flags: number, attrs: InputAttributes): Promise<Buffer> {
     return p((cb) => this.raw.open(path, flags, attrs, cb as never));

@@ -6,7 +6,7 @@
  * download holding a clear card number refused (and allowed where policy says so).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceEvent } from '../../../shared/evidence/events.ts';
@@ -70,6 +70,8 @@ beforeAll(async () => {
   r['blockedPut'] = await sftpBatch(f, 'web', `put ${local}/payload.bin ${remote}/secret.bin\n`);
   r['blockedRm'] = await sftpBatch(f, 'web', `rm ${remote}/secret-keep.txt\n`);
   r['renameRemove'] = await sftpBatch(f, 'web', `rename ${remote}/old.txt ${remote}/new.txt\nrm ${remote}/gone.txt\nmkdir ${remote}/d\nrmdir ${remote}/d\nls ${remote}\n`);
+  // The real client's SYMLINK (its two paths in OpenSSH's order), SETSTAT, and an extension Vigil does not offer.
+  r['linkChmod'] = await sftpBatch(f, 'web', `ln -s ${remote}/new.txt ${remote}/link.txt\nchmod 640 ${remote}/up.bin\n-df ${remote}\n`);
   r['panBlocked'] = await sftpBatch(f, 'web', `get ${remote}/cards.txt ${local}/cards-blocked.txt\n`);
   r['panAllowed'] = await sftpBatch(f, 'web-reports', `get ${remote}/cards.txt ${local}/cards-allowed.txt\n`);
   r['scpUp'] = await scp(f, join(local, 'scp.bin'), `web@127.0.0.1:${remote}/scp-up.bin`);
@@ -115,6 +117,16 @@ describe('sftp and scp through the gateway', () => {
     expect(readFileSync(join(remote, 'new.txt'), 'utf8')).toBe('to be renamed');
     expect(existsSync(join(remote, 'gone.txt'))).toBe(false);
     expect(r['renameRemove']!.stdout).toContain('new.txt');
+  });
+
+  it('makes a symlink (link and target the right way round) and changes a mode, recorded as such', () => {
+    expect(r['linkChmod']!.code, r['linkChmod']!.stderr).toBe(0);
+    expect(readlinkSync(join(remote, 'link.txt'))).toBe(`${remote}/new.txt`);
+    expect(statSync(join(remote, 'up.bin')).mode & 0o777).toBe(0o640);
+    // df needs statvfs@openssh.com, which Vigil does not advertise: the client says so and sends nothing.
+    expect(r['linkChmod']!.stderr).toMatch(/statvfs|not supported/i);
+    const texts = events().filter((e) => e.type === 'command' && e['kind'] === 'sftp').map((e) => e['text']);
+    expect(texts).toEqual(expect.arrayContaining([`symlink ${remote}/link.txt -> ${remote}/new.txt`, `setstat ${remote}/up.bin mode=0640`]));
   });
 
   it('refuses a download holding a clear card number: no clear PAN reaches the client', () => {
